@@ -1,0 +1,53 @@
+"""/v1/conflicts: a party's conflicts, seen through need-to-know."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from deconfliction.api.http import (
+    PAGE_SIZE_HELP,
+    KeyDep,
+    RuntimeDep,
+    as_party,
+    decode_cursor,
+    json_response,
+    page,
+    page_size,
+)
+from deconfliction.domain.conflict import ConflictState
+from deconfliction.domain.party import Party
+from deconfliction.service import conflicts
+
+router = APIRouter(prefix="/v1/conflicts", tags=["conflicts"])
+
+
+@router.get("", summary="Your conflicts (the coordinator: all)")
+async def list_(
+    rt: RuntimeDep,
+    key: KeyDep,
+    state: ConflictState | None = None,
+    operation: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_HELP)] = None,
+) -> Response:
+    after = decode_cursor(cursor)
+    size = page_size(limit, rt.limits)
+
+    def work(party: Party) -> Response:
+        found = conflicts.list_conflicts(rt, party, state=state, operation_id=operation, after=after, limit=size + 1)
+        items, nxt = page(found, size, lambda c: c["id"])
+        return json_response({"items": items, "next_cursor": nxt})
+
+    return await as_party(rt, key, work)
+
+
+@router.get("/{conflict_id}", summary="One conflict")
+async def get(conflict_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
+    def work(party: Party) -> Response:
+        view = conflicts.get_conflict(rt, party, conflict_id)
+        return json_response(view, headers={"ETag": f'"{view["version"]}"'})
+
+    return await as_party(rt, key, work)

@@ -1,0 +1,150 @@
+"""Small HTTP helpers shared by the resource modules: auth, ETags, cursors, idempotency, JSON."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from deconfliction.domain.limits import Limits
+from deconfliction.domain.party import Party
+from deconfliction.errors import InvalidInput, NotAuthenticated, PreconditionRequired
+from deconfliction.service.operations import Idempotency
+from deconfliction.service.parties import authenticate
+from deconfliction.service.runtime import Runtime
+from deconfliction.store.ports import StoredResponse
+
+T = TypeVar("T")
+
+
+async def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+_bearer = HTTPBearer(auto_error=False, description="Your party's API key")
+
+
+async def bearer_key(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+    """The API key of an ``Authorization: Bearer`` header. A missing key is refused here, before the
+    body is read; a wrong one with the request's work (one database read, in the worker thread)."""
+    if credentials is None or not credentials.credentials:
+        raise NotAuthenticated("send your API key as 'Authorization: Bearer <key>'")
+    return credentials.credentials
+
+
+KeyDep = Annotated[str, Depends(bearer_key)]
+
+
+async def as_party(rt: Runtime, key: str, work: Callable[[Party], T]) -> T:
+    """Authenticate the key and run ``work`` for that party in one worker-thread hop: database work
+    never blocks the event loop, and a request costs one thread handover, not one per dependency."""
+
+    def job() -> T:
+        return work(authenticate(rt, key))
+
+    return await run_in_threadpool(job)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match_version(if_match: str | None) -> int:
+    """The version named by an If-Match header ("3", W/"3" or 3); 428 when absent."""
+    if not if_match:
+        raise PreconditionRequired("send If-Match with the ETag (version) you last read")
+    text = if_match.strip().removeprefix("W/").strip('"')
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidInput.one("If-Match", "invalid_header", f"If-Match {if_match!r} is not a version ETag") from None
+
+
+DEFAULT_PAGE_SIZE = 100
+PAGE_SIZE_HELP = "Items per page: default 100, at most DECONFLICTION_PAGE_SIZE_MAX (500 unless configured)"
+
+
+def page_size(limit: int | None, limits: Limits) -> int:
+    """The page size asked for (default 100), refused above DECONFLICTION_PAGE_SIZE_MAX."""
+    if limit is None:
+        return min(DEFAULT_PAGE_SIZE, limits.page_size_max)
+    if limit > limits.page_size_max:
+        raise InvalidInput.one(
+            "limit", "out_of_range", f"limit {limit} is above the maximum page size {limits.page_size_max}"
+        )
+    return limit
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        # validate: characters outside the alphabet are refused, not skipped (a garbled cursor must
+        # not silently restart the listing from the first page)
+        last_id = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        last_id = ""
+    if not last_id:
+        raise InvalidInput.one("cursor", "invalid_cursor", "this cursor was not issued by the service")
+    return last_id
+
+
+def page(items: list[Any], limit: int, last_id: Callable[[Any], str]) -> tuple[list[Any], str | None]:
+    """Items fetched with limit + 1: the page and the cursor of the next one."""
+    if len(items) > limit:
+        items = items[:limit]
+        return items, encode_cursor(last_id(items[-1]))
+    return items, None
+
+
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+def idempotency(
+    request: Request,
+    body: bytes,
+    key: str | None,
+    render: Callable[[Any], tuple[int, dict[str, str], Any]],
+) -> Idempotency | None:
+    """An Idempotency-Key header turns into a stored response keyed by (party, key), fingerprinted by
+    method, path and body so that a key reused for another request is refused."""
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 200:
+        raise InvalidInput.one("Idempotency-Key", "invalid_header", "Idempotency-Key must be 1 to 200 characters")
+    fingerprint = hashlib.sha256(b"\n".join([request.method.encode(), request.url.path.encode(), body])).hexdigest()
+
+    def store(result: Any) -> StoredResponse:
+        status, headers, content = render(result)
+        return StoredResponse(fingerprint, status, headers, orjson.dumps(content))
+
+    return Idempotency(key, fingerprint, store)
+
+
+def stored(resp: StoredResponse) -> Response:
+    headers = dict(resp.headers)
+    if resp.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(resp.body, status_code=resp.status, media_type="application/json", headers=headers)

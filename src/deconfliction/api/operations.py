@@ -1,0 +1,180 @@
+"""/v1/operations: declare, revise, change state, read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from starlette.responses import Response
+
+from deconfliction.api.http import (
+    PAGE_SIZE_HELP,
+    KeyDep,
+    RawBody,
+    RuntimeDep,
+    as_party,
+    decode_cursor,
+    etag,
+    idempotency,
+    if_match_version,
+    json_response,
+    page,
+    page_size,
+    stored,
+)
+from deconfliction.api.schemas import OperationFields, OperationIn, TransitionIn, draft_from_wire
+from deconfliction.domain.operation import OperationState
+from deconfliction.domain.party import Party
+from deconfliction.service import operations as ops
+from deconfliction.service.operations import OperationResult
+from deconfliction.service.views import conflict_view, operation_view
+from deconfliction.store.ports import StoredResponse
+
+router = APIRouter(prefix="/v1/operations", tags=["operations"])
+
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+Render = Callable[[OperationResult], tuple[int, dict[str, str], Any]]
+
+
+def _render(actor: Party, status: int) -> Render:
+    def render(r: OperationResult) -> tuple[int, dict[str, str], Any]:
+        body = {
+            "operation": operation_view(actor, r.operation),
+            "conflicts": [conflict_view(actor, c, r.names) for c in r.conflicts],
+        }
+        headers = {"ETag": etag(r.operation.version), "Location": f"/v1/operations/{r.operation.id}"}
+        return status, headers, body
+
+    return render
+
+
+def _respond(out: OperationResult | StoredResponse, render: Render) -> Response:
+    if isinstance(out, StoredResponse):
+        return stored(out)
+    status, headers, body = render(out)
+    return json_response(body, status, headers)
+
+
+@router.post("", status_code=201, summary="Declare an operation")
+async def submit(
+    body: OperationIn, request: Request, raw: RawBody, rt: RuntimeDep, key: KeyDep, idempotency_key: IdemKey = None
+) -> Response:
+    """Declare an operation as a draft (conflicts are found and both sides told) or as planned (then
+    `known_conflict_tokens` must hold the token of every conflict it would have; otherwise 409)."""
+
+    def work(party: Party) -> Response:
+        draft = draft_from_wire(body, rt.limits)
+        render = _render(party, 201)
+        idem = idempotency(request, raw, idempotency_key, render)
+        out = ops.submit_operation(
+            rt,
+            party,
+            draft,
+            state=OperationState(body.state),
+            known_tokens=body.known_conflict_tokens,
+            idempotency=idem,
+        )
+        return _respond(out, render)
+
+    return await as_party(rt, key, work)
+
+
+@router.get("", summary="List your operations (the coordinator: all)")
+async def list_(
+    rt: RuntimeDep,
+    key: KeyDep,
+    state: Annotated[list[OperationState] | None, Query()] = None,
+    cursor: str | None = None,
+    limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_HELP)] = None,
+) -> Response:
+    after = decode_cursor(cursor)
+    size = page_size(limit, rt.limits)
+
+    def work(party: Party) -> Response:
+        found = ops.list_operations(rt, party, states=state, after=after, limit=size + 1)
+        items, nxt = page(found, size, lambda o: o.id)
+        return json_response({"items": [operation_view(party, o) for o in items], "next_cursor": nxt})
+
+    return await as_party(rt, key, work)
+
+
+@router.get("/{op_id}", summary="Read one of your operations")
+async def get(op_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
+    def work(party: Party) -> Response:
+        op = ops.get_operation(rt, party, op_id)
+        return json_response(operation_view(party, op), headers={"ETag": etag(op.version)})
+
+    return await as_party(rt, key, work)
+
+
+@router.put("/{op_id}", summary="Revise an operation (If-Match required)")
+async def revise(
+    op_id: str,
+    body: OperationFields,
+    request: Request,
+    raw: RawBody,
+    rt: RuntimeDep,
+    key: KeyDep,
+    if_match: IfMatch = None,
+    idempotency_key: IdemKey = None,
+) -> Response:
+    def work(party: Party) -> Response:
+        version = if_match_version(if_match)
+        draft = draft_from_wire(body, rt.limits)
+        render = _render(party, 200)
+        idem = idempotency(request, raw, idempotency_key, render)
+        out = ops.revise_operation(
+            rt, party, op_id, draft, expected_version=version, known_tokens=body.known_conflict_tokens, idempotency=idem
+        )
+        return _respond(out, render)
+
+    return await as_party(rt, key, work)
+
+
+def _transition(to: OperationState, summary: str) -> Callable[..., Any]:
+    async def handler(
+        op_id: str,
+        request: Request,
+        raw: RawBody,
+        rt: RuntimeDep,
+        key: KeyDep,
+        body: TransitionIn | None = None,
+        if_match: IfMatch = None,
+        idempotency_key: IdemKey = None,
+    ) -> Response:
+        def work(party: Party) -> Response:
+            version = if_match_version(if_match)
+            render = _render(party, 200)
+            idem = idempotency(request, raw, idempotency_key, render)
+            out = ops.change_state(
+                rt,
+                party,
+                op_id,
+                to,
+                expected_version=version,
+                known_tokens=body.known_conflict_tokens if body else (),
+                idempotency=idem,
+            )
+            return _respond(out, render)
+
+        return await as_party(rt, key, work)
+
+    handler.__doc__ = summary
+    return handler
+
+
+for _verb, _state, _summary in (
+    ("plan", OperationState.PLANNED, "draft -> planned; needs the token of every conflict"),
+    ("activate", OperationState.ACTIVE, "planned -> active; needs the token of every conflict"),
+    ("end", OperationState.ENDED, "active -> ended; resolves its conflicts"),
+    ("cancel", OperationState.CANCELLED, "draft, planned or active -> cancelled; resolves its conflicts"),
+):
+    router.add_api_route(
+        f"/{{op_id}}/{_verb}",
+        _transition(_state, _summary),
+        methods=["POST"],
+        summary=_summary,
+        name=f"operation_{_verb}",
+    )

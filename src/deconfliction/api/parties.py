@@ -1,0 +1,58 @@
+"""/v1/parties: the coordinator creates parties; everyone can see who takes part."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from deconfliction.api.http import (
+    PAGE_SIZE_HELP,
+    KeyDep,
+    RuntimeDep,
+    as_party,
+    decode_cursor,
+    json_response,
+    page,
+    page_size,
+)
+from deconfliction.api.schemas import PartyIn
+from deconfliction.domain.party import Party, Role
+from deconfliction.service import parties
+from deconfliction.service.views import party_view
+
+router = APIRouter(prefix="/v1/parties", tags=["parties"])
+
+
+@router.post("", status_code=201, summary="Create a party (coordinator only); its API key is shown once")
+async def create(body: PartyIn, rt: RuntimeDep, key: KeyDep) -> Response:
+    def work(party: Party) -> Response:
+        created, api_key = parties.create_party(rt, party, body.name, Role(body.role))
+        # no Location header: there is no GET /v1/parties/{id} to point at
+        return json_response({"party": party_view(created), "api_key": api_key}, 201)
+
+    return await as_party(rt, key, work)
+
+
+@router.get("", summary="List parties (names and roles)")
+async def list_(
+    rt: RuntimeDep,
+    key: KeyDep,
+    cursor: str | None = None,
+    limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_HELP)] = None,
+) -> Response:
+    after = decode_cursor(cursor)
+    size = page_size(limit, rt.limits)
+
+    def work(party: Party) -> Response:
+        found = parties.list_parties(rt, party, after=after, limit=size + 1)
+        items, nxt = page(found, size, lambda p: p.id)
+        return json_response({"items": [party_view(p) for p in items], "next_cursor": nxt})
+
+    return await as_party(rt, key, work)
+
+
+@router.get("/me", summary="The party this API key belongs to")
+async def me(rt: RuntimeDep, key: KeyDep) -> Response:
+    return await as_party(rt, key, lambda party: json_response(party_view(party)))

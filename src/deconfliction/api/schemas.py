@@ -1,0 +1,149 @@
+"""Wire models: the JSON the API accepts, and their conversion to domain values.
+
+Pydantic checks structure and types (and refuses unknown fields); the domain checks meaning (geometry,
+windows, altitudes), so the same rules hold for the CLI and the API alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from deconfliction.domain.footprint import parse_footprint
+from deconfliction.domain.limits import Limits
+from deconfliction.domain.policy import OperationKind
+from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D, parse_time
+from deconfliction.errors import FieldError, InvalidInput
+from deconfliction.service.operations import OperationDraft
+
+_POSITION = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
+FOOTPRINT_SCHEMA: dict[str, Any] = {
+    "description": "WGS84 longitude/latitude degrees, GeoJSON order; polygon edges are geodesics.",
+    "oneOf": [
+        {
+            "type": "object",
+            "title": "Polygon",
+            "required": ["type", "coordinates"],
+            "properties": {
+                "type": {"const": "Polygon"},
+                "coordinates": {"type": "array", "items": {"type": "array", "items": _POSITION}},
+            },
+        },
+        {
+            "type": "object",
+            "title": "MultiPolygon",
+            "required": ["type", "coordinates"],
+            "properties": {
+                "type": {"const": "MultiPolygon"},
+                "coordinates": {
+                    "type": "array",
+                    "items": {"type": "array", "items": {"type": "array", "items": _POSITION}},
+                },
+            },
+        },
+        {
+            "type": "object",
+            "title": "Circle",
+            "required": ["type", "center", "radius_m"],
+            "properties": {"type": {"const": "Circle"}, "center": _POSITION, "radius_m": {"type": "number"}},
+        },
+        {
+            "type": "object",
+            "title": "Corridor",
+            "required": ["type", "path", "half_width_m"],
+            "properties": {
+                "type": {"const": "Corridor"},
+                "path": {"type": "array", "items": _POSITION},
+                "half_width_m": {"type": "number"},
+            },
+        },
+    ],
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AltitudeIn(_Strict):
+    lower_m: float = Field(description="Metres above the WGS84 ellipsoid")
+    upper_m: float = Field(description="Metres above the WGS84 ellipsoid")
+    reference: str = Field("W84", description="Only 'W84' is accepted")
+
+
+class WindowIn(_Strict):
+    start: str = Field(description="RFC 3339 with an offset, e.g. 2026-11-23T08:00:00Z")
+    end: str = Field(description="RFC 3339; the window is [start, end)")
+
+
+class VolumeIn(_Strict):
+    footprint: dict[str, Any] = Field(json_schema_extra=FOOTPRINT_SCHEMA)
+    altitude: AltitudeIn
+    window: WindowIn
+
+
+class OperationFields(_Strict):
+    kind: OperationKind
+    volumes: list[VolumeIn]
+    priority: int = Field(0, ge=0, le=100)
+    title: str = Field("", max_length=200)
+    known_conflict_tokens: list[str] = Field(
+        default_factory=list,
+        description="Proof of knowledge: the current token of every conflict (needed to "
+        "hold the planned or active state)",
+    )
+
+
+class OperationIn(OperationFields):
+    state: Literal["draft", "planned"] = "draft"
+
+
+class TransitionIn(_Strict):
+    known_conflict_tokens: list[str] = Field(default_factory=list)
+
+
+class PartyIn(_Strict):
+    name: str = Field(min_length=1, max_length=80)
+    role: Literal["party", "coordinator", "observer", "auditor"] = "party"
+
+
+def volume_from_wire(v: VolumeIn, limits: Limits, where: str) -> Volume4D:
+    errors: list[FieldError] = []
+    footprint = window = altitude = None
+    try:
+        footprint = parse_footprint(v.footprint, limits)
+    except InvalidInput as e:
+        errors += e.at(f"{where}.footprint").errors
+    try:
+        start = parse_time(v.window.start, "start")
+        end = parse_time(v.window.end, "end")
+        window = TimeWindow.of(start, end, limits)
+    except InvalidInput as e:
+        errors += e.at(f"{where}.window").errors
+    try:
+        altitude = AltitudeBand.of(v.altitude.lower_m, v.altitude.upper_m, limits, v.altitude.reference)
+    except InvalidInput as e:
+        errors += e.at(f"{where}.altitude").errors
+    if errors or footprint is None or window is None or altitude is None:
+        raise InvalidInput(errors)
+    return Volume4D.create(footprint, altitude, window)
+
+
+def draft_from_wire(body: OperationFields, limits: Limits) -> OperationDraft:
+    if len(body.volumes) > limits.max_volumes:
+        raise InvalidInput.one(
+            "volumes",
+            "too_many_volumes",
+            f"{len(body.volumes)} volumes; at most {limits.max_volumes} are allowed",
+        )
+    errors: list[FieldError] = []
+    volumes = []
+    for i, v in enumerate(body.volumes):
+        try:
+            volumes.append(volume_from_wire(v, limits, f"volumes[{i}]"))
+        except InvalidInput as e:
+            errors += e.errors
+    if errors:
+        raise InvalidInput(errors)
+    return OperationDraft(body.kind, tuple(volumes), body.priority, body.title)

@@ -1,0 +1,245 @@
+"""``deconflict``: the operator's command line. Commands call the service layer, never HTTP internals."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from deconfliction.domain.party import Role
+from deconfliction.domain.volume import format_time
+from deconfliction.errors import DeconflictionError, InvalidInput
+from deconfliction.settings import Settings
+
+app = typer.Typer(
+    help="Deconfliction service: declare, detect, notify, record.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+party_app = typer.Typer(help="Parties and their API keys.", no_args_is_help=True)
+app.add_typer(party_app, name="party")
+
+out = Console()
+err = Console(stderr=True)
+
+DEMO_DATABASE_URL = "sqlite:///var/demo.db"
+
+
+def _runtime(settings: Settings) -> Any:
+    from deconfliction.service.runtime import Runtime
+    from deconfliction.store import open_store
+
+    return Runtime(
+        open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous),
+        settings.policy(),
+        settings.limits,
+    )
+
+
+def _fail(exc: DeconflictionError, code: int = 2) -> None:
+    err.print(f"[bold red]error[/] {exc.code}: {exc.message}")
+    if isinstance(exc, InvalidInput):
+        for e in exc.errors:
+            err.print(f"  {e.field or '(body)'}: {e.message} [dim]({e.code})[/]")
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default DECONFLICTION_HOST or 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default DECONFLICTION_PORT or 8000)")] = None,
+    workers: Annotated[
+        int, typer.Option(help="Server processes; they share the database (SQLite writes take turns)")
+    ] = 1,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    settings = Settings.from_env()
+    out.print(
+        f"Serving on [bold]http://{host or settings.host}:{port or settings.port}/v1/docs[/] "
+        f"({settings.database_url.split('@')[-1]})"
+    )
+    uvicorn.run(
+        "deconfliction.api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server afterwards")] = False,
+    database_url: Annotated[
+        str, typer.Option(help="Where the demo lives; a SQLite file is recreated")
+    ] = DEMO_DATABASE_URL,
+) -> None:
+    """Load the demo scenario into a fresh database, print its keys and conflicts, and optionally serve."""
+    import os
+
+    from deconfliction.service.demo import load_demo
+
+    if database_url.startswith("sqlite:///"):
+        path = Path(database_url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    settings = Settings.from_env({**os.environ, "DECONFLICTION_DATABASE_URL": database_url})
+    rt = _runtime(settings)
+    try:
+        loaded = load_demo(rt)
+    finally:
+        rt.store.close()
+    url = f"http://{settings.host}:{settings.port}"
+    out.print("[bold]Demo parties[/] (API keys are shown once):")
+    for p, key in loaded.parties:
+        out.print(f"  {p.name:<18} {p.role.value:<12} ", end="")
+        out.print(key, soft_wrap=True, highlight=False)
+    names = {p.id: p.name for p, _ in loaded.parties}
+    titles = {r.operation.id: f"{names[r.operation.owner_id]}: {r.operation.title}" for r in loaded.results}
+    seen: dict[str, Any] = {}
+    for r in loaded.results:
+        for c in r.conflicts:
+            seen[c.id] = c
+    table = Table(title=f"Conflicts found: {len(seen)}")
+    for col in ("between", "and", "rule", "min separation", "window (UTC)"):
+        table.add_column(col)
+    for c in seen.values():
+        table.add_row(
+            titles[c.operation_a],
+            titles[c.operation_b],
+            c.rule.name,
+            f"{c.min_horizontal_m:,.0f} m / {c.min_vertical_m:,.0f} m",
+            f"{format_time(c.window.start)} - {format_time(c.window.end)}",
+        )
+    out.print(table)
+    out.print(f"API: [bold]{url}/v1[/]   OpenAPI: {url}/v1/openapi.json   Docs: {url}/v1/docs")
+    out.print(
+        f"Try: curl -H 'Authorization: Bearer {loaded.parties[1][1]}' {url}/v1/conflicts",
+        soft_wrap=True,
+        highlight=False,
+    )
+    if serve_after:
+        os.environ["DECONFLICTION_DATABASE_URL"] = database_url
+        serve(None, None, 1)
+
+
+@party_app.command("add")
+def party_add(
+    name: str,
+    role: Annotated[Role, typer.Option(help="party, coordinator, observer or auditor")] = Role.PARTY,
+) -> None:
+    """Create a party in the configured database and print its API key (once)."""
+    from deconfliction.service.parties import create_party
+
+    rt = _runtime(Settings.from_env())
+    try:
+        party, key = create_party(rt, None, name, role)
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    out.print(f"Created {party.role.value} [bold]{party.name}[/] ({party.id})")
+    out.print(f"API key (shown once, store it now): [bold]{key}[/]")
+
+
+@app.command()
+def check(
+    file: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection of operations (docs/formats.md)")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report")] = False,
+) -> None:
+    """Offline conflict report for a file of operations: no server, no database.
+    Exit status: 0 no conflict, 1 conflicts found, 2 invalid input."""
+    from deconfliction.domain.geojson import to_geojson
+    from deconfliction.service.offline import check_collection
+
+    settings = Settings.from_env()
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(f"[bold red]error[/] cannot read {file}: {exc}")
+        raise typer.Exit(2) from None
+    except json.JSONDecodeError as exc:
+        err.print(f"[bold red]error[/] {file} is not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}")
+        raise typer.Exit(2) from None
+    try:
+        report = check_collection(raw, settings.policy(), settings.limits)
+    except DeconflictionError as exc:
+        _fail(exc)
+    if as_json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "operations": len(report.operations),
+                    "conflicts": [
+                        {
+                            "operation_a": f.operation_a,
+                            "party_a": f.owner_a,
+                            "operation_b": f.operation_b,
+                            "party_b": f.owner_b,
+                            "rule": f.rule.as_dict(),
+                            "min_horizontal_m": round(min(e.horizontal_m for e in f.encounters), 1),
+                            "min_vertical_m": round(min(e.vertical_m for e in f.encounters), 1),
+                            "encounters": [
+                                {
+                                    "volume_a": e.index_a,
+                                    "volume_b": e.index_b,
+                                    "horizontal_m": round(e.horizontal_m, 1),
+                                    "vertical_m": round(e.vertical_m, 1),
+                                    "time_s": e.time_s,
+                                    "window": {
+                                        "start": format_time(e.window.start),
+                                        "end": format_time(e.window.end),
+                                    },
+                                    "region": to_geojson(e.region),
+                                }
+                                for e in f.encounters
+                            ],
+                        }
+                        for f in report.findings
+                    ],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    else:
+        table = Table(title=f"{len(report.findings)} conflict(s) among {len(report.operations)} operation(s)")
+        for col in (
+            "operation",
+            "party",
+            "operation",
+            "party",
+            "rule",
+            "min horizontal",
+            "min vertical",
+            "window",
+        ):
+            table.add_column(col)
+        for f in report.findings:
+            first = min(e.window.start for e in f.encounters)
+            last = max(e.window.end for e in f.encounters)
+            table.add_row(
+                f.operation_a,
+                f.owner_a,
+                f.operation_b,
+                f.owner_b,
+                f.rule.name,
+                f"{min(e.horizontal_m for e in f.encounters):,.0f} m",
+                f"{min(e.vertical_m for e in f.encounters):,.0f} m",
+                f"{format_time(first)} - {format_time(last)}",
+            )
+        out.print(table)
+    raise typer.Exit(1 if report.findings else 0)
+
+
+def main() -> None:
+    app()

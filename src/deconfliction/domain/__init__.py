@@ -1,0 +1,1 @@
+"""The pure core: value types, geometry, conflict rules, policies and state machines. No I/O."""

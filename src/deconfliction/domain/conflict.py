@@ -1,0 +1,288 @@
+"""Conflict detection between operations, and the conflict record it maintains.
+
+``detect`` is pure: given a subject's volumes, the candidate volumes of other operations (from any
+pre-filter, or all of them) and a policy, it returns one ``Finding`` per other operation that comes
+closer than the policy allows in space *and* altitude *and* time. ``reconcile`` turns the findings for
+a changed operation into the new versions of the affected ``Conflict`` records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from deconfliction.domain.footprint import Position, Shape
+from deconfliction.domain.operation import Operation
+from deconfliction.domain.policy import OperationKind, SeparationPolicy, SeparationRule
+from deconfliction.domain.separation import Screen, measure
+from deconfliction.domain.volume import AltitudeBand, TimeWindow
+
+
+@dataclass(frozen=True, eq=False)
+class Occupancy:
+    """One Volume4D of one operation, as the detector sees it."""
+
+    operation_id: str
+    owner_id: str
+    kind: OperationKind
+    ovn: str
+    index: int
+    shape: Shape
+    altitude: AltitudeBand
+    window: TimeWindow
+
+
+def occupancies(op: Operation) -> list[Occupancy]:
+    return [
+        Occupancy(op.id, op.owner_id, op.kind, op.ovn, i, v.shape, v.altitude, v.window)
+        for i, v in enumerate(op.volumes)
+    ]
+
+
+@dataclass(frozen=True)
+class Encounter:
+    """One pair of volumes closer than the rule allows."""
+
+    index_a: int
+    index_b: int
+    horizontal_m: float
+    vertical_m: float
+    time_s: float
+    window: TimeWindow
+    """Their common window, or the gap between them when the rule's time margin is what fires."""
+    altitude: AltitudeBand
+    region: BaseGeometry
+    """Longitude/latitude: the part of each footprint within the horizontal separation of the other."""
+    point_a: Position
+    point_b: Position
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Operation ``a`` (the subject) and operation ``b`` conflict."""
+
+    operation_a: str
+    owner_a: str
+    operation_b: str
+    owner_b: str
+    ovn_b: str
+    rule: SeparationRule
+    encounters: tuple[Encounter, ...]
+
+
+def close_in_time(a: TimeWindow, b: TimeWindow, rule: SeparationRule) -> bool:
+    return a.intersects(b) or a.gap_s(b) < rule.time_s
+
+
+def close_in_altitude(a: AltitudeBand, b: AltitudeBand, rule: SeparationRule) -> bool:
+    if rule.vertical_m is None:
+        return True
+    gap = a.gap_m(b)
+    return gap == 0.0 or gap < rule.vertical_m
+
+
+def detect(
+    subject: Sequence[Occupancy],
+    candidates: Iterable[Occupancy],
+    policy: SeparationPolicy,
+) -> list[Finding]:
+    """Every other party's operation among ``candidates`` that conflicts with the subject, exactly.
+
+    Candidates owned by the subject's owner, or belonging to the subject itself, are ignored."""
+    if not subject:
+        return []
+    owner, op_id = subject[0].owner_id, subject[0].operation_id
+    others = [c for c in candidates if c.owner_id != owner and c.operation_id != op_id]
+    encounters: dict[str, list[Encounter]] = {}
+    meta: dict[str, tuple[Occupancy, SeparationRule]] = {}
+    for s in subject:
+        near: list[tuple[Occupancy, SeparationRule]] = []
+        for c in others:
+            rule = policy.rule(s.kind, c.kind)
+            if close_in_time(s.window, c.window, rule) and close_in_altitude(s.altitude, c.altitude, rule):
+                near.append((c, rule))
+        if not near:
+            continue
+        bounds = Screen(s.shape).lower_bounds([c.shape for c, _ in near])
+        for (c, rule), bound in zip(near, bounds.tolist(), strict=True):
+            if bound >= max(rule.horizontal_m, 1e-6):
+                continue
+            m = measure(s.shape, c.shape, max(rule.horizontal_m, 1e-6))
+            if m is None:
+                continue
+            encounters.setdefault(c.operation_id, []).append(
+                Encounter(
+                    s.index,
+                    c.index,
+                    m.distance_m,
+                    s.altitude.gap_m(c.altitude),
+                    s.window.gap_s(c.window),
+                    s.window.meeting(c.window),
+                    s.altitude.meeting(c.altitude),
+                    m.region(rule.horizontal_m),
+                    m.point_a,
+                    m.point_b,
+                )
+            )
+            meta[c.operation_id] = (c, rule)
+    findings = []
+    for other_id, found in encounters.items():
+        c, rule = meta[other_id]
+        findings.append(
+            Finding(
+                op_id,
+                owner,
+                other_id,
+                c.owner_id,
+                c.ovn,
+                rule,
+                tuple(sorted(found, key=lambda e: (e.index_a, e.index_b))),
+            )
+        )
+    findings.sort(key=lambda f: f.operation_b)
+    return findings
+
+
+# -------------------------------------------------------------------------------------------- the record
+
+
+class ConflictState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two operations of different parties closer than the policy allows. One record per pair of
+    operations for ever: it resolves when they stop conflicting and reopens if they conflict again.
+
+    Sides are ordered by operation id. ``token_a`` is what party ``a`` must present to plan or activate
+    its operation (the current version token of ``b``'s operation, known to ``a`` only through this
+    conflict) and ``token_b`` the converse."""
+
+    id: str
+    kind: str
+    state: ConflictState
+    version: int
+    operation_a: str
+    party_a: str
+    operation_b: str
+    party_b: str
+    token_a: str
+    token_b: str
+    rule: SeparationRule
+    encounters: tuple[Encounter, ...]
+    created_at: datetime
+    updated_at: datetime
+
+    def side_of(self, party_id: str) -> str | None:
+        if party_id == self.party_a:
+            return "a"
+        if party_id == self.party_b:
+            return "b"
+        return None
+
+    def token_for(self, party_id: str) -> str:
+        return self.token_a if party_id == self.party_a else self.token_b
+
+    def own_operation(self, party_id: str) -> str:
+        return self.operation_a if party_id == self.party_a else self.operation_b
+
+    @property
+    def window(self) -> TimeWindow:
+        w = self.encounters[0].window
+        for e in self.encounters[1:]:
+            w = w.hull(e.window)
+        return w
+
+    @property
+    def altitude(self) -> AltitudeBand:
+        a = self.encounters[0].altitude
+        for e in self.encounters[1:]:
+            a = a.hull(e.altitude)
+        return a
+
+    @property
+    def region(self) -> BaseGeometry:
+        return shapely.union_all(np.array([e.region for e in self.encounters], dtype=object))
+
+    @property
+    def min_horizontal_m(self) -> float:
+        return min(e.horizontal_m for e in self.encounters)
+
+    @property
+    def min_vertical_m(self) -> float:
+        return min(e.vertical_m for e in self.encounters)
+
+    @property
+    def min_time_s(self) -> float:
+        return min(e.time_s for e in self.encounters)
+
+
+def _flip(e: Encounter) -> Encounter:
+    return replace(e, index_a=e.index_b, index_b=e.index_a, point_a=e.point_b, point_b=e.point_a)
+
+
+def reconcile(
+    subject: Operation,
+    findings: Sequence[Finding],
+    existing: Mapping[str, Conflict],
+    *,
+    now: datetime,
+    new_id: Callable[[], str],
+) -> list[Conflict]:
+    """The conflict records that change because ``subject`` changed (was created, revised, moved to
+    another state) and now has ``findings``. ``existing`` maps the other operation's id to the record of
+    that pair, open or resolved. Pairs no longer found are resolved; found pairs are opened or updated."""
+    changed: list[Conflict] = []
+    found_ids = set()
+    for f in findings if subject.is_live else ():
+        found_ids.add(f.operation_b)
+        subject_is_a = subject.id < f.operation_b
+        encounters = f.encounters if subject_is_a else tuple(_flip(e) for e in f.encounters)
+        if subject_is_a:
+            sides = (subject.id, subject.owner_id, f.operation_b, f.owner_b, f.ovn_b, subject.ovn)
+        else:
+            sides = (f.operation_b, f.owner_b, subject.id, subject.owner_id, subject.ovn, f.ovn_b)
+        op_a, party_a, op_b, party_b, token_a, token_b = sides
+        old = existing.get(f.operation_b)
+        if old is None:
+            changed.append(
+                Conflict(
+                    new_id(),
+                    "operation",
+                    ConflictState.OPEN,
+                    1,
+                    op_a,
+                    party_a,
+                    op_b,
+                    party_b,
+                    token_a,
+                    token_b,
+                    f.rule,
+                    encounters,
+                    now,
+                    now,
+                )
+            )
+            continue
+        updated = replace(
+            old,
+            state=ConflictState.OPEN,
+            token_a=token_a,
+            token_b=token_b,
+            rule=f.rule,
+            encounters=encounters,
+        )
+        if updated != old:
+            changed.append(replace(updated, version=old.version + 1, updated_at=now))
+    for other_id, old in existing.items():
+        if other_id not in found_ids and old.state is ConflictState.OPEN:
+            changed.append(replace(old, state=ConflictState.RESOLVED, version=old.version + 1, updated_at=now))
+    return changed

@@ -1,0 +1,33 @@
+"""Parties: the organisations taking part, and their roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    PARTY = "party"
+    """Declares its own operations; sees its own objects and the overlaps that concern it."""
+    COORDINATOR = "coordinator"
+    """Runs the cell: creates parties, sees everything, receives escalations."""
+    OBSERVER = "observer"
+    """Reads what concerns it; declares nothing."""
+    AUDITOR = "auditor"
+    """Reads the record; declares nothing."""
+
+
+DECLARING_ROLES = frozenset({Role.PARTY, Role.COORDINATOR})
+
+
+@dataclass(frozen=True)
+class Party:
+    id: str
+    name: str
+    role: Role
+    created_at: datetime
+
+    @property
+    def sees_all(self) -> bool:
+        return self.role is Role.COORDINATOR

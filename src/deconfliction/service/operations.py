@@ -1,0 +1,351 @@
+"""Use cases on operations: submit, revise, change state, read. One function per thing a party does.
+
+Every write runs in one serialised store transaction: load, decide (domain), detect conflicts against
+everything committed before, reconcile the conflict records, check proof of knowledge, store, log.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from deconfliction.domain.conflict import (
+    Conflict,
+    ConflictState,
+    Finding,
+    Occupancy,
+    detect,
+    occupancies,
+    reconcile,
+)
+from deconfliction.domain.footprint import lon_boxes
+from deconfliction.domain.operation import COMMITTED_STATES, Operation, OperationState
+from deconfliction.domain.party import DECLARING_ROLES, Party
+from deconfliction.domain.policy import OperationKind, SeparationPolicy
+from deconfliction.domain.volume import Volume4D
+from deconfliction.errors import (
+    Forbidden,
+    IdempotencyKeyReused,
+    InvalidInput,
+    MissingConflictTokens,
+    PreconditionFailed,
+)
+from deconfliction.service.conflicts import party_names
+from deconfliction.service.runtime import Runtime
+from deconfliction.service.views import conflict_view, visible_operation
+from deconfliction.store.ports import CandidateQuery, StoredResponse, Transaction
+
+METRES_PER_DEGREE_MIN = 110_500.0
+"""Fewer metres than any degree of latitude has, so boxes grown by it are never too small."""
+
+
+@dataclass(frozen=True)
+class OperationDraft:
+    """What a party declares; validated by the parsers that built its volumes."""
+
+    kind: OperationKind
+    volumes: tuple[Volume4D, ...]
+    priority: int = 0
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    operation: Operation
+    conflicts: list[Conflict]
+    """Every open conflict of the operation after the change."""
+    changed: list[Conflict]
+    """The conflict records this change created, updated or resolved (for notification)."""
+    names: dict[str, str]
+    """Names of the parties in ``conflicts`` and ``changed``, for rendering."""
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """An Idempotency-Key on a write: the first response is stored with the write, in the same
+    transaction, and replayed for a retry with the same fingerprint."""
+
+    key: str
+    fingerprint: str
+    render: Callable[[Any], StoredResponse]
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _require_declaring(actor: Party) -> None:
+    if actor.role not in DECLARING_ROLES:
+        raise Forbidden(f"a party with role {actor.role} cannot declare operations")
+
+
+def candidate_query(o: Occupancy, policy: SeparationPolicy) -> CandidateQuery:
+    """The index question for one volume: its boxes grown by the widest separation its kind has."""
+    widest = policy.widest(o.kind)
+    grow = widest.horizontal_m * 1.01 + 10.0
+    dlat = grow / METRES_PER_DEGREE_MIN
+    boxes: list[tuple[float, float, float, float]] = []
+    for lon_lo, lat_lo, lon_hi, lat_hi in o.shape.boxes:
+        lat_lo2, lat_hi2 = max(-90.0, lat_lo - dlat), min(90.0, lat_hi + dlat)
+        cos_worst = max(math.cos(math.radians(max(abs(lat_lo2), abs(lat_hi2)))), 1e-6)
+        dlon = dlat / cos_worst
+        boxes.extend(lon_boxes(lon_lo - dlon, lon_hi + dlon, lat_lo2, lat_hi2))
+    margin = timedelta(seconds=widest.time_s)
+    if widest.vertical_m is None:
+        alt_lo = alt_hi = None
+    else:
+        alt_lo, alt_hi = o.altitude.lower_m - widest.vertical_m, o.altitude.upper_m + widest.vertical_m
+    return CandidateQuery(tuple(boxes), o.window.start - margin, o.window.end + margin, alt_lo, alt_hi)
+
+
+def find_conflicts(tx: Transaction, policy: SeparationPolicy, op: Operation) -> list[Finding]:
+    """Exact conflicts of ``op`` with every other party's live operation in the store."""
+    subject = occupancies(op)
+    seen: dict[tuple[str, int], Occupancy] = {}
+    for o in subject:
+        for c in tx.operations.candidates(candidate_query(o, policy)):
+            seen[(c.operation_id, c.index)] = c
+    return detect(subject, list(seen.values()), policy)
+
+
+def _check_tokens(
+    tx: Transaction,
+    actor: Party,
+    op: Operation,
+    open_conflicts: list[Conflict],
+    stored: Collection[str],
+    known: Collection[str],
+) -> None:
+    """Proof of knowledge: to hold a committed state, the request lists the current token of every
+    conflict the operation has. The refusal shows each missing conflict as the party may see it (a
+    conflict that would be new has no id yet: nothing was stored)."""
+    if op.state not in COMMITTED_STATES:
+        return
+    missing = [c for c in open_conflicts if c.token_for(op.owner_id) not in known]
+    if missing:
+        names = party_names(tx, missing)
+        views = []
+        for c in missing:
+            view = conflict_view(actor, c, names)
+            if c.id not in stored:
+                view.pop("id")
+                view.pop("version")
+            views.append(view)
+        raise MissingConflictTokens(
+            f"to make this operation {op.state}, list the current token of each of its "
+            f"{len(open_conflicts)} conflict(s); {len(missing)} missing or outdated",
+            missing=views,
+        )
+
+
+def _apply(
+    tx: Transaction,
+    rt: Runtime,
+    actor: Party,
+    new: Operation,
+    *,
+    detect_again: bool,
+    known: Collection[str],
+    created: bool,
+) -> OperationResult:
+    now = new.updated_at
+    existing = {} if created else tx.conflicts.for_operation(new.id)
+    if detect_again:
+        findings = find_conflicts(tx, rt.policy, new) if new.is_live else []
+        changed = reconcile(new, findings, existing, now=now, new_id=lambda: rt.ids.new_id("cf"))
+    else:
+        changed = _retoken(new, existing, now)
+    after = {**{c.id: c for c in existing.values()}, **{c.id: c for c in changed}}
+    open_after = sorted((c for c in after.values() if c.state is ConflictState.OPEN), key=lambda c: c.id)
+    _check_tokens(tx, actor, new, open_after, {c.id for c in existing.values()}, known)
+    if created:
+        tx.operations.add(new)
+    else:
+        tx.operations.replace(new)
+    tx.events.append(
+        at=now,
+        actor_id=actor.id,
+        type="operation.created" if created else "operation.changed",
+        subject_id=new.id,
+        payload={"version": new.version, "state": new.state.value, "owner": new.owner_id},
+    )
+    for c in changed:
+        tx.conflicts.save(c)
+        kind = "opened" if c.version == 1 else ("resolved" if c.state is ConflictState.RESOLVED else "updated")
+        tx.events.append(
+            at=now,
+            actor_id=actor.id,
+            type=f"conflict.{kind}",
+            subject_id=c.id,
+            payload={
+                "version": c.version,
+                "state": c.state.value,
+                "parties": [c.party_a, c.party_b],
+                "operations": [c.operation_a, c.operation_b],
+            },
+        )
+    return OperationResult(new, open_after, changed, party_names(tx, [*open_after, *changed]))
+
+
+def _retoken(op: Operation, existing: dict[str, Conflict], now: datetime) -> list[Conflict]:
+    """A state change without new geometry: open conflicts stay, but carry the operation's new token;
+    an operation that ended or was cancelled resolves them all."""
+    changed = []
+    for c in existing.values():
+        if c.state is not ConflictState.OPEN:
+            continue
+        if not op.is_live:
+            changed.append(replace(c, state=ConflictState.RESOLVED, version=c.version + 1, updated_at=now))
+        elif op.id == c.operation_a:
+            changed.append(replace(c, token_b=op.ovn, version=c.version + 1, updated_at=now))
+        else:
+            changed.append(replace(c, token_a=op.ovn, version=c.version + 1, updated_at=now))
+    return changed
+
+
+def _write(rt: Runtime, actor: Party, idem: Idempotency | None, work: Callable[[Transaction], Any]) -> Any:
+    with rt.store.write() as tx:
+        if idem is not None:
+            prior = tx.idempotency.get(actor.id, idem.key)
+            if prior is not None:
+                if prior.fingerprint != idem.fingerprint:
+                    raise IdempotencyKeyReused(
+                        f"Idempotency-Key {idem.key!r} was already used for a different request", key=idem.key
+                    )
+                return replace(prior, replayed=True)
+        result = work(tx)
+        if idem is None:
+            return result
+        response = idem.render(result)
+        tx.idempotency.put(actor.id, idem.key, response, rt.clock())
+        return response
+
+
+def _load_owned(tx: Transaction, actor: Party, op_id: str, expected_version: int | None) -> Operation:
+    op = visible_operation(actor, tx.operations.get(op_id), op_id)
+    if expected_version is not None and op.version != expected_version:
+        raise PreconditionFailed(
+            f"operation {op_id} is at version {op.version}, not {expected_version}; read it again",
+            current_version=op.version,
+        )
+    return op
+
+
+# ---------------------------------------------------------------------------------------------- use cases
+
+
+def submit_operation(
+    rt: Runtime,
+    actor: Party,
+    draft: OperationDraft,
+    *,
+    state: OperationState = OperationState.DRAFT,
+    known_tokens: Collection[str] = (),
+    idempotency: Idempotency | None = None,
+) -> OperationResult | StoredResponse:
+    """Declare a new operation, as a draft (conflicts are found and both sides told) or directly as
+    planned (then with the token of every conflict it would have)."""
+    _require_declaring(actor)
+    if state not in (OperationState.DRAFT, OperationState.PLANNED):
+        raise InvalidInput.one("state", "invalid_state", "a new operation is 'draft' or 'planned'")
+    _check_draft(rt, draft)
+
+    def work(tx: Transaction) -> OperationResult:
+        now = rt.clock()
+        op = Operation(
+            rt.ids.new_id("op"),
+            actor.id,
+            draft.kind,
+            draft.priority,
+            state,
+            1,
+            rt.ids.new_token(),
+            draft.volumes,
+            draft.title,
+            now,
+            now,
+        )
+        return _apply(tx, rt, actor, op, detect_again=True, known=known_tokens, created=True)
+
+    return _write(rt, actor, idempotency, work)  # type: ignore[no-any-return]
+
+
+def revise_operation(
+    rt: Runtime,
+    actor: Party,
+    op_id: str,
+    draft: OperationDraft,
+    *,
+    expected_version: int | None,
+    known_tokens: Collection[str] = (),
+    idempotency: Idempotency | None = None,
+) -> OperationResult | StoredResponse:
+    """Replace the volumes, kind, priority and title of a live operation; a new version."""
+    _require_declaring(actor)
+    _check_draft(rt, draft)
+
+    def work(tx: Transaction) -> OperationResult:
+        op = _load_owned(tx, actor, op_id, expected_version)
+        new = op.revise(
+            volumes=draft.volumes,
+            kind=draft.kind,
+            priority=draft.priority,
+            title=draft.title,
+            now=rt.clock(),
+            ovn=rt.ids.new_token(),
+        )
+        return _apply(tx, rt, actor, new, detect_again=True, known=known_tokens, created=False)
+
+    return _write(rt, actor, idempotency, work)  # type: ignore[no-any-return]
+
+
+def change_state(
+    rt: Runtime,
+    actor: Party,
+    op_id: str,
+    to: OperationState,
+    *,
+    expected_version: int | None,
+    known_tokens: Collection[str] = (),
+    idempotency: Idempotency | None = None,
+) -> OperationResult | StoredResponse:
+    """plan, activate, end or cancel."""
+    _require_declaring(actor)
+
+    def work(tx: Transaction) -> OperationResult:
+        op = _load_owned(tx, actor, op_id, expected_version)
+        new = op.transition(to, now=rt.clock(), ovn=rt.ids.new_token())
+        return _apply(tx, rt, actor, new, detect_again=False, known=known_tokens, created=False)
+
+    return _write(rt, actor, idempotency, work)  # type: ignore[no-any-return]
+
+
+def get_operation(rt: Runtime, actor: Party, op_id: str) -> Operation:
+    with rt.store.read() as tx:
+        return visible_operation(actor, tx.operations.get(op_id), op_id)
+
+
+def list_operations(
+    rt: Runtime,
+    actor: Party,
+    *,
+    states: list[OperationState] | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> list[Operation]:
+    with rt.store.read() as tx:
+        owner = None if actor.sees_all else actor.id
+        return tx.operations.list(owner_id=owner, states=states, after=after, limit=limit)
+
+
+def _check_draft(rt: Runtime, draft: OperationDraft) -> None:
+    if not draft.volumes:
+        raise InvalidInput.one("volumes", "no_volumes", "an operation needs at least one volume")
+    if len(draft.volumes) > rt.limits.max_volumes:
+        raise InvalidInput.one(
+            "volumes",
+            "too_many_volumes",
+            f"{len(draft.volumes)} volumes; at most {rt.limits.max_volumes} are allowed per operation",
+        )

@@ -1,0 +1,137 @@
+"""Need-to-know: the one place that decides what a party may see, and renders it.
+
+* A party sees its own operations whole, and of another party's operation only what conflicts with its
+  own: the overlap region, window, altitude overlap and separations of each encounter, never the other
+  operation's id, footprint, window or priority. It sees the counterpart party's name, so they can talk.
+* The coordinator sees everything.
+* Anything a viewer may not see is reported exactly like something that does not exist.
+
+Every read and write response of the service is rendered here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from deconfliction.domain.conflict import Conflict, Encounter
+from deconfliction.domain.footprint import footprint_to_geojson
+from deconfliction.domain.geojson import to_geojson
+from deconfliction.domain.operation import Operation
+from deconfliction.domain.party import Party
+from deconfliction.domain.volume import format_time
+from deconfliction.errors import NotFound
+
+
+def may_see_operation(viewer: Party, op: Operation) -> bool:
+    return viewer.sees_all or op.owner_id == viewer.id
+
+
+def may_see_conflict(viewer: Party, c: Conflict) -> bool:
+    return viewer.sees_all or viewer.id in (c.party_a, c.party_b)
+
+
+def visible_operation(viewer: Party, op: Operation | None, op_id: str) -> Operation:
+    if op is None or not may_see_operation(viewer, op):
+        raise NotFound(f"no operation {op_id}", id=op_id)
+    return op
+
+
+def visible_conflict(viewer: Party, c: Conflict | None, conflict_id: str) -> Conflict:
+    if c is None or not may_see_conflict(viewer, c):
+        raise NotFound(f"no conflict {conflict_id}", id=conflict_id)
+    return c
+
+
+def party_view(p: Party) -> dict[str, Any]:
+    return {"id": p.id, "name": p.name, "role": p.role.value, "created_at": format_time(p.created_at)}
+
+
+def operation_view(viewer: Party, op: Operation) -> dict[str, Any]:
+    visible_operation(viewer, op, op.id)
+    return {
+        "id": op.id,
+        "owner": op.owner_id,
+        "title": op.title,
+        "kind": op.kind.value,
+        "priority": op.priority,
+        "state": op.state.value,
+        "version": op.version,
+        "ovn": op.ovn,
+        "volumes": [
+            {
+                "footprint": footprint_to_geojson(v.footprint),
+                "altitude": {
+                    "lower_m": v.altitude.lower_m,
+                    "upper_m": v.altitude.upper_m,
+                    "reference": "W84",
+                },
+                "window": {"start": format_time(v.window.start), "end": format_time(v.window.end)},
+            }
+            for v in op.volumes
+        ],
+        "created_at": format_time(op.created_at),
+        "updated_at": format_time(op.updated_at),
+    }
+
+
+def _encounter(e: Encounter, own_index: int | None, other_index: int | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "region": to_geojson(e.region),
+        "window": {"start": format_time(e.window.start), "end": format_time(e.window.end)},
+        "altitude": {"lower_m": e.altitude.lower_m, "upper_m": e.altitude.upper_m},
+        "horizontal_m": round(e.horizontal_m, 1),
+        "vertical_m": round(e.vertical_m, 1),
+        "time_s": e.time_s,
+    }
+    if own_index is not None:
+        out["own_volume"] = own_index
+    if other_index is not None:
+        out["other_volume"] = other_index
+    return out
+
+
+def conflict_view(viewer: Party, c: Conflict, names: Mapping[str, str]) -> dict[str, Any]:
+    """``names`` maps party ids to names (for the counterpart)."""
+    visible_conflict(viewer, c, c.id)
+    common: dict[str, Any] = {
+        "id": c.id,
+        "kind": c.kind,
+        "state": c.state.value,
+        "version": c.version,
+        "rule": c.rule.as_dict(),
+        "region": to_geojson(c.region),
+        "window": {"start": format_time(c.window.start), "end": format_time(c.window.end)},
+        "altitude": {"lower_m": c.altitude.lower_m, "upper_m": c.altitude.upper_m},
+        "min_horizontal_m": round(c.min_horizontal_m, 1),
+        "min_vertical_m": round(c.min_vertical_m, 1),
+        "min_time_s": c.min_time_s,
+        "created_at": format_time(c.created_at),
+        "updated_at": format_time(c.updated_at),
+    }
+    side = c.side_of(viewer.id)
+    if side is None:  # the coordinator
+        common["sides"] = [
+            {
+                "party": c.party_a,
+                "party_name": names.get(c.party_a),
+                "operation": c.operation_a,
+                "token": c.token_a,
+            },
+            {
+                "party": c.party_b,
+                "party_name": names.get(c.party_b),
+                "operation": c.operation_b,
+                "token": c.token_b,
+            },
+        ]
+        common["encounters"] = [
+            {**_encounter(e, None, None), "volume_a": e.index_a, "volume_b": e.index_b} for e in c.encounters
+        ]
+        return common
+    other = c.party_b if side == "a" else c.party_a
+    common["operation"] = c.operation_a if side == "a" else c.operation_b
+    common["token"] = c.token_a if side == "a" else c.token_b
+    common["counterpart"] = {"party": other, "party_name": names.get(other)}
+    common["encounters"] = [_encounter(e, e.index_a if side == "a" else e.index_b, None) for e in c.encounters]
+    return common

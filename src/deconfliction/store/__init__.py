@@ -1,0 +1,19 @@
+"""Storage: ports (``ports``) and their SQLite and PostgreSQL implementations."""
+
+from __future__ import annotations
+
+from deconfliction.store.ports import Store
+
+
+def open_store(url: str, *, sqlite_synchronous: str = "FULL") -> Store:
+    """A store for a database URL: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
+    ``postgresql://user@host:port/dbname``. Migrations are applied before it is returned."""
+    if url.startswith("sqlite:///"):
+        from deconfliction.store.sqlite import SQLiteStore
+
+        return SQLiteStore(url.removeprefix("sqlite:///"), synchronous=sqlite_synchronous)
+    if url.startswith(("postgresql://", "postgres://")):
+        from deconfliction.store.postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path.db or postgresql://...")

@@ -1,0 +1,145 @@
+"""Storage ports: what the service needs of a database, and nothing more.
+
+Every backend passes the same contract suite (tests/store/test_contract.py). A ``Store`` hands out
+transactions: ``read()`` sees one consistent snapshot; ``write()`` is serialised with every other write,
+on every backend and across processes, so that a conflict check sees every operation committed before it
+and the event log's order is the commit order.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from deconfliction.domain.cells import Box
+from deconfliction.domain.conflict import Conflict, ConflictState, Occupancy
+from deconfliction.domain.operation import Operation, OperationState
+from deconfliction.domain.party import Party
+
+
+@dataclass(frozen=True)
+class CandidateQuery:
+    """Everything that may come within reach of a volume: boxes already grown by the widest horizontal
+    separation, times and altitudes by the widest margins (``None``: any altitude)."""
+
+    boxes: tuple[Box, ...]
+    start: datetime
+    end: datetime
+    alt_lo: float | None
+    alt_hi: float | None
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """The response given to a request with an Idempotency-Key, replayed verbatim on a retry."""
+
+    fingerprint: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    replayed: bool = False
+    """True when this is the stored response given again (not a column: set by the service)."""
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    at: datetime
+    actor_id: str | None
+    type: str
+    subject_id: str
+    payload: Mapping[str, Any]
+
+
+class Parties(Protocol):
+    def add(self, party: Party, key_hash: str) -> None: ...
+    def get(self, party_id: str) -> Party | None: ...
+    def by_name(self, name: str) -> Party | None: ...
+    def by_key_hash(self, key_hash: str) -> Party | None: ...
+    def list(self, *, after: str | None = None, limit: int = 100) -> builtins.list[Party]: ...
+
+
+class Operations(Protocol):
+    def add(self, op: Operation) -> None: ...
+    def replace(self, op: Operation) -> None:
+        """Store a new version of an existing operation (the index follows: a live operation is
+        indexed, an ended or cancelled one is not)."""
+
+    def get(self, op_id: str) -> Operation | None: ...
+    def list(
+        self,
+        *,
+        owner_id: str | None = None,
+        states: Sequence[OperationState] | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[Operation]: ...
+    def candidates(self, query: CandidateQuery) -> builtins.list[Occupancy]:
+        """Volumes of live operations that the index cannot rule out. Never misses one that meets the
+        query; may return more."""
+
+
+class Conflicts(Protocol):
+    def save(self, conflict: Conflict) -> None:
+        """Insert, or replace the record with the same id."""
+
+    def get(self, conflict_id: str) -> Conflict | None: ...
+    def for_operation(self, op_id: str) -> dict[str, Conflict]:
+        """Every record involving ``op_id``, open or resolved, keyed by the other operation's id."""
+
+    def list(
+        self,
+        *,
+        party_id: str | None = None,
+        state: ConflictState | None = None,
+        operation_id: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[Conflict]: ...
+
+
+class Idempotency(Protocol):
+    def get(self, party_id: str, key: str) -> StoredResponse | None: ...
+    def put(self, party_id: str, key: str, response: StoredResponse, at: datetime) -> None: ...
+
+
+class Events(Protocol):
+    def append(
+        self, *, at: datetime, actor_id: str | None, type: str, subject_id: str, payload: Mapping[str, Any]
+    ) -> int:
+        """Append one event; returns its sequence number (1, 2, 3, ... in commit order)."""
+
+    def after(self, seq: int, limit: int = 1000) -> builtins.list[Event]: ...
+
+
+class Transaction(Protocol):
+    @property
+    def parties(self) -> Parties: ...
+    @property
+    def operations(self) -> Operations: ...
+    @property
+    def conflicts(self) -> Conflicts: ...
+    @property
+    def idempotency(self) -> Idempotency: ...
+    @property
+    def events(self) -> Events: ...
+
+
+class Store(Protocol):
+    backend: str
+    """'sqlite' or 'postgresql'."""
+
+    def read(self) -> AbstractContextManager[Transaction]: ...
+    def write(self) -> AbstractContextManager[Transaction]:
+        """A serialised read-write transaction; commits on normal exit, rolls back on an exception."""
+
+    def close(self) -> None: ...
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

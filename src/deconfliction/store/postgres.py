@@ -1,0 +1,44 @@
+"""PostgreSQL backend, chosen by a ``postgresql://`` database URL; several API processes share it.
+
+Every write transaction starts by locking the single ``store_head`` row (``SELECT ... FOR UPDATE``), so
+writes are serialised across all processes: the second of two concurrent conflicting submissions waits
+for the first to commit, then sees it. Reads run at REPEATABLE READ, one snapshot each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from psycopg_pool import ConnectionPool
+
+from deconfliction.store.sql import POSTGRES, SqlTransaction, apply_migrations
+
+_MIGRATION_LOCK = 4_206_553_001
+"""Advisory lock key: processes starting together apply migrations one at a time."""
+
+
+class PostgresStore:
+    backend = "postgresql"
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8) -> None:
+        self.url = url
+        self._pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True, kwargs={"autocommit": False})
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            apply_migrations(cur, POSTGRES)
+
+    @contextmanager
+    def write(self) -> Iterator[SqlTransaction]:
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT last_seq FROM store_head WHERE id = 1 FOR UPDATE")
+            yield SqlTransaction(cur, POSTGRES)
+
+    @contextmanager
+    def read(self) -> Iterator[SqlTransaction]:
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield SqlTransaction(cur, POSTGRES)
+
+    def close(self) -> None:
+        self._pool.close()
