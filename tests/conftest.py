@@ -1,0 +1,193 @@
+"""Shared fixtures: stores on both backends, a runtime, parties, an in-process API client.
+
+PostgreSQL: tests make and drop their own database on DECONFLICTION_TEST_POSTGRES_URL (default
+postgresql://postgres@127.0.0.1:5432/postgres). When it is unreachable they skip with the reason, unless
+DECONFLICTION_REQUIRE_POSTGRES=1 (set by .ci/run): then they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from deconfliction.domain.party import Party, Role
+from deconfliction.service.parties import create_party
+from deconfliction.service.runtime import Runtime
+from deconfliction.store import open_store
+from deconfliction.store.ports import Store
+
+settings.register_profile(
+    "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+settings.register_profile(
+    "deep", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+warnings.filterwarnings("ignore", message=".*httpx2.*")
+
+ADMIN_URL = os.environ.get("DECONFLICTION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REQUIRE_POSTGRES = os.environ.get("DECONFLICTION_REQUIRE_POSTGRES") == "1"
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def _postgres_unavailable() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(ADMIN_URL, connect_timeout=3):
+            return None
+    except Exception as exc:  # the reason is printed with the skip
+        return f"PostgreSQL not reachable at {ADMIN_URL}: {type(exc).__name__}: {exc}"
+
+
+def need_postgres() -> None:
+    reason = _postgres_unavailable()
+    if reason is None:
+        return
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"DECONFLICTION_REQUIRE_POSTGRES=1 but {reason}")
+    pytest.skip(reason)
+
+
+def _db_url(name: str) -> str:
+    base, _, _ = ADMIN_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+def make_postgres_database() -> tuple[str, Callable[[], None]]:
+    """A fresh empty database: its URL and a function that drops it."""
+    import psycopg
+
+    need_postgres()
+    name = f"dc_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return _db_url(name), drop
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One database per test session (per xdist worker); tests truncate what they use."""
+    url, drop = make_postgres_database()
+    yield url
+    drop()
+
+
+TABLES = ("volume_cells", "volumes", "conflicts", "operations", "idempotency", "events", "parties")
+
+
+def truncate(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass('public.parties')").fetchone()
+        if exists and exists[0]:
+            conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+            conn.execute("UPDATE store_head SET last_seq = 0")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Store]:
+    """The same test on every backend."""
+    if request.param == "sqlite":
+        s = open_store(f"sqlite:///{tmp_path}/test.db")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        truncate(url)
+        s = open_store(url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Any) -> Iterator[Store]:
+    s = open_store(f"sqlite:///{tmp_path}/test.db")
+    yield s
+    s.close()
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime = T0 - timedelta(days=1)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def rt(store: Store, clock: FakeClock) -> Runtime:
+    return Runtime(store, clock=clock)
+
+
+@pytest.fixture
+def parties(rt: Runtime) -> dict[str, tuple[Party, str]]:
+    """A coordinator, two parties and an observer, with their API keys."""
+    out = {}
+    for name, role in (
+        ("cell", Role.COORDINATOR),
+        ("alpha", Role.PARTY),
+        ("bravo", Role.PARTY),
+        ("watcher", Role.OBSERVER),
+    ):
+        out[name] = create_party(rt, None, name, role)
+    return out
+
+
+def square(lon: float, lat: float, size_deg: float = 0.1) -> dict[str, Any]:
+    return {
+        "type": "Polygon",
+        "coordinates": [
+            [[lon, lat], [lon + size_deg, lat], [lon + size_deg, lat + size_deg], [lon, lat + size_deg], [lon, lat]]
+        ],
+    }
+
+
+def volume_json(
+    footprint: dict[str, Any], lo: float = 0.0, hi: float = 3000.0, start: datetime = T0, hours: float = 2.0
+) -> dict[str, Any]:
+    return {
+        "footprint": footprint,
+        "altitude": {"lower_m": lo, "upper_m": hi},
+        "window": {
+            "start": start.isoformat().replace("+00:00", "Z"),
+            "end": (start + timedelta(hours=hours)).isoformat().replace("+00:00", "Z"),
+        },
+    }
+
+
+@pytest.fixture
+def client(rt: Runtime) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    from deconfliction.api.app import create_app
+
+    with TestClient(create_app(runtime=rt)) as c:
+        yield c
+
+
+def auth(key: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **extra}

@@ -1,0 +1,360 @@
+"""The storage contract: one abstract suite, subclassed once per backend. A new backend is done when a
+subclass of ``StoreContract`` passes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import shapely
+
+from deconfliction.domain.conflict import Conflict, ConflictState, Encounter
+from deconfliction.domain.footprint import parse_footprint
+from deconfliction.domain.limits import Limits
+from deconfliction.domain.operation import Operation, OperationState
+from deconfliction.domain.party import Party, Role
+from deconfliction.domain.policy import DEFAULT_RULES, OperationKind
+from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
+from deconfliction.store import open_store
+from deconfliction.store.ports import CandidateQuery, Store, StoredResponse
+from tests.conftest import T0, square, truncate
+
+L = Limits()
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def party(name: str, role: Role = Role.PARTY) -> Party:
+    return Party(f"pt_{name}", name, role, NOW)
+
+
+def operation(
+    op_id: str,
+    owner: str,
+    lon: float = 40.0,
+    lat: float = 35.0,
+    *,
+    state=OperationState.DRAFT,
+    hours: float = 2.0,
+    lo: float = 0.0,
+    hi: float = 3000.0,
+    footprint: dict | None = None,
+) -> Operation:
+    v = Volume4D.create(
+        parse_footprint(footprint or square(lon, lat), L),
+        AltitudeBand(lo, hi),
+        TimeWindow(T0, T0 + timedelta(hours=hours)),
+    )
+    return Operation(op_id, owner, OperationKind.AIR, 3, state, 1, f"ovn-{op_id}", (v,), f"title {op_id}", NOW, NOW)
+
+
+def query(
+    lon: float,
+    lat: float,
+    size: float = 0.1,
+    start: datetime = T0,
+    hours: float = 1.0,
+    alt: tuple[float, float] | None = (0.0, 100.0),
+) -> CandidateQuery:
+    return CandidateQuery(
+        ((lon, lat, lon + size, lat + size),),
+        start,
+        start + timedelta(hours=hours),
+        alt[0] if alt else None,
+        alt[1] if alt else None,
+    )
+
+
+def conflict(cid: str, a: str, b: str, state: ConflictState = ConflictState.OPEN, version: int = 1) -> Conflict:
+    e = Encounter(
+        0,
+        0,
+        12.5,
+        0.0,
+        0.0,
+        TimeWindow(T0, T0 + timedelta(hours=1)),
+        AltitudeBand(0, 100),
+        shapely.box(40, 35, 40.1, 35.1),
+        (40.0, 35.0),
+        (40.1, 35.1),
+    )
+    return Conflict(
+        cid,
+        "operation",
+        state,
+        version,
+        a,
+        "pt_alpha",
+        b,
+        "pt_bravo",
+        "tok-a",
+        "tok-b",
+        DEFAULT_RULES[0],
+        (e,),
+        NOW,
+        NOW,
+    )
+
+
+class StoreContract:
+    """Every backend passes these. Subclasses provide the ``store`` fixture (and ``reopen``)."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[Store]:
+        raise NotImplementedError
+
+    def reopen(self, store: Store) -> Store:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def seeded(self, store: Store) -> Store:
+        with store.write() as tx:
+            tx.parties.add(party("alpha"), "hash-alpha")
+            tx.parties.add(party("bravo"), "hash-bravo")
+        return store
+
+    # ------------------------------------------------------------------------------------------ parties
+
+    def test_parties(self, store: Store) -> None:
+        with store.write() as tx:
+            for name in ("alpha", "bravo", "cell"):
+                tx.parties.add(party(name, Role.COORDINATOR if name == "cell" else Role.PARTY), f"hash-{name}")
+        with store.read() as tx:
+            assert tx.parties.get("pt_alpha") == party("alpha")
+            assert tx.parties.by_name("cell").role is Role.COORDINATOR
+            assert tx.parties.by_key_hash("hash-bravo") == party("bravo")
+            assert tx.parties.by_key_hash("nope") is None
+            assert [p.name for p in tx.parties.list()] == ["alpha", "bravo", "cell"]
+            assert [p.name for p in tx.parties.list(after="pt_alpha", limit=1)] == ["bravo"]
+
+    # --------------------------------------------------------------------------------------- operations
+
+    def test_operation_round_trip(self, seeded: Store) -> None:
+        op = operation("op_1", "pt_alpha", footprint={"type": "Circle", "center": [40.0, 35.0], "radius_m": 800.0})
+        with seeded.write() as tx:
+            tx.operations.add(op)
+        with seeded.read() as tx:
+            got = tx.operations.get("op_1")
+        assert got == op
+        assert got is not None and got.volumes[0].shape.core.equals(op.volumes[0].shape.core)
+        assert got.volumes[0].shape.radius_m == 800.0
+        assert got.created_at == NOW and got.volumes[0].window.start == T0
+
+    def test_replace_and_list(self, seeded: Store) -> None:
+        with seeded.write() as tx:
+            for i in range(5):
+                tx.operations.add(operation(f"op_{i}", "pt_alpha" if i % 2 == 0 else "pt_bravo"))
+        with seeded.write() as tx:
+            op = tx.operations.get("op_2")
+            assert op is not None
+            tx.operations.replace(replace(op, state=OperationState.PLANNED, version=2, ovn="new"))
+        with seeded.read() as tx:
+            assert tx.operations.get("op_2").version == 2  # type: ignore[union-attr]
+            assert [o.id for o in tx.operations.list(owner_id="pt_alpha")] == ["op_0", "op_2", "op_4"]
+            assert [o.id for o in tx.operations.list(states=[OperationState.PLANNED])] == ["op_2"]
+            assert [o.id for o in tx.operations.list(after="op_1", limit=2)] == ["op_2", "op_3"]
+            assert tx.operations.get("op_missing") is None
+
+    def test_candidates_filter_space_time_altitude(self, seeded: Store) -> None:
+        with seeded.write() as tx:
+            tx.operations.add(operation("op_here", "pt_alpha", 40.0, 35.0, lo=0, hi=500))
+            tx.operations.add(operation("op_far", "pt_alpha", 50.0, 10.0))
+        with seeded.read() as tx:
+            found = {(c.operation_id, c.index) for c in tx.operations.candidates(query(40.05, 35.05))}
+            assert found == {("op_here", 0)}
+            # a box that only touches the stored footprint's box is still a candidate
+            assert tx.operations.candidates(query(40.1, 35.0))
+            assert not tx.operations.candidates(query(41.0, 35.0))
+            assert not tx.operations.candidates(query(40.05, 35.05, start=T0 + timedelta(hours=3)))
+            assert not tx.operations.candidates(query(40.05, 35.05, alt=(600.0, 900.0)))
+            assert tx.operations.candidates(query(40.05, 35.05, alt=None))
+            c = tx.operations.candidates(query(40.05, 35.05))[0]
+            assert (c.owner_id, c.kind, c.ovn) == ("pt_alpha", OperationKind.AIR, "ovn-op_here")
+
+    def test_candidates_tiny_and_huge_footprints(self, seeded: Store) -> None:
+        tiny = {"type": "Circle", "center": [40.05, 35.05], "radius_m": 5.0}
+        huge = square(30.0, 30.0, 4.0)
+        with seeded.write() as tx:
+            tx.operations.add(operation("op_tiny", "pt_alpha", footprint=tiny))
+            tx.operations.add(operation("op_huge", "pt_bravo", footprint=huge))
+        with seeded.read() as tx:
+            # the index may return more than meets the query (coarse cells), never less
+            assert "op_tiny" in {c.operation_id for c in tx.operations.candidates(query(39.0, 34.0, size=2.0))}
+            assert {c.operation_id for c in tx.operations.candidates(query(31.0, 31.0, size=0.001))} == {"op_huge"}
+            assert not tx.operations.candidates(query(-60.0, -40.0, size=2.0))
+
+    def test_candidates_across_the_antimeridian(self, seeded: Store) -> None:
+        across = {
+            "type": "Polygon",
+            "coordinates": [[[179.9, 10], [-179.9, 10], [-179.9, 10.1], [179.9, 10.1], [179.9, 10]]],
+        }
+        with seeded.write() as tx:
+            tx.operations.add(operation("op_am", "pt_alpha", footprint=across))
+        with seeded.read() as tx:
+            assert tx.operations.candidates(query(-179.95, 10.02, size=0.01))
+            assert tx.operations.candidates(query(179.92, 10.02, size=0.01))
+            assert not tx.operations.candidates(query(179.0, 10.02, size=0.01))
+
+    def test_ended_operations_leave_the_index(self, seeded: Store) -> None:
+        op = operation("op_1", "pt_alpha")
+        with seeded.write() as tx:
+            tx.operations.add(op)
+        with seeded.write() as tx:
+            tx.operations.replace(replace(op, state=OperationState.CANCELLED, version=2))
+        with seeded.read() as tx:
+            assert not tx.operations.candidates(query(40.05, 35.05))
+            assert tx.operations.get("op_1").state is OperationState.CANCELLED  # type: ignore[union-attr]
+
+    # ---------------------------------------------------------------------------------------- conflicts
+
+    def test_conflicts(self, seeded: Store) -> None:
+        with seeded.write() as tx:
+            tx.conflicts.save(conflict("cf_1", "op_a", "op_b"))
+            tx.conflicts.save(conflict("cf_2", "op_a", "op_c", ConflictState.RESOLVED))
+        with seeded.write() as tx:
+            tx.conflicts.save(replace(conflict("cf_1", "op_a", "op_b"), version=2, token_a="tok-a2"))
+        with seeded.read() as tx:
+            got = tx.conflicts.get("cf_1")
+            assert got is not None and got.version == 2 and got.token_a == "tok-a2"
+            assert got.encounters[0].region.equals(shapely.box(40, 35, 40.1, 35.1))
+            assert got.rule == DEFAULT_RULES[0]
+            assert set(tx.conflicts.for_operation("op_a")) == {"op_b", "op_c"}
+            assert set(tx.conflicts.for_operation("op_b")) == {"op_a"}
+            assert [c.id for c in tx.conflicts.list(party_id="pt_alpha", state=ConflictState.OPEN)] == ["cf_1"]
+            assert [c.id for c in tx.conflicts.list(operation_id="op_c")] == ["cf_2"]
+            assert tx.conflicts.list(party_id="pt_nobody") == []
+
+    # ----------------------------------------------------------------------------- idempotency, events
+
+    def test_idempotency(self, store: Store) -> None:
+        stored = StoredResponse("fp", 201, {"ETag": '"1"'}, b'{"ok": true}')
+        with store.write() as tx:
+            tx.idempotency.put("pt_alpha", "key-1", stored, NOW)
+        with store.read() as tx:
+            assert tx.idempotency.get("pt_alpha", "key-1") == stored
+            assert tx.idempotency.get("pt_bravo", "key-1") is None
+
+    def test_events_are_numbered_in_commit_order(self, store: Store) -> None:
+        with store.write() as tx:
+            assert tx.events.append(at=NOW, actor_id=None, type="a", subject_id="x", payload={"n": 1}) == 1
+            assert tx.events.append(at=NOW, actor_id="pt_a", type="b", subject_id="y", payload={}) == 2
+        with store.write() as tx:
+            assert tx.events.append(at=NOW, actor_id=None, type="c", subject_id="z", payload={}) == 3
+        with store.read() as tx:
+            events = tx.events.after(1)
+        assert [(e.seq, e.type) for e in events] == [(2, "b"), (3, "c")]
+        assert events[0].actor_id == "pt_a"
+
+    # ---------------------------------------------------------------------------------- transactions
+
+    def test_a_failed_write_leaves_nothing(self, seeded: Store) -> None:
+        def failing_write() -> None:
+            with seeded.write() as tx:
+                tx.operations.add(operation("op_1", "pt_alpha"))
+                tx.events.append(at=NOW, actor_id=None, type="x", subject_id="op_1", payload={})
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            failing_write()
+        with seeded.read() as tx:
+            assert tx.operations.get("op_1") is None
+            assert tx.events.after(0) == []
+            assert not tx.operations.candidates(query(40.05, 35.05))
+
+    def test_reads_do_not_see_uncommitted_writes(self, seeded: Store) -> None:
+        in_write, release = threading.Event(), threading.Event()
+        seen: list[Any] = []
+
+        def writer() -> None:
+            with seeded.write() as tx:
+                tx.operations.add(operation("op_1", "pt_alpha"))
+                in_write.set()
+                release.wait(10)
+
+        t = threading.Thread(target=writer)
+        t.start()
+        assert in_write.wait(10)
+        with seeded.read() as tx:
+            seen.append(tx.operations.get("op_1"))
+        release.set()
+        t.join()
+        assert seen == [None]
+        with seeded.read() as tx:
+            assert tx.operations.get("op_1") is not None
+
+    def test_writes_are_serialised(self, seeded: Store) -> None:
+        """A second writer waits for the first to commit and then sees its work."""
+        in_first, release = threading.Event(), threading.Event()
+        second_saw: list[Any] = []
+
+        def first() -> None:
+            with seeded.write() as tx:
+                tx.operations.add(operation("op_1", "pt_alpha"))
+                in_first.set()
+                release.wait(10)
+
+        def second() -> None:
+            with seeded.write() as tx:
+                second_saw.append(tx.operations.get("op_1"))
+
+        t1 = threading.Thread(target=first)
+        t1.start()
+        assert in_first.wait(10)
+        t2 = threading.Thread(target=second)
+        t2.start()
+        t2.join(0.3)
+        assert t2.is_alive(), "the second writer must wait for the first"
+        release.set()
+        t1.join()
+        t2.join()
+        assert second_saw and second_saw[0] is not None
+
+    def test_committed_writes_survive_reopening(self, seeded: Store) -> None:
+        with seeded.write() as tx:
+            tx.operations.add(operation("op_1", "pt_alpha"))
+        again = self.reopen(seeded)
+        try:
+            with again.read() as tx:
+                assert tx.operations.get("op_1") is not None
+                assert tx.parties.get("pt_alpha") is not None
+        finally:
+            again.close()
+
+    def test_migrations_are_idempotent(self, seeded: Store) -> None:
+        again = self.reopen(seeded)
+        again.close()
+        again = self.reopen(seeded)
+        try:
+            with again.read() as tx:
+                assert [p.name for p in tx.parties.list()] == ["alpha", "bravo"]
+        finally:
+            again.close()
+
+
+class TestSQLiteStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Any) -> Iterator[Store]:
+        self.url = f"sqlite:///{tmp_path}/contract.db"
+        s = open_store(self.url)
+        yield s
+        s.close()
+
+    def reopen(self, store: Store) -> Store:
+        return open_store(self.url)
+
+
+@pytest.mark.postgres
+class TestPostgresStore(StoreContract):
+    @pytest.fixture
+    def store(self, postgres_url: str) -> Iterator[Store]:
+        truncate(postgres_url)
+        self.url = postgres_url
+        s = open_store(postgres_url)
+        yield s
+        s.close()
+
+    def reopen(self, store: Store) -> Store:
+        return open_store(self.url)
