@@ -155,6 +155,20 @@ def test_transitions_with_if_match(client: TestClient, keys: dict[str, str]) -> 
     assert r.json()["operation"]["state"] == "cancelled"
 
 
+def test_only_the_owner_changes_an_operation(client: TestClient, keys: dict[str, str], rt: Runtime) -> None:
+    op = created(client.post("/v1/operations", json=body(volume_json(square(40, 35))), headers=auth(keys["alpha"])))
+    url = f"/v1/operations/{op['operation']['id']}"
+    events = event_count(rt)
+    # the coordinator sees it but does not change it: 403; another party does not even see it: 404
+    for who, status in (("cell", 403), ("bravo", 404)):
+        r = client.put(url, json=body(volume_json(square(41, 35))), headers=auth(keys[who], **{"If-Match": '"1"'}))
+        assert r.status_code == status, r.text
+        r = client.post(f"{url}/cancel", headers=auth(keys[who], **{"If-Match": '"1"'}))
+        assert r.status_code == status, r.text
+    assert client.get(url, headers=auth(keys["cell"])).json()["version"] == 1
+    assert event_count(rt) == events
+
+
 def test_list_filters_by_state(client: TestClient, keys: dict[str, str]) -> None:
     a = created(client.post("/v1/operations", json=body(volume_json(square(40, 35))), headers=auth(keys["alpha"])))
     b = created(client.post("/v1/operations", json=body(volume_json(square(45, 35))), headers=auth(keys["alpha"])))
@@ -193,6 +207,7 @@ def test_proof_of_knowledge(client: TestClient, keys: dict[str, str], rt: Runtim
     assert missing["token"] == a_op["ovn"]
     assert a_op["id"] not in r.text
     assert "sides" not in missing
+    assert "operation" not in missing  # bravo's refused operation was never stored: no id to point at
     assert event_count(rt) == events
     assert client.get("/v1/conflicts", headers=auth(keys["alpha"])).json()["items"] == []
 

@@ -117,6 +117,8 @@ def _check_tokens(
     open_conflicts: list[Conflict],
     stored: Collection[str],
     known: Collection[str],
+    *,
+    created: bool,
 ) -> None:
     """Proof of knowledge: to hold a committed state, the request lists the current token of every
     conflict the operation has. The refusal shows each missing conflict as the party may see it (a
@@ -132,6 +134,11 @@ def _check_tokens(
             if c.id not in stored:
                 view.pop("id")
                 view.pop("version")
+                if created:  # the refused operation was never stored either
+                    view.pop("operation", None)
+                    for side in view.get("sides", ()):
+                        if side["operation"] == op.id:
+                            side.pop("operation")
             views.append(view)
         raise MissingConflictTokens(
             f"to make this operation {op.state}, list the current token of each of its "
@@ -159,7 +166,7 @@ def _apply(
         changed = _retoken(new, existing, now)
     after = {**{c.id: c for c in existing.values()}, **{c.id: c for c in changed}}
     open_after = sorted((c for c in after.values() if c.state is ConflictState.OPEN), key=lambda c: c.id)
-    _check_tokens(tx, actor, new, open_after, {c.id for c in existing.values()}, known)
+    _check_tokens(tx, actor, new, open_after, {c.id for c in existing.values()}, known, created=created)
     if created:
         tx.operations.add(new)
     else:
@@ -225,6 +232,8 @@ def _write(rt: Runtime, actor: Party, idem: Idempotency | None, work: Callable[[
 
 def _load_owned(tx: Transaction, actor: Party, op_id: str, expected_version: int | None) -> Operation:
     op = visible_operation(actor, tx.operations.get(op_id), op_id)
+    if op.owner_id != actor.id:  # the coordinator sees every operation but changes only its own
+        raise Forbidden(f"operation {op_id} belongs to another party; only its owner changes it")
     if expected_version is not None and op.version != expected_version:
         raise PreconditionFailed(
             f"operation {op_id} is at version {op.version}, not {expected_version}; read it again",
