@@ -84,8 +84,14 @@ def check(a: Footprint, b: Footprint, within: float, label: str) -> float:
     for x, y in ((a, b), (b, a)):
         sx, sy = footprint_shape(x), footprint_shape(y)
         # the screening bound (which lets detect skip a pair) must never exceed the truth
-        bound = float(Screen(sx).lower_bounds([sy])[0])
+        screening = Screen(sx).screen([sy])
+        bound = float(screening.bounds[0])
         assert bound <= truth + TOL, f"screening bound {bound:.3f} m above the oracle's {truth:.3f} m"
+        # a pair the screen calls meeting (then detect measures nothing and reports 0 m) truly meets
+        if screening.meeting[0] is not None:
+            assert truth <= TOL, f"screen says the cores meet but the oracle finds {truth:.3f} m"
+            if currently_in_test_context():
+                event("screen: cores meet")
         m = measure(sx, sy, within)
         if truth < within - TOL:
             assert m is not None, f"missed: oracle {truth:.3f} m < {within} m but measure says clear"

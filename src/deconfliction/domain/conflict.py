@@ -9,9 +9,10 @@ a changed operation into the new versions of the affected ``Conflict`` records.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property, partial
 
 import numpy as np
 import shapely
@@ -20,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from deconfliction.domain.footprint import Position, Shape
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.policy import OperationKind, SeparationPolicy, SeparationRule
-from deconfliction.domain.separation import Screen, measure
+from deconfliction.domain.separation import Screen, draw_region, measure
 from deconfliction.domain.volume import AltitudeBand, TimeWindow
 
 
@@ -57,10 +58,16 @@ class Encounter:
     window: TimeWindow
     """Their common window, or the gap between them when the rule's time margin is what fires."""
     altitude: AltitudeBand
-    region: BaseGeometry
-    """Longitude/latitude: the part of each footprint within the horizontal separation of the other."""
+    drawn: BaseGeometry | Callable[[], BaseGeometry] = field(compare=False, repr=False)
+    """The region, or how to draw it: detection decides and measures without drawing, the region is
+    drawn when something reads it (a response, the store)."""
     point_a: Position
     point_b: Position
+
+    @cached_property
+    def region(self) -> BaseGeometry:
+        """Longitude/latitude: the part of each footprint within the horizontal separation of the other."""
+        return self.drawn() if callable(self.drawn) else self.drawn
 
 
 @dataclass(frozen=True)
@@ -109,25 +116,32 @@ def detect(
                 near.append((c, rule))
         if not near:
             continue
-        bounds = Screen(s.shape).lower_bounds([c.shape for c, _ in near])
-        for (c, rule), bound in zip(near, bounds.tolist(), strict=True):
-            if bound >= max(rule.horizontal_m, 1e-6):
+        screening = Screen(s.shape).screen([c.shape for c, _ in near])
+        for (c, rule), bound, meet in zip(near, screening.bounds.tolist(), screening.meeting, strict=True):
+            threshold = max(rule.horizontal_m, 1e-6)
+            if bound >= threshold:
                 continue
-            m = measure(s.shape, c.shape, max(rule.horizontal_m, 1e-6))
-            if m is None:
-                continue
+            if meet is not None:  # the cores overlap: separation 0, nothing to measure
+                distance, point_a, point_b = 0.0, meet, meet
+                drawn: Callable[[], BaseGeometry] = partial(draw_region, s.shape, c.shape, rule.horizontal_m)
+            else:
+                m = measure(s.shape, c.shape, threshold)
+                if m is None:
+                    continue
+                distance, point_a, point_b = m.distance_m, m.point_a, m.point_b
+                drawn = partial(m.region, rule.horizontal_m)
             encounters.setdefault(c.operation_id, []).append(
                 Encounter(
                     s.index,
                     c.index,
-                    m.distance_m,
+                    distance,
                     s.altitude.gap_m(c.altitude),
                     s.window.gap_s(c.window),
                     s.window.meeting(c.window),
                     s.altitude.meeting(c.altitude),
-                    m.region(rule.horizontal_m),
-                    m.point_a,
-                    m.point_b,
+                    drawn,
+                    point_a,
+                    point_b,
                 )
             )
             meta[c.operation_id] = (c, rule)

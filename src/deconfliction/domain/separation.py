@@ -45,6 +45,10 @@ MEASURE_ERROR_M = 0.5
 
 REGION_QUAD_SEGS = 8
 
+MEET_TRUST_M = 200_000.0
+"""Within this radius of the screening frame's centre a chord departs from its geodesic by less than
+CHORD_ERROR_M, so cores that meet in the frame meet on the ellipsoid (within CHORD_ERROR_M)."""
+
 
 def _project(geom: BaseGeometry, frame: SphericalFrame | EllipsoidalFrame) -> BaseGeometry:
     out: BaseGeometry = shapely.transform(geom, lambda c: np.column_stack(frame.forward(c[:, 0], c[:, 1])))
@@ -69,8 +73,13 @@ class Screen:
 
     def lower_bounds(self, others: Sequence[Shape]) -> FloatArray:
         """For each shape, a number the geodesic distance between the buffered footprints is never below."""
+        return self.screen(others).bounds
+
+    def screen(self, others: Sequence[Shape]) -> Screening:
+        """Lower bounds for every shape, and for those whose core certainly meets the subject's, a point
+        they share (then the separation is 0 and nothing needs measuring)."""
         if not others:
-            return np.zeros(0)
+            return Screening(np.zeros(0), [])
         frame = self.frame
         cores = np.array([self.subject.core, *(o.core for o in others)], dtype=object)
         projected = shapely.transform(cores, lambda c: np.column_stack(frame.forward(c[:, 0], c[:, 1])))
@@ -81,7 +90,30 @@ class Screen:
         err = SCREEN_REL_ERROR + (rho_pair / MEAN_RADIUS_M) ** 2 / 5.0  # SphericalFrame.relative_error
         radii = np.array([o.radius_m for o in others]) + self.subject.radius_m
         bounds: FloatArray = np.maximum(0.0, planar / (1.0 + err) - CHORD_ERROR_M - radii)
-        return bounds
+        meeting: list[Position | None] = [None] * len(others)
+        hits = np.flatnonzero((planar == 0.0) & (rho_pair <= MEET_TRUST_M))
+        if hits.size:
+            ends = shapely.get_coordinates(shapely.shortest_line(projected[0], projected[1 + hits]))[0::2]
+            lons, lats = frame.inverse(ends[:, 0], ends[:, 1])
+            for i, lon, lat in zip(hits.tolist(), lons.tolist(), lats.tolist(), strict=True):
+                meeting[i] = (lon, lat)
+        return Screening(bounds, meeting)
+
+
+@dataclass(frozen=True)
+class Screening:
+    bounds: FloatArray
+    """Per shape, a number the geodesic distance between the buffered footprints is never below."""
+    meeting: list[Position | None]
+    """Per shape, a point of both cores when they certainly meet (separation 0 within CHORD_ERROR_M)."""
+
+
+def draw_region(a: Shape, b: Shape, separation_m: float) -> BaseGeometry:
+    """The region of two footprints known to come within ``separation_m`` (see ``Measurement.region``)."""
+    m = measure(a, b, separation_m + 2.0 * CHORD_ERROR_M + 1.0)
+    if m is None:  # cannot happen for a pair detection found; drawn as nothing rather than guessed
+        return shapely.GeometryCollection()
+    return m.region(separation_m)
 
 
 @dataclass(frozen=True)
