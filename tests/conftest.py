@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from deconfliction.domain.ledger import GENESIS
 from deconfliction.domain.party import Party, Role
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
@@ -97,7 +98,7 @@ def truncate(url: str) -> None:
         exists = conn.execute("SELECT to_regclass('public.parties')").fetchone()
         if exists and exists[0]:
             conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
-            conn.execute("UPDATE store_head SET last_seq = 0")
+            conn.execute("UPDATE store_head SET last_seq = 0, last_hash = '" + GENESIS + "'")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

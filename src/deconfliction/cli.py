@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 party_app = typer.Typer(help="Parties and their API keys.", no_args_is_help=True)
 app.add_typer(party_app, name="party")
+ledger_app = typer.Typer(help="The hash-chained record: export it, verify an export offline.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
 
 out = Console()
 err = Console(stderr=True)
@@ -239,6 +241,80 @@ def check(
             )
         out.print(table)
     raise typer.Exit(1 if report.findings else 0)
+
+
+@ledger_app.command("export")
+def ledger_export(
+    output: Annotated[Path, typer.Option("--out", "-o", help="JSON Lines file to write ('-' for stdout)")] = Path("-"),
+    party: Annotated[
+        str | None, typer.Option(help="Export as this party sees it: others' entries redacted to their hashes")
+    ] = None,
+    after: Annotated[int, typer.Option(help="Start after this entry number")] = 0,
+) -> None:
+    """Write the ledger (or one party's view of it) as JSON Lines, verifiable with `ledger verify`."""
+    import orjson
+
+    from deconfliction.errors import NotFound
+    from deconfliction.service.ledger import export_ledger
+
+    rt = _runtime(Settings.from_env())
+    count = 0
+    try:
+        viewer = None
+        if party is not None:
+            with rt.store.read() as tx:
+                viewer = tx.parties.by_name(party)
+            if viewer is None:
+                raise NotFound(f"no party named {party!r}", name=party)
+        sink = sys.stdout.buffer if str(output) == "-" else output.open("wb")
+        try:
+            for line in export_ledger(rt, viewer, after=after):
+                sink.write(orjson.dumps(line) + b"\n")
+                count += 1
+        finally:
+            if sink is not sys.stdout.buffer:
+                sink.close()
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    if str(output) != "-":
+        err.print(f"wrote {count - 1} entries to {output}")
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    file: Annotated[Path, typer.Argument(help="A JSON Lines export written by `ledger export` or GET /v1/ledger")],
+    receipt: Annotated[
+        list[str] | None,
+        typer.Option(help='A receipt to prove, as JSON {"seq": N, "hash": "..."}; repeatable'),
+    ] = None,
+) -> None:
+    """Check an export with no server and no database: every content hash, every link of the chain,
+    nothing missing or reordered, and each receipt in the chain. Exit status 0 valid, 1 not."""
+    from deconfliction.domain.ledger import verify
+
+    receipts = []
+    for text in receipt or []:
+        try:
+            receipts.append(json.loads(text))
+        except json.JSONDecodeError as exc:
+            _fail(InvalidInput.one("--receipt", "invalid_json", f"not JSON: {exc}"))
+    try:
+        with file.open("rb") as fh:
+            report = verify(fh, receipts=receipts)
+    except OSError as exc:
+        err.print(f"[bold red]error[/] cannot read {file}: {exc.strerror}")
+        raise typer.Exit(2) from None
+    for problem in report.problems:
+        out.print(f"[bold red]INVALID[/] {problem}")
+    if report.ok:
+        out.print(
+            f"[bold green]valid[/]: {report.entries} entries ({report.redacted} redacted), "
+            f"{report.first_seq or '-'} to {report.last_seq or '-'}, head {report.head_hash or '-'}"
+            + (f"; {len(receipts)} receipt(s) found in the chain" if receipts else "")
+        )
+    raise typer.Exit(0 if report.ok else 1)
 
 
 def main() -> None:

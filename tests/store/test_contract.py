@@ -14,6 +14,7 @@ import shapely
 
 from deconfliction.domain.conflict import Conflict, ConflictState, Encounter
 from deconfliction.domain.footprint import parse_footprint
+from deconfliction.domain.ledger import GENESIS, seal
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.party import Party, Role
@@ -247,6 +248,27 @@ class StoreContract:
             events = tx.events.after(1)
         assert [(e.seq, e.type) for e in events] == [(2, "b"), (3, "c")]
         assert events[0].actor_id == "pt_a"
+
+    def test_events_form_a_hash_chain_ending_at_the_head(self, store: Store) -> None:
+        with store.read() as tx:
+            assert tx.events.head() == (0, GENESIS)
+        with store.write() as tx:
+            tx.events.append(at=NOW, actor_id=None, type="a", subject_id="x", payload={"n": 1.5}, audience=["*"])
+            tx.events.append(at=NOW, actor_id="pt_a", type="b", subject_id="y", payload={"k": [1, "é"]})
+        with store.write() as tx:
+            tx.events.append(at=NOW, actor_id=None, type="c", subject_id="z", payload={}, audience=["pt_a", "pt_b"])
+        with store.read() as tx:
+            events = tx.events.after(0)
+            head = tx.events.head()
+            assert tx.events.hash_at(0) == GENESIS
+            assert tx.events.hash_at(2) == events[1].hash
+            assert tx.events.hash_at(4) is None
+        previous = GENESIS
+        for e in events:  # what was stored re-seals to the same hashes
+            assert seal(e.sealed().entry, previous) == e.sealed()
+            previous = e.hash
+        assert head == (3, previous)
+        assert [e.audience for e in events] == [("*",), (), ("pt_a", "pt_b")]
 
     # ---------------------------------------------------------------------------------- transactions
 

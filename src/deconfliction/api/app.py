@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from deconfliction import __version__
-from deconfliction.api import conflicts, health, operations, parties, problems
+from deconfliction.api import conflicts, health, ledger, operations, parties, problems
 from deconfliction.api.limits import BodyLimit
 from deconfliction.service.runtime import Runtime
 from deconfliction.settings import Settings
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app)
-    for module in (health, parties, operations, conflicts):
+    for module in (health, parties, operations, conflicts, ledger):
         app.include_router(module.router)
     limits = runtime.limits if runtime is not None else settings.limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)

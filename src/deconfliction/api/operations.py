@@ -43,6 +43,7 @@ def _render(actor: Party, status: int) -> Render:
         body = {
             "operation": operation_view(actor, r.operation),
             "conflicts": [conflict_view(actor, c, r.names) for c in r.conflicts],
+            "receipt": {"seq": r.receipt[0], "hash": r.receipt[1]},
         }
         headers = {"ETag": etag(r.operation.version), "Location": f"/v1/operations/{r.operation.id}"}
         return status, headers, body

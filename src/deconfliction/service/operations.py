@@ -35,7 +35,7 @@ from deconfliction.errors import (
 )
 from deconfliction.service.conflicts import party_names
 from deconfliction.service.runtime import Runtime
-from deconfliction.service.views import conflict_view, visible_operation
+from deconfliction.service.views import conflict_record, conflict_view, operation_record, visible_operation
 from deconfliction.store.ports import CandidateQuery, StoredResponse, Transaction
 
 METRES_PER_DEGREE_MIN = 110_500.0
@@ -61,6 +61,8 @@ class OperationResult:
     """The conflict records this change created, updated or resolved (for notification)."""
     names: dict[str, str]
     """Names of the parties in ``conflicts`` and ``changed``, for rendering."""
+    receipt: tuple[int, str]
+    """The ledger's head after this write: the number and chain hash of its last event."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,8 @@ def _apply(
         actor_id=actor.id,
         type="operation.created" if created else "operation.changed",
         subject_id=new.id,
-        payload={"version": new.version, "state": new.state.value, "owner": new.owner_id},
+        payload={**operation_record(new), "conflicts": [c.id for c in open_after]},
+        audience=[new.owner_id],
     )
     for c in changed:
         tx.conflicts.save(c)
@@ -186,14 +189,11 @@ def _apply(
             actor_id=actor.id,
             type=f"conflict.{kind}",
             subject_id=c.id,
-            payload={
-                "version": c.version,
-                "state": c.state.value,
-                "parties": [c.party_a, c.party_b],
-                "operations": [c.operation_a, c.operation_b],
-            },
+            payload=conflict_record(c),
+            audience=[c.party_a, c.party_b],
         )
-    return OperationResult(new, open_after, changed, party_names(tx, [*open_after, *changed]))
+    names = party_names(tx, [*open_after, *changed])
+    return OperationResult(new, open_after, changed, names, tx.events.head())
 
 
 def _retoken(op: Operation, existing: dict[str, Conflict], now: datetime) -> list[Conflict]:

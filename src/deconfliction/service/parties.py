@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from deconfliction.domain.ledger import EVERYONE
 from deconfliction.domain.party import Party, Role
 from deconfliction.errors import AlreadyExists, Forbidden, InvalidInput, NotAuthenticated
 from deconfliction.service.runtime import Runtime
@@ -53,6 +54,7 @@ def create_party(rt: Runtime, actor: Party | None, name: str, role: Role) -> tup
             type="party.created",
             subject_id=party.id,
             payload={"name": name, "role": role.value},
+            audience=[EVERYONE],  # every party sees who takes part
         )
     return party, key
 

@@ -17,14 +17,23 @@ from typing import Any
 from deconfliction.domain.conflict import Conflict, Encounter
 from deconfliction.domain.footprint import footprint_to_geojson
 from deconfliction.domain.geojson import to_geojson
+from deconfliction.domain.ledger import Entry
 from deconfliction.domain.operation import Operation
-from deconfliction.domain.party import Party
+from deconfliction.domain.party import Party, Role
 from deconfliction.domain.volume import format_time
 from deconfliction.errors import NotFound
 
 
 def may_see_operation(viewer: Party, op: Operation) -> bool:
     return viewer.sees_all or op.owner_id == viewer.id
+
+
+def may_read_entry(viewer: Party | None, entry: Entry) -> bool:
+    """A ledger entry: the console operator (None), the coordinator and auditors read every entry; a
+    party the entries whose audience names it (or everyone). Others are exported redacted."""
+    if viewer is None or viewer.sees_all or viewer.role is Role.AUDITOR:
+        return True
+    return entry.readable_by(viewer.id)
 
 
 def may_see_conflict(viewer: Party, c: Conflict) -> bool:
@@ -49,6 +58,11 @@ def party_view(p: Party) -> dict[str, Any]:
 
 def operation_view(viewer: Party, op: Operation) -> dict[str, Any]:
     visible_operation(viewer, op, op.id)
+    return operation_record(op)
+
+
+def operation_record(op: Operation) -> dict[str, Any]:
+    """The whole operation, for its owner (and the ledger entry only its owner may read)."""
     return {
         "id": op.id,
         "owner": op.owner_id,
@@ -89,6 +103,26 @@ def _encounter(e: Encounter, own_index: int | None, other_index: int | None) -> 
     if other_index is not None:
         out["other_volume"] = other_index
     return out
+
+
+def conflict_record(c: Conflict) -> dict[str, Any]:
+    """What both sides of a conflict may read (the ledger entry of a conflict change): everything but
+    the operations' ids, which each side knows of its own operation only."""
+    return {
+        "id": c.id,
+        "kind": c.kind,
+        "state": c.state.value,
+        "version": c.version,
+        "parties": [c.party_a, c.party_b],
+        "rule": c.rule.as_dict(),
+        "region": to_geojson(c.region),
+        "window": {"start": format_time(c.window.start), "end": format_time(c.window.end)},
+        "altitude": {"lower_m": c.altitude.lower_m, "upper_m": c.altitude.upper_m},
+        "min_horizontal_m": round(c.min_horizontal_m, 1),
+        "min_vertical_m": round(c.min_vertical_m, 1),
+        "min_time_s": c.min_time_s,
+        "encounters": [_encounter(e, None, None) for e in c.encounters],
+    }
 
 
 def conflict_view(viewer: Party, c: Conflict, names: Mapping[str, str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from deconfliction.domain.cells import Box
 from deconfliction.domain.conflict import Conflict, ConflictState, Occupancy
+from deconfliction.domain.ledger import Entry, Sealed
 from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.party import Party
 
@@ -47,12 +48,21 @@ class StoredResponse:
 
 @dataclass(frozen=True)
 class Event:
+    """One ledger entry as stored, with its chain hashes (see ``deconfliction.domain.ledger``)."""
+
     seq: int
     at: datetime
     actor_id: str | None
     type: str
     subject_id: str
     payload: Mapping[str, Any]
+    audience: tuple[str, ...]
+    content_hash: str
+    hash: str
+
+    def sealed(self) -> Sealed:
+        entry = Entry(self.seq, self.at, self.actor_id, self.type, self.subject_id, self.audience, self.payload)
+        return Sealed(entry, self.content_hash, self.hash)
 
 
 class Parties(Protocol):
@@ -109,11 +119,25 @@ class Idempotency(Protocol):
 
 class Events(Protocol):
     def append(
-        self, *, at: datetime, actor_id: str | None, type: str, subject_id: str, payload: Mapping[str, Any]
+        self,
+        *,
+        at: datetime,
+        actor_id: str | None,
+        type: str,
+        subject_id: str,
+        payload: Mapping[str, Any],
+        audience: Sequence[str] = (),
     ) -> int:
-        """Append one event; returns its sequence number (1, 2, 3, ... in commit order)."""
+        """Append one event to the hash chain; returns its sequence number (1, 2, 3, ... in commit order:
+        writes are serialised, so the chain's order is the order in which they committed)."""
 
     def after(self, seq: int, limit: int = 1000) -> builtins.list[Event]: ...
+
+    def head(self) -> tuple[int, str]:
+        """The last event's number and chain hash (0 and GENESIS before the first)."""
+
+    def hash_at(self, seq: int) -> str | None:
+        """The chain hash of event ``seq`` (GENESIS for 0), None when there is no such event."""
 
 
 class Transaction(Protocol):

@@ -20,6 +20,7 @@ import shapely
 from deconfliction.domain.cells import covering, query_keys
 from deconfliction.domain.conflict import Conflict, ConflictState, Encounter, Occupancy
 from deconfliction.domain.footprint import Shape, footprint_from_trusted, footprint_to_geojson
+from deconfliction.domain.ledger import GENESIS, Entry, seal
 from deconfliction.domain.operation import LIVE_STATES, Operation, OperationState
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.policy import OperationKind, SeparationRule
@@ -489,24 +490,83 @@ class SqlIdempotency(_Repo):
 
 
 class SqlEvents(_Repo):
+    _COLS = "seq, at, actor_id, type, subject_id, payload, audience, content_hash, hash"
+
     def append(
-        self, *, at: datetime, actor_id: str | None, type: str, subject_id: str, payload: Mapping[str, Any]
+        self,
+        *,
+        at: datetime,
+        actor_id: str | None,
+        type: str,
+        subject_id: str,
+        payload: Mapping[str, Any],
+        audience: Sequence[str] = (),
     ) -> int:
-        seq = int(
-            self._exec("UPDATE store_head SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq").fetchone()[0]
-        )
+        # the head row is locked by this update until commit: one appender at a time, in commit order
+        seq, previous = self._exec(
+            "UPDATE store_head SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq, last_hash"
+        ).fetchone()
+        payload_json = orjson.dumps(payload)
+        at = from_us(to_us(at))  # the stored precision is what the chain seals
+        entry = Entry(int(seq), at, actor_id, type, subject_id, tuple(audience), orjson.loads(payload_json))
+        sealed = seal(entry, previous)
         self._exec(
-            "INSERT INTO events (seq, at, actor_id, type, subject_id, payload) VALUES (?, ?, ?, ?, ?, ?)",
-            (seq, to_us(at), actor_id, type, subject_id, orjson.dumps(payload).decode()),
+            f"INSERT INTO events ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                seq,
+                to_us(at),
+                actor_id,
+                type,
+                subject_id,
+                payload_json.decode(),
+                orjson.dumps(list(audience)).decode(),
+                sealed.content_hash,
+                sealed.hash,
+            ),
         )
-        return seq
+        self._exec("UPDATE store_head SET last_hash = ? WHERE id = 1", (sealed.hash,))
+        return int(seq)
 
     def after(self, seq: int, limit: int = 1000) -> builtins.list[Event]:
         rows = self._exec(
-            "SELECT seq, at, actor_id, type, subject_id, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            f"SELECT {self._COLS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
             (seq, limit),
         ).fetchall()
-        return [Event(r[0], from_us(r[1]), r[2], r[3], r[4], orjson.loads(r[5])) for r in rows]
+        return [
+            Event(r[0], from_us(r[1]), r[2], r[3], r[4], orjson.loads(r[5]), tuple(orjson.loads(r[6])), r[7], r[8])
+            for r in rows
+        ]
+
+    def head(self) -> tuple[int, str]:
+        seq, last = self._exec("SELECT last_seq, last_hash FROM store_head WHERE id = 1").fetchone()
+        return int(seq), str(last)
+
+    def hash_at(self, seq: int) -> str | None:
+        if seq == 0:
+            return GENESIS
+        row = self._exec("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
+        return None if row is None else str(row[0])
+
+
+def seal_unsealed(cur: Any, dialect: Dialect) -> int:
+    """Seal the events written before the chain existed (migration 2), in order; returns how many."""
+    cur.execute(
+        dialect.q("SELECT seq, at, actor_id, type, subject_id, payload FROM events WHERE hash IS NULL ORDER BY seq")
+    )
+    rows = cur.fetchall()
+    if not rows:
+        return 0
+    cur.execute(dialect.q("SELECT last_hash FROM store_head WHERE id = 1"))
+    previous = str(cur.fetchone()[0])
+    for r in rows:
+        sealed = seal(Entry(r[0], from_us(r[1]), r[2], r[3], r[4], (), orjson.loads(r[5])), previous)
+        cur.execute(
+            dialect.q("UPDATE events SET content_hash = ?, hash = ? WHERE seq = ?"),
+            (sealed.content_hash, sealed.hash, r[0]),
+        )
+        previous = sealed.hash
+    cur.execute(dialect.q("UPDATE store_head SET last_hash = ? WHERE id = 1"), (previous,))
+    return len(rows)
 
 
 class SqlTransaction:
@@ -559,4 +619,6 @@ def apply_migrations(cur: Any, dialect: Dialect) -> list[int]:
             (version, name, to_us(datetime.now(UTC))),
         )
         applied.append(version)
+    if 2 in applied:
+        seal_unsealed(cur, dialect)
     return applied
