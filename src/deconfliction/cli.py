@@ -252,8 +252,7 @@ def ledger_export(
     after: Annotated[int, typer.Option(help="Start after this entry number")] = 0,
 ) -> None:
     """Write the ledger (or one party's view of it) as JSON Lines, verifiable with `ledger verify`."""
-    import orjson
-
+    from deconfliction.domain.ledger import export_line
     from deconfliction.errors import NotFound
     from deconfliction.service.ledger import export_ledger
 
@@ -269,7 +268,7 @@ def ledger_export(
         sink = sys.stdout.buffer if str(output) == "-" else output.open("wb")
         try:
             for line in export_ledger(rt, viewer, after=after):
-                sink.write(orjson.dumps(line) + b"\n")
+                sink.write(export_line(line))
                 count += 1
         finally:
             if sink is not sys.stdout.buffer:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from deconfliction.cli import app
-from deconfliction.domain.ledger import verify
+from deconfliction.domain.ledger import export_line, verify
 from deconfliction.domain.party import Party
 from deconfliction.service.runtime import Runtime
 from tests.conftest import auth, square, volume_json
@@ -138,10 +138,10 @@ def test_events_from_before_the_chain_are_sealed_on_migration(tmp_path: Path) ->
     store = open_store(f"sqlite:///{db}")
     try:
         rt = Runtime(store)
-        exported = [orjson.dumps(x) for x in export_ledger(rt, None)]
+        exported = [export_line(x) for x in export_ledger(rt, None)]
         assert verify(exported).ok
         with store.write() as tx:
             assert tx.events.append(at=rt.clock(), actor_id=None, type="x", subject_id="y", payload={}) == 3
-        assert verify([orjson.dumps(x) for x in export_ledger(rt, None)]).ok
+        assert verify([export_line(x) for x in export_ledger(rt, None)]).ok
     finally:
         store.close()

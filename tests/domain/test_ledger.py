@@ -9,7 +9,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconfliction.domain.ledger import GENESIS, Entry, Sealed, canonical, header, seal, verify
+from deconfliction.domain.ledger import GENESIS, Entry, Sealed, canonical, export_line, header, seal, verify
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -58,7 +58,7 @@ def export(chain: list[Sealed], redact: set[int] = frozenset(), party: str | Non
         )
     ]
     lines += [s.line(redacted=s.entry.seq in redact) for s in chain]
-    return [orjson.dumps(line) + b"\n" for line in lines]
+    return [export_line(line) for line in lines]
 
 
 @given(chains(), st.data())
@@ -102,7 +102,7 @@ def test_tampering_the_header_is_found() -> None:
     ):
         head = orjson.loads(good[0])
         head[key] = value
-        report = verify([orjson.dumps(head), *good[1:]])
+        report = verify([export_line(head), *good[1:]])
         assert not report.ok, key
 
 
@@ -138,3 +138,47 @@ def test_canonical_form_is_rfc_8785() -> None:
     e1 = Entry(1, T0, None, "t", "s", (), {"x": 1, "y": [1.5]})
     e2 = Entry(1, T0, None, "t", "s", (), orjson.loads(b'{"y":[1.50],"x":1.0}'))
     assert seal(e1, GENESIS) == seal(e2, GENESIS)
+
+
+awkward_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**60), 2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([1e-7, 1e-6, 9.999e-5, 1e-4, 1e15 + 0.5, 1e16, 2.0**53, 2.0**60, 1e21, 5e-324, -0.0])
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=4) | st.sampled_from(["\ue000", "\U0001f600", "a"]), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(awkward_json)
+@settings(max_examples=300)
+def test_canonical_fast_path_equals_the_reference(value: Any) -> None:
+    """The fast path of ``canonical`` writes exactly what the RFC 8785 reference writes, or leaves the
+    value to it: numbers at the edges of both notations, non-BMP keys, controls, lone surrogates."""
+    import rfc8785
+
+    def as_doubles(v: Any) -> Any:  # JSON numbers are doubles: 2**60 parsed from text is the double 2.0**60
+        if isinstance(v, dict):
+            return {k: as_doubles(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [as_doubles(x) for x in v]
+        if type(v) is int and abs(v) >= 2**53:
+            return float(v)
+        return v
+
+    try:
+        expected: bytes | None = rfc8785.dumps(as_doubles(value))
+    except Exception:
+        expected = None
+    if expected is None:
+        try:
+            canonical(value)
+        except Exception:
+            return
+        raise AssertionError("the reference refuses this value but canonical accepted it")
+    assert canonical(value) == expected

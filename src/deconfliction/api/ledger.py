@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
+from deconfliction.domain.ledger import export_line
 from deconfliction.domain.party import Party
 from deconfliction.service.ledger import export_ledger, ledger_head
 
@@ -36,7 +36,7 @@ async def export(
     `after=until_seq` for the next page."""
 
     def work(party: Party) -> bytes:
-        return b"".join(orjson.dumps(line) + b"\n" for line in export_ledger(rt, party, after=after, limit=limit))
+        return b"".join(export_line(line) for line in export_ledger(rt, party, after=after, limit=limit))
 
     return Response(await as_party(rt, key, work), media_type=JSONL)
 

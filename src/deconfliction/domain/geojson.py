@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -41,7 +42,27 @@ def _shifted(geom: BaseGeometry, lon_shift: float) -> BaseGeometry:
 
 
 def to_geojson(geom: BaseGeometry) -> dict[str, Any]:
-    out: dict[str, Any] = _lists(shapely.geometry.mapping(shapely.set_precision(wrapped(geom), 10.0**-PRECISION)))
+    """A GeoJSON geometry object, coordinates rounded to PRECISION decimals. Polygons (what regions
+    are) take a direct path through NumPy; anything else is snapped to the grid by GEOS."""
+    geom = wrapped(geom)
+    if isinstance(geom, shapely.Polygon) and not geom.is_empty:
+        return {"type": "Polygon", "coordinates": _polygon(geom)}
+    if isinstance(geom, shapely.MultiPolygon) and not geom.is_empty:
+        return {"type": "MultiPolygon", "coordinates": [_polygon(p) for p in geom.geoms]}
+    out: dict[str, Any] = _lists(shapely.geometry.mapping(shapely.set_precision(geom, 10.0**-PRECISION)))
+    return out
+
+
+def _polygon(p: shapely.Polygon) -> list[Any]:
+    return [_ring(p.exterior), *(_ring(r) for r in p.interiors)]
+
+
+def _ring(ring: shapely.LinearRing) -> list[Any]:
+    # round(x * 10^7) / 10^7 is the double nearest the 7-decimal value, so it prints as that decimal
+    xy = np.round(shapely.get_coordinates(ring), PRECISION)
+    keep = np.ones(len(xy), dtype=bool)
+    keep[1:] = np.any(xy[1:] != xy[:-1], axis=1)  # points that became one on the grid are written once
+    out: list[Any] = xy[keep].tolist()
     return out
 
 
