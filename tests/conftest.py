@@ -88,7 +88,17 @@ def postgres_url() -> Iterator[str]:
     drop()
 
 
-TABLES = ("volume_cells", "volumes", "conflicts", "operations", "idempotency", "events", "parties")
+TABLES = (
+    "volume_cells",
+    "volumes",
+    "conflicts",
+    "operations",
+    "idempotency",
+    "events",
+    "used_signatures",
+    "party_keys",
+    "parties",
+)
 
 
 def truncate(url: str) -> None:

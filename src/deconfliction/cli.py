@@ -286,11 +286,12 @@ def ledger_verify(
     file: Annotated[Path, typer.Argument(help="A JSON Lines export written by `ledger export` or GET /v1/ledger")],
     receipt: Annotated[
         list[str] | None,
-        typer.Option(help='A receipt to prove, as JSON {"seq": N, "hash": "..."}; repeatable'),
+        typer.Option(help="A receipt to prove, as the JSON a write returned (at least seq and hash); repeatable"),
     ] = None,
 ) -> None:
     """Check an export with no server and no database: every content hash, every link of the chain,
-    nothing missing or reordered, and each receipt in the chain. Exit status 0 valid, 1 not."""
+    nothing missing or reordered, every party signature, and each receipt (in the chain, and signed by
+    a service key the ledger announced). Exit status 0 valid, 1 not."""
     from deconfliction.domain.ledger import verify
 
     receipts = []
@@ -307,11 +308,19 @@ def ledger_verify(
         raise typer.Exit(2) from None
     for problem in report.problems:
         out.print(f"[bold red]INVALID[/] {problem}")
+    for note in report.unchecked:
+        out.print(f"[yellow]unchecked[/] {note}")
     if report.ok:
         out.print(
             f"[bold green]valid[/]: {report.entries} entries ({report.redacted} redacted), "
-            f"{report.first_seq or '-'} to {report.last_seq or '-'}, head {report.head_hash or '-'}"
-            + (f"; {len(receipts)} receipt(s) found in the chain" if receipts else "")
+            f"{report.first_seq or '-'} to {report.last_seq or '-'}, head {report.head_hash or '-'}; "
+            f"{report.signatures_checked} party signature(s) checked"
+            + (
+                f"; {len(receipts)} receipt(s) found in the chain, {report.receipts_signed} with the service's "
+                "signature checked"
+                if receipts
+                else ""
+            )
         )
     raise typer.Exit(0 if report.ok else 1)
 

@@ -8,6 +8,9 @@ class is part of the public contract: clients switch on it, so it never changes 
      +-- InvalidInput            422 validation_failed      bad request content; carries FieldErrors
      |    +-- BodyTooLarge       413 body_too_large
      +-- NotAuthenticated        401 not_authenticated      missing or wrong API key
+ |    +-- SignatureRequired  401 signature_required     the party has a signing key: writes must be signed
+ |    +-- SignatureInvalid   401 signature_invalid      unknown or revoked key, stale time, wrong signature
+ |    +-- SignatureReplayed  401 signature_replayed     this signature was accepted before
      +-- Forbidden               403 forbidden              authenticated, but the role may not do this
      +-- NotFound                404 not_found              absent, or not visible to the caller (same answer)
      +-- StateConflict           409 ...                    the request is valid but the current state refuses it
@@ -93,6 +96,21 @@ class NotAuthenticated(DeconflictionError):
     status = 401
     code = "not_authenticated"
     title = "Missing or invalid API key"
+
+
+class SignatureRequired(NotAuthenticated):
+    code = "signature_required"
+    title = "This party signs its writes: send Signature-Key-Id, Signature-Timestamp and Signature"
+
+
+class SignatureInvalid(NotAuthenticated):
+    code = "signature_invalid"
+    title = "The request's signature is not valid"
+
+
+class SignatureReplayed(NotAuthenticated):
+    code = "signature_replayed"
+    title = "This signature was already used"
 
 
 class Forbidden(DeconflictionError):

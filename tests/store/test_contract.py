@@ -131,6 +131,45 @@ class StoreContract:
             assert [p.name for p in tx.parties.list()] == ["alpha", "bravo", "cell"]
             assert [p.name for p in tx.parties.list(after="pt_alpha", limit=1)] == ["bravo"]
 
+    def test_party_keys_and_used_signatures(self, seeded: Store) -> None:
+        from datetime import timedelta
+
+        from deconfliction.store.ports import PartyKey
+
+        k1 = PartyKey("k_1", "pt_alpha", bytes(range(32)), NOW)
+        k2 = PartyKey("k_2", "pt_alpha", bytes(32), NOW + timedelta(seconds=1))
+        with seeded.write() as tx:
+            tx.party_keys.add(k2)
+            tx.party_keys.add(k1)
+            tx.party_keys.revoke("k_1", NOW + timedelta(seconds=5))
+        with seeded.read() as tx:
+            assert tx.party_keys.get("k_2") == k2
+            assert tx.party_keys.get("k_1") == PartyKey(
+                "k_1", "pt_alpha", bytes(range(32)), NOW, NOW + timedelta(seconds=5)
+            )
+            assert [k.key_id for k in tx.party_keys.for_party("pt_alpha")] == ["k_1", "k_2"]
+            assert tx.party_keys.for_party("pt_bravo") == []
+            assert tx.party_keys.get("k_3") is None
+        later = NOW + timedelta(seconds=600)
+        with seeded.write() as tx:
+            assert tx.party_keys.use_signature("d1", "pt_alpha", NOW + timedelta(seconds=300), NOW)
+            assert not tx.party_keys.use_signature("d1", "pt_alpha", NOW + timedelta(seconds=300), NOW)
+            # once expired, the record is forgotten (the signature's timestamp refuses it by then)
+            assert tx.party_keys.use_signature("d1", "pt_alpha", later + timedelta(seconds=300), later)
+
+    def test_a_signed_event_keeps_its_signature_in_the_chain(self, seeded: Store) -> None:
+        from deconfliction.domain.ledger import GENESIS, seal
+
+        signed = {"key_id": "k_1", "signature": "x", "request": {"body": {"n": 1.5}}}
+        with seeded.write() as tx:
+            tx.events.append(at=NOW, actor_id="pt_alpha", type="t", subject_id="s", payload={}, signed=signed)
+            tx.events.append(at=NOW, actor_id="pt_alpha", type="t", subject_id="s", payload={})
+        with seeded.read() as tx:
+            first, second = tx.events.after(0)
+        assert first.signed == signed and second.signed is None
+        assert seal(first.sealed().entry, GENESIS).hash == first.hash
+        assert "signed" in first.sealed().entry.content() and "signed" not in second.sealed().entry.content()
+
     # --------------------------------------------------------------------------------------- operations
 
     def test_operation_round_trip(self, seeded: Store) -> None:

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Party
+from deconfliction.domain.signing import SignedRequest
 from deconfliction.errors import InvalidInput, NotAuthenticated, PreconditionRequired
 from deconfliction.service.operations import Idempotency
 from deconfliction.service.parties import authenticate
@@ -120,6 +121,33 @@ async def raw_body(request: Request) -> bytes:
 
 
 RawBody = Annotated[bytes, Depends(raw_body)]
+
+SIGNATURE_HEADERS = ("Signature-Key-Id", "Signature-Timestamp", "Signature")
+
+
+def signed_request(request: Request, body: bytes) -> SignedRequest | None:
+    """The request's Ed25519 signature (docs/signing.md), None when it has none; all three headers or
+    none of them."""
+    values = {h: request.headers.get(h) for h in SIGNATURE_HEADERS}
+    given = [h for h, v in values.items() if v]
+    if not given:
+        return None
+    missing = [h for h in SIGNATURE_HEADERS if h not in given]
+    if missing:
+        needed = ", ".join(SIGNATURE_HEADERS)
+        raise InvalidInput.one(missing[0], "missing_header", f"a signed request sends all of {needed}")
+    try:
+        parsed = orjson.loads(body) if body.strip() else None
+    except orjson.JSONDecodeError:
+        parsed = None  # the body parser answers for it
+    return SignedRequest(
+        key_id=str(values["Signature-Key-Id"]),
+        timestamp=str(values["Signature-Timestamp"]),
+        signature=str(values["Signature"]),
+        method=request.method,
+        path=request.url.path,
+        body=parsed,
+    )
 
 
 def idempotency(

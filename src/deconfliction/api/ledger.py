@@ -47,3 +47,11 @@ async def head(rt: RuntimeDep, key: KeyDep) -> Response:
     up to the head ends on this hash."""
     seq, digest = await as_party(rt, key, lambda _party: ledger_head(rt))
     return json_response({"seq": seq, "hash": digest})
+
+
+@router.get("/service-key", summary="The key this service process signs receipts with")
+async def service_key(rt: RuntimeDep, key: KeyDep) -> Response:
+    """The same key is announced in the ledger (entry type `service.key`, readable by every party)
+    before it signs anything, so an export alone checks every receipt; this endpoint is a shortcut."""
+    await as_party(rt, key, lambda _party: None)
+    return json_response(rt.signer.announcement())

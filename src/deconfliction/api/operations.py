@@ -21,6 +21,7 @@ from deconfliction.api.http import (
     json_response,
     page,
     page_size,
+    signed_request,
     stored,
 )
 from deconfliction.api.schemas import OperationFields, OperationIn, TransitionIn, draft_from_wire
@@ -28,6 +29,8 @@ from deconfliction.domain.operation import OperationState
 from deconfliction.domain.party import Party
 from deconfliction.service import operations as ops
 from deconfliction.service.operations import OperationResult
+from deconfliction.service.runtime import Runtime
+from deconfliction.service.signing import signed_receipt
 from deconfliction.service.views import conflict_view, operation_view
 from deconfliction.store.ports import StoredResponse
 
@@ -38,12 +41,12 @@ IfMatch = Annotated[str | None, Header(alias="If-Match")]
 Render = Callable[[OperationResult], tuple[int, dict[str, str], Any]]
 
 
-def _render(actor: Party, status: int) -> Render:
+def _render(rt: Runtime, actor: Party, status: int) -> Render:
     def render(r: OperationResult) -> tuple[int, dict[str, str], Any]:
         body = {
             "operation": operation_view(actor, r.operation),
             "conflicts": [conflict_view(actor, c, r.names) for c in r.conflicts],
-            "receipt": {"seq": r.receipt[0], "hash": r.receipt[1]},
+            "receipt": signed_receipt(rt, r.receipt),
         }
         headers = {"ETag": etag(r.operation.version), "Location": f"/v1/operations/{r.operation.id}"}
         return status, headers, body
@@ -67,7 +70,7 @@ async def submit(
 
     def work(party: Party) -> Response:
         draft = draft_from_wire(body, rt.limits)
-        render = _render(party, 201)
+        render = _render(rt, party, 201)
         idem = idempotency(request, raw, idempotency_key, render)
         out = ops.submit_operation(
             rt,
@@ -76,6 +79,7 @@ async def submit(
             state=OperationState(body.state),
             known_tokens=body.known_conflict_tokens,
             idempotency=idem,
+            signature=signed_request(request, raw),
         )
         return _respond(out, render)
 
@@ -124,10 +128,17 @@ async def revise(
     def work(party: Party) -> Response:
         version = if_match_version(if_match)
         draft = draft_from_wire(body, rt.limits)
-        render = _render(party, 200)
+        render = _render(rt, party, 200)
         idem = idempotency(request, raw, idempotency_key, render)
         out = ops.revise_operation(
-            rt, party, op_id, draft, expected_version=version, known_tokens=body.known_conflict_tokens, idempotency=idem
+            rt,
+            party,
+            op_id,
+            draft,
+            expected_version=version,
+            known_tokens=body.known_conflict_tokens,
+            idempotency=idem,
+            signature=signed_request(request, raw),
         )
         return _respond(out, render)
 
@@ -147,7 +158,7 @@ def _transition(to: OperationState, summary: str) -> Callable[..., Any]:
     ) -> Response:
         def work(party: Party) -> Response:
             version = if_match_version(if_match)
-            render = _render(party, 200)
+            render = _render(rt, party, 200)
             idem = idempotency(request, raw, idempotency_key, render)
             out = ops.change_state(
                 rt,
@@ -157,6 +168,7 @@ def _transition(to: OperationState, summary: str) -> Callable[..., Any]:
                 expected_version=version,
                 known_tokens=body.known_conflict_tokens if body else (),
                 idempotency=idem,
+                signature=signed_request(request, raw),
             )
             return _respond(out, render)
 

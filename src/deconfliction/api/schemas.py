@@ -108,6 +108,14 @@ class PartyIn(_Strict):
     role: Literal["party", "coordinator", "observer", "auditor"] = "party"
 
 
+class KeyIn(_Strict):
+    public_key: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="Ed25519 public key: base64url of its 32 raw bytes, or PEM (SubjectPublicKeyInfo)",
+    )
+
+
 def volume_from_wire(v: VolumeIn, limits: Limits, where: str) -> Volume4D:
     errors: list[FieldError] = []
     footprint = window = altitude = None

@@ -18,11 +18,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
-import rfc8785
+
+from deconfliction.domain.canonical import canonical, format_at
+from deconfliction.domain.signing import evidence_valid, from_b64url, receipt_signature_valid
+from deconfliction.errors import InvalidInput
 
 GENESIS = "0" * 64
 """The hash before the first entry."""
@@ -33,87 +36,11 @@ EVERYONE = "*"
 FORMAT = "deconfliction-ledger/1"
 
 
-def canonical(obj: Any) -> bytes:
-    """RFC 8785 canonical JSON.
-
-    Most entries take a fast path: once integral floats are written as integers, every value of an
-    entry is one that orjson writes exactly as RFC 8785 does (ASCII keys, so sorting by code point
-    equals sorting by UTF-16 unit; floats in [1e-4, 1e16), where orjson, Python's ``repr`` and
-    ECMAScript all print the shortest round-tripping digits without exponent; the same string escapes).
-    Anything else goes to the reference implementation; a property test holds the two byte-equal."""
-    try:
-        return orjson.dumps(_plain(obj), option=orjson.OPT_SORT_KEYS)
-    except (_Slow, orjson.JSONEncodeError):
-        return rfc8785.dumps(_as_doubles(obj))
-
-
-class NotCanonical(ValueError):
-    """A value RFC 8785 cannot write: a number no IEEE double holds exactly, a lone surrogate, NaN."""
-
-
-def _as_doubles(obj: Any) -> Any:
-    """JSON numbers are doubles (RFC 8785 section 3.2.2.3): an integer beyond 2^53, as a parser reads
-    ``42529098255226460``, is the double nearest it, written back in its canonical form."""
-    t = type(obj)
-    if t is int and abs(obj) > _MAX_SAFE_INT:
-        try:
-            return float(obj)
-        except OverflowError:
-            raise NotCanonical(f"{obj} is beyond the range of a JSON number (an IEEE double)") from None
-    if t is dict:
-        return {k: _as_doubles(v) for k, v in obj.items()}
-    if t is list or t is tuple:
-        return [_as_doubles(v) for v in obj]
-    return obj
-
-
-class _Slow(Exception):
-    """A value outside the fast path of ``canonical``."""
-
-
-_MAX_SAFE_INT = 2**53 - 1
-
-
-def _plain(obj: Any) -> Any:
-    t = type(obj)
-    if t is str or obj is None or t is bool:
-        return obj
-    if t is float:
-        if obj.is_integer():
-            if abs(obj) <= _MAX_SAFE_INT:
-                return int(obj)
-            raise _Slow
-        if 1e-4 <= abs(obj) < 1e16:
-            return obj
-        raise _Slow
-    if t is int:
-        if abs(obj) <= _MAX_SAFE_INT:
-            return obj
-        raise _Slow
-    if t is dict:
-        out = {}
-        for k, v in obj.items():
-            if type(k) is not str or not k.isascii():
-                raise _Slow
-            out[k] = _plain(v)
-        return out
-    if t is list or t is tuple:
-        if all(type(v) is float and not v.is_integer() and 1e-4 <= abs(v) < 1e16 for v in obj):
-            return obj  # coordinates: written as they are, without a call per number
-        return [_plain(v) for v in obj]
-    raise _Slow
-
-
 def export_line(obj: Mapping[str, Any]) -> bytes:
     """One line of an export: the line's object in canonical form, so an export is byte for byte what
     its entries determine, and a changed byte shows even where it leaves the parsed value as it was
     (``1.0`` for ``1``, a digit beyond a float's precision)."""
     return canonical(obj) + b"\n"
-
-
-def format_at(at: datetime) -> str:
-    """The entry's time, always with microseconds, so the stored instant and the text map one to one."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -126,9 +53,12 @@ class Entry:
     audience: tuple[str, ...]
     """Parties that may read the entry besides those who read everything; ``"*"`` for every party."""
     payload: Mapping[str, Any]
+    signed: Mapping[str, Any] | None = None
+    """The party's signature of the request that made this change, with the request itself
+    (``SignedRequest.evidence``); absent for unsigned writes."""
 
     def content(self) -> dict[str, Any]:
-        return {
+        out = {
             "seq": self.seq,
             "at": format_at(self.at),
             "actor": self.actor,
@@ -137,6 +67,9 @@ class Entry:
             "audience": list(self.audience),
             "payload": self.payload,
         }
+        if self.signed is not None:
+            out["signed"] = self.signed
+        return out
 
     def readable_by(self, party_id: str) -> bool:
         return EVERYONE in self.audience or party_id in self.audience
@@ -212,6 +145,12 @@ class Report:
     first_seq: int | None = None
     last_seq: int | None = None
     head_hash: str | None = None
+    signatures_checked: int = 0
+    """Party signatures kept in visible entries and checked against the party's key in the export."""
+    receipts_signed: int = 0
+    """Receipts whose service signature was checked against a service key in the export."""
+    unchecked: list[str] = field(default_factory=list)
+    """What could not be checked from this export alone (a key announced before its first entry)."""
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -238,6 +177,7 @@ def verify(lines: Iterable[bytes | str], *, receipts: Sequence[Mapping[str, Any]
     until: object = None
     seen: dict[int, str] = {}
     broken = False
+    keys = _Keys(report)
     for number, raw in enumerate(lines, start=1):
         text = raw.strip() if isinstance(raw, str) else raw.strip().decode("utf-8", errors="replace")
         if not text:
@@ -299,6 +239,11 @@ def verify(lines: Iterable[bytes | str], *, receipts: Sequence[Mapping[str, Any]
             elif content_hash(content) != digest:
                 report.problems.append(Problem(number, seq, "the content does not match its content_hash"))
                 broken = True
+            else:
+                what = keys.see(content)
+                if what is not None:
+                    report.problems.append(Problem(number, seq, what))
+                    broken = True
         if not broken and chain_hash(previous, str(digest)) != link:
             report.problems.append(Problem(number, seq, "hash does not follow from the previous hash: chain broken"))
             broken = True
@@ -324,8 +269,62 @@ def verify(lines: Iterable[bytes | str], *, receipts: Sequence[Mapping[str, Any]
         report.problems.append(Problem(0, last, "the last hash is not the head the header announces"))
     for receipt in receipts:
         rseq, rhash = receipt.get("seq"), receipt.get("hash")
+        at = rseq if isinstance(rseq, int) else None
         if not isinstance(rseq, int) or seen.get(rseq) != rhash:
-            report.problems.append(
-                Problem(0, rseq if isinstance(rseq, int) else None, f"receipt {receipt} not in this chain")
-            )
+            report.problems.append(Problem(0, at, f"receipt {receipt} not in this chain"))
+            continue
+        if "signature" not in receipt:
+            continue
+        valid = receipt_signature_valid(receipt, keys.service)
+        if valid is None:
+            report.unchecked.append(f"receipt {rseq}: service key {receipt.get('key_id')} is not in this export")
+        elif valid:
+            report.receipts_signed += 1
+        else:
+            report.problems.append(Problem(0, at, f"receipt {rseq}: the service's signature does not verify"))
     return report
+
+
+class _Keys:
+    """The keys an export announces as it goes: the service's (``service.key``, readable by everyone)
+    and the parties' (``party.key_added`` / ``party.key_revoked``, readable by the party)."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.service: dict[str, bytes] = {}
+        self.party: dict[str, tuple[str, bytes]] = {}
+        self.revoked: set[str] = set()
+
+    def see(self, content: Mapping[str, Any]) -> str | None:
+        """Learn from one verified entry; the reason it is wrong, if it is."""
+        kind, payload = content.get("type"), content.get("payload")
+        if not isinstance(payload, Mapping):
+            payload = {}
+        try:
+            if kind == "service.key":
+                self.service[str(payload["key_id"])] = from_b64url(str(payload["public_key"]), "public_key", 32)
+            elif kind == "party.key_added":
+                raw = from_b64url(str(payload["public_key"]), "public_key", 32)
+                self.party[str(payload["key_id"])] = (str(payload["party"]), raw)
+            elif kind == "party.key_revoked":
+                self.revoked.add(str(payload["key_id"]))
+        except (KeyError, InvalidInput):
+            return f"a {kind} entry without a valid key"
+        signed = content.get("signed")
+        if signed is None:
+            return None
+        if not isinstance(signed, Mapping):
+            return "its signature record is not an object"
+        key_id = str(signed.get("key_id"))
+        if key_id not in self.party:
+            self.report.unchecked.append(f"entry {content.get('seq')}: party key {key_id} is not in this export")
+            return None
+        owner, raw = self.party[key_id]
+        if key_id in self.revoked:
+            return f"signed with key {key_id}, revoked before this entry"
+        if owner != content.get("actor"):
+            return f"signed with key {key_id} of {owner}, not of the actor {content.get('actor')}"
+        if not evidence_valid(signed, raw):
+            return f"the party's signature (key {key_id}) does not verify"
+        self.report.signatures_checked += 1
+        return None

@@ -7,7 +7,7 @@ everything committed before, reconcile the conflict records, check proof of know
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from deconfliction.domain.footprint import lon_boxes
 from deconfliction.domain.operation import COMMITTED_STATES, Operation, OperationState
 from deconfliction.domain.party import DECLARING_ROLES, Party
 from deconfliction.domain.policy import OperationKind, SeparationPolicy
+from deconfliction.domain.signing import SignedRequest
 from deconfliction.domain.volume import Volume4D
 from deconfliction.errors import (
     Forbidden,
@@ -35,6 +36,7 @@ from deconfliction.errors import (
 )
 from deconfliction.service.conflicts import party_names
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.signing import accept_signature
 from deconfliction.service.views import conflict_record, conflict_view, operation_record, visible_operation
 from deconfliction.store.ports import CandidateQuery, StoredResponse, Transaction
 
@@ -158,6 +160,7 @@ def _apply(
     detect_again: bool,
     known: Collection[str],
     created: bool,
+    signed: Mapping[str, Any] | None,
 ) -> OperationResult:
     now = new.updated_at
     existing = {} if created else tx.conflicts.for_operation(new.id)
@@ -180,6 +183,7 @@ def _apply(
         subject_id=new.id,
         payload={**operation_record(new), "conflicts": [c.id for c in open_after]},
         audience=[new.owner_id],
+        signed=signed,
     )
     for c in changed:
         tx.conflicts.save(c)
@@ -212,7 +216,13 @@ def _retoken(op: Operation, existing: dict[str, Conflict], now: datetime) -> lis
     return changed
 
 
-def _write(rt: Runtime, actor: Party, idem: Idempotency | None, work: Callable[[Transaction], Any]) -> Any:
+def _write(
+    rt: Runtime,
+    actor: Party,
+    idem: Idempotency | None,
+    signed: SignedRequest | None,
+    work: Callable[[Transaction, Mapping[str, Any] | None], Any],
+) -> Any:
     with rt.store.write() as tx:
         if idem is not None:
             prior = tx.idempotency.get(actor.id, idem.key)
@@ -222,7 +232,7 @@ def _write(rt: Runtime, actor: Party, idem: Idempotency | None, work: Callable[[
                         f"Idempotency-Key {idem.key!r} was already used for a different request", key=idem.key
                     )
                 return replace(prior, replayed=True)
-        result = work(tx)
+        result = work(tx, accept_signature(tx, rt, actor, signed))
         if idem is None:
             return result
         response = idem.render(result)
@@ -253,6 +263,7 @@ def submit_operation(
     state: OperationState = OperationState.DRAFT,
     known_tokens: Collection[str] = (),
     idempotency: Idempotency | None = None,
+    signature: SignedRequest | None = None,
 ) -> OperationResult | StoredResponse:
     """Declare a new operation, as a draft (conflicts are found and both sides told) or directly as
     planned (then with the token of every conflict it would have)."""
@@ -261,7 +272,7 @@ def submit_operation(
         raise InvalidInput.one("state", "invalid_state", "a new operation is 'draft' or 'planned'")
     _check_draft(rt, draft)
 
-    def work(tx: Transaction) -> OperationResult:
+    def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
         now = rt.clock()
         op = Operation(
             rt.ids.new_id("op"),
@@ -276,9 +287,9 @@ def submit_operation(
             now,
             now,
         )
-        return _apply(tx, rt, actor, op, detect_again=True, known=known_tokens, created=True)
+        return _apply(tx, rt, actor, op, detect_again=True, known=known_tokens, created=True, signed=signed)
 
-    return _write(rt, actor, idempotency, work)  # type: ignore[no-any-return]
+    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def revise_operation(
@@ -290,12 +301,13 @@ def revise_operation(
     expected_version: int | None,
     known_tokens: Collection[str] = (),
     idempotency: Idempotency | None = None,
+    signature: SignedRequest | None = None,
 ) -> OperationResult | StoredResponse:
     """Replace the volumes, kind, priority and title of a live operation; a new version."""
     _require_declaring(actor)
     _check_draft(rt, draft)
 
-    def work(tx: Transaction) -> OperationResult:
+    def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
         op = _load_owned(tx, actor, op_id, expected_version)
         new = op.revise(
             volumes=draft.volumes,
@@ -305,9 +317,9 @@ def revise_operation(
             now=rt.clock(),
             ovn=rt.ids.new_token(),
         )
-        return _apply(tx, rt, actor, new, detect_again=True, known=known_tokens, created=False)
+        return _apply(tx, rt, actor, new, detect_again=True, known=known_tokens, created=False, signed=signed)
 
-    return _write(rt, actor, idempotency, work)  # type: ignore[no-any-return]
+    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def change_state(
@@ -319,16 +331,17 @@ def change_state(
     expected_version: int | None,
     known_tokens: Collection[str] = (),
     idempotency: Idempotency | None = None,
+    signature: SignedRequest | None = None,
 ) -> OperationResult | StoredResponse:
     """plan, activate, end or cancel."""
     _require_declaring(actor)
 
-    def work(tx: Transaction) -> OperationResult:
+    def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
         op = _load_owned(tx, actor, op_id, expected_version)
         new = op.transition(to, now=rt.clock(), ovn=rt.ids.new_token())
-        return _apply(tx, rt, actor, new, detect_again=False, known=known_tokens, created=False)
+        return _apply(tx, rt, actor, new, detect_again=False, known=known_tokens, created=False, signed=signed)
 
-    return _write(rt, actor, idempotency, work)  # type: ignore[no-any-return]
+    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def get_operation(rt: Runtime, actor: Party, op_id: str) -> Operation:

@@ -9,8 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.policy import SeparationPolicy
+from deconfliction.domain.signing import ServiceSigner
 from deconfliction.store.ports import Store
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -46,3 +49,6 @@ class Runtime:
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], datetime] = utcnow
     ids: Ids = field(default_factory=Ids)
+    signer: ServiceSigner = field(default_factory=lambda: ServiceSigner(Ed25519PrivateKey.generate()))
+    """Signs receipts. A fresh key per process unless a key file is configured; every key is announced
+    in the ledger (``service.key``) before it signs, so exports carry what checks the receipts."""

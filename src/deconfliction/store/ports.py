@@ -59,10 +59,28 @@ class Event:
     audience: tuple[str, ...]
     content_hash: str
     hash: str
+    signed: Mapping[str, Any] | None = None
 
     def sealed(self) -> Sealed:
-        entry = Entry(self.seq, self.at, self.actor_id, self.type, self.subject_id, self.audience, self.payload)
+        entry = Entry(
+            self.seq, self.at, self.actor_id, self.type, self.subject_id, self.audience, self.payload, self.signed
+        )
         return Sealed(entry, self.content_hash, self.hash)
+
+
+@dataclass(frozen=True)
+class PartyKey:
+    """A party's Ed25519 public key for signed submissions."""
+
+    key_id: str
+    party_id: str
+    public_key: bytes
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
 
 
 class Parties(Protocol):
@@ -71,6 +89,17 @@ class Parties(Protocol):
     def by_name(self, name: str) -> Party | None: ...
     def by_key_hash(self, key_hash: str) -> Party | None: ...
     def list(self, *, after: str | None = None, limit: int = 100) -> builtins.list[Party]: ...
+
+
+class PartyKeys(Protocol):
+    def add(self, key: PartyKey) -> None: ...
+    def get(self, key_id: str) -> PartyKey | None: ...
+    def for_party(self, party_id: str) -> builtins.list[PartyKey]:
+        """Every key of the party, revoked ones too, oldest first."""
+
+    def revoke(self, key_id: str, at: datetime) -> None: ...
+    def use_signature(self, digest: str, party_id: str, expires_at: datetime, now: datetime) -> bool:
+        """Record a signature as used; False when it was used before. Forgets those expired at ``now``."""
 
 
 class Operations(Protocol):
@@ -127,6 +156,7 @@ class Events(Protocol):
         subject_id: str,
         payload: Mapping[str, Any],
         audience: Sequence[str] = (),
+        signed: Mapping[str, Any] | None = None,
     ) -> int:
         """Append one event to the hash chain; returns its sequence number (1, 2, 3, ... in commit order:
         writes are serialised, so the chain's order is the order in which they committed)."""
@@ -143,6 +173,8 @@ class Events(Protocol):
 class Transaction(Protocol):
     @property
     def parties(self) -> Parties: ...
+    @property
+    def party_keys(self) -> PartyKeys: ...
     @property
     def operations(self) -> Operations: ...
     @property

@@ -24,8 +24,9 @@ from deconfliction.domain.ledger import GENESIS, Entry, seal
 from deconfliction.domain.operation import LIVE_STATES, Operation, OperationState
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.policy import OperationKind, SeparationRule
+from deconfliction.domain.signing import b64url, from_b64url
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
-from deconfliction.store.ports import CandidateQuery, Event, StoredResponse, chunks
+from deconfliction.store.ports import CandidateQuery, Event, PartyKey, StoredResponse, chunks
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -489,8 +490,53 @@ class SqlIdempotency(_Repo):
         )
 
 
+class SqlPartyKeys(_Repo):
+    _COLS = "key_id, party_id, public_key, created_at, revoked_at"
+
+    @staticmethod
+    def _row(r: Sequence[Any]) -> PartyKey:
+        return PartyKey(
+            r[0], r[1], from_b64url(r[2], "public_key", 32), from_us(r[3]), None if r[4] is None else from_us(r[4])
+        )
+
+    def add(self, key: PartyKey) -> None:
+        self._exec(
+            f"INSERT INTO party_keys ({self._COLS}) VALUES (?, ?, ?, ?, ?)",
+            (
+                key.key_id,
+                key.party_id,
+                b64url(key.public_key),
+                to_us(key.created_at),
+                None if key.revoked_at is None else to_us(key.revoked_at),
+            ),
+        )
+
+    def get(self, key_id: str) -> PartyKey | None:
+        r = self._exec(f"SELECT {self._COLS} FROM party_keys WHERE key_id = ?", (key_id,)).fetchone()
+        return self._row(r) if r else None
+
+    def for_party(self, party_id: str) -> builtins.list[PartyKey]:
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM party_keys WHERE party_id = ? ORDER BY created_at, key_id", (party_id,)
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def revoke(self, key_id: str, at: datetime) -> None:
+        self._exec("UPDATE party_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", (to_us(at), key_id))
+
+    def use_signature(self, digest: str, party_id: str, expires_at: datetime, now: datetime) -> bool:
+        self._exec("DELETE FROM used_signatures WHERE expires_at < ?", (to_us(now),))
+        if self._exec("SELECT 1 FROM used_signatures WHERE digest = ?", (digest,)).fetchone():
+            return False
+        self._exec(
+            "INSERT INTO used_signatures (digest, party_id, expires_at) VALUES (?, ?, ?)",
+            (digest, party_id, to_us(expires_at)),
+        )
+        return True
+
+
 class SqlEvents(_Repo):
-    _COLS = "seq, at, actor_id, type, subject_id, payload, audience, content_hash, hash"
+    _COLS = "seq, at, actor_id, type, subject_id, payload, audience, content_hash, hash, signed"
 
     def append(
         self,
@@ -501,6 +547,7 @@ class SqlEvents(_Repo):
         subject_id: str,
         payload: Mapping[str, Any],
         audience: Sequence[str] = (),
+        signed: Mapping[str, Any] | None = None,
     ) -> int:
         # the head row is locked by this update until commit: one appender at a time, in commit order
         seq, previous = self._exec(
@@ -508,10 +555,20 @@ class SqlEvents(_Repo):
         ).fetchone()
         payload_json = orjson.dumps(payload)
         at = from_us(to_us(at))  # the stored precision is what the chain seals
-        entry = Entry(int(seq), at, actor_id, type, subject_id, tuple(audience), orjson.loads(payload_json))
+        signed_json = None if signed is None else orjson.dumps(signed)
+        entry = Entry(
+            int(seq),
+            at,
+            actor_id,
+            type,
+            subject_id,
+            tuple(audience),
+            orjson.loads(payload_json),
+            None if signed_json is None else orjson.loads(signed_json),
+        )
         sealed = seal(entry, previous)
         self._exec(
-            f"INSERT INTO events ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO events ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 seq,
                 to_us(at),
@@ -522,6 +579,7 @@ class SqlEvents(_Repo):
                 orjson.dumps(list(audience)).decode(),
                 sealed.content_hash,
                 sealed.hash,
+                None if signed_json is None else signed_json.decode(),
             ),
         )
         self._exec("UPDATE store_head SET last_hash = ? WHERE id = 1", (sealed.hash,))
@@ -533,7 +591,18 @@ class SqlEvents(_Repo):
             (seq, limit),
         ).fetchall()
         return [
-            Event(r[0], from_us(r[1]), r[2], r[3], r[4], orjson.loads(r[5]), tuple(orjson.loads(r[6])), r[7], r[8])
+            Event(
+                r[0],
+                from_us(r[1]),
+                r[2],
+                r[3],
+                r[4],
+                orjson.loads(r[5]),
+                tuple(orjson.loads(r[6])),
+                r[7],
+                r[8],
+                None if r[9] is None else orjson.loads(r[9]),
+            )
             for r in rows
         ]
 
@@ -574,6 +643,7 @@ class SqlTransaction:
 
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         self.parties = SqlParties(cur, dialect)
+        self.party_keys = SqlPartyKeys(cur, dialect)
         self.operations = SqlOperations(cur, dialect)
         self.conflicts = SqlConflicts(cur, dialect)
         self.idempotency = SqlIdempotency(cur, dialect)

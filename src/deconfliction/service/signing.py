@@ -1,0 +1,141 @@
+"""Use cases of signatures: a party registers, lists and revokes its Ed25519 keys; a signed write is
+accepted once; the service announces its receipt key and signs receipts.
+
+Once a party has an active key, every write it makes to its operations must be signed: a stolen API key
+alone then no longer changes its plans. The signature is checked inside the write's transaction, with
+the replay record, so a request is accepted at most once even with several API processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from deconfliction.domain.party import Party
+from deconfliction.domain.signing import (
+    MAX_SKEW_S,
+    SignedRequest,
+    b64url,
+    fresh,
+    from_b64url,
+    key_id_for,
+    parse_public_key,
+    parse_signed_at,
+    signature_valid,
+)
+from deconfliction.errors import AlreadyExists, NotFound, SignatureInvalid, SignatureReplayed, SignatureRequired
+from deconfliction.service.runtime import Runtime
+from deconfliction.store.ports import PartyKey, Transaction
+
+MAX_ACTIVE_KEYS = 10
+
+
+def key_view(k: PartyKey) -> dict[str, Any]:
+    return {
+        "key_id": k.key_id,
+        "algorithm": "Ed25519",
+        "public_key": b64url(k.public_key),
+        "created_at": k.created_at.isoformat().replace("+00:00", "Z"),
+        "revoked_at": None if k.revoked_at is None else k.revoked_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def register_key(rt: Runtime, actor: Party, public_key: str) -> tuple[PartyKey, tuple[int, str]]:
+    """Add a signing key (rotation: add the new one, then revoke the old one). Returns the key and the
+    receipt (seq, hash) of its ledger entry."""
+    raw = parse_public_key(public_key)
+    key_id = key_id_for(raw)
+    with rt.store.write() as tx:
+        if tx.party_keys.get(key_id) is not None:
+            raise AlreadyExists(f"key {key_id} is already registered", key_id=key_id)
+        if sum(k.active for k in tx.party_keys.for_party(actor.id)) >= MAX_ACTIVE_KEYS:
+            raise AlreadyExists(f"a party has at most {MAX_ACTIVE_KEYS} active keys; revoke one first")
+        key = PartyKey(key_id, actor.id, raw, rt.clock())
+        tx.party_keys.add(key)
+        tx.events.append(
+            at=key.created_at,
+            actor_id=actor.id,
+            type="party.key_added",
+            subject_id=actor.id,
+            payload={"party": actor.id, "key_id": key_id, "algorithm": "Ed25519", "public_key": b64url(raw)},
+            audience=[actor.id],
+        )
+        return key, tx.events.head()
+
+
+def revoke_key(rt: Runtime, actor: Party, key_id: str) -> tuple[PartyKey, tuple[int, str]]:
+    """Retire a key: signatures made with it are refused from now on; entries it signed stay valid."""
+    with rt.store.write() as tx:
+        key = tx.party_keys.get(key_id)
+        if key is None or key.party_id != actor.id:
+            raise NotFound(f"no key {key_id} of yours", key_id=key_id)
+        if key.revoked_at is not None:
+            return key, tx.events.head()
+        now = rt.clock()
+        tx.party_keys.revoke(key_id, now)
+        tx.events.append(
+            at=now,
+            actor_id=actor.id,
+            type="party.key_revoked",
+            subject_id=actor.id,
+            payload={"party": actor.id, "key_id": key_id},
+            audience=[actor.id],
+        )
+        return replace(key, revoked_at=now), tx.events.head()
+
+
+def list_keys(rt: Runtime, actor: Party) -> list[PartyKey]:
+    with rt.store.read() as tx:
+        return tx.party_keys.for_party(actor.id)
+
+
+def accept_signature(tx: Transaction, rt: Runtime, actor: Party, signed: SignedRequest | None) -> dict[str, Any] | None:
+    """Inside a write: what the ledger keeps of the request's signature, or None for an unsigned write
+    by a party without keys. Refuses a missing, unknown, revoked, stale, wrong or replayed signature."""
+    if signed is None:
+        if any(k.active for k in tx.party_keys.for_party(actor.id)):
+            raise SignatureRequired("this party has a signing key, so its writes must be signed")
+        return None
+    key = tx.party_keys.get(signed.key_id)
+    if key is None or key.party_id != actor.id:
+        raise SignatureInvalid(f"no key {signed.key_id} of yours", key_id=signed.key_id)
+    if not key.active:
+        raise SignatureInvalid(f"key {signed.key_id} was revoked", key_id=signed.key_id)
+    now = rt.clock()
+    signed_at = parse_signed_at(signed.timestamp)
+    if not fresh(signed_at, now):
+        raise SignatureInvalid(
+            f"Signature-Timestamp {signed.timestamp} is more than {MAX_SKEW_S} s from the service's time "
+            f"{now.isoformat()}; sign again",
+        )
+    raw = from_b64url(signed.signature, "Signature", 64)
+    if not signature_valid(key.public_key, signed.message(), raw):
+        raise SignatureInvalid("the signature does not match the request (method, path, timestamp, key, body)")
+    digest = hashlib.sha256(raw).hexdigest()
+    if not tx.party_keys.use_signature(digest, actor.id, signed_at + timedelta(seconds=MAX_SKEW_S), now):
+        raise SignatureReplayed("this signature was accepted before; sign each request anew")
+    return signed.evidence()
+
+
+def announce_service_key(rt: Runtime) -> int:
+    """Put the receipt key in the ledger (readable by every party); returns the entry's number."""
+    with rt.store.write() as tx:
+        seq = tx.events.append(
+            at=rt.clock(),
+            actor_id=None,
+            type="service.key",
+            subject_id=rt.signer.key_id,
+            payload=rt.signer.announcement(),
+            audience=["*"],
+        )
+    rt.signer.announced = True
+    return seq
+
+
+def signed_receipt(rt: Runtime, receipt: tuple[int, str]) -> dict[str, Any]:
+    """The signed receipt of a committed write. The key is announced first if the start-up could not."""
+    if not rt.signer.announced:
+        announce_service_key(rt)
+    return rt.signer.receipt(receipt[0], receipt[1], rt.clock())

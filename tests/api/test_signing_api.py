@@ -1,0 +1,142 @@
+"""Signed submissions and signed receipts over HTTP: a party with a key must sign; a signature is good
+once, for that request, by an active key of the caller, near the service's time; receipts verify
+offline with the service key the ledger announces."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+
+from deconfliction.domain.ledger import verify
+from deconfliction.domain.party import Party
+from deconfliction.domain.signing import b64url, sign_request
+from tests.conftest import FakeClock, auth, square, volume_json
+
+BODY = {"kind": "air", "volumes": [volume_json(square(40, 35))]}
+
+
+def public(k: Ed25519PrivateKey) -> str:
+    return b64url(k.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def post_signed(
+    client: TestClient, api_key: str, k: Ed25519PrivateKey, clock: FakeClock, body: Any = BODY, **over: Any
+) -> Any:
+    headers = {**JSON, **sign_request(k, "POST", "/v1/operations", body, over.pop("at", clock.now))}
+    headers.update(over.pop("headers", {}))
+    return client.post("/v1/operations", content=orjson.dumps(over.pop("send", body)), headers=auth(api_key, **headers))
+
+
+@pytest.fixture
+def alpha(client: TestClient, parties: dict[str, tuple[Party, str]]) -> tuple[str, Ed25519PrivateKey]:
+    key = parties["alpha"][1]
+    k = Ed25519PrivateKey.generate()
+    r = client.post("/v1/keys", json={"public_key": public(k)}, headers=auth(key))
+    assert r.status_code == 201, r.text
+    assert r.json()["key"]["revoked_at"] is None
+    return key, k
+
+
+def test_a_party_with_a_key_must_sign_and_a_good_signature_is_kept_in_the_ledger(
+    client: TestClient, alpha: tuple[str, Ed25519PrivateKey], clock: FakeClock
+) -> None:
+    key, k = alpha
+    r = client.post("/v1/operations", json=BODY, headers=auth(key))
+    assert r.status_code == 401 and r.json()["code"] == "signature_required"
+    r = post_signed(client, key, k, clock)
+    assert r.status_code == 201, r.text
+    # the party's own export holds the signed request, and the signature verifies offline
+    export = client.get("/v1/ledger", headers=auth(key)).content.splitlines()
+    report = verify(export, receipts=[r.json()["receipt"]])
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.signatures_checked == 1 and report.receipts_signed == 1 and not report.unchecked
+    entry = next(orjson.loads(x) for x in export[1:] if b'"operation.created"' in x)
+    assert entry["content"]["signed"]["request"]["body"] == BODY
+
+
+def test_bad_signatures_are_refused_and_nothing_is_stored(
+    client: TestClient, alpha: tuple[str, Ed25519PrivateKey], clock: FakeClock, parties: dict[str, tuple[Party, str]]
+) -> None:
+    key, k = alpha
+    ok = {**JSON, **sign_request(k, "POST", "/v1/operations", BODY, clock.now)}
+    cases = {
+        "replayed": None,
+        "stale": post_signed(client, key, k, clock, at=clock.now - timedelta(seconds=301)),
+        "future": post_signed(client, key, k, clock, at=clock.now + timedelta(seconds=301)),
+        "other body": post_signed(client, key, k, clock, send={**BODY, "kind": "ground"}),
+        "other key": post_signed(client, key, Ed25519PrivateKey.generate(), clock),
+        "broken signature": post_signed(client, key, k, clock, headers={"Signature": "AAAA"}),
+        "half the headers": client.post("/v1/operations", json=BODY, headers=auth(key, Signature=ok["Signature"])),
+    }
+    first = client.post("/v1/operations", content=orjson.dumps(BODY), headers=auth(key, **ok))
+    assert first.status_code == 201
+    cases["replayed"] = client.post("/v1/operations", content=orjson.dumps(BODY), headers=auth(key, **ok))
+    expected = {
+        "replayed": (401, "signature_replayed"),
+        "stale": (401, "signature_invalid"),
+        "future": (401, "signature_invalid"),
+        "other body": (401, "signature_invalid"),
+        "other key": (401, "signature_invalid"),
+        "broken signature": (422, "validation_failed"),
+        "half the headers": (422, "validation_failed"),
+    }
+    for name, r in cases.items():
+        assert (r.status_code, r.json()["code"]) == expected[name], (name, r.text)
+    ops = client.get("/v1/operations", headers=auth(key)).json()["items"]
+    assert len(ops) == 1
+    # bravo cannot use alpha's key, even with a valid signature by it
+    r = client.post(
+        "/v1/operations",
+        content=orjson.dumps(BODY),
+        headers=auth(parties["bravo"][1], **JSON, **sign_request(k, "POST", "/v1/operations", BODY, clock.now)),
+    )
+    assert (r.status_code, r.json()["code"]) == (401, "signature_invalid")
+
+
+def test_rotation_then_revocation(client: TestClient, alpha: tuple[str, Ed25519PrivateKey], clock: FakeClock) -> None:
+    key, old = alpha
+    new = Ed25519PrivateKey.generate()
+    assert client.post("/v1/keys", json={"public_key": public(new)}, headers=auth(key)).status_code == 201
+    again = client.post("/v1/keys", json={"public_key": public(new)}, headers=auth(key))
+    assert again.status_code == 409
+    items = client.get("/v1/keys", headers=auth(key)).json()["items"]
+    assert len(items) == 2
+    old_id = next(k["key_id"] for k in items if k["public_key"] == public(old))
+    r = client.post(f"/v1/keys/{old_id}/revoke", headers=auth(key))
+    assert r.status_code == 200 and r.json()["key"]["revoked_at"] is not None
+    refused = post_signed(client, key, old, clock)
+    assert (refused.status_code, refused.json()["code"]) == (401, "signature_invalid")
+    assert "revoked" in refused.json()["detail"]
+    assert post_signed(client, key, new, clock).status_code == 201
+    assert client.post("/v1/keys/k_nope/revoke", headers=auth(key)).status_code == 404
+    # the export shows both keys and the revocation, and every signature in it checks
+    report = verify(client.get("/v1/ledger", headers=auth(key)).content.splitlines())
+    assert report.ok and report.signatures_checked == 1
+
+
+def test_parties_without_keys_need_no_signature_and_receipts_are_signed(
+    client: TestClient, parties: dict[str, tuple[Party, str]]
+) -> None:
+    key = parties["bravo"][1]
+    r = client.post("/v1/operations", json=BODY, headers=auth(key))
+    assert r.status_code == 201
+    receipt = r.json()["receipt"]
+    service = client.get("/v1/ledger/service-key", headers=auth(key)).json()
+    assert receipt["key_id"] == service["key_id"]
+    export = client.get("/v1/ledger", headers=auth(key)).content.splitlines()
+    assert verify(export, receipts=[receipt]).receipts_signed == 1
+    forged = {**receipt, "seq": receipt["seq"] - 1, "hash": verify(export).head_hash}
+    report = verify(export, receipts=[forged])
+    assert not report.ok
+    tampered = {**receipt, "at": "2020-01-01T00:00:00.000000Z"}
+    report = verify(export, receipts=[tampered])
+    assert any("signature does not verify" in p.what for p in report.problems)
