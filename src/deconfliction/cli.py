@@ -325,5 +325,62 @@ def ledger_verify(
     raise typer.Exit(0 if report.ok else 1)
 
 
+@app.command()
+def replay(
+    party: Annotated[
+        str | None, typer.Option(help="Whose view (a party's name); without it, the coordinator's view of all")
+    ] = None,
+    at: Annotated[str | None, typer.Option(help="RFC 3339 time, e.g. 2026-11-23T08:00:00Z; without it, now")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the views as JSON")] = False,
+) -> None:
+    """What a party could see at a given time (its operations and its side of its conflicts), rebuilt
+    from the ledger alone."""
+    from deconfliction.domain.volume import parse_time
+    from deconfliction.errors import NotFound
+    from deconfliction.service.replay import replay as replay_views
+
+    rt = _runtime(Settings.from_env())
+    try:
+        when = parse_time(at, "--at") if at is not None else None
+        viewer = None
+        if party is not None:
+            with rt.store.read() as tx:
+                viewer = tx.parties.by_name(party)
+            if viewer is None:
+                raise NotFound(f"no party named {party!r}", name=party)
+        r = replay_views(rt, viewer, when)
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    if as_json:
+        body = {
+            "party": party,
+            "at": at,
+            "last_seq": r.last_seq,
+            "operations": r.operation_list(),
+            "conflicts": r.conflict_list(),
+        }
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+        return
+    who = party or "the coordinator"
+    out.print(f"As {who} saw it at {at or 'now'} (ledger entries up to {r.last_seq}):")
+    ops_table = Table("operation", "title", "kind", "state", "version", title=f"Operations: {len(r.operations)}")
+    for o in r.operation_list():
+        ops_table.add_row(o["id"], o["title"], o["kind"], o["state"], str(o["version"]))
+    out.print(ops_table)
+    table = Table("conflict", "state", "with", "rule", "window (UTC)", title=f"Conflicts: {len(r.conflicts)}")
+    for c in r.conflict_list():
+        others = [s["party_name"] for s in c["sides"]] if "sides" in c else [c["counterpart"]["party_name"]]
+        table.add_row(
+            c["id"],
+            c["state"],
+            " / ".join(map(str, others)),
+            c["rule"]["name"],
+            f"{c['window']['start']} - {c['window']['end']}",
+        )
+    out.print(table)
+
+
 def main() -> None:
     app()

@@ -41,13 +41,14 @@ def crossing(client: TestClient, parties: dict[str, tuple[Party, str]]) -> dict[
     )
     assert a.status_code == b.status_code == 201, (a.text, b.text)
     assert len(b.json()["conflicts"]) == 1
-    return {"keys": keys, "alpha": a.json(), "bravo": b.json()}
+    alpha_conflicts = client.get("/v1/conflicts", headers=auth(keys["alpha"])).json()["items"]
+    return {"keys": keys, "alpha": a.json(), "bravo": b.json(), "alpha_conflicts": alpha_conflicts}
 
 
 def test_every_write_returns_the_head_as_its_receipt(client: TestClient, crossing: dict[str, Any]) -> None:
     keys = crossing["keys"]
     ra, rb = crossing["alpha"]["receipt"], crossing["bravo"]["receipt"]
-    assert rb["seq"] == ra["seq"] + 2  # bravo's write appended its operation and the conflict
+    assert rb["seq"] == ra["seq"] + 3  # bravo's write appended its operation and the conflict, once per side
     head = client.get("/v1/ledger/head", headers=auth(keys["alpha"])).json()
     assert head == {"seq": rb["seq"], "hash": rb["hash"]} == rb["head"]
 
@@ -72,8 +73,12 @@ def test_each_reader_gets_an_export_that_verifies_with_need_to_know(
     assert b_entry in by_type["bravo"]["visible"] and a_entry not in by_type["bravo"]["visible"]
     for side in ("alpha", "bravo"):
         assert f"conflict.opened:{conflict_id}" in by_type[side]["visible"]
-    # nothing of the other side's plan leaks through the conflict entry
-    assert b_op["id"] not in by_type["alpha"]["text"] and b_op["ovn"] not in by_type["alpha"]["text"]
+    # each side's conflict entry is exactly what that side was told, and nothing of the other's plan
+    for reader, told in (("alpha", crossing["alpha_conflicts"]), ("bravo", crossing["bravo"]["conflicts"])):
+        entries = [orjson.loads(x) for x in by_type[reader]["text"].splitlines()[1:]]
+        opened = [e["content"]["payload"] for e in entries if e.get("content", {}).get("type") == "conflict.opened"]
+        assert opened == told, reader
+    assert b_op["id"] not in by_type["alpha"]["text"]
     assert a_op["id"] not in by_type["bravo"]["text"]
     assert by_type["cell"]["redacted"] == 0
     for_everyone = ("party.created", "service.key")

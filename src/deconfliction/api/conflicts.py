@@ -9,8 +9,10 @@ from starlette.responses import Response
 
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
+    AsOf,
     KeyDep,
     RuntimeDep,
+    after_cursor,
     as_party,
     decode_cursor,
     json_response,
@@ -19,7 +21,10 @@ from deconfliction.api.http import (
 )
 from deconfliction.domain.conflict import ConflictState
 from deconfliction.domain.party import Party
+from deconfliction.domain.volume import parse_time
+from deconfliction.errors import NotFound
 from deconfliction.service import conflicts
+from deconfliction.service.replay import replay
 
 router = APIRouter(prefix="/v1/conflicts", tags=["conflicts"])
 
@@ -32,12 +37,21 @@ async def list_(
     operation: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_HELP)] = None,
+    as_of: AsOf = None,
 ) -> Response:
     after = decode_cursor(cursor)
     size = page_size(limit, rt.limits)
 
     def work(party: Party) -> Response:
-        found = conflicts.list_conflicts(rt, party, state=state, operation_id=operation, after=after, limit=size + 1)
+        if as_of is not None:
+            past = replay(rt, party, parse_time(as_of, "as_of"))
+            if operation is not None and not party.sees_all and operation not in past.operations:
+                raise NotFound(f"no operation {operation} at {as_of}", id=operation)
+            found = after_cursor(past.conflict_list(state.value if state else None, operation), after)[: size + 1]
+        else:
+            found = conflicts.list_conflicts(
+                rt, party, state=state, operation_id=operation, after=after, limit=size + 1
+            )
         items, nxt = page(found, size, lambda c: c["id"])
         return json_response({"items": items, "next_cursor": nxt})
 
@@ -45,8 +59,13 @@ async def list_(
 
 
 @router.get("/{conflict_id}", summary="One conflict")
-async def get(conflict_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
+async def get(conflict_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> Response:
     def work(party: Party) -> Response:
+        if as_of is not None:
+            past = replay(rt, party, parse_time(as_of, "as_of")).conflicts.get(conflict_id)
+            if past is None:
+                raise NotFound(f"no conflict {conflict_id} at {as_of}", id=conflict_id)
+            return json_response(past, headers={"ETag": f'"{past["version"]}"'})
         view = conflicts.get_conflict(rt, party, conflict_id)
         return json_response(view, headers={"ETag": f'"{view["version"]}"'})
 

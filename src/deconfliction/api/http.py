@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -121,6 +121,15 @@ async def raw_body(request: Request) -> bytes:
 
 
 RawBody = Annotated[bytes, Depends(raw_body)]
+
+AS_OF_HELP = "RFC 3339 time: the view as it was then, rebuilt from the ledger (docs/ledger.md, As-of views)"
+AsOf = Annotated[str | None, Query(description=AS_OF_HELP)]
+
+
+def after_cursor(items: list[dict[str, Any]], after: str | None) -> list[dict[str, Any]]:
+    """Replayed items (sorted by id) past a cursor, so as-of lists page like live ones."""
+    return [i for i in items if after is None or i["id"] > after]
+
 
 SIGNATURE_HEADERS = ("Signature-Key-Id", "Signature-Timestamp", "Signature")
 

@@ -10,9 +10,11 @@ from starlette.responses import Response
 
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
+    AsOf,
     KeyDep,
     RawBody,
     RuntimeDep,
+    after_cursor,
     as_party,
     decode_cursor,
     etag,
@@ -27,8 +29,11 @@ from deconfliction.api.http import (
 from deconfliction.api.schemas import OperationFields, OperationIn, TransitionIn, draft_from_wire
 from deconfliction.domain.operation import OperationState
 from deconfliction.domain.party import Party
+from deconfliction.domain.volume import parse_time
+from deconfliction.errors import NotFound
 from deconfliction.service import operations as ops
 from deconfliction.service.operations import OperationResult
+from deconfliction.service.replay import replay
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import signed_receipt
 from deconfliction.service.views import conflict_view, operation_view
@@ -93,21 +98,31 @@ async def list_(
     state: Annotated[list[OperationState] | None, Query()] = None,
     cursor: str | None = None,
     limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_HELP)] = None,
+    as_of: AsOf = None,
 ) -> Response:
     after = decode_cursor(cursor)
     size = page_size(limit, rt.limits)
 
     def work(party: Party) -> Response:
+        if as_of is not None:
+            past = replay(rt, party, parse_time(as_of, "as_of")).operation_list([s.value for s in state or ()])
+            items, nxt = page(after_cursor(past, after)[: size + 1], size, lambda o: o["id"])
+            return json_response({"items": items, "next_cursor": nxt})
         found = ops.list_operations(rt, party, states=state, after=after, limit=size + 1)
-        items, nxt = page(found, size, lambda o: o.id)
-        return json_response({"items": [operation_view(party, o) for o in items], "next_cursor": nxt})
+        live, nxt = page(found, size, lambda o: o.id)
+        return json_response({"items": [operation_view(party, o) for o in live], "next_cursor": nxt})
 
     return await as_party(rt, key, work)
 
 
 @router.get("/{op_id}", summary="Read one of your operations")
-async def get(op_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
+async def get(op_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> Response:
     def work(party: Party) -> Response:
+        if as_of is not None:
+            past = replay(rt, party, parse_time(as_of, "as_of")).operations.get(op_id)
+            if past is None:
+                raise NotFound(f"no operation {op_id} at {as_of}", id=op_id)
+            return json_response(past, headers={"ETag": etag(past["version"])})
         op = ops.get_operation(rt, party, op_id)
         return json_response(operation_view(party, op), headers={"ETag": etag(op.version)})
 

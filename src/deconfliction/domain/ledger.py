@@ -179,7 +179,8 @@ def verify(lines: Iterable[bytes | str], *, receipts: Sequence[Mapping[str, Any]
     broken = False
     keys = _Keys(report)
     for number, raw in enumerate(lines, start=1):
-        text = raw.strip() if isinstance(raw, str) else raw.strip().decode("utf-8", errors="replace")
+        # only the line's end is taken off: any other byte, whitespace included, is part of what is checked
+        text = raw.rstrip("\r\n") if isinstance(raw, str) else raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
         if not text:
             continue
         try:

@@ -37,7 +37,7 @@ from deconfliction.errors import (
 from deconfliction.service.conflicts import party_names
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import accept_signature
-from deconfliction.service.views import conflict_record, conflict_view, operation_record, visible_operation
+from deconfliction.service.views import conflict_side_view, conflict_view, operation_record, visible_operation
 from deconfliction.store.ports import CandidateQuery, StoredResponse, Transaction
 
 METRES_PER_DEGREE_MIN = 110_500.0
@@ -185,18 +185,19 @@ def _apply(
         audience=[new.owner_id],
         signed=signed,
     )
+    names = party_names(tx, [*open_after, *changed])
     for c in changed:
         tx.conflicts.save(c)
         kind = "opened" if c.version == 1 else ("resolved" if c.state is ConflictState.RESOLVED else "updated")
-        tx.events.append(
-            at=now,
-            actor_id=actor.id,
-            type=f"conflict.{kind}",
-            subject_id=c.id,
-            payload=conflict_record(c),
-            audience=[c.party_a, c.party_b],
-        )
-    names = party_names(tx, [*open_after, *changed])
+        for side in (c.party_a, c.party_b):  # each side's entry is what that side is told
+            tx.events.append(
+                at=now,
+                actor_id=actor.id,
+                type=f"conflict.{kind}",
+                subject_id=c.id,
+                payload=conflict_side_view(c, side, names),
+                audience=[side],
+            )
     return OperationResult(new, open_after, changed, names, tx.events.head())
 
 

@@ -105,30 +105,23 @@ def _encounter(e: Encounter, own_index: int | None, other_index: int | None) -> 
     return out
 
 
-def conflict_record(c: Conflict) -> dict[str, Any]:
-    """What both sides of a conflict may read (the ledger entry of a conflict change): everything but
-    the operations' ids, which each side knows of its own operation only."""
-    return {
-        "id": c.id,
-        "kind": c.kind,
-        "state": c.state.value,
-        "version": c.version,
-        "parties": [c.party_a, c.party_b],
-        "rule": c.rule.as_dict(),
-        "region": to_geojson(c.region),
-        "window": {"start": format_time(c.window.start), "end": format_time(c.window.end)},
-        "altitude": {"lower_m": c.altitude.lower_m, "upper_m": c.altitude.upper_m},
-        "min_horizontal_m": round(c.min_horizontal_m, 1),
-        "min_vertical_m": round(c.min_vertical_m, 1),
-        "min_time_s": c.min_time_s,
-        "encounters": [_encounter(e, None, None) for e in c.encounters],
-    }
-
-
 def conflict_view(viewer: Party, c: Conflict, names: Mapping[str, str]) -> dict[str, Any]:
     """``names`` maps party ids to names (for the counterpart)."""
     visible_conflict(viewer, c, c.id)
-    common: dict[str, Any] = {
+    if viewer.sees_all:
+        return coordinator_view(conflict_side_view(c, c.party_a, names), conflict_side_view(c, c.party_b, names))
+    return conflict_side_view(c, viewer.id, names)
+
+
+def conflict_side_view(c: Conflict, party_id: str, names: Mapping[str, str]) -> dict[str, Any]:
+    """What one side of a conflict is told: the shared facts, its own operation, its token and the
+    counterpart's name. It is also the ledger entry of the change for that side, so the record holds
+    exactly what each side was told, and nothing of the other side's plan."""
+    side = c.side_of(party_id)
+    if side is None:
+        raise ValueError(f"{party_id} is not a side of conflict {c.id}")
+    other = c.party_b if side == "a" else c.party_a
+    return {
         "id": c.id,
         "kind": c.kind,
         "state": c.state.value,
@@ -142,30 +135,41 @@ def conflict_view(viewer: Party, c: Conflict, names: Mapping[str, str]) -> dict[
         "min_time_s": c.min_time_s,
         "created_at": format_time(c.created_at),
         "updated_at": format_time(c.updated_at),
+        "operation": c.operation_a if side == "a" else c.operation_b,
+        "token": c.token_a if side == "a" else c.token_b,
+        "counterpart": {"party": other, "party_name": names.get(other)},
+        "encounters": [_encounter(e, e.index_a if side == "a" else e.index_b, None) for e in c.encounters],
     }
-    side = c.side_of(viewer.id)
-    if side is None:  # the coordinator
-        common["sides"] = [
-            {
-                "party": c.party_a,
-                "party_name": names.get(c.party_a),
-                "operation": c.operation_a,
-                "token": c.token_a,
-            },
-            {
-                "party": c.party_b,
-                "party_name": names.get(c.party_b),
-                "operation": c.operation_b,
-                "token": c.token_b,
-            },
-        ]
-        common["encounters"] = [
-            {**_encounter(e, None, None), "volume_a": e.index_a, "volume_b": e.index_b} for e in c.encounters
-        ]
-        return common
-    other = c.party_b if side == "a" else c.party_a
-    common["operation"] = c.operation_a if side == "a" else c.operation_b
-    common["token"] = c.token_a if side == "a" else c.token_b
-    common["counterpart"] = {"party": other, "party_name": names.get(other)}
-    common["encounters"] = [_encounter(e, e.index_a if side == "a" else e.index_b, None) for e in c.encounters]
+
+
+_SIDE_ONLY = ("operation", "token", "counterpart", "encounters")
+
+
+def coordinator_view(view_a: Mapping[str, Any], view_b: Mapping[str, Any]) -> dict[str, Any]:
+    """The coordinator's view of a conflict, from what its two sides were told (side ``a`` is the one
+    whose operation id sorts first): both operations, both tokens, both volume indexes."""
+    common = _without(view_a, *_SIDE_ONLY)
+    party_a, party_b = view_b["counterpart"], view_a["counterpart"]
+    common["sides"] = [
+        {
+            "party": party_a["party"],
+            "party_name": party_a["party_name"],
+            "operation": view_a["operation"],
+            "token": view_a["token"],
+        },
+        {
+            "party": party_b["party"],
+            "party_name": party_b["party_name"],
+            "operation": view_b["operation"],
+            "token": view_b["token"],
+        },
+    ]
+    common["encounters"] = [
+        {**_without(ea, "own_volume"), "volume_a": ea["own_volume"], "volume_b": eb["own_volume"]}
+        for ea, eb in zip(view_a["encounters"], view_b["encounters"], strict=True)
+    ]
     return common
+
+
+def _without(d: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if k not in keys}
