@@ -96,6 +96,7 @@ TABLES = (
     "idempotency",
     "events",
     "used_signatures",
+    "incidents",
     "party_keys",
     "parties",
 )

@@ -25,6 +25,8 @@ party_app = typer.Typer(help="Parties and their API keys.", no_args_is_help=True
 app.add_typer(party_app, name="party")
 ledger_app = typer.Typer(help="The hash-chained record: export it, verify an export offline.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
+incident_app = typer.Typer(help="Incidents: the inquiry report.", no_args_is_help=True)
+app.add_typer(incident_app, name="incident")
 
 out = Console()
 err = Console(stderr=True)
@@ -323,6 +325,43 @@ def ledger_verify(
             )
         )
     raise typer.Exit(0 if report.ok else 1)
+
+
+@incident_app.command("report")
+def incident_report(
+    incident_id: Annotated[str, typer.Argument(help="The incident's id (in_...)")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write ('-' for stdout)")] = Path("-"),
+    party: Annotated[str | None, typer.Option(help="Draw it as this party may see it")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The inquiry as JSON instead of HTML")] = False,
+) -> None:
+    """Write the inquiry of an incident (what was near it, who was told what, when) as one
+    self-contained HTML page, for people without access to the service."""
+    from deconfliction.errors import NotFound
+    from deconfliction.report import incident_html
+    from deconfliction.service.incidents import inquire, inquiry_json
+
+    rt = _runtime(Settings.from_env())
+    try:
+        viewer = None
+        if party is not None:
+            with rt.store.read() as tx:
+                viewer = tx.parties.by_name(party)
+            if viewer is None:
+                raise NotFound(f"no party named {party!r}", name=party)
+        q = inquire(rt, viewer, incident_id)
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    text = json.dumps(inquiry_json(q), indent=2) + "\n" if as_json else incident_html(q)
+    if str(output) == "-":
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(
+            f"wrote {output}: {len(q.operations)} operation(s), {len(q.conflicts)} conflict(s), "
+            f"{len(q.timeline)} ledger entries"
+        )
 
 
 @app.command()

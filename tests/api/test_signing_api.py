@@ -105,22 +105,36 @@ def test_bad_signatures_are_refused_and_nothing_is_stored(
 def test_rotation_then_revocation(client: TestClient, alpha: tuple[str, Ed25519PrivateKey], clock: FakeClock) -> None:
     key, old = alpha
     new = Ed25519PrivateKey.generate()
-    assert client.post("/v1/keys", json={"public_key": public(new)}, headers=auth(key)).status_code == 201
-    again = client.post("/v1/keys", json={"public_key": public(new)}, headers=auth(key))
-    assert again.status_code == 409
+
+    def signed_by(k: Ed25519PrivateKey, path: str, body: Any) -> Any:
+        content = b"" if body is None else orjson.dumps(body)
+        headers = auth(key, **JSON, **sign_request(k, "POST", path, body, clock.now))
+        return client.post(path, content=content, headers=headers)
+
+    # once a party has a key, an API key alone changes nothing of its keys (a stolen one included)
+    thief = client.post("/v1/keys", json={"public_key": public(new)}, headers=auth(key))
+    assert (thief.status_code, thief.json()["code"]) == (401, "signature_required")
+    by_new = signed_by(new, "/v1/keys", {"public_key": public(new)})  # only an active key signs it
+    assert (by_new.status_code, by_new.json()["code"]) == (401, "signature_invalid")
+    assert signed_by(old, "/v1/keys", {"public_key": public(new)}).status_code == 201
+    clock.advance(seconds=1)  # a new signature: the same one again would be a replay
+    again = signed_by(old, "/v1/keys", {"public_key": public(new)})
+    assert (again.status_code, again.json()["code"]) == (409, "already_exists")
     items = client.get("/v1/keys", headers=auth(key)).json()["items"]
     assert len(items) == 2
     old_id = next(k["key_id"] for k in items if k["public_key"] == public(old))
-    r = client.post(f"/v1/keys/{old_id}/revoke", headers=auth(key))
+    unsigned = client.post(f"/v1/keys/{old_id}/revoke", headers=auth(key))
+    assert (unsigned.status_code, unsigned.json()["code"]) == (401, "signature_required")
+    r = signed_by(new, f"/v1/keys/{old_id}/revoke", None)
     assert r.status_code == 200 and r.json()["key"]["revoked_at"] is not None
     refused = post_signed(client, key, old, clock)
     assert (refused.status_code, refused.json()["code"]) == (401, "signature_invalid")
     assert "revoked" in refused.json()["detail"]
     assert post_signed(client, key, new, clock).status_code == 201
-    assert client.post("/v1/keys/k_nope/revoke", headers=auth(key)).status_code == 404
+    assert signed_by(new, "/v1/keys/k_nope/revoke", None).status_code == 404
     # the export shows both keys and the revocation, and every signature in it checks
     report = verify(client.get("/v1/ledger", headers=auth(key)).content.splitlines())
-    assert report.ok and report.signatures_checked == 1
+    assert report.ok and report.signatures_checked == 3  # the new key's registration, the revocation, the write
 
 
 def test_parties_without_keys_need_no_signature_and_receipts_are_signed(

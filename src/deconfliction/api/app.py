@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from deconfliction import __version__
-from deconfliction.api import conflicts, health, keys, ledger, operations, parties, problems
+from deconfliction.api import conflicts, health, incidents, keys, ledger, operations, parties, problems
 from deconfliction.api.limits import BodyLimit
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import announce_service_key
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app)
-    for module in (health, parties, keys, operations, conflicts, ledger):
+    for module in (health, parties, keys, operations, conflicts, incidents, ledger):
         app.include_router(module.router)
     limits = runtime.limits if runtime is not None else settings.limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)

@@ -45,7 +45,7 @@ async def list_(
     def work(party: Party) -> Response:
         if as_of is not None:
             past = replay(rt, party, parse_time(as_of, "as_of"))
-            if operation is not None and not party.sees_all and operation not in past.operations:
+            if operation is not None and operation not in past.operations:  # as the live read: 404
                 raise NotFound(f"no operation {operation} at {as_of}", id=operation)
             found = after_cursor(past.conflict_list(state.value if state else None, operation), after)[: size + 1]
         else:

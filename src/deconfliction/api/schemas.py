@@ -108,6 +108,15 @@ class PartyIn(_Strict):
     role: Literal["party", "coordinator", "observer", "auditor"] = "party"
 
 
+class IncidentIn(_Strict):
+    place: dict[str, Any] = Field(description='GeoJSON Point: {"type": "Point", "coordinates": [lon, lat]}')
+    at: str = Field(description="RFC 3339 time of the incident")
+    description: str = Field(description="What happened (up to 4,000 characters)")
+    radius_m: float = Field(5000.0, description="Search radius around the place, metres (up to 100,000)")
+    before_s: int = Field(3600, description="Search from this many seconds before the time (up to 7 days)")
+    after_s: int = Field(3600, description="... to this many seconds after it")
+
+
 class KeyIn(_Strict):
     public_key: str = Field(
         min_length=1,

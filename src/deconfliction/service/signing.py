@@ -42,12 +42,19 @@ def key_view(k: PartyKey) -> dict[str, Any]:
     }
 
 
-def register_key(rt: Runtime, actor: Party, public_key: str) -> tuple[PartyKey, tuple[int, str]]:
+def register_key(
+    rt: Runtime, actor: Party, public_key: str, signature: SignedRequest | None = None
+) -> tuple[PartyKey, tuple[int, str]]:
     """Add a signing key (rotation: add the new one, then revoke the old one). Returns the key and the
-    receipt (seq, hash) of its ledger entry."""
+    receipt (seq, hash) of its ledger entry. Once a party has an active key, changing its keys is a
+    signed write like any other: an API key alone cannot take over a party's signing."""
     raw = parse_public_key(public_key)
     key_id = key_id_for(raw)
     with rt.store.write() as tx:
+        # a party's first key may sign its own registration (proof that the party holds it)
+        first = not any(k.active for k in tx.party_keys.for_party(actor.id))
+        pending = PartyKey(key_id, actor.id, raw, rt.clock()) if first else None
+        signed = accept_signature(tx, rt, actor, signature, pending=pending)
         if tx.party_keys.get(key_id) is not None:
             raise AlreadyExists(f"key {key_id} is already registered", key_id=key_id)
         if sum(k.active for k in tx.party_keys.for_party(actor.id)) >= MAX_ACTIVE_KEYS:
@@ -61,13 +68,18 @@ def register_key(rt: Runtime, actor: Party, public_key: str) -> tuple[PartyKey, 
             subject_id=actor.id,
             payload={"party": actor.id, "key_id": key_id, "algorithm": "Ed25519", "public_key": b64url(raw)},
             audience=[actor.id],
+            signed=signed,
         )
         return key, tx.events.head()
 
 
-def revoke_key(rt: Runtime, actor: Party, key_id: str) -> tuple[PartyKey, tuple[int, str]]:
-    """Retire a key: signatures made with it are refused from now on; entries it signed stay valid."""
+def revoke_key(
+    rt: Runtime, actor: Party, key_id: str, signature: SignedRequest | None = None
+) -> tuple[PartyKey, tuple[int, str]]:
+    """Retire a key: signatures made with it are refused from now on; entries it signed stay valid. A
+    signed write (any active key of the party, the one being revoked included)."""
     with rt.store.write() as tx:
+        signed = accept_signature(tx, rt, actor, signature)
         key = tx.party_keys.get(key_id)
         if key is None or key.party_id != actor.id:
             raise NotFound(f"no key {key_id} of yours", key_id=key_id)
@@ -82,6 +94,7 @@ def revoke_key(rt: Runtime, actor: Party, key_id: str) -> tuple[PartyKey, tuple[
             subject_id=actor.id,
             payload={"party": actor.id, "key_id": key_id},
             audience=[actor.id],
+            signed=signed,
         )
         return replace(key, revoked_at=now), tx.events.head()
 
@@ -91,14 +104,17 @@ def list_keys(rt: Runtime, actor: Party) -> list[PartyKey]:
         return tx.party_keys.for_party(actor.id)
 
 
-def accept_signature(tx: Transaction, rt: Runtime, actor: Party, signed: SignedRequest | None) -> dict[str, Any] | None:
+def accept_signature(
+    tx: Transaction, rt: Runtime, actor: Party, signed: SignedRequest | None, *, pending: PartyKey | None = None
+) -> dict[str, Any] | None:
     """Inside a write: what the ledger keeps of the request's signature, or None for an unsigned write
-    by a party without keys. Refuses a missing, unknown, revoked, stale, wrong or replayed signature."""
+    by a party without keys. Refuses a missing, unknown, revoked, stale, wrong or replayed signature.
+    ``pending``: a key being registered, accepted as the signer of its own registration."""
     if signed is None:
         if any(k.active for k in tx.party_keys.for_party(actor.id)):
             raise SignatureRequired("this party has a signing key, so its writes must be signed")
         return None
-    key = tx.party_keys.get(signed.key_id)
+    key = pending if pending is not None and signed.key_id == pending.key_id else tx.party_keys.get(signed.key_id)
     if key is None or key.party_id != actor.id:
         raise SignatureInvalid(f"no key {signed.key_id} of yours", key_id=signed.key_id)
     if not key.active:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from deconfliction.domain.cells import Box
 from deconfliction.domain.conflict import Conflict, ConflictState, Occupancy
+from deconfliction.domain.incident import Incident
 from deconfliction.domain.ledger import Entry, Sealed
 from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.party import Party
@@ -102,6 +103,14 @@ class PartyKeys(Protocol):
         """Record a signature as used; False when it was used before. Forgets those expired at ``now``."""
 
 
+class Incidents(Protocol):
+    def add(self, incident: Incident) -> None: ...
+    def get(self, incident_id: str) -> Incident | None: ...
+    def list(
+        self, *, reporter_id: str | None = None, after: str | None = None, limit: int = 100
+    ) -> builtins.list[Incident]: ...
+
+
 class Operations(Protocol):
     def add(self, op: Operation) -> None: ...
     def replace(self, op: Operation) -> None:
@@ -175,6 +184,8 @@ class Transaction(Protocol):
     def parties(self) -> Parties: ...
     @property
     def party_keys(self) -> PartyKeys: ...
+    @property
+    def incidents(self) -> Incidents: ...
     @property
     def operations(self) -> Operations: ...
     @property

@@ -20,6 +20,7 @@ import shapely
 from deconfliction.domain.cells import covering, query_keys
 from deconfliction.domain.conflict import Conflict, ConflictState, Encounter, Occupancy
 from deconfliction.domain.footprint import Shape, footprint_from_trusted, footprint_to_geojson
+from deconfliction.domain.incident import Incident
 from deconfliction.domain.ledger import GENESIS, Entry, seal
 from deconfliction.domain.operation import LIVE_STATES, Operation, OperationState
 from deconfliction.domain.party import Party, Role
@@ -535,6 +536,56 @@ class SqlPartyKeys(_Repo):
         return True
 
 
+class SqlIncidents(_Repo):
+    @staticmethod
+    def _row(r: Sequence[Any]) -> Incident:
+        b = orjson.loads(r[1])
+        return Incident(
+            r[0],
+            b["reporter"],
+            b["lon"],
+            b["lat"],
+            from_us(b["at"]),
+            b["description"],
+            b["radius_m"],
+            b["before_s"],
+            b["after_s"],
+            from_us(r[2]),
+        )
+
+    def add(self, incident: Incident) -> None:
+        body = {
+            "reporter": incident.reporter_id,
+            "lon": incident.lon,
+            "lat": incident.lat,
+            "at": to_us(incident.at),
+            "description": incident.description,
+            "radius_m": incident.radius_m,
+            "before_s": incident.before_s,
+            "after_s": incident.after_s,
+        }
+        self._exec(
+            "INSERT INTO incidents (id, reporter_id, body, created_at) VALUES (?, ?, ?, ?)",
+            (incident.id, incident.reporter_id, orjson.dumps(body).decode(), to_us(incident.created_at)),
+        )
+
+    def get(self, incident_id: str) -> Incident | None:
+        r = self._exec("SELECT id, body, created_at FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        return self._row(r) if r else None
+
+    def list(
+        self, *, reporter_id: str | None = None, after: str | None = None, limit: int = 100
+    ) -> builtins.list[Incident]:
+        where, params = "id > ?", [after or ""]
+        if reporter_id is not None:
+            where += " AND reporter_id = ?"
+            params.append(reporter_id)
+        rows = self._exec(
+            f"SELECT id, body, created_at FROM incidents WHERE {where} ORDER BY id LIMIT ?", (*params, limit)
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+
 class SqlEvents(_Repo):
     _COLS = "seq, at, actor_id, type, subject_id, payload, audience, content_hash, hash, signed"
 
@@ -644,6 +695,7 @@ class SqlTransaction:
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         self.parties = SqlParties(cur, dialect)
         self.party_keys = SqlPartyKeys(cur, dialect)
+        self.incidents = SqlIncidents(cur, dialect)
         self.operations = SqlOperations(cur, dialect)
         self.conflicts = SqlConflicts(cur, dialect)
         self.idempotency = SqlIdempotency(cur, dialect)

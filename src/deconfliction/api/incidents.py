@@ -1,0 +1,77 @@
+"""/v1/incidents: report an incident; read the inquiry (JSON) and its self-contained HTML report."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import HTMLResponse, Response
+
+from deconfliction.api.http import (
+    PAGE_SIZE_HELP,
+    KeyDep,
+    RuntimeDep,
+    as_party,
+    decode_cursor,
+    json_response,
+    page,
+    page_size,
+)
+from deconfliction.api.schemas import IncidentIn
+from deconfliction.domain.incident import parse_incident
+from deconfliction.domain.party import Party
+from deconfliction.report import incident_html
+from deconfliction.service import incidents
+from deconfliction.service.signing import signed_receipt
+
+router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
+
+
+@router.post("", status_code=201, summary="Report an incident (place, time, what happened)")
+async def report(body: IncidentIn, rt: RuntimeDep, key: KeyDep) -> Response:
+    def work(party: Party) -> Response:
+        incident, receipt = incidents.report_incident(rt, party, parse_incident(body.model_dump()))
+        return json_response(
+            {"incident": incident.record(), "receipt": signed_receipt(rt, receipt)},
+            201,
+            {"Location": f"/v1/incidents/{incident.id}"},
+        )
+
+    return await as_party(rt, key, work)
+
+
+@router.get("", summary="Incidents you reported (the coordinator and auditors: all)")
+async def list_(
+    rt: RuntimeDep,
+    key: KeyDep,
+    cursor: str | None = None,
+    limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_HELP)] = None,
+) -> Response:
+    after = decode_cursor(cursor)
+    size = page_size(limit, rt.limits)
+
+    def work(party: Party) -> Response:
+        found = incidents.list_incidents(rt, party, after=after, limit=size + 1)
+        items, nxt = page(found, size, lambda i: i.id)
+        return json_response({"items": [i.record() for i in items], "next_cursor": nxt})
+
+    return await as_party(rt, key, work)
+
+
+@router.get("/{incident_id}", summary="The inquiry: what was near, and who was told what, when")
+async def get(incident_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
+    return await as_party(
+        rt, key, lambda party: json_response(incidents.inquiry_json(incidents.inquire(rt, party, incident_id)))
+    )
+
+
+@router.get(
+    "/{incident_id}/report",
+    summary="The inquiry as one self-contained HTML page",
+    response_class=HTMLResponse,
+)
+async def report_html(incident_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
+    def work(party: Party) -> Response:
+        return HTMLResponse(incident_html(incidents.inquire(rt, party, incident_id)))
+
+    return await as_party(rt, key, work)
