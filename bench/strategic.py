@@ -29,7 +29,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -61,6 +60,7 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Ids, Runtime
 from deconfliction.store import open_store
 from deconfliction.store.ports import Store
+from servers import Server
 
 # ---------------------------------------------------------------------------------------------- targets
 
@@ -747,78 +747,6 @@ def loadgen_main(spec: MixSpec, conn: Any) -> None:
         conn.close()
 
 
-class Server:
-    """``deconflict serve`` in its own session, on a free port, for one SQLite file."""
-
-    def __init__(self, db: Path, workdir: Path, workers: int) -> None:
-        self.port = _free_port()
-        self.log_path = workdir / f"server-{self.port}.log"
-        env = {**os.environ, "DECONFLICTION_DATABASE_URL": f"sqlite:///{db}", "COLUMNS": "200"}
-        exe = Path(sys.executable).with_name("deconflict")
-        cmd = [str(exe), "serve", "--port", str(self.port), "--workers", str(workers)]
-        self.log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.command = f"DECONFLICTION_DATABASE_URL=sqlite:///{db} {' '.join(cmd)}"
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if s.recv(64).startswith(b"HTTP/1.1 200"):
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"the server did not answer /v1/health within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU of the server and its child processes (uvicorn workers), from /proc."""
-        tick = os.sysconf("SC_CLK_TCK")
-        pids = {self.proc.pid}
-        parents: dict[int, int] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError, IndexError):
-                    stat = (entry / "stat").read_text()
-                    parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-        grew = True
-        while grew:
-            grew = False
-            for pid, parent in parents.items():
-                if parent in pids and pid not in pids:
-                    pids.add(pid)
-                    grew = True
-        total = 0.0
-        for pid in pids:
-            with contextlib.suppress(OSError, IndexError):
-                fields_ = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields_[11]) + int(fields_[12])) / tick
-        return total
-
-    def log_tail(self) -> str:
-        self.log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        self.log.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class MixRun:
     name: str
@@ -960,7 +888,7 @@ def bench_size(out: Out, args: argparse.Namespace, size: int, workdir: Path) -> 
 
     mixes: list[MixRun] = []
     if not args.no_http:
-        server = Server(db, workdir, args.server_workers)
+        server = Server(f"sqlite:///{db}", workdir, args.server_workers)
         try:
             server.wait_ready()
             out.line(f"  server: {server.command}")

@@ -97,6 +97,13 @@ TABLES = (
     "events",
     "used_signatures",
     "incidents",
+    "area_boxes",
+    "movements",
+    "lines",
+    "zones",
+    "sites",
+    "notifications",
+    "contacts",
     "party_keys",
     "parties",
 )
@@ -109,7 +116,7 @@ def truncate(url: str) -> None:
         exists = conn.execute("SELECT to_regclass('public.parties')").fetchone()
         if exists and exists[0]:
             conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
-            conn.execute("UPDATE store_head SET last_seq = 0, last_hash = '" + GENESIS + "'")
+            conn.execute("UPDATE store_head SET last_seq = 0, last_notification = 0, last_hash = '" + GENESIS + "'")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

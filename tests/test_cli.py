@@ -130,8 +130,10 @@ def test_demo_loads_and_reports_conflicts(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert result.output.count("dk_") >= 4
-    assert "Conflicts found: 2" in result.output
+    assert "Conflicts found: 15" in result.output
     assert "air-air" in result.output and "air-ground" in result.output
+    for kind in ("zone_entry", "band_entry", "protected_site-air"):
+        assert kind in result.output
 
 
 def _free_port() -> int:

@@ -45,6 +45,19 @@ def _runtime(settings: Settings) -> Any:
     )
 
 
+def _party_named(rt: Any, name: str | None) -> Any:
+    """The party of that name (None for None: the console operator, who reads everything)."""
+    from deconfliction.errors import NotFound
+
+    if name is None:
+        return None
+    with rt.store.read() as tx:
+        found = tx.parties.by_name(name)
+    if found is None:
+        raise NotFound(f"no party named {name!r}", name=name)
+    return found
+
+
 def _fail(exc: DeconflictionError, code: int = 2) -> None:
     err.print(f"[bold red]error[/] {exc.code}: {exc.message}")
     if isinstance(exc, InvalidInput):
@@ -107,16 +120,11 @@ def demo(
     for p, key in loaded.parties:
         out.print(f"  {p.name:<18} {p.role.value:<12} ", end="")
         out.print(key, soft_wrap=True, highlight=False)
-    names = {p.id: p.name for p, _ in loaded.parties}
-    titles = {r.operation.id: f"{names[r.operation.owner_id]}: {r.operation.title}" for r in loaded.results}
-    seen: dict[str, Any] = {}
-    for r in loaded.results:
-        for c in r.conflicts:
-            seen[c.id] = c
-    table = Table(title=f"Conflicts found: {len(seen)}")
+    titles = loaded.labels  # operations, zones, sites and the line's band
+    table = Table(title=f"Conflicts found: {len(loaded.conflicts)}")
     for col in ("between", "and", "rule", "min separation", "window (UTC)"):
-        table.add_column(col)
-    for c in seen.values():
+        table.add_column(col, no_wrap=col == "rule")
+    for c in loaded.conflicts:
         table.add_row(
             titles[c.operation_a],
             titles[c.operation_b],
@@ -255,18 +263,12 @@ def ledger_export(
 ) -> None:
     """Write the ledger (or one party's view of it) as JSON Lines, verifiable with `ledger verify`."""
     from deconfliction.domain.ledger import export_line
-    from deconfliction.errors import NotFound
     from deconfliction.service.ledger import export_ledger
 
     rt = _runtime(Settings.from_env())
     count = 0
     try:
-        viewer = None
-        if party is not None:
-            with rt.store.read() as tx:
-                viewer = tx.parties.by_name(party)
-            if viewer is None:
-                raise NotFound(f"no party named {party!r}", name=party)
+        viewer = _party_named(rt, party)
         sink = sys.stdout.buffer if str(output) == "-" else output.open("wb")
         try:
             for line in export_ledger(rt, viewer, after=after):
@@ -336,18 +338,12 @@ def incident_report(
 ) -> None:
     """Write the inquiry of an incident (what was near it, who was told what, when) as one
     self-contained HTML page, for people without access to the service."""
-    from deconfliction.errors import NotFound
     from deconfliction.report import incident_html
     from deconfliction.service.incidents import inquire, inquiry_json
 
     rt = _runtime(Settings.from_env())
     try:
-        viewer = None
-        if party is not None:
-            with rt.store.read() as tx:
-                viewer = tx.parties.by_name(party)
-            if viewer is None:
-                raise NotFound(f"no party named {party!r}", name=party)
+        viewer = _party_named(rt, party)
         q = inquire(rt, viewer, incident_id)
     except DeconflictionError as exc:
         _fail(exc)
@@ -375,18 +371,12 @@ def replay(
     """What a party could see at a given time (its operations and its side of its conflicts), rebuilt
     from the ledger alone."""
     from deconfliction.domain.volume import parse_time
-    from deconfliction.errors import NotFound
     from deconfliction.service.replay import replay as replay_views
 
     rt = _runtime(Settings.from_env())
     try:
         when = parse_time(at, "--at") if at is not None else None
-        viewer = None
-        if party is not None:
-            with rt.store.read() as tx:
-                viewer = tx.parties.by_name(party)
-            if viewer is None:
-                raise NotFound(f"no party named {party!r}", name=party)
+        viewer = _party_named(rt, party)
         r = replay_views(rt, viewer, when)
     except DeconflictionError as exc:
         _fail(exc)
@@ -417,6 +407,172 @@ def replay(
             " / ".join(map(str, others)),
             c["rule"]["name"],
             f"{c['window']['start']} - {c['window']['end']}",
+        )
+    out.print(table)
+
+
+site_app = typer.Typer(help="Protected sites: list them, and those due for revalidation.", no_args_is_help=True)
+app.add_typer(site_app, name="site")
+zone_app = typer.Typer(help="Zones of responsibility: list them.", no_args_is_help=True)
+app.add_typer(zone_app, name="zone")
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="A CSV of protected sites, or a GeoJSON FeatureCollection")],
+    party: Annotated[
+        str | None,
+        typer.Option(help="The importing party's name: the owner of what is imported (a dry run may omit it)"),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report every row; store nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON")] = False,
+) -> None:
+    """Import a CSV of sites (a report for every row; exit 1 when a row is refused) or a GeoJSON
+    FeatureCollection of operations, movements, zones and sites (.geojson, .json; exit 2 listing every
+    bad feature), all or nothing."""
+    from deconfliction.service.transfer import SitesImportResult, import_sites_csv
+
+    geojson = file.suffix.lower() in (".geojson", ".json")
+    if party is None and (geojson or not dry_run):
+        _fail(InvalidInput.one("--party", "required", "name the importing party (only a CSV --dry-run may omit it)"))
+    if geojson:
+        _import_geojson(file, str(party), dry_run, as_json)
+        return
+    rt = _runtime(Settings.from_env())
+    try:
+        result = import_sites_csv(rt, _party_named(rt, party), file.read_bytes(), dry_run=dry_run)
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    assert isinstance(result, SitesImportResult)  # without an Idempotency-Key nothing is replayed
+    report = result.as_dict()
+    if as_json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        for row in report["accepted"]:
+            lon, lat = row["position"]
+            where = f"{lat:.5f}, {lon:.5f}"
+            made = f" -> {row['site']}" if "site" in row else ""
+            out.print(f"row {row['row']}: [green]accepted[/] {row['name']} ({row['category']}) at {where}{made}")
+            for w in row["warnings"] + [
+                {"field": "", "message": f"likely duplicate of {d['site']} at {d['distance_m']} m"}
+                for d in row.get("likely_duplicates", ())
+            ]:
+                out.print(f"  [yellow]warning[/] {w['field']}: {w['message']}")
+        for row in report["refused"]:
+            out.print(f"row {row['row']}: [red]refused[/]")
+            for e in row["errors"]:
+                out.print(f"  {e['field']}: {e['message']} [dim]({e['code']})[/]")
+        for e in report["file_errors"]:
+            out.print(f"[red]file refused[/] {e['field'] or '(file)'}: {e['message']} [dim]({e['code']})[/]")
+        verdict = "stored" if report["stored"] else "dry run: nothing stored" if dry_run else "nothing stored"
+        out.print(f"{len(report['accepted'])} accepted, {len(report['refused'])} refused; {verdict}")
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+def _import_geojson(file: Path, party: str, dry_run: bool, as_json: bool) -> None:
+    from deconfliction.service.transfer import GeoJsonImport, import_geojson
+
+    rt = _runtime(Settings.from_env())
+    try:
+        try:
+            obj = json.loads(file.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise InvalidInput.one("", "invalid_json", f"{file} is not JSON: {e}") from None
+        result = import_geojson(rt, _party_named(rt, party), obj, dry_run=dry_run)
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    assert isinstance(result, GeoJsonImport)  # without an Idempotency-Key nothing is replayed
+    if as_json:
+        print(json.dumps({"dry_run": result.dry_run, "counts": result.counts, "stored": result.stored}, indent=2))
+        return
+    read = ", ".join(f"{n} {kind}(s)" for kind, n in result.counts.items() if n)
+    out.print(f"{read or 'nothing'}: {'dry run, nothing stored' if dry_run else 'stored'}")
+    for kind, ids in result.stored.items():
+        for i in ids:
+            out.print(f"  {kind} {i}")
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="geojson or kml")] = "geojson",
+    party: Annotated[str | None, typer.Option(help="As this party may see it; without it, everything")] = None,
+    output: Annotated[Path, typer.Option("--out", "-o", help="File to write ('-' for stdout)")] = Path("-"),
+) -> None:
+    """Write operations, movements, zones and sites as GeoJSON (re-importable) or KML (Google Earth)."""
+    from deconfliction.service.transfer import export_geojson, export_kml
+
+    if fmt not in ("geojson", "kml"):
+        _fail(InvalidInput.one("--format", "invalid_value", "--format is geojson or kml"))
+    rt = _runtime(Settings.from_env())
+    try:
+        viewer = _party_named(rt, party)
+        text = export_kml(rt, viewer) if fmt == "kml" else json.dumps(export_geojson(rt, viewer), indent=1)
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    if str(output) == "-":
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+
+
+@site_app.command("list")
+def site_list(
+    due: Annotated[bool, typer.Option("--due", help="Only active sites past valid_until (to revalidate)")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Sites as JSON")] = False,
+) -> None:
+    """Every protected site (sites are public within the cell)."""
+    from deconfliction.service.sites import list_sites, site_record
+
+    rt = _runtime(Settings.from_env())
+    try:
+        found = list_sites(rt, None, due=due, limit=1_000_000)
+        records = [site_record(s, rt.clock()) for s in found]
+    finally:
+        rt.store.close()
+    if as_json:
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    table = Table("id", "name", "category", "owner", "valid until", "state")
+    for r in records:
+        state = r["state"] + (" (revalidate)" if r["needs_revalidation"] else "")
+        table.add_row(r["id"], r["name"], r["category"], r["owner"], r["valid_until"], state)
+    out.print(table)
+
+
+@zone_app.command("list")
+def zone_list(
+    party: Annotated[str | None, typer.Option(help="As this party may see them; without it, all")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Zone versions as JSON")] = False,
+) -> None:
+    """Every zone version (or those a party may see): agreed ones are public, proposals are not."""
+    from deconfliction.service.zones import list_zones, zone_record
+
+    rt = _runtime(Settings.from_env())
+    try:
+        records = [zone_record(z) for z in list_zones(rt, _party_named(rt, party), limit=1_000_000)]
+        with rt.store.read() as tx:
+            names = {p.id: p.name for p in tx.parties.list(limit=1_000_000)}
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    if as_json:
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    table = Table("id", "version", "name", "owner", "counter-parties", "state", "valid (UTC)")
+    for r in records:
+        valid = f"{r['validity']['start']} - {r['validity']['end']}"
+        others = ", ".join(names.get(p, p) for p in r["counterparties"])
+        table.add_row(
+            r["id"], str(r["version"]), r["name"], names.get(r["owner"], r["owner"]), others, r["state"], valid
         )
     out.print(table)
 

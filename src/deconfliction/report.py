@@ -130,6 +130,26 @@ def incident_html(q: Inquiry) -> str:
             for t in q.timeline
         ),
     )
+    sites = _table(
+        ("site", "name", "category", "owner", "state now", "radius / accuracy (m)", "valid until", "distance (m)"),
+        (
+            (
+                x["id"],
+                x["name"],
+                x["category"],
+                x["owner_name"],
+                x["state"],
+                f"{x['radius_m']} / {x['accuracy_m']}",
+                x["valid_until"],
+                x["distance_m"],
+            )
+            for x in q.sites
+        ),
+    )
+    zones = _table(
+        ("zone", "version", "name", "owner", "state now", "distance (m)"),
+        ((z["id"], z["version"], z["name"], z["owner_name"], z["state_now"], z["distance_m"]) for z in q.zones),
+    )
     missing = "".join(f"<li>{escape(m)}</li>" for m in q.not_recorded)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Incident {escape(inc["id"])}</title>
@@ -158,6 +178,10 @@ time; red: the overlap regions of their conflicts.</p>
 {ops}
 <h2>Their conflicts at that time ({len(q.conflicts)})</h2>
 {conflicts}
+<h2>Protected sites near the incident ({len(q.sites)})</h2>
+{sites}
+<h2>Zones of responsibility in force there ({len(q.zones)})</h2>
+{zones}
 <h2>Who was told what, and when ({len(q.timeline)} ledger entries)</h2>
 <p class="note">Every entry of the hash-chained ledger about these operations and conflicts, from the first to
 the time of this report. "Told to" names the parties that could read the entry: for a conflict, each side's

@@ -19,6 +19,17 @@ DEFAULT_DATABASE_URL = "sqlite:///var/deconfliction.db"
 ENV_PREFIX = "DECONFLICTION_"
 
 _LIMIT_ENV = {f"{ENV_PREFIX}{f.name.upper()}": f.name for f in fields(Limits)}
+_TACTICAL_ENV = ("TACTICAL_CYCLE_S", "TRACK_EXPIRY_S", "TACTICAL_POLICY_FILE", "SBS_FEEDS", "COT_UDP", "COT_TCP")
+
+
+def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(f"{ENV_PREFIX}{name}")
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a number") from None
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,24 @@ class Settings:
     """DECONFLICTION_PORT"""
     policy_file: str | None = None
     """DECONFLICTION_POLICY_FILE: JSON separation rules, e.g. {"air-air": {"horizontal_m": 5000}}."""
+    tactical_cycle_s: float = 1.0
+    """DECONFLICTION_TACTICAL_CYCLE_S: seconds between tactical detection cycles (docs/tactical.md)."""
+    track_expiry_s: float = 30.0
+    """DECONFLICTION_TRACK_EXPIRY_S: a track with no report for this long is dropped."""
+    tactical_policy_file: str | None = None
+    """DECONFLICTION_TACTICAL_POLICY_FILE: JSON tactical minima per pair of parties (docs/tactical.md)."""
+    sbs_feeds: str | None = None
+    """DECONFLICTION_SBS_FEEDS: host:port=Party[;...] SBS-1 feeds (dump1090 port 30003) to connect to."""
+    cot_udp: str | None = None
+    """DECONFLICTION_COT_UDP: host:port=Party[;...] addresses to receive Cursor-on-Target datagrams on."""
+    cot_tcp: str | None = None
+    """DECONFLICTION_COT_TCP: host:port=Party[;...] addresses to accept Cursor-on-Target streams on."""
+    smtp_host: str | None = None
+    """DECONFLICTION_SMTP_HOST: SMTP server for e-mail notifications (unset: e-mail endpoints fail, retried)."""
+    smtp_port: int = 25
+    """DECONFLICTION_SMTP_PORT"""
+    smtp_from: str = "deconfliction@localhost"
+    """DECONFLICTION_SMTP_FROM: the From address of notification e-mails."""
     limits: Limits = field(default_factory=Limits)
     """DECONFLICTION_MAX_VERTICES, ..._MAX_AREA_KM2, ..._MAX_WINDOW_S, ..._MAX_VOLUMES, ..._MAX_BODY_BYTES,
     ..._MIN_ALTITUDE_M, ..._MAX_ALTITUDE_M, ..._POLE_MARGIN_DEG, ..._PAGE_SIZE_MAX"""
@@ -56,6 +85,15 @@ class Settings:
             host=env.get(f"{ENV_PREFIX}HOST", base.host),
             port=int(env.get(f"{ENV_PREFIX}PORT", base.port)),
             policy_file=env.get(f"{ENV_PREFIX}POLICY_FILE", base.policy_file),
+            tactical_cycle_s=_float_env(env, "TACTICAL_CYCLE_S", base.tactical_cycle_s),
+            track_expiry_s=_float_env(env, "TRACK_EXPIRY_S", base.track_expiry_s),
+            tactical_policy_file=env.get(f"{ENV_PREFIX}TACTICAL_POLICY_FILE", base.tactical_policy_file),
+            sbs_feeds=env.get(f"{ENV_PREFIX}SBS_FEEDS", base.sbs_feeds),
+            cot_udp=env.get(f"{ENV_PREFIX}COT_UDP", base.cot_udp),
+            cot_tcp=env.get(f"{ENV_PREFIX}COT_TCP", base.cot_tcp),
+            smtp_host=env.get(f"{ENV_PREFIX}SMTP_HOST", base.smtp_host),
+            smtp_port=int(env.get(f"{ENV_PREFIX}SMTP_PORT", base.smtp_port)),
+            smtp_from=env.get(f"{ENV_PREFIX}SMTP_FROM", base.smtp_from),
             limits=limits,
         )
 
@@ -70,5 +108,7 @@ class Settings:
         """Every environment variable the service reads."""
         return sorted(
             [f"{ENV_PREFIX}{n}" for n in ("DATABASE_URL", "SQLITE_SYNCHRONOUS", "HOST", "PORT", "POLICY_FILE")]
+            + [f"{ENV_PREFIX}{n}" for n in _TACTICAL_ENV]
+            + [f"{ENV_PREFIX}{n}" for n in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM")]
             + list(_LIMIT_ENV)
         )

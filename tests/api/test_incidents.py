@@ -3,6 +3,7 @@ who was told what; bad reports are refused by field; the HTML report is self-con
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,8 @@ def test_an_inquiry_links_what_was_near_as_it_stood_then_and_who_was_told(
     assert r.json()["receipt"]["signature"]
     # bravo moves away afterwards: the inquiry still shows the plan as it stood at the incident's time
     clock.advance(minutes=5)
+    (told,) = client.get("/v1/notifications", headers=auth(keys["bravo"])).json()["items"]
+    assert client.post(f"/v1/notifications/{told['id']}/ack", headers=auth(keys["bravo"])).status_code == 200
     b = scene["b"]["operation"]
     moved = client.put(
         f"/v1/operations/{b['id']}",
@@ -72,6 +75,7 @@ def test_an_inquiry_links_what_was_near_as_it_stood_then_and_who_was_told(
     assert ("conflict.opened", ("alpha",)) in timeline and ("conflict.opened", ("bravo",)) in timeline
     assert ("conflict.resolved", ("alpha",)) in timeline  # the move resolved it, and both were told
     assert ("incident.reported", ("alpha",)) in timeline
+    assert ("notification.acknowledged", ("bravo",)) in timeline  # bravo said it received the conflict
     assert full["not_recorded"]
     # the reporter sees its own side only; another party does not see the incident at all
     own = client.get(f"/v1/incidents/{iid}", headers=auth(keys["alpha"])).json()
@@ -136,6 +140,10 @@ def test_cli_writes_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert page.startswith("<!DOCTYPE html>") and "shelling near the road" in page and "Who was told what" in page
+    as_json = json.loads(runner.invoke(app, ["incident", "report", incident_.id, "--json"]).output)
+    # the demo's hospital and warehouse, and the two forces' zones, are near the road
+    assert {s["category"] for s in as_json["sites"]} >= {"hospital", "warehouse"}
+    assert len(as_json["zones"]) >= 2 and as_json["operations"]
     as_party = runner.invoke(app, ["incident", "report", incident_.id, "--party", "North Force"])
     assert as_party.exit_code == 2 and "no incident" in as_party.output
     missing = runner.invoke(app, ["incident", "report", "in_nope"])

@@ -45,6 +45,9 @@ MISSING_OP = "op_" + "0" * 26
 MISSING_CF = "cf_" + "0" * 26
 MISSING_KEY = "k_" + "0" * 20
 STALE = '"999"'
+MISSING_SITE = "st_" + "0" * 26
+MISSING_ZONE = "zn_" + "0" * 26
+MISSING_LINE = "ln_" + "0" * 26
 
 
 def polygon(*corners: tuple[float, float]) -> dict[str, Any]:
@@ -191,6 +194,18 @@ class Scene:
     """Caller -> its private keys, newest last: key changes are signed by the newest once one exists."""
     incidents: dict[str, str] = field(default_factory=dict)
     """Incident name -> id."""
+    sites: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """Site name -> (id, version)."""
+    zones: dict[str, str] = field(default_factory=dict)
+    """Zone name -> id."""
+    lines: dict[str, str] = field(default_factory=dict)
+    """Line name -> id."""
+    movements: dict[str, str] = field(default_factory=dict)
+    """Movement name -> its operation's id."""
+    notes: dict[str, str] = field(default_factory=dict)
+    """Notification name -> id."""
+    endpoints: dict[str, str] = field(default_factory=dict)
+    """Endpoint or delivery name -> id."""
     as_of: str | None = None
     """When set, every read of operations and conflicts asks for the view as of this time."""
 
@@ -221,11 +236,31 @@ class Scene:
             return self.signing_keys[obj][0]
         if obj in self.incidents:
             return self.incidents[obj]
+        if obj in self.sites:
+            return self.sites[obj][0]
+        if obj in self.zones:
+            return self.zones[obj]
+        if obj in self.lines:
+            return self.lines[obj]
+        if obj in self.movements:
+            return self.movements[obj]
+        if obj in self.notes:
+            return self.notes[obj]
+        if obj in self.endpoints:
+            return self.endpoints[obj]
         return {
             "missing-op": MISSING_OP,
             "missing-cf": MISSING_CF,
             "missing-key": MISSING_KEY,
             "missing-inc": "in_" + "0" * 26,
+            "missing-site": MISSING_SITE,
+            "missing-zone": MISSING_ZONE,
+            "missing-line": MISSING_LINE,
+            "missing-nt": "nt_" + "0" * 26,
+            "missing-rq": "rq_" + "0" * 26,
+            "missing-th": "th_" + "0" * 26,
+            "missing-ep": "ep_" + "0" * 26,
+            "missing-dl": "dl_" + "0" * 26,
         }[obj]
 
     def register_keys(self) -> None:
@@ -255,6 +290,12 @@ class Scene:
         if r.status_code == 201:
             self.private_keys.setdefault(caller, []).append(private)
         return r
+
+    def rt_party(self, caller: str) -> Party:
+        with self.rt.store.read() as tx:
+            found = tx.parties.get(self.party_ids[caller])
+        assert found is not None
+        return found
 
     def tokens(self, caller: str, op_id: str) -> list[str]:
         r = self.call("GET", "/v1/conflicts", caller, params={"operation": op_id, "state": "open"})
@@ -429,6 +470,63 @@ def can_read_incident(caller: str, obj: str | None) -> int:
     return 200 if caller in ("cell", "auditor") or obj == f"by-{caller}" else 404
 
 
+NOTES = ("n-alpha", "n-bravo", "missing-nt")
+
+
+def track_report(s: Scene, caller: str) -> dict[str, Any]:
+    """A position report of the caller's own aircraft, at the service's current time."""
+    return {
+        "id": f"{caller}-1",
+        "time": stamp(s.rt.clock()) + "Z",
+        "lat": 35.0,
+        "lon": 40.0 + 0.01 * CALLERS.index(caller),
+        "altitude_m": 3000.0,
+        "ground_speed_mps": 150.0,
+        "track_deg": 90.0,
+        "vertical_rate_mps": 0.0,
+    }
+
+
+def request_status(caller: str, obj: str | None, verb: str | None) -> int:
+    """alpha asked bravo (about their conflict AB). Both sides and the coordinator and auditors read it;
+    only bravo approves or denies, either side comments, only alpha withdraws; others: 404."""
+    if caller == "anonymous":
+        return 401
+    if obj == "missing-rq" or caller not in ("alpha", "bravo", "cell", "auditor"):
+        return 404
+    if verb is None:
+        return 200
+    may = {"approve": {"bravo"}, "deny": {"bravo"}, "comment": {"alpha", "bravo"}, "withdraw": {"alpha"}}[verb]
+    return 200 if caller in may else 403
+
+
+THREADS = ("th-alpha-bravo", "missing-th")
+
+
+def can_read_thread(caller: str, obj: str | None) -> int:
+    """Participants read and post; the coordinator and auditors read (and may not post); others: 404."""
+    if caller == "anonymous":
+        return 401
+    if obj != "th-alpha-bravo":
+        return 404
+    return 200 if caller in ("alpha", "bravo", "cell", "auditor") else 404
+
+
+ENDPOINTS = ("ep-alpha", "ep-bravo", "missing-ep")
+DELIVERIES = ("dl-alpha", "dl-bravo", "missing-dl")
+
+
+def can_read_note(caller: str, obj: str | None, *, ack: bool) -> int:
+    """A party reads and acknowledges its own notifications; the coordinator and auditors read all."""
+    if caller == "anonymous":
+        return 401
+    if obj not in ("n-alpha", "n-bravo"):
+        return 404
+    if obj == f"n-{caller}":
+        return 200
+    return 200 if caller in ("cell", "auditor") and not ack else 404
+
+
 def change(verb: str) -> Case:
     def send(s: Scene, caller: str, obj: str | None) -> Any:
         op_id = s.obj_id(str(obj))
@@ -510,6 +608,125 @@ MATRIX: dict[tuple[str, str], Case] = {
         lambda s, c, o: can_read_incident(c, o),
         audit=True,
     ),
+    ("GET", "/v1/notifications"): Case(
+        (None,), lambda s, c, o: s.call("GET", "/v1/notifications", c), lambda s, c, o: any_key(c)
+    ),
+    ("GET", "/v1/notifications/overdue"): Case(
+        (None,), lambda s, c, o: s.call("GET", "/v1/notifications/overdue", c), lambda s, c, o: any_key(c), audit=True
+    ),
+    ("GET", "/v1/notifications/{notification_id}"): Case(
+        NOTES,
+        lambda s, c, o: s.call("GET", f"/v1/notifications/{s.obj_id(str(o))}", c),
+        lambda s, c, o: can_read_note(c, o, ack=False),
+        audit=True,
+    ),
+    ("POST", "/v1/notifications/{notification_id}/ack"): Case(
+        NOTES,
+        lambda s, c, o: s.call("POST", f"/v1/notifications/{s.obj_id(str(o))}/ack", c),
+        lambda s, c, o: can_read_note(c, o, ack=True),
+    ),
+    ("GET", "/v1/contacts"): Case(
+        (None,), lambda s, c, o: s.call("GET", "/v1/contacts", c), lambda s, c, o: any_key(c)
+    ),
+    ("PUT", "/v1/contacts"): Case(
+        (None,),
+        lambda s, c, o: s.call("PUT", "/v1/contacts", c, json={"contacts": [{"name": f"duty of {c}"}]}),
+        lambda s, c, o: {"anonymous": 401, "watcher": 403}.get(c, 200),
+    ),
+    ("GET", "/v1/stream"): Case(
+        (None,),
+        lambda s, c, o: s.call("GET", "/v1/stream", c, params={"limit": 20, "idle_s": 0.3}),
+        lambda s, c, o: any_key(c),
+    ),
+    ("POST", "/v1/endpoints"): Case(
+        (None,),
+        lambda s, c, o: s.call("POST", "/v1/endpoints", c, json={"kind": "email", "address": f"{c}@example.org"}),
+        lambda s, c, o: {"anonymous": 401, "watcher": 403}.get(c, 201),
+    ),
+    ("GET", "/v1/endpoints"): Case(
+        (None,), lambda s, c, o: s.call("GET", "/v1/endpoints", c), lambda s, c, o: any_key(c)
+    ),
+    ("DELETE", "/v1/endpoints/{endpoint_id}"): Case(
+        ENDPOINTS,
+        lambda s, c, o: s.call("DELETE", f"/v1/endpoints/{s.obj_id(str(o))}", c),
+        lambda s, c, o: 401 if c == "anonymous" else 200 if o == f"ep-{c}" else 404,
+    ),
+    ("GET", "/v1/deliveries"): Case(
+        (None, "dead"),
+        lambda s, c, o: s.call("GET", "/v1/deliveries", c, params={"state": o} if o else None),
+        lambda s, c, o: any_key(c),
+    ),
+    ("POST", "/v1/deliveries/{delivery_id}/replay"): Case(
+        DELIVERIES,
+        lambda s, c, o: s.call("POST", f"/v1/deliveries/{s.obj_id(str(o))}/replay", c),
+        lambda s, c, o: 401 if c == "anonymous" else 409 if o == f"dl-{c}" else 404,
+    ),
+    ("POST", "/v1/threads"): Case(
+        (None,),
+        lambda s, c, o: s.call(
+            "POST",
+            "/v1/threads",
+            c,
+            json={"participants": [s.party_ids["charlie"]], "subject": f"from {c}", "message": {"text": "hello"}},
+        ),
+        lambda s, c, o: {"anonymous": 401, "watcher": 403, "charlie": 422}.get(c, 201),
+    ),
+    ("GET", "/v1/threads"): Case((None,), lambda s, c, o: s.call("GET", "/v1/threads", c), lambda s, c, o: any_key(c)),
+    ("GET", "/v1/threads/{thread_id}"): Case(
+        THREADS,
+        lambda s, c, o: s.call("GET", f"/v1/threads/{s.obj_id(str(o))}", c),
+        lambda s, c, o: can_read_thread(c, o),
+    ),
+    ("POST", "/v1/threads/{thread_id}/messages"): Case(
+        THREADS,
+        lambda s, c, o: s.call("POST", f"/v1/threads/{s.obj_id(str(o))}/messages", c, json={"text": "ok"}),
+        lambda s, c, o: (
+            {200: 201, 404: 404, 401: 401}.get(can_read_thread(c, o), 0)
+            if c not in ("cell", "auditor") or o == "missing-th"
+            else 403
+        ),
+    ),
+    ("GET", "/v1/templates"): Case(
+        (None,), lambda s, c, o: s.call("GET", "/v1/templates", c), lambda s, c, o: any_key(c)
+    ),
+    ("GET", "/v1/preferences"): Case(
+        (None,), lambda s, c, o: s.call("GET", "/v1/preferences", c), lambda s, c, o: any_key(c)
+    ),
+    ("PUT", "/v1/preferences"): Case(
+        (None,),
+        lambda s, c, o: s.call("PUT", "/v1/preferences", c, json={"language": "ru"}),
+        lambda s, c, o: any_key(c),
+    ),
+    ("POST", "/v1/requests"): Case(
+        (None,),
+        lambda s, c, o: s.call("POST", "/v1/requests", c, json={"kind": "other", "about": s.cf["AB"], "text": "t"}),
+        lambda s, c, o: {"anonymous": 401, "watcher": 403, "auditor": 403, "cell": 422, "charlie": 422}.get(c, 201),
+    ),
+    ("GET", "/v1/requests"): Case(
+        (None,), lambda s, c, o: s.call("GET", "/v1/requests", c), lambda s, c, o: any_key(c)
+    ),
+    ("GET", "/v1/requests/{request_id}"): Case(
+        ("rq-approve", "missing-rq"),
+        lambda s, c, o: s.call("GET", f"/v1/requests/{s.obj_id(str(o))}", c),
+        lambda s, c, o: request_status(c, o, None),
+        audit=True,
+    ),
+    **{
+        ("POST", f"/v1/requests/{{request_id}}/{verb}"): Case(
+            (f"rq-{verb}", "missing-rq"),
+            lambda s, c, o, verb=verb: s.call(
+                "POST", f"/v1/requests/{s.obj_id(str(o))}/{verb}", c, json={"text": "noted"}
+            ),
+            lambda s, c, o, verb=verb: request_status(c, o, verb),
+        )
+        for verb in ("approve", "deny", "comment", "withdraw")
+    },
+    ("POST", "/v1/tracks"): Case(
+        (None,),
+        lambda s, c, o: s.call("POST", "/v1/tracks", c, json={"reports": [track_report(s, c)]}),
+        lambda s, c, o: {"anonymous": 401, "watcher": 403, "auditor": 403}.get(c, 200),
+    ),
+    ("GET", "/v1/alerts"): Case((None,), lambda s, c, o: s.call("GET", "/v1/alerts", c), lambda s, c, o: any_key(c)),
     ("GET", "/v1/ledger"): Case(
         (None, "page"),
         lambda s, c, o: s.call("GET", "/v1/ledger", c, params={"after": 2, "limit": 3} if o else None),
@@ -523,6 +740,369 @@ MATRIX: dict[tuple[str, str], Case] = {
         (None,), lambda s, c, o: s.call("GET", "/v1/ledger/service-key", c), lambda s, c, o: any_key(c)
     ),
 }
+
+
+# Protected sites are public within the cell (docs/zones-and-sites.md): every caller with a key reads
+# every site; only declaring parties declare, and only the owner revalidates or withdraws. The scene's
+# sites lie far from every operation, so no conflict of theirs changes what the leak oracle allows.
+SITES = ("site-alpha", "site-bravo", "missing-site")
+SITE_UNTIL = "2026-12-31T00:00:00Z"
+SITES_CSV = "name,category,lat,lon,radius_m,accuracy_m,valid_until\nDepot,warehouse,0.7,0.7,50,10,2026-12-31\n"
+
+
+def site_of(s: Scene, obj: str) -> tuple[str, int]:
+    """The scene's site ``obj`` (made by its owner on first use), or the missing id."""
+    if obj == "missing-site":
+        return MISSING_SITE, 1
+    if obj not in s.sites:
+        owner = obj.removeprefix("site-")
+        body = {
+            "name": f"clinic of {owner}",
+            "category": "hospital",
+            "position": "0.5N 0.5E" if owner == "alpha" else "0.6N 0.6E",
+            "radius_m": 50,
+            "accuracy_m": 10,
+            "valid_until": SITE_UNTIL,
+        }
+        r = s.call("POST", "/v1/sites", owner, json=body)
+        assert r.status_code == 201, r.text
+        s.sites[obj] = (r.json()["site"]["id"], 1)
+    return s.sites[obj]
+
+
+def can_change_site(caller: str, obj: str | None) -> int:
+    """Owners are sent a stale If-Match (412: past every other check), others the current version."""
+    if caller == "anonymous":
+        return 401
+    if caller not in DECLARERS:
+        return 403
+    if obj == "missing-site":
+        return 404
+    return 412 if obj == f"site-{caller}" else 403
+
+
+def change_site(verb: str) -> Case:
+    def send(s: Scene, caller: str, obj: str | None) -> Any:
+        site_id, version = site_of(s, str(obj))
+        if_match = STALE if obj == f"site-{caller}" else f'"{version}"'
+        body = {"valid_until": "2027-01-31T00:00:00Z"} if verb == "revalidate" else None
+        return s.call("POST", f"/v1/sites/{site_id}/{verb}", caller, json=body, headers={"If-Match": if_match})
+
+    return Case(SITES, send, lambda s, c, o: can_change_site(c, o))
+
+
+def declare_site(s: Scene, caller: str, obj: str | None) -> Any:
+    body = {
+        "name": f"made by {caller}",
+        "category": "school",
+        "footprint": {"type": "Point", "coordinates": [1.0, 1.0 + CALLERS.index(caller) * 0.01]},
+        "radius_m": 50,
+        "accuracy_m": 10,
+        "valid_until": SITE_UNTIL,
+    }
+    return s.call("POST", "/v1/sites", caller, json=body)
+
+
+MATRIX.update(
+    {
+        ("POST", "/v1/sites"): Case(
+            (None,), declare_site, lambda s, c, o: {"anonymous": 401, "watcher": 403, "auditor": 403}.get(c, 201)
+        ),
+        ("POST", "/v1/sites/import"): Case(
+            (None,),
+            lambda s, c, o: s.call("POST", "/v1/sites/import", c, json={"csv": SITES_CSV, "dry_run": True}),
+            lambda s, c, o: {"anonymous": 401, "watcher": 403, "auditor": 403}.get(c, 200),
+        ),
+        ("GET", "/v1/sites"): Case((None,), lambda s, c, o: s.call("GET", "/v1/sites", c), lambda s, c, o: any_key(c)),
+        ("GET", "/v1/sites/{site_id}"): Case(
+            SITES,
+            lambda s, c, o: s.call("GET", f"/v1/sites/{site_of(s, str(o))[0]}", c),
+            lambda s, c, o: 401 if c == "anonymous" else 404 if o == "missing-site" else 200,
+        ),
+        ("POST", "/v1/sites/{site_id}/revalidate"): change_site("revalidate"),
+        ("POST", "/v1/sites/{site_id}/withdraw"): change_site("withdraw"),
+    }
+)
+
+
+# Zones: "zone-agreed" is alpha's zone agreed by bravo (visible to every caller); "zone-proposed" is
+# bravo's proposal to charlie (visible to bravo, charlie and the coordinator only: for anyone else it
+# reads exactly like a missing id). Both lie far from every operation.
+ZONES = ("zone-agreed", "zone-proposed", "missing-zone")
+ZONE_VALIDITY = {"start": "2026-12-01T00:00:00Z", "end": "2026-12-31T00:00:00Z"}
+
+
+def zone_of(s: Scene, obj: str) -> str:
+    if obj == "missing-zone":
+        return MISSING_ZONE
+    if obj not in s.zones:
+        owner, other = ("alpha", "bravo") if obj == "zone-agreed" else ("bravo", "charlie")
+        body = {"counterparties": [s.party_ids[other]], "footprint": box(2.0, 2.0, 2.1, 2.1), "validity": ZONE_VALIDITY}
+        r = s.call("POST", "/v1/zones", owner, json=body)
+        assert r.status_code == 201, r.text
+        s.zones[obj] = r.json()["zone"]["id"]
+        if obj == "zone-agreed":
+            r = s.call("POST", f"/v1/zones/{s.zones[obj]}/answer", other, json={"answer": "accepted"})
+            assert r.status_code == 200, r.text
+    return s.zones[obj]
+
+
+def sees_zone(caller: str, obj: str | None) -> bool:
+    return obj == "zone-agreed" or (obj == "zone-proposed" and caller in ("cell", "bravo", "charlie"))
+
+
+def can_read_zone(caller: str, obj: str | None) -> int:
+    if caller == "anonymous":
+        return 401
+    return 200 if sees_zone(caller, obj) else 404
+
+
+def can_change_zone(caller: str, obj: str | None) -> int:
+    """Owners get a stale If-Match (412); others the current version."""
+    if caller == "anonymous":
+        return 401
+    if caller not in DECLARERS:
+        return 403
+    if not sees_zone(caller, obj):
+        return 404
+    owner = "alpha" if obj == "zone-agreed" else "bravo"
+    return 412 if caller == owner else 403
+
+
+def can_answer_zone(caller: str, obj: str | None) -> int:
+    """Only a counter-party answers a proposal; an agreed zone has nothing pending."""
+    if caller == "anonymous":
+        return 401
+    if caller not in DECLARERS:
+        return 403
+    if not sees_zone(caller, obj):
+        return 404
+    if obj == "zone-proposed":
+        return 200 if caller == "charlie" else 403
+    return 403 if caller != "bravo" else 409
+
+
+def change_zone(verb: str) -> Case:
+    def send(s: Scene, caller: str, obj: str | None) -> Any:
+        zone_id = zone_of(s, str(obj))
+        owner = {"zone-agreed": "alpha", "zone-proposed": "bravo"}.get(str(obj))
+        headers = {"If-Match": STALE if caller == owner else '"1"'}
+        body = {"name": "renamed"} if verb == "revise" else None
+        return s.call("POST", f"/v1/zones/{zone_id}/{verb}", caller, json=body, headers=headers)
+
+    return Case(ZONES, send, lambda s, c, o: can_change_zone(c, o))
+
+
+def answer_zone(s: Scene, caller: str, obj: str | None) -> Any:
+    zone_id = zone_of(s, str(obj))
+    # charlie rejects (an answer is final, so every later caller sees the same state)
+    return s.call("POST", f"/v1/zones/{zone_id}/answer", caller, json={"answer": "rejected"})
+
+
+MATRIX.update(
+    {
+        ("POST", "/v1/zones"): Case(
+            (None,),
+            lambda s, c, o: s.call(
+                "POST",
+                "/v1/zones",
+                c,
+                json={
+                    "counterparties": [s.party_ids["alpha" if c != "alpha" else "bravo"]],
+                    "footprint": box(3.0, 3.0 + CALLERS.index(c) * 0.2, 3.1, 3.1 + CALLERS.index(c) * 0.2),
+                    "validity": ZONE_VALIDITY,
+                },
+            ),
+            lambda s, c, o: {"anonymous": 401, "watcher": 403, "auditor": 403}.get(c, 201),
+        ),
+        ("GET", "/v1/zones"): Case((None,), lambda s, c, o: s.call("GET", "/v1/zones", c), lambda s, c, o: any_key(c)),
+        ("GET", "/v1/zones/{zone_id}"): Case(
+            ZONES,
+            lambda s, c, o: s.call("GET", f"/v1/zones/{zone_of(s, str(o))}", c),
+            lambda s, c, o: can_read_zone(c, o),
+        ),
+        ("POST", "/v1/zones/{zone_id}/answer"): Case(ZONES, answer_zone, lambda s, c, o: can_answer_zone(c, o)),
+        ("POST", "/v1/zones/{zone_id}/revise"): change_zone("revise"),
+        ("POST", "/v1/zones/{zone_id}/withdraw"): change_zone("withdraw"),
+    }
+)
+
+
+# Lines: visible to their two parties, their author and the coordinator ("line-ab": alpha's line between
+# alpha and bravo, far from every operation); a 404 like a missing id for anyone else.
+LINES = ("line-ab", "missing-line")
+
+
+def line_body(s: Scene, left: str, right: str, lat: float) -> dict[str, Any]:
+    return {
+        "area": box(6.0, lat, 6.2, lat + 0.1),
+        "line": {"type": "LineString", "coordinates": [[5.9, lat + 0.05], [6.3, lat + 0.05]]},
+        "party_left": s.party_ids[left],
+        "party_right": s.party_ids[right],
+        "validity": ZONE_VALIDITY,
+        "band_half_width_m": 200,
+    }
+
+
+def line_of(s: Scene, obj: str) -> str:
+    if obj == "missing-line":
+        return MISSING_LINE
+    if obj not in s.lines:
+        r = s.call("POST", "/v1/lines", "alpha", json=line_body(s, "alpha", "bravo", 6.0))
+        assert r.status_code == 201, r.text
+        s.lines[obj] = r.json()["line"]["id"]
+    return s.lines[obj]
+
+
+MATRIX.update(
+    {
+        ("POST", "/v1/lines"): Case(
+            (None,),
+            lambda s, c, o: s.call(
+                "POST",
+                "/v1/lines",
+                c,
+                json=line_body(
+                    s,
+                    c if c in DECLARERS else "alpha",
+                    "bravo" if c != "bravo" else "alpha",
+                    7.0 + CALLERS.index(c) * 0.2,
+                ),
+            ),
+            lambda s, c, o: {"anonymous": 401, "watcher": 403, "auditor": 403}.get(c, 201),
+        ),
+        ("GET", "/v1/lines"): Case((None,), lambda s, c, o: s.call("GET", "/v1/lines", c), lambda s, c, o: any_key(c)),
+        ("POST", "/v1/lines/{line_id}/withdraw"): Case(
+            LINES,
+            lambda s, c, o: s.call("POST", f"/v1/lines/{line_of(s, str(o))}/withdraw", c),
+            lambda s, c, o: (
+                401
+                if c == "anonymous"
+                else 403
+                if c not in DECLARERS
+                else 404
+                if o != "line-ab" or c not in ("cell", "alpha", "bravo")
+                else {"cell": 200}.get(c, 409)
+            ),
+        ),
+        ("GET", "/v1/lines/{line_id}"): Case(
+            LINES,
+            lambda s, c, o: s.call("GET", f"/v1/lines/{line_of(s, str(o))}", c),
+            lambda s, c, o: (
+                401 if c == "anonymous" else 200 if o == "line-ab" and c in ("cell", "alpha", "bravo") else 404
+            ),
+        ),
+    }
+)
+
+
+# Movements: an operation like any other, so only its owner and the coordinator read its route; each
+# caller's movement runs far from everything (its own latitude), so none conflicts with another.
+MOVEMENTS = ("mv-alpha", "missing-op")
+
+
+def declare_movement(s: Scene, caller: str, lat: float) -> Any:
+    body = {
+        "kind": "ground",
+        "movement": {
+            "route": {"type": "LineString", "coordinates": [[20.0, lat], [20.05, lat]]},
+            "departure": "2026-12-05T08:00:00Z",
+            "speed_m_s": 10,
+            "half_width_m": 20,
+            "altitude": {"lower_m": 0, "upper_m": 5},
+        },
+    }
+    r = s.call("POST", "/v1/movements", caller, json=body)
+    if r.status_code == 201:  # the caller's own operation, like a probe
+        s.own_ids[caller].add(r.json()["operation"]["id"])
+        s.own_plans[caller].append(r.json()["operation"])
+    return r
+
+
+MOVEMENT_ELSEWHERE = {
+    "route": {"type": "LineString", "coordinates": [[25.0, 25.0], [25.05, 25.0]]},
+    "departure": "2026-12-06T08:00:00Z",
+    "speed_m_s": 10,
+    "half_width_m": 20,
+    "altitude": {"lower_m": 0, "upper_m": 5},
+}
+
+
+def movement_of(s: Scene, obj: str) -> str:
+    if obj not in s.movements:
+        r = declare_movement(s, "alpha", 30.0)
+        assert r.status_code == 201, r.text
+        s.movements[obj] = r.json()["operation"]["id"]
+    return s.movements[obj]
+
+
+MATRIX.update(
+    {
+        ("POST", "/v1/movements"): Case(
+            (None,),
+            lambda s, c, o: declare_movement(s, c, 20.0 + CALLERS.index(c)),
+            lambda s, c, o: {"anonymous": 401, "watcher": 403, "auditor": 403}.get(c, 201),
+        ),
+        ("PUT", "/v1/movements/{op_id}"): Case(
+            MOVEMENTS,
+            lambda s, c, o: s.call(
+                "PUT",
+                f"/v1/movements/{movement_of(s, str(o)) if o != 'missing-op' else MISSING_OP}",
+                c,
+                json={"kind": "ground", "movement": MOVEMENT_ELSEWHERE},
+                headers={"If-Match": STALE if c == "alpha" and o == "mv-alpha" else '"1"'},
+            ),
+            lambda s, c, o: (
+                401
+                if c == "anonymous"
+                else 403
+                if c not in DECLARERS
+                else 404
+                if o != "mv-alpha"
+                else {"alpha": 412, "cell": 403}.get(c, 404)
+            ),
+        ),
+        ("GET", "/v1/movements/{op_id}"): Case(
+            MOVEMENTS,
+            lambda s, c, o: s.call(
+                "GET", f"/v1/movements/{movement_of(s, str(o)) if o != 'missing-op' else MISSING_OP}", c
+            ),
+            lambda s, c, o: 401 if c == "anonymous" else 200 if o == "mv-alpha" and c in ("cell", "alpha") else 404,
+        ),
+    }
+)
+
+
+def import_body(caller: str) -> dict[str, Any]:
+    site = {
+        "object": "site",
+        "party": caller,
+        "name": "clinic",
+        "category": "hospital",
+        "radius_m": 50,
+        "accuracy_m": 5,
+        "valid_until": SITE_UNTIL,
+    }
+    return {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [8.0, 8.0]}, "properties": site}],
+    }
+
+
+MATRIX.update(
+    {
+        ("GET", "/v1/export"): Case(
+            (None, "kml"),
+            lambda s, c, o: s.call("GET", "/v1/export", c, params={"format": o} if o else None),
+            lambda s, c, o: any_key(c),
+        ),
+        ("POST", "/v1/import"): Case(
+            (None,),
+            lambda s, c, o: s.call("POST", "/v1/import", c, params={"dry_run": "true"}, json=import_body(c)),
+            lambda s, c, o: {"anonymous": 401, "watcher": 403, "auditor": 403}.get(c, 200),
+        ),
+    }
+)
 
 
 def test_every_route_of_the_openapi_document_is_in_the_matrix() -> None:
@@ -699,6 +1279,108 @@ def test_incidents(scene: Scene) -> None:
     run(scene, ("GET", "/v1/incidents/{incident_id}/report"))
 
 
+def test_notifications(scene: Scene) -> None:
+    """Each party is told of its own conflicts only; it reads and acknowledges its own notifications, the
+    coordinator and auditors read all; the stream carries the caller's own and nothing else."""
+    for who in ("alpha", "bravo"):
+        mine = scene.call("GET", "/v1/notifications", who).json()["items"]
+        assert mine and {n["party"] for n in mine} == {scene.party_ids[who]}
+        scene.notes[f"n-{who}"] = mine[0]["id"]
+    for route in (
+        ("GET", "/v1/notifications"),
+        ("GET", "/v1/notifications/overdue"),
+        ("GET", "/v1/notifications/{notification_id}"),
+        ("POST", "/v1/notifications/{notification_id}/ack"),
+        ("GET", "/v1/contacts"),
+        ("PUT", "/v1/contacts"),
+    ):
+        run(scene, route)
+    streams = run(scene, ("GET", "/v1/stream"))
+    for caller in ("alpha", "bravo", "charlie"):
+        text = streams[(caller, None)].text
+        assert text.count("event: notification") >= 1
+        for other in ("alpha", "bravo", "charlie"):
+            if other != caller:
+                assert f'"party":"{scene.party_ids[other]}"' not in text
+
+
+def test_delivery_endpoints_and_dead_letters(scene: Scene) -> None:
+    """A party manages only its own endpoints and deliveries; another's are answered like missing ones.
+    A pending delivery cannot be replayed (409): only a dead letter can."""
+    from deconfliction.service import delivery
+
+    for who in ("alpha", "bravo"):
+        r = scene.call("POST", "/v1/endpoints", who, json={"kind": "webhook", "address": "http://127.0.0.1:9/x"})
+        assert r.status_code == 201 and r.json()["endpoint"]["secret"]
+        scene.endpoints[f"ep-{who}"] = r.json()["endpoint"]["id"]
+    # a new conflict between alpha and bravo queues one delivery for each
+    for who, plan in (("alpha", PROBES["alpha"]), ("bravo", PROBES["bravo"])):
+        assert scene.call("POST", "/v1/operations", who, json=plan).status_code == 201
+        scene.own_plans[who].append(plan)
+    for who in ("alpha", "bravo"):
+        (d, *_) = delivery.list_deliveries(scene.rt, scene.rt_party(who))
+        scene.endpoints[f"dl-{who}"] = d.id
+    for route in (
+        ("GET", "/v1/endpoints"),
+        ("GET", "/v1/deliveries"),
+        ("POST", "/v1/deliveries/{delivery_id}/replay"),
+        ("POST", "/v1/endpoints"),
+        ("DELETE", "/v1/endpoints/{endpoint_id}"),
+    ):
+        answers = run(scene, route)
+        if route == ("GET", "/v1/deliveries"):
+            for who in ("alpha", "bravo"):
+                ids = {d["id"] for d in answers[(who, None)].json()["items"]}
+                assert scene.endpoints[f"dl-{who}"] in ids
+                other = "bravo" if who == "alpha" else "alpha"
+                assert scene.endpoints[f"dl-{other}"] not in ids
+
+
+def test_hotline(scene: Scene) -> None:
+    """A thread is its participants' (and readable by the coordinator and auditors); messages name only what
+    their sender may see."""
+    r = scene.call(
+        "POST",
+        "/v1/threads",
+        "alpha",
+        json={"participants": [scene.party_ids["bravo"]], "subject": "crossing", "message": {"text": "call us"}},
+    )
+    assert r.status_code == 201, r.text
+    scene.endpoints["th-alpha-bravo"] = r.json()["thread"]
+    for route in (
+        ("GET", "/v1/threads"),
+        ("GET", "/v1/threads/{thread_id}"),
+        ("POST", "/v1/threads/{thread_id}/messages"),
+        ("POST", "/v1/threads"),
+        ("GET", "/v1/templates"),
+        ("GET", "/v1/preferences"),
+        ("PUT", "/v1/preferences"),
+    ):
+        run(scene, route)
+
+
+def test_requests(scene: Scene) -> None:
+    """A request is its two sides' (and readable by the coordinator and auditors); each action is allowed to
+    the side it belongs to; another party is answered as if it did not exist."""
+    for name in ("rq-approve", "rq-deny", "rq-comment", "rq-withdraw"):
+        r = scene.call("POST", "/v1/requests", "alpha", json={"kind": "other", "about": scene.cf["AB"], "text": name})
+        assert r.status_code == 201, r.text
+        scene.endpoints[name] = r.json()["request"]["id"]
+    for route in [("GET", "/v1/requests"), ("GET", "/v1/requests/{request_id}"), ("POST", "/v1/requests")] + [
+        ("POST", f"/v1/requests/{{request_id}}/{verb}") for verb in ("approve", "deny", "comment", "withdraw")
+    ]:
+        run(scene, route)
+
+
+def test_tracks_and_alerts(scene: Scene) -> None:
+    """A party reports its own aircraft only; alerts show a party those involving its own tracks."""
+    run(scene, ("POST", "/v1/tracks"))
+    answers = run(scene, ("GET", "/v1/alerts"))
+    for caller in ("alpha", "bravo", "charlie"):
+        for alert in answers[(caller, None)].json()["items"]:
+            assert alert["own_tracks"], (caller, alert)
+
+
 def test_the_ledger_export(scene: Scene) -> None:
     """Each reader's export verifies; it holds whole the entries addressed to it (every entry for the
     coordinator and auditors), the others as hashes only, and leaks nothing through either."""
@@ -814,3 +1496,54 @@ def test_the_leak_oracle_catches_each_kind_of_leak(scene: Scene) -> None:
     # the whole ledger, as alpha's
     assert leaks(scene, "alpha", scene.call("GET", "/v1/ledger", "cell"), ledger=True)
     assert not leaks(scene, "alpha", scene.call("GET", "/v1/ledger", "alpha"), ledger=True)
+
+
+def test_protected_sites(scene: Scene) -> None:
+    """Sites are public within the cell; only their owner changes them; nothing of an operation shows."""
+    for route in [r for r in MATRIX if r[1].startswith("/v1/sites")]:
+        run(scene, route)
+    listed = scene.call("GET", "/v1/sites", "watcher").json()["items"]
+    assert {scene.sites["site-alpha"][0], scene.sites["site-bravo"][0]} <= {x["id"] for x in listed}
+    for obj in ("site-alpha", "site-bravo"):
+        assert scene.call("GET", f"/v1/sites/{scene.sites[obj][0]}", "cell").json()["state"] == "active"
+
+
+def test_zones(scene: Scene) -> None:
+    """Agreed zones are for everyone; a proposal only for its owner, its counter-parties and the
+    coordinator (a 404 like a missing id for anyone else); only the owner changes a zone."""
+    for route in [r for r in MATRIX if r[1].startswith("/v1/zones") and r != ("POST", "/v1/zones/{zone_id}/answer")]:
+        run(scene, route)
+    listed = {
+        c: {z["id"] for z in scene.call("GET", "/v1/zones", c).json()["items"]} for c in ("alpha", "charlie", "watcher")
+    }
+    assert scene.zones["zone-agreed"] in listed["watcher"] and scene.zones["zone-proposed"] not in listed["watcher"]
+    assert scene.zones["zone-proposed"] in listed["charlie"] and scene.zones["zone-proposed"] not in listed["alpha"]
+    run(scene, ("POST", "/v1/zones/{zone_id}/answer"))
+
+
+def test_lines(scene: Scene) -> None:
+    """A line is for its two parties, its author and the coordinator; its proposed zones likewise."""
+    for route in [r for r in MATRIX if r[1].startswith("/v1/lines")]:
+        run(scene, route)
+    for caller, sees in (("alpha", True), ("bravo", True), ("charlie", False), ("watcher", False)):
+        listed = {x["id"] for x in scene.call("GET", "/v1/lines", caller).json()["items"]}
+        assert (scene.lines["line-ab"] in listed) is sees, caller
+
+
+def test_movements(scene: Scene) -> None:
+    """A movement's route is its owner's plan: only the owner and the coordinator read it."""
+    for route in [r for r in MATRIX if r[1].startswith("/v1/movements")]:
+        run(scene, route)
+
+
+def test_export_and_import(scene: Scene) -> None:
+    """An export holds the caller's own operations and nothing of another's; an import is checked."""
+    zone_of(scene, "zone-agreed")
+    site_of(scene, "site-bravo")
+    answers = run(scene, ("GET", "/v1/export"))
+    run(scene, ("POST", "/v1/import"))
+    for caller in ("alpha", "bravo", "charlie"):
+        features = answers[(caller, None)].json()["features"]
+        ops_seen = {f["properties"]["id"] for f in features if f["properties"]["object"] == "operation"}
+        assert ops_seen == {scene.ids[n] for n in "ABCD" if OWNER[n] == caller}, caller
+        assert scene.zones["zone-agreed"] in {f["properties"]["id"] for f in features}

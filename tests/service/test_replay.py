@@ -1,5 +1,6 @@
 """As-of views rebuilt from the ledger equal what each reader saw at that time, after any sequence of
-submissions, revisions and state changes by several parties (property test); and the whole ledger
+submissions, revisions and state changes by several parties, protected sites and agreed zones declared
+and withdrawn around their operations (property test); and the whole ledger
 rebuilds exactly the current views."""
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ from deconfliction.domain.limits import Limits
 from deconfliction.domain.operation import OperationState
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.policy import OperationKind
+from deconfliction.domain.site import SiteCategory, SitePoint
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
+from deconfliction.domain.zone import ZoneAnswer
 from deconfliction.errors import DeconflictionError
 from deconfliction.service import operations as ops
+from deconfliction.service import sites, zones
 from deconfliction.service.conflicts import list_conflicts
 from deconfliction.service.parties import create_party
 from deconfliction.service.replay import replay
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.sites import SiteDraft
 from deconfliction.service.views import operation_view
 from deconfliction.store import open_store
 from tests.conftest import T0, FakeClock, square
@@ -42,6 +47,10 @@ action = st.one_of(
         st.sampled_from(["planned", "active", "ended", "cancelled"]),
         st.booleans(),
     ),
+    st.tuples(st.just("site"), st.integers(0, 2), st.integers(0, 2)),
+    st.tuples(st.just("withdraw_site"), st.integers(0, 2), st.integers(0, 9)),
+    st.tuples(st.just("zone"), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2)),
+    st.tuples(st.just("withdraw_zone"), st.integers(0, 2), st.integers(0, 9)),
 )
 
 
@@ -76,6 +85,12 @@ def replayed(rt: Runtime, reader: Party, at: Any) -> dict[str, Any]:
     ]
 )
 @example([("submit", 0, 0, 0, "air"), ("submit", 1, 1, 0, "air"), ("state", 1, 0, "planned", True)])
+@example(  # an agreed zone entered by another party's operation, then withdrawn
+    [("submit", 0, 0, 0, "air"), ("zone", 1, 0, 2), ("submit", 2, 0, 1, "air"), ("withdraw_zone", 1, 0)]
+)
+@example(  # a site next to an operation of another party, then withdrawn: opened, then resolved
+    [("submit", 0, 0, 0, "ground"), ("site", 1, 0), ("submit", 2, 0, 0, "air"), ("withdraw_site", 1, 0)]
+)
 @settings(max_examples=50)
 def test_replaying_the_ledger_rebuilds_every_view_at_every_moment(actions: list[tuple[Any, ...]]) -> None:
     with tempfile.TemporaryDirectory() as d:
@@ -104,6 +119,28 @@ def test_replaying_the_ledger_rebuilds_every_view_at_every_moment(actions: list[
                         ops.change_state(
                             rt, actor, op.id, OperationState(act[3]), expected_version=op.version, known_tokens=tokens
                         )
+                    elif act[0] == "site":
+                        lon, lat = PLACES[act[2]]
+                        point = SitePoint((lon + 0.05, lat + 0.05))
+                        made = SiteDraft("clinic", SiteCategory.HOSPITAL, point, 50.0, 10.0, T0 + timedelta(days=9))
+                        sites.create_site(rt, actor, made)
+                    elif act[0] == "zone":  # proposed to another party, who accepts: agreed
+                        lon, lat = PLACES[act[2]]
+                        other = sides[act[3]]
+                        area = parse_footprint(square(lon + 0.02, lat + 0.02, 0.05), L)
+                        window = TimeWindow(T0 - timedelta(days=1), T0 + timedelta(days=9))
+                        z = zones.propose(rt, actor, zones.ZoneDraft("zone", [other.id], area, window)).zone
+                        zones.answer(rt, other, z.id, ZoneAnswer.ACCEPTED)
+                    elif act[0] == "withdraw_zone":
+                        owned = [z for z in zones.list_zones(rt, actor) if z.owner_id == actor.id]
+                        if owned:
+                            z = owned[act[2] % len(owned)]
+                            zones.withdraw(rt, actor, z.id, expected_version=z.version)
+                    elif act[0] == "withdraw_site":
+                        owned = sites.list_sites(rt, actor, owner_id=actor.id, active=True)
+                        if owned:
+                            site = owned[act[2] % len(owned)]
+                            sites.withdraw(rt, actor, site.id, expected_version=site.version)
                 except DeconflictionError:
                     pass  # refused changes leave no entry and change no view
                 snapshots.append((clock.now, {r.id: views(rt, r) for r in readers}))

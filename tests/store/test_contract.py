@@ -269,6 +269,131 @@ class StoreContract:
 
     # ----------------------------------------------------------------------------- idempotency, events
 
+    # ------------------------------------------------------------------------- sites, zones, lines
+
+    def test_sites_round_trip_and_the_box_index(self, seeded: Store) -> None:
+        from deconfliction.domain.site import SiteCategory, SitePoint, new_site, withdraw_site
+
+        def site(sid: str, footprint: Any, radius: float = 100.0) -> Any:
+            return new_site(
+                site_id=sid,
+                owner_id="pt_alpha",
+                name=f"site {sid}",
+                category=SiteCategory.HOSPITAL,
+                footprint=footprint,
+                radius_m=radius,
+                accuracy_m=10.0,
+                valid_until=T0 + timedelta(days=3),
+                now=NOW,
+            )
+
+        point = site("st_1", SitePoint((40.0, 35.0)))
+        across = [[179.95, 10.0], [-179.95, 10.0], [-179.95, 10.1], [179.95, 10.1], [179.95, 10.0]]
+        area = site("st_2", parse_footprint({"type": "Polygon", "coordinates": [across]}, L), 0.0)
+        wide = site("st_3", SitePoint((41.0, 35.0)), 20_000.0)
+        with seeded.write() as tx:
+            for s, tok in ((point, "t1"), (area, "t2"), (wide, "t3")):
+                tx.sites.add(s, tok)
+        with seeded.read() as tx:
+            assert tx.sites.get("st_1") == point and tx.sites.get("st_2") == area
+            assert tx.sites.get("st_9") is None
+            assert [x.id for x in tx.sites.list()] == ["st_1", "st_2", "st_3"]
+            assert [x.id for x in tx.sites.list(after="st_1", limit=1)] == ["st_2"]
+            assert tx.sites.near([(39.99, 34.99, 40.01, 35.01)]) == [(point, "t1")]
+            # across the antimeridian, from the other side
+            assert [x.id for x, _ in tx.sites.near([(-180.0, 10.0, -179.9, 10.05)])] == ["st_2"]
+            # the box grows by radius + accuracy: 20 km reaches 0.15 degrees west of the centre
+            assert [x.id for x, _ in tx.sites.near([(40.8, 34.9, 40.85, 35.1)])] == ["st_3"]
+            assert tx.sites.near([(0.0, 0.0, 1.0, 1.0)]) == []
+        with seeded.write() as tx:
+            tx.sites.replace(withdraw_site(point, party_id="pt_alpha", now=NOW))
+        with seeded.read() as tx:
+            assert tx.sites.near([(39.99, 34.99, 40.01, 35.01)]) == []
+            assert tx.sites.get("st_1").state.value == "withdrawn"
+            assert [x.id for x in tx.sites.list(active=True)] == ["st_2", "st_3"]
+            assert [x.id for x in tx.sites.list(active=False, owner_id="pt_alpha")] == ["st_1"]
+            assert tx.sites.list(owner_id="pt_bravo") == []
+
+    def test_zones_versions_and_the_box_index(self, seeded: Store) -> None:
+        from deconfliction.domain.zone import ZoneAnswer, answer_zone, propose_zone, revise_zone
+
+        validity = TimeWindow(T0, T0 + timedelta(days=30))
+        v1 = propose_zone(
+            zone_id="zn_1",
+            owner_id="pt_alpha",
+            counterparties=["pt_bravo"],
+            footprint=parse_footprint(square(40.0, 35.0), L),
+            validity=validity,
+            now=NOW,
+            name="north bank",
+        )
+        with seeded.write() as tx:
+            tx.zones.add(v1, "z1")
+        near = [(40.05, 35.05, 40.06, 35.06)]
+        with seeded.read() as tx:
+            assert tx.zones.get("zn_1") == v1 and tx.zones.near(near) == []  # proposed: not filed
+        agreed = answer_zone(v1, party_id="pt_bravo", answer=ZoneAnswer.ACCEPTED, now=NOW).zone
+        with seeded.write() as tx:
+            tx.zones.replace(agreed)
+        with seeded.read() as tx:
+            assert tx.zones.near(near) == [(agreed, "z1")]
+        v2 = revise_zone(agreed, party_id="pt_alpha", now=NOW, footprint=parse_footprint(square(41.0, 35.0), L))
+        with seeded.write() as tx:
+            tx.zones.add(v2, "z2")
+        change = answer_zone(v2, party_id="pt_bravo", answer=ZoneAnswer.ACCEPTED, now=NOW, current_agreed=agreed)
+        with seeded.write() as tx:
+            for z in change.changed:
+                tx.zones.replace(z)
+        with seeded.read() as tx:
+            assert tx.zones.near(near) == []
+            assert tx.zones.near([(41.05, 35.05, 41.06, 35.06)]) == [(change.zone, "z2")]
+            assert tx.zones.get("zn_1") == change.zone
+            assert tx.zones.get("zn_1", 1) == change.superseded
+            assert [z.version for z in tx.zones.versions("zn_1")] == [1, 2]
+            assert [(z.id, z.version) for z in tx.zones.list()] == [("zn_1", 1), ("zn_1", 2)]
+            assert tx.zones.list(after="zn_1") == []
+
+    def test_lines_and_their_bands(self, seeded: Store) -> None:
+        from deconfliction.domain.line import band_along, split_area
+        from deconfliction.store.ports import LineRecord
+
+        area = parse_footprint(square(40.0, 35.0, 0.2), L)
+        split = split_area(area, ((39.9, 35.1), (40.3, 35.1)), "pt_alpha", "pt_bravo")  # type: ignore[arg-type]
+        band = band_along(split, band_id="ln_1", half_width_m=500.0, validity=TimeWindow(T0, T0 + timedelta(days=9)))
+        line = LineRecord(
+            "ln_1", "pt_alpha", "river", square(40.0, 35.0, 0.2), ((39.9, 35.1), (40.3, 35.1)),
+            "pt_alpha", "pt_bravo", "zn_l", "zn_r", band, NOW,
+        )  # fmt: skip
+        bare = LineRecord(
+            "ln_2", "pt_alpha", "", {}, ((0.0, 0.0), (1.0, 1.0)), "pt_alpha", "pt_bravo", "a", "b", None, NOW
+        )
+        with seeded.write() as tx:
+            tx.lines.add(line, "l1")
+            tx.lines.add(bare, "l2")
+        with seeded.read() as tx:
+            assert tx.lines.get("ln_1") == line and tx.lines.get("ln_2") == bare
+            assert [x.id for x in tx.lines.list()] == ["ln_1", "ln_2"]
+            assert tx.lines.bands_near([(40.1, 35.103, 40.11, 35.104)]) == [(band, "l1")]
+            assert tx.lines.bands_near([(40.1, 35.15, 40.11, 35.16)]) == []
+        with seeded.write() as tx:
+            tx.lines.replace(replace(line, withdrawn_at=NOW))
+        with seeded.read() as tx:
+            assert tx.lines.get("ln_1") == replace(line, withdrawn_at=NOW)
+            assert tx.lines.bands_near([(40.1, 35.103, 40.11, 35.104)]) == []  # no longer counts
+
+    def test_movements_keep_the_route_and_schedule(self, seeded: Store) -> None:
+        movement = {"route": {"type": "LineString", "coordinates": [[40.0, 35.0], [40.1, 35.0]]}, "speed_m_s": 8.5}
+        with seeded.write() as tx:
+            tx.operations.add(operation("op_1", "pt_alpha"))
+            tx.movements.put("op_1", 1, movement, NOW)
+        with seeded.read() as tx:
+            assert tx.movements.get("op_1") == (1, movement)
+            assert tx.movements.get("op_2") is None
+        with seeded.write() as tx:
+            tx.movements.put("op_1", 2, {**movement, "speed_m_s": 5.0}, NOW)
+        with seeded.read() as tx:
+            assert tx.movements.get("op_1") == (2, {**movement, "speed_m_s": 5.0})
+
     def test_idempotency(self, store: Store) -> None:
         stored = StoredResponse("fp", 201, {"ETag": '"1"'}, b'{"ok": true}')
         with store.write() as tx:

@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from deconfliction import __version__
-from deconfliction.api import conflicts, health, incidents, keys, ledger, operations, parties, problems
+from deconfliction.api import (
+    conflicts,
+    delivery,
+    health,
+    hotline,
+    incidents,
+    keys,
+    ledger,
+    notifications,
+    operations,
+    parties,
+    problems,
+    requests,
+)
+from deconfliction.api import lines as lines_api
+from deconfliction.api import movements as movements_api
+from deconfliction.api import sites as sites_api
+from deconfliction.api import tracks as tracks_api
+from deconfliction.api import transfer as transfer_api
+from deconfliction.api import zones as zones_api
 from deconfliction.api.limits import BodyLimit
+from deconfliction.service.delivery import NetworkSender, Sender, run_deliveries
+from deconfliction.service.notifications import flag_expired_sites, run_escalations
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import announce_service_key
 from deconfliction.settings import Settings
 from deconfliction.store import open_store
+from deconfliction.tactical.setup import build_tactical
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +51,25 @@ Authentication: `Authorization: Bearer <API key>`. Errors: RFC 9457 problem docu
 `code`. Updates need `If-Match: "<version>"`. Writes accept an `Idempotency-Key` and return a receipt
 signed by the service; a party with a registered key signs its writes (docs/signing.md).
 """
+
+
+ESCALATION_EVERY_S = 1.0
+
+
+async def _rounds_forever(rt: Runtime, sender: Sender) -> None:
+    """Escalations, deliveries and expired sites, once a second, in every server process (each step is
+    taken once)."""
+    while True:
+        for name, job in (
+            ("escalation", lambda: run_escalations(rt)),
+            ("delivery", lambda: run_deliveries(rt, sender)),
+            ("site expiry", lambda: flag_expired_sites(rt)),
+        ):
+            try:
+                await run_in_threadpool(job)
+            except Exception:  # a database hiccup must not stop the ladder; the next round tries again
+                log.exception("%s round failed", name)
+        await asyncio.sleep(ESCALATION_EVERY_S)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -47,9 +91,28 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             log.warning(
                 "could not announce the receipt key yet (%s: %s); will on the first write", type(exc).__name__, exc
             )
+        # deadlines live in the database: every server looks once a second, and each step is taken once
+        sender = NetworkSender(settings.smtp_host, settings.smtp_port, settings.smtp_from)
+        escalations = asyncio.create_task(_rounds_forever(rt, sender)) if owned else None
+        # tracks, feeds and the detection cycle (tests drive the cycle themselves: docs/tactical.md)
+        app.state.tactical = build_tactical(
+            rt,
+            cycle_s=settings.tactical_cycle_s,
+            expiry_s=settings.track_expiry_s,
+            policy_file=settings.tactical_policy_file,
+            sbs_feeds=settings.sbs_feeds,
+            cot_udp=settings.cot_udp,
+            cot_tcp=settings.cot_tcp,
+        )
+        await app.state.tactical.start(run_cycle=owned)
         try:
             yield
         finally:
+            await app.state.tactical.stop()
+            if escalations is not None:
+                escalations.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await escalations
             if owned:
                 rt.store.close()
 
@@ -65,8 +128,23 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app)
-    for module in (health, parties, keys, operations, conflicts, incidents, ledger):
+    for module in (
+        health,
+        parties,
+        keys,
+        operations,
+        conflicts,
+        incidents,
+        notifications,
+        delivery,
+        hotline,
+        requests,
+        ledger,
+    ):
         app.include_router(module.router)
+    for areas_module in (sites_api, zones_api, lines_api, movements_api, transfer_api):
+        app.include_router(areas_module.router)
+    app.include_router(tracks_api.router)
     limits = runtime.limits if runtime is not None else settings.limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
@@ -19,6 +19,7 @@ from deconfliction.api.http import (
     page,
     page_size,
 )
+from deconfliction.api.tracks import TacticalDep, alert_names, alert_states, alert_view
 from deconfliction.domain.conflict import ConflictState
 from deconfliction.domain.party import Party
 from deconfliction.domain.volume import parse_time
@@ -38,11 +39,23 @@ async def list_(
     cursor: str | None = None,
     limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_HELP)] = None,
     as_of: AsOf = None,
+    kind: Annotated[
+        Literal["tactical"] | None,
+        Query(description="tactical: the live alerts of the tactical layer (docs/tactical.md), as GET /v1/alerts"),
+    ] = None,
+    service: TacticalDep = None,  # type: ignore[assignment]  # always given by the dependency
 ) -> Response:
     after = decode_cursor(cursor)
     size = page_size(limit, rt.limits)
 
     def work(party: Party) -> Response:
+        if kind == "tactical":
+            wanted = None if state is None else alert_states(state)
+            alerts = service.alerts(None if party.sees_all else party.id, wanted)
+            names = alert_names(rt, {pid for a in alerts for pid, _ in a.subjects})
+            views = sorted((alert_view(party, a, names) for a in alerts), key=lambda v: v["id"])
+            items, nxt = page(after_cursor(views, after)[: size + 1], size, lambda c: c["id"])
+            return json_response({"items": items, "next_cursor": nxt})
         if as_of is not None:
             past = replay(rt, party, parse_time(as_of, "as_of"))
             if operation is not None and operation not in past.operations:  # as the live read: 404

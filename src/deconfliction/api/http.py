@@ -116,6 +116,24 @@ def page(items: list[Any], limit: int, last_id: Callable[[Any], str]) -> tuple[l
     return items, None
 
 
+Limit = Annotated[int | None, Query(ge=1, description=PAGE_SIZE_HELP)]
+
+
+def paged(
+    rt: Runtime,
+    cursor: str | None,
+    limit: int | None,
+    fetch: Callable[[str | None, int], list[Any]],
+    view: Callable[[Any], Any],
+    last_id: Callable[[Any], str],
+) -> Response:
+    """A list endpoint's answer: ``fetch(after, limit + 1)`` from the cursor, one page of ``view``s and
+    the next cursor (see Pagination in docs/api.md)."""
+    size = page_size(limit, rt.limits)
+    items, nxt = page(fetch(decode_cursor(cursor), size + 1), size, last_id)
+    return json_response({"items": [view(i) for i in items], "next_cursor": nxt})
+
+
 async def raw_body(request: Request) -> bytes:
     return await request.body()
 

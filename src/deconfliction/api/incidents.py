@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from starlette.responses import HTMLResponse, Response
 
-from deconfliction.api.http import (
-    PAGE_SIZE_HELP,
-    KeyDep,
-    RuntimeDep,
-    as_party,
-    decode_cursor,
-    json_response,
-    page,
-    page_size,
-)
+from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import IncidentIn
-from deconfliction.domain.incident import parse_incident
+from deconfliction.domain.incident import Incident, parse_incident
 from deconfliction.domain.party import Party
 from deconfliction.report import incident_html
 from deconfliction.service import incidents
@@ -45,15 +34,17 @@ async def list_(
     rt: RuntimeDep,
     key: KeyDep,
     cursor: str | None = None,
-    limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_HELP)] = None,
+    limit: Limit = None,
 ) -> Response:
-    after = decode_cursor(cursor)
-    size = page_size(limit, rt.limits)
-
     def work(party: Party) -> Response:
-        found = incidents.list_incidents(rt, party, after=after, limit=size + 1)
-        items, nxt = page(found, size, lambda i: i.id)
-        return json_response({"items": [i.record() for i in items], "next_cursor": nxt})
+        return paged(
+            rt,
+            cursor,
+            limit,
+            lambda after, n: incidents.list_incidents(rt, party, after=after, limit=n),
+            Incident.record,
+            lambda i: i.id,
+        )
 
     return await as_party(rt, key, work)
 

@@ -117,6 +117,41 @@ class IncidentIn(_Strict):
     after_s: int = Field(3600, description="... to this many seconds after it")
 
 
+class EndpointIn(_Strict):
+    kind: Literal["webhook", "email"]
+    address: str = Field(min_length=3, max_length=2000, description="The webhook's URL or the e-mail address")
+
+
+class MessageIn(_Strict):
+    text: str | None = Field(None, description="Free text (up to 4,000 characters), or:")
+    template: str | None = Field(None, description="A template key (GET /v1/templates), with its params")
+    params: dict[str, str] | None = None
+    refs: list[dict[str, str]] | None = Field(
+        None, description='What it is about: [{"type": "operation|conflict|zone|site|line", "id": "..."}]'
+    )
+
+
+class ThreadIn(_Strict):
+    participants: list[str] = Field(description="Party ids of the others in the thread")
+    subject: str
+    message: dict[str, Any] = Field(description="The first message: as in POST /v1/threads/{id}/messages")
+
+
+class PreferencesIn(_Strict):
+    language: str = Field(description="en, ru or ar")
+
+
+class RequestIn(_Strict):
+    kind: str = Field(description="enter_zone, cross_line, pass_site or other (about a conflict)")
+    about: str = Field(description="The id of the zone, line, site or conflict")
+    text: str = Field(description="What you ask, up to 4,000 characters")
+    window: dict[str, str] | None = Field(None, description="When: {start, end} (RFC 3339)")
+
+
+class AnswerIn(_Strict):
+    text: str | None = None
+
+
 class KeyIn(_Strict):
     public_key: str = Field(
         min_length=1,

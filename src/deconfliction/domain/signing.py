@@ -113,9 +113,7 @@ def request_message(method: str, path: str, timestamp: str, key_id: str, body: A
     return canonical({"method": method.upper(), "path": path, "timestamp": timestamp, "key_id": key_id, "body": body})
 
 
-def sign_request(
-    private_key: Ed25519PrivateKey, method: str, path: str, body: Any, at: datetime
-) -> dict[str, str]:
+def sign_request(private_key: Ed25519PrivateKey, method: str, path: str, body: Any, at: datetime) -> dict[str, str]:
     """The three headers that sign a request (what a party's client does)."""
     public = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     key_id, timestamp = key_id_for(public), format_at(at)

@@ -1,8 +1,16 @@
 """The demo scenario: the Euphrates near Deir ez-Zor (coordinates typed in, approximate).
 
-Two forces fly operations that cross, an aid agency runs a convoy on the river road, and a low
-helicopter resupply of one force crosses that road while the convoy is on it. Times are relative to the
-moment the demo is loaded, so the situation is always in the near future.
+The case the service exists for. The river, drawn as a deconfliction line across an area of interest,
+splits it into two zones of responsibility: the north-east bank for East Force, the south-west bank (the
+city side) for North Force, each agreed by the other, with a 500 m band along the river. An aid agency
+declares a hospital in the city (its position typed in DMS, as people give it) and a warehouse on the
+Mayadin road, and a convoy route that crosses the river by the bridge. Then the operations: two forces
+fly operations that cross each other; the agency's convoy runs on the river road; a low helicopter
+resupply of East Force crosses that road while the convoy is on it and passes the warehouse; East
+Force's transit crosses into North Force's zone; North Force patrols the river bank inside the band; its
+surveillance orbit covers the hospital. Every kind of conflict appears: operation, zone_entry,
+band_entry and protected_site. Times are relative to the moment the demo is loaded, so the situation is
+always in the near future.
 """
 
 from __future__ import annotations
@@ -11,11 +19,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
+from deconfliction.domain.conflict import Conflict, ConflictState
+from deconfliction.domain.coordinates import parse_position
 from deconfliction.domain.footprint import parse_footprint
+from deconfliction.domain.line import parse_line
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.policy import OperationKind
-from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
+from deconfliction.domain.site import SiteCategory, SitePoint, parse_site_footprint
+from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D, format_time
+from deconfliction.domain.zone import ZoneAnswer
+from deconfliction.service import lines, movements, sites, zones
 from deconfliction.service.operations import OperationDraft, OperationResult, submit_operation
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
@@ -79,28 +93,163 @@ OPERATIONS: tuple[tuple[str, str, OperationKind, dict[str, Any], float, float, f
 )
 
 
+AREA = {  # the area of interest around the river, the city and the road to Mayadin
+    "type": "Polygon",
+    "coordinates": [[[39.95, 35.12], [40.48, 35.12], [40.48, 35.50], [39.95, 35.50], [39.95, 35.12]]],
+}
+RIVER = [[39.90, 35.45], [40.05, 35.38], [40.14, 35.342], [40.25, 35.27], [40.36, 35.19], [40.52, 35.08]]
+"""The Euphrates, upstream to downstream (north-west to south-east): the north-east bank is on its left."""
+BAND_M = 500.0
+
+HOSPITAL = ("Al-Noor Hospital", "35°20'10\"N 40°08'28\"E", 150.0, 25.0)
+"""Name, position as typed, protection radius, stated accuracy (metres)."""
+WAREHOUSE = {  # on the Mayadin road
+    "type": "Polygon",
+    "coordinates": [[[40.292, 35.222], [40.298, 35.222], [40.298, 35.227], [40.292, 35.227], [40.292, 35.222]]],
+}
+CONVOY_ROUTE = [[40.12, 35.32], [40.16, 35.33], [40.19, 35.35], [40.24, 35.36]]
+"""From the agency's warehouse district in the city, over the bridge, to the villages on the far bank."""
+
+# More operations, each producing an area conflict: (party, title, kind, footprint, lower, upper, h0, h1)
+AREA_OPERATIONS: tuple[tuple[str, str, OperationKind, dict[str, Any], float, float, float, float], ...] = (
+    (
+        "North Force",
+        "River bank patrol",
+        OperationKind.GROUND,
+        {"type": "Corridor", "path": [[40.05, 35.375], [40.10, 35.355]], "half_width_m": 100.0},
+        150.0,
+        260.0,
+        1.0,
+        5.0,
+    ),
+)
+
+
 @dataclass(frozen=True)
 class DemoLoad:
     parties: list[tuple[Party, str]]
     """Each party with its API key."""
     results: list[OperationResult]
+    conflicts: list[Conflict]
+    """Every open conflict once everything is loaded."""
+    labels: dict[str, str]
+    """A readable name for every operation, zone, site and line id."""
+
+
+def _submit(
+    rt: Runtime,
+    party: Party,
+    title: str,
+    kind: OperationKind,
+    footprint: dict[str, Any],
+    lo: float,
+    hi: float,
+    start: Any,
+    end: Any,
+) -> OperationResult:
+    volume = Volume4D.create(
+        parse_footprint(footprint, rt.limits), AltitudeBand.of(lo, hi, rt.limits), TimeWindow.of(start, end, rt.limits)
+    )
+    # without an idempotency key the result is never a stored response
+    return cast(OperationResult, submit_operation(rt, party, OperationDraft(kind, (volume,), 0, title)))
 
 
 def load_demo(rt: Runtime) -> DemoLoad:
     parties = [create_party(rt, None, name, role) for name, role in PARTIES]
     by_name = {p.name: p for p, _ in parties}
+    north, east, agency = by_name["North Force"], by_name["East Force"], by_name["Aid Agency"]
     now = rt.clock().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    labels: dict[str, str] = {}
+    # the river splits the area: the north-east bank (left) for East Force, the south-west one for North Force
+    validity = TimeWindow(now - timedelta(hours=1), now + timedelta(days=30))
+    line = cast(
+        lines.LineResult,
+        lines.create_line(
+            rt,
+            by_name["Coordination Cell"],
+            lines.LineDraft(
+                "Euphrates",
+                parse_footprint(AREA, rt.limits),
+                AREA,
+                parse_line(RIVER, rt.limits),
+                east.id,
+                north.id,
+                validity,
+                BAND_M,
+            ),
+        ),
+    )
+    labels[line.line.id] = "Euphrates band"
+    left, right = line.zones
+    zones.answer(rt, north, left.id, ZoneAnswer.ACCEPTED)  # each accepts the other's bank
+    zones.answer(rt, east, right.id, ZoneAnswer.ACCEPTED)
+    labels[left.id], labels[right.id] = "East Force zone (north-east bank)", "North Force zone (south-west bank)"
+    name, text, radius, accuracy = HOSPITAL
+    hospital = cast(
+        sites.SiteResult,
+        sites.create_site(
+            rt,
+            agency,
+            sites.SiteDraft(
+                name,
+                SiteCategory.HOSPITAL,
+                SitePoint(parse_position(text).position),
+                radius,
+                accuracy,
+                now + timedelta(days=90),
+            ),
+        ),
+    ).site
+    warehouse_fp = parse_site_footprint(WAREHOUSE, rt.limits)
+    warehouse = cast(
+        sites.SiteResult,
+        sites.create_site(
+            rt,
+            agency,
+            sites.SiteDraft(
+                "WFP warehouse", SiteCategory.WAREHOUSE, warehouse_fp, 50.0, 10.0, now + timedelta(days=90)
+            ),
+        ),
+    ).site
+    labels[hospital.id], labels[warehouse.id] = f"Aid Agency: {hospital.name}", f"Aid Agency: {warehouse.name}"
     results = []
-    for party, title, kind, footprint, lo, hi, h0, h1 in OPERATIONS:
-        volume = Volume4D.create(
-            parse_footprint(footprint, rt.limits),
-            AltitudeBand.of(lo, hi, rt.limits),
-            TimeWindow.of(now + timedelta(hours=h0), now + timedelta(hours=h1), rt.limits),
+    for party, title, kind, footprint, lo, hi, h0, h1 in (*OPERATIONS, *AREA_OPERATIONS):
+        results.append(
+            _submit(
+                rt, by_name[party], title, kind, footprint, lo, hi, now + timedelta(hours=h0), now + timedelta(hours=h1)
+            )
         )
-        # without an idempotency key the result is never a stored response
-        out = cast(OperationResult, submit_operation(rt, by_name[party], OperationDraft(kind, (volume,), 0, title)))
-        results.append(out)
-    return DemoLoad(parties, results)
+    convoy = cast(
+        movements.MovementResult,
+        movements.submit_movement(
+            rt,
+            agency,
+            OperationKind.GROUND,
+            {
+                "route": {"type": "LineString", "coordinates": CONVOY_ROUTE},
+                "departure": format_time(now + timedelta(hours=2)),
+                "speed_m_s": 8.0,
+                "half_width_m": 30,
+                "altitude": {"lower_m": 150, "upper_m": 260},
+                "tolerance_s": 900,
+            },
+            title="Convoy over the bridge",
+        ),
+    )
+    results.append(convoy.result)
+    for r in results:
+        labels[r.operation.id] = f"{r.operation.owner_id}: {r.operation.title}"
+    names = {p.id: p.name for p, _ in parties}
+    labels = {k: _named(v, names) for k, v in labels.items()}
+    with rt.store.read() as tx:
+        open_conflicts = tx.conflicts.list(state=ConflictState.OPEN, limit=10_000)
+    return DemoLoad(parties, results, open_conflicts, labels)
+
+
+def _named(label: str, names: dict[str, str]) -> str:
+    for pid, n in names.items():
+        label = label.replace(pid, n)
+    return label
 
 
 def operations_by_id(load: DemoLoad) -> dict[str, Operation]:

@@ -13,19 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from deconfliction.domain.footprint import CircleFootprint, footprint_shape
 from deconfliction.domain.incident import Incident, IncidentDraft, operation_near
 from deconfliction.domain.ledger import EVERYONE
 from deconfliction.domain.party import Party, Role
+from deconfliction.domain.separation import measure
 from deconfliction.domain.volume import format_time
 from deconfliction.errors import Forbidden, NotFound
 from deconfliction.service.replay import replay
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.views import may_read_entry
 
-NOT_RECORDED_YET = (
-    "protected sites and zones of responsibility",
-    "notifications, acknowledgements and escalations",
-)
+NOT_RECORDED_YET = ("hotline messages: read the threads of the parties concerned (they are not linked by place)",)
 """Kinds of records an inquiry would link that the service does not keep yet: the report says so."""
 
 PAGE = 1000
@@ -103,6 +102,11 @@ class Inquiry:
     ``owner_name``."""
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     """Conflicts of those operations as they stood at the incident's time."""
+    sites: list[dict[str, Any]] = field(default_factory=list)
+    """Protected sites within the radius that existed at the incident's time, with ``distance_m``."""
+    zones: list[dict[str, Any]] = field(default_factory=list)
+    """Zone versions that were agreed at some point, valid at the incident's time, within the radius,
+    with ``distance_m`` and their state now."""
     timeline: list[Told] = field(default_factory=list)
     head: tuple[int, str] = (0, "")
     not_recorded: tuple[str, ...] = NOT_RECORDED_YET
@@ -131,7 +135,14 @@ def inquire(rt: Runtime, viewer: Party | None, incident_id: str) -> Inquiry:
         ops_of = {s["operation"] for s in c["sides"]} if "sides" in c else {c["operation"]}
         if ops_of & linked_ops:
             inquiry.conflicts.append(c)
-    subjects = linked_ops | {c["id"] for c in inquiry.conflicts} | {incident.id}
+    _static_things(rt, incident, inquiry, names)
+    subjects = (
+        linked_ops
+        | {c["id"] for c in inquiry.conflicts}
+        | {s["id"] for s in inquiry.sites}
+        | {z["id"] for z in inquiry.zones}
+        | {incident.id}
+    )
     with rt.store.read() as tx:
         seq = 0
         while True:
@@ -140,7 +151,8 @@ def inquire(rt: Runtime, viewer: Party | None, incident_id: str) -> Inquiry:
                 break
             seq = batch[-1].seq
             for e in batch:
-                if e.subject_id not in subjects:
+                about = e.payload.get("about")
+                if e.subject_id not in subjects and about not in subjects:  # acknowledgements, escalations
                     continue
                 sealed = e.sealed()
                 if not may_read_entry(None if reads_all else viewer, sealed.entry):
@@ -161,12 +173,68 @@ def inquire(rt: Runtime, viewer: Party | None, incident_id: str) -> Inquiry:
     return inquiry
 
 
+def _static_things(rt: Runtime, incident: Incident, inquiry: Inquiry, names: dict[str, str]) -> None:
+    """Sites and agreed zones near the place at the incident's time (everyone may see both)."""
+    place = footprint_shape(CircleFootprint((incident.lon, incident.lat), 1.0))
+
+    def distance(shape: Any) -> float | None:
+        found = measure(place, shape, incident.radius_m)
+        return None if found is None else round(found.distance_m, 1)
+
+    with rt.store.read() as tx:
+        after = None
+        while sites := tx.sites.list(after=after, limit=500):
+            after = sites[-1].id
+            for site in sites:
+                d = None if site.created_at > incident.at else distance(site.shape)
+                if d is not None:
+                    inquiry.sites.append(
+                        {
+                            "id": site.id,
+                            "name": site.name,
+                            "category": site.category.value,
+                            "owner_name": names.get(site.owner_id, site.owner_id),
+                            "state": site.state.value,
+                            "radius_m": site.radius_m,
+                            "accuracy_m": site.accuracy_m,
+                            "valid_until": format_time(site.valid_until),
+                            "distance_m": d,
+                        }
+                    )
+        after = None
+        while zones := tx.zones.list(after=after, limit=500):
+            after = zones[-1].id
+            for z in zones:
+                # a version that was ever agreed, declared before the incident, valid at its time
+                ever_agreed = z.state.value in ("agreed", "superseded", "withdrawn")
+                if (
+                    not ever_agreed
+                    or z.created_at > incident.at
+                    or not z.validity.start <= incident.at < z.validity.end
+                ):
+                    continue
+                d = distance(z.shape)
+                if d is not None:
+                    inquiry.zones.append(
+                        {
+                            "id": z.id,
+                            "version": z.version,
+                            "name": z.name,
+                            "owner_name": names.get(z.owner_id, z.owner_id),
+                            "state_now": z.state.value,
+                            "distance_m": d,
+                        }
+                    )
+
+
 def inquiry_json(q: Inquiry) -> dict[str, Any]:
     return {
         "incident": q.incident,
         "reporter_name": q.reporter,
         "operations": q.operations,
         "conflicts": q.conflicts,
+        "sites": q.sites,
+        "zones": q.zones,
         "timeline": [t.__dict__ for t in q.timeline],
         "ledger_head": {"seq": q.head[0], "hash": q.head[1]},
         "not_recorded": list(q.not_recorded),

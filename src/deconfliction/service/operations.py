@@ -34,7 +34,10 @@ from deconfliction.errors import (
     MissingConflictTokens,
     PreconditionFailed,
 )
+from deconfliction.service import areas
+from deconfliction.service.areas import is_area_conflict
 from deconfliction.service.conflicts import party_names
+from deconfliction.service.notifications import notify_conflict
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import accept_signature
 from deconfliction.service.views import conflict_side_view, conflict_view, operation_record, visible_operation
@@ -163,15 +166,17 @@ def _apply(
     signed: Mapping[str, Any] | None,
 ) -> OperationResult:
     now = new.updated_at
-    existing = {} if created else tx.conflicts.for_operation(new.id)
+    existing_all = {} if created else tx.conflicts.for_operation(new.id)
+    existing = {k: c for k, c in existing_all.items() if not is_area_conflict(c)}
     if detect_again:
         findings = find_conflicts(tx, rt.policy, new) if new.is_live else []
         changed = reconcile(new, findings, existing, now=now, new_id=lambda: rt.ids.new_id("cf"))
     else:
         changed = _retoken(new, existing, now)
-    after = {**{c.id: c for c in existing.values()}, **{c.id: c for c in changed}}
+    changed += areas.reconcile_operation(tx, rt, new, existing_all, now)  # zones, bands, sites
+    after = {**{c.id: c for c in existing_all.values()}, **{c.id: c for c in changed}}
     open_after = sorted((c for c in after.values() if c.state is ConflictState.OPEN), key=lambda c: c.id)
-    _check_tokens(tx, actor, new, open_after, {c.id for c in existing.values()}, known, created=created)
+    _check_tokens(tx, actor, new, open_after, {c.id for c in existing_all.values()}, known, created=created)
     if created:
         tx.operations.add(new)
     else:
@@ -190,7 +195,7 @@ def _apply(
         tx.conflicts.save(c)
         kind = "opened" if c.version == 1 else ("resolved" if c.state is ConflictState.RESOLVED else "updated")
         for side in (c.party_a, c.party_b):  # each side's entry is what that side is told
-            tx.events.append(
+            seq = tx.events.append(
                 at=now,
                 actor_id=actor.id,
                 type=f"conflict.{kind}",
@@ -198,6 +203,8 @@ def _apply(
                 payload=conflict_side_view(c, side, names),
                 audience=[side],
             )
+            other = c.party_b if side == c.party_a else c.party_a
+            notify_conflict(tx, rt, c, side, seq, kind, names.get(other))
     return OperationResult(new, open_after, changed, names, tx.events.head())
 
 

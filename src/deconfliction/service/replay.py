@@ -54,6 +54,12 @@ def _operations_of(view: Mapping[str, Any]) -> set[str]:
     return {view["operation"]}
 
 
+def _side_order(view: Mapping[str, Any]) -> tuple[bool, str]:
+    """Side a first: the operation whose id sorts first; in an area conflict the operation, not the thing."""
+    own = str(view["operation"])
+    return (not own.startswith("op_"), own)
+
+
 def replay(rt: Runtime, viewer: Party | None, at: datetime | None = None) -> Replayed:
     """The views ``viewer`` had at ``at`` (None: now). ``viewer`` None is the operator at the console,
     who sees what the coordinator sees."""
@@ -86,6 +92,6 @@ def replay(rt: Runtime, viewer: Party | None, at: datetime | None = None) -> Rep
         if not sees_all:
             conflicts[cid] = told[viewer.id]  # type: ignore[union-attr]
         elif len(told) == 2:
-            view_a, view_b = sorted(told.values(), key=lambda v: str(v["operation"]))
+            view_a, view_b = sorted(told.values(), key=_side_order)
             conflicts[cid] = coordinator_view(view_a, view_b)
     return Replayed(at, last, operations, conflicts)

@@ -4,6 +4,10 @@
   own: the overlap region, window, altitude overlap and separations of each encounter, never the other
   operation's id, footprint, window or priority. It sees the counterpart party's name, so they can talk.
 * The coordinator sees everything.
+* Zones, lines and sites (docs/zones-and-sites.md): a zone version ever agreed is for everyone, a
+  proposal for its owner, counter-parties and the coordinator; a line for its two parties, its author and
+  the coordinator; every site for every party. A conflict with one of them shows its owner the operator's
+  name and the overlap, never the operation.
 * Anything a viewer may not see is reported exactly like something that does not exist.
 
 Every read and write response of the service is rendered here.
@@ -21,6 +25,7 @@ from deconfliction.domain.ledger import Entry
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.volume import format_time
+from deconfliction.domain.zone import Zone, ZoneAnswer, ZoneState
 from deconfliction.errors import NotFound
 
 
@@ -38,6 +43,36 @@ def may_read_entry(viewer: Party | None, entry: Entry) -> bool:
 
 def may_see_conflict(viewer: Party, c: Conflict) -> bool:
     return viewer.sees_all or viewer.id in (c.party_a, c.party_b)
+
+
+def zone_was_agreed(z: Zone) -> bool:
+    """Agreed now or once (superseded, or withdrawn after every counter-party accepted)."""
+    if z.state in (ZoneState.AGREED, ZoneState.SUPERSEDED):
+        return True
+    return (
+        z.state is ZoneState.WITHDRAWN
+        and len(z.answers) == len(z.counterparties)
+        and all(a is ZoneAnswer.ACCEPTED for _, a in z.answers)
+    )
+
+
+def may_see_zone(viewer: Party | None, z: Zone) -> bool:
+    """A zone version that was ever agreed is for everyone; one that never was, for its owner, its
+    counter-parties and the coordinator (None: the console operator)."""
+    if viewer is None or viewer.sees_all or zone_was_agreed(z):
+        return True
+    return viewer.id == z.owner_id or viewer.id in z.counterparties
+
+
+def may_see_line(viewer: Party | None, author_id: str, party_left: str, party_right: str) -> bool:
+    """A deconfliction line (its area and band) is for its two parties, its author and the coordinator."""
+    return viewer is None or viewer.sees_all or viewer.id in (author_id, party_left, party_right)
+
+
+def may_see_site(viewer: Party | None) -> bool:
+    """Every party of the cell sees every protected site: protection works only if those who must keep
+    away know where the site is (docs/zones-and-sites.md). Operations near it stay private."""
+    return True
 
 
 def visible_operation(viewer: Party, op: Operation | None, op_id: str) -> Operation:
@@ -138,8 +173,15 @@ def conflict_side_view(c: Conflict, party_id: str, names: Mapping[str, str]) -> 
         "operation": c.operation_a if side == "a" else c.operation_b,
         "token": c.token_a if side == "a" else c.token_b,
         "counterpart": {"party": other, "party_name": names.get(other)},
-        "encounters": [_encounter(e, e.index_a if side == "a" else e.index_b, None) for e in c.encounters],
+        "encounters": [_encounter(e, _own_index(c, e, side), None) for e in c.encounters],
     }
+
+
+def _own_index(c: Conflict, e: Encounter, side: str) -> int | None:
+    """The side's volume index; none for the zone, band or site side of an area conflict (it has none)."""
+    if side == "a":
+        return e.index_a
+    return e.index_b if c.kind == "operation" else None
 
 
 _SIDE_ONLY = ("operation", "token", "counterpart", "encounters")
@@ -165,7 +207,7 @@ def coordinator_view(view_a: Mapping[str, Any], view_b: Mapping[str, Any]) -> di
         },
     ]
     common["encounters"] = [
-        {**_without(ea, "own_volume"), "volume_a": ea["own_volume"], "volume_b": eb["own_volume"]}
+        {**_without(ea, "own_volume"), "volume_a": ea["own_volume"], "volume_b": eb.get("own_volume")}
         for ea, eb in zip(view_a["encounters"], view_b["encounters"], strict=True)
     ]
     return common

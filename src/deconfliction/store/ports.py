@@ -17,10 +17,17 @@ from typing import Any, Protocol
 
 from deconfliction.domain.cells import Box
 from deconfliction.domain.conflict import Conflict, ConflictState, Occupancy
+from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint
+from deconfliction.domain.hotline import Message, Thread
 from deconfliction.domain.incident import Incident
 from deconfliction.domain.ledger import Entry, Sealed
+from deconfliction.domain.line import Band
+from deconfliction.domain.notification import Contact, Notification
 from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.party import Party
+from deconfliction.domain.request import Request, RequestState
+from deconfliction.domain.site import ProtectedSite
+from deconfliction.domain.zone import Zone
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,167 @@ class Incidents(Protocol):
     ) -> builtins.list[Incident]: ...
 
 
+class Notifications(Protocol):
+    def next_seq(self) -> int:
+        """The next number of the service-wide notification order (inside the serialised write)."""
+
+    def add(self, n: Notification) -> None: ...
+    def save(self, n: Notification) -> None:
+        """Store the new state of an existing notification (acknowledgement, escalation step)."""
+
+    def get(self, notification_id: str) -> Notification | None: ...
+    def for_party(self, party_id: str, *, after_seq: int = 0, limit: int = 100) -> builtins.list[Notification]:
+        """A party's notifications in order, after a number (its stream)."""
+
+    def list(
+        self,
+        *,
+        party_id: str | None = None,
+        pending: bool | None = None,
+        overdue_at: datetime | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[Notification]:
+        """By id. ``overdue_at``: only those pending whose deadline is at or before it."""
+
+    def about(self, party_id: str, kind: str, subject_id: str) -> builtins.list[Notification]:
+        """A party's notifications of one kind about one thing, oldest first."""
+
+    def escalations_due(self, now: datetime, limit: int = 100) -> builtins.list[Notification]:
+        """Pending, deadline passed, not yet with the coordinator; oldest deadline first."""
+
+    def last_seq(self) -> int: ...
+
+
+class Endpoints(Protocol):
+    def add(self, endpoint: Endpoint) -> None: ...
+    def get(self, endpoint_id: str) -> Endpoint | None: ...
+    def for_party(self, party_id: str, *, active_only: bool = True) -> builtins.list[Endpoint]: ...
+    def deactivate(self, endpoint_id: str) -> None: ...
+
+
+class Deliveries(Protocol):
+    def add(self, delivery: Delivery) -> None: ...
+    def save(self, delivery: Delivery) -> None: ...
+    def get(self, delivery_id: str) -> Delivery | None: ...
+    def due(self, now: datetime, limit: int = 50) -> builtins.list[Delivery]:
+        """Pending deliveries whose next attempt is due, oldest first."""
+
+    def list(
+        self, *, party_id: str, state: DeliveryState | None = None, after: str | None = None, limit: int = 100
+    ) -> builtins.list[Delivery]: ...
+
+
+class Hotline(Protocol):
+    def add_thread(self, thread: Thread) -> None: ...
+    def thread(self, thread_id: str) -> Thread | None: ...
+    def threads_of(self, party_id: str | None, *, after: str | None = None, limit: int = 100) -> builtins.list[Thread]:
+        """The threads a party takes part in (None: all), by id."""
+
+    def add_message(self, message: Message) -> None: ...
+    def messages(self, thread_id: str) -> builtins.list[Message]: ...
+    def language(self, party_id: str) -> str: ...
+    def set_language(self, party_id: str, language: str) -> None: ...
+
+
+class Requests(Protocol):
+    def add(self, request: Request) -> None: ...
+    def save(self, request: Request) -> None: ...
+    def get(self, request_id: str) -> Request | None: ...
+    def list(
+        self, *, party_id: str | None, state: RequestState | None = None, after: str | None = None, limit: int = 100
+    ) -> builtins.list[Request]:
+        """Requests the party made or was asked (None: all), by id."""
+
+
+class Contacts(Protocol):
+    def get(self, party_id: str) -> tuple[Contact, ...]: ...
+    def put(self, party_id: str, ladder: Sequence[Contact], at: datetime) -> None: ...
+
+
+class Sites(Protocol):
+    """Protected sites. Active sites are filed in the bounding-box index (their boxes grown by radius and
+    accuracy); a withdrawn one leaves it."""
+
+    def add(self, site: ProtectedSite, token: str) -> None: ...
+    def replace(self, site: ProtectedSite) -> None:
+        """Store a new version of an existing site (revalidated or withdrawn)."""
+
+    def get(self, site_id: str) -> ProtectedSite | None: ...
+    def list(
+        self, *, owner_id: str | None = None, active: bool | None = None, after: str | None = None, limit: int = 100
+    ) -> builtins.list[ProtectedSite]: ...
+    def near(self, boxes: Sequence[Box]) -> builtins.list[tuple[ProtectedSite, str]]:
+        """Active sites whose grown boxes meet any of ``boxes``, with their tokens. Never misses one."""
+
+
+class Zones(Protocol):
+    """Zones of responsibility, one record per version. Agreed versions are filed in the bounding-box
+    index; any other state leaves it."""
+
+    def add(self, zone: Zone, token: str) -> None:
+        """A new version (or a new zone's version 1)."""
+
+    def replace(self, zone: Zone) -> None:
+        """The new state of an existing version (answered, superseded, withdrawn)."""
+
+    def get(self, zone_id: str, version: int | None = None) -> Zone | None:
+        """One version; the latest when ``version`` is None."""
+
+    def versions(self, zone_id: str) -> builtins.list[Zone]:
+        """Every version of a zone, oldest first."""
+
+    def list(self, *, after: str | None = None, limit: int = 100) -> builtins.list[Zone]:
+        """Every version of up to ``limit`` zones with an id after ``after``, by id then version."""
+
+    def near(self, boxes: Sequence[Box]) -> builtins.list[tuple[Zone, str]]:
+        """Agreed versions whose boxes meet any of ``boxes``, with their tokens. Never misses one."""
+
+
+@dataclass(frozen=True)
+class LineRecord:
+    """A deconfliction line as stored: what was split, by whom, the zones it proposed and its band."""
+
+    id: str
+    creator_id: str
+    name: str
+    area: Mapping[str, Any]
+    """The area of interest, GeoJSON as given."""
+    line: tuple[tuple[float, float], ...]
+    party_left: str
+    party_right: str
+    zone_left: str
+    zone_right: str
+    band: Band | None
+    created_at: datetime
+    withdrawn_at: datetime | None = None
+    """When its band stopped counting (the zones it proposed have their own states)."""
+
+
+class Lines(Protocol):
+    """Deconfliction lines; the bands of lines not withdrawn are filed in the bounding-box index."""
+
+    def add(self, line: LineRecord, token: str) -> None: ...
+    def replace(self, line: LineRecord) -> None:
+        """Store a line's new state (withdrawn: its band leaves the index)."""
+
+    def get(self, line_id: str) -> LineRecord | None: ...
+    def list(self, *, after: str | None = None, limit: int = 100) -> builtins.list[LineRecord]: ...
+    def bands_near(self, boxes: Sequence[Box]) -> builtins.list[tuple[Band, str]]:
+        """Bands whose boxes meet any of ``boxes``, with their line's token. Never misses one."""
+
+
+class Movements(Protocol):
+    """The route and schedule of operations declared as movements (their volumes are stored as any
+    operation's)."""
+
+    def put(self, op_id: str, op_version: int, movement: Mapping[str, Any], at: datetime) -> None:
+        """Insert, or replace the movement of ``op_id`` (a new version of the operation)."""
+
+    def get(self, op_id: str) -> tuple[int, Mapping[str, Any]] | None:
+        """The operation version the movement was swept for, and the movement as declared."""
+
+
 class Operations(Protocol):
     def add(self, op: Operation) -> None: ...
     def replace(self, op: Operation) -> None:
@@ -186,6 +354,26 @@ class Transaction(Protocol):
     def party_keys(self) -> PartyKeys: ...
     @property
     def incidents(self) -> Incidents: ...
+    @property
+    def notifications(self) -> Notifications: ...
+    @property
+    def contacts(self) -> Contacts: ...
+    @property
+    def hotline(self) -> Hotline: ...
+    @property
+    def requests(self) -> Requests: ...
+    @property
+    def endpoints(self) -> Endpoints: ...
+    @property
+    def deliveries(self) -> Deliveries: ...
+    @property
+    def sites(self) -> Sites: ...
+    @property
+    def zones(self) -> Zones: ...
+    @property
+    def lines(self) -> Lines: ...
+    @property
+    def movements(self) -> Movements: ...
     @property
     def operations(self) -> Operations: ...
     @property

@@ -19,15 +19,29 @@ import shapely
 
 from deconfliction.domain.cells import covering, query_keys
 from deconfliction.domain.conflict import Conflict, ConflictState, Encounter, Occupancy
-from deconfliction.domain.footprint import Shape, footprint_from_trusted, footprint_to_geojson
+from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint, EndpointKind
+from deconfliction.domain.footprint import (
+    CorridorFootprint,
+    PolygonFootprint,
+    Shape,
+    footprint_from_trusted,
+    footprint_to_geojson,
+    shape_from_core,
+)
+from deconfliction.domain.hotline import Message, MessageContent, Thread
 from deconfliction.domain.incident import Incident
 from deconfliction.domain.ledger import GENESIS, Entry, seal
+from deconfliction.domain.line import Band
+from deconfliction.domain.notification import Contact, Notification, NotificationState
 from deconfliction.domain.operation import LIVE_STATES, Operation, OperationState
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.policy import OperationKind, SeparationRule
+from deconfliction.domain.request import Request, RequestKind, RequestState
 from deconfliction.domain.signing import b64url, from_b64url
+from deconfliction.domain.site import ProtectedSite, SiteCategory, SitePoint, SiteState
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
-from deconfliction.store.ports import CandidateQuery, Event, PartyKey, StoredResponse, chunks
+from deconfliction.domain.zone import Zone, ZoneAnswer, ZoneState
+from deconfliction.store.ports import CandidateQuery, Event, LineRecord, PartyKey, StoredResponse, chunks
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -586,6 +600,391 @@ class SqlIncidents(_Repo):
         return [self._row(r) for r in rows]
 
 
+class SqlNotifications(_Repo):
+    _COLS = (
+        "id, seq, party_id, kind, subject_id, entry_seq, body, created_at, deadline, state, acknowledged_at, "
+        "acknowledged_by, step, escalations, at_coordinator"
+    )
+
+    @staticmethod
+    def _row(r: Sequence[Any]) -> Notification:
+        return Notification(
+            r[0],
+            int(r[1]),
+            r[2],
+            r[3],
+            r[4],
+            int(r[5]),
+            orjson.loads(r[6]),
+            from_us(r[7]),
+            None if r[8] is None else from_us(r[8]),
+            NotificationState(r[9]),
+            None if r[10] is None else from_us(r[10]),
+            r[11],
+            int(r[12]),
+            tuple(orjson.loads(r[13])),
+            bool(r[14]),
+        )
+
+    def next_seq(self) -> int:
+        (seq,) = self._exec(
+            "UPDATE store_head SET last_notification = last_notification + 1 WHERE id = 1 RETURNING last_notification"
+        ).fetchone()
+        return int(seq)
+
+    def last_seq(self) -> int:
+        (seq,) = self._exec("SELECT last_notification FROM store_head WHERE id = 1").fetchone()
+        return int(seq)
+
+    def add(self, n: Notification) -> None:
+        self._exec(
+            f"INSERT INTO notifications ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                n.id,
+                n.seq,
+                n.party_id,
+                n.kind,
+                n.subject_id,
+                n.entry_seq,
+                orjson.dumps(dict(n.body)).decode(),
+                to_us(n.created_at),
+                None if n.deadline is None else to_us(n.deadline),
+                n.state.value,
+                None if n.acknowledged_at is None else to_us(n.acknowledged_at),
+                n.acknowledged_by,
+                n.step,
+                orjson.dumps([dict(e) for e in n.escalations]).decode(),
+                int(n.at_coordinator),
+            ),
+        )
+
+    def save(self, n: Notification) -> None:
+        self._exec(
+            "UPDATE notifications SET deadline = ?, state = ?, acknowledged_at = ?, acknowledged_by = ?, step = ?, "
+            "escalations = ?, at_coordinator = ? WHERE id = ?",
+            (
+                None if n.deadline is None else to_us(n.deadline),
+                n.state.value,
+                None if n.acknowledged_at is None else to_us(n.acknowledged_at),
+                n.acknowledged_by,
+                n.step,
+                orjson.dumps([dict(e) for e in n.escalations]).decode(),
+                int(n.at_coordinator),
+                n.id,
+            ),
+        )
+
+    def get(self, notification_id: str) -> Notification | None:
+        r = self._exec(f"SELECT {self._COLS} FROM notifications WHERE id = ?", (notification_id,)).fetchone()
+        return self._row(r) if r else None
+
+    def for_party(self, party_id: str, *, after_seq: int = 0, limit: int = 100) -> builtins.list[Notification]:
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM notifications WHERE party_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (party_id, after_seq, limit),
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def list(
+        self,
+        *,
+        party_id: str | None = None,
+        pending: bool | None = None,
+        overdue_at: datetime | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> builtins.list[Notification]:
+        where: list[str] = ["id > ?"]
+        params: list[Any] = [after or ""]
+        if party_id is not None:
+            where.append("party_id = ?")
+            params.append(party_id)
+        if pending is not None:
+            where.append("state = ?" if pending else "state <> ?")
+            params.append(NotificationState.PENDING.value)
+        if overdue_at is not None:
+            where += ["state = ?", "deadline IS NOT NULL", "deadline <= ?"]
+            params += [NotificationState.PENDING.value, to_us(overdue_at)]
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM notifications WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def about(self, party_id: str, kind: str, subject_id: str) -> builtins.list[Notification]:
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM notifications WHERE party_id = ? AND kind = ? AND subject_id = ? ORDER BY seq",
+            (party_id, kind, subject_id),
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def escalations_due(self, now: datetime, limit: int = 100) -> builtins.list[Notification]:
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM notifications WHERE state = ? AND deadline IS NOT NULL AND deadline <= ? "
+            "AND at_coordinator = 0 ORDER BY deadline, seq LIMIT ?",
+            (NotificationState.PENDING.value, to_us(now), limit),
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+
+class SqlEndpoints(_Repo):
+    _COLS = "id, party_id, kind, address, secret, created_at, active"
+
+    @staticmethod
+    def _row(r: Sequence[Any]) -> Endpoint:
+        return Endpoint(r[0], r[1], EndpointKind(r[2]), r[3], r[4], from_us(r[5]), bool(r[6]))
+
+    def add(self, endpoint: Endpoint) -> None:
+        e = endpoint
+        self._exec(
+            f"INSERT INTO endpoints ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (e.id, e.party_id, e.kind.value, e.address, e.secret, to_us(e.created_at), int(e.active)),
+        )
+
+    def get(self, endpoint_id: str) -> Endpoint | None:
+        r = self._exec(f"SELECT {self._COLS} FROM endpoints WHERE id = ?", (endpoint_id,)).fetchone()
+        return self._row(r) if r else None
+
+    def for_party(self, party_id: str, *, active_only: bool = True) -> builtins.list[Endpoint]:
+        where = "party_id = ?" + (" AND active = 1" if active_only else "")
+        rows = self._exec(f"SELECT {self._COLS} FROM endpoints WHERE {where} ORDER BY id", (party_id,)).fetchall()
+        return [self._row(r) for r in rows]
+
+    def deactivate(self, endpoint_id: str) -> None:
+        self._exec("UPDATE endpoints SET active = 0 WHERE id = ?", (endpoint_id,))
+
+
+class SqlDeliveries(_Repo):
+    _COLS = (
+        "id, endpoint_id, party_id, notification_id, body, created_at, next_attempt_at, attempts, state, "
+        "last_error, delivered_at"
+    )
+
+    @staticmethod
+    def _row(r: Sequence[Any]) -> Delivery:
+        return Delivery(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            bytes(r[4]),
+            from_us(r[5]),
+            from_us(r[6]),
+            int(r[7]),
+            DeliveryState(r[8]),
+            r[9],
+            None if r[10] is None else from_us(r[10]),
+        )
+
+    def add(self, delivery: Delivery) -> None:
+        d = delivery
+        self._exec(
+            f"INSERT INTO deliveries ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                d.id,
+                d.endpoint_id,
+                d.party_id,
+                d.notification_id,
+                d.body,
+                to_us(d.created_at),
+                to_us(d.next_attempt_at),
+                d.attempts,
+                d.state.value,
+                d.last_error,
+                None if d.delivered_at is None else to_us(d.delivered_at),
+            ),
+        )
+
+    def save(self, delivery: Delivery) -> None:
+        d = delivery
+        self._exec(
+            "UPDATE deliveries SET created_at = ?, next_attempt_at = ?, attempts = ?, state = ?, last_error = ?, "
+            "delivered_at = ? WHERE id = ?",
+            (
+                to_us(d.created_at),
+                to_us(d.next_attempt_at),
+                d.attempts,
+                d.state.value,
+                d.last_error,
+                None if d.delivered_at is None else to_us(d.delivered_at),
+                d.id,
+            ),
+        )
+
+    def get(self, delivery_id: str) -> Delivery | None:
+        r = self._exec(f"SELECT {self._COLS} FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+        return self._row(r) if r else None
+
+    def due(self, now: datetime, limit: int = 50) -> builtins.list[Delivery]:
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM deliveries WHERE state = ? AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at, id LIMIT ?",
+            (DeliveryState.PENDING.value, to_us(now), limit),
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def list(
+        self, *, party_id: str, state: DeliveryState | None = None, after: str | None = None, limit: int = 100
+    ) -> builtins.list[Delivery]:
+        where: list[str] = ["party_id = ?", "id > ?"]
+        params: list[Any] = [party_id, after or ""]
+        if state is not None:
+            where.append("state = ?")
+            params.append(state.value)
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM deliveries WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", (*params, limit)
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+
+class SqlHotline(_Repo):
+    @staticmethod
+    def _thread(r: Sequence[Any]) -> Thread:
+        return Thread(r[0], r[1], tuple(orjson.loads(r[2])), r[3], from_us(r[4]))
+
+    def add_thread(self, thread: Thread) -> None:
+        t = thread
+        self._exec(
+            "INSERT INTO threads (id, subject, participants, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
+            (t.id, t.subject, orjson.dumps(list(t.participants)).decode(), t.created_by, to_us(t.created_at)),
+        )
+        self._many(
+            "INSERT INTO thread_members (thread_id, party_id) VALUES (?, ?)", [(t.id, p) for p in t.participants]
+        )
+
+    def thread(self, thread_id: str) -> Thread | None:
+        r = self._exec(
+            "SELECT id, subject, participants, created_by, created_at FROM threads WHERE id = ?", (thread_id,)
+        ).fetchone()
+        return self._thread(r) if r else None
+
+    def threads_of(self, party_id: str | None, *, after: str | None = None, limit: int = 100) -> builtins.list[Thread]:
+        cols = "t.id, t.subject, t.participants, t.created_by, t.created_at"
+        if party_id is None:
+            rows = self._exec(
+                f"SELECT {cols} FROM threads t WHERE t.id > ? ORDER BY t.id LIMIT ?", (after or "", limit)
+            ).fetchall()
+        else:
+            rows = self._exec(
+                f"SELECT {cols} FROM threads t JOIN thread_members m ON m.thread_id = t.id "
+                "WHERE m.party_id = ? AND t.id > ? ORDER BY t.id LIMIT ?",
+                (party_id, after or "", limit),
+            ).fetchall()
+        return [self._thread(r) for r in rows]
+
+    def add_message(self, message: Message) -> None:
+        m = message
+        self._exec(
+            "INSERT INTO messages (id, thread_id, sender, content, created_at) VALUES (?, ?, ?, ?, ?)",
+            (m.id, m.thread_id, m.sender, orjson.dumps(m.content.record()).decode(), to_us(m.created_at)),
+        )
+
+    def messages(self, thread_id: str) -> builtins.list[Message]:
+        rows = self._exec(
+            "SELECT id, thread_id, sender, content, created_at FROM messages WHERE thread_id = ? ORDER BY id",
+            (thread_id,),
+        ).fetchall()
+        return [Message(r[0], r[1], r[2], MessageContent.from_record(orjson.loads(r[3])), from_us(r[4])) for r in rows]
+
+    def language(self, party_id: str) -> str:
+        r = self._exec("SELECT language FROM preferences WHERE party_id = ?", (party_id,)).fetchone()
+        return str(r[0]) if r else "en"
+
+    def set_language(self, party_id: str, language: str) -> None:
+        self._exec(
+            "INSERT INTO preferences (party_id, language) VALUES (?, ?) "
+            "ON CONFLICT (party_id) DO UPDATE SET language = excluded.language",
+            (party_id, language),
+        )
+
+
+class SqlRequests(_Repo):
+    @staticmethod
+    def _row(r: Sequence[Any]) -> Request:
+        b = orjson.loads(r[1])
+        window = None if b["window"] is None else TimeWindow(from_us(b["window"][0]), from_us(b["window"][1]))
+        return Request(
+            r[0],
+            RequestKind(b["kind"]),
+            b["requester"],
+            b["owner"],
+            b["subject"],
+            b["text"],
+            window,
+            from_us(r[2]),
+            RequestState(b["state"]),
+            tuple(b["comments"]),
+            None if b["answered_at"] is None else from_us(b["answered_at"]),
+            b["answer"],
+        )
+
+    @staticmethod
+    def _body(q: Request) -> str:
+        return orjson.dumps(
+            {
+                "kind": q.kind.value,
+                "requester": q.requester_id,
+                "owner": q.owner_id,
+                "subject": q.subject_id,
+                "text": q.text,
+                "window": None if q.window is None else [to_us(q.window.start), to_us(q.window.end)],
+                "state": q.state.value,
+                "comments": [dict(c) for c in q.comments],
+                "answered_at": None if q.answered_at is None else to_us(q.answered_at),
+                "answer": q.answer,
+            }
+        ).decode()
+
+    def add(self, request: Request) -> None:
+        q = request
+        self._exec(
+            "INSERT INTO requests (id, requester_id, owner_id, state, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (q.id, q.requester_id, q.owner_id, q.state.value, self._body(q), to_us(q.created_at)),
+        )
+
+    def save(self, request: Request) -> None:
+        self._exec(
+            "UPDATE requests SET state = ?, body = ? WHERE id = ?",
+            (request.state.value, self._body(request), request.id),
+        )
+
+    def get(self, request_id: str) -> Request | None:
+        r = self._exec("SELECT id, body, created_at FROM requests WHERE id = ?", (request_id,)).fetchone()
+        return self._row(r) if r else None
+
+    def list(
+        self, *, party_id: str | None, state: RequestState | None = None, after: str | None = None, limit: int = 100
+    ) -> builtins.list[Request]:
+        where: list[str] = ["id > ?"]
+        params: list[Any] = [after or ""]
+        if party_id is not None:
+            where.append("(requester_id = ? OR owner_id = ?)")
+            params += [party_id, party_id]
+        if state is not None:
+            where.append("state = ?")
+            params.append(state.value)
+        rows = self._exec(
+            f"SELECT id, body, created_at FROM requests WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+
+class SqlContacts(_Repo):
+    def get(self, party_id: str) -> tuple[Contact, ...]:
+        r = self._exec("SELECT ladder FROM contacts WHERE party_id = ?", (party_id,)).fetchone()
+        if r is None:
+            return ()
+        return tuple(Contact(c["name"], c["channels"]) for c in orjson.loads(r[0]))
+
+    def put(self, party_id: str, ladder: Sequence[Contact], at: datetime) -> None:
+        self._exec(
+            "INSERT INTO contacts (party_id, ladder, updated_at) VALUES (?, ?, ?) ON CONFLICT (party_id) "
+            "DO UPDATE SET ladder = excluded.ladder, updated_at = excluded.updated_at",
+            (party_id, orjson.dumps([c.record() for c in ladder]).decode(), to_us(at)),
+        )
+
+
 class SqlEvents(_Repo):
     _COLS = "seq, at, actor_id, type, subject_id, payload, audience, content_hash, hash, signed"
 
@@ -668,6 +1067,363 @@ class SqlEvents(_Repo):
         return None if row is None else str(row[0])
 
 
+# ------------------------------------------------------------------------------ zones, sites, lines
+
+
+class _AreaIndex(_Repo):
+    """The bounding-box index of everything area detection checks (``area_boxes``, migration 5)."""
+
+    def _file(self, target_id: str, kind: str, boxes: Sequence[Sequence[float]]) -> None:
+        self._exec("DELETE FROM area_boxes WHERE target_id = ?", (target_id,))
+        self._many(
+            "INSERT INTO area_boxes (target_id, box_idx, kind, lon_lo, lat_lo, lon_hi, lat_hi) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(target_id, i, kind, *b) for i, b in enumerate(boxes)],
+        )
+
+    def _unfile(self, target_id: str) -> None:
+        self._exec("DELETE FROM area_boxes WHERE target_id = ?", (target_id,))
+
+    def _near_ids(self, kind: str, boxes: Sequence[Sequence[float]]) -> builtins.list[str]:
+        if not boxes:
+            return []
+        where = " OR ".join("(lat_lo <= ? AND lat_hi >= ? AND lon_lo <= ? AND lon_hi >= ?)" for _ in boxes)
+        params: list[Any] = [kind]
+        for lon0, lat0, lon1, lat1 in boxes:
+            params += [lat1, lat0, lon1, lon0]
+        rows = self._exec(
+            f"SELECT DISTINCT target_id FROM area_boxes WHERE kind = ? AND ({where}) ORDER BY target_id", params
+        ).fetchall()
+        return [r[0] for r in rows]
+
+
+def _site_footprint_json(site: ProtectedSite) -> dict[str, Any]:
+    if isinstance(site.footprint, SitePoint):
+        return {"type": "Point", "coordinates": list(site.footprint.position)}
+    return footprint_to_geojson(site.footprint)
+
+
+def _site_body(site: ProtectedSite) -> str:
+    return orjson.dumps(
+        {
+            "name": site.name,
+            "category": site.category.value,
+            "footprint": _site_footprint_json(site),
+            "radius_m": site.radius_m,
+            "accuracy_m": site.accuracy_m,
+            "valid_until": to_us(site.valid_until),
+            "version": site.version,
+        }
+    ).decode()
+
+
+class SqlSites(_AreaIndex):
+    _COLS = "id, owner_id, state, body, created_at, updated_at"
+
+    @staticmethod
+    def _row(r: Sequence[Any]) -> ProtectedSite:
+        b = orjson.loads(r[3])
+        fp = b["footprint"]
+        footprint = (
+            SitePoint((fp["coordinates"][0], fp["coordinates"][1]))
+            if fp["type"] == "Point"
+            else footprint_from_trusted(fp)
+        )
+        assert isinstance(footprint, SitePoint | PolygonFootprint)  # stored by _site_body
+        return ProtectedSite(
+            r[0],
+            r[1],
+            b["name"],
+            SiteCategory(b["category"]),
+            footprint,
+            b["radius_m"],
+            b["accuracy_m"],
+            from_us(b["valid_until"]),
+            SiteState(r[2]),
+            b["version"],
+            from_us(r[4]),
+            from_us(r[5]),
+        )
+
+    def _index(self, site: ProtectedSite) -> None:
+        if site.is_protected:
+            self._file(site.id, "site", shape_from_core(site.shape.core, site.radius_m + site.accuracy_m).boxes)
+        else:
+            self._unfile(site.id)
+
+    def add(self, site: ProtectedSite, token: str) -> None:
+        self._exec(
+            "INSERT INTO sites (id, owner_id, state, body, token, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                site.id,
+                site.owner_id,
+                site.state.value,
+                _site_body(site),
+                token,
+                to_us(site.created_at),
+                to_us(site.updated_at),
+            ),
+        )
+        self._index(site)
+
+    def replace(self, site: ProtectedSite) -> None:
+        self._exec(
+            "UPDATE sites SET state = ?, body = ?, updated_at = ? WHERE id = ?",
+            (site.state.value, _site_body(site), to_us(site.updated_at), site.id),
+        )
+        self._index(site)
+
+    def get(self, site_id: str) -> ProtectedSite | None:
+        r = self._exec(f"SELECT {self._COLS} FROM sites WHERE id = ?", (site_id,)).fetchone()
+        return self._row(r) if r else None
+
+    def list(
+        self, *, owner_id: str | None = None, active: bool | None = None, after: str | None = None, limit: int = 100
+    ) -> builtins.list[ProtectedSite]:
+        where, params = ["id > ?"], [after or ""]
+        if owner_id is not None:
+            where.append("owner_id = ?")
+            params.append(owner_id)
+        if active is not None:
+            where.append("state = ?" if active else "state <> ?")
+            params.append(SiteState.ACTIVE.value)
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM sites WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", (*params, limit)
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def near(self, boxes: Sequence[Sequence[float]]) -> builtins.list[tuple[ProtectedSite, str]]:
+        ids = self._near_ids("site", boxes)
+        out = []
+        for part in chunks(ids, 500):
+            rows = self._exec(
+                f"SELECT {self._COLS}, token FROM sites WHERE id IN ({', '.join('?' for _ in part)}) ORDER BY id", part
+            ).fetchall()
+            out += [(self._row(r), str(r[6])) for r in rows]
+        return out
+
+
+def _zone_body(z: Zone) -> str:
+    return orjson.dumps(
+        {
+            "counterparties": list(z.counterparties),
+            "name": z.name,
+            "footprint": footprint_to_geojson(z.footprint),
+            "validity": [to_us(z.validity.start), to_us(z.validity.end)],
+            "answers": [[p, a.value] for p, a in z.answers],
+            "revision": z.revision,
+        }
+    ).decode()
+
+
+class SqlZones(_AreaIndex):
+    _COLS = "id, version, owner_id, state, body, created_at, updated_at"
+
+    @staticmethod
+    def _row(r: Sequence[Any]) -> Zone:
+        b = orjson.loads(r[4])
+        fp = footprint_from_trusted(b["footprint"])
+        assert isinstance(fp, PolygonFootprint)  # a zone is an area
+        return Zone(
+            r[0],
+            int(r[1]),
+            r[2],
+            tuple(b["counterparties"]),
+            b["name"],
+            fp,
+            TimeWindow(from_us(b["validity"][0]), from_us(b["validity"][1])),
+            ZoneState(r[3]),
+            tuple((p, ZoneAnswer(a)) for p, a in b["answers"]),
+            b["revision"],
+            from_us(r[5]),
+            from_us(r[6]),
+        )
+
+    def _index(self, z: Zone) -> None:
+        key = f"{z.id}@{z.version}"
+        if z.is_agreed:
+            self._file(key, "zone", z.shape.boxes)
+        else:
+            self._unfile(key)
+
+    def add(self, zone: Zone, token: str) -> None:
+        self._exec(
+            f"INSERT INTO zones ({self._COLS}, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                zone.id,
+                zone.version,
+                zone.owner_id,
+                zone.state.value,
+                _zone_body(zone),
+                to_us(zone.created_at),
+                to_us(zone.updated_at),
+                token,
+            ),
+        )
+        self._index(zone)
+
+    def replace(self, zone: Zone) -> None:
+        self._exec(
+            "UPDATE zones SET state = ?, body = ?, updated_at = ? WHERE id = ? AND version = ?",
+            (zone.state.value, _zone_body(zone), to_us(zone.updated_at), zone.id, zone.version),
+        )
+        self._index(zone)
+
+    def get(self, zone_id: str, version: int | None = None) -> Zone | None:
+        if version is None:
+            r = self._exec(
+                f"SELECT {self._COLS} FROM zones WHERE id = ? ORDER BY version DESC LIMIT 1", (zone_id,)
+            ).fetchone()
+        else:
+            r = self._exec(
+                f"SELECT {self._COLS} FROM zones WHERE id = ? AND version = ?", (zone_id, version)
+            ).fetchone()
+        return self._row(r) if r else None
+
+    def versions(self, zone_id: str) -> builtins.list[Zone]:
+        rows = self._exec(f"SELECT {self._COLS} FROM zones WHERE id = ? ORDER BY version", (zone_id,)).fetchall()
+        return [self._row(r) for r in rows]
+
+    def list(self, *, after: str | None = None, limit: int = 100) -> builtins.list[Zone]:
+        ids = [
+            r[0]
+            for r in self._exec(
+                "SELECT DISTINCT id FROM zones WHERE id > ? ORDER BY id LIMIT ?", (after or "", limit)
+            ).fetchall()
+        ]
+        out: builtins.list[Zone] = []
+        for part in chunks(ids, 500):
+            rows = self._exec(
+                f"SELECT {self._COLS} FROM zones WHERE id IN ({', '.join('?' for _ in part)}) ORDER BY id, version",
+                part,
+            ).fetchall()
+            out += [self._row(r) for r in rows]
+        return out
+
+    def near(self, boxes: Sequence[Sequence[float]]) -> builtins.list[tuple[Zone, str]]:
+        keys = self._near_ids("zone", boxes)
+        out = []
+        for key in keys:
+            zone_id, _, version = key.rpartition("@")
+            r = self._exec(
+                f"SELECT {self._COLS}, token FROM zones WHERE id = ? AND version = ?", (zone_id, int(version))
+            ).fetchone()
+            if r is not None:
+                out.append((self._row(r), str(r[7])))
+        return out
+
+
+def _band_json(b: Band) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "party_left": b.party_left,
+        "party_right": b.party_right,
+        "footprint": footprint_to_geojson(b.footprint),
+        "validity": [to_us(b.validity.start), to_us(b.validity.end)],
+    }
+
+
+def _band(d: Mapping[str, Any]) -> Band:
+    fp = footprint_from_trusted(d["footprint"])
+    assert isinstance(fp, CorridorFootprint)  # a band is a corridor
+    return Band(
+        d["id"], d["party_left"], d["party_right"], fp, TimeWindow(from_us(d["validity"][0]), from_us(d["validity"][1]))
+    )
+
+
+class SqlLines(_AreaIndex):
+    _COLS = "id, creator_id, party_left, party_right, body, created_at"
+
+    @staticmethod
+    def _row(r: Sequence[Any]) -> LineRecord:
+        b = orjson.loads(r[4])
+        return LineRecord(
+            r[0],
+            r[1],
+            b["name"],
+            b["area"],
+            tuple((p[0], p[1]) for p in b["line"]),
+            r[2],
+            r[3],
+            b["zone_left"],
+            b["zone_right"],
+            None if b["band"] is None else _band(b["band"]),
+            from_us(r[5]),
+            None if b.get("withdrawn_at") is None else from_us(b["withdrawn_at"]),
+        )
+
+    @staticmethod
+    def _body(line: LineRecord) -> str:
+        body = {
+            "name": line.name,
+            "area": dict(line.area),
+            "line": [list(p) for p in line.line],
+            "zone_left": line.zone_left,
+            "zone_right": line.zone_right,
+            "band": None if line.band is None else _band_json(line.band),
+            "withdrawn_at": None if line.withdrawn_at is None else to_us(line.withdrawn_at),
+        }
+        return orjson.dumps(body).decode()
+
+    def _index(self, line: LineRecord) -> None:
+        if line.band is not None and line.withdrawn_at is None:
+            self._file(line.id, "band", line.band.shape.boxes)
+        else:
+            self._unfile(line.id)
+
+    def add(self, line: LineRecord, token: str) -> None:
+        self._exec(
+            f"INSERT INTO lines ({self._COLS}, token) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                line.id,
+                line.creator_id,
+                line.party_left,
+                line.party_right,
+                self._body(line),
+                to_us(line.created_at),
+                token,
+            ),
+        )
+        self._index(line)
+
+    def replace(self, line: LineRecord) -> None:
+        self._exec("UPDATE lines SET body = ? WHERE id = ?", (self._body(line), line.id))
+        self._index(line)
+
+    def get(self, line_id: str) -> LineRecord | None:
+        r = self._exec(f"SELECT {self._COLS} FROM lines WHERE id = ?", (line_id,)).fetchone()
+        return self._row(r) if r else None
+
+    def list(self, *, after: str | None = None, limit: int = 100) -> builtins.list[LineRecord]:
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM lines WHERE id > ? ORDER BY id LIMIT ?", (after or "", limit)
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def bands_near(self, boxes: Sequence[Sequence[float]]) -> builtins.list[tuple[Band, str]]:
+        out = []
+        for line_id in self._near_ids("band", boxes):
+            r = self._exec(f"SELECT {self._COLS}, token FROM lines WHERE id = ?", (line_id,)).fetchone()
+            if r is not None:
+                line = self._row(r)
+                if line.band is not None:
+                    out.append((line.band, str(r[6])))
+        return out
+
+
+class SqlMovements(_Repo):
+    def put(self, op_id: str, op_version: int, movement: Mapping[str, Any], at: datetime) -> None:
+        self._exec(
+            "INSERT INTO movements (op_id, op_version, body, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (op_id) "
+            "DO UPDATE SET op_version = excluded.op_version, body = excluded.body, updated_at = excluded.updated_at",
+            (op_id, op_version, orjson.dumps(dict(movement)).decode(), to_us(at)),
+        )
+
+    def get(self, op_id: str) -> tuple[int, Mapping[str, Any]] | None:
+        r = self._exec("SELECT op_version, body FROM movements WHERE op_id = ?", (op_id,)).fetchone()
+        return None if r is None else (int(r[0]), orjson.loads(r[1]))
+
+
 def seal_unsealed(cur: Any, dialect: Dialect) -> int:
     """Seal the events written before the chain existed (migration 2), in order; returns how many."""
     cur.execute(
@@ -696,6 +1452,16 @@ class SqlTransaction:
         self.parties = SqlParties(cur, dialect)
         self.party_keys = SqlPartyKeys(cur, dialect)
         self.incidents = SqlIncidents(cur, dialect)
+        self.notifications = SqlNotifications(cur, dialect)
+        self.contacts = SqlContacts(cur, dialect)
+        self.hotline = SqlHotline(cur, dialect)
+        self.requests = SqlRequests(cur, dialect)
+        self.endpoints = SqlEndpoints(cur, dialect)
+        self.deliveries = SqlDeliveries(cur, dialect)
+        self.sites = SqlSites(cur, dialect)
+        self.zones = SqlZones(cur, dialect)
+        self.lines = SqlLines(cur, dialect)
+        self.movements = SqlMovements(cur, dialect)
         self.operations = SqlOperations(cur, dialect)
         self.conflicts = SqlConflicts(cur, dialect)
         self.idempotency = SqlIdempotency(cur, dialect)

@@ -187,6 +187,9 @@ class SQLiteStore:
             conn.execute("ROLLBACK")
 
     def close(self) -> None:
+        """Idempotent: closing a closed store does nothing."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._checkpointer.join(10)
         with contextlib.suppress(sqlite3.Error):  # a reader still open elsewhere: the next start checkpoints

@@ -1,0 +1,85 @@
+"""What the benchmarks share: a real ``deconflict serve`` process they start, measure and stop."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+class Server:
+    """``deconflict serve`` in its own session, on a free port, over one database."""
+
+    def __init__(self, url: str, workdir: Path, workers: int = 1) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / f"server-{self.port}.log"
+        env = {**os.environ, "DECONFLICTION_DATABASE_URL": url, "COLUMNS": "200"}
+        exe = Path(sys.executable).with_name("deconflict")
+        cmd = [str(exe), "serve", "--port", str(self.port), "--workers", str(workers)]
+        self.log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.command = f"DECONFLICTION_DATABASE_URL={url} {' '.join(cmd)}"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.log_tail()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if s.recv(64).startswith(b"HTTP/1.1 200"):
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"the server did not answer /v1/health within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server and its child processes (uvicorn workers), from /proc."""
+        tick = os.sysconf("SC_CLK_TCK")
+        pids = {self.proc.pid}
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError):
+                    stat = (entry / "stat").read_text()
+                    parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        grew = True
+        while grew:
+            grew = False
+            for pid, parent in parents.items():
+                if parent in pids and pid not in pids:
+                    pids.add(pid)
+                    grew = True
+        total = 0.0
+        for pid in pids:
+            with contextlib.suppress(OSError, IndexError):
+                fields_ = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields_[11]) + int(fields_[12])) / tick
+        return total
+
+    def log_tail(self) -> str:
+        self.log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self.log.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -1,0 +1,89 @@
+"""/v1/threads, /v1/templates, /v1/preferences: the hotline between parties."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
+from deconfliction.api.schemas import MessageIn, PreferencesIn, ThreadIn
+from deconfliction.domain.hotline import LANGUAGES, TEMPLATES, parse_message, template_fields
+from deconfliction.domain.party import Party
+from deconfliction.service import hotline
+from deconfliction.service.signing import signed_receipt
+
+router = APIRouter(tags=["hotline"])
+
+
+@router.post("/v1/threads", status_code=201, summary="Start a hotline thread with other parties")
+async def start(body: ThreadIn, rt: RuntimeDep, key: KeyDep) -> Response:
+    content = parse_message(body.message)
+
+    def work(party: Party) -> Response:
+        thread, message, receipt = hotline.start_thread(rt, party, body.participants, body.subject, content)
+        return json_response(
+            {"thread": thread.id, "message": message.id, "receipt": signed_receipt(rt, receipt)},
+            201,
+            {"Location": f"/v1/threads/{thread.id}"},
+        )
+
+    return await as_party(rt, key, work)
+
+
+@router.get("/v1/threads", summary="Your hotline threads (the coordinator and auditors: all)")
+async def list_(
+    rt: RuntimeDep,
+    key: KeyDep,
+    cursor: str | None = None,
+    limit: Limit = None,
+) -> Response:
+    def work(party: Party) -> Response:
+        return paged(
+            rt,
+            cursor,
+            limit,
+            lambda after, n: hotline.list_threads(rt, party, after=after, limit=n),
+            lambda t: t,
+            lambda t: t["id"],
+        )
+
+    return await as_party(rt, key, work)
+
+
+@router.get("/v1/threads/{thread_id}", summary="A thread with its messages, in your language")
+async def get(thread_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
+    return await as_party(rt, key, lambda party: json_response(hotline.get_thread(rt, party, thread_id)))
+
+
+@router.post("/v1/threads/{thread_id}/messages", status_code=201, summary="Post a message in a thread")
+async def post(thread_id: str, body: MessageIn, rt: RuntimeDep, key: KeyDep) -> Response:
+    content = parse_message(body.model_dump(exclude_none=True), where="")
+
+    def work(party: Party) -> Response:
+        message, receipt = hotline.post_message(rt, party, thread_id, content)
+        return json_response({"message": message.id, "receipt": signed_receipt(rt, receipt)}, 201)
+
+    return await as_party(rt, key, work)
+
+
+@router.get("/v1/templates", summary="The message templates, with their parameters and translations")
+async def templates(rt: RuntimeDep, key: KeyDep) -> Response:
+    body: dict[str, Any] = {
+        "languages": list(LANGUAGES),
+        "templates": {k: {"params": sorted(template_fields(k)), "text": v} for k, v in TEMPLATES.items()},
+    }
+    return await as_party(rt, key, lambda _party: json_response(body))
+
+
+@router.get("/v1/preferences", summary="Your preferences (the language messages are shown in)")
+async def preferences(rt: RuntimeDep, key: KeyDep) -> Response:
+    return await as_party(rt, key, lambda party: json_response({"language": hotline.get_language(rt, party)}))
+
+
+@router.put("/v1/preferences", summary="Set your language: en, ru or ar")
+async def set_preferences(body: PreferencesIn, rt: RuntimeDep, key: KeyDep) -> Response:
+    return await as_party(
+        rt, key, lambda party: json_response({"language": hotline.set_language(rt, party, body.language)})
+    )

@@ -1,0 +1,161 @@
+"""/v1/notifications, /v1/stream, /v1/contacts: what a party must know, live, and who answers for it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Header, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response, StreamingResponse
+
+from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
+from deconfliction.domain.notification import Notification, NotificationState
+from deconfliction.domain.party import Party
+from deconfliction.errors import InvalidInput
+from deconfliction.service import notifications as notes
+from deconfliction.service.signing import signed_receipt
+
+router = APIRouter(tags=["notifications"])
+
+POLL_S = 0.025
+"""How often a stream looks for new notifications (any process may have written them): one indexed read
+per open stream every 25 ms, which bounds the delay a stream adds."""
+HEARTBEAT_S = 15.0
+
+
+@router.get("/v1/notifications", summary="Your notifications, newest last")
+async def list_(
+    rt: RuntimeDep,
+    key: KeyDep,
+    state: NotificationState | None = None,
+    cursor: str | None = None,
+    limit: Limit = None,
+) -> Response:
+    pending = None if state is None else state is NotificationState.PENDING
+
+    def work(party: Party) -> Response:
+        return paged(
+            rt,
+            cursor,
+            limit,
+            lambda after, n: notes.list_notifications(rt, party, pending=pending, after=after, limit=n),
+            Notification.record,
+            lambda n: n.id,
+        )
+
+    return await as_party(rt, key, work)
+
+
+@router.get("/v1/notifications/overdue", summary="What is late: yours (the coordinator: everyone's)")
+async def overdue(
+    rt: RuntimeDep,
+    key: KeyDep,
+    cursor: str | None = None,
+    limit: Limit = None,
+) -> Response:
+    def work(party: Party) -> Response:
+        return paged(
+            rt,
+            cursor,
+            limit,
+            lambda after, n: notes.overdue(rt, party, after=after, limit=n),
+            lambda n: {**n.record(), "overdue": True},
+            lambda n: n.id,
+        )
+
+    return await as_party(rt, key, work)
+
+
+@router.get("/v1/notifications/{notification_id}", summary="One notification")
+async def get(notification_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
+    return await as_party(
+        rt, key, lambda party: json_response(notes.get_notification(rt, party, notification_id).record())
+    )
+
+
+@router.post("/v1/notifications/{notification_id}/ack", summary="Acknowledge: received (not approved)")
+async def ack(notification_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
+    def work(party: Party) -> Response:
+        n, receipt = notes.acknowledge_notification(rt, party, notification_id)
+        return json_response({"notification": n.record(), "receipt": signed_receipt(rt, receipt)})
+
+    return await as_party(rt, key, work)
+
+
+@router.get("/v1/contacts", summary="Your on-call ladder, primary first")
+async def contacts(rt: RuntimeDep, key: KeyDep) -> Response:
+    return await as_party(
+        rt, key, lambda party: json_response({"contacts": [c.record() for c in notes.get_contacts(rt, party)]})
+    )
+
+
+@router.put("/v1/contacts", summary="Replace your on-call ladder")
+async def put_contacts(
+    rt: RuntimeDep,
+    key: KeyDep,
+    body: Annotated[
+        dict[str, Any], Body(examples=[{"contacts": [{"name": "Duty officer", "channels": {"phone": "+1 555 0100"}}]}])
+    ],
+) -> Response:
+    extra = [k for k in body if k != "contacts"]
+    if extra:
+        raise InvalidInput.one(extra[0], "unknown_field", f"unknown member {extra[0]!r}")
+
+    def work(party: Party) -> Response:
+        ladder, receipt = notes.set_contacts(rt, party, body.get("contacts"))
+        return json_response({"contacts": [c.record() for c in ladder], "receipt": signed_receipt(rt, receipt)})
+
+    return await as_party(rt, key, work)
+
+
+@router.get(
+    "/v1/stream",
+    summary="Your notifications as Server-Sent Events, resumable with Last-Event-ID",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream(
+    rt: RuntimeDep,
+    key: KeyDep,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    after: Annotated[int | None, Query(ge=0, description="Start after this notification number")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="Close the stream after this many events")] = None,
+    idle_s: Annotated[
+        float | None, Query(gt=0, le=3600, description="Close the stream after this many seconds without an event")
+    ] = None,
+) -> Response:
+    """Each event: `id` = the notification's number, `event: notification`, `data` = the notification.
+    After a disconnect, reconnect with `Last-Event-ID` (browsers do it by themselves): the stream resumes
+    right after it, with no gap and no repeat. A comment line every 15 s keeps proxies from closing it."""
+    start = after or 0
+    if last_event_id is not None:
+        try:
+            start = int(last_event_id)
+        except ValueError:
+            raise InvalidInput.one("Last-Event-ID", "invalid_value", "the id of the last event received") from None
+    party = await as_party(rt, key, lambda p: p)
+
+    async def events() -> AsyncIterator[bytes]:
+        seen, sent, idle, quiet = start, 0, 0.0, 0.0
+        yield b": connected\n\n"
+        while (limit is None or sent < limit) and (idle_s is None or quiet < idle_s):
+            batch = await run_in_threadpool(notes.stream_after, rt, party, seen)
+            for n in batch:
+                yield f"id: {n.seq}\nevent: notification\ndata: ".encode() + orjson.dumps(n.record()) + b"\n\n"
+                seen, sent = n.seq, sent + 1
+                if limit is not None and sent >= limit:
+                    return
+            if batch:
+                idle = quiet = 0.0
+                continue
+            await asyncio.sleep(POLL_S)
+            idle += POLL_S
+            quiet += POLL_S
+            if idle >= HEARTBEAT_S:
+                idle = 0.0
+                yield b": heartbeat\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

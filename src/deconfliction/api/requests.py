@@ -1,0 +1,85 @@
+"""/v1/requests: ask another party (to enter its zone, cross a line, pass its site); it approves, denies
+or comments. Separate from acknowledging: "received" is never "approved"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from starlette.responses import Response
+
+from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
+from deconfliction.api.schemas import AnswerIn, RequestIn
+from deconfliction.domain.party import Party
+from deconfliction.domain.request import Request, RequestState
+from deconfliction.service import requests
+from deconfliction.service.signing import signed_receipt
+
+router = APIRouter(prefix="/v1/requests", tags=["requests"])
+
+
+@router.post("", status_code=201, summary="Ask another party: to enter its zone, cross a line, pass its site")
+async def make(body: RequestIn, rt: RuntimeDep, key: KeyDep) -> Response:
+    def work(party: Party) -> Response:
+        r, receipt = requests.make_request(rt, party, body.model_dump())
+        return json_response(
+            {"request": r.record(), "receipt": signed_receipt(rt, receipt)}, 201, {"Location": f"/v1/requests/{r.id}"}
+        )
+
+    return await as_party(rt, key, work)
+
+
+@router.get("", summary="Requests you made or were asked (the coordinator and auditors: all)")
+async def list_(
+    rt: RuntimeDep,
+    key: KeyDep,
+    state: RequestState | None = None,
+    cursor: str | None = None,
+    limit: Limit = None,
+) -> Response:
+    def work(party: Party) -> Response:
+        return paged(
+            rt,
+            cursor,
+            limit,
+            lambda after, n: requests.list_requests(rt, party, state=state, after=after, limit=n),
+            Request.record,
+            lambda r: r.id,
+        )
+
+    return await as_party(rt, key, work)
+
+
+@router.get("/{request_id}", summary="One request and its state")
+async def get(request_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
+    return await as_party(rt, key, lambda party: json_response(requests.get_request(rt, party, request_id).record()))
+
+
+def _action(action: str, summary: str) -> Callable[..., Any]:
+    async def handler(
+        request_id: str, rt: RuntimeDep, key: KeyDep, body: Annotated[AnswerIn | None, Body()] = None
+    ) -> Response:
+        def work(party: Party) -> Response:
+            r, receipt = requests.act(rt, party, request_id, action, body.text if body else None)
+            return json_response({"request": r.record(), "receipt": signed_receipt(rt, receipt)})
+
+        return await as_party(rt, key, work)
+
+    handler.__doc__ = summary
+    return handler
+
+
+for _verb, _summary in (
+    ("approve", "The party asked approves (optional text)"),
+    ("deny", "The party asked denies (optional text)"),
+    ("comment", "Either side comments (text required); the request stays open"),
+    ("withdraw", "The requester withdraws it"),
+):
+    router.add_api_route(
+        f"/{{request_id}}/{_verb}",
+        _action(_verb, _summary),
+        methods=["POST"],
+        summary=_summary,
+        name=f"request_{_verb}",
+    )

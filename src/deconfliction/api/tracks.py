@@ -1,0 +1,172 @@
+"""/v1/tracks and /v1/alerts: a party posts position reports of its own aircraft; parties read the tactical
+alerts that involve their tracks (the coordinator reads all)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
+from deconfliction.domain.conflict import ConflictState
+from deconfliction.domain.party import DECLARING_ROLES, Party
+from deconfliction.domain.tactical import Alert, AlertState, PositionReport, validate_report
+from deconfliction.domain.volume import format_time, parse_time
+from deconfliction.errors import FieldError, Forbidden, InvalidInput
+from deconfliction.service.runtime import Runtime
+from deconfliction.tactical.cycle import TacticalService
+
+router = APIRouter(tags=["tactical"])
+
+MAX_REPORTS = 5_000
+"""Reports per request; the body limit (DECONFLICTION_MAX_BODY_BYTES) applies too."""
+
+
+async def tactical(request: Request) -> TacticalService:
+    service: TacticalService = request.app.state.tactical
+    return service
+
+
+TacticalDep = Annotated[TacticalService, Depends(tactical)]
+
+
+class ReportIn(BaseModel):
+    """One position report of one of the caller's aircraft."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(description="The aircraft's identifier within the party (ICAO address, tail number, ...)")
+    time: str = Field(description="RFC 3339 time of the observation, with an offset")
+    lat: float = Field(description="WGS84 latitude, degrees")
+    lon: float = Field(description="WGS84 longitude, degrees")
+    altitude_m: float = Field(description="Altitude, metres (the same reference for all of a deployment's tracks)")
+    ground_speed_mps: float = Field(description="Ground speed, m/s")
+    track_deg: float = Field(description="True track over the ground, degrees clockwise from north")
+    vertical_rate_mps: float = Field(0.0, description="Climb (positive) or descent rate, m/s")
+    callsign: str | None = Field(None, max_length=16)
+
+
+class TracksIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reports: list[ReportIn] = Field(max_length=MAX_REPORTS)
+
+
+def reports_from_wire(body: TracksIn, party: Party, rt: Runtime, max_future_s: float) -> list[PositionReport]:
+    """Every report checked; one InvalidInput naming each bad field (``reports[3].lat``), nothing kept."""
+    errors: list[FieldError] = []
+    out: list[PositionReport] = []
+    latest = rt.clock() + timedelta(seconds=max_future_s)
+    for k, r in enumerate(body.reports):
+        where = f"reports[{k}]"
+        try:
+            when = parse_time(r.time, "time")
+            if when > latest:
+                raise InvalidInput.one(
+                    "time",
+                    "time_in_future",
+                    f"{format_time(when)} is more than {max_future_s:g} s after the service's clock",
+                )
+            out.append(
+                validate_report(
+                    party.id,
+                    r.id,
+                    when,
+                    r.lat,
+                    r.lon,
+                    r.altitude_m,
+                    r.ground_speed_mps,
+                    r.track_deg,
+                    r.vertical_rate_mps,
+                    r.callsign,
+                    "api",
+                )
+            )
+        except InvalidInput as exc:
+            errors.extend(e.at(where) for e in exc.errors)
+    if errors:
+        raise InvalidInput(errors)
+    return out
+
+
+@router.post("/v1/tracks", summary="Post position reports of your aircraft")
+async def post_tracks(body: TracksIn, rt: RuntimeDep, key: KeyDep, service: TacticalDep) -> Response:
+    """Reports of the caller's own aircraft (a batch; at most 5,000). A report older than the newest one
+    of its track, or older than the track expiry, is ignored and counted; posting the same batch twice
+    changes nothing."""
+
+    def work(party: Party) -> Response:
+        if party.role not in DECLARING_ROLES:
+            raise Forbidden(f"a {party.role.value} does not report aircraft")
+        reports = reports_from_wire(body, party, rt, service.store.max_future_s)
+        result = service.ingest(reports)
+        return json_response(
+            {
+                "accepted": result.accepted,
+                "ignored_older": result.ignored_older,
+                "ignored_expired": result.ignored_expired,
+            }
+        )
+
+    return await as_party(rt, key, work)
+
+
+def alert_names(rt: Runtime, ids: set[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    with rt.store.read() as tx:
+        for pid in ids:
+            p = tx.parties.get(pid)
+            out[pid] = p.name if p else pid
+    return out
+
+
+def alert_view(viewer: Party, a: Alert, names: dict[str, str]) -> dict[str, Any]:
+    """An alert as ``viewer`` may see it: its own track(s) and, of the other side, the party and the
+    aircraft's identifier (needed to coordinate), never more of the other party's traffic."""
+    p = a.prediction
+    out: dict[str, Any] = {
+        "id": a.id,
+        "kind": "tactical",
+        "type": a.kind.value,
+        "state": a.state.value,
+        "rule": p.rule.as_dict(),
+        "loss_at": format_time(p.loss_at),
+        "closest_at": format_time(p.closest_at),
+        "min_horizontal_m": round(p.horizontal_m, 1),
+        "vertical_m": round(p.vertical_m, 1),
+        "now": p.now,
+        "position": list(p.position) if p.position else None,
+        "created_at": format_time(a.created_at),
+        "updated_at": format_time(a.updated_at),
+        "resolved_at": format_time(a.resolved_at) if a.resolved_at else None,
+    }
+    sides = [{"party": pid, "party_name": names.get(pid, pid), "track": tid} for pid, tid in a.subjects]
+    if viewer.sees_all:
+        out["tracks"] = sides
+        return out
+    own = [s for s in sides if s["party"] == viewer.id]
+    other = [s for s in sides if s["party"] != viewer.id]
+    out["own_tracks"] = [s["track"] for s in own]
+    out["counterpart"] = other[0] if other else None
+    return out
+
+
+@router.get("/v1/alerts", summary="Tactical alerts involving your tracks (the coordinator: all)")
+async def list_alerts(
+    rt: RuntimeDep,
+    key: KeyDep,
+    service: TacticalDep,
+    state: Annotated[list[AlertState] | None, Query(description="default: new and ongoing")] = None,
+) -> Response:
+    def work(party: Party) -> Response:
+        found = service.alerts(None if party.sees_all else party.id, state)
+        names = alert_names(rt, {pid for a in found for pid, _ in a.subjects})
+        return json_response({"items": [alert_view(party, a, names) for a in found]})
+
+    return await as_party(rt, key, work)
+
+
+def alert_states(state: ConflictState) -> list[AlertState]:
+    """The alert states a conflict state filter means: open is new or ongoing."""
+    return [AlertState.RESOLVED] if state is ConflictState.RESOLVED else [AlertState.NEW, AlertState.ONGOING]

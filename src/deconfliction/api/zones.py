@@ -1,0 +1,265 @@
+"""/v1/zones: propose a zone of responsibility, answer, revise, withdraw, read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from deconfliction.api.http import (
+    PAGE_SIZE_HELP,
+    KeyDep,
+    RawBody,
+    RuntimeDep,
+    as_party,
+    decode_cursor,
+    encode_cursor,
+    etag,
+    idempotency,
+    if_match_version,
+    json_response,
+    page_size,
+    signed_request,
+    stored,
+)
+from deconfliction.domain.footprint import Footprint, parse_footprint
+from deconfliction.domain.limits import Limits
+from deconfliction.domain.party import Party
+from deconfliction.domain.volume import TimeWindow, parse_time
+from deconfliction.domain.zone import ZoneAnswer, ZoneState
+from deconfliction.errors import FieldError, InvalidInput
+from deconfliction.service import zones
+from deconfliction.service.runtime import Runtime
+from deconfliction.service.signing import signed_receipt
+from deconfliction.service.views import conflict_view, may_see_zone
+from deconfliction.store.ports import StoredResponse
+
+router = APIRouter(prefix="/v1/zones", tags=["zones"])
+
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+Render = Callable[[Any], tuple[int, dict[str, str], Any]]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WindowIn(_Strict):
+    start: str
+    end: str
+
+
+class ZoneIn(_Strict):
+    name: str = Field("", description="What the zone is called")
+    counterparties: list[str] = Field(description="Party ids that must accept it")
+    footprint: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon (geodesic edges)")
+    validity: WindowIn = Field(description="RFC 3339 [start, end) during which it is in force once agreed")
+
+
+class ZoneRevisionIn(_Strict):
+    name: str | None = None
+    counterparties: list[str] | None = None
+    footprint: dict[str, Any] | None = None
+    validity: WindowIn | None = None
+
+
+class AnswerIn(_Strict):
+    answer: Literal["accepted", "rejected"]
+
+
+def parse_validity(raw: WindowIn, field: str = "validity") -> TimeWindow:
+    errors: list[FieldError] = []
+    start = end = None
+    try:
+        start = parse_time(raw.start, f"{field}.start")
+    except InvalidInput as e:
+        errors += e.errors
+    try:
+        end = parse_time(raw.end, f"{field}.end")
+    except InvalidInput as e:
+        errors += e.errors
+    if errors or start is None or end is None:
+        raise InvalidInput(errors)
+    return TimeWindow(start, end)
+
+
+def parse_area(raw: dict[str, Any], limits: Limits, field: str = "footprint") -> Footprint:
+    try:
+        return parse_footprint(raw, limits)
+    except InvalidInput as e:
+        raise e.at(field) from None
+
+
+def _render(rt: Runtime, actor: Party, status: int) -> Render:
+    def render(r: zones.ZoneResult) -> tuple[int, dict[str, str], Any]:
+        body = {
+            "zone": zones.zone_record(r.zone),
+            "versions": [zones.zone_record(v) for v in r.versions if may_see_zone(actor, v)],
+            "conflicts": [
+                conflict_view(actor, c, r.names)
+                for c in r.changed
+                if actor.sees_all or actor.id in (c.party_a, c.party_b)
+            ],
+            "receipt": signed_receipt(rt, r.receipt),
+        }
+        latest = r.versions[-1].version
+        return status, {"ETag": etag(latest), "Location": f"/v1/zones/{r.zone.id}"}, body
+
+    return render
+
+
+def _respond(out: Any, render: Render) -> Response:
+    if isinstance(out, StoredResponse):
+        return stored(out)
+    status, headers, body = render(out)
+    return json_response(body, status, headers)
+
+
+@router.post("", status_code=201, summary="Propose a zone of responsibility to counter-parties")
+async def propose(
+    body: ZoneIn, request: Request, raw: RawBody, rt: RuntimeDep, key: KeyDep, idempotency_key: IdemKey = None
+) -> Response:
+    def work(party: Party) -> Response:
+        errors: list[FieldError] = []
+        footprint = validity = None
+        try:
+            footprint = parse_area(body.footprint, rt.limits)
+        except InvalidInput as e:
+            errors += e.errors
+        try:
+            validity = parse_validity(body.validity)
+        except InvalidInput as e:
+            errors += e.errors
+        if errors or footprint is None or validity is None:
+            raise InvalidInput(errors)
+        render = _render(rt, party, 201)
+        idem = idempotency(request, raw, idempotency_key, render)
+        draft = zones.ZoneDraft(body.name, body.counterparties, footprint, validity)
+        out = zones.propose(rt, party, draft, idempotency=idem, signature=signed_request(request, raw))
+        return _respond(out, render)
+
+    return await as_party(rt, key, work)
+
+
+@router.get("", summary="Zones you may see: every agreed one, and the proposals you take part in")
+async def list_(
+    rt: RuntimeDep,
+    key: KeyDep,
+    state: Annotated[ZoneState | None, Query()] = None,
+    cursor: str | None = None,
+    limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_HELP + " (zones, each with its versions)")] = None,
+) -> Response:
+    after = decode_cursor(cursor)
+    size = page_size(limit, rt.limits)
+
+    def work(party: Party) -> Response:
+        found = zones.list_zones(rt, party, state=state, after=after, limit=size + 1)
+        ids = list(dict.fromkeys(z.id for z in found))
+        nxt = encode_cursor(ids[size - 1]) if len(ids) > size else None
+        keep = set(ids[:size])
+        return json_response({"items": [zones.zone_record(z) for z in found if z.id in keep], "next_cursor": nxt})
+
+    return await as_party(rt, key, work)
+
+
+@router.get("/{zone_id}", summary="A zone: the versions you may see")
+async def get(zone_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
+    def work(party: Party) -> Response:
+        versions = zones.get_zone(rt, party, zone_id)
+        body = {"id": zone_id, "versions": [zones.zone_record(v) for v in versions]}
+        return json_response(body, headers={"ETag": etag(versions[-1].version)})
+
+    return await as_party(rt, key, work)
+
+
+@router.post("/{zone_id}/answer", summary="Accept or reject the pending version (counter-parties)")
+async def answer(
+    zone_id: str,
+    body: AnswerIn,
+    request: Request,
+    raw: RawBody,
+    rt: RuntimeDep,
+    key: KeyDep,
+    idempotency_key: IdemKey = None,
+) -> Response:
+    def work(party: Party) -> Response:
+        render = _render(rt, party, 200)
+        idem = idempotency(request, raw, idempotency_key, render)
+        out = zones.answer(
+            rt, party, zone_id, ZoneAnswer(body.answer), idempotency=idem, signature=signed_request(request, raw)
+        )
+        return _respond(out, render)
+
+    return await as_party(rt, key, work)
+
+
+@router.post("/{zone_id}/revise", summary="Propose a new version (owner; If-Match: the latest version)")
+async def revise(
+    zone_id: str,
+    body: ZoneRevisionIn,
+    request: Request,
+    raw: RawBody,
+    rt: RuntimeDep,
+    key: KeyDep,
+    if_match: IfMatch = None,
+    idempotency_key: IdemKey = None,
+) -> Response:
+    def work(party: Party) -> Response:
+        version = if_match_version(if_match)
+        errors: list[FieldError] = []
+        footprint = validity = None
+        if body.footprint is not None:
+            try:
+                footprint = parse_area(body.footprint, rt.limits)
+            except InvalidInput as e:
+                errors += e.errors
+        if body.validity is not None:
+            try:
+                validity = parse_validity(body.validity)
+            except InvalidInput as e:
+                errors += e.errors
+        if errors:
+            raise InvalidInput(errors)
+        render = _render(rt, party, 200)
+        idem = idempotency(request, raw, idempotency_key, render)
+        out = zones.revise(
+            rt,
+            party,
+            zone_id,
+            expected_version=version,
+            footprint=footprint,
+            validity=validity,
+            counterparties=body.counterparties,
+            name=body.name,
+            idempotency=idem,
+            signature=signed_request(request, raw),
+        )
+        return _respond(out, render)
+
+    return await as_party(rt, key, work)
+
+
+@router.post("/{zone_id}/withdraw", summary="Withdraw the zone (owner; If-Match: the latest version)")
+async def withdraw(
+    zone_id: str,
+    request: Request,
+    raw: RawBody,
+    rt: RuntimeDep,
+    key: KeyDep,
+    if_match: IfMatch = None,
+    idempotency_key: IdemKey = None,
+) -> Response:
+    def work(party: Party) -> Response:
+        version = if_match_version(if_match)
+        render = _render(rt, party, 200)
+        idem = idempotency(request, raw, idempotency_key, render)
+        out = zones.withdraw(
+            rt, party, zone_id, expected_version=version, idempotency=idem, signature=signed_request(request, raw)
+        )
+        return _respond(out, render)
+
+    return await as_party(rt, key, work)

@@ -1,0 +1,284 @@
+"""Use cases of notifications: tell each party concerned, take acknowledgements, show what is late, and
+escalate down the on-call ladder when a deadline passes.
+
+Notifications are written in the same transaction as the change they report, numbered in commit order,
+so a party's stream (``/v1/stream``) resumes after the last number it saw with no gap and no repeat,
+whichever API process wrote them: the notifications table is the outbox every process reads. Deadlines
+and escalation steps are rows, not timers: ``run_escalations`` (called every second by each server, and
+safe to call from any number of processes) takes the due ones inside one serialised write, so each step
+happens exactly once and survives restarts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deconfliction.domain.conflict import Conflict
+from deconfliction.domain.notification import (
+    Contact,
+    DeadlinePolicy,
+    Notification,
+    acknowledge,
+    escalate,
+    parse_contacts,
+)
+from deconfliction.domain.party import Party, Role
+from deconfliction.domain.site import revalidation_due
+from deconfliction.domain.tactical import AlertChange
+from deconfliction.domain.volume import format_time
+from deconfliction.errors import Forbidden, NotFound
+from deconfliction.service.delivery import enqueue
+from deconfliction.service.runtime import Runtime
+from deconfliction.store.ports import Transaction
+
+POLICY = DeadlinePolicy()
+
+
+def _reads_all(viewer: Party) -> bool:
+    return viewer.sees_all or viewer.role is Role.AUDITOR
+
+
+def notify_conflict(
+    tx: Transaction, rt: Runtime, c: Conflict, party_id: str, entry_seq: int, kind: str, counterpart: str | None
+) -> Notification:
+    """Inside the write that changed ``c``: tell ``party_id`` (one of its sides) what its ledger entry
+    ``entry_seq`` recorded, with a deadline from the policy."""
+    now = rt.clock()
+    n = Notification(
+        rt.ids.new_id("nt"),
+        tx.notifications.next_seq(),
+        party_id,
+        f"conflict.{kind}",
+        c.id,
+        entry_seq,
+        {
+            "conflict": c.id,
+            "kind": c.kind,
+            "state": c.state.value,
+            "version": c.version,
+            "counterpart": counterpart,
+            "window": {"start": format_time(c.window.start), "end": format_time(c.window.end)},
+            "min_horizontal_m": round(c.min_horizontal_m, 1),
+        },
+        now,
+        POLICY.deadline(now, c.window.start),
+    )
+    tx.notifications.add(n)
+    enqueue(tx, rt, n)
+    return n
+
+
+def acknowledge_notification(rt: Runtime, actor: Party, notification_id: str) -> tuple[Notification, tuple[int, str]]:
+    """Received (never "approved"): recorded with its time, in the ledger too."""
+    with rt.store.write() as tx:
+        n = tx.notifications.get(notification_id)
+        if n is None or n.party_id != actor.id:
+            raise NotFound(f"no notification {notification_id}", id=notification_id)
+        done = acknowledge(n, by=actor.id, now=rt.clock())
+        tx.notifications.save(done)
+        tx.events.append(
+            at=done.acknowledged_at or rt.clock(),
+            actor_id=actor.id,
+            type="notification.acknowledged",
+            subject_id=n.id,
+            payload={"notification": n.id, "about": n.subject_id, "entry": n.entry_seq, "kind": n.kind},
+            audience=[actor.id],
+        )
+        return done, tx.events.head()
+
+
+def get_notification(rt: Runtime, viewer: Party, notification_id: str) -> Notification:
+    with rt.store.read() as tx:
+        n = tx.notifications.get(notification_id)
+    if n is None or not (n.party_id == viewer.id or _reads_all(viewer)):
+        raise NotFound(f"no notification {notification_id}", id=notification_id)
+    return n
+
+
+def list_notifications(
+    rt: Runtime, viewer: Party, *, pending: bool | None = None, after: str | None = None, limit: int = 100
+) -> list[Notification]:
+    with rt.store.read() as tx:
+        return tx.notifications.list(party_id=viewer.id, pending=pending, after=after, limit=limit)
+
+
+def overdue(rt: Runtime, viewer: Party, *, after: str | None = None, limit: int = 100) -> list[Notification]:
+    """What is late: a party's own; the coordinator's (and auditors') view: everyone's."""
+    party = None if _reads_all(viewer) else viewer.id
+    with rt.store.read() as tx:
+        return tx.notifications.list(party_id=party, overdue_at=rt.clock(), after=after, limit=limit)
+
+
+def stream_after(rt: Runtime, viewer: Party, after_seq: int, limit: int = 500) -> list[Notification]:
+    with rt.store.read() as tx:
+        return tx.notifications.for_party(viewer.id, after_seq=after_seq, limit=limit)
+
+
+def set_contacts(rt: Runtime, actor: Party, raw: Any) -> tuple[tuple[Contact, ...], tuple[int, str]]:
+    """Replace the party's on-call ladder (primary first)."""
+    ladder = parse_contacts(raw)
+    if actor.role is Role.OBSERVER:
+        raise Forbidden("an observer has no on-call ladder")
+    with rt.store.write() as tx:
+        tx.contacts.put(actor.id, ladder, rt.clock())
+        tx.events.append(
+            at=rt.clock(),
+            actor_id=actor.id,
+            type="party.contacts_changed",
+            subject_id=actor.id,
+            payload={"contacts": [c.record() for c in ladder]},
+            audience=[actor.id],
+        )
+        return ladder, tx.events.head()
+
+
+def get_contacts(rt: Runtime, actor: Party) -> tuple[Contact, ...]:
+    with rt.store.read() as tx:
+        return tx.contacts.get(actor.id)
+
+
+def run_escalations(rt: Runtime, limit: int = 100) -> int:
+    """Take every escalation step now due, once: the next contact of the ladder with a fresh deadline, or
+    past the last contact the coordinators (each gets a notification of its own). Returns the steps."""
+    with rt.store.write() as tx:
+        now = rt.clock()
+        due = tx.notifications.escalations_due(now, limit)
+        if not due:
+            return 0
+        coordinators = [p for p in tx.parties.list(limit=100_000) if p.role is Role.COORDINATOR]
+        for n in due:
+            ladder = tx.contacts.get(n.party_id) or (Contact("(no contact registered)"),)
+            step = escalate(n, ladder, now=now, policy=POLICY)
+            tx.notifications.save(step.notification)
+            seq = tx.events.append(
+                at=now,
+                actor_id=None,
+                type="notification.escalated",
+                subject_id=n.id,
+                payload={
+                    "notification": n.id,
+                    "about": n.subject_id,
+                    "step": step.step,
+                    "to": step.to,
+                    "missed_deadline": format_time(n.deadline) if n.deadline else None,
+                },
+                audience=[n.party_id],
+            )
+            if step.to_coordinator and n.kind != "escalation":  # a coordinator's own miss stops there
+                party = tx.parties.get(n.party_id)
+                for coordinator in coordinators:
+                    copy = Notification(
+                        rt.ids.new_id("nt"),
+                        tx.notifications.next_seq(),
+                        coordinator.id,
+                        "escalation",
+                        n.id,
+                        seq,
+                        {
+                            "notification": n.id,
+                            "party": n.party_id,
+                            "party_name": party.name if party else n.party_id,
+                            "about": n.subject_id,
+                            "kind": n.kind,
+                            "missed_deadline": format_time(n.deadline) if n.deadline else None,
+                        },
+                        now,
+                        POLICY.deadline(now, None),
+                    )
+                    tx.notifications.add(copy)
+                    enqueue(tx, rt, copy)
+        return len(due)
+
+
+def notify_alert(rt: Runtime, change: AlertChange) -> None:
+    """A tactical alert raised or resolved (a cycle listener): each party concerned gets a ledger entry of
+    what it is told and a notification, urgent by the policy (the loss is minutes away). Updates of an
+    ongoing alert are not notified: hysteresis keeps an alert from flapping, and its first warning stands."""
+    if change.change not in ("raised", "resolved"):
+        return
+    a = change.alert
+    p = a.prediction
+    with rt.store.write() as tx:
+        now = rt.clock()
+        for i, party_id in enumerate(a.parties):
+            other = a.subjects[1 - i]
+            body = {
+                "alert": a.id,
+                "kind": "tactical",
+                "type": a.kind.value,
+                "state": a.state.value,
+                "own": a.subjects[i][1],
+                "counterpart": {"party": other[0], "id": other[1]},
+                "loss_at": format_time(p.loss_at),
+                "closest_at": format_time(p.closest_at),
+                "min_horizontal_m": round(p.horizontal_m, 1),
+                "vertical_m": round(p.vertical_m, 1),
+                "position": list(p.position) if p.position else None,
+            }
+            seq = tx.events.append(
+                at=now,
+                actor_id=None,
+                type=f"tactical.{change.change}",
+                subject_id=a.id,
+                payload=body,
+                audience=[party_id],
+            )
+            n = Notification(
+                rt.ids.new_id("nt"),
+                tx.notifications.next_seq(),
+                party_id,
+                f"tactical.{change.change}",
+                a.id,
+                seq,
+                body,
+                now,
+                POLICY.deadline(now, p.loss_at),
+            )
+            tx.notifications.add(n)
+            enqueue(tx, rt, n)
+
+
+def flag_expired_sites(rt: Runtime) -> int:
+    """Tell each owner once per site version that a protected site is past its valid_until: it stays
+    protected until the owner withdraws it, but must be revalidated (its coordinates checked again)."""
+    flagged = 0
+    with rt.store.write() as tx:
+        now = rt.clock()
+        sites, after = [], None
+        while batch := tx.sites.list(active=True, after=after, limit=500):
+            sites += batch
+            after = batch[-1].id
+        for site in revalidation_due(sites, now):
+            told = tx.notifications.about(site.owner_id, "site.revalidation_due", site.id)
+            if any(n.body.get("version") == site.version for n in told):
+                continue
+            body = {
+                "site": site.id,
+                "name": site.name,
+                "version": site.version,
+                "valid_until": format_time(site.valid_until),
+                "still_protected": True,
+            }
+            seq = tx.events.append(
+                at=now,
+                actor_id=None,
+                type="site.revalidation_due",
+                subject_id=site.id,
+                payload={**body, "about": site.id},
+                audience=[site.owner_id],
+            )
+            n = Notification(
+                rt.ids.new_id("nt"),
+                tx.notifications.next_seq(),
+                site.owner_id,
+                "site.revalidation_due",
+                site.id,
+                seq,
+                body,
+                now,
+                POLICY.deadline(now, None),
+            )
+            tx.notifications.add(n)
+            enqueue(tx, rt, n)
+            flagged += 1
+    return flagged

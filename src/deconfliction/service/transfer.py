@@ -1,0 +1,553 @@
+"""Import and export: the sites CSV in (all or nothing, with a dry run and a report per row); a GeoJSON
+FeatureCollection of operations, movements, zones and sites in and out (the same format both ways); KML
+out, styled per party.
+
+``import_sites_csv`` reads the file (``formats.sites_csv``), then checks every accepted row as a site
+would be checked when declared (``domain.site.new_site``: a name, lengths, ``valid_until`` in the future,
+the pole cap) and that its ``owner`` column, when given, names the importing party. A row failing any
+check is refused with every reason; if any row is refused, or the file itself is, nothing is stored. A
+dry run stops there. Otherwise every site is declared in one transaction, as ``POST /v1/sites`` would
+(likely duplicates reported per row, conflicts found, both sides told), with one receipt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from deconfliction.domain.conflict import Conflict
+from deconfliction.domain.features import parse_feature, volume_feature
+from deconfliction.domain.footprint import footprint_to_geojson, parse_footprint
+from deconfliction.domain.ledger import EVERYONE
+from deconfliction.domain.movement import MOVEMENT_FIELDS
+from deconfliction.domain.operation import Operation, OperationState
+from deconfliction.domain.party import Party
+from deconfliction.domain.policy import OperationKind
+from deconfliction.domain.signing import SignedRequest
+from deconfliction.domain.site import SiteCategory, SitePoint, new_site, parse_category, parse_site_footprint
+from deconfliction.domain.volume import TimeWindow, format_time, parse_time
+from deconfliction.domain.zone import ZoneState
+from deconfliction.errors import FieldError, InvalidInput
+from deconfliction.formats.kml import KmlPlacemark, write_kml
+from deconfliction.formats.sites_csv import RefusedRow, SiteRow, SitesImport, read_sites_csv
+from deconfliction.service import operations as ops
+from deconfliction.service import sites
+from deconfliction.service.conflicts import party_names
+from deconfliction.service.operations import Idempotency, _write
+from deconfliction.service.runtime import Runtime
+from deconfliction.store.ports import StoredResponse, Transaction
+
+
+@dataclass(frozen=True)
+class SitesImportResult:
+    report: SitesImport
+    """Every row accepted or refused, with reasons (after the service's own checks)."""
+    dry_run: bool
+    stored: list[sites.SiteResult] = field(default_factory=list)
+    """One per accepted row, in row order, when the import was stored."""
+    receipt: tuple[int, str] | None = None
+
+    @property
+    def changed(self) -> list[Conflict]:
+        return [c for r in self.stored for c in r.changed]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report (``SitesImport.as_dict``) with, per stored row, the site id and likely duplicates."""
+        out = self.report.as_dict()
+        out["dry_run"] = self.dry_run
+        out["stored"] = bool(self.stored)
+        for row, result in zip(out["accepted"], self.stored, strict=False):
+            row["site"] = result.site.id
+            row["likely_duplicates"] = [sites.duplicate_view(d) for d in result.duplicates]
+        return out
+
+
+def _draft(row: SiteRow) -> sites.SiteDraft:
+    return sites.SiteDraft(
+        row.name, SiteCategory(row.category), SitePoint(row.position), row.radius_m, row.accuracy_m, row.valid_until
+    )
+
+
+def check_rows(rt: Runtime, actor: Party | None, report: SitesImport) -> SitesImport:
+    """The report with the rows the service would refuse moved to ``refused`` (every reason, by column).
+    ``actor`` None (a dry run at the console, for nobody in particular) skips the owner check."""
+    now = rt.clock()
+    accepted: list[SiteRow] = []
+    refused: list[RefusedRow] = list(report.refused)
+    for row in report.accepted:
+        errors: list[FieldError] = []
+        if actor is not None and row.owner is not None and row.owner != actor.name:
+            errors.append(
+                FieldError(
+                    "owner",
+                    "not_the_importer",
+                    f"owner {row.owner!r} is not the importing party {actor.name!r}; a party imports its own sites",
+                )
+            )
+        try:
+            d = _draft(row)
+            new_site(
+                site_id="st_check",
+                owner_id="pt_check" if actor is None else actor.id,
+                name=d.name,
+                category=d.category,
+                footprint=d.footprint,
+                radius_m=d.radius_m,
+                accuracy_m=d.accuracy_m,
+                valid_until=d.valid_until,
+                now=now,
+                limits=rt.limits,
+            )
+        except InvalidInput as e:
+            errors += e.errors
+        if errors:
+            refused.append(RefusedRow(row.row, tuple(errors)))
+        else:
+            accepted.append(row)
+    refused.sort(key=lambda r: r.row)
+    return SitesImport(tuple(accepted), tuple(refused), report.file_errors, report.delimiter)
+
+
+def import_sites_csv(
+    rt: Runtime,
+    actor: Party | None,
+    data: str | bytes,
+    *,
+    dry_run: bool,
+    idempotency: Idempotency | None = None,
+    signature: SignedRequest | None = None,
+) -> SitesImportResult | StoredResponse:
+    """Read, check and (unless ``dry_run`` or any row is refused) store a CSV of ``actor``'s sites
+    (``actor`` None: a dry run at the console for no party in particular)."""
+    if actor is not None:
+        sites.require_declaring(actor)
+    report = check_rows(rt, actor, read_sites_csv(data, now=rt.clock(), limits=rt.limits))
+    if dry_run or not report.ok:
+        return SitesImportResult(report, dry_run)
+    if actor is None:
+        raise InvalidInput.one("party", "required", "a dry run may be made for no party; an import is a party's")
+    importer = actor
+
+    def work(tx: Transaction, signed: Mapping[str, Any] | None) -> SitesImportResult:
+        stored = [sites.add_site(tx, rt, importer, _draft(row), None) for row in report.accepted]
+        made = [{"row": row.row, "site": r.site.id} for row, r in zip(report.accepted, stored, strict=True)]
+        tx.events.append(  # the import as one (signed) act: which row became which site
+            at=rt.clock(),
+            actor_id=importer.id,
+            type="sites.imported",
+            subject_id=importer.id,
+            payload={"sites": made},
+            audience=[EVERYONE],
+            signed=signed,
+        )
+        return SitesImportResult(report, dry_run, stored, tx.events.head())
+
+    return _write(rt, importer, idempotency, signature, work)  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------------------ GeoJSON and KML
+
+OBJECTS = ("operation", "movement", "zone", "site")
+"""``properties.object`` of a feature in an export or import FeatureCollection (docs/formats.md)."""
+SERVICE_ASSIGNED = ("id", "version", "state")
+"""Properties an export writes and an import ignores: the service assigns them."""
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What a reader may see, gathered for an export."""
+
+    operations: list[Any]
+    movements: dict[str, Mapping[str, Any]]
+    zones: list[Any]
+    sites: list[Any]
+    lines: list[Any]
+    names: dict[str, str]
+
+
+def gather(rt: Runtime, viewer: Party | None) -> Scene:
+    """Everything ``viewer`` may see (None: the console operator, everything), through need-to-know:
+    its own operations (the coordinator: all), the zone versions it may see, every site, its lines."""
+    from deconfliction.service import lines as lines_service
+    from deconfliction.service import zones as zones_service
+    from deconfliction.service.movements import describes
+    from deconfliction.service.views import may_see_operation
+
+    with rt.store.read() as tx:
+        owner = None if viewer is None or viewer.sees_all else viewer.id
+        operations = [
+            o
+            for o in tx.operations.list(owner_id=owner, limit=1_000_000)
+            if o.is_live and (viewer is None or may_see_operation(viewer, o))
+        ]
+        found_movements = {o.id: tx.movements.get(o.id) for o in operations}
+        names = {p.id: p.name for p in tx.parties.list(limit=1_000_000)}
+    movements = {
+        op_id: found[1]
+        for op_id, found in found_movements.items()
+        if found is not None and describes(rt, found[1], next(o for o in operations if o.id == op_id))
+    }
+    shown_zones = [
+        z
+        for z in zones_service.list_zones(rt, viewer, limit=1_000_000)
+        if z.state in (ZoneState.AGREED, ZoneState.PROPOSED)
+    ]
+    all_sites = sites.list_sites(rt, viewer, active=True, limit=1_000_000)
+    shown_lines = lines_service.list_lines(rt, viewer, limit=1_000_000)
+    return Scene(operations, movements, shown_zones, all_sites, shown_lines, names)
+
+
+def export_geojson(rt: Runtime, viewer: Party | None) -> dict[str, Any]:
+    """A FeatureCollection of what ``viewer`` may see: operations (one feature per volume; a movement as
+    one feature along its route), zone versions in force or proposed, active sites. ``import_geojson``
+    reads it back to the same features (``SERVICE_ASSIGNED`` properties aside)."""
+    scene = gather(rt, viewer)
+    name = scene.names.get
+    features: list[dict[str, Any]] = []
+    for op in scene.operations:
+        common = {
+            "object": "operation",
+            "id": op.id,
+            "state": op.state.value,
+            "priority": op.priority,
+            "title": op.title,
+        }
+        movement = scene.movements.get(op.id)
+        if movement is not None:
+            m = {k: v for k, v in movement.items() if k not in ("route", "sweep")}
+            props = {
+                **common,
+                "object": "movement",
+                "operation": op.id,
+                "party": name(op.owner_id),
+                "kind": op.kind.value,
+                **m,
+            }
+            features.append({"type": "Feature", "geometry": dict(movement["route"]), "properties": props})
+            continue
+        for v in op.volumes:
+            f = volume_feature(op.id, name(op.owner_id) or op.owner_id, op.kind, v)
+            f["properties"] = {**common, **f["properties"]}
+            features.append(f)
+    for z in scene.zones:
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": footprint_to_geojson(z.footprint),
+                "properties": {
+                    "object": "zone",
+                    "id": z.id,
+                    "version": z.version,
+                    "state": z.state.value,
+                    "party": name(z.owner_id),
+                    "counterparties": [name(p) for p in z.counterparties],
+                    "name": z.name,
+                    "start": format_time(z.validity.start),
+                    "end": format_time(z.validity.end),
+                },
+            }
+        )
+    now = rt.clock()
+    for s in scene.sites:
+        record = sites.site_record(s, now)
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": record["footprint"],
+                "properties": {
+                    "object": "site",
+                    "id": s.id,
+                    "version": s.version,
+                    "state": s.state.value,
+                    "party": name(s.owner_id),
+                    "name": s.name,
+                    "category": s.category.value,
+                    "radius_m": s.radius_m,
+                    "accuracy_m": s.accuracy_m,
+                    "valid_until": record["valid_until"],
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def export_kml(rt: Runtime, viewer: Party | None) -> str:
+    """The same objects (and the reader's lines) as one KML document, styled per party."""
+    scene = gather(rt, viewer)
+
+    def name(party_id: str) -> str:
+        return scene.names.get(party_id, party_id)
+
+    marks: list[KmlPlacemark] = []
+    for op in scene.operations:
+        for i, v in enumerate(op.volumes):
+            marks.append(
+                KmlPlacemark(
+                    f"{op.title or op.id} [{i}]",
+                    name(op.owner_id),
+                    "operation",
+                    footprint_to_geojson(v.footprint),
+                    f"{op.kind.value} operation, {v.altitude.lower_m:g} to {v.altitude.upper_m:g} m (W84)",
+                    v.window.start,
+                    v.window.end,
+                )
+            )
+    for z in scene.zones:
+        marks.append(
+            KmlPlacemark(
+                z.name or z.id,
+                name(z.owner_id),
+                "zone",
+                footprint_to_geojson(z.footprint),
+                f"zone of responsibility, version {z.version}, {z.state.value}",
+                z.validity.start,
+                z.validity.end,
+            )
+        )
+    now = rt.clock()
+    for s in scene.sites:
+        record = sites.site_record(s, now)
+        marks.append(
+            KmlPlacemark(
+                s.name,
+                name(s.owner_id),
+                "site",
+                record["footprint"],
+                f"{s.category.value}, protection radius {s.radius_m:g} m, accuracy {s.accuracy_m:g} m",
+                radius_m=s.radius_m,
+            )
+        )
+    for line in scene.lines:
+        marks.append(
+            KmlPlacemark(
+                line.name or line.id,
+                name(line.creator_id),
+                "line",
+                {"type": "LineString", "coordinates": [list(p) for p in line.line]},
+                f"deconfliction line between {name(line.party_left)} (left) and {name(line.party_right)} (right)",
+            )
+        )
+    return write_kml(marks)
+
+
+@dataclass(frozen=True)
+class GeoJsonImport:
+    dry_run: bool
+    counts: dict[str, int]
+    """Objects read, by kind."""
+    stored: dict[str, list[str]] = field(default_factory=dict)
+    """Ids made, by kind, when stored."""
+    receipt: tuple[int, str] | None = None
+    changed: list[Conflict] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+
+
+def import_geojson(
+    rt: Runtime,
+    actor: Party,
+    obj: Any,
+    *,
+    dry_run: bool,
+    idempotency: Idempotency | None = None,
+    signature: SignedRequest | None = None,
+) -> GeoJsonImport | StoredResponse:
+    """Read a FeatureCollection of ``actor``'s operations, movements, zones and sites (the export's
+    format) and declare them all in one transaction, or nothing: every bad feature is reported at once
+    (``features[i]...``), and a feature of another party is refused (``not_the_importer``). A dry run
+    checks everything that does not need the database and stores nothing."""
+    from deconfliction.service import zones as zones_service
+    from deconfliction.service.movements import movement_record, sweep
+
+    sites.require_declaring(actor)
+    if not isinstance(obj, Mapping) or obj.get("type") != "FeatureCollection":
+        raise InvalidInput.one("", "invalid_geojson", "expected a GeoJSON FeatureCollection")
+    features = obj.get("features")
+    if not isinstance(features, list):
+        raise InvalidInput.one("features", "invalid_geojson", "features must be a list")
+    errors: list[FieldError] = []
+    plans: dict[str, list[tuple[Any, ...]]] = {}
+    moves: list[tuple[Any, ...]] = []
+    zone_drafts: list[tuple[int, Any]] = []
+    with rt.store.read() as tx:
+        names = {p.name: p.id for p in tx.parties.list(limit=1_000_000)}
+    site_drafts: list[sites.SiteDraft] = []
+    now = rt.clock()
+    for i, f in enumerate(features):
+        where = f"features[{i}]"
+        props = dict(f.get("properties") or {}) if isinstance(f, Mapping) else {}
+        kind = props.pop("object", "operation")
+        for key in SERVICE_ASSIGNED:
+            props.pop(key, None)
+        if props.get("party") not in (None, actor.name):
+            errors.append(
+                FieldError(
+                    f"{where}.properties.party",
+                    "not_the_importer",
+                    f"a party imports its own objects, not {props.get('party')!r}",
+                )
+            )
+            continue
+        try:
+            if kind == "operation":
+                feature = {**f, "properties": {**props, "party": actor.name}}
+                name, _, op_kind, priority, title, volume = parse_feature(feature, rt.limits)
+                plans.setdefault(name or f"feature-{i}", []).append((op_kind, priority, title, volume))
+            elif kind == "movement":
+                raw = {k: v for k, v in props.items() if k in MOVEMENT_FIELDS}
+                raw["route"] = f.get("geometry")
+                draft, swept = sweep(rt, raw)
+                moves.append(
+                    (
+                        OperationKind(props.get("kind", "ground")),
+                        int(props.get("priority", 0)),
+                        str(props.get("title", "")),
+                        draft,
+                        swept,
+                    )
+                )
+            elif kind == "zone":
+                zone_drafts.append((i, _zone_feature(f, props, actor, names, rt)))
+            elif kind == "site":
+                footprint_site = parse_site_footprint(f.get("geometry"), rt.limits)
+                draft_site = sites.SiteDraft(
+                    str(props.get("name", "")),
+                    parse_category(props.get("category"), "properties.category"),
+                    footprint_site,
+                    props.get("radius_m"),  # type: ignore[arg-type]
+                    props.get("accuracy_m"),  # type: ignore[arg-type]
+                    parse_time(props.get("valid_until"), "properties.valid_until"),
+                )
+                new_site(
+                    site_id="st_check",
+                    owner_id=actor.id,
+                    name=draft_site.name,
+                    category=draft_site.category,
+                    footprint=draft_site.footprint,
+                    radius_m=draft_site.radius_m,
+                    accuracy_m=draft_site.accuracy_m,
+                    valid_until=draft_site.valid_until,
+                    now=now,
+                    limits=rt.limits,
+                )
+                site_drafts.append(draft_site)
+            else:
+                errors.append(
+                    FieldError(f"{where}.properties.object", "invalid_value", f"object is one of {', '.join(OBJECTS)}")
+                )
+        except InvalidInput as e:
+            errors += e.at(where).errors
+        except (TypeError, ValueError) as e:
+            errors.append(FieldError(f"{where}.properties", "invalid_value", str(e)))
+    if errors:
+        raise InvalidInput(errors)
+    counts = {"operation": len(plans), "movement": len(moves), "zone": len(zone_drafts), "site": len(site_drafts)}
+    if dry_run:
+        return GeoJsonImport(True, counts)
+
+    def work(tx: Transaction, signed: Mapping[str, Any] | None) -> GeoJsonImport:
+        made: dict[str, list[str]] = {k: [] for k in OBJECTS}
+        changed: list[Conflict] = []
+        for _, draft in zone_drafts:
+            made["zone"].append(zones_service.add_proposal(tx, rt, actor, draft, None).id)
+        for sd in site_drafts:
+            r = sites.add_site(tx, rt, actor, sd, None)
+            made["site"].append(r.site.id)
+            changed += r.changed
+        for parts in plans.values():
+            op_kind, priority, title = parts[0][0], parts[0][1], parts[0][2]
+            op = _new_operation(rt, actor, op_kind, priority, title, tuple(p[3] for p in parts))
+            changed += ops._apply(tx, rt, actor, op, detect_again=True, known=(), created=True, signed=None).changed
+            made["operation"].append(op.id)
+        for op_kind, priority, title, draft_m, swept in moves:
+            op = _new_operation(rt, actor, op_kind, priority, title, swept.volumes)
+            changed += ops._apply(tx, rt, actor, op, detect_again=True, known=(), created=True, signed=None).changed
+            tx.movements.put(op.id, op.version, movement_record(draft_m, swept), op.created_at)
+            made["movement"].append(op.id)
+        tx.events.append(
+            at=rt.clock(),
+            actor_id=actor.id,
+            type="features.imported",
+            subject_id=actor.id,
+            payload={"made": made},
+            audience=[actor.id],
+            signed=signed,
+        )
+        return GeoJsonImport(False, counts, made, tx.events.head(), changed, party_names(tx, changed))
+
+    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+
+
+def _new_operation(
+    rt: Runtime, actor: Party, kind: OperationKind, priority: int, title: str, volumes: tuple[Any, ...]
+) -> Operation:
+    now = rt.clock()
+    return Operation(
+        rt.ids.new_id("op"),
+        actor.id,
+        kind,
+        priority,
+        OperationState.DRAFT,
+        1,
+        rt.ids.new_token(),
+        volumes,
+        title,
+        now,
+        now,
+    )
+
+
+def _zone_feature(
+    f: Mapping[str, Any], props: Mapping[str, Any], actor: Party, names: Mapping[str, str], rt: Runtime
+) -> Any:
+    """A zone feature as a draft proposed by ``actor``, checked as ``propose_zone`` would (paths relative
+    to the feature)."""
+    from deconfliction.domain.footprint import PolygonFootprint
+    from deconfliction.domain.zone import propose_zone
+    from deconfliction.service import zones as zones_service
+
+    errors: list[FieldError] = []
+    footprint = start = end = None
+    try:
+        footprint = parse_footprint(f.get("geometry"), rt.limits)
+        if not isinstance(footprint, PolygonFootprint):
+            errors.append(FieldError("geometry.type", "not_a_polygon", "a zone is a Polygon or MultiPolygon"))
+    except InvalidInput as e:
+        errors += e.at("geometry").errors
+    for key in ("start", "end"):
+        try:
+            value = parse_time(props.get(key), f"properties.{key}")
+            start, end = (value, end) if key == "start" else (start, value)
+        except InvalidInput as e:
+            errors += e.errors
+    raw = props.get("counterparties")
+    counterparties: list[str] = []
+    if not isinstance(raw, list) or not raw:
+        errors.append(FieldError("properties.counterparties", "required", "a zone names its counter-parties"))
+    else:
+        for k, n in enumerate(raw):
+            if n not in names:
+                errors.append(FieldError(f"properties.counterparties[{k}]", "unknown_party", f"no party named {n!r}"))
+            else:
+                counterparties.append(names[n])
+    if not errors and footprint is not None and start is not None and end is not None:
+        validity = TimeWindow(start, end)
+        try:  # the domain's own checks (owner as counter-party, duplicates, empty validity), never stored
+            propose_zone(
+                zone_id="zn_check", owner_id=actor.id, counterparties=counterparties, footprint=footprint,
+                validity=validity, now=rt.clock(),
+            )  # fmt: skip
+        except InvalidInput as e:
+            errors += [FieldError(_zone_path(x.field), x.code, x.message, x.detail) for x in e.errors]
+    if errors or footprint is None or start is None or end is None:
+        raise InvalidInput(errors)
+    return zones_service.ZoneDraft(str(props.get("name", "")), counterparties, footprint, TimeWindow(start, end))
+
+
+def _zone_path(field: str) -> str:
+    """``propose_zone``'s field names as paths into a zone feature."""
+    if field.startswith("validity."):
+        return "properties." + field.removeprefix("validity.")
+    if field.startswith("footprint"):
+        return "geometry" + field.removeprefix("footprint")
+    return "properties." + field

@@ -1,0 +1,209 @@
+"""The tactical service: the track store, the detection cycle, the alerts, and the feeds that fill it.
+
+Every ``cycle_s`` (default 1 s) the cycle expires stale tracks, takes a snapshot of the store, runs one
+detection pass (``domain.tactical_detect.detect``, in a worker thread so the event loop keeps reading
+feeds) with the policy's minima widened by the hysteresis margins, and advances the alerts
+(``domain.tactical.advance_alerts``): a pair losing separation under the policy's own minima raises an
+alert; one found only within the margins keeps an existing alert; an alert unseen for ``clear_after_s``
+resolves. Each change goes to the listeners (logging by default; notification channels subscribe here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from deconfliction.domain.tactical import (
+    Alert,
+    AlertChange,
+    AlertKey,
+    AlertKind,
+    AlertState,
+    Finding,
+    PositionReport,
+    Prediction,
+    TacticalPolicy,
+    TacticalRule,
+    advance_alerts,
+    alert_key,
+)
+from deconfliction.domain.tactical_detect import PassStats, detect
+from deconfliction.domain.tactical_motion import geodetic_from_ecef, motion_from_reports
+from deconfliction.tactical.feeds import CotTcpListener, CotUdpListener, FeedCounters, SbsClient
+from deconfliction.tactical.store import IngestResult, Snapshot, TrackStore
+
+log = logging.getLogger("deconfliction.tactical")
+
+RESOLVED_KEPT = 1000
+"""Resolved alerts kept for ``GET /v1/alerts?state=resolved`` (the newest ones)."""
+
+Listener = Callable[[AlertChange], None]
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    at: datetime
+    tracks: int
+    expired: int
+    stats: PassStats | None
+    changes: list[AlertChange]
+    seconds: float
+
+
+@dataclass
+class TacticalService:
+    """One per server process. Thread-safe: feeds, API requests and the cycle share it."""
+
+    policy: TacticalPolicy
+    clock: Callable[[], datetime]
+    new_id: Callable[[], str]
+    store: TrackStore = field(default_factory=TrackStore)
+    cycle_s: float = 1.0
+    listeners: list[Listener] = field(default_factory=list)
+    _active: dict[AlertKey, Alert] = field(default_factory=dict, init=False)
+    _resolved: deque[Alert] = field(default_factory=lambda: deque(maxlen=RESOLVED_KEPT), init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _cycle_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _feeds: list[SbsClient | CotUdpListener | CotTcpListener] = field(default_factory=list, init=False)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
+    last: CycleReport | None = field(default=None, init=False)
+
+    # ------------------------------------------------------------------------------------------ ingest
+
+    def ingest(self, reports: list[PositionReport]) -> IngestResult:
+        return self.store.ingest(reports, self.clock())
+
+    # ------------------------------------------------------------------------------------------ cycle
+
+    def cycle(self) -> CycleReport:
+        """One detection cycle at the clock's time (serialised: a slow cycle is never overlapped)."""
+        with self._cycle_lock:
+            started = time.perf_counter()
+            now = self.clock()
+            expired = self.store.expire(now)
+            snap = self.store.snapshot(now)
+            findings, stats = self._findings(snap, now)
+            with self._lock:
+                active, changes = advance_alerts(self._active, findings, now, self.policy.clear_after_s, self.new_id)
+                self._active = active
+                for ch in changes:
+                    if ch.change == "resolved":
+                        self._resolved.appendleft(ch.alert)
+            report = CycleReport(now, len(snap), len(expired), stats, changes, time.perf_counter() - started)
+            self.last = report
+        for ch in changes:
+            for listener in self.listeners:
+                try:
+                    listener(ch)
+                except Exception:  # one listener's failure must not stop the others or the cycle
+                    log.exception("alert listener failed on %s %s", ch.change, ch.alert.id)
+        return report
+
+    def _findings(self, snap: Snapshot, now: datetime) -> tuple[list[Finding], PassStats | None]:
+        if len(snap) < 2:
+            return [], None
+        c = snap.columns
+        motion = motion_from_reports(snap.at, c["lat"], c["lon"], c["alt"], c["gs"], c["trk"], c["vs"], c["t"])
+        widened = self.policy.table(snap.parties, widen=True)
+        core = self.policy.table(snap.parties)
+        losses, stats = detect(motion, snap.party, widened, core=core)
+        if not len(losses):
+            return [], stats
+        mid = 0.5 * (motion.at(losses.t_cpa_s, losses.i) + motion.at(losses.t_cpa_s, losses.j))
+        mid_lat, mid_lon = geodetic_from_ecef(mid)
+        out: list[Finding] = []
+        for k in range(len(losses)):
+            a, b = snap.keys[int(losses.i[k])], snap.keys[int(losses.j[k])]
+            rule = self.policy.rule(a[0], b[0]) or TacticalRule()
+            pred = Prediction(
+                loss_at=now + timedelta(seconds=float(losses.t_in_s[k])),
+                closest_at=now + timedelta(seconds=float(losses.t_cpa_s[k])),
+                horizontal_m=float(losses.horizontal_m[k]),
+                vertical_m=float(losses.vertical_m[k]),
+                now=bool(losses.now[k]),
+                rule=rule,
+                position=(float(mid_lon[k]), float(mid_lat[k])),
+            )
+            out.append(Finding(alert_key(AlertKind.TRACKS, a, b), bool(losses.core[k]), pred))
+        return out, stats
+
+    # ------------------------------------------------------------------------------------------ reading
+
+    def alerts(self, party_id: str | None, states: Iterable[AlertState] | None = None) -> list[Alert]:
+        """Alerts involving ``party_id`` (None: all), newest first, in the given states (default: the
+        active ones, new and ongoing)."""
+        wanted = set(states) if states else {AlertState.NEW, AlertState.ONGOING}
+        with self._lock:
+            pool = list(self._active.values()) + list(self._resolved)
+        out = [a for a in pool if a.state in wanted and (party_id is None or a.involves(party_id))]
+        out.sort(key=lambda a: (a.created_at, a.id), reverse=True)
+        return out
+
+    def feed_counters(self) -> list[FeedCounters]:
+        return [f.counters for f in self._feeds]
+
+    # ------------------------------------------------------------------------------------------ running
+
+    def add_feed(self, feed: SbsClient | CotUdpListener | CotTcpListener) -> None:
+        self._feeds.append(feed)
+
+    async def start(self, run_cycle: bool = True) -> None:
+        """Open the listeners, start the SBS clients and (unless told not to) the periodic cycle."""
+        for feed in self._feeds:
+            if isinstance(feed, SbsClient):
+                self._tasks.append(asyncio.create_task(feed.run(), name=feed.name))
+            else:
+                await feed.start()
+        if run_cycle and self.cycle_s > 0:
+            self._tasks.append(asyncio.create_task(self._run_cycles(), name="tactical cycle"))
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        self._tasks.clear()
+        for feed in self._feeds:
+            if isinstance(feed, CotUdpListener | CotTcpListener):
+                feed.close()
+
+    async def _run_cycles(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            try:
+                report = await asyncio.to_thread(self.cycle)
+                if report.seconds > self.cycle_s:
+                    log.warning("tactical cycle took %.2f s (cycle %.2f s)", report.seconds, self.cycle_s)
+            except Exception:  # a failed cycle is logged; the next one runs
+                log.exception("tactical cycle failed")
+            next_at = max(next_at + self.cycle_s, loop.time())
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+
+
+def log_changes(change: AlertChange) -> None:
+    """The default listener: one log line per raised, updated or resolved alert."""
+    a = change.alert
+    (pa, ta), (pb, tb) = a.subjects
+    p = a.prediction
+    log.info(
+        "alert %s %s: %s/%s and %s/%s, loss at %s, closest %.0f m / %.0f m%s",
+        a.id,
+        change.change,
+        pa,
+        ta,
+        pb,
+        tb,
+        p.loss_at.isoformat(),
+        p.horizontal_m,
+        p.vertical_m,
+        " (now)" if p.now else "",
+    )

@@ -1,0 +1,182 @@
+"""The in-process track store: the newest report of every aircraft, as arrays the detection pass reads.
+
+* A report older than (or as old as) the newest one of its track is ignored; so is one already past the
+  expiry, or stamped more than ``max_future_s`` after the store's clock (a sender whose clock runs ahead
+  would otherwise pin its track in the future).
+* ``expire(now)`` drops tracks without a report for ``expiry_s``.
+* Storage is a set of NumPy columns with one slot per track and a free list, so a detection cycle reads
+  ``snapshot()`` (copies of the live rows) without rebuilding anything from Python objects.
+
+Thread-safe: feeds (the event loop), the HTTP API (worker threads) and the cycle (a worker thread) share
+one store behind one lock, held only for array copies and slot updates.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from deconfliction.domain.tactical import PositionReport
+
+_COLUMNS = ("lat", "lon", "alt", "gs", "trk", "vs", "t")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def seconds(t: datetime) -> float:
+    return (t - EPOCH).total_seconds()
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int = 0
+    ignored_older: int = 0
+    ignored_expired: int = 0
+    refused_future: int = 0
+
+    def __add__(self, other: IngestResult) -> IngestResult:
+        return IngestResult(
+            self.accepted + other.accepted,
+            self.ignored_older + other.ignored_older,
+            self.ignored_expired + other.ignored_expired,
+            self.refused_future + other.refused_future,
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The live tracks at ``at``: columns (one row per track), their keys, party numbers into ``parties``,
+    callsigns and sources."""
+
+    at: float
+    keys: list[tuple[str, str]]
+    parties: list[str]
+    party: npt.NDArray[np.int64]
+    columns: dict[str, npt.NDArray[np.float64]]
+    callsigns: list[str | None]
+    sources: list[str]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+class TrackStore:
+    def __init__(self, expiry_s: float = 30.0, max_future_s: float = 5.0, capacity: int = 1024) -> None:
+        self.expiry_s = expiry_s
+        self.max_future_s = max_future_s
+        self._lock = threading.Lock()
+        self._cols = {c: np.zeros(capacity) for c in _COLUMNS}
+        self._party = np.zeros(capacity, dtype=np.int64)
+        self._live = np.zeros(capacity, dtype=bool)
+        self._slot: dict[tuple[str, str], int] = {}
+        self._key: list[tuple[str, str] | None] = [None] * capacity
+        self._callsign: list[str | None] = [None] * capacity
+        self._source: list[str] = [""] * capacity
+        self._free: list[int] = list(range(capacity - 1, -1, -1))
+        self._parties: list[str] = []
+        self._party_no: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._slot)
+
+    def _grow(self) -> None:
+        old = self._live.size
+        new = old * 2
+        for c in _COLUMNS:
+            col = np.zeros(new)
+            col[:old] = self._cols[c]
+            self._cols[c] = col
+        party = np.zeros(new, dtype=np.int64)
+        party[:old] = self._party
+        self._party = party
+        live = np.zeros(new, dtype=bool)
+        live[:old] = self._live
+        self._live = live
+        self._key.extend([None] * old)
+        self._callsign.extend([None] * old)
+        self._source.extend([""] * old)
+        self._free.extend(range(new - 1, old - 1, -1))
+
+    def ingest(self, reports: list[PositionReport], now: datetime) -> IngestResult:
+        """Keep each report that is newer than its track's newest; count the others by reason."""
+        t_now = seconds(now)
+        accepted = older = expired = future = 0
+        with self._lock:
+            for r in reports:
+                t = seconds(r.time)
+                if t > t_now + self.max_future_s:
+                    future += 1
+                    continue
+                if t < t_now - self.expiry_s:
+                    expired += 1
+                    continue
+                key = r.key
+                slot = self._slot.get(key)
+                if slot is not None and t <= self._cols["t"][slot]:
+                    older += 1
+                    continue
+                if slot is None:
+                    if not self._free:
+                        self._grow()
+                    slot = self._free.pop()
+                    self._slot[key] = slot
+                    self._key[slot] = key
+                    self._live[slot] = True
+                    if r.party_id not in self._party_no:
+                        self._party_no[r.party_id] = len(self._parties)
+                        self._parties.append(r.party_id)
+                    self._party[slot] = self._party_no[r.party_id]
+                for c, v in zip(
+                    _COLUMNS,
+                    (r.lat, r.lon, r.altitude_m, r.ground_speed_mps, r.track_deg, r.vertical_rate_mps, t),
+                    strict=True,
+                ):
+                    self._cols[c][slot] = v
+                if r.callsign:
+                    self._callsign[slot] = r.callsign
+                self._source[slot] = r.source
+                accepted += 1
+        return IngestResult(accepted, older, expired, future)
+
+    def expire(self, now: datetime) -> list[tuple[str, str]]:
+        """Drop tracks whose newest report is older than the expiry; their keys."""
+        cutoff = seconds(now) - self.expiry_s
+        gone: list[tuple[str, str]] = []
+        with self._lock:
+            stale = np.flatnonzero(self._live & (self._cols["t"] < cutoff))
+            for slot in stale.tolist():
+                key = self._key[slot]
+                if key is None:  # cannot happen: a live slot has a key
+                    continue
+                del self._slot[key]
+                self._key[slot] = None
+                self._callsign[slot] = None
+                self._live[slot] = False
+                self._free.append(slot)
+                gone.append(key)
+        return gone
+
+    def snapshot(self, now: datetime) -> Snapshot:
+        with self._lock:
+            rows = np.flatnonzero(self._live)
+            return Snapshot(
+                at=seconds(now),
+                keys=[k for k in (self._key[s] for s in rows.tolist()) if k is not None],
+                parties=list(self._parties),
+                party=self._party[rows].copy(),
+                columns={c: self._cols[c][rows].copy() for c in _COLUMNS},
+                callsigns=[self._callsign[s] for s in rows.tolist()],
+                sources=[self._source[s] for s in rows.tolist()],
+            )
+
+    def track(self, key: tuple[str, str]) -> dict[str, float] | None:
+        """The newest report of one track, as numbers (``t`` in seconds since the epoch)."""
+        with self._lock:
+            slot = self._slot.get(key)
+            if slot is None:
+                return None
+            return {c: float(self._cols[c][slot]) for c in _COLUMNS}

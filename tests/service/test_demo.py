@@ -1,0 +1,30 @@
+"""The demo is the case the service exists for: every kind of conflict appears, each where it should."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from deconfliction.service.conflicts import list_conflicts
+from deconfliction.service.demo import load_demo
+from deconfliction.service.runtime import Runtime
+
+
+def test_every_kind_of_conflict_appears(sqlite_store) -> None:
+    rt = Runtime(sqlite_store)
+    load = load_demo(rt)
+    kinds = Counter(c.kind for c in load.conflicts)
+    assert set(kinds) == {"operation", "zone_entry", "band_entry", "protected_site"}
+    pairs = {(load.labels[c.operation_a], load.labels[c.operation_b]) for c in load.conflicts}
+    # the convoy crosses the river by the bridge: it enters both banks' zones
+    assert ("Aid Agency: Convoy over the bridge", "North Force zone (south-west bank)") in pairs
+    assert ("Aid Agency: Convoy over the bridge", "East Force zone (north-east bank)") in pairs
+    # the orbit over the city covers the hospital; the low helicopter passes the warehouse
+    assert ("North Force: ISR orbit west of the river", "Aid Agency: Al-Noor Hospital") in pairs
+    assert ("East Force: Helicopter resupply", "Aid Agency: WFP warehouse") in pairs
+    assert ("North Force: River bank patrol", "Euphrates band") in pairs
+    # the agency is told of every conflict with its sites, never of the forces' plans
+    agency = next(p for p, _ in load.parties if p.name == "Aid Agency")
+    told = list_conflicts(rt, agency, limit=1000)
+    assert {v["kind"] for v in told} == {"operation", "zone_entry", "protected_site"}
+    force_ops = {r.operation.id for r in load.results if r.operation.owner_id != agency.id}
+    assert not any(op in str(told) for op in force_ops)

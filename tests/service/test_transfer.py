@@ -1,0 +1,161 @@
+"""GeoJSON out and back in (round trip equal), all or nothing with a dry run and every bad feature
+reported; KML out with a folder and style per party."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from deconfliction.domain.footprint import CircleFootprint, CorridorFootprint, parse_footprint
+from deconfliction.domain.limits import Limits
+from deconfliction.domain.party import Role
+from deconfliction.domain.policy import OperationKind
+from deconfliction.domain.site import SiteCategory, SitePoint
+from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
+from deconfliction.domain.zone import ZoneAnswer
+from deconfliction.errors import InvalidInput
+from deconfliction.service import movements, sites, transfer, zones
+from deconfliction.service import operations as ops
+from deconfliction.service.parties import create_party
+from deconfliction.service.runtime import Runtime
+from deconfliction.store import open_store
+from tests.conftest import T0, FakeClock, square
+from tests.service.test_movements import movement
+
+L = Limits()
+
+
+def populate(rt: Runtime, alpha: Any, bravo: Any) -> None:
+    sites.create_site(
+        rt,
+        alpha,
+        sites.SiteDraft("clinic", SiteCategory.HOSPITAL, SitePoint((40.5, 35.5)), 80, 20, T0 + timedelta(days=9)),
+    )
+    polygon_site = parse_footprint(square(41.0, 35.0, 0.01), L)
+    sites.create_site(
+        rt, alpha, sites.SiteDraft("depot", SiteCategory.WAREHOUSE, polygon_site, 0, 5, T0 + timedelta(days=9))
+    )  # type: ignore[arg-type]
+    z = zones.propose(
+        rt,
+        alpha,
+        zones.ZoneDraft(
+            "north", [bravo.id], parse_footprint(square(39.0, 36.0, 0.3), L), TimeWindow(T0, T0 + timedelta(days=5))
+        ),
+    ).zone
+    zones.answer(rt, bravo, z.id, ZoneAnswer.ACCEPTED)
+    window = TimeWindow(T0, T0 + timedelta(hours=2))
+    volumes = (
+        Volume4D.create(parse_footprint(square(42.0, 35.0), L), AltitudeBand(100, 900), window),
+        Volume4D.create(CircleFootprint((42.5, 35.0), 800.0), AltitudeBand(0, 50), window),
+        Volume4D.create(CorridorFootprint(((43.0, 35.0), (43.1, 35.1)), 120.0), AltitudeBand(0, 10), window),
+    )
+    ops.submit_operation(rt, alpha, ops.OperationDraft(OperationKind.AIR, volumes, 7, "survey"))
+    movements.submit_movement(rt, alpha, OperationKind.GROUND, movement(), title="convoy")
+
+
+def content(fc: dict[str, Any]) -> list[str]:
+    """The features without what the service assigns (ids, versions, states, the operation key)."""
+    out = []
+    for f in fc["features"]:
+        props = {k: v for k, v in f["properties"].items() if k not in (*transfer.SERVICE_ASSIGNED, "operation")}
+        out.append(json.dumps({**f, "properties": props}, sort_keys=True))
+    return sorted(out)
+
+
+def fresh() -> tuple[Runtime, Any, Any]:
+    d = tempfile.mkdtemp()
+    rt = Runtime(open_store(f"sqlite:///{d}/other.db"), clock=FakeClock())
+    return rt, create_party(rt, None, "alpha", Role.PARTY)[0], create_party(rt, None, "bravo", Role.PARTY)[0]
+
+
+def test_export_then_import_is_the_same(rt, parties):
+    alpha, bravo = parties["alpha"][0], parties["bravo"][0]
+    populate(rt, alpha, bravo)
+    exported = transfer.export_geojson(rt, alpha)
+    kinds = sorted(f["properties"]["object"] for f in exported["features"])
+    assert kinds == ["movement", "operation", "operation", "operation", "site", "site", "zone"]
+    other, alpha2, _ = fresh()
+    try:
+        dry = transfer.import_geojson(other, alpha2, json.loads(json.dumps(exported)), dry_run=True)
+        assert dry.counts == {"operation": 1, "movement": 1, "zone": 1, "site": 2}
+        assert transfer.export_geojson(other, alpha2)["features"] == []
+        done = transfer.import_geojson(other, alpha2, json.loads(json.dumps(exported)), dry_run=False)
+        assert {k: len(v) for k, v in done.stored.items()} == dry.counts
+        again = transfer.export_geojson(other, alpha2)
+        assert content(again) == content(exported)
+        # and once more: a fixed point
+        assert content(transfer.export_geojson(other, alpha2)) == content(again)
+    finally:
+        other.store.close()
+
+
+def test_need_to_know_in_the_export(rt, parties):
+    alpha, bravo = parties["alpha"][0], parties["bravo"][0]
+    populate(rt, alpha, bravo)
+    seen = transfer.export_geojson(rt, bravo)
+    kinds = sorted(f["properties"]["object"] for f in seen["features"])
+    assert kinds == ["site", "site", "zone"]  # not alpha's operations; its sites and agreed zone: yes
+    everything = transfer.export_geojson(rt, parties["cell"][0])
+    assert len(everything["features"]) == len(transfer.export_geojson(rt, alpha)["features"])
+
+
+def test_all_or_nothing_and_every_bad_feature(rt, parties):
+    alpha, bravo = parties["alpha"][0], parties["bravo"][0]
+    populate(rt, alpha, bravo)
+    fc = transfer.export_geojson(rt, alpha)
+    fc["features"][0]["properties"]["lower_m"] = "high"
+    fc["features"][-1]["properties"]["category"] = "castle"
+    zone = next(i for i, f in enumerate(fc["features"]) if f["properties"]["object"] == "zone")
+    fc["features"][zone]["properties"]["counterparties"] = ["nobody"]
+    fc["features"][zone]["properties"]["end"] = "2020-01-01T00:00:00Z"
+    fc["features"].append(
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [1, 1]},
+            "properties": {"object": "site", "party": "bravo"},
+        }
+    )
+    other, alpha2, _ = fresh()
+    try:
+        with pytest.raises(InvalidInput) as e:
+            transfer.import_geojson(other, alpha2, fc, dry_run=True)
+        fields = {(x.field, x.code) for x in e.value.errors}
+        n = len(fc["features"])
+        assert fields == {
+            ("features[0].properties.lower_m", "invalid_number"),
+            (f"features[{n - 2}].properties.category", "unknown_category"),
+            (f"features[{n - 1}].properties.party", "not_the_importer"),
+            (f"features[{zone}].properties.counterparties[0]", "unknown_party"),
+        }
+        with pytest.raises(InvalidInput):
+            transfer.import_geojson(other, alpha2, fc, dry_run=False)
+        fc["features"][zone]["properties"]["counterparties"] = ["bravo"]
+        with pytest.raises(InvalidInput) as e:
+            transfer.import_geojson(other, alpha2, fc, dry_run=True)
+        assert (f"features[{zone}].properties.end", "window_empty") in {(x.field, x.code) for x in e.value.errors}
+        assert transfer.export_geojson(other, alpha2)["features"] == []
+    finally:
+        other.store.close()
+
+
+def test_kml_has_a_folder_and_a_style_per_party(rt, parties):
+    alpha, bravo = parties["alpha"][0], parties["bravo"][0]
+    populate(rt, alpha, bravo)
+    sites.create_site(
+        rt,
+        bravo,
+        sites.SiteDraft("school", SiteCategory.SCHOOL, SitePoint((44.0, 35.0)), 50, 5, T0 + timedelta(days=9)),
+    )
+    text = transfer.export_kml(rt, parties["cell"][0])
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    doc = ET.fromstring(text.split("\n", 1)[1]).find("k:Document", ns)
+    folders = {f.findtext("k:name", namespaces=ns): f for f in doc.findall("k:Folder", ns)}
+    assert set(folders) == {"alpha", "bravo"} and len(doc.findall("k:Style", ns)) == 2
+    names = {p.findtext("k:name", namespaces=ns) for p in folders["alpha"].findall("k:Placemark", ns)}
+    assert {"clinic", "depot", "north", "survey [0]", "survey [2]"} <= names
+    assert {p.findtext("k:name", namespaces=ns) for p in folders["bravo"].findall("k:Placemark", ns)} == {"school"}
