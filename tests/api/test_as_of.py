@@ -91,3 +91,57 @@ def test_cli_replay_prints_a_partys_view(tmp_path: Path, monkeypatch: pytest.Mon
     assert table.exit_code == 0 and "Operations:" in table.output and "Conflicts:" in table.output
     missing = runner.invoke(app, ["replay", "--party", "Nobody"])
     assert missing.exit_code == 2 and "Nobody" in missing.output
+
+
+def test_as_of_sites_and_zones(client: TestClient, parties: dict[str, tuple[Party, str]], clock: FakeClock) -> None:
+    keys = {n: k for n, (_, k) in parties.items()}
+    before = iso(clock)
+    clock.advance(minutes=1)
+    site = {"name": "School", "category": "school", "position": "35.1, 40.1", "radius_m": 100, "accuracy_m": 5}
+    made = client.post("/v1/sites", json={**site, "valid_until": "2027-01-01T00:00:00Z"}, headers=auth(keys["bravo"]))
+    assert made.status_code == 201, made.text
+    sid = made.json()["site"]["id"]
+    clock.advance(minutes=1)
+    while_active = iso(clock)
+    clock.advance(minutes=1)
+    gone = client.post(f"/v1/sites/{sid}/withdraw", headers=auth(keys["bravo"], **{"If-Match": '"1"'}))
+    assert gone.status_code == 200, gone.text
+
+    def site_at(at: str, who: str = "alpha") -> Any:
+        return client.get(f"/v1/sites/{sid}", params={"as_of": at}, headers=auth(keys[who]))
+
+    assert site_at(before).status_code == 404
+    assert site_at(while_active).json()["state"] == "active"  # every party sees every site
+    assert site_at(iso(clock)).json()["state"] == "withdrawn"
+    listed = client.get("/v1/sites", params={"as_of": while_active, "state": "active"}, headers=auth(keys["alpha"]))
+    assert [s["id"] for s in listed.json()["items"]] == [sid]
+    # a zone proposed by alpha to bravo: a third party sees it only once agreed
+    area = {"type": "Polygon", "coordinates": [[[41, 35], [41.1, 35], [41.1, 35.1], [41, 35.1], [41, 35]]]}
+    validity = {"start": "2026-11-22T00:00:00Z", "end": "2026-12-30T00:00:00Z"}
+    z = client.post(
+        "/v1/zones",
+        json={
+            "name": "North bank",
+            "counterparties": [parties["bravo"][0].id],
+            "footprint": area,
+            "validity": validity,
+        },
+        headers=auth(keys["alpha"]),
+    )
+    assert z.status_code == 201, z.text
+    zid = z.json()["zone"]["id"]
+    clock.advance(minutes=1)
+    proposed = iso(clock)
+    clock.advance(minutes=1)
+    ok = client.post(f"/v1/zones/{zid}/answer", json={"answer": "accepted"}, headers=auth(keys["bravo"]))
+    assert ok.status_code == 200, ok.text
+    assert client.get(f"/v1/zones/{zid}", params={"as_of": proposed}, headers=auth(keys["watcher"])).status_code == 404
+    assert (
+        client.get(f"/v1/zones/{zid}", params={"as_of": proposed}, headers=auth(keys["bravo"])).json()["versions"][0][
+            "state"
+        ]
+        == "proposed"
+    )
+    now = client.get(f"/v1/zones/{zid}", params={"as_of": iso(clock)}, headers=auth(keys["watcher"]))
+    assert now.json()["versions"][0]["state"] == "agreed"
+    assert now.json() == client.get(f"/v1/zones/{zid}", headers=auth(keys["watcher"])).json()

@@ -51,6 +51,7 @@ action = st.one_of(
     st.tuples(st.just("withdraw_site"), st.integers(0, 2), st.integers(0, 9)),
     st.tuples(st.just("zone"), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2)),
     st.tuples(st.just("withdraw_zone"), st.integers(0, 2), st.integers(0, 9)),
+    st.tuples(st.just("move_zone"), st.integers(0, 2), st.integers(0, 9), st.integers(0, 2)),
 )
 
 
@@ -64,15 +65,26 @@ def draft(place: int, slot: int, kind: str) -> ops.OperationDraft:
 
 
 def views(rt: Runtime, reader: Party) -> dict[str, Any]:
+    from deconfliction.service.sites import list_sites, site_record
+    from deconfliction.service.zones import list_zones, zone_record
+
+    now = rt.clock()
     return {
         "operations": [operation_view(reader, o) for o in ops.list_operations(rt, reader, limit=10_000)],
         "conflicts": list_conflicts(rt, reader, limit=10_000),
+        "sites": [site_record(s, now) for s in list_sites(rt, reader, limit=10_000)],
+        "zones": [zone_record(z) for z in list_zones(rt, reader, limit=10_000)],
     }
 
 
 def replayed(rt: Runtime, reader: Party, at: Any) -> dict[str, Any]:
     r = replay(rt, reader, at)
-    return {"operations": r.operation_list(), "conflicts": r.conflict_list()}
+    return {
+        "operations": r.operation_list(),
+        "conflicts": r.conflict_list(),
+        "sites": [v for _, v in sorted(r.sites.items())],
+        "zones": [v for versions in r.zone_versions().values() for v in versions],
+    }
 
 
 @given(st.lists(action, min_size=1, max_size=10))
@@ -90,6 +102,9 @@ def replayed(rt: Runtime, reader: Party, at: Any) -> dict[str, Any]:
 )
 @example(  # a site next to an operation of another party, then withdrawn: opened, then resolved
     [("submit", 0, 0, 0, "ground"), ("site", 1, 0), ("submit", 2, 0, 0, "air"), ("withdraw_site", 1, 0)]
+)
+@example(  # a zone agreed, then moved by a new agreed version that supersedes it
+    [("submit", 0, 0, 0, "air"), ("zone", 1, 0, 0), ("move_zone", 1, 0, 2), ("submit", 2, 2, 0, "air")]
 )
 @settings(max_examples=50)
 def test_replaying_the_ledger_rebuilds_every_view_at_every_moment(actions: list[tuple[Any, ...]]) -> None:
@@ -136,6 +151,16 @@ def test_replaying_the_ledger_rebuilds_every_view_at_every_moment(actions: list[
                         if owned:
                             z = owned[act[2] % len(owned)]
                             zones.withdraw(rt, actor, z.id, expected_version=z.version)
+                    elif act[0] == "move_zone":  # a new version elsewhere, accepted: it supersedes
+                        owned = [z for z in zones.list_zones(rt, actor) if z.owner_id == actor.id]
+                        if owned:
+                            z = owned[act[2] % len(owned)]
+                            lon, lat = PLACES[act[3]]
+                            area = parse_footprint(square(lon + 0.03, lat + 0.03, 0.05), L)
+                            zones.revise(rt, actor, z.id, expected_version=z.version, footprint=area)
+                            for other_id in z.counterparties:
+                                other = next(p for p in sides if p.id == other_id)
+                                zones.answer(rt, other, z.id, ZoneAnswer.ACCEPTED)
                     elif act[0] == "withdraw_site":
                         owned = sites.list_sites(rt, actor, owner_id=actor.id, active=True)
                         if owned:

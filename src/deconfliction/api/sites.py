@@ -12,9 +12,11 @@ from starlette.responses import Response
 
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
+    AsOf,
     KeyDep,
     RawBody,
     RuntimeDep,
+    after_cursor,
     as_party,
     decode_cursor,
     etag,
@@ -31,8 +33,9 @@ from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Party
 from deconfliction.domain.site import SiteFootprint, SitePoint, parse_category, parse_site_footprint
 from deconfliction.domain.volume import parse_time
-from deconfliction.errors import FieldError, InvalidInput
+from deconfliction.errors import FieldError, InvalidInput, NotFound
 from deconfliction.service import sites, transfer
+from deconfliction.service.replay import replay
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import signed_receipt
 from deconfliction.service.views import conflict_view
@@ -187,12 +190,23 @@ async def list_(
     due: Annotated[bool, Query(description="Only active sites past valid_until (to revalidate)")] = False,
     cursor: str | None = None,
     limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_HELP)] = None,
+    as_of: AsOf = None,
 ) -> Response:
     def work(party: Party) -> Response:
         after = decode_cursor(cursor)
         size = page_size(limit, rt.limits)
         if state not in (None, "active", "withdrawn"):
             raise InvalidInput.one("state", "invalid_state", "state is active or withdrawn")
+        if as_of is not None:
+            past = [
+                r
+                for _, r in sorted(replay(rt, party, parse_time(as_of, "as_of")).sites.items())
+                if (owner is None or r["owner"] == owner)
+                and (state is None or r["state"] == state)
+                and (not due or r["needs_revalidation"])
+            ]
+            then, nxt = page(after_cursor(past, after)[: size + 1], size, lambda r: r["id"])
+            return json_response({"items": then, "next_cursor": nxt})
         active = None if state is None else state == "active"
         found = sites.list_sites(rt, party, owner_id=owner, active=active, due=due, after=after, limit=size + 1)
         items, nxt = page(found, size, lambda s: s.id)
@@ -203,8 +217,13 @@ async def list_(
 
 
 @router.get("/{site_id}", summary="Read a protected site")
-async def get(site_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
+async def get(site_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> Response:
     def work(party: Party) -> Response:
+        if as_of is not None:
+            record = replay(rt, party, parse_time(as_of, "as_of")).sites.get(site_id)
+            if record is None:
+                raise NotFound(f"no site {site_id} at {as_of}", id=site_id)
+            return json_response(record, headers={"ETag": etag(record["version"])})
         s = sites.get_site(rt, party, site_id)
         return json_response(sites.site_record(s, rt.clock()), headers={"ETag": etag(s.version)})
 

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
+    AsOf,
     KeyDep,
     RawBody,
     RuntimeDep,
@@ -30,8 +31,9 @@ from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Party
 from deconfliction.domain.volume import TimeWindow, parse_time
 from deconfliction.domain.zone import ZoneAnswer, ZoneState
-from deconfliction.errors import FieldError, InvalidInput
+from deconfliction.errors import FieldError, InvalidInput, NotFound
 from deconfliction.service import zones
+from deconfliction.service.replay import replay
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import signed_receipt
 from deconfliction.service.views import conflict_view, may_see_zone
@@ -152,11 +154,19 @@ async def list_(
     state: Annotated[ZoneState | None, Query()] = None,
     cursor: str | None = None,
     limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_HELP + " (zones, each with its versions)")] = None,
+    as_of: AsOf = None,
 ) -> Response:
     after = decode_cursor(cursor)
     size = page_size(limit, rt.limits)
 
     def work(party: Party) -> Response:
+        if as_of is not None:
+            by_zone = replay(rt, party, parse_time(as_of, "as_of")).zone_versions()
+            ids = [z for z in by_zone if after is None or z > after]
+            then = [v for z in ids[:size] for v in by_zone[z] if state is None or v["state"] == state.value]
+            return json_response(
+                {"items": then, "next_cursor": encode_cursor(ids[size - 1]) if len(ids) > size else None}
+            )
         found = zones.list_zones(rt, party, state=state, after=after, limit=size + 1)
         ids = list(dict.fromkeys(z.id for z in found))
         nxt = encode_cursor(ids[size - 1]) if len(ids) > size else None
@@ -167,8 +177,13 @@ async def list_(
 
 
 @router.get("/{zone_id}", summary="A zone: the versions you may see")
-async def get(zone_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
+async def get(zone_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> Response:
     def work(party: Party) -> Response:
+        if as_of is not None:
+            then = replay(rt, party, parse_time(as_of, "as_of")).zone_versions().get(zone_id)
+            if not then:
+                raise NotFound(f"no zone {zone_id} at {as_of}", id=zone_id)
+            return json_response({"id": zone_id, "versions": then}, headers={"ETag": etag(then[-1]["version"])})
         versions = zones.get_zone(rt, party, zone_id)
         body = {"id": zone_id, "versions": [zones.zone_record(v) for v in versions]}
         return json_response(body, headers={"ETag": etag(versions[-1].version)})

@@ -12,15 +12,19 @@ across processes, so stopping at the first later entry could miss one).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from deconfliction.domain.ledger import EVERYONE
 from deconfliction.domain.party import Party
+from deconfliction.domain.volume import parse_time
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.views import coordinator_view
 
 PAGE = 1000
+SITE_RECORDS = ("site.created", "site.revalidated", "site.withdrawn")
+ZONE_RECORDS = ("zone.proposed", "zone.answered", "zone.agreed", "zone.rejected", "zone.superseded", "zone.withdrawn")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,17 @@ class Replayed:
     """Operation id -> the operation as the reader saw it (``operation_view``)."""
     conflicts: dict[str, dict[str, Any]]
     """Conflict id -> the conflict as the reader saw it (``conflict_view``)."""
+    sites: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Site id -> the site as every party saw it (``site_record``, revalidation judged at ``at``)."""
+    zones: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    """(zone id, version) -> the version as the reader saw it (``zone_record``)."""
+
+    def zone_versions(self) -> dict[str, list[dict[str, Any]]]:
+        """Zone id -> its visible versions, oldest first, zones by id."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for (zid, _), record in sorted(self.zones.items()):
+            out.setdefault(zid, []).append(record)
+        return out
 
     def operation_list(self, states: Sequence[str] | None = None) -> list[dict[str, Any]]:
         return [v for k, v in sorted(self.operations.items()) if states is None or not states or v["state"] in states]
@@ -66,6 +81,8 @@ def replay(rt: Runtime, viewer: Party | None, at: datetime | None = None) -> Rep
     sees_all = viewer is None or viewer.sees_all
     operations: dict[str, dict[str, Any]] = {}
     sides: dict[str, dict[str, dict[str, Any]]] = {}  # conflict id -> side party -> what it was told
+    sites: dict[str, dict[str, Any]] = {}
+    zones: dict[tuple[str, int], dict[str, Any]] = {}
     last = 0
     with rt.store.read() as tx:
         seq = 0
@@ -87,6 +104,15 @@ def replay(rt: Runtime, viewer: Party | None, at: datetime | None = None) -> Rep
                     if side is not None and (sees_all or side == viewer.id):  # type: ignore[union-attr]
                         sides.setdefault(e.subject_id, {})[side] = dict(e.payload)
                         last = e.seq
+                elif e.type in SITE_RECORDS or e.type in ZONE_RECORDS:
+                    if not (sees_all or EVERYONE in e.audience or viewer.id in e.audience):  # type: ignore[union-attr]
+                        continue
+                    record = {k: v for k, v in e.payload.items() if k != "likely_duplicates"}
+                    if e.type in SITE_RECORDS:
+                        sites[e.subject_id] = record
+                    else:
+                        zones[(e.subject_id, int(record["version"]))] = record
+                    last = e.seq
     conflicts: dict[str, dict[str, Any]] = {}
     for cid, told in sides.items():
         if not sees_all:
@@ -94,4 +120,7 @@ def replay(rt: Runtime, viewer: Party | None, at: datetime | None = None) -> Rep
         elif len(told) == 2:
             view_a, view_b = sorted(told.values(), key=_side_order)
             conflicts[cid] = coordinator_view(view_a, view_b)
-    return Replayed(at, last, operations, conflicts)
+    when = at or rt.clock()
+    for record in sites.values():  # as the live read, judged at the time asked for
+        record["needs_revalidation"] = record["state"] == "active" and parse_time(record["valid_until"], "") <= when
+    return Replayed(at, last, operations, conflicts, sites, zones)
