@@ -3,7 +3,7 @@ field, and alerts seen through need-to-know (a party: its own; the coordinator: 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -182,3 +182,29 @@ def test_feeds_and_policy_from_the_settings(rt: Runtime, parties: dict[str, tupl
     policy.write_text('{"pairs": [{"parties": ["alpha", "zulu"]}]}')
     with pytest.raises(ValueError, match=r"DECONFLICTION_TACTICAL_POLICY_FILE .*no party 'zulu'"):
         build_tactical(rt, cot_udp=None, **{**kw, "policy_file": str(policy)})
+
+
+def test_a_track_heading_into_a_protected_site_raises_an_alert_for_both(
+    client: TestClient, keys: dict[str, str], parties: dict[str, tuple[Party, str]], clock: FakeClock
+) -> None:
+    site = {
+        "name": "Field hospital",
+        "category": "hospital",
+        "position": "40.0, 30.0",
+        "radius_m": 500,
+        "accuracy_m": 50,
+        "valid_until": format_time(clock() + timedelta(days=30)),
+    }
+    assert client.post("/v1/sites", json=site, headers=auth(keys["bravo"])).status_code == 201
+    # alpha's aircraft 10 km west, flying east at 100 m/s: inside the 550 m radius in about 95 s
+    lon, lat, _ = GEOD.fwd(30.0, 40.0, 270.0, 10_000.0)
+    report = rep(clock, "A7", float(lat), float(lon), ground_speed_mps=100.0, track_deg=90.0)
+    assert client.post("/v1/tracks", json={"reports": [report]}, headers=auth(keys["alpha"])).status_code == 200
+    tactical(client).cycle()
+    for who in ("alpha", "bravo"):
+        (alert,) = client.get("/v1/alerts", headers=auth(keys[who])).json()["items"]
+        assert alert["type"] == "site" and not alert["now"], (who, alert)
+        seconds = (datetime.fromisoformat(alert["loss_at"].replace("Z", "+00:00")) - clock()).total_seconds()
+        assert 85 < seconds < 100, seconds
+    kinds = [n["kind"] for n in client.get("/v1/notifications", headers=auth(keys["bravo"])).json()["items"]]
+    assert kinds == ["tactical.raised"]

@@ -36,6 +36,9 @@ from deconfliction.domain.tactical import (
 )
 from deconfliction.domain.tactical_detect import PassStats, detect
 from deconfliction.domain.tactical_motion import geodetic_from_ecef, motion_from_reports
+from deconfliction.domain.tactical_zones import Site as AreaSite
+from deconfliction.domain.tactical_zones import TrackState, predict_entries
+from deconfliction.domain.tactical_zones import Zone as AreaZone
 from deconfliction.tactical.feeds import CotTcpListener, CotUdpListener, FeedCounters, SbsClient
 from deconfliction.tactical.store import IngestResult, Snapshot, TrackStore
 
@@ -67,6 +70,8 @@ class TacticalService:
     store: TrackStore = field(default_factory=TrackStore)
     cycle_s: float = 1.0
     listeners: list[Listener] = field(default_factory=list)
+    areas: Callable[[], tuple[list[AreaZone], list[AreaSite]]] | None = None
+    """Other parties' agreed zones and protected sites in force now (entries are predicted into them)."""
     _active: dict[AlertKey, Alert] = field(default_factory=dict, init=False)
     _resolved: deque[Alert] = field(default_factory=lambda: deque(maxlen=RESOLVED_KEPT), init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -90,6 +95,7 @@ class TacticalService:
             expired = self.store.expire(now)
             snap = self.store.snapshot(now)
             findings, stats = self._findings(snap, now)
+            findings += self._entry_findings(snap, now)
             with self._lock:
                 active, changes = advance_alerts(self._active, findings, now, self.policy.clear_after_s, self.new_id)
                 self._active = active
@@ -133,6 +139,29 @@ class TacticalService:
             )
             out.append(Finding(alert_key(AlertKind.TRACKS, a, b), bool(losses.core[k]), pred))
         return out, stats
+
+    def _entry_findings(self, snap: Snapshot, now: datetime) -> list[Finding]:
+        """Tracks predicted to enter another party's zone or a site's radius within the look-ahead."""
+        if self.areas is None or not len(snap):
+            return []
+        zones, sites = self.areas()
+        if not zones and not sites:
+            return []
+        c = snap.columns
+        tracks = [
+            TrackState(
+                key, float(c["lat"][i]), float(c["lon"][i]), float(c["gs"][i]), float(c["trk"][i]), float(c["t"][i])
+            )
+            for i, key in enumerate(snap.keys)
+        ]
+        rule = TacticalRule()
+        out = []
+        for e in predict_entries(tracks, zones, sites, snap.at, rule.lookahead_s):
+            kind = AlertKind.ZONE if e.kind == "zone" else AlertKind.SITE
+            at = now + timedelta(seconds=e.t_s)
+            pred = Prediction(at, at, 0.0, 0.0, e.inside_now, rule, (e.lon, e.lat))
+            out.append(Finding(alert_key(kind, snap.keys[e.track], (e.owner, e.target)), True, pred))
+        return out
 
     # ------------------------------------------------------------------------------------------ reading
 

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pyproj import Geod
+
+from deconfliction.domain.footprint import footprint_to_geojson
+from deconfliction.domain.site import SitePoint
 from deconfliction.domain.tactical import TacticalPolicy
+from deconfliction.domain.tactical_zones import Site as AreaSite
+from deconfliction.domain.tactical_zones import Zone as AreaZone
+from deconfliction.domain.zone import ZoneState
 from deconfliction.errors import InvalidInput
 from deconfliction.service.notifications import notify_alert
 from deconfliction.service.runtime import Runtime
@@ -65,6 +73,7 @@ def build_tactical(
         store=TrackStore(expiry_s=expiry_s),
         cycle_s=cycle_s,
         listeners=[log_changes, lambda change: notify_alert(rt, change)],
+        areas=AreasInForce(rt),
     )
 
     def party_of(ep: Endpoint, setting: str) -> str:
@@ -81,3 +90,62 @@ def build_tactical(
         for ep in parse_endpoints(raw, setting):
             service.add_feed(factory(ep, party_of(ep, setting)))
     return service
+
+
+_GEOD = Geod(ellps="WGS84")
+
+
+class AreasInForce:
+    """Agreed zones in force and active protected sites, as the entry prediction takes them; read from
+    the store at most every ``ttl_s`` seconds (they change rarely, the cycle runs every second). A site is
+    a point with radius + stated accuracy; a polygon site is its smallest enclosing circle around its
+    centroid, grown the same way (a conservative stand-in: it may warn early, never late)."""
+
+    def __init__(self, rt: Runtime, ttl_s: float = 5.0) -> None:
+        self.rt, self.ttl_s = rt, ttl_s
+        self._at = -1e18
+        self._cached: tuple[list[AreaZone], list[AreaSite]] = ([], [])
+
+    def __call__(self) -> tuple[list[AreaZone], list[AreaSite]]:
+        if time.monotonic() - self._at >= self.ttl_s:
+            self._cached, self._at = self._read(), time.monotonic()
+        return self._cached
+
+    def _read(self) -> tuple[list[AreaZone], list[AreaSite]]:
+        now = self.rt.clock()
+        zones: list[AreaZone] = []
+        sites: list[AreaSite] = []
+        with self.rt.store.read() as tx:
+            after = None
+            while batch := tx.zones.list(after=after, limit=500):
+                after = batch[-1].id
+                for z in batch:
+                    if z.state is ZoneState.AGREED and z.validity.start <= now < z.validity.end:
+                        for poly in footprint_polygons(z.footprint):
+                            zones.append(AreaZone(z.id, z.owner_id, poly))
+            after = None
+            while active := tx.sites.list(active=True, after=after, limit=500):
+                after = active[-1].id
+                for s in active:
+                    lon, lat, extra = site_circle(s)
+                    sites.append(AreaSite(s.id, s.owner_id, lon, lat, s.radius_m + s.accuracy_m + extra))
+        return zones, sites
+
+
+def footprint_polygons(fp: Any) -> list[tuple[tuple[tuple[float, float], ...], ...]]:
+    """The rings of each polygon of a zone's footprint, as (lon, lat) tuples."""
+    gj = footprint_to_geojson(fp)
+    polys = [gj["coordinates"]] if gj["type"] == "Polygon" else gj["coordinates"]
+    return [tuple(tuple((float(p[0]), float(p[1])) for p in ring) for ring in poly) for poly in polys]
+
+
+def site_circle(site: Any) -> tuple[float, float, float]:
+    """Centre and extra radius of a site: its point, or its polygon's centroid and farthest vertex."""
+    if isinstance(site.footprint, SitePoint):
+        lon, lat = site.footprint.position
+        return float(lon), float(lat), 0.0
+    ring = [p for poly in footprint_polygons(site.footprint) for p in poly[0]]
+    lon = sum(p[0] for p in ring) / len(ring)
+    lat = sum(p[1] for p in ring) / len(ring)
+    _, _, d = _GEOD.inv([lon] * len(ring), [lat] * len(ring), [p[0] for p in ring], [p[1] for p in ring])
+    return lon, lat, float(max(d))
