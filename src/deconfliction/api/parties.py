@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from starlette.responses import Response
 
-from deconfliction.api.http import (
-    PAGE_SIZE_HELP,
-    KeyDep,
-    RuntimeDep,
-    as_party,
-    decode_cursor,
-    json_response,
-    page,
-    page_size,
-)
+from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import PartyIn
 from deconfliction.domain.party import Party, Role
 from deconfliction.service import parties
@@ -40,15 +29,17 @@ async def list_(
     rt: RuntimeDep,
     key: KeyDep,
     cursor: str | None = None,
-    limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_HELP)] = None,
+    limit: Limit = None,
 ) -> Response:
-    after = decode_cursor(cursor)
-    size = page_size(limit, rt.limits)
-
     def work(party: Party) -> Response:
-        found = parties.list_parties(rt, party, after=after, limit=size + 1)
-        items, nxt = page(found, size, lambda p: p.id)
-        return json_response({"items": [party_view(p) for p in items], "next_cursor": nxt})
+        return paged(
+            rt,
+            cursor,
+            limit,
+            lambda after, n: parties.list_parties(rt, party, after=after, limit=n),
+            party_view,
+            lambda p: p.id,
+        )
 
     return await as_party(rt, key, work)
 
