@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import orjson
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -139,6 +139,10 @@ async def raw_body(request: Request) -> bytes:
 
 
 RawBody = Annotated[bytes, Depends(raw_body)]
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+Render = Callable[[Any], tuple[int, dict[str, str], Any]]
+"""How a write's result becomes (status, headers, body): also what an Idempotency-Key stores."""
 
 AS_OF_HELP = "RFC 3339 time: the view as it was then, rebuilt from the ledger (docs/ledger.md, As-of views)"
 AsOf = Annotated[str | None, Query(description=AS_OF_HELP)]

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
+    IdemKey,
     KeyDep,
     RawBody,
     RuntimeDep,
@@ -34,8 +35,6 @@ from deconfliction.service.views import conflict_view
 from deconfliction.store.ports import StoredResponse
 
 router = APIRouter(prefix="/v1/lines", tags=["zones"])
-
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 class LineIn(BaseModel):

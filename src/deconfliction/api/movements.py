@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from deconfliction.api.http import (
+    IdemKey,
     KeyDep,
     RawBody,
     RuntimeDep,
@@ -30,8 +31,6 @@ from deconfliction.service.views import conflict_view, operation_view
 from deconfliction.store.ports import StoredResponse
 
 router = APIRouter(prefix="/v1/movements", tags=["operations"])
-
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 class MovementIn(BaseModel):

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
     AsOf,
+    IdemKey,
+    IfMatch,
     KeyDep,
     RawBody,
+    Render,
     RuntimeDep,
     after_cursor,
     as_party,
@@ -40,10 +43,6 @@ from deconfliction.service.views import conflict_view, operation_view
 from deconfliction.store.ports import StoredResponse
 
 router = APIRouter(prefix="/v1/operations", tags=["operations"])
-
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
-Render = Callable[[OperationResult], tuple[int, dict[str, str], Any]]
 
 
 def _render(rt: Runtime, actor: Party, status: int) -> Render:

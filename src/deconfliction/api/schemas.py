@@ -66,6 +66,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Strict = _Strict
+"""Request bodies refuse unknown members (every router's models derive from it)."""
+
+
 class AltitudeIn(_Strict):
     lower_m: float = Field(description="Metres above the WGS84 ellipsoid")
     upper_m: float = Field(description="Metres above the WGS84 ellipsoid")

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query, Request
+from pydantic import Field
 from starlette.responses import Response
 
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
     AsOf,
+    IdemKey,
+    IfMatch,
     KeyDep,
     RawBody,
+    Render,
     RuntimeDep,
     after_cursor,
     as_party,
@@ -28,6 +30,7 @@ from deconfliction.api.http import (
     signed_request,
     stored,
 )
+from deconfliction.api.schemas import Strict as _Strict
 from deconfliction.domain.coordinates import parse_position
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Party
@@ -42,14 +45,6 @@ from deconfliction.service.views import conflict_view
 from deconfliction.store.ports import StoredResponse
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"])
-
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
-Render = Callable[[Any], tuple[int, dict[str, str], Any]]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class SiteIn(_Strict):

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from deconfliction.api.http import (
+    IdemKey,
     KeyDep,
     RawBody,
     RuntimeDep,
@@ -27,8 +28,6 @@ from deconfliction.service.views import conflict_view
 from deconfliction.store.ports import StoredResponse
 
 router = APIRouter(prefix="/v1", tags=["import and export"])
-
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 @router.get("/export", summary="What you may see, as GeoJSON or KML")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query, Request
+from pydantic import Field
 from starlette.responses import Response
 
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
     AsOf,
+    IdemKey,
+    IfMatch,
     KeyDep,
     RawBody,
+    Render,
     RuntimeDep,
     as_party,
     decode_cursor,
@@ -26,6 +28,7 @@ from deconfliction.api.http import (
     signed_request,
     stored,
 )
+from deconfliction.api.schemas import Strict as _Strict
 from deconfliction.domain.footprint import Footprint, parse_footprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Party
@@ -40,14 +43,6 @@ from deconfliction.service.views import conflict_view, may_see_zone
 from deconfliction.store.ports import StoredResponse
 
 router = APIRouter(prefix="/v1/zones", tags=["zones"])
-
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
-Render = Callable[[Any], tuple[int, dict[str, str], Any]]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class WindowIn(_Strict):

@@ -14,7 +14,7 @@ versions, active sites, bands; never a scan of every row) and keeps one ``Confli
   (the volume's footprint inside the zone, the band or the protection distance), the window, the
   volume's altitude band and the distance; ``index_b`` is 0 and not shown.
 
-Records are reconciled on every change of an operation (from ``operations._apply``, so they are in the
+Records are reconciled on every change of an operation (from ``operations.apply_change``, so they are in the
 same ``changed`` list, logged per side and notified) and on every change of a thing: a site created or
 withdrawn, a zone version agreed, superseded or withdrawn, a band created (``reconcile_target``).
 """
@@ -151,7 +151,7 @@ def reconcile_areas(
 def reconcile_operation(
     tx: Transaction, rt: Runtime, op: Operation, existing: Mapping[str, Conflict], now: datetime
 ) -> list[Conflict]:
-    """Called by ``operations._apply`` for every change of ``op``: its area records after the change.
+    """Called by ``operations.apply_change`` for every change of ``op``: its area records after the change.
     ``existing`` is every record of ``op`` keyed by the other id (operation records are ignored)."""
     mine = {k: c for k, c in existing.items() if is_area_conflict(c)}
     findings, tokens = area_findings(tx, op)
@@ -164,7 +164,7 @@ def reconcile_target(
     """After a zone, band or site changed (it counts now, or no longer, or differently): reconcile its
     records with every live operation whose volumes may reach ``boxes`` (the thing's boxes grown by
     whatever distance it protects) and with every operation it had a record with; log and notify
-    each changed record per side, as ``_apply`` does. Returns the changed records."""
+    each changed record per side, as ``apply_change`` does. Returns the changed records."""
     existing = {c.operation_a: c for c in tx.conflicts.list(operation_id=target_id, limit=1_000_000)}
     query = CandidateQuery(tuple(boxes), ALL_TIME[0], ALL_TIME[1], None, None)
     op_ids = {o.operation_id for o in tx.operations.candidates(query)} | set(existing)
@@ -185,7 +185,7 @@ def record_changes(
     tx: Transaction, rt: Runtime, actor_id: str | None, changed: Sequence[Conflict], now: datetime
 ) -> None:
     """Store each changed record and append one ledger entry per side (what that side is told), then
-    notify that side: the rule of ``operations._apply``."""
+    notify that side: the rule of ``operations.apply_change``."""
     if not changed:
         return
     names = party_names(tx, changed)

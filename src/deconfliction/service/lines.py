@@ -34,7 +34,7 @@ from deconfliction.domain.zone import Zone
 from deconfliction.errors import FieldError, Forbidden, InvalidInput, InvalidTransition, NotFound
 from deconfliction.service import areas, views, zones
 from deconfliction.service.conflicts import party_names
-from deconfliction.service.operations import Idempotency, _write
+from deconfliction.service.operations import Idempotency, write_change
 from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import LineRecord, StoredResponse, Transaction
 
@@ -162,7 +162,7 @@ def create_line(
             changed = areas.reconcile_target(tx, rt, actor.id, line_id, areas.grow_boxes(band.shape.boxes, 0.0), now)
         return LineResult(record, (left, right), changed, party_names(tx, changed), tx.events.head())
 
-    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def withdraw_line(
@@ -207,7 +207,7 @@ def withdraw_line(
         shown = tuple(z for z in versions if z is not None and views.may_see_zone(actor, z))
         return LineResult(gone, shown, changed, party_names(tx, changed), tx.events.head())
 
-    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def get_line(rt: Runtime, viewer: Party | None, line_id: str) -> LineRecord:

@@ -83,10 +83,10 @@ def submit_movement(
     record = movement_record(draft, swept)
     op_draft = ops.OperationDraft(kind, swept.volumes, priority, title)
 
-    ops._require_declaring(actor)
+    ops.require_declaring(actor)
     if state not in (OperationState.DRAFT, OperationState.PLANNED):
         raise InvalidInput.one("state", "invalid_state", "a new operation is 'draft' or 'planned'")
-    ops._check_draft(rt, op_draft)
+    ops.check_draft(rt, op_draft)
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> MovementResult:
         now = rt.clock()
@@ -103,11 +103,11 @@ def submit_movement(
             now,
             now,
         )
-        result = ops._apply(tx, rt, actor, op, detect_again=True, known=known_tokens, created=True, signed=signed)
+        result = ops.apply_change(tx, rt, actor, op, detect_again=True, known=known_tokens, created=True, signed=signed)
         tx.movements.put(op.id, op.version, record, now)
         return MovementResult(result, record)
 
-    return ops._write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    return ops.write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def revise_movement(
@@ -127,19 +127,21 @@ def revise_movement(
     """A new route or schedule for the owner's live operation: swept again into a new version of it."""
     draft, swept = sweep(rt, raw)
     record = movement_record(draft, swept)
-    ops._require_declaring(actor)
-    ops._check_draft(rt, ops.OperationDraft(kind, swept.volumes, priority, title))
+    ops.require_declaring(actor)
+    ops.check_draft(rt, ops.OperationDraft(kind, swept.volumes, priority, title))
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> MovementResult:
-        op = ops._load_owned(tx, actor, op_id, expected_version)
+        op = ops.load_owned(tx, actor, op_id, expected_version)
         new = op.revise(
             volumes=swept.volumes, kind=kind, priority=priority, title=title, now=rt.clock(), ovn=rt.ids.new_token()
         )
-        result = ops._apply(tx, rt, actor, new, detect_again=True, known=known_tokens, created=False, signed=signed)
+        result = ops.apply_change(
+            tx, rt, actor, new, detect_again=True, known=known_tokens, created=False, signed=signed
+        )
         tx.movements.put(new.id, new.version, record, new.updated_at)
         return MovementResult(result, record)
 
-    return ops._write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    return ops.write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def get_movement(rt: Runtime, actor: Party, op_id: str) -> tuple[Operation, dict[str, Any]]:

@@ -83,9 +83,10 @@ class Idempotency:
 # ------------------------------------------------------------------------------------------------ helpers
 
 
-def _require_declaring(actor: Party) -> None:
+def require_declaring(actor: Party, what: str = "declare operations") -> None:
+    """Parties and the coordinator declare; observers and auditors only read."""
     if actor.role not in DECLARING_ROLES:
-        raise Forbidden(f"a party with role {actor.role} cannot declare operations")
+        raise Forbidden(f"a party with role {actor.role} cannot {what}")
 
 
 def candidate_query(o: Occupancy, policy: SeparationPolicy) -> CandidateQuery:
@@ -154,7 +155,7 @@ def _check_tokens(
         )
 
 
-def _apply(
+def apply_change(
     tx: Transaction,
     rt: Runtime,
     actor: Party,
@@ -224,7 +225,7 @@ def _retoken(op: Operation, existing: dict[str, Conflict], now: datetime) -> lis
     return changed
 
 
-def _write(
+def write_change(
     rt: Runtime,
     actor: Party,
     idem: Idempotency | None,
@@ -248,7 +249,7 @@ def _write(
         return response
 
 
-def _load_owned(tx: Transaction, actor: Party, op_id: str, expected_version: int | None) -> Operation:
+def load_owned(tx: Transaction, actor: Party, op_id: str, expected_version: int | None) -> Operation:
     op = visible_operation(actor, tx.operations.get(op_id), op_id)
     if op.owner_id != actor.id:  # the coordinator sees every operation but changes only its own
         raise Forbidden(f"operation {op_id} belongs to another party; only its owner changes it")
@@ -275,10 +276,10 @@ def submit_operation(
 ) -> OperationResult | StoredResponse:
     """Declare a new operation, as a draft (conflicts are found and both sides told) or directly as
     planned (then with the token of every conflict it would have)."""
-    _require_declaring(actor)
+    require_declaring(actor)
     if state not in (OperationState.DRAFT, OperationState.PLANNED):
         raise InvalidInput.one("state", "invalid_state", "a new operation is 'draft' or 'planned'")
-    _check_draft(rt, draft)
+    check_draft(rt, draft)
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
         now = rt.clock()
@@ -295,9 +296,9 @@ def submit_operation(
             now,
             now,
         )
-        return _apply(tx, rt, actor, op, detect_again=True, known=known_tokens, created=True, signed=signed)
+        return apply_change(tx, rt, actor, op, detect_again=True, known=known_tokens, created=True, signed=signed)
 
-    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def revise_operation(
@@ -312,11 +313,11 @@ def revise_operation(
     signature: SignedRequest | None = None,
 ) -> OperationResult | StoredResponse:
     """Replace the volumes, kind, priority and title of a live operation; a new version."""
-    _require_declaring(actor)
-    _check_draft(rt, draft)
+    require_declaring(actor)
+    check_draft(rt, draft)
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
-        op = _load_owned(tx, actor, op_id, expected_version)
+        op = load_owned(tx, actor, op_id, expected_version)
         new = op.revise(
             volumes=draft.volumes,
             kind=draft.kind,
@@ -325,9 +326,9 @@ def revise_operation(
             now=rt.clock(),
             ovn=rt.ids.new_token(),
         )
-        return _apply(tx, rt, actor, new, detect_again=True, known=known_tokens, created=False, signed=signed)
+        return apply_change(tx, rt, actor, new, detect_again=True, known=known_tokens, created=False, signed=signed)
 
-    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def change_state(
@@ -342,14 +343,14 @@ def change_state(
     signature: SignedRequest | None = None,
 ) -> OperationResult | StoredResponse:
     """plan, activate, end or cancel."""
-    _require_declaring(actor)
+    require_declaring(actor)
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
-        op = _load_owned(tx, actor, op_id, expected_version)
+        op = load_owned(tx, actor, op_id, expected_version)
         new = op.transition(to, now=rt.clock(), ovn=rt.ids.new_token())
-        return _apply(tx, rt, actor, new, detect_again=False, known=known_tokens, created=False, signed=signed)
+        return apply_change(tx, rt, actor, new, detect_again=False, known=known_tokens, created=False, signed=signed)
 
-    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def get_operation(rt: Runtime, actor: Party, op_id: str) -> Operation:
@@ -370,7 +371,7 @@ def list_operations(
         return tx.operations.list(owner_id=owner, states=states, after=after, limit=limit)
 
 
-def _check_draft(rt: Runtime, draft: OperationDraft) -> None:
+def check_draft(rt: Runtime, draft: OperationDraft) -> None:
     if not draft.volumes:
         raise InvalidInput.one("volumes", "no_volumes", "an operation needs at least one volume")
     if len(draft.volumes) > rt.limits.max_volumes:

@@ -20,7 +20,7 @@ from typing import Any
 from deconfliction.domain.conflict import Conflict
 from deconfliction.domain.footprint import footprint_to_geojson, shape_from_core
 from deconfliction.domain.ledger import EVERYONE
-from deconfliction.domain.party import DECLARING_ROLES, Party
+from deconfliction.domain.party import Party
 from deconfliction.domain.signing import SignedRequest
 from deconfliction.domain.site import (
     Duplicate,
@@ -37,7 +37,7 @@ from deconfliction.domain.volume import format_time
 from deconfliction.errors import Forbidden, NotFound, PreconditionFailed
 from deconfliction.service import areas
 from deconfliction.service.conflicts import party_names
-from deconfliction.service.operations import Idempotency, _write
+from deconfliction.service.operations import Idempotency, require_declaring, write_change
 from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import StoredResponse, Transaction
 
@@ -101,11 +101,6 @@ def reach_boxes(site: ProtectedSite) -> list[tuple[float, float, float, float]]:
     return areas.grow_boxes(shape_from_core(site.shape.core, site.radius_m + site.accuracy_m).boxes, widest)
 
 
-def require_declaring(actor: Party) -> None:
-    if actor.role not in DECLARING_ROLES:
-        raise Forbidden(f"a party with role {actor.role} cannot declare protected sites")
-
-
 def add_site(
     tx: Transaction, rt: Runtime, actor: Party, draft: SiteDraft, signed: Mapping[str, Any] | None
 ) -> SiteResult:
@@ -150,15 +145,15 @@ def create_site(
 ) -> SiteResult | StoredResponse:
     """Declare a protected site; every live operation of another party within its protection distance
     gets a ``protected_site`` conflict, told to both sides."""
-    require_declaring(actor)
+    require_declaring(actor, "declare protected sites")
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> SiteResult:
         return add_site(tx, rt, actor, draft, signed)
 
-    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
-def _load_owned(tx: Transaction, actor: Party, site_id: str, expected_version: int | None) -> ProtectedSite:
+def load_owned(tx: Transaction, actor: Party, site_id: str, expected_version: int | None) -> ProtectedSite:
     site = tx.sites.get(site_id)
     if site is None:
         raise NotFound(f"no site {site_id}", id=site_id)
@@ -182,11 +177,11 @@ def _change(
     event: str,
     decide: Any,
 ) -> SiteResult | StoredResponse:
-    require_declaring(actor)
+    require_declaring(actor, "declare protected sites")
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> SiteResult:
         now = rt.clock()
-        site = decide(_load_owned(tx, actor, site_id, expected_version), now)
+        site = decide(load_owned(tx, actor, site_id, expected_version), now)
         tx.sites.replace(site)
         tx.events.append(
             at=now,
@@ -200,7 +195,7 @@ def _change(
         changed = areas.reconcile_target(tx, rt, actor.id, site.id, reach_boxes(site), now)
         return SiteResult(site, [], changed, party_names(tx, changed), tx.events.head())
 
-    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def revalidate(

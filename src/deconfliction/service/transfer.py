@@ -34,7 +34,7 @@ from deconfliction.formats.sites_csv import RefusedRow, SiteRow, SitesImport, re
 from deconfliction.service import operations as ops
 from deconfliction.service import sites
 from deconfliction.service.conflicts import party_names
-from deconfliction.service.operations import Idempotency, _write
+from deconfliction.service.operations import Idempotency, write_change
 from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import StoredResponse, Transaction
 
@@ -121,7 +121,7 @@ def import_sites_csv(
     """Read, check and (unless ``dry_run`` or any row is refused) store a CSV of ``actor``'s sites
     (``actor`` None: a dry run at the console for no party in particular)."""
     if actor is not None:
-        sites.require_declaring(actor)
+        ops.require_declaring(actor, "import")
     report = check_rows(rt, actor, read_sites_csv(data, now=rt.clock(), limits=rt.limits))
     if dry_run or not report.ok:
         return SitesImportResult(report, dry_run)
@@ -143,7 +143,7 @@ def import_sites_csv(
         )
         return SitesImportResult(report, dry_run, stored, tx.events.head())
 
-    return _write(rt, importer, idempotency, signature, work)  # type: ignore[no-any-return]
+    return write_change(rt, importer, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 # ------------------------------------------------------------------------------ GeoJSON and KML
@@ -359,7 +359,7 @@ def import_geojson(
     from deconfliction.service import zones as zones_service
     from deconfliction.service.movements import movement_record, sweep
 
-    sites.require_declaring(actor)
+    ops.require_declaring(actor, "import")
     if not isinstance(obj, Mapping) or obj.get("type") != "FeatureCollection":
         raise InvalidInput.one("", "invalid_geojson", "expected a GeoJSON FeatureCollection")
     features = obj.get("features")
@@ -457,11 +457,15 @@ def import_geojson(
         for parts in plans.values():
             op_kind, priority, title = parts[0][0], parts[0][1], parts[0][2]
             op = _new_operation(rt, actor, op_kind, priority, title, tuple(p[3] for p in parts))
-            changed += ops._apply(tx, rt, actor, op, detect_again=True, known=(), created=True, signed=None).changed
+            changed += ops.apply_change(
+                tx, rt, actor, op, detect_again=True, known=(), created=True, signed=None
+            ).changed
             made["operation"].append(op.id)
         for op_kind, priority, title, draft_m, swept in moves:
             op = _new_operation(rt, actor, op_kind, priority, title, swept.volumes)
-            changed += ops._apply(tx, rt, actor, op, detect_again=True, known=(), created=True, signed=None).changed
+            changed += ops.apply_change(
+                tx, rt, actor, op, detect_again=True, known=(), created=True, signed=None
+            ).changed
             tx.movements.put(op.id, op.version, movement_record(draft_m, swept), op.created_at)
             made["movement"].append(op.id)
         tx.events.append(
@@ -475,7 +479,7 @@ def import_geojson(
         )
         return GeoJsonImport(False, counts, made, tx.events.head(), changed, party_names(tx, changed))
 
-    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def _new_operation(

@@ -20,7 +20,7 @@ from typing import Any
 from deconfliction.domain.conflict import Conflict
 from deconfliction.domain.footprint import Footprint, footprint_to_geojson
 from deconfliction.domain.ledger import EVERYONE
-from deconfliction.domain.party import DECLARING_ROLES, Party
+from deconfliction.domain.party import Party
 from deconfliction.domain.signing import SignedRequest
 from deconfliction.domain.volume import TimeWindow, format_time
 from deconfliction.domain.zone import (
@@ -35,7 +35,7 @@ from deconfliction.domain.zone import (
 from deconfliction.errors import FieldError, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from deconfliction.service import areas
 from deconfliction.service.conflicts import party_names
-from deconfliction.service.operations import Idempotency, _write
+from deconfliction.service.operations import Idempotency, require_declaring, write_change
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.views import may_see_zone, zone_was_agreed
 from deconfliction.store.ports import StoredResponse, Transaction
@@ -83,11 +83,6 @@ def _audience(z: Zone) -> list[str]:
     return [EVERYONE] if zone_was_agreed(z) else [z.owner_id, *z.counterparties]
 
 
-def _require_declaring(actor: Party) -> None:
-    if actor.role not in DECLARING_ROLES:
-        raise Forbidden(f"a party with role {actor.role} cannot propose or answer zones")
-
-
 def _check_parties(tx: Transaction, ids: Sequence[str], field: str = "counterparties") -> None:
     errors = [
         FieldError(f"{field}[{i}]", "unknown_party", f"no party {p}")
@@ -130,13 +125,13 @@ def propose(
     signature: SignedRequest | None = None,
 ) -> ZoneResult | StoredResponse:
     """Version 1 of a new zone owned by ``actor``, proposed to ``draft.counterparties``."""
-    _require_declaring(actor)
+    require_declaring(actor, "propose or answer zones")
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> ZoneResult:
         z = add_proposal(tx, rt, actor, draft, signed)
         return _result(tx, z, [])
 
-    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def add_proposal(
@@ -179,7 +174,7 @@ def answer(
     """A counter-party accepts or rejects the zone's pending version. When the last one accepts, it is
     agreed (superseding the version in force) and every live operation of another party in it gets a
     ``zone_entry`` conflict."""
-    _require_declaring(actor)
+    require_declaring(actor, "propose or answer zones")
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> ZoneResult:
         versions = _visible_versions(tx, actor, zone_id)
@@ -200,7 +195,7 @@ def answer(
             changed = areas.reconcile_target(tx, rt, actor.id, z.id, areas.grow_boxes(boxes, 0.0), z.updated_at)
         return _result(tx, z, changed)
 
-    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def _owned_latest(tx: Transaction, actor: Party, zone_id: str, expected_version: int | None) -> list[Zone]:
@@ -231,7 +226,7 @@ def revise(
 ) -> ZoneResult | StoredResponse:
     """The owner proposes a new version (what is not given is carried over); the agreed version stays in
     force until the new one is agreed."""
-    _require_declaring(actor)
+    require_declaring(actor, "propose or answer zones")
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> ZoneResult:
         latest = _owned_latest(tx, actor, zone_id, expected_version)[-1]
@@ -249,7 +244,7 @@ def revise(
         _log(tx, rt, actor, z, "zone.proposed", signed)
         return _result(tx, z, [])
 
-    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def withdraw(
@@ -263,7 +258,7 @@ def withdraw(
 ) -> ZoneResult | StoredResponse:
     """The owner withdraws the zone: its agreed version and any pending proposal. It stops counting at
     once: its open ``zone_entry`` conflicts resolve."""
-    _require_declaring(actor)
+    require_declaring(actor, "propose or answer zones")
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> ZoneResult:
         versions = _owned_latest(tx, actor, zone_id, expected_version)
@@ -281,7 +276,7 @@ def withdraw(
             changed = areas.reconcile_target(tx, rt, actor.id, zone_id, areas.grow_boxes(boxes, 0.0), now)
         return _result(tx, done[-1], changed)
 
-    return _write(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
 
 def get_zone(rt: Runtime, viewer: Party | None, zone_id: str) -> list[Zone]:
