@@ -202,6 +202,14 @@ def idempotency(
     return Idempotency(key, fingerprint, store)
 
 
+def respond(out: Any, render: Render) -> Response:
+    """A write's answer: the stored one when the Idempotency-Key was seen before, else ``render(out)``."""
+    if isinstance(out, StoredResponse):
+        return stored(out)
+    status, headers, body = render(out)
+    return json_response(body, status, headers)
+
+
 def stored(resp: StoredResponse) -> Response:
     headers = dict(resp.headers)
     if resp.replayed:

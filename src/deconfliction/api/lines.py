@@ -21,8 +21,8 @@ from deconfliction.api.http import (
     json_response,
     page,
     page_size,
+    respond,
     signed_request,
-    stored,
 )
 from deconfliction.api.zones import WindowIn, parse_area, parse_validity
 from deconfliction.domain.line import parse_line
@@ -32,7 +32,6 @@ from deconfliction.service import lines, zones
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import signed_receipt
 from deconfliction.service.views import conflict_view
-from deconfliction.store.ports import StoredResponse
 
 router = APIRouter(prefix="/v1/lines", tags=["zones"])
 
@@ -102,10 +101,7 @@ async def create(
         render = _render(rt, party)
         idem = idempotency(request, raw, idempotency_key, render)
         out = lines.create_line(rt, party, draft, idempotency=idem, signature=signed_request(request, raw))
-        if isinstance(out, StoredResponse):
-            return stored(out)
-        status, headers, content = render(out)
-        return json_response(content, status, headers)
+        return respond(out, render)
 
     return await as_party(rt, key, work)
 
@@ -125,10 +121,7 @@ async def withdraw(
 
         idem = idempotency(request, raw, idempotency_key, render)
         out = lines.withdraw_line(rt, party, line_id, idempotency=idem, signature=signed_request(request, raw))
-        if isinstance(out, StoredResponse):
-            return stored(out)
-        status, headers, content = render(out)
-        return json_response(content, status, headers)
+        return respond(out, render)
 
     return await as_party(rt, key, work)
 

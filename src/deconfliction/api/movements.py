@@ -18,8 +18,8 @@ from deconfliction.api.http import (
     idempotency,
     if_match_version,
     json_response,
+    respond,
     signed_request,
-    stored,
 )
 from deconfliction.domain.operation import OperationState
 from deconfliction.domain.party import Party
@@ -28,7 +28,6 @@ from deconfliction.service import movements
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import signed_receipt
 from deconfliction.service.views import conflict_view, operation_view
-from deconfliction.store.ports import StoredResponse
 
 router = APIRouter(prefix="/v1/movements", tags=["operations"])
 
@@ -83,10 +82,7 @@ async def submit(
             idempotency=idem,
             signature=signed_request(request, raw),
         )
-        if isinstance(out, StoredResponse):
-            return stored(out)
-        status, headers, content = render(out)
-        return json_response(content, status, headers)
+        return respond(out, render)
 
     return await as_party(rt, key, work)
 
@@ -130,10 +126,7 @@ async def revise(
             idempotency=idem,
             signature=signed_request(request, raw),
         )
-        if isinstance(out, StoredResponse):
-            return stored(out)
-        status, headers, content = render(out)
-        return json_response(content, status, headers)
+        return respond(out, render)
 
     return await as_party(rt, key, work)
 

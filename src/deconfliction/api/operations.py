@@ -26,8 +26,8 @@ from deconfliction.api.http import (
     json_response,
     page,
     page_size,
+    respond,
     signed_request,
-    stored,
 )
 from deconfliction.api.schemas import OperationFields, OperationIn, TransitionIn, draft_from_wire
 from deconfliction.domain.operation import OperationState
@@ -40,7 +40,6 @@ from deconfliction.service.replay import replay
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import signed_receipt
 from deconfliction.service.views import conflict_view, operation_view
-from deconfliction.store.ports import StoredResponse
 
 router = APIRouter(prefix="/v1/operations", tags=["operations"])
 
@@ -56,13 +55,6 @@ def _render(rt: Runtime, actor: Party, status: int) -> Render:
         return status, headers, body
 
     return render
-
-
-def _respond(out: OperationResult | StoredResponse, render: Render) -> Response:
-    if isinstance(out, StoredResponse):
-        return stored(out)
-    status, headers, body = render(out)
-    return json_response(body, status, headers)
 
 
 @router.post("", status_code=201, summary="Declare an operation")
@@ -85,7 +77,7 @@ async def submit(
             idempotency=idem,
             signature=signed_request(request, raw),
         )
-        return _respond(out, render)
+        return respond(out, render)
 
     return await as_party(rt, key, work)
 
@@ -154,7 +146,7 @@ async def revise(
             idempotency=idem,
             signature=signed_request(request, raw),
         )
-        return _respond(out, render)
+        return respond(out, render)
 
     return await as_party(rt, key, work)
 
@@ -184,7 +176,7 @@ def _transition(to: OperationState, summary: str) -> Callable[..., Any]:
                 idempotency=idem,
                 signature=signed_request(request, raw),
             )
-            return _respond(out, render)
+            return respond(out, render)
 
         return await as_party(rt, key, work)
 

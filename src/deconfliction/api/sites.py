@@ -27,8 +27,8 @@ from deconfliction.api.http import (
     json_response,
     page,
     page_size,
+    respond,
     signed_request,
-    stored,
 )
 from deconfliction.api.schemas import Strict as _Strict
 from deconfliction.domain.coordinates import parse_position
@@ -42,7 +42,6 @@ from deconfliction.service.replay import replay
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import signed_receipt
 from deconfliction.service.views import conflict_view
-from deconfliction.store.ports import StoredResponse
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"])
 
@@ -120,13 +119,6 @@ def _render(rt: Runtime, actor: Party, status: int, warnings: list[FieldError] |
     return render
 
 
-def _respond(out: Any, render: Render) -> Response:
-    if isinstance(out, StoredResponse):
-        return stored(out)
-    status, headers, body = render(out)
-    return json_response(body, status, headers)
-
-
 @router.post("", status_code=201, summary="Declare a protected site")
 async def create(
     body: SiteIn, request: Request, raw: RawBody, rt: RuntimeDep, key: KeyDep, idempotency_key: IdemKey = None
@@ -140,7 +132,7 @@ async def create(
         render = _render(rt, party, 201, warnings)
         idem = idempotency(request, raw, idempotency_key, render)
         out = sites.create_site(rt, party, draft, idempotency=idem, signature=signed_request(request, raw))
-        return _respond(out, render)
+        return respond(out, render)
 
     return await as_party(rt, key, work)
 
@@ -164,7 +156,7 @@ async def import_csv(
         out = transfer.import_sites_csv(
             rt, party, body.csv, dry_run=body.dry_run, idempotency=idem, signature=signed_request(request, raw)
         )
-        return _respond(out, render)
+        return respond(out, render)
 
     return await as_party(rt, key, work)
 
@@ -250,7 +242,7 @@ async def revalidate(
             idempotency=idem,
             signature=signed_request(request, raw),
         )
-        return _respond(out, render)
+        return respond(out, render)
 
     return await as_party(rt, key, work)
 
@@ -272,6 +264,6 @@ async def withdraw(
         out = sites.withdraw(
             rt, party, site_id, expected_version=version, idempotency=idem, signature=signed_request(request, raw)
         )
-        return _respond(out, render)
+        return respond(out, render)
 
     return await as_party(rt, key, work)

@@ -25,8 +25,8 @@ from deconfliction.api.http import (
     if_match_version,
     json_response,
     page_size,
+    respond,
     signed_request,
-    stored,
 )
 from deconfliction.api.schemas import Strict as _Strict
 from deconfliction.domain.footprint import Footprint, parse_footprint
@@ -40,7 +40,6 @@ from deconfliction.service.replay import replay
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import signed_receipt
 from deconfliction.service.views import conflict_view, may_see_zone
-from deconfliction.store.ports import StoredResponse
 
 router = APIRouter(prefix="/v1/zones", tags=["zones"])
 
@@ -109,13 +108,6 @@ def _render(rt: Runtime, actor: Party, status: int) -> Render:
     return render
 
 
-def _respond(out: Any, render: Render) -> Response:
-    if isinstance(out, StoredResponse):
-        return stored(out)
-    status, headers, body = render(out)
-    return json_response(body, status, headers)
-
-
 @router.post("", status_code=201, summary="Propose a zone of responsibility to counter-parties")
 async def propose(
     body: ZoneIn, request: Request, raw: RawBody, rt: RuntimeDep, key: KeyDep, idempotency_key: IdemKey = None
@@ -137,7 +129,7 @@ async def propose(
         idem = idempotency(request, raw, idempotency_key, render)
         draft = zones.ZoneDraft(body.name, body.counterparties, footprint, validity)
         out = zones.propose(rt, party, draft, idempotency=idem, signature=signed_request(request, raw))
-        return _respond(out, render)
+        return respond(out, render)
 
     return await as_party(rt, key, work)
 
@@ -202,7 +194,7 @@ async def answer(
         out = zones.answer(
             rt, party, zone_id, ZoneAnswer(body.answer), idempotency=idem, signature=signed_request(request, raw)
         )
-        return _respond(out, render)
+        return respond(out, render)
 
     return await as_party(rt, key, work)
 
@@ -248,7 +240,7 @@ async def revise(
             idempotency=idem,
             signature=signed_request(request, raw),
         )
-        return _respond(out, render)
+        return respond(out, render)
 
     return await as_party(rt, key, work)
 
@@ -270,6 +262,6 @@ async def withdraw(
         out = zones.withdraw(
             rt, party, zone_id, expected_version=version, idempotency=idem, signature=signed_request(request, raw)
         )
-        return _respond(out, render)
+        return respond(out, render)
 
     return await as_party(rt, key, work)

@@ -23,6 +23,7 @@ from deconfliction.errors import Forbidden, NotFound
 from deconfliction.service.replay import replay
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.views import may_read_entry
+from deconfliction.store.ports import every_event
 
 NOT_RECORDED_YET = ("hotline messages: read the threads of the parties concerned (they are not linked by place)",)
 """Kinds of records an inquiry would link that the service does not keep yet: the report says so."""
@@ -144,32 +145,26 @@ def inquire(rt: Runtime, viewer: Party | None, incident_id: str) -> Inquiry:
         | {incident.id}
     )
     with rt.store.read() as tx:
-        seq = 0
-        while True:
-            batch = tx.events.after(seq, PAGE)
-            if not batch:
-                break
-            seq = batch[-1].seq
-            for e in batch:
-                about = e.payload.get("about")
-                if e.subject_id not in subjects and about not in subjects:  # acknowledgements, escalations
-                    continue
-                sealed = e.sealed()
-                if not may_read_entry(None if reads_all else viewer, sealed.entry):
-                    continue
-                told = ["every party"] if EVERYONE in e.audience else [names.get(p, p) for p in e.audience]
-                inquiry.timeline.append(
-                    Told(
-                        e.seq,
-                        format_time(e.at),
-                        e.type,
-                        e.subject_id,
-                        names.get(e.actor_id, e.actor_id) if e.actor_id else None,
-                        told,
-                        e.signed is not None,
-                        e.hash,
-                    )
+        for e in every_event(tx.events, PAGE):
+            about = e.payload.get("about")
+            if e.subject_id not in subjects and about not in subjects:  # acknowledgements, escalations
+                continue
+            sealed = e.sealed()
+            if not may_read_entry(None if reads_all else viewer, sealed.entry):
+                continue
+            told = ["every party"] if EVERYONE in e.audience else [names.get(p, p) for p in e.audience]
+            inquiry.timeline.append(
+                Told(
+                    e.seq,
+                    format_time(e.at),
+                    e.type,
+                    e.subject_id,
+                    names.get(e.actor_id, e.actor_id) if e.actor_id else None,
+                    told,
+                    e.signed is not None,
+                    e.hash,
                 )
+            )
     return inquiry
 
 

@@ -21,6 +21,7 @@ from deconfliction.domain.party import Party
 from deconfliction.domain.volume import parse_time
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.views import coordinator_view
+from deconfliction.store.ports import every_event
 
 PAGE = 1000
 SITE_RECORDS = ("site.created", "site.revalidated", "site.withdrawn")
@@ -85,34 +86,28 @@ def replay(rt: Runtime, viewer: Party | None, at: datetime | None = None) -> Rep
     zones: dict[tuple[str, int], dict[str, Any]] = {}
     last = 0
     with rt.store.read() as tx:
-        seq = 0
-        while True:
-            batch = tx.events.after(seq, PAGE)
-            if not batch:
-                break
-            seq = batch[-1].seq
-            for e in batch:
-                if at is not None and e.at > at:
-                    continue
-                if e.type.startswith("operation."):
-                    owner = e.audience[0] if e.audience else None
-                    if sees_all or owner == viewer.id:  # type: ignore[union-attr]
-                        operations[e.subject_id] = {k: v for k, v in e.payload.items() if k != "conflicts"}
-                        last = e.seq
-                elif e.type.startswith("conflict."):
-                    side = e.audience[0] if e.audience else None
-                    if side is not None and (sees_all or side == viewer.id):  # type: ignore[union-attr]
-                        sides.setdefault(e.subject_id, {})[side] = dict(e.payload)
-                        last = e.seq
-                elif e.type in SITE_RECORDS or e.type in ZONE_RECORDS:
-                    if not (sees_all or EVERYONE in e.audience or viewer.id in e.audience):  # type: ignore[union-attr]
-                        continue
-                    record = {k: v for k, v in e.payload.items() if k != "likely_duplicates"}
-                    if e.type in SITE_RECORDS:
-                        sites[e.subject_id] = record
-                    else:
-                        zones[(e.subject_id, int(record["version"]))] = record
+        for e in every_event(tx.events, PAGE):
+            if at is not None and e.at > at:
+                continue
+            if e.type.startswith("operation."):
+                owner = e.audience[0] if e.audience else None
+                if sees_all or owner == viewer.id:  # type: ignore[union-attr]
+                    operations[e.subject_id] = {k: v for k, v in e.payload.items() if k != "conflicts"}
                     last = e.seq
+            elif e.type.startswith("conflict."):
+                side = e.audience[0] if e.audience else None
+                if side is not None and (sees_all or side == viewer.id):  # type: ignore[union-attr]
+                    sides.setdefault(e.subject_id, {})[side] = dict(e.payload)
+                    last = e.seq
+            elif e.type in SITE_RECORDS or e.type in ZONE_RECORDS:
+                if not (sees_all or EVERYONE in e.audience or viewer.id in e.audience):  # type: ignore[union-attr]
+                    continue
+                record = {k: v for k, v in e.payload.items() if k != "likely_duplicates"}
+                if e.type in SITE_RECORDS:
+                    sites[e.subject_id] = record
+                else:
+                    zones[(e.subject_id, int(record["version"]))] = record
+                last = e.seq
     conflicts: dict[str, dict[str, Any]] = {}
     for cid, told in sides.items():
         if not sees_all:

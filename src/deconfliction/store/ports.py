@@ -395,6 +395,14 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+def every_event(events: Events, page: int = 1000) -> Iterator[Event]:
+    """The whole ledger in order, read a page at a time (inside one transaction: one snapshot)."""
+    seq = 0
+    while batch := events.after(seq, page):
+        yield from batch
+        seq = batch[-1].seq
+
+
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
