@@ -75,7 +75,7 @@ def test_an_inquiry_links_what_was_near_as_it_stood_then_and_who_was_told(
     assert ("conflict.opened", ("alpha",)) in timeline and ("conflict.opened", ("bravo",)) in timeline
     assert ("conflict.resolved", ("alpha",)) in timeline  # the move resolved it, and both were told
     assert ("incident.reported", ("alpha",)) in timeline
-    assert ("notification.acknowledged", ("bravo",)) in timeline  # bravo said it received the conflict
+    assert ("notification.acknowledged", ("bravo", "alpha")) in timeline  # bravo said it received the conflict
     assert full["not_recorded"]
     # the reporter sees its own side only; another party does not see the incident at all
     own = client.get(f"/v1/incidents/{iid}", headers=auth(keys["alpha"])).json()

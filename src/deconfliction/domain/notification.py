@@ -1,12 +1,13 @@
 """Notifications: what a party must know, by when, and what happens when nobody answers.
 
-A notification tells one party about one change (today: a conflict opened, updated or resolved). It is
+A notification tells one party about one change (a conflict opened, updated or resolved, a tactical
+alert, a hotline message, a request, or that the other side acknowledged one of these). It is
 *acknowledged* when the party says it was received, which is never the same as approving anything. Its
-deadline comes from the policy: by default 15 minutes, 2 minutes when the conflict starts within the
-hour. Unacknowledged at its deadline, it escalates down the party's on-call ladder (primary, then each
-alternate, each with a fresh deadline of the same length), and past the last contact, to the
-coordinator. Every step is recorded. Everything here is pure: the store keeps the state, the service
-decides when to look.
+deadline (none for an acknowledgement told to the other side) comes from the policy: by default 15
+minutes, 2 minutes when the conflict starts within the hour. Unacknowledged at its deadline, it
+escalates down the party's on-call ladder (primary, then each alternate, each with a fresh deadline of
+the same length), and past the last contact, to the coordinator. Every step is recorded. Everything here
+is pure: the store keeps the state, the service decides when to look.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ class Notification:
     body: Mapping[str, Any]
     created_at: datetime
     deadline: datetime | None
-    """None: nothing to acknowledge in time (a resolution, an escalation copy)."""
+    """None: nothing to acknowledge in time, so it never escalates (``*.acknowledged``: the other side
+    acknowledged; information only)."""
     state: NotificationState = NotificationState.PENDING
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None

@@ -147,7 +147,11 @@ def _send(sender: Sender, e: Endpoint, d: Delivery) -> None:
         return
     note = orjson.loads(d.body)
     subject = f"[deconfliction] {note['kind']} {note['subject']}"
-    deadline = f"\nAcknowledge before {note['deadline']} (POST /v1/notifications/{note['id']}/ack).\n"
+    deadline = (
+        f"\nAcknowledge before {note['deadline']} (POST /v1/notifications/{note['id']}/ack).\n"
+        if note.get("deadline")
+        else "\nFor information: nothing to acknowledge in time.\n"
+    )
     sender.email(e.address, subject, orjson.dumps(note, option=orjson.OPT_INDENT_2).decode() + deadline)
 
 

@@ -7,10 +7,20 @@ whichever API process wrote them: the notifications table is the outbox every pr
 and escalation steps are rows, not timers: ``run_escalations`` (called every second by each server, and
 safe to call from any number of processes) takes the due ones inside one serialised write, so each step
 happens exactly once and survives restarts.
+
+An acknowledgement is told to the other side ("did they get it?"): acknowledging a notification about
+something shared with one other party (a conflict, a tactical alert, a hotline message, a request) gives
+that party, in the same write, a notification ``<subject>.acknowledged`` (``conflict.acknowledged``,
+``tactical.acknowledged``, ``message.acknowledged``, ``request.acknowledged``) without a deadline, whose
+entry is the acknowledgement's ledger entry (its audience names both). When the acknowledged notification
+had been escalated to the coordinators, each coordinator that got the escalation is told too
+(``escalation.acknowledged``). Acknowledging one of these tells nobody: no ping-pong.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from deconfliction.domain.conflict import Conflict
@@ -69,22 +79,112 @@ def notify_conflict(
 
 
 def acknowledge_notification(rt: Runtime, actor: Party, notification_id: str) -> tuple[Notification, tuple[int, str]]:
-    """Received (never "approved"): recorded with its time, in the ledger too."""
+    """Received (never "approved"): recorded with its time, in the ledger too, and told in the same write
+    to the other side of what the notification was about and to the coordinators it was escalated to."""
     with rt.store.write() as tx:
         n = tx.notifications.get(notification_id)
         if n is None or n.party_id != actor.id:
             raise NotFound(f"no notification {notification_id}", id=notification_id)
         done = acknowledge(n, by=actor.id, now=rt.clock())
         tx.notifications.save(done)
-        tx.events.append(
-            at=done.acknowledged_at or rt.clock(),
+        counterpart = _counterpart(tx, n)
+        at = done.acknowledged_at or rt.clock()
+        seq = tx.events.append(
+            at=at,
             actor_id=actor.id,
             type="notification.acknowledged",
             subject_id=n.id,
             payload={"notification": n.id, "about": n.subject_id, "entry": n.entry_seq, "kind": n.kind},
-            audience=[actor.id],
+            audience=[actor.id] if counterpart is None else [actor.id, counterpart],
         )
+        body = _acknowledgement_body(n, actor, at)
+        if counterpart is not None:
+            _tell(tx, rt, counterpart, f"{_subject_of(n.kind)}{ACKNOWLEDGED}", n.subject_id, seq, body)
+        if n.at_coordinator:
+            for coordinator in _told_coordinators(tx, n):
+                _tell(tx, rt, coordinator, f"escalation{ACKNOWLEDGED}", n.id, seq, {"notification": n.id, **body})
         return done, tx.events.head()
+
+
+ACKNOWLEDGED = ".acknowledged"
+"""The suffix of the kind of a notification that tells a party its counterpart acknowledged."""
+
+TOLD_OF_ACKNOWLEDGEMENT = frozenset({"conflict", "tactical", "message", "request"})
+"""Subjects (a notification kind up to its first dot) shared with one other party, who is told."""
+
+
+def _subject_of(kind: str) -> str:
+    return kind.split(".", 1)[0]
+
+
+def _counterpart(tx: Transaction, n: Notification) -> str | None:
+    """The party on the other side of what ``n`` told its party: the other side of the conflict, the
+    other party of the tactical alert, the sender of the message, the other party of the request. None
+    for what nobody else shares (a site to revalidate, an escalation) and for ``*.acknowledged`` itself."""
+    subject = _subject_of(n.kind)
+    if n.kind.endswith(ACKNOWLEDGED) or subject not in TOLD_OF_ACKNOWLEDGEMENT:
+        return None
+    other: str | None = None
+    if subject == "conflict":
+        c = tx.conflicts.get(n.subject_id)
+        if c is not None and c.side_of(n.party_id) is not None:
+            other = c.party_b if n.party_id == c.party_a else c.party_a
+    elif subject == "tactical":
+        named = n.body.get("counterpart")
+        other = named.get("party") if isinstance(named, Mapping) else None
+    elif subject == "message":
+        thread = n.body.get("thread")
+        if isinstance(thread, str):
+            other = next((m.sender for m in tx.hotline.messages(thread) if m.id == n.subject_id), None)
+    else:
+        r = tx.requests.get(n.subject_id)
+        if r is not None and n.party_id in (r.requester_id, r.owner_id):
+            other = r.requester_id if n.party_id == r.owner_id else r.owner_id
+    if not isinstance(other, str) or other == n.party_id or tx.parties.get(other) is None:
+        return None
+    return other
+
+
+def _acknowledgement_body(n: Notification, actor: Party, at: datetime) -> dict[str, Any]:
+    """What the other side is told: which shared thing, which kind of notification, by whom and when;
+    nothing from the acknowledged notification's body that is the acknowledging party's own (its
+    operation, its track), only ids both sides already hold."""
+    subject = _subject_of(n.kind)
+    shared: dict[str, Any] = {}
+    if subject == "conflict":
+        shared = {"conflict": n.subject_id, "version": n.body.get("version")}
+    elif subject == "tactical":
+        shared = {"alert": n.subject_id}
+    elif subject == "message":
+        shared = {"message": n.subject_id, "thread": n.body.get("thread")}
+    elif subject == "request":
+        shared = {"request": n.subject_id}
+    return {
+        **shared,
+        "about": n.subject_id,
+        "kind": n.kind,
+        "acknowledged_by": actor.id,
+        "acknowledged_by_name": actor.name,
+        "acknowledged_at": format_time(at),
+    }
+
+
+def _told_coordinators(tx: Transaction, n: Notification) -> list[str]:
+    """The coordinators that got an escalation of ``n`` (each got its own ``escalation`` notification)."""
+    coordinators = [p.id for p in tx.parties.list(limit=100_000) if p.role is Role.COORDINATOR]
+    return [c for c in coordinators if c != n.party_id and tx.notifications.about(c, "escalation", n.id)]
+
+
+def _tell(
+    tx: Transaction, rt: Runtime, party_id: str, kind: str, subject_id: str, entry_seq: int, body: dict[str, Any]
+) -> Notification:
+    """Information, nothing to acknowledge in time: no deadline, so it never escalates."""
+    told = Notification(
+        rt.ids.new_id("nt"), tx.notifications.next_seq(), party_id, kind, subject_id, entry_seq, body, rt.clock(), None
+    )
+    tx.notifications.add(told)
+    enqueue(tx, rt, told)
+    return told
 
 
 def get_notification(rt: Runtime, viewer: Party, notification_id: str) -> Notification:
