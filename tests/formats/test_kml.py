@@ -1,6 +1,6 @@
 """KML out (``formats/kml.py``): parsed back with xml.etree, the document has the KML 2.2 structure, one
 style per party with a stable colour, and the coordinates that went in (within 1e-7 degree), cut at the
-antimeridian without losing area, densified along the geodesics."""
+antimeridian without losing area, densified along the geodesics. Reading KML back: test_kml_read.py."""
 
 from __future__ import annotations
 
@@ -154,21 +154,37 @@ def test_site_is_a_point_and_its_radius() -> None:
     for lon, lat in ring:
         assert GEOD.inv(40.1, 35.1, lon, lat)[2] == pytest.approx(500.0, abs=0.01)  # 8 decimals: ~1 mm
     data = {d.get("name"): d.findtext("k:value", namespaces=NS) for d in site.findall("k:ExtendedData/k:Data", NS)}
-    assert data == {"party": "Ministry <Health> & Co", "kind": "site", "radius_m": "500"}
+    assert data == {"party": "Ministry <Health> & Co", "object": "site", "radius_m": "500.0"}
+
+
+def test_a_site_without_radius_is_its_point() -> None:
+    pm = KmlPlacemark("depot", "p", "site", {"type": "Point", "coordinates": [40.1, 35.1]}, radius_m=0.0)
+    site = find_placemark(parse(write_kml([pm])), "depot")
+    point = site.find("k:Point", NS)
+    assert point is not None and coords(point) == [(40.1, 35.1)] and site.find("k:MultiGeometry", NS) is None
 
 
 def test_line_corridor_and_circle() -> None:
     root = parse(write_kml(PLACEMARKS))
     line = find_placemark(root, "Line A").find("k:LineString", NS)
     assert line is not None and coords(line) == [(40.0, 35.0), (40.05, 35.04)]
-    corridor = find_placemark(root, "Convoy 7").find("k:Polygon", NS)
+    convoy = find_placemark(root, "Convoy 7")
+    path, corridor = convoy.find("k:MultiGeometry/k:LineString", NS), convoy.find("k:MultiGeometry/k:Polygon", NS)
+    assert path is not None and coords(path) == [(40.0, 35.0), (40.05, 35.0)]
     assert corridor is not None
     for lon, lat in ring_of(corridor):  # the buffer's outline: 100 m from the path (within the drawing's chords)
         _, _, d = GEOD.inv(min(max(lon, 40.0), 40.05), 35.0, lon, lat)
         assert d == pytest.approx(100.0, abs=1.0)
-    orbit = find_placemark(root, "Orbit").find("k:Polygon", NS)
-    assert orbit is not None
-    assert all(GEOD.inv(40.2, 35.2, x, y)[2] == pytest.approx(2000.0, abs=0.01) for x, y in ring_of(orbit))
+    orbit = find_placemark(root, "Orbit")
+    centre, outline = orbit.find("k:MultiGeometry/k:Point", NS), orbit.find("k:MultiGeometry/k:Polygon", NS)
+    assert centre is not None and coords(centre) == [(40.2, 35.2)]
+    assert outline is not None
+    assert all(GEOD.inv(40.2, 35.2, x, y)[2] == pytest.approx(2000.0, abs=0.01) for x, y in ring_of(outline))
+    sizes = {
+        name: {d.get("name"): d.findtext("k:value", namespaces=NS) for d in pm.findall("k:ExtendedData/k:Data", NS)}
+        for name, pm in (("Convoy 7", convoy), ("Orbit", orbit))
+    }
+    assert sizes["Convoy 7"]["half_width_m"] == "100" and sizes["Orbit"]["radius_m"] == "2000"
 
 
 def test_colours_are_stable_and_differ() -> None:

@@ -1,9 +1,10 @@
 """GeoJSON out and back in (round trip equal), all or nothing with a dry run and every bad feature
-reported; KML out with a folder and style per party."""
+reported; KML out with a folder and style per party, and back in to the same objects as GeoJSON."""
 
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import xml.etree.ElementTree as ET
 from datetime import timedelta
@@ -19,6 +20,7 @@ from deconfliction.domain.site import SiteCategory, SitePoint
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.domain.zone import ZoneAnswer
 from deconfliction.errors import InvalidInput
+from deconfliction.formats.kml import read_kml
 from deconfliction.service import movements, sites, transfer, zones
 from deconfliction.service import operations as ops
 from deconfliction.service.parties import create_party
@@ -157,5 +159,62 @@ def test_kml_has_a_folder_and_a_style_per_party(rt, parties):
     folders = {f.findtext("k:name", namespaces=ns): f for f in doc.findall("k:Folder", ns)}
     assert set(folders) == {"alpha", "bravo"} and len(doc.findall("k:Style", ns)) == 2
     names = {p.findtext("k:name", namespaces=ns) for p in folders["alpha"].findall("k:Placemark", ns)}
-    assert {"clinic", "depot", "north", "survey [0]", "survey [2]"} <= names
+    assert {"clinic", "depot", "north", "survey [0]", "survey [2]", "convoy"} <= names  # a movement: its route
+    assert not any(n.startswith("convoy [") for n in names)
     assert {p.findtext("k:name", namespaces=ns) for p in folders["bravo"].findall("k:Placemark", ns)} == {"school"}
+
+
+def test_kml_export_then_import_gives_what_geojson_gives(rt, parties):
+    alpha, bravo = parties["alpha"][0], parties["bravo"][0]
+    populate(rt, alpha, bravo)
+    exported = transfer.export_geojson(rt, alpha)
+    fc = read_kml(transfer.export_kml(rt, alpha))
+    assert sorted(f["properties"]["object"] for f in fc["features"]) == sorted(
+        f["properties"]["object"] for f in exported["features"]
+    )
+    (by_geojson, alpha_g, _), (by_kml, alpha_k, _) = fresh(), fresh()
+    try:
+        dry = transfer.import_geojson(by_kml, alpha_k, fc, dry_run=True)
+        assert dry.counts == {"operation": 1, "movement": 1, "zone": 1, "site": 2}
+        assert transfer.export_geojson(by_kml, alpha_k)["features"] == []
+        g = transfer.import_geojson(by_geojson, alpha_g, exported, dry_run=False)
+        k = transfer.import_geojson(by_kml, alpha_k, fc, dry_run=False)
+        assert {x: len(v) for x, v in k.stored.items()} == {x: len(v) for x, v in g.stored.items()} == dry.counts
+        # the circle and the corridor volumes, the movement's route and schedule, the zone's densified
+        # 30 km edges, the sites' radii: all as they were
+        again = transfer.export_geojson(by_kml, alpha_k)
+        assert content(again) == content(transfer.export_geojson(by_geojson, alpha_g)) == content(exported)
+        # and KML once more: a fixed point
+        assert content(read_kml(transfer.export_kml(by_kml, alpha_k))) == content(fc)
+    finally:
+        by_geojson.store.close()
+        by_kml.store.close()
+
+
+def test_kml_import_is_all_or_nothing(rt, parties):
+    alpha, bravo = parties["alpha"][0], parties["bravo"][0]
+    populate(rt, alpha, bravo)
+    text = transfer.export_kml(rt, alpha)
+    # a Google Earth user removes the depot's category and adds a placemark of their own
+    text, removed = re.subn(r'<Data name="category">\s*<value>warehouse</value>\s*</Data>', "", text)
+    assert removed == 1
+    own = (
+        "<Placemark><name>Area 5</name><Polygon><outerBoundaryIs><LinearRing><coordinates>"
+        "44,35 44.1,35 44.1,35.1 44,35 </coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>"
+    )
+    text = text.replace("</Folder>", own + "</Folder>", 1)
+    fc = read_kml(text)
+    other, alpha2, _ = fresh()
+    try:
+        with pytest.raises(InvalidInput) as e:
+            transfer.import_geojson(other, alpha2, fc, dry_run=False)
+        n = len(fc["features"])
+        depot = next(i for i, f in enumerate(fc["features"]) if f["properties"].get("name") == "depot")
+        assert {(x.field, x.code) for x in e.value.errors} == {
+            (f"features[{depot}].properties.category", "unknown_category"),
+            (f"features[{n - 1}].properties.start", "invalid_time"),  # the import's own checks name what is
+            (f"features[{n - 1}].properties.lower_m", "invalid_number"),  # missing from a bare placemark
+        }
+        assert transfer.export_geojson(other, alpha2)["features"] == []
+    finally:
+        other.store.close()

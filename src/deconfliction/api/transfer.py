@@ -1,5 +1,5 @@
 """/v1/export and /v1/import: GeoJSON FeatureCollections of operations, movements, zones and sites, and
-KML out (docs/formats.md)."""
+KML, both ways (docs/formats.md)."""
 
 from __future__ import annotations
 
@@ -16,16 +16,15 @@ from deconfliction.api.http import (
     RuntimeDep,
     as_party,
     idempotency,
-    json_response,
+    respond,
     signed_request,
-    stored,
 )
 from deconfliction.domain.party import Party
-from deconfliction.errors import InvalidInput
+from deconfliction.errors import FieldError, InvalidInput
+from deconfliction.formats.kml import read_kml
 from deconfliction.service import transfer
 from deconfliction.service.signing import signed_receipt
 from deconfliction.service.views import conflict_view
-from deconfliction.store.ports import StoredResponse
 
 router = APIRouter(prefix="/v1", tags=["import and export"])
 
@@ -49,7 +48,7 @@ async def export(
     return await as_party(rt, key, work)
 
 
-@router.post("/import", summary="Declare a FeatureCollection of your objects, all or nothing")
+@router.post("/import", summary="Declare a FeatureCollection (or a KML document) of your objects, all or nothing")
 async def import_(
     request: Request,
     raw: RawBody,
@@ -59,14 +58,18 @@ async def import_(
     idempotency_key: IdemKey = None,
 ) -> Response:
     """The export's format: `properties.object` is `operation`, `movement`, `zone` or `site`; `id`,
-    `version` and `state` are ignored (the service assigns them). Every bad feature is reported at once
-    (`features[i]....`) and nothing is stored."""
+    `version` and `state` are ignored (the service assigns them). Or `{"kml": "<text>", "dry_run": bool}`:
+    the KML's placemarks, read as that FeatureCollection (docs/formats.md, KML). Every bad feature is
+    reported at once (`features[i]....`, `placemarks[i]....`) and nothing is stored."""
 
     def work(party: Party) -> Response:
         try:
             body: Any = orjson.loads(raw)
         except orjson.JSONDecodeError as e:
             raise InvalidInput.one("", "invalid_json", f"the body is not JSON: {e}") from None
+        dry = dry_run
+        if isinstance(body, dict) and "kml" in body:
+            body, dry = from_kml(body, dry_run)
 
         def render(r: transfer.GeoJsonImport) -> tuple[int, dict[str, str], Any]:
             out: dict[str, Any] = {"dry_run": r.dry_run, "counts": r.counts, "stored": r.stored}
@@ -81,11 +84,29 @@ async def import_(
 
         idem = idempotency(request, raw, idempotency_key, render)
         result = transfer.import_geojson(
-            rt, party, body, dry_run=dry_run, idempotency=idem, signature=signed_request(request, raw)
+            rt, party, body, dry_run=dry, idempotency=idem, signature=signed_request(request, raw)
         )
-        if isinstance(result, StoredResponse):
-            return stored(result)
-        status, headers, content = render(result)
-        return json_response(content, status, headers)
+        return respond(result, render)
 
     return await as_party(rt, key, work)
+
+
+KML_BODY = ("kml", "dry_run")
+
+
+def from_kml(body: dict[str, Any], dry_run: bool) -> tuple[dict[str, Any], bool]:
+    """A ``{"kml": "<text>", "dry_run": bool}`` body as the FeatureCollection its placemarks make
+    (``read_kml``) and whether it is a dry run (the body's ``dry_run`` or the query's)."""
+    errors = [
+        FieldError(k, "unknown_field", f"a KML import has the members {', '.join(KML_BODY)}")
+        for k in body
+        if k not in KML_BODY
+    ]
+    if not isinstance(body["kml"], str):
+        errors.append(FieldError("kml", "invalid_value", "kml is the KML document, as text"))
+    flag = body.get("dry_run", False)
+    if not isinstance(flag, bool):
+        errors.append(FieldError("dry_run", "invalid_value", "dry_run is true or false"))
+    if errors:
+        raise InvalidInput(errors)
+    return read_kml(body["kml"]), dry_run or flag

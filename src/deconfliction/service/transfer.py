@@ -1,6 +1,7 @@
 """Import and export: the sites CSV in (all or nothing, with a dry run and a report per row); a GeoJSON
 FeatureCollection of operations, movements, zones and sites in and out (the same format both ways); KML
-out, styled per party.
+out, styled per party, carrying the same features (KML in is ``formats.kml.read_kml`` to that
+FeatureCollection, then ``import_geojson``: one import path).
 
 ``import_sites_csv`` reads the file (``formats.sites_csv``), then checks every accepted row as a site
 would be checked when declared (``domain.site.new_site``: a name, lengths, ``valid_until`` in the future,
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from deconfliction.domain.conflict import Conflict
@@ -202,7 +204,10 @@ def export_geojson(rt: Runtime, viewer: Party | None) -> dict[str, Any]:
     """A FeatureCollection of what ``viewer`` may see: operations (one feature per volume; a movement as
     one feature along its route), zone versions in force or proposed, active sites. ``import_geojson``
     reads it back to the same features (``SERVICE_ASSIGNED`` properties aside)."""
-    scene = gather(rt, viewer)
+    return {"type": "FeatureCollection", "features": _features(rt, gather(rt, viewer))}
+
+
+def _features(rt: Runtime, scene: Scene) -> list[dict[str, Any]]:
     name = scene.names.get
     features: list[dict[str, Any]] = []
     for op in scene.operations:
@@ -269,66 +274,70 @@ def export_geojson(rt: Runtime, viewer: Party | None) -> dict[str, Any]:
                 },
             }
         )
-    return {"type": "FeatureCollection", "features": features}
+    return features
 
 
 def export_kml(rt: Runtime, viewer: Party | None) -> str:
-    """The same objects (and the reader's lines) as one KML document, styled per party."""
+    """The same objects as ``export_geojson`` (and the reader's lines) as one KML document, styled per
+    party: each feature's properties in ExtendedData and its window as the TimeSpan, so that
+    ``read_kml`` reads the document back to the same features. A movement is its route, over the
+    window of its volumes."""
     scene = gather(rt, viewer)
-
-    def name(party_id: str) -> str:
-        return scene.names.get(party_id, party_id)
-
+    spans = {
+        op.id: (min(v.window.start for v in op.volumes), max(v.window.end for v in op.volumes))
+        for op in scene.operations
+    }
     marks: list[KmlPlacemark] = []
-    for op in scene.operations:
-        for i, v in enumerate(op.volumes):
-            marks.append(
-                KmlPlacemark(
-                    f"{op.title or op.id} [{i}]",
-                    name(op.owner_id),
-                    "operation",
-                    footprint_to_geojson(v.footprint),
-                    f"{op.kind.value} operation, {v.altitude.lower_m:g} to {v.altitude.upper_m:g} m (W84)",
-                    v.window.start,
-                    v.window.end,
-                )
+    volume_of: dict[str, int] = {}
+    for f in _features(rt, scene):
+        props = dict(f["properties"])
+        obj, party, geometry = props.pop("object"), str(props.pop("party") or ""), f["geometry"]
+        start = _time(props.pop("start", None))
+        end = _time(props.pop("end", None))
+        radius_m = None
+        if obj == "operation":
+            i = volume_of[props["operation"]] = volume_of.get(props["operation"], -1) + 1
+            title = f"{props['title'] or props['operation']} [{i}]"
+            if geometry["type"] == "Point":  # drawn as a circle, read back as the Point and radius_m
+                geometry = {"type": "Circle", "center": geometry["coordinates"], "radius_m": props.pop("radius_m")}
+            elif geometry["type"] == "LineString":
+                geometry = {
+                    "type": "Corridor",
+                    "path": geometry["coordinates"],
+                    "half_width_m": props.pop("half_width_m"),
+                }
+            about = f"{props['kind']} operation, {props['lower_m']:g} to {props['upper_m']:g} m (W84)"
+        elif obj == "movement":
+            title = props["title"] or props["operation"]
+            start, end = spans[props["operation"]]
+            band = props["altitude"]
+            about = (
+                f"{props['kind']} movement within {props['half_width_m']:g} m of this route, "
+                f"{band['lower_m']:g} to {band['upper_m']:g} m (W84)"
             )
-    for z in scene.zones:
-        marks.append(
-            KmlPlacemark(
-                z.name or z.id,
-                name(z.owner_id),
-                "zone",
-                footprint_to_geojson(z.footprint),
-                f"zone of responsibility, version {z.version}, {z.state.value}",
-                z.validity.start,
-                z.validity.end,
-            )
-        )
-    now = rt.clock()
-    for s in scene.sites:
-        record = sites.site_record(s, now)
-        marks.append(
-            KmlPlacemark(
-                s.name,
-                name(s.owner_id),
-                "site",
-                record["footprint"],
-                f"{s.category.value}, protection radius {s.radius_m:g} m, accuracy {s.accuracy_m:g} m",
-                radius_m=s.radius_m,
-            )
-        )
+        elif obj == "zone":
+            title = props["name"] or props["id"]
+            about = f"zone of responsibility, version {props['version']}, {props['state']}"
+        else:
+            title, radius_m = props["name"], props.pop("radius_m")
+            about = f"{props['category']}, protection radius {radius_m:g} m, accuracy {props['accuracy_m']:g} m"
+        marks.append(KmlPlacemark(title, party, obj, geometry, about, start, end, radius_m, props))
+    name = scene.names.get
     for line in scene.lines:
         marks.append(
             KmlPlacemark(
                 line.name or line.id,
-                name(line.creator_id),
+                name(line.creator_id) or line.creator_id,
                 "line",
                 {"type": "LineString", "coordinates": [list(p) for p in line.line]},
                 f"deconfliction line between {name(line.party_left)} (left) and {name(line.party_right)} (right)",
             )
         )
     return write_kml(marks)
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else parse_time(value, "time")
 
 
 @dataclass(frozen=True)
