@@ -727,6 +727,7 @@ MATRIX: dict[tuple[str, str], Case] = {
         lambda s, c, o: {"anonymous": 401, "watcher": 403, "auditor": 403}.get(c, 200),
     ),
     ("GET", "/v1/alerts"): Case((None,), lambda s, c, o: s.call("GET", "/v1/alerts", c), lambda s, c, o: any_key(c)),
+    ("GET", "/v1/tracks"): Case((None,), lambda s, c, o: s.call("GET", "/v1/tracks", c), lambda s, c, o: any_key(c)),
     ("GET", "/v1/ledger"): Case(
         (None, "page"),
         lambda s, c, o: s.call("GET", "/v1/ledger", c, params={"after": 2, "limit": 3} if o else None),

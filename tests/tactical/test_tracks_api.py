@@ -1,5 +1,6 @@
-"""POST /v1/tracks and GET /v1/alerts in process: reports of one's own aircraft, refusals that name the
-field, and alerts seen through need-to-know (a party: its own; the coordinator: all)."""
+"""POST /v1/tracks, GET /v1/alerts and GET /v1/tracks in process: reports of one's own aircraft, refusals
+that name the field, and alerts and tracks seen through need-to-know (a party: its own, and another's
+aircraft only while an alert pairs it with one of its own; the coordinator: all)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 from pyproj import Geod
 
-from deconfliction.domain.party import Party
+from deconfliction.api import tracks as tracks_api
+from deconfliction.domain.party import Party, Role
 from deconfliction.domain.volume import format_time
+from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.tactical.cycle import TacticalService
 from tests.conftest import FakeClock, auth
+from tests.tactical.helpers import around
 
 PROBLEM = "application/problem+json"
 GEOD = Geod(ellps="WGS84")
@@ -208,3 +212,188 @@ def test_a_track_heading_into_a_protected_site_raises_an_alert_for_both(
         assert 85 < seconds < 100, seconds
     kinds = [n["kind"] for n in client.get("/v1/notifications", headers=auth(keys["bravo"])).json()["items"]]
     assert kinds == ["tactical.raised"]
+
+
+# ------------------------------------------------------------------------------------ GET /v1/tracks
+
+
+def seen(client: TestClient, key: str, **params: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """The caller's GET /v1/tracks as {(party name, aircraft id): track}."""
+    r = client.get("/v1/tracks", params=params, headers=auth(key))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"items", "at", "truncated"} and body["truncated"] is False
+    return {(t["party_name"], t["id"]): t for t in body["items"]}
+
+
+def post(client: TestClient, key: str, *reports: dict[str, Any]) -> None:
+    r = client.post("/v1/tracks", json={"reports": list(reports)}, headers=auth(key))
+    assert r.status_code == 200 and r.json()["accepted"] == len(reports), r.text
+
+
+def test_a_foreign_track_is_seen_only_while_an_alert_pairs_it_with_one_s_own(
+    client: TestClient, keys: dict[str, str], parties: dict[str, tuple[Party, str]], clock: FakeClock, rt: Runtime
+) -> None:
+    keys["charlie"] = create_party(rt, None, "charlie", Role.PARTY)[1]
+    keys["audit"] = create_party(rt, None, "audit", Role.AUDITOR)[1]
+    far = around(40.0, 30.0, 90.0, 100_000.0)
+    near = around(40.0, 30.0, 90.0, 6_000.0)
+    post(client, keys["alpha"], rep(clock, "A1", 40.0, 30.0, callsign="ALPHA1", vertical_rate_mps=-1.5))
+    post(client, keys["bravo"], rep(clock, "B1", *far))
+    post(client, keys["charlie"], rep(clock, "C1", 10.0, 10.0))
+    tactical(client).cycle()
+
+    mine = seen(client, keys["alpha"])
+    assert list(mine) == [("alpha", "A1")]
+    assert mine[("alpha", "A1")] == {
+        "party": parties["alpha"][0].id,
+        "party_name": "alpha",
+        "id": "A1",
+        "callsign": "ALPHA1",
+        "time": format_time(clock()),
+        "lat": 40.0,
+        "lon": 30.0,
+        "altitude_m": 3000.0,
+        "ground_speed_mps": 0.0,
+        "track_deg": 90.0,
+        "vertical_rate_mps": -1.5,
+        "own": True,
+        "alerts": [],
+    }
+    assert list(seen(client, keys["bravo"])) == [("bravo", "B1")]
+    assert seen(client, keys["watcher"]) == {}  # an observer has no tracks, and no alerts (as GET /v1/alerts)
+    everything = {("alpha", "A1"), ("bravo", "B1"), ("charlie", "C1")}
+    for reader in ("cell", "audit"):
+        assert set(seen(client, keys[reader])) == everything, reader
+        assert not any(t["own"] for t in seen(client, keys[reader]).values())
+
+    # bravo comes within 6 km: one alert, and each side sees the other's aircraft, with the alert on both
+    clock.advance(seconds=1)
+    post(client, keys["bravo"], rep(clock, "B1", *near))
+    post(client, keys["alpha"], rep(clock, "A1", 40.0, 30.0))
+    tactical(client).cycle()
+    (alert,) = client.get("/v1/alerts", headers=auth(keys["alpha"])).json()["items"]
+    for reader, own, other in (("alpha", "A1", ("bravo", "B1")), ("bravo", "B1", ("alpha", "A1"))):
+        tracks = seen(client, keys[reader])
+        assert set(tracks) == {(reader, own), other}, reader
+        assert tracks[(reader, own)]["own"] and not tracks[other]["own"]
+        assert tracks[(reader, own)]["alerts"] == tracks[other]["alerts"] == [alert["id"]]
+    b1 = seen(client, keys["alpha"])[("bravo", "B1")]
+    assert (b1["lat"], b1["lon"], b1["party"]) == (near[0], near[1], parties["bravo"][0].id)
+    # charlie is no side of it: it sees its own aircraft only; the readers of everything see the alert
+    assert list(seen(client, keys["charlie"])) == [("charlie", "C1")]
+    for reader in ("cell", "audit"):
+        tracks = seen(client, keys[reader])
+        assert tracks[("alpha", "A1")]["alerts"] == tracks[("bravo", "B1")]["alerts"] == [alert["id"]]
+        assert tracks[("charlie", "C1")]["alerts"] == []
+
+    # bravo leaves: the alert is ongoing for the hold time (B1 still shown), then resolves (B1 gone)
+    states = []
+    for _ in range(7):
+        clock.advance(seconds=1)
+        post(client, keys["bravo"], rep(clock, "B1", *far))
+        post(client, keys["alpha"], rep(clock, "A1", 40.0, 30.0))
+        tactical(client).cycle()
+        active = client.get("/v1/alerts", headers=auth(keys["alpha"])).json()["items"]
+        states.append(active[0]["state"] if active else None)
+        assert (("bravo", "B1") in seen(client, keys["alpha"])) == bool(active)
+    assert states[0] == "ongoing" and states[-1] is None
+    assert list(seen(client, keys["alpha"])) == [("alpha", "A1")]
+    assert seen(client, keys["cell"])[("bravo", "B1")]["alerts"] == []
+
+
+def test_an_entry_into_one_s_site_shows_the_alert_but_not_the_other_party_s_track(
+    client: TestClient, keys: dict[str, str], clock: FakeClock
+) -> None:
+    site = {
+        "name": "Field hospital",
+        "category": "hospital",
+        "position": "40.0, 30.0",
+        "radius_m": 500,
+        "accuracy_m": 50,
+        "valid_until": format_time(clock() + timedelta(days=30)),
+    }
+    assert client.post("/v1/sites", json=site, headers=auth(keys["bravo"])).status_code == 201
+    post(client, keys["alpha"], rep(clock, "A7", *around(40.0, 30.0, 270.0, 10_000.0), ground_speed_mps=100.0))
+    tactical(client).cycle()
+    (alert,) = client.get("/v1/alerts", headers=auth(keys["bravo"])).json()["items"]
+    assert alert["type"] == "site"
+    # alpha's own track carries the alert; bravo (the site's owner) learns the aircraft's id from the alert
+    # but is shown no position: only a pair alert with one of its own aircraft shows another's track
+    assert seen(client, keys["alpha"])[("alpha", "A7")]["alerts"] == [alert["id"]]
+    assert seen(client, keys["bravo"]) == {}
+    assert seen(client, keys["cell"])[("alpha", "A7")]["alerts"] == [alert["id"]]
+
+
+def test_expired_tracks_are_gone_before_the_next_cycle(
+    client: TestClient, keys: dict[str, str], clock: FakeClock
+) -> None:
+    post(client, keys["alpha"], rep(clock, "A1", 40.0, 30.0))
+    clock.advance(seconds=20)
+    post(client, keys["alpha"], rep(clock, "A2", 41.0, 30.0))
+    clock.advance(seconds=10)  # A1 is 30 s old: at the expiry, still shown
+    assert set(seen(client, keys["alpha"])) == {("alpha", "A1"), ("alpha", "A2")}
+    clock.advance(seconds=0.5)
+    r = client.get("/v1/tracks", headers=auth(keys["alpha"])).json()
+    assert [t["id"] for t in r["items"]] == ["A2"] and r["at"] == format_time(clock())
+    assert len(tactical(client).store) == 2  # nothing was dropped by reading: the cycle does that
+
+
+def test_the_bbox_filter_wraps_across_the_antimeridian(
+    client: TestClient, keys: dict[str, str], clock: FakeClock
+) -> None:
+    post(
+        client,
+        keys["alpha"],
+        rep(clock, "E", 0.0, 179.5),
+        rep(clock, "W", 0.0, -179.5),
+        rep(clock, "AM", 5.0, -180.0),
+        rep(clock, "G", 0.0, 0.0),
+        rep(clock, "N", 60.0, 0.5),
+    )
+
+    def ids(bbox: str) -> set[str]:
+        return {i for _, i in seen(client, keys["alpha"], bbox=bbox)}
+
+    assert ids("-180,-90,180,90") == {"E", "W", "AM", "G", "N"}
+    assert ids("179,-10,-179,10") == {"E", "W", "AM"}  # minLon > maxLon: across the antimeridian
+    assert ids("-179,-10,179,10") == {"G"}  # the same edges the other way round: the rest of the world
+    assert ids("170,-10,180,10") == {"E", "AM"}  # -180 and 180 are one meridian
+    assert ids("-1,-1,1,1") == {"G"} and ids("-1,-1,1,70") == {"G", "N"}
+    assert ids("0,0,0,0") == {"G"}  # edges included
+    assert ids("10,10,20,20") == set()
+
+
+@pytest.mark.parametrize(
+    ("bbox", "code"),
+    [
+        ("1,2,3", "invalid_value"),
+        ("", "invalid_value"),
+        ("a,0,1,1", "invalid_value"),
+        ("nan,0,1,1", "invalid_value"),
+        ("0,0,inf,1", "invalid_value"),
+        ("0,5,1,4", "invalid_value"),
+        ("0,0,181,1", "out_of_range"),
+        ("0,-91,1,1", "out_of_range"),
+    ],
+)
+def test_a_bad_bbox_is_refused_naming_it(client: TestClient, keys: dict[str, str], bbox: str, code: str) -> None:
+    r = client.get("/v1/tracks", params={"bbox": bbox}, headers=auth(keys["alpha"]))
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM, r.text
+    assert [(e["field"], e["code"]) for e in r.json()["errors"]] == [("bbox", code)]
+
+
+def test_reading_tracks_needs_a_key_and_a_capped_answer_keeps_alerted_tracks(
+    client: TestClient, keys: dict[str, str], clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert client.get("/v1/tracks").status_code == 401
+    post(client, keys["alpha"], rep(clock, "A1", 40.0, 30.0), rep(clock, "A2", 50.0, 30.0), rep(clock, "A9", 0.0, 0.0))
+    post(client, keys["bravo"], rep(clock, "B1", *around(40.0, 30.0, 90.0, 6_000.0)))
+    tactical(client).cycle()
+    monkeypatch.setattr(tracks_api, "MAX_TRACKS", 2)
+    r = client.get("/v1/tracks", headers=auth(keys["alpha"])).json()
+    assert r["truncated"] is True
+    assert [(t["id"], bool(t["alerts"])) for t in r["items"]] == [("A1", True), ("B1", True)]
+    monkeypatch.setattr(tracks_api, "MAX_TRACKS", 4)
+    r = client.get("/v1/tracks", headers=auth(keys["alpha"])).json()
+    assert r["truncated"] is False and [t["id"] for t in r["items"]] == ["A1", "A2", "A9", "B1"]

@@ -1,8 +1,9 @@
-"""/v1/tracks and /v1/alerts: a party posts position reports of its own aircraft; parties read the tactical
-alerts that involve their tracks (the coordinator reads all)."""
+"""/v1/tracks and /v1/alerts: a party posts position reports of its own aircraft and reads the live tracks
+it may see; parties read the tactical alerts that involve their tracks (the coordinator reads all)."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -12,17 +13,21 @@ from starlette.responses import Response
 
 from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.conflict import ConflictState
-from deconfliction.domain.party import DECLARING_ROLES, Party
+from deconfliction.domain.party import DECLARING_ROLES, Party, Role
 from deconfliction.domain.tactical import Alert, AlertState, PositionReport, validate_report
 from deconfliction.domain.volume import format_time, parse_time
 from deconfliction.errors import FieldError, Forbidden, InvalidInput
 from deconfliction.service.runtime import Runtime
-from deconfliction.tactical.cycle import TacticalService
+from deconfliction.tactical.cycle import TacticalService, VisibleTrack
+from deconfliction.tactical.store import BBox
 
 router = APIRouter(tags=["tactical"])
 
 MAX_REPORTS = 5_000
 """Reports per request; the body limit (DECONFLICTION_MAX_BODY_BYTES) applies too."""
+MAX_TRACKS = 10_000
+"""Tracks per ``GET /v1/tracks`` answer (no pagination: one consistent picture); beyond it the answer says
+``truncated`` and keeps the tracks with alerts first (a ``bbox`` narrows the picture)."""
 
 
 async def tactical(request: Request) -> TacticalService:
@@ -170,3 +175,73 @@ async def list_alerts(
 def alert_states(state: ConflictState) -> list[AlertState]:
     """The alert states a conflict state filter means: open is new or ongoing."""
     return [AlertState.RESOLVED] if state is ConflictState.RESOLVED else [AlertState.NEW, AlertState.ONGOING]
+
+
+def parse_bbox(text: str) -> BBox:
+    """``minLon,minLat,maxLon,maxLat`` in degrees; ``minLon > maxLon`` crosses the antimeridian."""
+    parts = text.split(",")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+        raise InvalidInput.one("bbox", "invalid_value", f"{text!r} is not four numbers minLon,minLat,maxLon,maxLat")
+    min_lon, min_lat, max_lon, max_lat = numbers
+    for name, value, limit in zip(("minLon", "minLat", "maxLon", "maxLat"), numbers, (180, 90, 180, 90), strict=True):
+        if abs(value) > limit:
+            raise InvalidInput.one("bbox", "out_of_range", f"{name} {value:g} is outside [-{limit}, {limit}]")
+    if min_lat > max_lat:
+        raise InvalidInput.one("bbox", "invalid_value", f"minLat {min_lat:g} is above maxLat {max_lat:g}")
+    return min_lon, min_lat, max_lon, max_lat
+
+
+def reads_all_tracks(viewer: Party) -> bool:
+    """The coordinator and auditors see every track (and every active alert on it): auditors read every
+    tactical ledger entry and notification already, which name both aircraft of each alert."""
+    return viewer.sees_all or viewer.role is Role.AUDITOR
+
+
+def track_view(viewer: Party, t: VisibleTrack, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "party": t.party,
+        "party_name": names.get(t.party, t.party),
+        "id": t.id,
+        "callsign": t.callsign,
+        "time": format_time(t.time),
+        "lat": t.lat,
+        "lon": t.lon,
+        "altitude_m": t.altitude_m,
+        "ground_speed_mps": t.ground_speed_mps,
+        "track_deg": t.track_deg,
+        "vertical_rate_mps": t.vertical_rate_mps,
+        "own": t.party == viewer.id,
+        "alerts": list(t.alerts),
+    }
+
+
+@router.get("/v1/tracks", summary="Live tracks you may see: your own, and others' in an alert with yours")
+async def list_tracks(
+    rt: RuntimeDep,
+    key: KeyDep,
+    service: TacticalDep,
+    bbox: Annotated[
+        str | None,
+        Query(description="minLon,minLat,maxLon,maxLat (degrees; minLon > maxLon crosses the antimeridian)"),
+    ] = None,
+) -> Response:
+    """The newest report of every live track the caller may see, each with the ids of the caller's active
+    alerts on it. At most 10,000 (``truncated`` says when more matched)."""
+
+    def work(party: Party) -> Response:
+        box = parse_bbox(bbox) if bbox is not None else None
+        at, found = service.tracks(None if reads_all_tracks(party) else party.id, box)
+        truncated = len(found) > MAX_TRACKS
+        if truncated:
+            kept = sorted(found, key=lambda t: not t.alerts)[:MAX_TRACKS]  # stable: (party, id) within each
+            found = sorted(kept, key=lambda t: (t.party, t.id))
+        names = alert_names(rt, {t.party for t in found})
+        return json_response(
+            {"items": [track_view(party, t, names) for t in found], "at": format_time(at), "truncated": truncated}
+        )
+
+    return await as_party(rt, key, work)

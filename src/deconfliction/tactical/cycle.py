@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from deconfliction.domain.tactical import (
     Alert,
     AlertChange,
@@ -40,7 +42,7 @@ from deconfliction.domain.tactical_zones import Site as AreaSite
 from deconfliction.domain.tactical_zones import TrackState, predict_entries
 from deconfliction.domain.tactical_zones import Zone as AreaZone
 from deconfliction.tactical.feeds import CotTcpListener, CotUdpListener, FeedCounters, SbsClient
-from deconfliction.tactical.store import IngestResult, Snapshot, TrackStore
+from deconfliction.tactical.store import EPOCH, BBox, IngestResult, Snapshot, TrackStore, in_bbox
 
 log = logging.getLogger("deconfliction.tactical")
 
@@ -58,6 +60,30 @@ class CycleReport:
     stats: PassStats | None
     changes: list[AlertChange]
     seconds: float
+
+
+@dataclass(frozen=True)
+class VisibleTrack:
+    """A track as one reader may see it: its newest report and the ids of the active alerts, among those
+    the reader may see, that involve it."""
+
+    party: str
+    id: str
+    callsign: str | None
+    time: datetime
+    lat: float
+    lon: float
+    altitude_m: float
+    ground_speed_mps: float
+    track_deg: float
+    vertical_rate_mps: float
+    alerts: tuple[str, ...]
+
+
+def alert_tracks(a: Alert) -> tuple[tuple[str, str], ...]:
+    """The track keys of an alert: both subjects of a pair, the first of a zone or site entry (the
+    second is the zone's or site's owner and id)."""
+    return a.subjects if a.kind is AlertKind.TRACKS else (a.subjects[0],)
 
 
 @dataclass
@@ -174,6 +200,49 @@ class TacticalService:
         out = [a for a in pool if a.state in wanted and (party_id is None or a.involves(party_id))]
         out.sort(key=lambda a: (a.created_at, a.id), reverse=True)
         return out
+
+    def tracks(self, party_id: str | None, bbox: BBox | None = None) -> tuple[datetime, list[VisibleTrack]]:
+        """The live tracks ``party_id`` may see (None: all), in (party, id) order, and the service time.
+
+        Need-to-know, decided here alone and from the same alerts ``alerts(party_id)`` returns: a party sees
+        its own tracks, and another party's track only while a new or ongoing alert pairs it with one of its
+        own (that alert already names the aircraft). A track's ``alerts`` are those of the reader's alerts
+        that involve it. Tracks past the expiry are gone, even before the next cycle drops them. ``bbox``
+        keeps the tracks inside it (see ``in_bbox``)."""
+        now = self.clock()
+        visible = self.alerts(party_id)
+        snap = self.store.current(now)
+        halos: dict[tuple[str, str], list[str]] = {}
+        paired: set[tuple[str, str]] = set()  # in a pair alert with a reader's track (every such alert involves it)
+        for a in visible:
+            for key in alert_tracks(a):
+                halos.setdefault(key, []).append(a.id)
+            if a.kind is AlertKind.TRACKS:
+                paired.update(a.subjects)
+        c = snap.columns
+        mask = in_bbox(c["lon"], c["lat"], bbox) if bbox is not None else np.ones(len(snap), dtype=bool)
+        out: list[VisibleTrack] = []
+        for i in np.flatnonzero(mask).tolist():
+            key = snap.keys[i]
+            if not (party_id is None or key[0] == party_id or key in paired):
+                continue
+            out.append(
+                VisibleTrack(
+                    party=key[0],
+                    id=key[1],
+                    callsign=snap.callsigns[i],
+                    time=EPOCH + timedelta(seconds=float(c["t"][i])),
+                    lat=float(c["lat"][i]),
+                    lon=float(c["lon"][i]),
+                    altitude_m=float(c["alt"][i]),
+                    ground_speed_mps=float(c["gs"][i]),
+                    track_deg=float(c["trk"][i]),
+                    vertical_rate_mps=float(c["vs"][i]),
+                    alerts=tuple(halos.get(key, ())),
+                )
+            )
+        out.sort(key=lambda t: (t.party, t.id))
+        return now, out
 
     def feed_counters(self) -> list[FeedCounters]:
         return [f.counters for f in self._feeds]

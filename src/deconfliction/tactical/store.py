@@ -161,17 +161,27 @@ class TrackStore:
         return gone
 
     def snapshot(self, now: datetime) -> Snapshot:
+        """Every track the store holds (the cycle expires stale ones first)."""
         with self._lock:
-            rows = np.flatnonzero(self._live)
-            return Snapshot(
-                at=seconds(now),
-                keys=[k for k in (self._key[s] for s in rows.tolist()) if k is not None],
-                parties=list(self._parties),
-                party=self._party[rows].copy(),
-                columns={c: self._cols[c][rows].copy() for c in _COLUMNS},
-                callsigns=[self._callsign[s] for s in rows.tolist()],
-                sources=[self._source[s] for s in rows.tolist()],
-            )
+            return self._rows(now, np.flatnonzero(self._live))
+
+    def current(self, now: datetime) -> Snapshot:
+        """The tracks not past the expiry at ``now``, without dropping the others (a read: between two
+        cycles a silent track is still held, but it is gone for readers as soon as it has expired)."""
+        with self._lock:
+            return self._rows(now, np.flatnonzero(self._live & (self._cols["t"] >= seconds(now) - self.expiry_s)))
+
+    def _rows(self, now: datetime, rows: npt.NDArray[np.intp]) -> Snapshot:
+        slots = rows.tolist()
+        return Snapshot(
+            at=seconds(now),
+            keys=[k for k in (self._key[s] for s in slots) if k is not None],
+            parties=list(self._parties),
+            party=self._party[rows].copy(),
+            columns={c: self._cols[c][rows].copy() for c in _COLUMNS},
+            callsigns=[self._callsign[s] for s in slots],
+            sources=[self._source[s] for s in slots],
+        )
 
     def track(self, key: tuple[str, str]) -> dict[str, float] | None:
         """The newest report of one track, as numbers (``t`` in seconds since the epoch)."""
@@ -180,3 +190,21 @@ class TrackStore:
             if slot is None:
                 return None
             return {c: float(self._cols[c][slot]) for c in _COLUMNS}
+
+
+BBox = tuple[float, float, float, float]
+"""(min_lon, min_lat, max_lon, max_lat), degrees; ``min_lon > max_lon`` crosses the antimeridian."""
+
+
+def in_bbox(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64], bbox: BBox) -> npt.NDArray[np.bool_]:
+    """Which points lie in the box, edges included. A box with ``min_lon > max_lon`` wraps across the
+    antimeridian (170,..,-170 holds 175 and -175); longitudes -180 and 180 are the same meridian."""
+    min_lon, min_lat, max_lon, max_lat = bbox
+
+    def across(x: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        if min_lon <= max_lon:
+            return (x >= min_lon) & (x <= max_lon)
+        return (x >= min_lon) | (x <= max_lon)
+
+    same = np.where(np.abs(lon) == 180.0, -lon, lon)
+    return (lat >= min_lat) & (lat <= max_lat) & (across(lon) | across(same))
