@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint typecheck pytest bench clean
+.PHONY: demo test install web lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +14,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## The web map's third-party assets (Leaflet, Natural Earth borders) from npm into the package: web/build.mjs.
+WEB_STAMP := src/deconfliction/web/static/vendor/README
+$(WEB_STAMP): web/package.json web/package-lock.json web/build.mjs
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	node web/build.mjs
+
+web: $(WEB_STAMP)
+
 ## Creates .venv, installs, creates the SQLite database, loads the demo and serves on 127.0.0.1:8000.
-demo: $(STAMP)
+demo: $(STAMP) $(WEB_STAMP)
 	$(BIN)/deconflict demo --serve
 
 ## ruff, mypy (strict on the domain) and the whole pytest suite.
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) $(WEB_STAMP) lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -28,11 +36,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(WEB_STAMP)
 	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/strategic.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) web/node_modules src/deconfliction/web/static/vendor var .pytest_cache .mypy_cache .ruff_cache .hypothesis

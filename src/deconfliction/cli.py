@@ -79,7 +79,8 @@ def serve(
 
     settings = Settings.from_env()
     out.print(
-        f"Serving on [bold]http://{host or settings.host}:{port or settings.port}/v1/docs[/] "
+        f"Serving the web map on [bold]http://{host or settings.host}:{port or settings.port}/[/], "
+        f"the API on /v1 (docs: /v1/docs) "
         f"({settings.database_url.split('@')[-1]})"
     )
     uvicorn.run(
@@ -133,6 +134,7 @@ def demo(
             f"{format_time(c.window.start)} - {format_time(c.window.end)}",
         )
     out.print(table)
+    out.print(f"Web map: [bold]{url}/[/] (sign in with a key above)")
     out.print(f"API: [bold]{url}/v1[/]   OpenAPI: {url}/v1/openapi.json   Docs: {url}/v1/docs")
     out.print(
         f"Try: curl -H 'Authorization: Bearer {loaded.parties[1][1]}' {url}/v1/conflicts",
@@ -419,7 +421,9 @@ app.add_typer(zone_app, name="zone")
 
 @app.command("import")
 def import_file(
-    file: Annotated[Path, typer.Argument(help="A CSV of protected sites, or a GeoJSON FeatureCollection")],
+    file: Annotated[
+        Path, typer.Argument(help="A CSV of protected sites, a GeoJSON FeatureCollection or a KML document")
+    ],
     party: Annotated[
         str | None,
         typer.Option(help="The importing party's name: the owner of what is imported (a dry run may omit it)"),
@@ -428,15 +432,21 @@ def import_file(
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON")] = False,
 ) -> None:
     """Import a CSV of sites (a report for every row; exit 1 when a row is refused) or a GeoJSON
-    FeatureCollection of operations, movements, zones and sites (.geojson, .json; exit 2 listing every
-    bad feature), all or nothing."""
+    FeatureCollection of operations, movements, zones and sites (.geojson, .json), or the same as KML
+    (.kml, or any other file that starts with "<"; exit 2 listing every bad feature), all or nothing."""
     from deconfliction.service.transfer import SitesImportResult, import_sites_csv
 
-    geojson = file.suffix.lower() in (".geojson", ".json")
+    suffix = file.suffix.lower()
+    kml = suffix == ".kml" or (
+        suffix not in (".csv", ".geojson", ".json")
+        and file.is_file()
+        and file.read_bytes()[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+    )
+    geojson = kml or suffix in (".geojson", ".json")
     if party is None and (geojson or not dry_run):
         _fail(InvalidInput.one("--party", "required", "name the importing party (only a CSV --dry-run may omit it)"))
     if geojson:
-        _import_geojson(file, str(party), dry_run, as_json)
+        _import_geojson(file, str(party), dry_run, as_json, kml=kml)
         return
     rt = _runtime(Settings.from_env())
     try:
@@ -472,13 +482,14 @@ def import_file(
         raise typer.Exit(1)
 
 
-def _import_geojson(file: Path, party: str, dry_run: bool, as_json: bool) -> None:
+def _import_geojson(file: Path, party: str, dry_run: bool, as_json: bool, *, kml: bool = False) -> None:
+    from deconfliction.formats.kml import read_kml
     from deconfliction.service.transfer import GeoJsonImport, import_geojson
 
     rt = _runtime(Settings.from_env())
     try:
         try:
-            obj = json.loads(file.read_text(encoding="utf-8"))
+            obj = read_kml(file.read_bytes()) if kml else json.loads(file.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise InvalidInput.one("", "invalid_json", f"{file} is not JSON: {e}") from None
         result = import_geojson(rt, _party_named(rt, party), obj, dry_run=dry_run)

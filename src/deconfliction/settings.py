@@ -62,6 +62,9 @@ class Settings:
     """DECONFLICTION_SMTP_PORT"""
     smtp_from: str = "deconfliction@localhost"
     """DECONFLICTION_SMTP_FROM: the From address of notification e-mails."""
+    tile_url: str | None = None
+    """DECONFLICTION_TILE_URL: the web map's raster tiles, e.g. https://tiles.example.org/{z}/{x}/{y}.png (unset:
+    the Natural Earth borders shipped with the package, so the map works with no network)."""
     limits: Limits = field(default_factory=Limits)
     """DECONFLICTION_MAX_VERTICES, ..._MAX_AREA_KM2, ..._MAX_WINDOW_S, ..._MAX_VOLUMES, ..._MAX_BODY_BYTES,
     ..._MIN_ALTITUDE_M, ..._MAX_ALTITUDE_M, ..._POLE_MARGIN_DEG, ..._PAGE_SIZE_MAX"""
@@ -94,6 +97,7 @@ class Settings:
             smtp_host=env.get(f"{ENV_PREFIX}SMTP_HOST", base.smtp_host),
             smtp_port=int(env.get(f"{ENV_PREFIX}SMTP_PORT", base.smtp_port)),
             smtp_from=env.get(f"{ENV_PREFIX}SMTP_FROM", base.smtp_from),
+            tile_url=env.get(f"{ENV_PREFIX}TILE_URL", base.tile_url) or None,
             limits=limits,
         )
 
@@ -109,6 +113,6 @@ class Settings:
         return sorted(
             [f"{ENV_PREFIX}{n}" for n in ("DATABASE_URL", "SQLITE_SYNCHRONOUS", "HOST", "PORT", "POLICY_FILE")]
             + [f"{ENV_PREFIX}{n}" for n in _TACTICAL_ENV]
-            + [f"{ENV_PREFIX}{n}" for n in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM")]
+            + [f"{ENV_PREFIX}{n}" for n in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "TILE_URL")]
             + list(_LIMIT_ENV)
         )

@@ -1,0 +1,355 @@
+// The inbox: notifications with their deadlines counting down (overdue ones say so in words and with an
+// icon, not by colour alone), acknowledgement, requests to approve or deny, zone proposals to answer, and
+// the hotline. Every action is one API call; what it answers is shown where the action was taken.
+import { escapeHtml, fmtTime } from "./map.js";
+
+const esc = escapeHtml;
+
+function el(html) {
+  const t = document.createElement("template");
+  t.innerHTML = html.trim();
+  return t.content.firstElementChild;
+}
+
+export function remaining(deadline, now = Date.now()) {
+  const ms = Date.parse(deadline) - now;
+  const s = Math.floor(Math.abs(ms) / 1000);
+  const hms = `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
+  return { overdue: ms <= 0, text: hms };
+}
+
+/** One line saying what a notification is about, in words. */
+export function describe(n, nameOf) {
+  const b = n.body || {};
+  const who = b.counterpart_name || b.counterpart || b.party_name || b.by_name || "";
+  if (n.kind.endsWith(".acknowledged")) {
+    // the other side received what it was told (docs/notifications.md): for information
+    const by = b.acknowledged_by_name || nameOf(b.acknowledged_by) || "The other side";
+    const what = { conflict: "the conflict", tactical: "the tactical alert", message: "your message", request: "the request" }[n.kind.split(".")[0]] || "a notification";
+    return { title: `${by} acknowledged ${what}`, detail: `${b.conflict || b.about || n.subject}, at ${fmtTime(b.acknowledged_at || n.created_at)}` };
+  }
+  switch (n.kind) {
+    case "conflict.opened":
+    case "conflict.updated":
+    case "conflict.resolved": {
+      const verb = n.kind.split(".")[1];
+      return {
+        title: `Conflict ${verb}: ${(b.kind || "").replace("_", " ")}${who ? ` with ${who}` : ""}`,
+        detail: b.window ? `${fmtTime(b.window.start)} – ${fmtTime(b.window.end)}; closest ${b.min_horizontal_m ?? "?"} m` : "",
+      };
+    }
+    case "tactical.raised":
+    case "tactical.resolved":
+      return {
+        title: `Tactical alert ${n.kind.endsWith("raised") ? "raised" : "resolved"}${who ? ` with ${who}` : ""}`,
+        detail: b.min_horizontal_m !== undefined ? `closest ${Math.round(b.min_horizontal_m)} m at ${fmtTime(b.closest_at)}` : "",
+      };
+    case "message":
+      return { title: `Hotline message${b.from_name ? ` from ${b.from_name}` : ""}`, detail: b.text || b.subject || "" };
+    case "escalation":
+      return { title: "Escalation: a party did not acknowledge in time", detail: JSON.stringify(b).slice(0, 160) };
+    case "site.revalidation_due":
+      return { title: `Site needs revalidation: ${b.name || n.subject}`, detail: b.valid_until ? `valid until ${fmtTime(b.valid_until)}` : "" };
+    default:
+      if (n.kind.startsWith("request.")) {
+        return { title: `Request ${n.kind.split(".")[1]}${who ? ` (${who})` : ""}`, detail: b.text || "" };
+      }
+      return { title: n.kind, detail: JSON.stringify(b).slice(0, 160) };
+  }
+}
+
+export class Inbox {
+  constructor(ctx) {
+    this.ctx = ctx; // {api, me, nameOf, parties, focusConflict, announce, changed}
+    this.notifications = new Map();
+    this.listEl = document.getElementById("notifications");
+    this.requestsEl = document.getElementById("requests");
+    this.proposalsEl = document.getElementById("proposals");
+    this.hotlineEl = document.getElementById("hotline");
+    this.countEl = document.getElementById("inbox-count");
+    this.openThread = null;
+    setInterval(() => this.tick(), 1000);
+  }
+
+  async load() {
+    const items = await this.ctx.api.all("/v1/notifications");
+    for (const n of items) this.notifications.set(n.id, n);
+    this.renderNotifications();
+    await Promise.all([this.loadRequests(), this.loadHotline()]);
+    return items.reduce((m, n) => Math.max(m, n.seq), 0);
+  }
+
+  /** A notification from the stream: shown at once and announced to screen readers. */
+  arrive(n) {
+    this.notifications.set(n.id, n);
+    this.renderNotifications();
+    const d = describe(n, this.ctx.nameOf);
+    this.ctx.announce(`New notification: ${d.title}`);
+    if (n.kind.startsWith("request.")) this.loadRequests();
+    if (n.kind === "message") this.loadHotline();
+  }
+
+  sorted() {
+    const all = [...this.notifications.values()];
+    const pending = all.filter((n) => n.state === "pending" && n.deadline).sort((a, b) => a.deadline.localeCompare(b.deadline));
+    const rest = all.filter((n) => !(n.state === "pending" && n.deadline)).sort((a, b) => b.seq - a.seq);
+    return [...pending, ...rest.slice(0, 100)];
+  }
+
+  renderNotifications() {
+    const pending = [...this.notifications.values()].filter((n) => n.state === "pending" && n.deadline).length;
+    this.countEl.textContent = pending ? String(pending) : "";
+    this.listEl.replaceChildren();
+    const shown = this.sorted();
+    if (!shown.length) this.listEl.append(el('<li class="empty">No notifications.</li>'));
+    for (const n of shown) this.listEl.append(this.card(n));
+    this.tick();
+  }
+
+  card(n) {
+    const d = describe(n, this.ctx.nameOf);
+    const needsAck = n.state === "pending" && n.deadline;
+    const cls = needsAck ? "" : n.state === "acknowledged" ? "done" : "info";
+    const li = el(`<li class="card ${cls}" data-id="${esc(n.id)}" data-kind="${esc(n.kind)}">
+      <h3>${esc(d.title)}</h3>
+      <p>${esc(d.detail)}</p>
+      <p class="status"></p>
+      <div class="actions"></div>
+    </li>`);
+    const status = li.querySelector(".status");
+    const actions = li.querySelector(".actions");
+    if (needsAck) {
+      status.innerHTML = `<span class="countdown" data-deadline="${esc(n.deadline)}"></span>` +
+        (n.step ? ` <span>(escalated ${n.step} time${n.step > 1 ? "s" : ""}${n.at_coordinator ? ", now with the coordinator" : ""})</span>` : "");
+      const ack = el(`<button type="button" class="primary">Acknowledge</button>`);
+      ack.setAttribute("aria-label", `Acknowledge: ${d.title}`);
+      ack.addEventListener("click", () => this.acknowledge(n, ack, status));
+      actions.append(ack);
+    } else if (n.state === "acknowledged" && n.deadline) {
+      status.innerHTML = `<span class="ack-flag">✓ Acknowledged ${esc(fmtTime(n.acknowledged_at))}</span>`;
+    } else {
+      status.textContent = `For information, ${fmtTime(n.created_at)}`;
+    }
+    const conflictId = n.kind.startsWith("conflict.") ? (n.body && n.body.conflict) || n.subject : null;
+    if (conflictId) {
+      const show = el(`<button type="button">Show on map</button>`);
+      show.setAttribute("aria-label", `Show on map: ${d.title}`);
+      show.addEventListener("click", () => this.ctx.focusConflict(conflictId));
+      actions.append(show);
+    }
+    return li;
+  }
+
+  async acknowledge(n, button, status) {
+    button.disabled = true;
+    try {
+      const answer = await this.ctx.api.post(`/v1/notifications/${encodeURIComponent(n.id)}/ack`);
+      this.notifications.set(n.id, answer.notification);
+      this.renderNotifications();
+      this.ctx.announce("Acknowledged.");
+    } catch (err) {
+      button.disabled = false;
+      status.append(el(`<span class="field-error" role="alert">${esc(err.message)}</span>`));
+    }
+  }
+
+  /** Countdowns, once a second: "due in 0:12:03", or "OVERDUE by 0:01:10" with an icon. */
+  tick() {
+    for (const span of this.listEl.querySelectorAll(".countdown")) {
+      const r = remaining(span.dataset.deadline);
+      const card = span.closest(".card");
+      card.classList.toggle("overdue", r.overdue);
+      span.innerHTML = r.overdue
+        ? `<span class="overdue-flag">⚠ OVERDUE</span> by ${r.text} (deadline ${esc(fmtTime(span.dataset.deadline))})`
+        : `Acknowledge within ${r.text} (by ${esc(fmtTime(span.dataset.deadline))})`;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------ requests
+
+  async loadRequests() {
+    const me = this.ctx.me.id;
+    const [requests, zones] = await Promise.all([
+      this.ctx.api.all("/v1/requests"),
+      this.ctx.api.all("/v1/zones?state=proposed"),
+    ]);
+    this.requestsEl.replaceChildren();
+    const open = requests.filter((r) => r.state === "open");
+    const closed = requests.filter((r) => r.state !== "open").slice(-10).reverse();
+    if (!open.length && !closed.length) this.requestsEl.append(el('<li class="empty">No requests.</li>'));
+    for (const r of [...open, ...closed]) this.requestsEl.append(this.requestCard(r, me));
+    this.proposalsEl.replaceChildren();
+    const mine = zones.filter((z) => z.state === "proposed" && (z.pending || []).includes(me));
+    if (!mine.length) this.proposalsEl.append(el('<li class="empty">No zone proposals waiting for your answer.</li>'));
+    for (const z of mine) this.proposalsEl.append(this.proposalCard(z));
+  }
+
+  requestCard(r, me) {
+    const asked = r.owner === me;
+    const other = this.ctx.nameOf(asked ? r.requester : r.owner);
+    const title = `${r.kind.replace("_", " ")} ${asked ? `asked by ${other}` : `asked of ${other}`}`;
+    const li = el(`<li class="card ${r.state === "open" ? "" : "done"}">
+      <h3>${esc(title)}</h3>
+      <p>${esc(r.text)}</p>
+      <p>About ${esc(r.about.type)} ${esc(r.about.id)}${r.window ? `, ${esc(fmtTime(r.window.start))} – ${esc(fmtTime(r.window.end))}` : ""}</p>
+      <p class="status">State: <b>${esc(r.state)}</b>${r.answer && r.answer.text ? ` — “${esc(r.answer.text)}”` : ""}</p>
+      <div class="actions"></div>
+    </li>`);
+    const actions = li.querySelector(".actions");
+    if (r.state === "open" && asked) {
+      const id = `answer-${r.id}`;
+      actions.append(el(`<label class="sr-only" for="${esc(id)}">Answer text for: ${esc(title)}</label>`));
+      const text = el(`<input id="${esc(id)}" type="text" placeholder="Answer (optional)">`);
+      actions.append(text);
+      for (const verb of ["approve", "deny"]) {
+        const b = el(`<button type="button" class="${verb === "approve" ? "primary" : ""}">${verb === "approve" ? "Approve" : "Deny"}</button>`);
+        b.setAttribute("aria-label", `${verb === "approve" ? "Approve" : "Deny"}: ${title}`);
+        b.addEventListener("click", () => this.answer(r, verb, text.value, li));
+        actions.append(b);
+      }
+    } else if (r.state === "open") {
+      const b = el('<button type="button">Withdraw</button>');
+      b.setAttribute("aria-label", `Withdraw: ${title}`);
+      b.addEventListener("click", () => this.answer(r, "withdraw", "", li));
+      actions.append(b);
+    }
+    return li;
+  }
+
+  async answer(r, verb, text, li) {
+    try {
+      await this.ctx.api.post(`/v1/requests/${encodeURIComponent(r.id)}/${verb}`, text ? { text } : {});
+      this.ctx.announce(`Request ${verb === "approve" ? "approved" : verb === "deny" ? "denied" : "withdrawn"}.`);
+      await this.loadRequests();
+    } catch (err) {
+      li.append(el(`<p class="field-error" role="alert">${esc(err.message)}</p>`));
+    }
+  }
+
+  proposalCard(z) {
+    const title = `Zone “${z.name}” proposed by ${this.ctx.nameOf(z.owner)}`;
+    const li = el(`<li class="card"><h3>${esc(title)}</h3>
+      <p>Valid ${esc(fmtTime(z.validity.start))} – ${esc(fmtTime(z.validity.end))}</p><div class="actions"></div></li>`);
+    for (const answer of ["accepted", "rejected"]) {
+      const label = answer === "accepted" ? "Accept" : "Reject";
+      const b = el(`<button type="button">${label}</button>`);
+      b.setAttribute("aria-label", `${label}: ${title}`);
+      b.addEventListener("click", async () => {
+        try {
+          await this.ctx.api.post(`/v1/zones/${encodeURIComponent(z.id)}/answer`, { answer });
+          this.ctx.announce(`Zone ${answer}.`);
+          await this.loadRequests();
+          this.ctx.changed();
+        } catch (err) {
+          li.append(el(`<p class="field-error" role="alert">${esc(err.message)}</p>`));
+        }
+      });
+      li.querySelector(".actions").append(b);
+    }
+    return li;
+  }
+
+  // ------------------------------------------------------------------------------------------- hotline
+
+  async loadHotline() {
+    const threads = await this.ctx.api.all("/v1/threads");
+    this.hotlineEl.replaceChildren();
+    for (const t of threads.slice(-20).reverse()) {
+      const names = (t.participants || []).map((p) => this.ctx.nameOf(p)).join(", ");
+      const box = el(`<details class="thread" data-id="${esc(t.id)}"><summary>${esc(t.subject)} — ${esc(names)}</summary><ol></ol>
+        <form class="reply" novalidate>
+          <label for="reply-${esc(t.id)}">Reply in “${esc(t.subject)}”</label>
+          <textarea id="reply-${esc(t.id)}" rows="2"></textarea>
+          <button type="submit">Send reply</button>
+        </form></details>`);
+      box.open = this.openThread === t.id;
+      box.addEventListener("toggle", () => {
+        if (box.open) {
+          this.openThread = t.id;
+          this.fillThread(t.id, box);
+        }
+      });
+      if (box.open) this.fillThread(t.id, box);
+      box.querySelector("form").addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        this.reply(t.id, box);
+      });
+      this.hotlineEl.append(box);
+    }
+    this.hotlineEl.append(this.newThreadForm());
+  }
+
+  async fillThread(id, box) {
+    const t = await this.ctx.api.get(`/v1/threads/${encodeURIComponent(id)}`);
+    const ol = box.querySelector("ol");
+    ol.replaceChildren(
+      ...(t.messages || []).map((m) => el(`<li><b>${esc(this.ctx.nameOf(m.sender || m.party))}</b> (${esc(fmtTime(m.created_at || m.at))}): ${esc(m.text)}</li>`)),
+    );
+  }
+
+  async reply(id, box) {
+    const area = box.querySelector("textarea");
+    try {
+      await this.ctx.api.post(`/v1/threads/${encodeURIComponent(id)}/messages`, { text: area.value });
+      area.value = "";
+      await this.fillThread(id, box);
+    } catch (err) {
+      showErrors(box.querySelector("form"), err, { text: area });
+    }
+  }
+
+  newThreadForm() {
+    const others = this.ctx.parties.filter((p) => p.id !== this.ctx.me.id);
+    const form = el(`<form class="thread" novalidate><h3>New hotline thread</h3>
+      <fieldset><legend>To</legend>${others
+        .map((p) => `<label class="inline"><input type="checkbox" name="to" value="${esc(p.id)}"> ${esc(p.name)}</label>`)
+        .join("")}</fieldset>
+      <label for="thread-subject">Subject</label><input id="thread-subject" type="text">
+      <label for="thread-text">Message</label><textarea id="thread-text" rows="2"></textarea>
+      <button type="submit">Start thread</button></form>`);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const participants = [...form.querySelectorAll('input[name="to"]:checked')].map((i) => i.value);
+      const subject = form.querySelector("#thread-subject");
+      const text = form.querySelector("#thread-text");
+      try {
+        await this.ctx.api.post("/v1/threads", { participants, subject: subject.value, message: { text: text.value } });
+        await this.loadHotline();
+        this.ctx.announce("Thread started.");
+      } catch (err) {
+        showErrors(form, err, { subject, message: text, "message.text": text, participants: form.querySelector("fieldset") });
+      }
+    });
+    return form;
+  }
+}
+
+/** Put each field error of a problem next to the input it names (by the longest matching prefix of its
+ * path), mark the input invalid, and the rest at the end of the form. */
+export function showErrors(form, err, targets) {
+  for (const old of form.querySelectorAll(".field-error.generated")) old.remove();
+  for (const old of form.querySelectorAll("[aria-invalid]")) old.removeAttribute("aria-invalid");
+  const errors = err.errors && err.errors.length ? err.errors : [{ field: "", message: err.message }];
+  const placed = [];
+  for (const e of errors) {
+    const key = Object.keys(targets)
+      .filter((k) => e.field === k || (e.field || "").startsWith(`${k}.`) || (e.field || "").startsWith(`${k}[`))
+      .sort((a, b) => b.length - a.length)[0];
+    const target = key ? targets[key] : null;
+    const p = document.createElement("p");
+    p.className = "field-error generated";
+    p.setAttribute("role", "alert");
+    p.textContent = e.field ? `${e.field}: ${e.message}` : e.message;
+    if (target) {
+      p.id = `${target.id || "f"}-error-${placed.length}`;
+      target.setAttribute("aria-invalid", "true");
+      target.setAttribute("aria-describedby", p.id);
+      target.insertAdjacentElement("afterend", p);
+    } else {
+      const submit = form.querySelector('[type="submit"]');
+      submit.insertAdjacentElement("beforebegin", p);
+    }
+    placed.push(p);
+  }
+  return placed;
+}

@@ -1,0 +1,252 @@
+// The map: basemap, one layer group per kind of object, and the rendering of the party's view at one moment.
+/* global L */
+
+const PALETTE = ["#1f77b4", "#d95f02", "#7570b3", "#1b9e77", "#e7298a", "#66a61e", "#a6761d", "#e6ab02", "#17becf", "#666666"];
+export const LAYERS = [
+  ["zones", "Zones of responsibility"],
+  ["lines", "Deconfliction lines"],
+  ["sites", "Protected sites"],
+  ["operations", "Operations and movements"],
+  ["conflicts", "Conflicts"],
+  ["tracks", "Live tracks and alerts"],
+];
+
+export function escapeHtml(s) {
+  return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+export function fmtTime(iso) {
+  if (!iso) return "—";
+  return iso.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, "Z");
+}
+
+export class SituationMap {
+  constructor(element, tileUrl) {
+    this.map = L.map(element, { worldCopyJump: true, keyboard: true, preferCanvas: false }).setView([35.3, 40.2], 9);
+    this.map.attributionControl.setPrefix("Leaflet");
+    this.groups = {};
+    for (const [name] of LAYERS) this.groups[name] = L.layerGroup().addTo(this.map);
+    this.drawing = L.layerGroup().addTo(this.map);
+    this.marks = L.layerGroup().addTo(this.map);
+    this.colours = new Map();
+    this.conflictShapes = new Map();
+    if (tileUrl) {
+      L.tileLayer(tileUrl, { maxZoom: 19, attribution: "Tiles: this deployment's server" }).addTo(this.map);
+    } else {
+      this.map.attributionControl.addAttribution("Borders: Natural Earth");
+      fetch("/static/vendor/countries.geojson")
+        .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`basemap: HTTP ${r.status}`))))
+        .then((world) => {
+          L.geoJSON(world, {
+            interactive: false,
+            style: { color: "#8c8c8c", weight: 1, fillColor: "#efece3", fillOpacity: 1 },
+          }).addTo(this.map).bringToBack();
+        })
+        .catch((err) => console.warn(err));
+    }
+  }
+
+  setParties(parties) {
+    const sorted = [...parties].sort((a, b) => a.name.localeCompare(b.name));
+    sorted.forEach((p, i) => this.colours.set(p.id, PALETTE[i % PALETTE.length]));
+    this.names = new Map(parties.map((p) => [p.id, p.name]));
+  }
+
+  colour(partyId) {
+    return this.colours.get(partyId) || "#444";
+  }
+
+  name(partyId) {
+    return (this.names && this.names.get(partyId)) || partyId;
+  }
+
+  show(name, visible) {
+    const g = this.groups[name];
+    if (visible) g.addTo(this.map);
+    else g.remove();
+  }
+
+  /** Draw everything the party may see as it stands at time `at` (a Date). */
+  render(view, at, live) {
+    const t = at.getTime();
+    const within = (w) => w && Date.parse(w.start) <= t && t < Date.parse(w.end);
+    for (const g of Object.values(this.groups)) g.clearLayers();
+    this.conflictShapes.clear();
+
+    for (const z of view.zones) {
+      if (!["agreed", "proposed"].includes(z.state) || !within(z.validity)) continue;
+      const agreed = z.state === "agreed";
+      const c = this.colour(z.owner);
+      L.geoJSON(z.footprint, {
+        style: { color: c, weight: 2, dashArray: agreed ? null : "6 6", fillColor: c, fillOpacity: agreed ? 0.12 : 0.04 },
+      })
+        .bindTooltip(
+          `<b>${escapeHtml(z.name)}</b> (${agreed ? "agreed" : "proposed"} zone)<br>${escapeHtml(this.name(z.owner))}<br>` +
+            `${fmtTime(z.validity.start)} – ${fmtTime(z.validity.end)}`,
+        )
+        .addTo(this.groups.zones);
+    }
+
+    for (const l of view.lines) {
+      if (l.withdrawn_at) continue;
+      const tip = `<b>${escapeHtml(l.name)}</b> (deconfliction line)<br>left: ${escapeHtml(this.name(l.party_left))}, right: ${escapeHtml(this.name(l.party_right))}`;
+      L.geoJSON(l.line, { style: { color: "#111", weight: 3 } }).bindTooltip(tip).addTo(this.groups.lines);
+      if (l.band && l.band.half_width_m > 0 && within(l.band.validity)) {
+        L.polygon(corridorRings(l.band.path, l.band.half_width_m), {
+          color: "#111", weight: 1, dashArray: "2 4", fillColor: "#111", fillOpacity: 0.08, fillRule: "nonzero",
+        }).bindTooltip(`${tip}<br>band ±${l.band.half_width_m} m`).addTo(this.groups.lines);
+      }
+    }
+
+    for (const s of view.sites) {
+      if (s.state !== "active") continue;
+      const c = this.colour(s.owner);
+      const flag = s.needs_revalidation ? "<br><b>⚠ revalidation due</b>" : "";
+      const tip = `<b>${escapeHtml(s.name)}</b> (${escapeHtml(s.category)})<br>${escapeHtml(this.name(s.owner))}<br>protection radius ${s.radius_m} m, accuracy ${s.accuracy_m} m${flag}`;
+      if (s.footprint.type === "Point") {
+        const [lon, lat] = s.footprint.coordinates;
+        L.circle([lat, lon], { radius: s.radius_m, color: c, weight: 2, dashArray: "4 3", fillColor: c, fillOpacity: 0.1 })
+          .bindTooltip(tip).addTo(this.groups.sites);
+        L.circleMarker([lat, lon], { radius: 5, color: "#fff", weight: 2, fillColor: c, fillOpacity: 1 })
+          .bindTooltip(tip).addTo(this.groups.sites);
+      } else {
+        L.geoJSON(s.footprint, { style: { color: c, weight: 3, fillColor: c, fillOpacity: 0.25 } })
+          .bindTooltip(tip).addTo(this.groups.sites);
+      }
+    }
+
+    for (const op of view.operations) {
+      if (!["draft", "planned", "active"].includes(op.state)) continue;
+      const c = this.colour(op.owner);
+      op.volumes.forEach((v, k) => {
+        if (!within(v.window)) return;
+        const tip =
+          `<b>${escapeHtml(op.title || op.id)}</b> (${escapeHtml(op.kind)}, ${escapeHtml(op.state)})<br>` +
+          `${escapeHtml(this.name(op.owner))}, volume ${k + 1} of ${op.volumes.length}<br>` +
+          `${v.altitude.lower_m}–${v.altitude.upper_m} m<br>${fmtTime(v.window.start)} – ${fmtTime(v.window.end)}`;
+        footprintLayer(v.footprint, { color: c, weight: 2, fillColor: c, fillOpacity: 0.3 }).bindTooltip(tip).addTo(this.groups.operations);
+      });
+    }
+
+    for (const cf of view.conflicts) {
+      if (cf.state !== "open" || !within(cf.window)) continue;
+      const who = cf.counterpart ? cf.counterpart.party_name : (cf.sides || []).map((s) => s.party_name).join(" and ");
+      const tip =
+        `<b>Conflict</b> (${escapeHtml(cf.kind)}, rule ${escapeHtml(cf.rule.name)})<br>with ${escapeHtml(who || "")}<br>` +
+        `${fmtTime(cf.window.start)} – ${fmtTime(cf.window.end)}<br>${cf.altitude.lower_m}–${cf.altitude.upper_m} m; ` +
+        `closest ${cf.min_horizontal_m} m`;
+      const shape = L.geoJSON(cf.region, {
+        style: { color: "#b00020", weight: 3, dashArray: "8 4", fillColor: "#b00020", fillOpacity: 0.35 },
+      }).bindTooltip(tip).addTo(this.groups.conflicts);
+      this.conflictShapes.set(cf.id, shape);
+      const centre = shape.getBounds().getCenter();
+      L.marker(centre, {
+        icon: L.divIcon({ className: "conflict-icon", html: "⚠", iconSize: [20, 20] }),
+        title: `Conflict with ${who || "another party"}`,
+        alt: `Conflict with ${who || "another party"}`,
+        keyboard: true,
+      }).bindTooltip(tip).addTo(this.groups.conflicts);
+    }
+
+    if (live) {
+      const alerting = new Set();
+      for (const a of view.alerts) for (const key of a.own_tracks || a.tracks || []) alerting.add(trackKey(key));
+      for (const tr of view.tracks) {
+        const c = this.colour(tr.party);
+        const at = [tr.lat, tr.lon];
+        const inAlert = (tr.alerts && tr.alerts.length > 0) || alerting.has(trackKey(tr));
+        const tip =
+          `<b>${escapeHtml(tr.callsign || tr.id)}</b> (${escapeHtml(tr.party_name || this.name(tr.party))})<br>` +
+          `${Math.round(tr.altitude_m)} m, ${Math.round(tr.ground_speed_mps)} m/s, track ${Math.round(tr.track_deg)}°` +
+          (inAlert ? "<br><b>⚠ in a tactical alert</b>" : "");
+        if (inAlert) {
+          L.circleMarker(at, { radius: 16, color: "#b00020", weight: 4, fill: false, className: "halo" }).addTo(this.groups.tracks);
+        }
+        L.polyline([at, ahead(tr, 60)], { color: c, weight: 2 }).addTo(this.groups.tracks);
+        L.circleMarker(at, { radius: 6, color: "#fff", weight: 2, fillColor: c, fillOpacity: 1 }).bindTooltip(tip).addTo(this.groups.tracks);
+      }
+      for (const a of view.alerts) {
+        if (!a.position) continue;
+        const [lon, lat] = a.position;
+        L.marker([lat, lon], {
+          icon: L.divIcon({ className: "conflict-icon", html: "✕", iconSize: [20, 20] }),
+          title: `Predicted closest approach, ${Math.round(a.min_horizontal_m)} m`,
+          alt: "Predicted closest approach",
+        }).addTo(this.groups.tracks);
+      }
+    }
+  }
+
+  /** Centre on a conflict and make it blink. */
+  focusConflict(conflict) {
+    const shape = L.geoJSON(conflict.region);
+    this.map.fitBounds(shape.getBounds().pad(0.5), { maxZoom: 13 });
+    const drawn = this.conflictShapes.get(conflict.id);
+    if (drawn) drawn.eachLayer((l) => l.getElement && l.getElement() && l.getElement().classList.add("flash"));
+  }
+
+  /** A red mark where an error points (e.g. where two edges of a drawn polygon cross). */
+  markError(lonLat, message) {
+    const [lon, lat] = lonLat;
+    L.circleMarker([lat, lon], { radius: 9, color: "#b00020", weight: 3, fillOpacity: 0.2 })
+      .bindTooltip(`⚠ ${escapeHtml(message)}`, { permanent: true, direction: "right" })
+      .addTo(this.marks);
+  }
+
+  clearMarks() {
+    this.marks.clearLayers();
+  }
+}
+
+function trackKey(t) {
+  if (Array.isArray(t)) return t.join("/");
+  if (t.party && t.id) return `${t.party}/${t.id}`;
+  return String(t);
+}
+
+/** Where a track will be in `s` seconds on its present track and speed (for the heading line). */
+function ahead(tr, s) {
+  const d = tr.ground_speed_mps * s;
+  const rad = (tr.track_deg * Math.PI) / 180;
+  const dlat = (d * Math.cos(rad)) / 111320;
+  const dlon = (d * Math.sin(rad)) / (111320 * Math.cos((tr.lat * Math.PI) / 180));
+  return [tr.lat + dlat, tr.lon + dlon];
+}
+
+/** A Leaflet layer for a Volume4D footprint: GeoJSON polygons, a Circle, or a Corridor. */
+export function footprintLayer(fp, style) {
+  if (fp.type === "Circle") {
+    const [lon, lat] = fp.center;
+    return L.circle([lat, lon], { radius: fp.radius_m, ...style });
+  }
+  if (fp.type === "Corridor") return L.polygon(corridorRings(fp.path, fp.half_width_m), { fillRule: "nonzero", ...style });
+  return L.geoJSON(fp, { style });
+}
+
+/** A corridor drawn as one quadrilateral per segment plus a disc per joint, in a local flat frame per segment
+ * (for display only; the service computes on the ellipsoid). */
+export function corridorRings(path, halfWidth) {
+  const rings = [];
+  for (let i = 0; i + 1 < path.length; i++) {
+    const [lon1, lat1] = path[i];
+    const [lon2, lat2] = path[i + 1];
+    const k = Math.cos((((lat1 + lat2) / 2) * Math.PI) / 180);
+    const dx = (lon2 - lon1) * k * 111320;
+    const dy = (lat2 - lat1) * 110540;
+    const len = Math.hypot(dx, dy) || 1;
+    const nx = (-dy / len) * halfWidth;
+    const ny = (dx / len) * halfWidth;
+    const off = (lat, lon, s) => [lat + (s * ny) / 110540, lon + (s * nx) / (111320 * k)];
+    rings.push([off(lat1, lon1, 1), off(lat2, lon2, 1), off(lat2, lon2, -1), off(lat1, lon1, -1)]);
+  }
+  for (const [lon, lat] of path) {
+    const k = Math.cos((lat * Math.PI) / 180);
+    const ring = [];
+    for (let a = 0; a < 16; a++) {
+      const th = (-a / 16) * 2 * Math.PI; // clockwise, like the quads, so a nonzero fill unites them
+      ring.push([lat + (halfWidth * Math.sin(th)) / 110540, lon + (halfWidth * Math.cos(th)) / (111320 * k)]);
+    }
+    rings.push(ring);
+  }
+  return rings.map((r) => [r]); // one polygon per piece (a multipolygon), not holes
+}

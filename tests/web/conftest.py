@@ -1,0 +1,190 @@
+"""The web map in a real browser: Debian's chromium driven by Playwright for Python, against a real
+``deconflict serve`` process over a real database (SQLite, and PostgreSQL when reachable).
+
+No browser is ever downloaded: the tests use the system's chromium (``DECONFLICTION_CHROMIUM``, default
+/usr/bin/chromium). Without it, or without Playwright, they skip with the reason, unless
+DECONFLICTION_REQUIRE_BROWSER=1 (set by .ci/run, which installs Debian's chromium): then they fail.
+Screenshots of each step go to test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from bench.servers import Server
+
+from deconfliction.domain.party import Role
+from deconfliction.service.parties import create_party
+from deconfliction.service.runtime import Runtime
+from deconfliction.settings import Settings
+from deconfliction.store import open_store
+from tests.conftest import make_postgres_database
+
+REQUIRE_BROWSER = os.environ.get("DECONFLICTION_REQUIRE_BROWSER") == "1"
+CHROMIUM = os.environ.get("DECONFLICTION_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+WEB_BUILT = Path(__file__).resolve().parents[2] / "src" / "deconfliction" / "web" / "static" / "vendor" / "README"
+
+
+def _missing() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:
+        return f"Playwright for Python is not installed ({exc})"
+    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
+        return f"no chromium at {CHROMIUM} (apt-get install chromium chromium-driver)"
+    if not WEB_BUILT.exists():
+        return "the web map's assets are not built (make web)"
+    return None
+
+
+def need_browser() -> None:
+    reason = _missing()
+    if reason is None:
+        return
+    if REQUIRE_BROWSER:
+        pytest.fail(f"DECONFLICTION_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@dataclass
+class Cell:
+    """A running service with a coordinator and two parties; North agreed East's zone."""
+
+    url: str
+    keys: dict[str, str]
+    ids: dict[str, str]
+    zone: dict[str, Any]
+
+    def call(self, who: str, method: str, path: str, **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.keys[who]}", **kw.pop("headers", {})}
+        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kw)
+
+
+ZONE = {"type": "Polygon", "coordinates": [[[40.2, 35.2], [40.4, 35.2], [40.4, 35.4], [40.2, 35.4], [40.2, 35.2]]]}
+
+
+def _rfc3339(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"], scope="module")
+def cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cell]:
+    need_browser()
+    workdir = tmp_path_factory.mktemp("web")
+    if request.param == "sqlite":
+        url, drop = f"sqlite:///{workdir / 'web.db'}", None
+    else:
+        url, drop = make_postgres_database()
+    settings = Settings()
+    rt = Runtime(open_store(url), settings.policy(), settings.limits)
+    try:
+        coordinator, ckey = create_party(rt, None, "Coordination Cell", Role.COORDINATOR)
+    finally:
+        rt.store.close()
+    server = Server(url, workdir)
+    try:
+        server.wait_ready()
+        keys, ids = {"coordinator": ckey}, {"coordinator": coordinator.id}
+        for who, name in (("north", "North Force"), ("east", "East Force")):
+            r = httpx.post(
+                f"{server.url}/v1/parties",
+                json={"name": name, "role": "party"},
+                headers={"Authorization": f"Bearer {ckey}"},
+                timeout=30,
+            )
+            r.raise_for_status()
+            keys[who], ids[who] = r.json()["api_key"], r.json()["party"]["id"]
+        c = Cell(server.url, keys, ids, {})
+        now = datetime.now(UTC)
+        r = c.call(
+            "east",
+            "POST",
+            "/v1/zones",
+            json={
+                "name": "East bank",
+                "counterparties": [ids["north"]],
+                "footprint": ZONE,
+                "validity": {"start": _rfc3339(now - timedelta(hours=1)), "end": _rfc3339(now + timedelta(days=3))},
+            },
+        )
+        assert r.status_code == 201, r.text
+        zone = r.json()["zone"]
+        r = c.call("north", "POST", f"/v1/zones/{zone['id']}/answer", json={"answer": "accepted"})
+        assert r.status_code == 200, r.text
+        c.zone = zone
+        yield c
+    finally:
+        server.stop()
+        if drop is not None:
+            drop()
+
+
+@pytest.fixture(scope="module")
+def browser(cell: Cell) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Shots:
+    """Screenshots of a test's steps, named after the test: test-artifacts/web/<test>-<n>-<step>.png."""
+
+    def __init__(self, name: str) -> None:
+        self.prefix = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+        self.n = 0
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(self, page: Any, step: str) -> Path:
+        self.n += 1
+        path = ARTIFACTS / f"{self.prefix}-{self.n:02d}-{step}.png"
+        page.screenshot(path=str(path), full_page=False)
+        return path
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Shots:
+    return Shots(request.node.name)
+
+
+def open_page(browser: Any, cell: Cell, who: str, errors: list[str], fake_clock: bool = False) -> Any:
+    """A new browser context signed in as ``who``, by the keyboard: the key typed, Enter pressed.
+
+    Every request must go to the service itself (the map works with no internet): any other is refused
+    and reported in ``errors``, as are the page's uncaught errors. ``fake_clock``: the page's clock is
+    Playwright's, to be moved forward by the test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+
+    def only_the_service(route: Any) -> None:
+        if route.request.url.startswith(cell.url + "/"):
+            route.continue_()
+        else:
+            errors.append(f"{who}: request outside the service: {route.request.url}")
+            route.abort()
+
+    context.route("**/*", only_the_service)
+    page = context.new_page()
+    if fake_clock:
+        page.clock.install()
+    page.on("pageerror", lambda e: errors.append(f"{who}: {e}"))
+    page.goto(cell.url + "/")
+    key = page.get_by_label("Party API key")
+    key.focus()
+    page.keyboard.type(cell.keys[who])
+    page.keyboard.press("Enter")
+    page.wait_for_selector("body[data-ready=true]", timeout=20_000)
+    return page

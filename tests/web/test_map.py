@@ -1,0 +1,234 @@
+"""The duty officer's path through the web map, in Debian's chromium against the real service.
+
+North draws an operation across East's agreed zone; East sees the notification arrive live (no reload)
+and acknowledges it; North sees the acknowledgement arrive. Then: errors appear next to what caused
+them, uploads, and every control is reachable by keyboard and labelled."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.web.conftest import ZONE, Cell, Shots, open_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+LIVE_S = 15_000  # ms: what "arrives live" may take at most here (the stream polls every 25 ms)
+
+
+def cross_zone(cell: Cell, title: str, days: int) -> datetime:
+    """North declares (through the API) a draft across East's zone, ``days`` ahead: East gets a notification
+    with a 15-minute deadline. Returns the operation's start."""
+    start = (datetime.now(UTC) + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+    window = {"start": f"{start:%Y-%m-%dT%H:%M:%SZ}", "end": f"{start + timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}"}
+    volume = {"footprint": ZONE, "altitude": {"lower_m": 0, "upper_m": 500}, "window": window}
+    r = cell.call("north", "POST", "/v1/operations", json={"kind": "air", "title": title, "volumes": [volume]})
+    assert r.status_code == 201, r.text
+    return start
+
+
+def draw_polygon(page: Any, fractions: list[tuple[float, float]]) -> None:
+    """Click the corners on the map (as fractions of its box), then finish with Enter on the map."""
+    page.get_by_role("tab", name="Draw and upload").click()
+    page.get_by_role("button", name="Draw polygon").click()
+    box = page.locator("#map").bounding_box()
+    for fx, fy in fractions:
+        page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+    page.locator("#map").press("Enter")
+
+
+def test_operation_across_a_zone_is_told_acknowledged_and_seen_acknowledged(
+    browser: Any, cell: Cell, shots: Shots
+) -> None:
+    errors: list[str] = []
+    east = open_page(browser, cell, "east", errors)
+    north = open_page(browser, cell, "north", errors)
+    shots.take(east, "east-signed-in")
+    east_before = east.locator('#notifications [data-kind="conflict.opened"]').count()
+
+    # North: a polygon over the middle of the map, where the page has fitted East's agreed zone
+    draw_polygon(north, [(0.35, 0.35), (0.65, 0.35), (0.65, 0.65), (0.35, 0.65)])
+    footprint = json.loads(north.get_by_label("Footprint (GeoJSON", exact=False).input_value())
+    assert footprint["type"] == "Polygon" and len(footprint["coordinates"][0]) == 5
+    north.get_by_label("Title").fill("Recce flight over the east bank")
+    shots.take(north, "north-drawn")
+    north.get_by_role("button", name="Submit").click()
+    result = north.locator("#draw-result")
+    result.get_by_text("Stored").wait_for(timeout=LIVE_S)
+    assert "zone_entry" in result.inner_text(), result.inner_text()
+    shots.take(north, "north-stored")
+
+    # East: the notification arrives over the stream, without a reload
+    card = east.locator('#notifications [data-kind="conflict.opened"]').filter(has_text="North Force")
+    card.first.wait_for(timeout=LIVE_S)
+    assert east.locator('#notifications [data-kind="conflict.opened"]').count() == east_before + 1
+    assert "Acknowledge within" in card.first.inner_text()
+    shots.take(east, "east-notified")
+    card.first.get_by_role("button", name="Acknowledge", exact=False).click()
+    east.locator("#notifications .card.done").filter(has_text="Acknowledged").first.wait_for(timeout=LIVE_S)
+    shots.take(east, "east-acknowledged")
+
+    # North: told that East received it
+    north.get_by_role("tab", name="Inbox").click()
+    told = north.locator('#notifications [data-kind="conflict.acknowledged"]').filter(has_text="East Force")
+    told.first.wait_for(timeout=LIVE_S)
+    shots.take(north, "north-sees-acknowledgement")
+
+    # the conflict is on both maps, highlighted, once the time slider is at its window ("Show on map" moves
+    # it there); East never sees North's operation itself
+    for page in (north, east):
+        assert page.locator(".conflict-icon").count() == 0  # it starts in an hour: not on the map of now
+        page.locator('#notifications [data-kind="conflict.opened"]').first.get_by_role(
+            "button", name="Show on map", exact=False
+        ).click()
+        page.locator(".conflict-icon").first.wait_for(timeout=LIVE_S)
+        assert "(now + " in page.locator("#time-out").inner_text()
+    shots.take(north, "north-conflict-on-map")
+    shots.take(east, "east-conflict-on-map")
+    r = cell.call("east", "GET", "/v1/operations")
+    assert r.json()["items"] == []
+    assert not errors, errors
+    for page in (east, north):
+        page.context.close()
+
+
+def test_errors_appear_next_to_what_caused_them(browser: Any, cell: Cell, shots: Shots) -> None:
+    errors: list[str] = []
+    before = len(cell.call("north", "GET", "/v1/operations").json()["items"])
+    page = open_page(browser, cell, "north", errors)
+    # a bow-tie: its edges cross; and the altitude band upside down
+    draw_polygon(page, [(0.3, 0.3), (0.6, 0.6), (0.6, 0.3), (0.3, 0.6)])
+    page.get_by_label("Altitude from").fill("2000")
+    page.get_by_label("Altitude to").fill("1000")
+    page.get_by_role("button", name="Submit").click()
+    footprint_error = page.locator("#f-footprint + .field-error")
+    footprint_error.wait_for(timeout=LIVE_S)
+    assert "self-intersecting" in footprint_error.inner_text()
+    assert page.locator("#f-footprint").get_attribute("aria-invalid") == "true"
+    assert "lower_m" in page.locator("#f-lower + .field-error").inner_text()
+    # the crossing is marked on the map with the reason
+    assert page.locator(".leaflet-tooltip", has_text="self-intersecting").count() == 1
+    shots.take(page, "errors-in-place")
+    assert len(cell.call("north", "GET", "/v1/operations").json()["items"]) == before, "a refused draw stored something"
+    assert not errors, errors
+    page.context.close()
+
+
+def test_upload_geojson_and_csv(browser: Any, cell: Cell, shots: Shots, tmp_path: Any) -> None:
+    errors: list[str] = []
+    page = open_page(browser, cell, "north", errors)
+    page.get_by_role("tab", name="Draw and upload").click()
+    bad = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [40.1, 35.1]},
+                "properties": {"object": "site", "name": "Clinic", "category": "clinic", "radius_m": 50},
+            }
+        ],
+    }
+    path = tmp_path / "sites.geojson"
+    path.write_text(json.dumps(bad))
+    page.get_by_label("GeoJSON, KML or CSV").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+    result = page.locator("#upload-result")
+    result.get_by_text("nothing stored").wait_for(timeout=LIVE_S)
+    assert "features[0].properties" in result.inner_text()
+    shots.take(page, "upload-refused")
+
+    csv = tmp_path / "sites.csv"
+    csv.write_text(
+        "name,category,lat,lon,radius_m,accuracy_m,valid_until\n"
+        "Field clinic,hospital,35.05,40.05,80,10,2030-01-01T00:00:00Z\n"
+    )
+    page.get_by_label("GeoJSON, KML or CSV").set_input_files(str(csv))
+    page.get_by_role("button", name="Upload").click()
+    result.get_by_text("stored").wait_for(timeout=LIVE_S)
+    shots.take(page, "upload-stored")
+    names = [s["name"] for s in cell.call("north", "GET", "/v1/sites").json()["items"]]
+    assert "Field clinic" in names
+    assert not errors, errors
+    page.context.close()
+
+
+FOCUSED_JS = """
+(() => {
+  const e = document.activeElement;
+  return (e.id || e.getAttribute('aria-label') || e.textContent || e.tagName).trim().slice(0, 60);
+})()
+"""
+
+LABEL_JS = """
+() => {
+  const visible = (e) => !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length);
+  const out = [];
+  for (const e of document.querySelectorAll('button, input, select, textarea, [role=tab], a[href]')) {
+    if (!visible(e) || e.type === 'hidden') continue;
+    let name = e.getAttribute('aria-label') || '';
+    if (!name && e.labels && e.labels.length) name = e.labels[0].textContent;
+    const by = e.getAttribute('aria-labelledby');
+    if (!name && by) name = document.getElementById(by).textContent;
+    if (!name) name = e.textContent || e.getAttribute('title') || e.getAttribute('alt') || '';
+    out.push({tag: e.tagName, id: e.id, name: name.trim()});
+  }
+  return out;
+}
+"""
+
+
+def test_every_control_is_labelled_and_reachable_by_keyboard(browser: Any, cell: Cell, shots: Shots) -> None:
+    cross_zone(cell, "Keyboard check", days=1)
+    errors: list[str] = []
+    page = open_page(browser, cell, "east", errors)  # signed in by keyboard already
+    for tab in ("Inbox", "Draw and upload", "Layers"):
+        page.get_by_role("tab", name=tab).click()
+        unlabelled = [c for c in page.evaluate(LABEL_JS) if not c["name"]]
+        assert not unlabelled, f"{tab}: controls without an accessible name: {unlabelled}"
+    # from the top of the page, Tab alone reaches the tabs, the map, the time slider and the panel's controls
+    page.get_by_role("tab", name="Inbox").click()
+    page.keyboard.press("Escape")
+    page.evaluate("document.activeElement.blur()")
+    reached: list[str] = []
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate(FOCUSED_JS))
+    for needed in ("tab-inbox", "map", "time", "time-now", "sign-out"):
+        assert needed in reached, f"{needed} not reached by Tab: {reached}"
+    assert any(r.startswith("Acknowledge") for r in reached), reached
+    # the tab list answers the arrow keys, and the Draw panel's tools are reachable
+    page.locator("#tab-inbox").focus()
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.id") == "tab-draw"
+    assert page.locator("#pane-draw").is_visible()
+    # acknowledge by keyboard alone
+    page.keyboard.press("ArrowLeft")
+    assert page.locator("#pane-inbox").is_visible()
+    done = page.locator("#notifications .card.done").count()
+    page.locator("#notifications .card:not(.done):not(.info) button", has_text="Acknowledge").first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('#notifications .card.done').length > {done}", timeout=LIVE_S)
+    shots.take(page, "keyboard")
+    assert not errors, errors
+    page.context.close()
+
+
+def test_deadlines_count_down_and_overdue_is_said_in_words(browser: Any, cell: Cell, shots: Shots) -> None:
+    """The page's clock runs 16 minutes ahead: a 15-minute deadline shows as overdue, by text and icon."""
+    start = cross_zone(cell, "Overdue check", days=2)
+    errors: list[str] = []
+    page = open_page(browser, cell, "east", errors, fake_clock=True)
+    card = page.locator("#notifications .card", has_text=start.strftime("%Y-%m-%d %H:%MZ")).first
+    assert "Acknowledge within 0:1" in card.inner_text()
+    assert "OVERDUE" not in card.inner_text()
+    page.clock.fast_forward("16:00")
+    page.clock.run_for(2000)
+    card.get_by_text("OVERDUE").wait_for(timeout=LIVE_S)
+    assert "overdue" in (card.get_attribute("class") or "")
+    assert "⚠" in card.inner_text()
+    shots.take(page, "overdue")
+    assert not errors, errors
+    page.context.close()
