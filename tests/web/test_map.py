@@ -140,6 +140,16 @@ def test_upload_geojson_and_csv(browser: Any, cell: Cell, shots: Shots, tmp_path
     assert "features[0].properties" in result.inner_text()
     shots.take(page, "upload-refused")
 
+    # a CSV row with a bad value: the row and column are named, nothing stored
+    broken = tmp_path / "broken.csv"
+    broken.write_text(
+        "name,category,lat,lon,radius_m,accuracy_m,valid_until\nDepot,hospital,95.0,40.05,80,10,2030-01-01T00:00:00Z\n"
+    )
+    page.get_by_label("GeoJSON, KML or CSV").set_input_files(str(broken))
+    page.get_by_role("button", name="Upload").click()
+    result.get_by_text("row(s) refused").wait_for(timeout=LIVE_S)
+    assert "row 2" in result.inner_text() and "lat" in result.inner_text(), result.inner_text()
+
     csv = tmp_path / "sites.csv"
     csv.write_text(
         "name,category,lat,lon,radius_m,accuracy_m,valid_until\n"
@@ -230,5 +240,99 @@ def test_deadlines_count_down_and_overdue_is_said_in_words(browser: Any, cell: C
     assert "overdue" in (card.get_attribute("class") or "")
     assert "⚠" in card.inner_text()
     shots.take(page, "overdue")
+    assert not errors, errors
+    page.context.close()
+
+
+def test_requests_proposals_and_the_hotline_are_answered_from_the_page(browser: Any, cell: Cell, shots: Shots) -> None:
+    errors: list[str] = []
+    east = open_page(browser, cell, "east", errors)
+    # North asks (through its own system) to enter East's zone, and writes on the hotline
+    r = cell.call(
+        "north", "POST", "/v1/requests", json={"kind": "enter_zone", "about": cell.zone["id"], "text": "Medevac"}
+    )
+    assert r.status_code == 201, r.text
+    request_id = r.json()["request"]["id"]
+    r = cell.call(
+        "north",
+        "POST",
+        "/v1/threads",
+        json={"participants": [cell.ids["east"]], "subject": "Bridge", "message": {"text": "Call us on ch 4"}},
+    )
+    assert r.status_code == 201, r.text
+    thread_id = r.json()["thread"]
+
+    # both arrive live; East denies with a reason and replies on the hotline
+    asked = east.locator("#requests .card", has_text="Medevac")
+    asked.wait_for(timeout=LIVE_S)
+    asked.get_by_label("Answer text for", exact=False).fill("Not before 18:00")
+    asked.get_by_role("button", name="Deny", exact=False).click()
+    east.locator("#requests .card", has_text="denied").wait_for(timeout=LIVE_S)
+    assert cell.call("north", "GET", f"/v1/requests/{request_id}").json()["state"] == "denied"
+
+    thread = east.locator(f'#hotline details[data-id="{thread_id}"]')
+    thread.wait_for(timeout=LIVE_S)
+    thread.locator("summary").click()
+    thread.get_by_text("Call us on ch 4").wait_for(timeout=LIVE_S)
+    thread.get_by_label("Reply in", exact=False).fill("Channel 4 it is")
+    thread.get_by_role("button", name="Send reply").click()
+    thread.get_by_text("Channel 4 it is").wait_for(timeout=LIVE_S)
+    texts = [m["text"] for m in cell.call("north", "GET", f"/v1/threads/{thread_id}").json()["messages"]]
+    assert texts == ["Call us on ch 4", "Channel 4 it is"]
+    shots.take(east, "east-answered")
+
+    # East proposes a zone to North from the page; North accepts it from its inbox
+    east.get_by_role("tab", name="Draw and upload").click()
+    east.get_by_label("What to declare").select_option("zone")
+    draw_polygon(east, [(0.1, 0.1), (0.25, 0.1), (0.25, 0.25), (0.1, 0.25)])
+    east.get_by_label("Zone name").fill("Forward area")
+    east.locator("#f-counterparties").get_by_label("North Force").check()
+    east.get_by_role("button", name="Submit").click()
+    east.locator("#draw-result").get_by_text("Stored").wait_for(timeout=LIVE_S)
+    north = open_page(browser, cell, "north", errors)
+    proposal = north.locator("#proposals .card", has_text="Forward area")
+    proposal.get_by_role("button", name="Accept", exact=False).click()
+    north.locator("#proposals").get_by_text("No zone proposals").wait_for(timeout=LIVE_S)
+    zones = cell.call("east", "GET", "/v1/zones").json()["items"]
+    assert any(z["name"] == "Forward area" and z["state"] == "agreed" for z in zones), zones
+
+    # a protected site placed with one click
+    north.get_by_role("tab", name="Draw and upload").click()
+    north.get_by_label("What to declare").select_option("site")
+    north.get_by_role("button", name="Place point").click()
+    box = north.locator("#map").bounding_box()
+    north.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + 0.8 * box["height"])
+    north.get_by_label("Site name").fill("Water point")
+    north.get_by_label("Category").select_option("other")
+    north.get_by_role("button", name="Submit").click()
+    north.locator("#draw-result").get_by_text("Stored").wait_for(timeout=LIVE_S)
+    shots.take(north, "north-site-placed")
+    sites = cell.call("north", "GET", "/v1/sites").json()["items"]
+    assert any(s["name"] == "Water point" and s["footprint"]["type"] == "Point" for s in sites)
+    assert not errors, errors
+    for page in (east, north):
+        page.context.close()
+
+
+def test_upload_kml(browser: Any, cell: Cell, shots: Shots, tmp_path: Any) -> None:
+    """A placemark from another tool: what it lacks is named by its path, nothing is stored."""
+    errors: list[str] = []
+    page = open_page(browser, cell, "north", errors)
+    page.get_by_role("tab", name="Draw and upload").click()
+    kml = tmp_path / "plan.kml"
+    kml.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        "<Placemark><name>Recce</name><Polygon><outerBoundaryIs><LinearRing><coordinates>"
+        "40.0,35.0 40.1,35.0 40.1,35.1 40.0,35.1 40.0,35.0</coordinates></LinearRing></outerBoundaryIs>"
+        "</Polygon></Placemark></Document></kml>"
+    )
+    before = len(cell.call("north", "GET", "/v1/operations").json()["items"])
+    page.get_by_label("GeoJSON, KML or CSV").set_input_files(str(kml))
+    page.get_by_role("button", name="Upload").click()
+    result = page.locator("#upload-result")
+    result.get_by_text("nothing stored").wait_for(timeout=LIVE_S)
+    assert "features[0].properties" in result.inner_text()
+    shots.take(page, "kml-refused")
+    assert len(cell.call("north", "GET", "/v1/operations").json()["items"]) == before
     assert not errors, errors
     page.context.close()

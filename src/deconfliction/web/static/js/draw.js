@@ -247,6 +247,7 @@ export class Drawing {
               .join("")}</ul>`
           : "<p>No conflict.</p>");
       this.ctx.announce(`Stored, ${conflicts.length} conflict${conflicts.length === 1 ? "" : "s"}.`);
+      out.scrollIntoView({ block: "nearest" });
       this.layer.clearLayers();
       this.footprint.value = "";
       this.ctx.changed();
@@ -256,6 +257,8 @@ export class Drawing {
         if (e.detail && Array.isArray(e.detail.point)) this.ctx.map.markError(e.detail.point, e.message);
       }
       this.ctx.announce("Not stored: see the errors in the form.");
+      const first = this.form.querySelector(".field-error.generated");
+      if (first) first.scrollIntoView({ block: "center" });
     }
   }
 
@@ -298,11 +301,17 @@ export class Drawing {
         (err.errors.length ? `<ul>${err.errors.map((e) => `<li><code>${esc(e.field)}</code>: ${esc(e.message)}</li>`).join("")}</ul>` : "") +
         (report ? `<pre>${esc(JSON.stringify(report, null, 1))}</pre>` : "");
     }
+    out.scrollIntoView({ block: "nearest" });
   }
 }
 
 /** What an import answered, in words: counts, and for a CSV every refused row with its reasons. */
 function uploadReport(fileName, a) {
+  if (Array.isArray(a.file_errors) && a.file_errors.length) {
+    return `<p class="field-error" role="alert">${esc(fileName)}: nothing stored.</p><ul>${a.file_errors
+      .map((e) => `<li>${e.field ? `<code>${esc(e.field)}</code>: ` : ""}${esc(e.message)}</li>`)
+      .join("")}</ul>`;
+  }
   if (Array.isArray(a.refused) && a.refused.length) {
     return `<p class="field-error" role="alert">${esc(fileName)}: nothing stored; ${a.refused.length} row(s) refused.</p><ul>${a.refused
       .map((r) => `<li>row ${esc(r.row)}: ${(r.reasons || r.errors || []).map((e) => `${esc(e.column || e.field)} ${esc(e.message || e.code)}`).join("; ")}</li>`)

@@ -45,7 +45,7 @@ export function describe(n, nameOf) {
         detail: b.min_horizontal_m !== undefined ? `closest ${Math.round(b.min_horizontal_m)} m at ${fmtTime(b.closest_at)}` : "",
       };
     case "message":
-      return { title: `Hotline message${b.from_name ? ` from ${b.from_name}` : ""}`, detail: b.text || b.subject || "" };
+      return { title: `Hotline message${b.from ? ` from ${b.from}` : ""}: ${b.subject || ""}`, detail: b.text || "" };
     case "escalation":
       return { title: "Escalation: a party did not acknowledge in time", detail: JSON.stringify(b).slice(0, 160) };
     case "site.revalidation_due":
@@ -192,7 +192,7 @@ export class Inbox {
       <h3>${esc(title)}</h3>
       <p>${esc(r.text)}</p>
       <p>About ${esc(r.about.type)} ${esc(r.about.id)}${r.window ? `, ${esc(fmtTime(r.window.start))} – ${esc(fmtTime(r.window.end))}` : ""}</p>
-      <p class="status">State: <b>${esc(r.state)}</b>${r.answer && r.answer.text ? ` — “${esc(r.answer.text)}”` : ""}</p>
+      <p class="status">State: <b>${esc(r.state)}</b>${r.answer ? ` — “${esc(r.answer)}”` : ""}</p>
       <div class="actions"></div>
     </li>`);
     const actions = li.querySelector(".actions");
@@ -254,8 +254,9 @@ export class Inbox {
   async loadHotline() {
     const threads = await this.ctx.api.all("/v1/threads");
     this.hotlineEl.replaceChildren();
+    if (!threads.length) this.hotlineEl.append(el('<p class="empty">No hotline threads.</p>'));
     for (const t of threads.slice(-20).reverse()) {
-      const names = (t.participants || []).map((p) => this.ctx.nameOf(p)).join(", ");
+      const names = (t.participants || []).map((p) => p.party_name || this.ctx.nameOf(p.party || p)).join(", ");
       const box = el(`<details class="thread" data-id="${esc(t.id)}"><summary>${esc(t.subject)} — ${esc(names)}</summary><ol></ol>
         <form class="reply" novalidate>
           <label for="reply-${esc(t.id)}">Reply in “${esc(t.subject)}”</label>
@@ -283,7 +284,7 @@ export class Inbox {
     const t = await this.ctx.api.get(`/v1/threads/${encodeURIComponent(id)}`);
     const ol = box.querySelector("ol");
     ol.replaceChildren(
-      ...(t.messages || []).map((m) => el(`<li><b>${esc(this.ctx.nameOf(m.sender || m.party))}</b> (${esc(fmtTime(m.created_at || m.at))}): ${esc(m.text)}</li>`)),
+      ...(t.messages || []).map((m) => el(`<li><b>${esc(m.from_name || this.ctx.nameOf(m.from))}</b> (${esc(fmtTime(m.created_at))}): ${esc(m.text)}</li>`)),
     );
   }
 
