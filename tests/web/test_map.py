@@ -336,3 +336,41 @@ def test_upload_kml(browser: Any, cell: Cell, shots: Shots, tmp_path: Any) -> No
     assert len(cell.call("north", "GET", "/v1/operations").json()["items"]) == before
     assert not errors, errors
     page.context.close()
+
+
+def test_live_tracks_with_alert_halos(browser: Any, cell: Cell, shots: Shots) -> None:
+    """Two aircraft of different parties head for each other: the detection cycle raises an alert, and
+    North's map shows both tracks with halos and the predicted closest approach, within seconds."""
+    errors: list[str] = []
+    page = open_page(browser, cell, "north", errors)
+    now = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%fZ}"
+
+    def report(who: str, ident: str, lon: float, track: float) -> None:
+        r = cell.call(
+            who,
+            "POST",
+            "/v1/tracks",
+            json={
+                "reports": [
+                    {
+                        "id": ident,
+                        "time": now,
+                        "lat": 35.3,
+                        "lon": lon,
+                        "altitude_m": 3000,
+                        "ground_speed_mps": 200,
+                        "track_deg": track,
+                    }
+                ]
+            },
+        )
+        assert r.status_code == 200, r.text
+
+    report("north", "N1", 40.25, 90.0)
+    report("east", "E1", 40.35, 270.0)
+    page.locator("path.halo").first.wait_for(timeout=LIVE_S)
+    assert page.locator("path.halo").count() == 2  # North's own aircraft and East's, paired by the alert
+    assert page.locator(".conflict-icon", has_text="✕").count() >= 1
+    shots.take(page, "tracks-and-halos")
+    assert not errors, errors
+    page.context.close()

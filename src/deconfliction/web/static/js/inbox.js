@@ -21,7 +21,7 @@ export function remaining(deadline, now = Date.now()) {
 /** One line saying what a notification is about, in words. */
 export function describe(n, nameOf) {
   const b = n.body || {};
-  const who = b.counterpart_name || b.counterpart || b.party_name || b.by_name || "";
+  const who = typeof b.counterpart === "string" ? b.counterpart : b.counterpart_name || b.party_name || "";
   if (n.kind.endsWith(".acknowledged")) {
     // the other side received what it was told (docs/notifications.md): for information
     const by = b.acknowledged_by_name || nameOf(b.acknowledged_by) || "The other side";
@@ -39,11 +39,22 @@ export function describe(n, nameOf) {
       };
     }
     case "tactical.raised":
-    case "tactical.resolved":
+    case "tactical.resolved": {
+      const c = b.counterpart || {};
+      const own = b.own ? ` (your ${b.own})` : "";
+      const area = b.type === "zone" ? "zone" : "protected site";
+      const counterpartIsArea = /^(zn|st)_/.test(c.id || "");
+      const with_ =
+        b.type === "tracks"
+          ? `${nameOf(c.party)} aircraft ${c.id}`
+          : counterpartIsArea
+            ? `entering a ${area} of ${nameOf(c.party)}`
+            : `${nameOf(c.party)} aircraft ${c.id} entering your ${area}`;
       return {
-        title: `Tactical alert ${n.kind.endsWith("raised") ? "raised" : "resolved"}${who ? ` with ${who}` : ""}`,
+        title: `Tactical alert ${n.kind.endsWith("raised") ? "raised" : "resolved"}: ${with_}${own}`,
         detail: b.min_horizontal_m !== undefined ? `closest ${Math.round(b.min_horizontal_m)} m at ${fmtTime(b.closest_at)}` : "",
       };
+    }
     case "message":
       return { title: `Hotline message${b.from ? ` from ${b.from}` : ""}: ${b.subject || ""}`, detail: b.text || "" };
     case "escalation":
