@@ -50,13 +50,18 @@ def _postgres_unavailable() -> str | None:
         return f"PostgreSQL not reachable at {ADMIN_URL}: {type(exc).__name__}: {exc}"
 
 
-def need_postgres() -> None:
-    reason = _postgres_unavailable()
+def need(reason: str | None, required_by: str | None) -> None:
+    """Go on when nothing is missing (``reason`` None); otherwise skip with the reason, or fail when the
+    environment variable ``required_by`` (set by .ci/run) says this must be there."""
     if reason is None:
         return
-    if REQUIRE_POSTGRES:
-        pytest.fail(f"DECONFLICTION_REQUIRE_POSTGRES=1 but {reason}")
+    if required_by is not None:
+        pytest.fail(f"{required_by}=1 but {reason}")
     pytest.skip(reason)
+
+
+def need_postgres() -> None:
+    need(_postgres_unavailable(), "DECONFLICTION_REQUIRE_POSTGRES" if REQUIRE_POSTGRES else None)
 
 
 def _db_url(name: str) -> str:

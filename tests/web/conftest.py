@@ -27,7 +27,7 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.settings import Settings
 from deconfliction.store import open_store
-from tests.conftest import make_postgres_database
+from tests.conftest import make_postgres_database, need
 
 REQUIRE_BROWSER = os.environ.get("DECONFLICTION_REQUIRE_BROWSER") == "1"
 CHROMIUM = os.environ.get("DECONFLICTION_CHROMIUM", "/usr/bin/chromium")
@@ -48,12 +48,7 @@ def _missing() -> str | None:
 
 
 def need_browser() -> None:
-    reason = _missing()
-    if reason is None:
-        return
-    if REQUIRE_BROWSER:
-        pytest.fail(f"DECONFLICTION_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
+    need(_missing(), "DECONFLICTION_REQUIRE_BROWSER" if REQUIRE_BROWSER else None)
 
 
 @dataclass
