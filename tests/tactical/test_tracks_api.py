@@ -307,7 +307,7 @@ def test_a_foreign_track_is_seen_only_while_an_alert_pairs_it_with_one_s_own(
     assert seen(client, keys["cell"])[("bravo", "B1")]["alerts"] == []
 
 
-def test_an_entry_into_one_s_site_shows_the_alert_but_not_the_other_party_s_track(
+def test_an_entry_into_one_s_site_shows_the_owner_the_intruding_track_while_the_alert_lasts(
     client: TestClient, keys: dict[str, str], clock: FakeClock
 ) -> None:
     site = field_hospital(clock)
@@ -316,11 +316,20 @@ def test_an_entry_into_one_s_site_shows_the_alert_but_not_the_other_party_s_trac
     tactical(client).cycle()
     (alert,) = client.get("/v1/alerts", headers=auth(keys["bravo"])).json()["items"]
     assert alert["type"] == "site"
-    # alpha's own track carries the alert; bravo (the site's owner) learns the aircraft's id from the alert
-    # but is shown no position: only a pair alert with one of its own aircraft shows another's track
+    # alpha's own track carries the alert; bravo (the site's owner) is told the aircraft by the alert, and
+    # sees where it is while the alert lasts, as for a pair alert
     assert seen(client, keys["alpha"])[("alpha", "A7")]["alerts"] == [alert["id"]]
-    assert seen(client, keys["bravo"]) == {}
+    assert seen(client, keys["bravo"])[("alpha", "A7")]["alerts"] == [alert["id"]]
     assert seen(client, keys["cell"])[("alpha", "A7")]["alerts"] == [alert["id"]]
+    # a turn away resolves the alert (after the hysteresis' hold): the track is bravo's to see no longer
+    for _ in range(30):
+        clock.advance(seconds=1)
+        post(client, keys["alpha"], rep(clock, "A7", *around(40.0, 30.0, 270.0, 10_000.0), track_deg=270.0))
+        tactical(client).cycle()
+        if not client.get("/v1/alerts", headers=auth(keys["bravo"])).json()["items"]:
+            break
+    assert client.get("/v1/alerts", headers=auth(keys["bravo"])).json()["items"] == []
+    assert ("alpha", "A7") not in seen(client, keys["bravo"])
 
 
 def test_expired_tracks_are_gone_before_the_next_cycle(

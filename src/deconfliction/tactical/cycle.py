@@ -205,26 +205,25 @@ class TacticalService:
         """The live tracks ``party_id`` may see (None: all), in (party, id) order, and the service time.
 
         Need-to-know, decided here alone and from the same alerts ``alerts(party_id)`` returns: a party sees
-        its own tracks, and another party's track only while a new or ongoing alert pairs it with one of its
-        own (that alert already names the aircraft). A track's ``alerts`` are those of the reader's alerts
-        that involve it. Tracks past the expiry are gone, even before the next cycle drops them. ``bbox``
-        keeps the tracks inside it (see ``in_bbox``)."""
+        its own tracks, and another party's track only while a new or ongoing alert of the reader involves it
+        (paired with one of its aircraft, or entering its zone or site: the alert already names the aircraft).
+        A track's ``alerts`` are those of the reader's alerts that involve it. Tracks past the expiry are
+        gone, even before the next cycle drops them. ``bbox`` keeps the tracks inside it (see ``in_bbox``)."""
         now = self.clock()
         visible = self.alerts(party_id)
         snap = self.store.current(now)
         halos: dict[tuple[str, str], list[str]] = {}
-        paired: set[tuple[str, str]] = set()  # in a pair alert with a reader's track (every such alert involves it)
+        shown: set[tuple[str, str]] = set()  # the tracks of the reader's alerts (every one of them involves it)
         for a in visible:
             for key in alert_tracks(a):
                 halos.setdefault(key, []).append(a.id)
-            if a.kind is AlertKind.TRACKS:
-                paired.update(a.subjects)
+            shown.update(alert_tracks(a))
         c = snap.columns
         mask = in_bbox(c["lon"], c["lat"], bbox) if bbox is not None else np.ones(len(snap), dtype=bool)
         out: list[VisibleTrack] = []
         for i in np.flatnonzero(mask).tolist():
             key = snap.keys[i]
-            if not (party_id is None or key[0] == party_id or key in paired):
+            if not (party_id is None or key[0] == party_id or key in shown):
                 continue
             out.append(
                 VisibleTrack(
