@@ -145,7 +145,9 @@ def rings(draw: st.DrawFn) -> list[list[float]]:
     lon = draw(st.floats(-170.0, 170.0))
     lat = draw(st.floats(-70.0, 70.0))
     n = draw(st.integers(3, 10))
-    azimuths = [360.0 - (i + draw(st.floats(0.1, 0.9))) * 360.0 / n for i in range(n)]  # counter-clockwise
+    # counter-clockwise about the centre, every gap under 180 degrees (so the ring is counter-clockwise as
+    # RFC 7946 and write_kml want it; a wider gap turns a triangle round and write_kml rightly reverses it)
+    azimuths = [360.0 - (i + draw(st.floats(0.3, 0.7))) * 360.0 / n for i in range(n)]
     radii = draw(st.lists(st.floats(1_000.0, 150_000.0), min_size=n, max_size=n))
     lons, lats, _ = GEOD.fwd([lon] * n, [lat] * n, azimuths, radii)
     ring = [[round(float(x), 8), round(float(y), 8)] for x, y in zip(lons, lats, strict=True)]
