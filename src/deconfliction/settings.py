@@ -13,13 +13,30 @@ from pathlib import Path
 
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.policy import SeparationPolicy
+from deconfliction.domain.tactical_flat import EARTH_MODELS, EarthModel
 
 DEFAULT_DATABASE_URL = "sqlite:///var/deconfliction.db"
 
 ENV_PREFIX = "DECONFLICTION_"
 
 _LIMIT_ENV = {f"{ENV_PREFIX}{f.name.upper()}": f.name for f in fields(Limits)}
-_TACTICAL_ENV = ("TACTICAL_CYCLE_S", "TRACK_EXPIRY_S", "TACTICAL_POLICY_FILE", "SBS_FEEDS", "COT_UDP", "COT_TCP")
+_TACTICAL_ENV = (
+    "TACTICAL_CYCLE_S",
+    "TRACK_EXPIRY_S",
+    "TACTICAL_POLICY_FILE",
+    "TACTICAL_EARTH_MODEL",
+    "SBS_FEEDS",
+    "COT_UDP",
+    "COT_TCP",
+)
+
+
+def _earth_model(env: Mapping[str, str], default: EarthModel) -> EarthModel:
+    raw = env.get(f"{ENV_PREFIX}TACTICAL_EARTH_MODEL", default)
+    for model in EARTH_MODELS:
+        if raw == model:
+            return model
+    raise ValueError(f"{ENV_PREFIX}TACTICAL_EARTH_MODEL={raw!r} is not one of {', '.join(EARTH_MODELS)}")
 
 
 def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
@@ -50,6 +67,8 @@ class Settings:
     """DECONFLICTION_TRACK_EXPIRY_S: a track with no report for this long is dropped."""
     tactical_policy_file: str | None = None
     """DECONFLICTION_TACTICAL_POLICY_FILE: JSON tactical minima per pair of parties (docs/tactical.md)."""
+    tactical_earth_model: EarthModel = "wgs84"
+    """DECONFLICTION_TACTICAL_EARTH_MODEL: wgs84 (exact, default) or flat (BlueSky's pair test, docs/tactical.md)."""
     sbs_feeds: str | None = None
     """DECONFLICTION_SBS_FEEDS: host:port=Party[;...] SBS-1 feeds (dump1090 port 30003) to connect to."""
     cot_udp: str | None = None
@@ -91,6 +110,7 @@ class Settings:
             tactical_cycle_s=_float_env(env, "TACTICAL_CYCLE_S", base.tactical_cycle_s),
             track_expiry_s=_float_env(env, "TRACK_EXPIRY_S", base.track_expiry_s),
             tactical_policy_file=env.get(f"{ENV_PREFIX}TACTICAL_POLICY_FILE", base.tactical_policy_file),
+            tactical_earth_model=_earth_model(env, base.tactical_earth_model),
             sbs_feeds=env.get(f"{ENV_PREFIX}SBS_FEEDS", base.sbs_feeds),
             cot_udp=env.get(f"{ENV_PREFIX}COT_UDP", base.cot_udp),
             cot_tcp=env.get(f"{ENV_PREFIX}COT_TCP", base.cot_tcp),

@@ -219,3 +219,36 @@ def test_policy_file_rules_and_refusals() -> None:
     }
     with pytest.raises(InvalidInput):
         TacticalPolicy.from_mapping({"default": {"lookahead_s": 901}})
+
+
+def test_the_flat_earth_model_runs_the_cycle_like_bluesky() -> None:
+    """With earth_model="flat" the same head-on pair is found by BlueSky's formulas: on its 6,371 km sphere
+    60 km of WGS84 equator is a little shorter, so the loss comes a little earlier; the midpoint is the
+    same place."""
+    clock = FakeClock(T)
+    service = TacticalService(TacticalPolicy(), clock, lambda: "al_1", TrackStore(), earth_model="flat")
+    lon_b, _, _ = GEOD.fwd(0.0, 0.0, 90.0, 60_000.0)
+    service.ingest(
+        [
+            PositionReport("north", "A", T, 0.0, 0.0, 5000.0, 200.0, 90.0),
+            PositionReport("south", "B", T, 0.0, float(lon_b), 5000.0, 200.0, 270.0),
+        ]
+    )
+    service.cycle()
+    (a,) = service.alerts(None)
+    p = a.prediction
+    flat_m = 6_371_000.0 * np.radians(float(lon_b))
+    assert abs((p.loss_at - T).total_seconds() - (flat_m - 9260) / 400) < 0.5
+    assert abs((p.closest_at - T).total_seconds() - flat_m / 400) < 0.5
+    assert np.allclose(p.position, (float(lon_b) / 2, 0.0), atol=1e-6)
+
+
+def test_the_earth_model_setting_is_checked() -> None:
+    import pytest
+
+    from deconfliction.settings import Settings
+
+    assert Settings.from_env({}).tactical_earth_model == "wgs84"
+    assert Settings.from_env({"DECONFLICTION_TACTICAL_EARTH_MODEL": "flat"}).tactical_earth_model == "flat"
+    with pytest.raises(ValueError, match="DECONFLICTION_TACTICAL_EARTH_MODEL='round'"):
+        Settings.from_env({"DECONFLICTION_TACTICAL_EARTH_MODEL": "round"})

@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             sbs_feeds=settings.sbs_feeds,
             cot_udp=settings.cot_udp,
             cot_tcp=settings.cot_tcp,
+            earth_model=settings.tactical_earth_model,
         )
         await app.state.tactical.start(run_cycle=owned)
         try:

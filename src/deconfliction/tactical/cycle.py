@@ -37,6 +37,7 @@ from deconfliction.domain.tactical import (
     alert_key,
 )
 from deconfliction.domain.tactical_detect import PassStats, detect
+from deconfliction.domain.tactical_flat import EarthModel, FlatTracks, detect_flat
 from deconfliction.domain.tactical_motion import geodetic_from_ecef, motion_from_reports
 from deconfliction.domain.tactical_zones import Site as AreaSite
 from deconfliction.domain.tactical_zones import TrackState, predict_entries
@@ -97,6 +98,9 @@ class TacticalService:
     cycle_s: float = 1.0
     listeners: list[Listener] = field(default_factory=list)
     areas: Callable[[], tuple[list[AreaZone], list[AreaSite]]] | None = None
+    earth_model: EarthModel = "wgs84"
+    """The pair pass's model: "wgs84" (exact, the default) or "flat" (BlueSky's, for identical answers to
+    BlueSky-based tools; docs/tactical.md). Zone and site entries are exact under either."""
     """Other parties' agreed zones and protected sites in force now (entries are predicted into them)."""
     _active: dict[AlertKey, Alert] = field(default_factory=dict, init=False)
     _resolved: deque[Alert] = field(default_factory=lambda: deque(maxlen=RESOLVED_KEPT), init=False)
@@ -142,14 +146,22 @@ class TacticalService:
         if len(snap) < 2:
             return [], None
         c = snap.columns
-        motion = motion_from_reports(snap.at, c["lat"], c["lon"], c["alt"], c["gs"], c["trk"], c["vs"], c["t"])
+        columns = (c["lat"], c["lon"], c["alt"], c["gs"], c["trk"], c["vs"], c["t"])
         widened = self.policy.table(snap.parties, widen=True)
         core = self.policy.table(snap.parties)
-        losses, stats = detect(motion, snap.party, widened, core=core)
-        if not len(losses):
-            return [], stats
-        mid = 0.5 * (motion.at(losses.t_cpa_s, losses.i) + motion.at(losses.t_cpa_s, losses.j))
-        mid_lat, mid_lon = geodetic_from_ecef(mid)
+        if self.earth_model == "flat":
+            flat = FlatTracks.from_reports(snap.at, *columns)
+            losses, stats = detect_flat(flat, snap.party, widened, core=core)
+            if not len(losses):
+                return [], stats
+            mid_lat, mid_lon = flat.midpoint_at(losses.t_cpa_s, losses.i, losses.j)
+        else:
+            motion = motion_from_reports(snap.at, *columns)
+            losses, stats = detect(motion, snap.party, widened, core=core)
+            if not len(losses):
+                return [], stats
+            mid = 0.5 * (motion.at(losses.t_cpa_s, losses.i) + motion.at(losses.t_cpa_s, losses.j))
+            mid_lat, mid_lon = geodetic_from_ecef(mid)
         out: list[Finding] = []
         for k in range(len(losses)):
             a, b = snap.keys[int(losses.i[k])], snap.keys[int(losses.j[k])]

@@ -13,6 +13,7 @@ from pyproj import Geod
 from deconfliction.domain.footprint import footprint_to_geojson
 from deconfliction.domain.site import SitePoint
 from deconfliction.domain.tactical import TacticalPolicy
+from deconfliction.domain.tactical_flat import EarthModel
 from deconfliction.domain.tactical_zones import Site as AreaSite
 from deconfliction.domain.tactical_zones import Zone as AreaZone
 from deconfliction.domain.zone import ZoneState
@@ -63,6 +64,7 @@ def build_tactical(
     sbs_feeds: str | None,
     cot_udp: str | None,
     cot_tcp: str | None,
+    earth_model: EarthModel = "wgs84",
 ) -> TacticalService:
     needs_parties = bool(policy_file or sbs_feeds or cot_udp or cot_tcp)
     party_ids = _party_ids(rt) if needs_parties else {}
@@ -74,6 +76,7 @@ def build_tactical(
         cycle_s=cycle_s,
         listeners=[log_changes, lambda change: notify_alert(rt, change)],
         areas=AreasInForce(rt),
+        earth_model=earth_model,
     )
 
     def party_of(ep: Endpoint, setting: str) -> str:
