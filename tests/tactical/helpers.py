@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import strategies as st
 from pyproj import Geod
 
 from deconfliction.domain.tactical import TacticalPolicy, TacticalRule
 from deconfliction.domain.tactical_detect import Losses, PassStats, detect
 from deconfliction.domain.tactical_motion import motion_from_reports
 from tests.tactical.oracle import OTrack
+
+RULES = st.sampled_from(
+    [TacticalRule(1852.0, 150.0, 120.0), TacticalRule(9260.0, 304.8, 300.0), TacticalRule(20_000.0, 304.8, 180.0)]
+)
+"""The rules the property tests draw from: 1 NM / 500 ft / 2 min, 5 NM / 1,000 ft / 5 min, 20 km / 3 min."""
 
 GEOD = Geod(ellps="WGS84")
 

@@ -20,6 +20,7 @@ from deconfliction.domain.tactical import (
     advance_alerts,
     alert_key,
 )
+from deconfliction.domain.tactical_flat import EarthModel
 from deconfliction.tactical.cycle import TacticalService
 from deconfliction.tactical.store import TrackStore
 from tests.conftest import FakeClock
@@ -163,11 +164,10 @@ def test_expired_tracks_resolve_their_alerts_after_the_hold() -> None:
     assert scene.changes == ["raised", "resolved"]
 
 
-def test_cycle_predicts_time_and_place() -> None:
-    """Head-on at 200 m/s each, 60 km apart on the equator: the loss starts (60,000 - 9,260) / 400 s from
-    now and the closest approach is at the midpoint."""
-    clock = FakeClock(T)
-    service = TacticalService(TacticalPolicy(), clock, lambda: "al_1", TrackStore())
+def head_on(earth_model: EarthModel) -> tuple[TacticalService, float]:
+    """Two aircraft of two parties head-on at 200 m/s each, 60 km apart on the equator, after one cycle;
+    and B's longitude."""
+    service = TacticalService(TacticalPolicy(), FakeClock(T), lambda: "al_1", TrackStore(), earth_model=earth_model)
     lon_b, _, _ = GEOD.fwd(0.0, 0.0, 90.0, 60_000.0)
     service.ingest(
         [
@@ -176,11 +176,18 @@ def test_cycle_predicts_time_and_place() -> None:
         ]
     )
     service.cycle()
+    return service, float(lon_b)
+
+
+def test_cycle_predicts_time_and_place() -> None:
+    """Head-on at 200 m/s each, 60 km apart on the equator: the loss starts (60,000 - 9,260) / 400 s from
+    now and the closest approach is at the midpoint."""
+    service, lon_b = head_on("wgs84")
     (a,) = service.alerts(None)
     p = a.prediction
     assert abs((p.loss_at - T).total_seconds() - (60_000 - 9260) / 400) < 0.5
     assert abs((p.closest_at - T).total_seconds() - 150.0) < 0.5
-    assert p.horizontal_m < 1.0 and np.allclose(p.position, (float(lon_b) / 2, 0.0), atol=1e-6)
+    assert p.horizontal_m < 1.0 and np.allclose(p.position, (lon_b / 2, 0.0), atol=1e-6)
     assert service.last is not None and service.last.stats is not None and service.last.stats.losses == 1
 
 
@@ -225,22 +232,13 @@ def test_the_flat_earth_model_runs_the_cycle_like_bluesky() -> None:
     """With earth_model="flat" the same head-on pair is found by BlueSky's formulas: on its 6,371 km sphere
     60 km of WGS84 equator is a little shorter, so the loss comes a little earlier; the midpoint is the
     same place."""
-    clock = FakeClock(T)
-    service = TacticalService(TacticalPolicy(), clock, lambda: "al_1", TrackStore(), earth_model="flat")
-    lon_b, _, _ = GEOD.fwd(0.0, 0.0, 90.0, 60_000.0)
-    service.ingest(
-        [
-            PositionReport("north", "A", T, 0.0, 0.0, 5000.0, 200.0, 90.0),
-            PositionReport("south", "B", T, 0.0, float(lon_b), 5000.0, 200.0, 270.0),
-        ]
-    )
-    service.cycle()
+    service, lon_b = head_on("flat")
     (a,) = service.alerts(None)
     p = a.prediction
-    flat_m = 6_371_000.0 * np.radians(float(lon_b))
+    flat_m = 6_371_000.0 * np.radians(lon_b)
     assert abs((p.loss_at - T).total_seconds() - (flat_m - 9260) / 400) < 0.5
     assert abs((p.closest_at - T).total_seconds() - flat_m / 400) < 0.5
-    assert np.allclose(p.position, (float(lon_b) / 2, 0.0), atol=1e-6)
+    assert np.allclose(p.position, (lon_b / 2, 0.0), atol=1e-6)
 
 
 def test_the_earth_model_setting_is_checked() -> None:

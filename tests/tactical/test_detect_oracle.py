@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from deconfliction.domain.tactical import TacticalPolicy, TacticalRule
 from deconfliction.domain.tactical_detect import candidate_pairs
 from deconfliction.domain.tactical_motion import motion_from_reports
-from tests.tactical.helpers import around, found_pairs, run
+from tests.tactical.helpers import RULES, around, found_pairs, run
 from tests.tactical.oracle import OTrack, min_separation
 
 TOL_M = 0.25
@@ -28,15 +28,12 @@ places = st.one_of(
     st.tuples(st.one_of(st.floats(70.0, 89.95), st.floats(-89.95, -70.0)), st.floats(-180.0, 180.0)),
     st.tuples(st.floats(-80.0, 80.0), st.one_of(st.floats(179.0, 180.0), st.floats(-180.0, -179.0))),
 )
-rules = st.sampled_from(
-    [TacticalRule(1852.0, 150.0, 120.0), TacticalRule(9260.0, 304.8, 300.0), TacticalRule(20_000.0, 304.8, 180.0)]
-)
 
 
 @st.composite
 def cluster(draw: st.DrawFn) -> tuple[list[OTrack], TacticalRule]:
     lat0, lon0 = draw(places)
-    rule = draw(rules)
+    rule = draw(RULES)
     n = draw(st.integers(2, 9))
     spread = draw(st.sampled_from([rule.horizontal_m * 2, 30_000.0, 70_000.0]))
     base_alt = draw(st.floats(0.0, 12_000.0))
@@ -90,7 +87,7 @@ def grazing_pair(draw: st.DrawFn) -> tuple[list[OTrack], TacticalRule]:
     """Two aircraft whose relative motion is perpendicular to the line between them at a chosen time, at
     a distance within 30 m of the threshold then: their true minimum is close to S."""
     lat0, lon0 = draw(places)
-    rule = draw(rules)
+    rule = draw(RULES)
     t_c = draw(st.floats(0.0, rule.lookahead_s))
     d = rule.horizontal_m + draw(st.floats(-30.0, 30.0))
     va, ha = draw(st.floats(60.0, 300.0)), draw(st.floats(0.0, 360.0))

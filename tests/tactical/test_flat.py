@@ -26,7 +26,7 @@ from deconfliction.domain.tactical_flat import (
     lat_bound_rad,
 )
 from tests.tactical.flat_oracle import Aircraft, conflict_pairs, los_pairs
-from tests.tactical.helpers import around, found_pairs
+from tests.tactical.helpers import RULES, around, found_pairs
 
 SPHERE = Geod(a=BLUESKY_RE, b=BLUESKY_RE)
 
@@ -34,9 +34,6 @@ places = st.one_of(
     st.tuples(st.floats(-85.0, 85.0), st.floats(-180.0, 180.0)),
     st.tuples(st.one_of(st.floats(70.0, 89.9), st.floats(-89.9, -70.0)), st.floats(-180.0, 180.0)),
     st.tuples(st.floats(-80.0, 80.0), st.one_of(st.floats(179.0, 180.0), st.floats(-180.0, -179.0))),
-)
-rules = st.sampled_from(
-    [TacticalRule(1852.0, 150.0, 120.0), TacticalRule(9260.0, 304.8, 300.0), TacticalRule(20_000.0, 304.8, 180.0)]
 )
 vertical_rates = st.one_of(
     st.just(0.0),
@@ -63,7 +60,7 @@ def run_flat(aircraft: list[Aircraft], rule: TacticalRule, policy: TacticalPolic
 @st.composite
 def cluster(draw: st.DrawFn) -> tuple[list[Aircraft], TacticalRule]:
     lat0, lon0 = draw(places)
-    rule = draw(rules)
+    rule = draw(RULES)
     n = draw(st.integers(2, 10))
     spread = draw(st.sampled_from([rule.horizontal_m * 2, 30_000.0, 90_000.0]))
     base_alt = draw(st.floats(0.0, 12_000.0))
@@ -127,7 +124,7 @@ def grazing_pair(draw: st.DrawFn) -> tuple[list[Aircraft], TacticalRule]:
     """Two aircraft whose closest approach for BlueSky is 1 mm to 60 m from S (either side) at a chosen
     time, up to 84 degrees of latitude, where BlueSky's distance and the sphere's differ by up to
     kilometres."""
-    rule = draw(rules)
+    rule = draw(RULES)
     lat_i = draw(st.floats(-84.0, 84.0))
     lon_i = draw(st.floats(-180.0, 180.0))
     gs_i, gs_j = draw(st.floats(50.0, 300.0)), draw(st.floats(50.0, 300.0))
