@@ -130,14 +130,19 @@ export class SituationMap {
 
     for (const cf of view.conflicts) {
       if (cf.state !== "open" || !within(cf.window)) continue;
+      // each encounter (a pair of volumes too close) in force at this moment: a movement's conflict shows
+      // where the convoy is then, not the whole route
+      const parts = (cf.encounters || []).filter((e) => within(e.window)).map((e) => e.region);
+      if (cf.encounters && cf.encounters.length && !parts.length) continue;
       const who = cf.counterpart ? cf.counterpart.party_name : (cf.sides || []).map((s) => s.party_name).join(" and ");
       const tip =
         `<b>Conflict</b> (${escapeHtml(cf.kind)}, rule ${escapeHtml(cf.rule.name)})<br>with ${escapeHtml(who || "")}<br>` +
         `${fmtTime(cf.window.start)} – ${fmtTime(cf.window.end)}<br>${cf.altitude.lower_m}–${cf.altitude.upper_m} m; ` +
         `closest ${cf.min_horizontal_m} m`;
-      const shape = L.geoJSON(cf.region, {
-        style: { color: "#b00020", weight: 3, dashArray: "8 4", fillColor: "#b00020", fillOpacity: 0.35 },
-      }).bindTooltip(tip).addTo(this.groups.conflicts);
+      const shape = L.geoJSON(
+        { type: "GeometryCollection", geometries: parts.length ? parts : [cf.region] },
+        { style: { color: "#b00020", weight: 3, dashArray: "8 4", fillColor: "#b00020", fillOpacity: 0.35 } },
+      ).bindTooltip(tip).addTo(this.groups.conflicts);
       this.conflictShapes.set(cf.id, shape);
       const centre = shape.getBounds().getCenter();
       L.marker(centre, {
