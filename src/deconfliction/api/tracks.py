@@ -202,19 +202,20 @@ def reads_all_tracks(viewer: Party) -> bool:
 
 
 def track_view(viewer: Party, t: VisibleTrack, names: dict[str, str]) -> dict[str, Any]:
+    r = t.report
     return {
-        "party": t.party,
-        "party_name": names.get(t.party, t.party),
-        "id": t.id,
-        "callsign": t.callsign,
-        "time": format_time(t.time),
-        "lat": t.lat,
-        "lon": t.lon,
-        "altitude_m": t.altitude_m,
-        "ground_speed_mps": t.ground_speed_mps,
-        "track_deg": t.track_deg,
-        "vertical_rate_mps": t.vertical_rate_mps,
-        "own": t.party == viewer.id,
+        "party": r.party_id,
+        "party_name": names.get(r.party_id, r.party_id),
+        "id": r.track_id,
+        "callsign": r.callsign,
+        "time": format_time(r.time),
+        "lat": r.lat,
+        "lon": r.lon,
+        "altitude_m": r.altitude_m,
+        "ground_speed_mps": r.ground_speed_mps,
+        "track_deg": r.track_deg,
+        "vertical_rate_mps": r.vertical_rate_mps,
+        "own": r.party_id == viewer.id,
         "alerts": list(t.alerts),
     }
 
@@ -238,8 +239,8 @@ async def list_tracks(
         truncated = len(found) > MAX_TRACKS
         if truncated:
             kept = sorted(found, key=lambda t: not t.alerts)[:MAX_TRACKS]  # stable: (party, id) within each
-            found = sorted(kept, key=lambda t: (t.party, t.id))
-        names = alert_names(rt, {t.party for t in found})
+            found = sorted(kept, key=lambda t: (t.report.party_id, t.report.track_id))
+        names = alert_names(rt, {t.report.party_id for t in found})
         return json_response(
             {"items": [track_view(party, t, names) for t in found], "at": format_time(at), "truncated": truncated}
         )

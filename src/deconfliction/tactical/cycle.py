@@ -68,16 +68,7 @@ class VisibleTrack:
     """A track as one reader may see it: its newest report and the ids of the active alerts, among those
     the reader may see, that involve it."""
 
-    party: str
-    id: str
-    callsign: str | None
-    time: datetime
-    lat: float
-    lon: float
-    altitude_m: float
-    ground_speed_mps: float
-    track_deg: float
-    vertical_rate_mps: float
+    report: PositionReport
     alerts: tuple[str, ...]
 
 
@@ -239,20 +230,22 @@ class TacticalService:
                 continue
             out.append(
                 VisibleTrack(
-                    party=key[0],
-                    id=key[1],
-                    callsign=snap.callsigns[i],
-                    time=EPOCH + timedelta(seconds=float(c["t"][i])),
-                    lat=float(c["lat"][i]),
-                    lon=float(c["lon"][i]),
-                    altitude_m=float(c["alt"][i]),
-                    ground_speed_mps=float(c["gs"][i]),
-                    track_deg=float(c["trk"][i]),
-                    vertical_rate_mps=float(c["vs"][i]),
-                    alerts=tuple(halos.get(key, ())),
+                    PositionReport(
+                        party_id=key[0],
+                        track_id=key[1],
+                        time=EPOCH + timedelta(seconds=float(c["t"][i])),
+                        lat=float(c["lat"][i]),
+                        lon=float(c["lon"][i]),
+                        altitude_m=float(c["alt"][i]),
+                        ground_speed_mps=float(c["gs"][i]),
+                        track_deg=float(c["trk"][i]),
+                        vertical_rate_mps=float(c["vs"][i]),
+                        callsign=snap.callsigns[i],
+                    ),
+                    tuple(halos.get(key, ())),
                 )
             )
-        out.sort(key=lambda t: (t.party, t.id))
+        out.sort(key=lambda t: (t.report.party_id, t.report.track_id))
         return now, out
 
     def feed_counters(self) -> list[FeedCounters]:
