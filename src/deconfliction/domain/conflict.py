@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from functools import cached_property, partial
+from functools import partial
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 import shapely
@@ -21,8 +22,36 @@ from shapely.geometry.base import BaseGeometry
 from deconfliction.domain.footprint import Position, Shape
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.policy import OperationKind, SeparationPolicy, SeparationRule
-from deconfliction.domain.separation import Screen, draw_region, measure
+from deconfliction.domain.separation import Screen, SubjectFrame
 from deconfliction.domain.volume import AltitudeBand, TimeWindow
+
+T = TypeVar("T")
+
+
+class once(Generic[T]):
+    """A property computed on first read and kept in the instance, like ``functools.cached_property``
+    but without its lock: before Python 3.12 that lock is one per property for *all* instances, so
+    threads drawing unrelated regions waited for each other. Two threads may both compute the value of
+    one instance; they compute the same value and either is kept."""
+
+    def __init__(self, fn: Callable[[Any], T]) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> once[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> T | once[T]:
+        if obj is None:
+            return self
+        value = self.fn(obj)
+        obj.__dict__[self.name] = value  # a non-data descriptor: the instance's value wins from now on
+        return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,7 +93,7 @@ class Encounter:
     point_a: Position
     point_b: Position
 
-    @cached_property
+    @once
     def region(self) -> BaseGeometry:
         """Longitude/latitude: the part of each footprint within the horizontal separation of the other."""
         return self.drawn() if callable(self.drawn) else self.drawn
@@ -117,15 +146,32 @@ def detect(
         if not near:
             continue
         screening = Screen(s.shape).screen([c.shape for c, _ in near])
-        for (c, rule), bound, meet in zip(near, screening.bounds.tolist(), screening.meeting, strict=True):
+        prepared = SubjectFrame(s.shape)
+        bounds = screening.bounds.tolist()
+        # every pair the screen cannot clear and whose cores do not certainly meet is measured; all at once
+        to_measure = [
+            k
+            for k, ((_, rule), meet) in enumerate(zip(near, screening.meeting, strict=True))
+            if meet is None and bounds[k] < max(rule.horizontal_m, 1e-6)
+        ]
+        measured = dict(
+            zip(
+                to_measure,
+                prepared.measure_many(
+                    [near[k][0].shape for k in to_measure], [max(near[k][1].horizontal_m, 1e-6) for k in to_measure]
+                ),
+                strict=True,
+            )
+        )
+        for k, ((c, rule), bound, meet) in enumerate(zip(near, bounds, screening.meeting, strict=True)):
             threshold = max(rule.horizontal_m, 1e-6)
             if bound >= threshold:
                 continue
             if meet is not None:  # the cores overlap: separation 0, nothing to measure
                 distance, point_a, point_b = 0.0, meet, meet
-                drawn: Callable[[], BaseGeometry] = partial(draw_region, s.shape, c.shape, rule.horizontal_m)
+                drawn: Callable[[], BaseGeometry] = partial(prepared.region, c.shape, rule.horizontal_m)
             else:
-                m = measure(s.shape, c.shape, threshold)
+                m = measured[k]
                 if m is None:
                     continue
                 distance, point_a, point_b = m.distance_m, m.point_a, m.point_b
@@ -222,8 +268,9 @@ class Conflict:
             a = a.hull(e.altitude)
         return a
 
-    @property
+    @once
     def region(self) -> BaseGeometry:
+        """The union of the encounters' regions (drawn once per record: every view reads it)."""
         return shapely.union_all(np.array([e.region for e in self.encounters], dtype=object))
 
     @property

@@ -136,21 +136,139 @@ class Measurement:
         """Where the two footprints come closer than ``separation_m``: the part of each footprint within
         that distance of the other, in longitude/latitude. For need-to-know, this is all of the other side
         a party ever sees."""
-        full_a = self.core_a.buffer(self.radius_a, quad_segs=REGION_QUAD_SEGS) if self.radius_a else self.core_a
-        full_b = self.core_b.buffer(self.radius_b, quad_segs=REGION_QUAD_SEGS) if self.radius_b else self.core_b
-        if separation_m > 0:
-            region = shapely.union(
-                full_a.intersection(full_b.buffer(separation_m, quad_segs=REGION_QUAD_SEGS)),
-                full_b.intersection(full_a.buffer(separation_m, quad_segs=REGION_QUAD_SEGS)),
-            )
-        else:
-            region = full_a.intersection(full_b)
-        if region.is_empty:
-            # touching at a point or a line only: show the meeting place as a tiny disc
-            line = shapely.shortest_line(full_a, full_b)
-            region = line.buffer(max(1.0, separation_m * 0.01), quad_segs=REGION_QUAD_SEGS)
-        region = shapely.segmentize(region, MAX_EDGE_M)
-        return _unproject(region, self.frame)
+        return _draw(self.frame, self.core_a, self.core_b, self.radius_a, self.radius_b, separation_m)
+
+
+def _full(core: BaseGeometry, radius: float) -> BaseGeometry:
+    return core.buffer(radius, quad_segs=REGION_QUAD_SEGS) if radius else core
+
+
+def _draw(
+    frame: EllipsoidalFrame,
+    core_a: BaseGeometry,
+    core_b: BaseGeometry,
+    radius_a: float,
+    radius_b: float,
+    separation_m: float,
+    full_a: BaseGeometry | None = None,
+    grown_a: BaseGeometry | None = None,
+) -> BaseGeometry:
+    """``Measurement.region``; ``full_a`` (A's footprint in the frame) and ``grown_a`` (that footprint
+    grown by ``separation_m``) when the caller already has them."""
+    full_a = _full(core_a, radius_a) if full_a is None else full_a
+    full_b = _full(core_b, radius_b)
+    if separation_m > 0:
+        if grown_a is None:
+            grown_a = full_a.buffer(separation_m, quad_segs=REGION_QUAD_SEGS)
+        region = shapely.union(
+            full_a.intersection(full_b.buffer(separation_m, quad_segs=REGION_QUAD_SEGS)),
+            full_b.intersection(grown_a),
+        )
+    else:
+        region = full_a.intersection(full_b)
+    if region.is_empty:
+        # touching at a point or a line only: show the meeting place as a tiny disc
+        line = shapely.shortest_line(full_a, full_b)
+        region = line.buffer(max(1.0, separation_m * 0.01), quad_segs=REGION_QUAD_SEGS)
+    region = shapely.segmentize(region, MAX_EDGE_M)
+    return _unproject(region, frame)
+
+
+class SubjectFrame:
+    """One subject's share of the exact work, done once for all the shapes it is measured against or
+    drawn with: the ellipsoidal frame centred on the subject (where ``measure`` starts), the subject's
+    core projected in it, its largest radius there, its footprint and that footprint grown by each
+    separation. ``measure`` and ``region`` give exactly what ``measure(subject, other, ...)`` and
+    ``draw_region(subject, other, ...)`` give; only the repeated steps are skipped."""
+
+    def __init__(self, subject: Shape) -> None:
+        self.subject = subject
+        self._prepared: tuple[EllipsoidalFrame, BaseGeometry, float] | None = None
+        self._full: BaseGeometry | None = None
+        self._grown: dict[float, BaseGeometry] = {}
+
+    def _prepare(self) -> tuple[EllipsoidalFrame, BaseGeometry, float]:
+        if self._prepared is None:
+            frame = EllipsoidalFrame(*self.subject.center)
+            core = _project(self.subject.core, frame)
+            self._prepared = (frame, core, _max_radius(core))
+        return self._prepared
+
+    @property
+    def frame(self) -> EllipsoidalFrame:
+        return self._prepare()[0]
+
+    @property
+    def core(self) -> BaseGeometry:
+        return self._prepare()[1]
+
+    @property
+    def rho(self) -> float:
+        return self._prepare()[2]
+
+    def measure(self, other: Shape, within_m: float) -> Measurement | None:
+        return measure(self.subject, other, within_m, prepared=self)
+
+    def measure_many(self, others: Sequence[Shape], within_m: Sequence[float]) -> list[Measurement | None]:
+        """``[measure(subject, o, w) for o, w in zip(others, within_m)]``, with the steps every pair takes
+        in the subject's frame (projection, distance, closest points) done for all pairs in one call each:
+        the same arithmetic on the same points, so the same numbers. A pair that needs more (a frame
+        moved to the encounter, or cut into chunks) is measured alone."""
+        if not others:
+            return []
+        a = self.subject
+        frame, pa, rho_a = self._prepare()
+        pbs = shapely.transform(
+            np.array([o.core for o in others], dtype=object),
+            lambda c: np.column_stack(frame.forward(c[:, 0], c[:, 1])),
+        )
+        ds = shapely.distance(pa, pbs).tolist()
+        xy, owner = shapely.get_coordinates(pbs, return_index=True)
+        radii = np.hypot(xy[:, 0], xy[:, 1])
+        rho_b = np.zeros(len(others))
+        np.maximum.at(rho_b, owner, radii)
+        out: list[Measurement | None] = [None] * len(others)
+        first: list[tuple[int, float]] = []  # pairs settled in this frame: (index, core distance)
+        for i, (o, w, d, rb) in enumerate(zip(others, within_m, ds, rho_b.tolist(), strict=True)):
+            within_core = w + a.radius_m + o.radius_m
+            rho_all = max(rho_a, rb)
+            if d / (1.0 + EllipsoidalFrame.excess(rho_all)) >= within_core + CHORD_ERROR_M:
+                continue  # certainly not within: what measure answers
+            if d == 0.0 or rho_all <= rho_ok(within_core):
+                first.append((i, d))
+            else:
+                out[i] = measure(a, o, w, prepared=self)
+        if first:
+            idx = [i for i, _ in first]
+            lines = shapely.shortest_line(pa, pbs[idx])
+            ends = shapely.get_coordinates(lines)
+            lons, lats = frame.inverse(ends[:, 0], ends[:, 1])
+            lons_l, lats_l = lons.tolist(), lats.tolist()
+            for k, (i, d) in enumerate(first):
+                o = others[i]
+                distance = max(0.0, d - a.radius_m - o.radius_m)
+                if distance >= within_m[i]:
+                    continue
+                point_a = (float(lons_l[2 * k]), float(lats_l[2 * k]))
+                point_b = (float(lons_l[2 * k + 1]), float(lats_l[2 * k + 1]))
+                out[i] = Measurement(distance, point_a, point_b, frame, pa, pbs[i], a.radius_m, o.radius_m)
+        return out
+
+    def region(self, other: Shape, separation_m: float) -> BaseGeometry:
+        """``draw_region(subject, other, separation_m)``."""
+        a = self.subject
+        frame, core, _ = self._prepare()
+        pb = _project(other.core, frame)
+        if float(shapely.distance(core, pb)) != 0.0:
+            return draw_region(a, other, separation_m)
+        # cores meeting in the subject's frame: ``measure`` stops at its first step with this frame and
+        # these projections, and the region is drawn from them
+        if self._full is None:
+            self._full = _full(core, a.radius_m)
+        grown = self._grown.get(separation_m)
+        if grown is None and separation_m > 0:
+            grown = self._grown[separation_m] = self._full.buffer(separation_m, quad_segs=REGION_QUAD_SEGS)
+        return _draw(frame, core, pb, a.radius_m, other.radius_m, separation_m, full_a=self._full, grown_a=grown)
 
 
 @dataclass(frozen=True)
@@ -163,11 +281,17 @@ class _Found:
     core_b: BaseGeometry
 
 
-def measure(a: Shape, b: Shape, within_m: float, start: Position | None = None) -> Measurement | None:
+def measure(
+    a: Shape, b: Shape, within_m: float, start: Position | None = None, *, prepared: SubjectFrame | None = None
+) -> Measurement | None:
     """The separation of ``a`` and ``b`` if it is below ``within_m`` (within 1 m); ``None`` when it is
-    certainly not."""
+    certainly not. ``prepared``: ``a`` already projected in its own frame (only when ``start`` is None)."""
     within_core = within_m + a.radius_m + b.radius_m
-    found = _measure_cores(a.core, b.core, start if start is not None else a.center, within_core, depth=0)
+    if prepared is not None and start is None:
+        frame, pa, rho_a = prepared.frame, prepared.core, prepared.rho
+        found = _measure_cores(a.core, b.core, a.center, within_core, depth=0, first=(frame, pa, rho_a))
+    else:
+        found = _measure_cores(a.core, b.core, start if start is not None else a.center, within_core, depth=0)
     if found is None:
         return None
     distance = max(0.0, found.core_distance - a.radius_m - b.radius_m)
@@ -198,11 +322,25 @@ def _closest_points(line: BaseGeometry, frame: EllipsoidalFrame) -> tuple[Positi
     return (float(lon[0]), float(lat[0])), (float(lon[1]), float(lat[1]))
 
 
-def _measure_cores(a: BaseGeometry, b: BaseGeometry, center: Position, within_core: float, depth: int) -> _Found | None:
-    frame = EllipsoidalFrame(*center)
-    pa, pb = _project(a, frame), _project(b, frame)
+def _measure_cores(
+    a: BaseGeometry,
+    b: BaseGeometry,
+    center: Position,
+    within_core: float,
+    depth: int,
+    first: tuple[EllipsoidalFrame, BaseGeometry, float] | None = None,
+) -> _Found | None:
+    """``first``: the frame at ``center``, ``a`` projected in it and its largest radius there, when the
+    caller has them (the same values this function would compute)."""
+    if first is None:
+        frame = EllipsoidalFrame(*center)
+        pa = _project(a, frame)
+        rho_a = _max_radius(pa)
+    else:
+        frame, pa, rho_a = first
+    pb = _project(b, frame)
     d = float(shapely.distance(pa, pb))
-    rho_all = max(_max_radius(pa), _max_radius(pb))
+    rho_all = max(rho_a, _max_radius(pb))
     k_all = EllipsoidalFrame.excess(rho_all)
     if d / (1.0 + k_all) >= within_core + CHORD_ERROR_M:
         return None

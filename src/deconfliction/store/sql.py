@@ -17,7 +17,15 @@ import numpy as np
 import orjson
 import shapely
 
-from deconfliction.domain.cells import covering, query_keys
+from deconfliction.domain.cells import (
+    MAX_STORE_LEVEL,
+    Box,
+    cells_at,
+    covering,
+    descendant_range,
+    level_for,
+    parent_at,
+)
 from deconfliction.domain.conflict import Conflict, ConflictState, Encounter, Occupancy
 from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint, EndpointKind
 from deconfliction.domain.footprint import (
@@ -152,7 +160,22 @@ def _volume_row(op_id: str, idx: int, v: Volume4D) -> tuple[Any, ...]:
 
 def _cell_rows(op_id: str, idx: int, v: Volume4D) -> list[tuple[Any, ...]]:
     t0, t1 = to_us(v.window.start), to_us(v.window.end)
-    return [(cid, op_id, idx, t0, t1, v.altitude.lower_m, v.altitude.upper_m) for _, cid in covering(v.shape.boxes)]
+    lon_lo, lat_lo, lon_hi, lat_hi = _hull(v.shape.boxes)
+    return [
+        (cid, op_id, idx, t0, t1, v.altitude.lower_m, v.altitude.upper_m, lon_lo, lat_lo, lon_hi, lat_hi)
+        for _, cid in covering(v.shape.boxes)
+    ]
+
+
+def _hull(boxes: Sequence[Sequence[float]]) -> tuple[float, float, float, float]:
+    """The smallest box holding every box (the whole width of the map for a footprint across the
+    antimeridian, whose boxes lie at both ends of it)."""
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
 
 
 def _shape(core: Any, radius: float, clon: float, clat: float, reach: float, boxes: str) -> Shape:
@@ -214,8 +237,8 @@ class SqlOperations(_Repo):
         )
         if op.state in LIVE_STATES:
             self._many(
-                "INSERT INTO volume_cells (cell, op_id, vol_idx, t_start, t_end, alt_lo, alt_hi) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO volume_cells (cell, op_id, vol_idx, t_start, t_end, alt_lo, alt_hi, lon_lo, lat_lo, "
+                "lon_hi, lat_hi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [row for i, v in enumerate(op.volumes) for row in _cell_rows(op.id, i, v)],
             )
 
@@ -280,7 +303,7 @@ class SqlOperations(_Repo):
         ]
 
     def candidates(self, query: CandidateQuery) -> builtins.list[Occupancy]:
-        ranges, points = query_keys(query.boxes)
+        ranges, points = _query_keys(query.boxes)
         has_alt = query.alt_lo is not None and query.alt_hi is not None
         # Pad to a few fixed sizes (ids are never negative) so that the statement text repeats and the
         # backend reuses its compiled plan instead of parsing a new statement for every query.
@@ -290,12 +313,16 @@ class SqlOperations(_Repo):
         fparams: list[Any] = [to_us(query.end), to_us(query.start)]
         if has_alt:
             fparams += [query.alt_hi, query.alt_lo]
+        # the rows' boxes against the hull of the query's: a superset of what meets (checked below, box
+        # by box), narrow enough that the join reads the geometry of few rows besides the candidates
+        q_lon_lo, q_lat_lo, q_lon_hi, q_lat_hi = _hull(query.boxes)
+        fparams += [q_lon_hi, q_lon_lo, q_lat_hi, q_lat_lo]
         params: list[Any] = []
         for lo, hi in ranges:
             params += [lo, hi, *fparams]
         params += [*points, *fparams]
-        # The cells are up to a few times larger than what they hold: drop the rows whose own boxes miss
-        # the query's before parsing any geometry.
+        # The cells are up to a few times larger than what they hold and a hull is larger than its boxes:
+        # drop the rows whose own boxes miss the query's before parsing any geometry.
         rows = []
         for r in self._exec(_candidate_sql(n_ranges, n_points, has_alt), params).fetchall():
             boxes = orjson.loads(r[10])
@@ -319,6 +346,40 @@ class SqlOperations(_Repo):
         ]
 
 
+QUERY_LEVELS_DEEPER = 2
+"""The query covers its box with cells this many levels finer than the level the box itself would be
+filed at (up to 5 x 5 cells instead of 2 x 2): the ranges it scans hold far fewer rows that lie outside
+the box (at 100,000 stored operations the rows read fall from 4,600 to 1,000 at the 99th percentile)."""
+
+
+def _query_keys(boxes: Sequence[Box]) -> tuple[list[tuple[int, int]], list[int]]:
+    """What to ask the index for everything filed under a cell that may meet ``boxes``: inclusive id
+    ranges (the query's cells and all their descendants) and exact ids (the cells' ancestors).
+
+    Why nothing is missed, at any query level: a stored box and a query box that meet share a point p;
+    each covering holds the cell that contains p on the half-open grid of its own level (closed
+    coverings hold that one too), and two such cells of p are one inside the other: a stored cell
+    at the query's level or finer lies in a query range, a coarser one is an ancestor. Ranges adjacent in
+    id order are merged (the one id between two sibling ranges is their ancestor's: a superset)."""
+    ranges: set[tuple[int, int]] = set()
+    points: set[int] = set()
+    for box in boxes:
+        level = min(MAX_STORE_LEVEL, level_for(box) + QUERY_LEVELS_DEEPER)
+        cells = set(cells_at(box, level))
+        ranges.update(descendant_range(cid, level) for cid in cells)
+        while level > 0:  # the ancestors, one level at a time (neighbouring cells share most of them)
+            cells = {parent_at(cid, level, level - 1) for cid in cells}
+            level -= 1
+            points |= cells
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 2:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged, sorted(points)
+
+
 def _boxes_meet(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]]) -> bool:
     """Whether any box of ``a`` meets (or touches) any box of ``b``; boxes are within [-180, 180]."""
     for x0, y0, x1, y1 in a:
@@ -337,7 +398,11 @@ def _bucket(n: int, smallest: int) -> int:
 
 @lru_cache(maxsize=64)
 def _candidate_sql(n_ranges: int, n_points: int, has_alt: bool) -> str:
-    filters = "t_start <= ? AND t_end >= ?" + (" AND alt_lo <= ? AND alt_hi >= ?" if has_alt else "")
+    filters = (
+        "t_start <= ? AND t_end >= ?"
+        + (" AND alt_lo <= ? AND alt_hi >= ?" if has_alt else "")
+        + " AND lon_lo <= ? AND lon_hi >= ? AND lat_lo <= ? AND lat_hi >= ?"
+    )
     selects = [f"SELECT op_id, vol_idx FROM volume_cells WHERE cell BETWEEN ? AND ? AND {filters}"] * n_ranges
     marks = ", ".join("?" for _ in range(n_points))
     selects.append(f"SELECT op_id, vol_idx FROM volume_cells WHERE cell IN ({marks}) AND {filters}")
@@ -988,6 +1053,12 @@ class SqlContacts(_Repo):
 class SqlEvents(_Repo):
     _COLS = "seq, at, actor_id, type, subject_id, payload, audience, content_hash, hash, signed"
 
+    def __init__(self, cur: Any, dialect: Dialect) -> None:
+        super().__init__(cur, dialect)
+        self._head: tuple[int, str] | None = None
+        """The head this transaction last wrote: the next append links to it without reading it again
+        (only this object moves the head inside its transaction; the write is serialised)."""
+
     def append(
         self,
         *,
@@ -999,15 +1070,16 @@ class SqlEvents(_Repo):
         audience: Sequence[str] = (),
         signed: Mapping[str, Any] | None = None,
     ) -> int:
-        # the head row is locked by this update until commit: one appender at a time, in commit order
-        seq, previous = self._exec(
-            "UPDATE store_head SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq, last_hash"
-        ).fetchone()
+        # Inside the serialised write (SQLite: one writer at a time, across processes; PostgreSQL: the
+        # head row locked FOR UPDATE when the write began), so the head read here stays the head until
+        # this transaction commits: entries are numbered and linked in commit order.
+        seq, previous = self._head if self._head is not None else self.head()
+        seq += 1
         payload_json = orjson.dumps(payload)
         at = from_us(to_us(at))  # the stored precision is what the chain seals
         signed_json = None if signed is None else orjson.dumps(signed)
         entry = Entry(
-            int(seq),
+            seq,
             at,
             actor_id,
             type,
@@ -1032,8 +1104,9 @@ class SqlEvents(_Repo):
                 None if signed_json is None else signed_json.decode(),
             ),
         )
-        self._exec("UPDATE store_head SET last_hash = ? WHERE id = 1", (sealed.hash,))
-        return int(seq)
+        self._exec("UPDATE store_head SET last_seq = ?, last_hash = ? WHERE id = 1", (seq, sealed.hash))
+        self._head = (seq, sealed.hash)
+        return seq
 
     def after(self, seq: int, limit: int = 1000) -> builtins.list[Event]:
         rows = self._exec(
@@ -1057,6 +1130,8 @@ class SqlEvents(_Repo):
         ]
 
     def head(self) -> tuple[int, str]:
+        if self._head is not None:
+            return self._head
         seq, last = self._exec("SELECT last_seq, last_hash FROM store_head WHERE id = 1").fetchone()
         return int(seq), str(last)
 
@@ -1509,4 +1584,26 @@ def apply_migrations(cur: Any, dialect: Dialect) -> list[int]:
         applied.append(version)
     if 2 in applied:
         seal_unsealed(cur, dialect)
+    if 10 in applied:
+        backfill_cell_boxes(cur, dialect)
     return applied
+
+
+def backfill_cell_boxes(cur: Any, dialect: Dialect) -> int:
+    """Give the index rows written before migration 10 their volume's box (they carry the whole world
+    until then, which is correct, only slower); returns the number of volumes updated."""
+    cur.execute(
+        dialect.q(
+            "SELECT DISTINCT c.op_id, c.vol_idx, v.boxes FROM volume_cells c JOIN volumes v "
+            "ON v.op_id = c.op_id AND v.vol_idx = c.vol_idx"
+        )
+    )
+    rows = [(*_hull(orjson.loads(boxes)), op_id, idx) for op_id, idx, boxes in cur.fetchall()]
+    if rows:
+        cur.executemany(
+            dialect.q(
+                "UPDATE volume_cells SET lon_lo = ?, lat_lo = ?, lon_hi = ?, lat_hi = ? WHERE op_id = ? AND vol_idx = ?"
+            ),
+            rows,
+        )
+    return len(rows)
