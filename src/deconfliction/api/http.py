@@ -48,10 +48,11 @@ KeyDep = Annotated[str, Depends(bearer_key)]
 
 async def as_party(rt: Runtime, key: str, work: Callable[[Party], T]) -> T:
     """Authenticate the key and run ``work`` for that party in one worker-thread hop: database work
-    never blocks the event loop, and a request costs one thread handover, not one per dependency."""
+    never blocks the event loop, and a request costs one thread handover, not one per dependency. A key
+    verified in the last ``rt.keys.ttl_s`` seconds is not read from the database again."""
 
     def job() -> T:
-        return work(authenticate(rt, key))
+        return work(rt.keys.party(key, lambda: authenticate(rt, key)))
 
     return await run_in_threadpool(job)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,7 +40,14 @@ from deconfliction.service.conflicts import party_names
 from deconfliction.service.notifications import notify_conflict
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import accept_signature
-from deconfliction.service.views import conflict_side_view, conflict_view, operation_record, visible_operation
+from deconfliction.service.views import (
+    conflict_side_view,
+    conflict_view,
+    coordinator_view,
+    operation_record,
+    visible_conflict,
+    visible_operation,
+)
 from deconfliction.store.ports import CandidateQuery, StoredResponse, Transaction
 
 METRES_PER_DEGREE_MIN = 110_500.0
@@ -68,6 +75,27 @@ class OperationResult:
     """Names of the parties in ``conflicts`` and ``changed``, for rendering."""
     receipt: tuple[int, str]
     """The ledger's head after this write: the number and chain hash of its last event."""
+    told: Mapping[tuple[str, str], tuple[Conflict, dict[str, Any]]] = field(default_factory=dict)
+    """What each side of each changed conflict was told (its ledger entry's payload), by (conflict id,
+    party id), with the record it was drawn from."""
+
+    def conflict_views(self, viewer: Party) -> list[dict[str, Any]]:
+        """``conflict_view(viewer, c, names)`` of every open conflict, taken from what this write told
+        the sides where it can (the same dictionaries, not built a second time)."""
+        return [self._view(viewer, c) for c in self.conflicts]
+
+    def _view(self, viewer: Party, c: Conflict) -> dict[str, Any]:
+        a, b = self.told.get((c.id, c.party_a)), self.told.get((c.id, c.party_b))
+        if viewer.sees_all:
+            if a is not None and b is not None and a[0] is c and b[0] is c:
+                visible_conflict(viewer, c, c.id)
+                return coordinator_view(a[1], b[1])
+        else:
+            mine = a if viewer.id == c.party_a else b if viewer.id == c.party_b else None
+            if mine is not None and mine[0] is c:
+                visible_conflict(viewer, c, c.id)
+                return mine[1]
+        return conflict_view(viewer, c, self.names)
 
 
 @dataclass(frozen=True)
@@ -192,21 +220,24 @@ def apply_change(
         signed=signed,
     )
     names = party_names(tx, [*open_after, *changed])
+    told: dict[tuple[str, str], tuple[Conflict, dict[str, Any]]] = {}
     for c in changed:
         tx.conflicts.save(c)
         kind = "opened" if c.version == 1 else ("resolved" if c.state is ConflictState.RESOLVED else "updated")
         for side in (c.party_a, c.party_b):  # each side's entry is what that side is told
+            view = conflict_side_view(c, side, names)
             seq = tx.events.append(
                 at=now,
                 actor_id=actor.id,
                 type=f"conflict.{kind}",
                 subject_id=c.id,
-                payload=conflict_side_view(c, side, names),
+                payload=view,
                 audience=[side],
             )
+            told[(c.id, side)] = (c, view)
             other = c.party_b if side == c.party_a else c.party_a
             notify_conflict(tx, rt, c, side, seq, kind, names.get(other))
-    return OperationResult(new, open_after, changed, names, tx.events.head())
+    return OperationResult(new, open_after, changed, names, tx.events.head(), told)
 
 
 def _retoken(op: Operation, existing: dict[str, Conflict], now: datetime) -> list[Conflict]:

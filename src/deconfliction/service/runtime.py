@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deconfliction.domain.limits import Limits
+from deconfliction.domain.party import Party
 from deconfliction.domain.policy import SeparationPolicy
 from deconfliction.domain.signing import ServiceSigner
 from deconfliction.store.ports import Store
@@ -42,6 +45,39 @@ class Ids:
         return "dk_" + secrets.token_urlsafe(32)
 
 
+class KeyCache:
+    """API keys this process verified recently, by the SHA-256 of the key, for ``ttl_s`` seconds: a
+    request with a known key skips the database read. Only successful look-ups are kept. Keys are
+    never changed or withdrawn today (a party keeps the key it was given), so the cache returns what
+    the database would; should key revocation be added, it takes effect within ``ttl_s`` in every
+    process, or at once if the revoking process calls ``clear``."""
+
+    def __init__(self, ttl_s: float = 30.0, max_entries: int = 4096) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, Party]] = {}
+
+    def party(self, api_key: str, look_up: Callable[[], Party]) -> Party:
+        """The party of ``api_key``: from the cache while fresh, else ``look_up()`` (which raises for
+        a wrong key; nothing is cached then)."""
+        digest = hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+        now = time.monotonic()
+        hit = self._entries.get(digest)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
+        party = look_up()
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[digest] = (now, party)
+        return party
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 @dataclass(frozen=True)
 class Runtime:
     store: Store
@@ -52,3 +88,5 @@ class Runtime:
     signer: ServiceSigner = field(default_factory=lambda: ServiceSigner(Ed25519PrivateKey.generate()))
     """Signs receipts. A fresh key per process unless a key file is configured; every key is announced
     in the ledger (``service.key``) before it signs, so exports carry what checks the receipts."""
+    keys: KeyCache = field(default_factory=KeyCache, compare=False, repr=False)
+    """API keys verified recently (see ``KeyCache``): the HTTP layer's authentication reads it."""
