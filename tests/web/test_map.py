@@ -117,6 +117,12 @@ def test_errors_appear_next_to_what_caused_them(browser: Any, cell: Cell, shots:
     page.context.close()
 
 
+def upload(page: Any, path: Any) -> None:
+    """Choose the file in the upload box and press Upload; the answer appears in #upload-result."""
+    page.get_by_label("GeoJSON, KML or CSV").set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+
+
 def test_upload_geojson_and_csv(browser: Any, cell: Cell, shots: Shots, tmp_path: Any) -> None:
     errors: list[str] = []
     page = open_page(browser, cell, "north", errors)
@@ -133,8 +139,7 @@ def test_upload_geojson_and_csv(browser: Any, cell: Cell, shots: Shots, tmp_path
     }
     path = tmp_path / "sites.geojson"
     path.write_text(json.dumps(bad))
-    page.get_by_label("GeoJSON, KML or CSV").set_input_files(str(path))
-    page.get_by_role("button", name="Upload").click()
+    upload(page, path)
     result = page.locator("#upload-result")
     result.get_by_text("nothing stored").wait_for(timeout=LIVE_S)
     assert "features[0].properties" in result.inner_text()
@@ -145,8 +150,7 @@ def test_upload_geojson_and_csv(browser: Any, cell: Cell, shots: Shots, tmp_path
     broken.write_text(
         "name,category,lat,lon,radius_m,accuracy_m,valid_until\nDepot,hospital,95.0,40.05,80,10,2030-01-01T00:00:00Z\n"
     )
-    page.get_by_label("GeoJSON, KML or CSV").set_input_files(str(broken))
-    page.get_by_role("button", name="Upload").click()
+    upload(page, broken)
     result.get_by_text("row(s) refused").wait_for(timeout=LIVE_S)
     assert "row 2" in result.inner_text() and "lat" in result.inner_text(), result.inner_text()
 
@@ -155,8 +159,7 @@ def test_upload_geojson_and_csv(browser: Any, cell: Cell, shots: Shots, tmp_path
         "name,category,lat,lon,radius_m,accuracy_m,valid_until\n"
         "Field clinic,hospital,35.05,40.05,80,10,2030-01-01T00:00:00Z\n"
     )
-    page.get_by_label("GeoJSON, KML or CSV").set_input_files(str(csv))
-    page.get_by_role("button", name="Upload").click()
+    upload(page, csv)
     result.get_by_text("stored").wait_for(timeout=LIVE_S)
     shots.take(page, "upload-stored")
     names = [s["name"] for s in cell.call("north", "GET", "/v1/sites").json()["items"]]
@@ -327,8 +330,7 @@ def test_upload_kml(browser: Any, cell: Cell, shots: Shots, tmp_path: Any) -> No
         "</Polygon></Placemark></Document></kml>"
     )
     before = len(cell.call("north", "GET", "/v1/operations").json()["items"])
-    page.get_by_label("GeoJSON, KML or CSV").set_input_files(str(kml))
-    page.get_by_role("button", name="Upload").click()
+    upload(page, kml)
     result = page.locator("#upload-result")
     result.get_by_text("nothing stored").wait_for(timeout=LIVE_S)
     assert "features[0].properties" in result.inner_text()
