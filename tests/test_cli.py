@@ -167,3 +167,17 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.parametrize(("workers", "warned"), [(1, False), (2, True)])
+def test_serve_says_when_the_tactical_layer_is_split_over_processes(
+    monkeypatch: pytest.MonkeyPatch, workers: int, warned: bool
+) -> None:
+    import uvicorn
+
+    ran: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: ran.append(kw))
+    result = runner.invoke(app, ["serve", "--workers", str(workers)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert ran and ran[0]["workers"] == workers
+    assert ("own tactical cycle" in result.output) is warned

@@ -83,6 +83,13 @@ def serve(
         f"the API on /v1 (docs: /v1/docs) "
         f"({settings.database_url.split('@')[-1]})"
     )
+    if workers > 1:
+        # tracks and alerts are held per process (docs/tactical.md): say so where the choice is made
+        out.print(
+            f"[yellow]Note:[/] with {workers} processes each runs its own tactical cycle over the track reports it "
+            "received; send every feed and track report to one process (or serve the tactical layer with "
+            "--workers 1) so that all aircraft are compared."
+        )
     uvicorn.run(
         "deconfliction.api.app:create_app",
         factory=True,
