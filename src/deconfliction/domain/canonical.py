@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import chain
+from math import isnan
 from typing import Any
 
+import numpy as np
 import orjson
 import rfc8785
 
@@ -71,13 +74,45 @@ def _plain(obj: Any) -> Any:
         for k, v in obj.items():
             if type(k) is not str or not k.isascii():
                 raise _Slow
-            out[k] = _plain(v)
+            out[k] = v if type(v) in _AS_IS else _plain(v)
         return out
     if t is list or t is tuple:
-        if all(type(v) is float and not v.is_integer() and 1e-4 <= abs(v) < 1e16 for v in obj):
+        if _plain_floats(obj):
             return obj  # coordinates: written as they are, without a call per number
-        return [_plain(v) for v in obj]
+        return [v if type(v) in _AS_IS else _plain(v) for v in obj]
     raise _Slow
+
+
+_AS_IS = frozenset((str, bool, type(None)))
+"""Values written as they are (``_plain`` returns them unchanged), without a call for each."""
+
+
+_ARRAYS = frozenset((list, tuple))
+_FEW = 64
+"""Up to this many floats ``map`` over them is quicker than a round trip through NumPy."""
+
+
+def _plain_floats(obj: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether ``obj`` is an array of floats, or of arrays of floats (a ring of coordinates), each of
+    which orjson writes as RFC 8785 does: not integral, and in [1e-4, 1e16) (so neither NaN nor
+    infinite). Decided in bulk, without a Python call per number: the types by ``map``, the values by
+    ``map`` (few) or NumPy (many)."""
+    kinds = set(map(type, obj))
+    flat: list[Any] | tuple[Any, ...] = obj
+    if kinds and kinds <= _ARRAYS:
+        flat = list(chain.from_iterable(obj))
+        kinds = set(map(type, flat))
+    if len(kinds) != 1 or float not in kinds:
+        return False
+    if len(flat) <= _FEW:
+        if any(map(isnan, flat)) or any(map(float.is_integer, flat)):
+            return False
+        # no NaN: min and max are well defined, and exclude both infinities
+        return bool(min(flat) > -1e16 and max(flat) < 1e16 and min(map(abs, flat)) >= 1e-4)
+    values = np.array(flat, dtype=np.float64)
+    magnitude = np.abs(values)
+    # NaN fails every comparison, so it fails the range test
+    return bool(np.all((magnitude >= 1e-4) & (magnitude < 1e16) & (np.trunc(values) != values)))
 
 
 def format_at(at: datetime) -> str:

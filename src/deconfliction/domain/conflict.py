@@ -20,6 +20,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from deconfliction.domain.footprint import Position, Shape
+from deconfliction.domain.geojson import to_geojson
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.policy import OperationKind, SeparationPolicy, SeparationRule
 from deconfliction.domain.separation import Screen, SubjectFrame
@@ -97,6 +98,12 @@ class Encounter:
     def region(self) -> BaseGeometry:
         """Longitude/latitude: the part of each footprint within the horizontal separation of the other."""
         return self.drawn() if callable(self.drawn) else self.drawn
+
+    @once
+    def region_geojson(self) -> dict[str, Any]:
+        """``to_geojson(region)``, built once: both sides' views (and the ledger entries that are those
+        views) show it. Shared by every reader, so never changed in place."""
+        return to_geojson(self.region)
 
 
 @dataclass(frozen=True)
@@ -272,6 +279,12 @@ class Conflict:
     def region(self) -> BaseGeometry:
         """The union of the encounters' regions (drawn once per record: every view reads it)."""
         return shapely.union_all(np.array([e.region for e in self.encounters], dtype=object))
+
+    @once
+    def region_geojson(self) -> dict[str, Any]:
+        """``to_geojson(region)``, built once per record: the view of each side (and the ledger entry
+        that is that view) shows it. Shared by every reader, so never changed in place."""
+        return to_geojson(self.region)
 
     @property
     def min_horizontal_m(self) -> float:

@@ -20,7 +20,6 @@ from typing import Any
 
 from deconfliction.domain.conflict import Conflict, Encounter
 from deconfliction.domain.footprint import footprint_to_geojson
-from deconfliction.domain.geojson import to_geojson
 from deconfliction.domain.ledger import Entry
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.party import Party, Role
@@ -126,7 +125,7 @@ def operation_record(op: Operation) -> dict[str, Any]:
 
 def _encounter(e: Encounter, own_index: int | None, other_index: int | None) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "region": to_geojson(e.region),
+        "region": e.region_geojson,
         "window": {"start": format_time(e.window.start), "end": format_time(e.window.end)},
         "altitude": {"lower_m": e.altitude.lower_m, "upper_m": e.altitude.upper_m},
         "horizontal_m": round(e.horizontal_m, 1),
@@ -162,7 +161,7 @@ def conflict_side_view(c: Conflict, party_id: str, names: Mapping[str, str]) -> 
         "state": c.state.value,
         "version": c.version,
         "rule": c.rule.as_dict(),
-        "region": to_geojson(c.region),
+        "region": c.region_geojson,
         "window": {"start": format_time(c.window.start), "end": format_time(c.window.end)},
         "altitude": {"lower_m": c.altitude.lower_m, "upper_m": c.altitude.upper_m},
         "min_horizontal_m": round(c.min_horizontal_m, 1),
