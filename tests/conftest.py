@@ -213,5 +213,18 @@ def client(rt: Runtime) -> Iterator[Any]:
         yield c
 
 
+def crossing_pair(client: Any, alpha_key: str, bravo_key: str) -> tuple[Any, Any]:
+    """Alpha, then bravo, declare air operations over overlapping squares near 40 E 35 N: one conflict,
+    told to both. Returns the two responses (bravo's lists the conflict)."""
+    a = client.post(
+        "/v1/operations", json={"kind": "air", "volumes": [volume_json(square(40, 35))]}, headers=auth(alpha_key)
+    )
+    b = client.post(
+        "/v1/operations", json={"kind": "air", "volumes": [volume_json(square(40.05, 35.05))]}, headers=auth(bravo_key)
+    )
+    assert a.status_code == b.status_code == 201, (a.text, b.text)
+    return a, b
+
+
 def auth(key: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", **extra}

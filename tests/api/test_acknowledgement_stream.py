@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from deconfliction.domain.party import Party
 from tests.api.test_notifications_api import events
-from tests.conftest import auth, square, volume_json
+from tests.conftest import auth, crossing_pair
 
 
 def test_the_other_side_sees_the_acknowledgement_on_its_stream(
@@ -16,15 +16,7 @@ def test_the_other_side_sees_the_acknowledgement_on_its_stream(
 ) -> None:
     keys = {n: k for n, (_, k) in parties.items()}
     ids = {n: p.id for n, (p, _) in parties.items()}
-    client.post(
-        "/v1/operations", json={"kind": "air", "volumes": [volume_json(square(40, 35))]}, headers=auth(keys["alpha"])
-    )
-    made = client.post(
-        "/v1/operations",
-        json={"kind": "air", "volumes": [volume_json(square(40.05, 35.05))]},
-        headers=auth(keys["bravo"]),
-    )
-    assert made.status_code == 201, made.text
+    _, made = crossing_pair(client, keys["alpha"], keys["bravo"])
     conflict = made.json()["conflicts"][0]["id"]
     bravo_op = made.json()["operation"]["id"]
     (theirs,) = client.get("/v1/notifications", headers=auth(keys["bravo"])).json()["items"]

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from deconfliction.domain.party import Party
-from tests.conftest import auth, square, volume_json
+from tests.conftest import auth, crossing_pair
 
 
 def test_pass_a_site_approved_then_a_conflict_request_withdrawn(
@@ -59,14 +59,7 @@ def test_pass_a_site_approved_then_a_conflict_request_withdrawn(
     assert kinds.count("request.commented") == 1 and kinds.count("request.approved") == 1
 
     # about a conflict: asked of the counterpart; withdrawn by the requester
-    client.post(
-        "/v1/operations", json={"kind": "air", "volumes": [volume_json(square(40, 35))]}, headers=auth(keys["alpha"])
-    )
-    b = client.post(
-        "/v1/operations",
-        json={"kind": "air", "volumes": [volume_json(square(40.05, 35.05))]},
-        headers=auth(keys["bravo"]),
-    )
+    _, b = crossing_pair(client, keys["alpha"], keys["bravo"])
     conflict = b.json()["conflicts"][0]["id"]
     r2 = client.post(
         "/v1/requests",
