@@ -295,11 +295,9 @@ export class Drawing {
       out.innerHTML = uploadReport(file.name, answer);
       if (!answer.dry_run) this.ctx.changed();
     } catch (err) {
-      const report = err.problem && (err.problem.refused || err.problem.report);
       out.innerHTML =
         `<p class="field-error" role="alert">${esc(file.name)}: nothing stored. ${esc(err.message)}</p>` +
-        (err.errors.length ? `<ul>${err.errors.map((e) => `<li><code>${esc(e.field)}</code>: ${esc(e.message)}</li>`).join("")}</ul>` : "") +
-        (report ? `<pre>${esc(JSON.stringify(report, null, 1))}</pre>` : "");
+        (err.errors.length ? `<ul>${err.errors.map((e) => `<li><code>${esc(e.field)}</code>: ${esc(e.message)}</li>`).join("")}</ul>` : "");
     }
     out.scrollIntoView({ block: "nearest" });
   }

@@ -154,12 +154,10 @@ export class SituationMap {
     }
 
     if (live) {
-      const alerting = new Set();
-      for (const a of view.alerts) for (const key of a.own_tracks || a.tracks || []) alerting.add(trackKey(key));
       for (const tr of view.tracks) {
         const c = this.colour(tr.party);
         const at = [tr.lat, tr.lon];
-        const inAlert = (tr.alerts && tr.alerts.length > 0) || alerting.has(trackKey(tr));
+        const inAlert = tr.alerts.length > 0; // the service says which of the reader's alerts involve it
         const tip =
           `<b>${escapeHtml(tr.callsign || tr.id)}</b> (${escapeHtml(tr.party_name || this.name(tr.party))})<br>` +
           `${Math.round(tr.altitude_m)} m, ${Math.round(tr.ground_speed_mps)} m/s, track ${Math.round(tr.track_deg)}°` +
@@ -201,12 +199,6 @@ export class SituationMap {
   clearMarks() {
     this.marks.clearLayers();
   }
-}
-
-function trackKey(t) {
-  if (Array.isArray(t)) return t.join("/");
-  if (t.party && t.id) return `${t.party}/${t.id}`;
-  return String(t);
 }
 
 /** Where a track will be in `s` seconds on its present track and speed (for the heading line). */
