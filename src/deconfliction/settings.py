@@ -10,9 +10,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from deconfliction.domain.limits import Limits
-from deconfliction.domain.policy import SeparationPolicy
+from deconfliction.domain.policy import POLICY_SECTIONS, SeparationPolicy
 from deconfliction.domain.tactical_flat import EARTH_MODELS, EarthModel
 
 DEFAULT_DATABASE_URL = "sqlite:///var/deconfliction.db"
@@ -121,11 +122,19 @@ class Settings:
             limits=limits,
         )
 
-    def policy(self) -> SeparationPolicy:
+    def policy_document(self) -> dict[str, Any]:
+        """The policy file's JSON object (empty when unset): separation rules keyed by pair of kinds, and
+        the sections named in ``POLICY_SECTIONS`` (docs/policy.md)."""
         if not self.policy_file:
-            return SeparationPolicy()
+            return {}
         raw = json.loads(Path(self.policy_file).read_text(encoding="utf-8"))
-        return SeparationPolicy.from_mapping(raw)
+        if not isinstance(raw, dict):
+            raise ValueError(f"{ENV_PREFIX}POLICY_FILE {self.policy_file}: expected a JSON object")
+        return raw
+
+    def policy(self) -> SeparationPolicy:
+        raw = self.policy_document()
+        return SeparationPolicy.from_mapping({k: v for k, v in raw.items() if k not in POLICY_SECTIONS})
 
     @staticmethod
     def documented_names() -> list[str]:

@@ -125,3 +125,28 @@ def test_altitude_and_time_separation(rt, parties):
     # ground operations ignore altitude
     ops.submit_operation(rt, alpha, draft(42.0, 35.0, kind=OperationKind.GROUND, lo=0, hi=10))
     assert ops.submit_operation(rt, bravo, draft(42.0, 35.0, kind=OperationKind.GROUND, lo=5000, hi=6000)).conflicts
+
+
+def test_content_version_moves_only_when_what_the_conflict_is_changes(rt, parties):
+    """Planning or activating an operation changes the conflict's tokens (a new version) but not what
+    the conflict is: its content_version stays, so an acknowledgement of it stands. A revision that
+    changes the overlap moves both."""
+    alpha, bravo = parties["alpha"][0], parties["bravo"][0]
+    ops.submit_operation(rt, alpha, draft(40.0, 35.0))
+    b = ops.submit_operation(rt, bravo, draft(40.05, 35.05))
+    c = b.conflicts[0]
+    assert (c.version, c.content_version) == (1, 1)
+    token = c.token_for(bravo.id)
+    planned = ops.change_state(
+        rt, bravo, b.operation.id, OperationState.PLANNED, expected_version=1, known_tokens=[token]
+    )
+    c2 = planned.conflicts[0]
+    assert (c2.version, c2.content_version) == (2, 1)
+    assert c2.token_for(alpha.id) != c.token_for(alpha.id)
+    moved = ops.revise_operation(
+        rt, bravo, b.operation.id, draft(40.06, 35.06), expected_version=2, known_tokens=[token]
+    )
+    c3 = moved.conflicts[0]
+    assert (c3.version, c3.content_version) == (3, 3)
+    with rt.store.read() as tx:  # stored and read back as written, on both backends
+        assert tx.conflicts.get(c.id).content_version == 3

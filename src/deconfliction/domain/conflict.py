@@ -247,6 +247,11 @@ class Conflict:
     encounters: tuple[Encounter, ...]
     created_at: datetime
     updated_at: datetime
+    content_version: int = 1
+    """The version at which what the conflict is (its state, rule and encounters) last changed. A change
+    of tokens alone (an operation of either side was planned, activated or revised to the same shape)
+    makes a new ``version`` but keeps this: an acknowledgement of the conflict stands across it, and it
+    is not chased again."""
 
     def side_of(self, party_id: str) -> str | None:
         if party_id == self.party_a:
@@ -297,6 +302,14 @@ class Conflict:
     @property
     def min_time_s(self) -> float:
         return min(e.time_s for e in self.encounters)
+
+
+def next_version(old: Conflict, new: Conflict, now: datetime) -> Conflict:
+    """``new`` (``old`` with some fields replaced) as the next version of ``old``: its ``version`` is one
+    more, and its ``content_version`` moves with it only when the state, rule or encounters changed."""
+    version = old.version + 1
+    material = (new.state, new.rule, new.encounters) != (old.state, old.rule, old.encounters)
+    return replace(new, version=version, content_version=version if material else old.content_version, updated_at=now)
 
 
 def _flip(e: Encounter) -> Encounter:
@@ -355,8 +368,8 @@ def reconcile(
             encounters=encounters,
         )
         if updated != old:
-            changed.append(replace(updated, version=old.version + 1, updated_at=now))
+            changed.append(next_version(old, updated, now))
     for other_id, old in existing.items():
         if other_id not in found_ids and old.state is ConflictState.OPEN:
-            changed.append(replace(old, state=ConflictState.RESOLVED, version=old.version + 1, updated_at=now))
+            changed.append(next_version(old, replace(old, state=ConflictState.RESOLVED), now))
     return changed

@@ -57,6 +57,12 @@ service's choice, documented in docs/policy.md: an aircraft within 1 km and 1,00
 surface operation's band, two vessels within 1 NM, a vessel and a ground operation within 500 m."""
 
 
+POLICY_SECTIONS = ("escalation", "acknowledgement")
+"""Keys of the policy file that are not pairs of kinds: how notifications are chased (``escalation``)
+and which conflicts need the other side's acknowledgement before an operation commits
+(``acknowledgement``). docs/policy.md."""
+
+
 @dataclass(frozen=True)
 class SeparationPolicy:
     rules: Mapping[str, SeparationRule] = field(default_factory=lambda: {r.name: r for r in DEFAULT_RULES})

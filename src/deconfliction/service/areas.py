@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 from deconfliction.domain.areas import AreaConflictKind, AreaFinding, band_entries, site_conflicts, zone_entries
 from deconfliction.domain.cells import Box
-from deconfliction.domain.conflict import Conflict, ConflictState, Encounter
+from deconfliction.domain.conflict import Conflict, ConflictState, Encounter, next_version
 from deconfliction.domain.footprint import lon_boxes
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.site import SitePolicy
@@ -141,10 +141,10 @@ def reconcile_areas(
             encounters=encounters,
         )
         if updated != old:
-            changed.append(replace(updated, version=old.version + 1, updated_at=now))
+            changed.append(next_version(old, updated, now))
     for target_id, old in existing.items():
         if target_id not in found and old.state is ConflictState.OPEN:
-            changed.append(replace(old, state=ConflictState.RESOLVED, version=old.version + 1, updated_at=now))
+            changed.append(next_version(old, replace(old, state=ConflictState.RESOLVED), now))
     return changed
 
 

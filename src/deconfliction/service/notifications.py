@@ -66,6 +66,7 @@ def notify_conflict(
             "kind": c.kind,
             "state": c.state.value,
             "version": c.version,
+            "content_version": c.content_version,
             "counterpart": counterpart,
             "window": {"start": format_time(c.window.start), "end": format_time(c.window.end)},
             "min_horizontal_m": round(c.min_horizontal_m, 1),

@@ -18,6 +18,7 @@ from deconfliction.domain.conflict import (
     Finding,
     Occupancy,
     detect,
+    next_version,
     occupancies,
     reconcile,
 )
@@ -248,11 +249,11 @@ def _retoken(op: Operation, existing: dict[str, Conflict], now: datetime) -> lis
         if c.state is not ConflictState.OPEN:
             continue
         if not op.is_live:
-            changed.append(replace(c, state=ConflictState.RESOLVED, version=c.version + 1, updated_at=now))
+            changed.append(next_version(c, replace(c, state=ConflictState.RESOLVED), now))
         elif op.id == c.operation_a:
-            changed.append(replace(c, token_b=op.ovn, version=c.version + 1, updated_at=now))
+            changed.append(next_version(c, replace(c, token_b=op.ovn), now))
         else:
-            changed.append(replace(c, token_a=op.ovn, version=c.version + 1, updated_at=now))
+            changed.append(next_version(c, replace(c, token_a=op.ovn), now))
     return changed
 
 

@@ -472,10 +472,17 @@ class SqlConflicts(_Repo):
             tuple(_encounter(e) for e in body["encounters"]),
             from_us(r[11]),
             from_us(r[12]),
+            body.get("content_version", r[3]),
         )
 
     def save(self, c: Conflict) -> None:
-        body = orjson.dumps({"rule": c.rule.as_dict(), "encounters": [_encounter_json(e) for e in c.encounters]})
+        body = orjson.dumps(
+            {
+                "rule": c.rule.as_dict(),
+                "encounters": [_encounter_json(e) for e in c.encounters],
+                "content_version": c.content_version,
+            }
+        )
         row = (
             c.id,
             c.kind,
