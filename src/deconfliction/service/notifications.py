@@ -392,7 +392,7 @@ def run_escalations(rt: Runtime, limit: int = 100) -> int:
 
 def notify_alert(rt: Runtime, change: AlertChange) -> None:
     """A tactical alert raised or resolved (a cycle listener): each party concerned gets a ledger entry of
-    what it is told and a notification, urgent by the policy (the loss is minutes away). Updates of an
+    what it is told and a notification, whose steps share the time left before the predicted loss. Updates of an
     ongoing alert are not notified: hysteresis keeps an alert from flapping, and its first warning stands."""
     if change.change not in ("raised", "resolved"):
         return
