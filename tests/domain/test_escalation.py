@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ POLICY = EscalationPolicy()
 TWO = (Contact("duty officer"), Contact("deputy"))
 
 
-def note(deadline: datetime | None, starts_at: datetime | None, **kw: object) -> Notification:
+def note(deadline: datetime | None, starts_at: datetime | None, **kw: Any) -> Notification:
     return Notification(
         "nt_1",
         1,
@@ -41,7 +42,7 @@ def note(deadline: datetime | None, starts_at: datetime | None, **kw: object) ->
         deadline,
         starts_at=starts_at,
         **kw,
-    )  # type: ignore[arg-type]
+    )
 
 
 @pytest.mark.parametrize(
