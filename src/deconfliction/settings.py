@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from deconfliction.domain.limits import Limits
+from deconfliction.domain.notification import EscalationPolicy
 from deconfliction.domain.policy import POLICY_SECTIONS, SeparationPolicy
 from deconfliction.domain.tactical_flat import EARTH_MODELS, EarthModel
 
@@ -135,6 +136,11 @@ class Settings:
     def policy(self) -> SeparationPolicy:
         raw = self.policy_document()
         return SeparationPolicy.from_mapping({k: v for k, v in raw.items() if k not in POLICY_SECTIONS})
+
+    def escalation(self) -> EscalationPolicy:
+        """The policy file's ``escalation`` section (defaults when absent): how long each step of an
+        on-call ladder has. A bad member stops the start, named (``escalation.floor_s``)."""
+        return EscalationPolicy.from_mapping(self.policy_document().get("escalation", {}))
 
     @staticmethod
     def documented_names() -> list[str]:

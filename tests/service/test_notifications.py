@@ -48,14 +48,15 @@ def test_each_side_is_told_once_and_nobody_else(rt: Runtime, crossing: dict[str,
     assert entry.type == "conflict.opened" and entry.audience == (crossing["alpha"].id,)
 
 
-def test_a_conflict_starting_within_the_hour_gets_two_minutes(
+def test_a_conflict_starting_soon_shares_the_time_left_with_the_coordinators(
     rt: Runtime, parties: dict[str, tuple[Party, str]], clock: FakeClock
 ) -> None:
-    clock.now = T0 - timedelta(minutes=30)
+    clock.now = T0 - timedelta(minutes=20)
     ops.submit_operation(rt, parties["alpha"][0], draft(40, 35))
     ops.submit_operation(rt, parties["bravo"][0], draft(40.05, 35.05))
     (n,) = notes.list_notifications(rt, parties["alpha"][0])
-    assert n.deadline == clock.now + timedelta(minutes=2)
+    # one contact (no ladder registered) and the coordinators: half of the 20 minutes each
+    assert n.deadline == clock.now + timedelta(minutes=10) and n.starts_at == T0
 
 
 def test_acknowledged_once_by_the_party_itself_and_recorded(rt: Runtime, crossing: dict[str, Party]) -> None:
@@ -90,7 +91,8 @@ def test_escalation_walks_the_ladder_then_reaches_the_coordinator_once(
     assert notes.run_escalations(rt) == 0  # the step is taken once
     (n,) = [x for x in pending(rt, alpha) if x.kind == "conflict.opened"]  # not bravo's acknowledgement
     assert (n.step, n.escalations[-1]["to"], n.deadline) == (1, "deputy", clock.now + timedelta(minutes=15))
-    assert notes.overdue(rt, alpha) == []  # a fresh deadline for the deputy
+    # a fresh deadline for the deputy, but still listed as late: the primary's deadline was missed
+    assert [(x.id, x.step) for x in notes.overdue(rt, alpha)] == [(n.id, 1)]
     clock.advance(minutes=15)
     assert notes.run_escalations(rt) == 1
     (n,) = [x for x in pending(rt, alpha) if x.kind == "conflict.opened"]

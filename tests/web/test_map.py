@@ -376,3 +376,53 @@ def test_live_tracks_with_alert_halos(browser: Any, cell: Cell, shots: Shots) ->
     shots.take(page, "tracks-and-halos")
     assert not errors, errors
     page.context.close()
+
+
+def test_a_superseded_notification_is_marked_and_the_new_one_counts_down(
+    browser: Any, cell: Cell, shots: Shots
+) -> None:
+    """North moves its operation inside East's zone: what the conflict is changes, so East's new
+    notification takes the chase over; the inbox marks the older one superseded (no Acknowledge) and
+    counts the new one down to its own deadline."""
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    window = {"start": f"{start:%Y-%m-%dT%H:%M:%SZ}", "end": f"{start + timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}"}
+    errors: list[str] = []
+    page = open_page(browser, cell, "east", errors)
+    volume = {"footprint": ZONE, "altitude": {"lower_m": 0, "upper_m": 500}, "window": window}
+    made = cell.call("north", "POST", "/v1/operations", json={"kind": "air", "title": "Moved", "volumes": [volume]})
+    assert made.status_code == 201, made.text
+    op, token = made.json()["operation"], made.json()["conflicts"][0]["token"]
+    when = start.strftime("%Y-%m-%d %H:%MZ")
+    first = page.locator('#notifications [data-kind="conflict.opened"]', has_text=when).first
+    first.wait_for(timeout=LIVE_S)
+    assert "Acknowledge within" in first.inner_text()
+    smaller = {
+        "type": "Polygon",
+        "coordinates": [[[40.25, 35.25], [40.3, 35.25], [40.3, 35.3], [40.25, 35.3], [40.25, 35.25]]],
+    }
+    r = cell.call(
+        "north",
+        "PUT",
+        f"/v1/operations/{op['id']}",
+        json={
+            "kind": "air",
+            "title": "Moved",
+            "volumes": [{"footprint": smaller, "altitude": {"lower_m": 0, "upper_m": 500}, "window": window}],
+            "known_conflict_tokens": [token],
+        },
+        headers={"If-Match": f'"{op["version"]}"'},
+    )
+    assert r.status_code == 200, r.text
+    new = page.locator('#notifications [data-kind="conflict.updated"]', has_text=when).first
+    new.wait_for(timeout=LIVE_S)
+    assert "Acknowledge within" in new.inner_text()
+    old = page.locator("#notifications .card.superseded", has_text=when).first
+    old.wait_for(timeout=LIVE_S)
+    assert "Superseded" in old.inner_text() and old.get_by_role("button", name="Acknowledge", exact=False).count() == 0
+    shots.take(page, "superseded")
+    new.get_by_role("button", name="Acknowledge", exact=False).click()
+    page.locator('#notifications .card.done[data-kind="conflict.updated"]', has_text=when).first.wait_for(
+        timeout=LIVE_S
+    )
+    assert not errors, errors
+    page.context.close()

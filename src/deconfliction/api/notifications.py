@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -14,11 +15,17 @@ from starlette.responses import Response, StreamingResponse
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.domain.notification import Notification, NotificationState
 from deconfliction.domain.party import Party
+from deconfliction.domain.volume import format_time
 from deconfliction.errors import InvalidInput
 from deconfliction.service import notifications as notes
 from deconfliction.service.signing import signed_receipt
 
 router = APIRouter(tags=["notifications"])
+
+
+def _fmt(t: datetime | None) -> str | None:
+    return None if t is None else format_time(t)
+
 
 POLL_S = 0.025
 """How often a stream looks for new notifications (any process may have written them): one indexed read
@@ -34,14 +41,12 @@ async def list_(
     cursor: str | None = None,
     limit: Limit = None,
 ) -> Response:
-    pending = None if state is None else state is NotificationState.PENDING
-
     def work(party: Party) -> Response:
         return paged(
             rt,
             cursor,
             limit,
-            lambda after, n: notes.list_notifications(rt, party, pending=pending, after=after, limit=n),
+            lambda after, n: notes.list_notifications(rt, party, state=state, after=after, limit=n),
             Notification.record,
             lambda n: n.id,
         )
@@ -62,7 +67,7 @@ async def overdue(
             cursor,
             limit,
             lambda after, n: notes.overdue(rt, party, after=after, limit=n),
-            lambda n: {**n.record(), "overdue": True},
+            lambda n: {**n.record(), "overdue": True, "overdue_since": _fmt(n.overdue_since())},
             lambda n: n.id,
         )
 

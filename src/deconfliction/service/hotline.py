@@ -18,7 +18,6 @@ from deconfliction.domain.party import Party, Role
 from deconfliction.domain.volume import format_time
 from deconfliction.errors import Forbidden, InvalidInput, NotFound
 from deconfliction.service.delivery import enqueue
-from deconfliction.service.notifications import POLICY
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.views import may_see_conflict, may_see_operation
 from deconfliction.store.ports import Transaction
@@ -78,7 +77,7 @@ def _post(tx: Transaction, rt: Runtime, actor: Party, thread: Thread, content: M
                 "refs": content.record()["refs"],
             },
             now,
-            POLICY.deadline(now, None),
+            rt.escalation.deadline(now, None),
         )
         tx.notifications.add(n)
         enqueue(tx, rt, n)

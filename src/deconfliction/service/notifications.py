@@ -15,6 +15,13 @@ that party, in the same write, a notification ``<subject>.acknowledged`` (``conf
 entry is the acknowledgement's ledger entry (its audience names both). When the acknowledged notification
 had been escalated to the coordinators, each coordinator that got the escalation is told too
 (``escalation.acknowledged``). Acknowledging one of these tells nobody: no ping-pong.
+
+Deadlines come from the time left before the danger (``EscalationPolicy``, the runtime's
+``escalation``): a notification keeps its danger time (``starts_at``), and every step recomputes from
+what is then left. One conflict version, one chase: a party's later notification about the same conflict
+is information when the conflict's content did not change, or takes the pending chase over at its step
+when it did (``domain.notification.take_over``; the older one is ``superseded``, a ledger entry
+``notification.superseded``).
 """
 
 from __future__ import annotations
@@ -25,12 +32,17 @@ from typing import Any
 
 from deconfliction.domain.conflict import Conflict
 from deconfliction.domain.notification import (
+    ESCALATION_KIND,
     Contact,
-    DeadlinePolicy,
+    EscalationPolicy,
     Notification,
+    NotificationState,
     acknowledge,
+    chase_of,
     escalate,
+    first_deadline,
     parse_contacts,
+    take_over,
 )
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.site import revalidation_due
@@ -41,7 +53,8 @@ from deconfliction.service.delivery import enqueue
 from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import Transaction
 
-POLICY = DeadlinePolicy()
+POLICY = EscalationPolicy()
+"""The default lengths; the service itself reads the runtime's (``rt.escalation``, from the policy file)."""
 
 
 def _reads_all(viewer: Party) -> bool:
@@ -52,8 +65,10 @@ def notify_conflict(
     tx: Transaction, rt: Runtime, c: Conflict, party_id: str, entry_seq: int, kind: str, counterpart: str | None
 ) -> Notification:
     """Inside the write that changed ``c``: tell ``party_id`` (one of its sides) what its ledger entry
-    ``entry_seq`` recorded, with a deadline from the policy."""
+    ``entry_seq`` recorded, with a deadline from the time left before the conflict starts; one chase per
+    version of the conflict (``take_over``)."""
     now = rt.clock()
+    contacts = ladder_length(tx, party_id)
     n = Notification(
         rt.ids.new_id("nt"),
         tx.notifications.next_seq(),
@@ -72,11 +87,44 @@ def notify_conflict(
             "min_horizontal_m": round(c.min_horizontal_m, 1),
         },
         now,
-        POLICY.deadline(now, c.window.start),
+        first_deadline(rt.escalation, now, c.window.start, contacts),
+        starts_at=c.window.start,
     )
+    prior = None
+    if c.version > 1:  # a new conflict has no earlier notification
+        earlier = [
+            x
+            for x in tx.notifications.for_subject(party_id, c.id)
+            if x.kind.startswith("conflict.") and not x.kind.endswith(ACKNOWLEDGED)
+        ]
+        prior = chase_of(earlier)
+    chase = take_over(n, prior, now=now, policy=rt.escalation, contacts=contacts)
+    n = chase.notification
     tx.notifications.add(n)
+    if chase.superseded is not None:
+        old = chase.superseded
+        tx.notifications.save(old)
+        tx.events.append(
+            at=now,
+            actor_id=None,
+            type="notification.superseded",
+            subject_id=old.id,
+            payload={
+                "notification": old.id,
+                "about": old.subject_id,
+                "by": n.id,
+                "step": n.step,
+                "deadline": format_time(n.deadline) if n.deadline else None,
+            },
+            audience=[party_id],
+        )
     enqueue(tx, rt, n)
     return n
+
+
+def ladder_length(tx: Transaction, party_id: str) -> int:
+    """How many contacts a party's notification walks before the coordinators (1 without a ladder)."""
+    return max(len(tx.contacts.get(party_id)), 1)
 
 
 def acknowledge_notification(rt: Runtime, actor: Party, notification_id: str) -> tuple[Notification, tuple[int, str]]:
@@ -86,25 +134,54 @@ def acknowledge_notification(rt: Runtime, actor: Party, notification_id: str) ->
         n = tx.notifications.get(notification_id)
         if n is None or n.party_id != actor.id:
             raise NotFound(f"no notification {notification_id}", id=notification_id)
-        done = acknowledge(n, by=actor.id, now=rt.clock())
+        now = rt.clock()
+        done = acknowledge(n, by=actor.id, now=now)
         tx.notifications.save(done)
+        # information about a conflict whose chase another notification carries: received, so that chase stops
+        chase = _pending_chase(tx, n)
+        if chase is not None:
+            tx.notifications.save(acknowledge(chase, by=actor.id, now=now))
         counterpart = _counterpart(tx, n)
-        at = done.acknowledged_at or rt.clock()
+        at = done.acknowledged_at or now
+        payload: dict[str, Any] = {"notification": n.id, "about": n.subject_id, "entry": n.entry_seq, "kind": n.kind}
+        if chase is not None:
+            payload["chase"] = chase.id
         seq = tx.events.append(
             at=at,
             actor_id=actor.id,
             type="notification.acknowledged",
             subject_id=n.id,
-            payload={"notification": n.id, "about": n.subject_id, "entry": n.entry_seq, "kind": n.kind},
+            payload=payload,
             audience=[actor.id] if counterpart is None else [actor.id, counterpart],
         )
         body = _acknowledgement_body(n, actor, at)
         if counterpart is not None:
             _tell(tx, rt, counterpart, f"{_subject_of(n.kind)}{ACKNOWLEDGED}", n.subject_id, seq, body)
-        if n.at_coordinator:
-            for coordinator in _told_coordinators(tx, n):
-                _tell(tx, rt, coordinator, f"escalation{ACKNOWLEDGED}", n.id, seq, {"notification": n.id, **body})
+        escalated = chase or n
+        if escalated.at_coordinator:
+            for coordinator in _told_coordinators(tx, escalated):
+                _tell(
+                    tx,
+                    rt,
+                    coordinator,
+                    f"escalation{ACKNOWLEDGED}",
+                    escalated.id,
+                    seq,
+                    {"notification": escalated.id, **body},
+                )
         return done, tx.events.head()
+
+
+def _pending_chase(tx: Transaction, n: Notification) -> Notification | None:
+    """The still pending notification of the same party that carries the chase ``n`` names (``n`` is
+    information about an unchanged conflict), if any."""
+    named = n.body.get("chase")
+    if not isinstance(named, str):
+        return None
+    chase = tx.notifications.get(named)
+    if chase is None or chase.party_id != n.party_id or chase.state is not NotificationState.PENDING:
+        return None
+    return chase
 
 
 ACKNOWLEDGED = ".acknowledged"
@@ -171,9 +248,19 @@ def _acknowledgement_body(n: Notification, actor: Party, at: datetime) -> dict[s
 
 
 def _told_coordinators(tx: Transaction, n: Notification) -> list[str]:
-    """The coordinators that got an escalation of ``n`` (each got its own ``escalation`` notification)."""
+    """The coordinators that got an escalation of ``n`` or of a notification whose chase it took over
+    (each got its own ``escalation`` notification)."""
+    chain, seen = [n.id], {n.id}
+    older = n.body.get("takes_over")
+    while isinstance(older, str) and older not in seen and len(chain) < 1000:
+        chain.append(older)
+        seen.add(older)
+        found = tx.notifications.get(older)
+        older = found.body.get("takes_over") if found is not None else None
     coordinators = [p.id for p in tx.parties.list(limit=100_000) if p.role is Role.COORDINATOR]
-    return [c for c in coordinators if c != n.party_id and tx.notifications.about(c, "escalation", n.id)]
+    return [
+        c for c in coordinators if c != n.party_id and any(tx.notifications.about(c, ESCALATION_KIND, i) for i in chain)
+    ]
 
 
 def _tell(
@@ -197,14 +284,22 @@ def get_notification(rt: Runtime, viewer: Party, notification_id: str) -> Notifi
 
 
 def list_notifications(
-    rt: Runtime, viewer: Party, *, pending: bool | None = None, after: str | None = None, limit: int = 100
+    rt: Runtime,
+    viewer: Party,
+    *,
+    pending: bool | None = None,
+    after: str | None = None,
+    limit: int = 100,
+    state: NotificationState | None = None,
 ) -> list[Notification]:
     with rt.store.read() as tx:
-        return tx.notifications.list(party_id=viewer.id, pending=pending, after=after, limit=limit)
+        return tx.notifications.list(party_id=viewer.id, pending=pending, after=after, limit=limit, state=state)
 
 
 def overdue(rt: Runtime, viewer: Party, *, after: str | None = None, limit: int = 100) -> list[Notification]:
-    """What is late: a party's own; the coordinator's (and auditors') view: everyone's."""
+    """What is late: every pending notification that missed a deadline, whether its current one or an
+    earlier one (it was escalated since), with its steps. A party's own; the coordinator's (and
+    auditors') view: everyone's."""
     party = None if _reads_all(viewer) else viewer.id
     with rt.store.read() as tx:
         return tx.notifications.list(party_id=party, overdue_at=rt.clock(), after=after, limit=limit)
@@ -249,7 +344,7 @@ def run_escalations(rt: Runtime, limit: int = 100) -> int:
         coordinators = [p for p in tx.parties.list(limit=100_000) if p.role is Role.COORDINATOR]
         for n in due:
             ladder = tx.contacts.get(n.party_id) or (Contact("(no contact registered)"),)
-            step = escalate(n, ladder, now=now, policy=POLICY)
+            step = escalate(n, ladder, now=now, policy=rt.escalation)
             tx.notifications.save(step.notification)
             seq = tx.events.append(
                 at=now,
@@ -272,7 +367,7 @@ def run_escalations(rt: Runtime, limit: int = 100) -> int:
                         rt.ids.new_id("nt"),
                         tx.notifications.next_seq(),
                         coordinator.id,
-                        "escalation",
+                        ESCALATION_KIND,
                         n.id,
                         seq,
                         {
@@ -282,9 +377,13 @@ def run_escalations(rt: Runtime, limit: int = 100) -> int:
                             "about": n.subject_id,
                             "kind": n.kind,
                             "missed_deadline": format_time(n.deadline) if n.deadline else None,
+                            "starts_at": format_time(n.starts_at) if n.starts_at else None,
                         },
                         now,
-                        POLICY.deadline(now, None),
+                        first_deadline(
+                            rt.escalation, now, n.starts_at, ladder_length(tx, coordinator.id), ESCALATION_KIND
+                        ),
+                        starts_at=n.starts_at,
                     )
                     tx.notifications.add(copy)
                     enqueue(tx, rt, copy)
@@ -293,7 +392,7 @@ def run_escalations(rt: Runtime, limit: int = 100) -> int:
 
 def notify_alert(rt: Runtime, change: AlertChange) -> None:
     """A tactical alert raised or resolved (a cycle listener): each party concerned gets a ledger entry of
-    what it is told and a notification, urgent by the policy (the loss is minutes away). Updates of an
+    what it is told and a notification, whose steps share the time left before the predicted loss. Updates of an
     ongoing alert are not notified: hysteresis keeps an alert from flapping, and its first warning stands."""
     if change.change not in ("raised", "resolved"):
         return
@@ -333,7 +432,8 @@ def notify_alert(rt: Runtime, change: AlertChange) -> None:
                 seq,
                 body,
                 now,
-                POLICY.deadline(now, p.loss_at),
+                first_deadline(rt.escalation, now, p.loss_at, ladder_length(tx, party_id)),
+                starts_at=p.loss_at,
             )
             tx.notifications.add(n)
             enqueue(tx, rt, n)
@@ -377,7 +477,7 @@ def flag_expired_sites(rt: Runtime) -> int:
                 seq,
                 body,
                 now,
-                POLICY.deadline(now, None),
+                rt.escalation.deadline(now, None),
             )
             tx.notifications.add(n)
             enqueue(tx, rt, n)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from deconfliction.domain.notification import Notification
+from deconfliction.domain.notification import Notification, first_deadline
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.request import (
     MAX_TEXT,
@@ -20,7 +20,7 @@ from deconfliction.domain.request import (
 from deconfliction.domain.volume import TimeWindow, parse_time
 from deconfliction.errors import Forbidden, InvalidInput, NotFound
 from deconfliction.service.delivery import enqueue
-from deconfliction.service.notifications import POLICY
+from deconfliction.service.notifications import ladder_length
 from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import Transaction
 
@@ -74,7 +74,8 @@ def _record(tx: Transaction, rt: Runtime, actor: Party, r: Request, what: str) -
         seq,
         {"request": r.id, "kind": r.kind.value, "state": r.state.value, "from": actor.name, "text": r.text},
         now,
-        POLICY.deadline(now, r.window.start if r.window else None),
+        first_deadline(rt.escalation, now, r.window.start if r.window else None, ladder_length(tx, other)),
+        starts_at=r.window.start if r.window else None,
     )
     tx.notifications.add(n)
     enqueue(tx, rt, n)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deconfliction.domain.limits import Limits
+from deconfliction.domain.notification import EscalationPolicy
 from deconfliction.domain.party import Party
 from deconfliction.domain.policy import SeparationPolicy
 from deconfliction.domain.signing import ServiceSigner
@@ -90,3 +91,5 @@ class Runtime:
     in the ledger (``service.key``) before it signs, so exports carry what checks the receipts."""
     keys: KeyCache = field(default_factory=KeyCache, compare=False, repr=False)
     """API keys verified recently (see ``KeyCache``): the HTTP layer's authentication reads it."""
+    escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
+    """How long each step of an on-call ladder has (the policy file's ``escalation`` section)."""

@@ -22,7 +22,7 @@ from deconfliction.domain.hotline import Message, Thread
 from deconfliction.domain.incident import Incident
 from deconfliction.domain.ledger import Entry, Sealed
 from deconfliction.domain.line import Band
-from deconfliction.domain.notification import Contact, Notification
+from deconfliction.domain.notification import Contact, Notification, NotificationState
 from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.party import Party
 from deconfliction.domain.request import Request, RequestState
@@ -138,11 +138,16 @@ class Notifications(Protocol):
         overdue_at: datetime | None = None,
         after: str | None = None,
         limit: int = 100,
+        state: NotificationState | None = None,
     ) -> builtins.list[Notification]:
-        """By id. ``overdue_at``: only those pending whose deadline is at or before it."""
+        """By id. ``overdue_at``: only those pending that missed a deadline: their deadline is at or before
+        it, or they were escalated (step > 0). ``state``: only those in that state."""
 
     def about(self, party_id: str, kind: str, subject_id: str) -> builtins.list[Notification]:
         """A party's notifications of one kind about one thing, oldest first."""
+
+    def for_subject(self, party_id: str, subject_id: str) -> builtins.list[Notification]:
+        """A party's notifications of any kind about one thing, oldest first."""
 
     def escalations_due(self, now: datetime, limit: int = 100) -> builtins.list[Notification]:
         """Pending, deadline passed, not yet with the coordinator; oldest deadline first."""

@@ -675,7 +675,7 @@ class SqlIncidents(_Repo):
 class SqlNotifications(_Repo):
     _COLS = (
         "id, seq, party_id, kind, subject_id, entry_seq, body, created_at, deadline, state, acknowledged_at, "
-        "acknowledged_by, step, escalations, at_coordinator"
+        "acknowledged_by, step, escalations, at_coordinator, starts_at, superseded_by"
     )
 
     @staticmethod
@@ -696,6 +696,8 @@ class SqlNotifications(_Repo):
             int(r[12]),
             tuple(orjson.loads(r[13])),
             bool(r[14]),
+            None if r[15] is None else from_us(r[15]),
+            r[16],
         )
 
     def next_seq(self) -> int:
@@ -710,7 +712,7 @@ class SqlNotifications(_Repo):
 
     def add(self, n: Notification) -> None:
         self._exec(
-            f"INSERT INTO notifications ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO notifications ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 n.id,
                 n.seq,
@@ -727,13 +729,15 @@ class SqlNotifications(_Repo):
                 n.step,
                 orjson.dumps([dict(e) for e in n.escalations]).decode(),
                 int(n.at_coordinator),
+                None if n.starts_at is None else to_us(n.starts_at),
+                n.superseded_by,
             ),
         )
 
     def save(self, n: Notification) -> None:
         self._exec(
             "UPDATE notifications SET deadline = ?, state = ?, acknowledged_at = ?, acknowledged_by = ?, step = ?, "
-            "escalations = ?, at_coordinator = ? WHERE id = ?",
+            "escalations = ?, at_coordinator = ?, superseded_by = ? WHERE id = ?",
             (
                 None if n.deadline is None else to_us(n.deadline),
                 n.state.value,
@@ -742,6 +746,7 @@ class SqlNotifications(_Repo):
                 n.step,
                 orjson.dumps([dict(e) for e in n.escalations]).decode(),
                 int(n.at_coordinator),
+                n.superseded_by,
                 n.id,
             ),
         )
@@ -765,6 +770,7 @@ class SqlNotifications(_Repo):
         overdue_at: datetime | None = None,
         after: str | None = None,
         limit: int = 100,
+        state: NotificationState | None = None,
     ) -> builtins.list[Notification]:
         where: list[str] = ["id > ?"]
         params: list[Any] = [after or ""]
@@ -774,8 +780,11 @@ class SqlNotifications(_Repo):
         if pending is not None:
             where.append("state = ?" if pending else "state <> ?")
             params.append(NotificationState.PENDING.value)
-        if overdue_at is not None:
-            where += ["state = ?", "deadline IS NOT NULL", "deadline <= ?"]
+        if state is not None:
+            where.append("state = ?")
+            params.append(state.value)
+        if overdue_at is not None:  # a deadline missed: the current one, or an earlier one (step > 0)
+            where += ["state = ?", "((deadline IS NOT NULL AND deadline <= ?) OR step > 0)"]
             params += [NotificationState.PENDING.value, to_us(overdue_at)]
         rows = self._exec(
             f"SELECT {self._COLS} FROM notifications WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
@@ -787,6 +796,13 @@ class SqlNotifications(_Repo):
         rows = self._exec(
             f"SELECT {self._COLS} FROM notifications WHERE party_id = ? AND kind = ? AND subject_id = ? ORDER BY seq",
             (party_id, kind, subject_id),
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def for_subject(self, party_id: str, subject_id: str) -> builtins.list[Notification]:
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM notifications WHERE subject_id = ? AND party_id = ? ORDER BY seq",
+            (subject_id, party_id),
         ).fetchall()
         return [self._row(r) for r in rows]
 

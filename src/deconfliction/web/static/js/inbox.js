@@ -90,9 +90,12 @@ export class Inbox {
     return items.reduce((m, n) => Math.max(m, n.seq), 0);
   }
 
-  /** A notification from the stream: shown at once and announced to screen readers. */
+  /** A notification from the stream: shown at once and announced to screen readers. One that takes the
+   * chase of an earlier one over (the conflict changed) marks that one superseded, as the service did. */
   arrive(n) {
     this.notifications.set(n.id, n);
+    const older = n.body && n.body.takes_over && this.notifications.get(n.body.takes_over);
+    if (older && older.state === "pending") this.notifications.set(older.id, { ...older, state: "superseded", superseded_by: n.id });
     this.renderNotifications();
     const d = describe(n, this.ctx.nameOf);
     this.ctx.announce(`New notification: ${d.title}`);
@@ -120,7 +123,7 @@ export class Inbox {
   card(n) {
     const d = describe(n, this.ctx.nameOf);
     const needsAck = n.state === "pending" && n.deadline;
-    const cls = needsAck ? "" : n.state === "acknowledged" ? "done" : "info";
+    const cls = needsAck ? "" : n.state === "acknowledged" ? "done" : n.state === "superseded" ? "info superseded" : "info";
     const li = el(`<li class="card ${cls}" data-id="${esc(n.id)}" data-kind="${esc(n.kind)}">
       <h3>${esc(d.title)}</h3>
       <p>${esc(d.detail)}</p>
@@ -138,6 +141,18 @@ export class Inbox {
       actions.append(ack);
     } else if (n.state === "acknowledged" && n.deadline) {
       status.innerHTML = `<span class="ack-flag">✓ Acknowledged ${esc(fmtTime(n.acknowledged_at))}</span>`;
+    } else if (n.state === "superseded") {
+      // the conflict changed: a newer notification carries the chase (docs/notifications.md)
+      status.textContent = "Superseded: the conflict changed, a newer notification about it is the one to acknowledge";
+    } else if (n.body && n.body.chase && n.state === "pending") {
+      const chase = this.notifications.get(n.body.chase);
+      status.textContent = chase && chase.state === "acknowledged"
+        ? `For information, ${fmtTime(n.created_at)}: unchanged since you acknowledged it`
+        : `For information, ${fmtTime(n.created_at)}: unchanged; acknowledging it acknowledges the conflict`;
+      const ack = el(`<button type="button">Acknowledge</button>`);
+      ack.setAttribute("aria-label", `Acknowledge: ${d.title}`);
+      ack.addEventListener("click", () => this.acknowledge(n, ack, status));
+      actions.append(ack);
     } else {
       status.textContent = `For information, ${fmtTime(n.created_at)}`;
     }
@@ -156,6 +171,8 @@ export class Inbox {
     try {
       const answer = await this.ctx.api.post(`/v1/notifications/${encodeURIComponent(n.id)}/ack`);
       this.notifications.set(n.id, answer.notification);
+      const chase = n.body && n.body.chase && this.notifications.get(n.body.chase);
+      if (chase && chase.state === "pending") this.notifications.set(chase.id, { ...chase, state: "acknowledged", acknowledged_at: answer.notification.acknowledged_at });
       this.renderNotifications();
       this.ctx.announce("Acknowledged.");
     } catch (err) {
@@ -164,10 +181,25 @@ export class Inbox {
     }
   }
 
-  /** Countdowns, once a second: "due in 0:12:03", or "OVERDUE by 0:01:10" with an icon. */
+  /** Countdowns, once a second: "due in 0:12:03", or "OVERDUE by 0:01:10" with an icon. A deadline
+   * that passed is read again once, a few seconds later: the service may have escalated it to the next
+   * contact, with a new deadline to count down to. */
   tick() {
+    this.refetched = this.refetched || new Set();
     for (const span of this.listEl.querySelectorAll(".countdown")) {
       const r = remaining(span.dataset.deadline);
+      const id = span.closest(".card").dataset.id;
+      const seen = `${id} ${span.dataset.deadline}`;
+      if (r.overdue && Date.now() - Date.parse(span.dataset.deadline) >= 3000 && !this.refetched.has(seen)) {
+        this.refetched.add(seen);
+        this.ctx.api.get(`/v1/notifications/${encodeURIComponent(id)}`).then((fresh) => {
+          const had = this.notifications.get(id);
+          if (fresh && had && (fresh.deadline !== had.deadline || fresh.state !== had.state || fresh.step !== had.step)) {
+            this.notifications.set(id, fresh);
+            this.renderNotifications();
+          }
+        }, () => {});
+      }
       const card = span.closest(".card");
       card.classList.toggle("overdue", r.overdue);
       span.innerHTML = r.overdue
