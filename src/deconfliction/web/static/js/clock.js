@@ -1,7 +1,8 @@
 // The service's "now". A live server runs on real time; an exercise server on a scenario clock (a start
 // and a speed, docs/exercise.md) that the map follows: the time slider's Now, the inbox's countdowns and
-// overdue flags, and the draw form's default times. GET /v1/clock is read at start and every few seconds
-// (a coordinator's jump shows within that); between reads the time runs on at the clock's speed.
+// overdue flags, and the draw form's default times. GET /v1/clock is read at start (which also corrects a
+// browser whose clock is off) and, on an exercise server, every few seconds, so that a coordinator's jump
+// shows within that; between reads the time runs on at the clock's speed.
 
 const SYNC_MS = 5000;
 let state = { at: Date.now(), now: Date.now(), speed: 1, exercise: false };
@@ -39,9 +40,10 @@ export async function syncClock() {
   return c;
 }
 
-/** Keep following the service's clock; ``onSync`` after each read. */
+/** Keep following an exercise server's clock (a live one does not jump); ``onSync`` after each read. */
 export function keepClock(onSync) {
   setInterval(() => {
+    if (!state.exercise) return;
     syncClock()
       .then(onSync)
       .catch((err) => console.warn(err));
