@@ -15,6 +15,7 @@ import httpx
 import pytest
 from bench.servers import Server
 
+from deconfliction.client import Client
 from deconfliction.domain.party import Role
 from deconfliction.domain.volume import parse_time
 from deconfliction.service.exercise import start_exercise
@@ -95,10 +96,12 @@ def test_an_exercise_server_drives_a_ladder_in_seconds_and_a_live_one_refuses_it
             n = _call(server, keys["alpha"], "GET", f"/v1/notifications/{told['id']}").json()
             if n["at_coordinator"]:
                 break
-            now = parse_time(_call(server, None, "GET", "/v1/clock").json()["now"], "now")
-            gap = (parse_time(n["deadline"], "deadline") - now).total_seconds()
-            r = _call(server, cell_key, "POST", "/v1/exercise/advance", json={"seconds": max(gap, 0) + 1})
-            assert r.status_code == 200, r.text
+            with Client(server.url, cell_key, retries=0) as coordinator:  # the Python client's way
+                clock = coordinator.clock()
+                assert clock.exercise and clock.scenario_start == START
+                gap = (parse_time(n["deadline"], "deadline") - clock.now).total_seconds()
+                jump = coordinator.advance_exercise(max(gap, 0) + 1)
+                assert jump.clock.now > parse_time(n["deadline"], "deadline") and coordinator.receipts == [jump.receipt]
             jumped = time.monotonic()
             while time.monotonic() - jumped < 10:  # the server's own round, once a second
                 after = _call(server, keys["alpha"], "GET", f"/v1/notifications/{told['id']}").json()
