@@ -141,3 +141,33 @@ def test_a_bad_exercise_setting_stops_the_start_naming_it(tmp_path: Path) -> Non
     )
     assert "DECONFLICTION_EXERCISE_SPEED" in said
     assert not (tmp_path / "x.db").exists()  # refused from the settings, before any database was opened
+
+
+def test_two_servers_on_one_database_agree_on_the_scenario_time(database: str, tmp_path: Path) -> None:
+    """Two ``deconflict serve`` processes: a jump made through one reaches the other within its next
+    look at the anchor (once a second), and both then tell the same scenario time."""
+    store = open_store(database)
+    try:
+        rt = Runtime(store, clock=start_exercise(store, START, 1.0))
+        cell_key = create_party(rt, None, "Coordination Cell", Role.COORDINATOR)[1]
+    finally:
+        store.close()
+    one, two = Server(database, tmp_path, env=EXERCISE_ENV), Server(database, tmp_path, env=EXERCISE_ENV)
+    try:
+        one.wait_ready()
+        two.wait_ready()
+
+        def now(server: Server) -> Any:
+            return parse_time(_call(server, None, "GET", "/v1/clock").json()["now"], "now")
+
+        assert abs((now(one) - now(two)).total_seconds()) < 2
+        r = _call(one, cell_key, "POST", "/v1/exercise/advance", json={"seconds": 7200})
+        assert r.status_code == 200, r.text
+        jumped = time.monotonic()
+        while now(two) < START + timedelta(hours=2):
+            assert time.monotonic() - jumped < 5, "the other server did not take the jump"
+            time.sleep(0.1)
+        assert abs((now(one) - now(two)).total_seconds()) < 2
+    finally:
+        one.stop()
+        two.stop()
