@@ -15,11 +15,11 @@ from pathlib import Path
 class Server:
     """``deconflict serve`` in its own session, on a free port, over one database."""
 
-    def __init__(self, url: str, workdir: Path, workers: int = 1) -> None:
+    def __init__(self, url: str, workdir: Path, workers: int = 1, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"server-{self.port}.log"
-        env = {**os.environ, "DECONFLICTION_DATABASE_URL": url, "COLUMNS": "200"}
+        env = {**os.environ, "DECONFLICTION_DATABASE_URL": url, "COLUMNS": "200", **(env or {})}
         exe = Path(sys.executable).with_name("deconflict")
         cmd = [str(exe), "serve", "--port", str(self.port), "--workers", str(workers)]
         self.log = self.log_path.open("wb")

@@ -122,6 +122,8 @@ def truncate(url: str) -> None:
         if exists and exists[0]:
             conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
             conn.execute("UPDATE store_head SET last_seq = 0, last_notification = 0, last_hash = '" + GENESIS + "'")
+            conn.execute("UPDATE store_head SET deployment = NULL")  # neither live nor exercise yet
+            conn.execute("DELETE FROM exercise_clock")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -35,15 +35,29 @@ DEMO_DATABASE_URL = "sqlite:///var/demo.db"
 
 
 def _runtime(settings: Settings) -> Any:
-    from deconfliction.service.runtime import Runtime
+    from deconfliction.service.exercise import DeploymentMismatch, open_deployment
+    from deconfliction.service.runtime import Runtime, utcnow
     from deconfliction.store import open_store
 
+    store = open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    try:  # an exercise database only with the exercise's settings, and the other way round
+        scenario = open_deployment(store, settings.exercise_start, settings.exercise_speed)
+    except DeploymentMismatch as exc:
+        store.close()
+        err.print(f"[bold red]error[/] {exc}")
+        raise typer.Exit(2) from None
     return Runtime(
-        open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous),
-        settings.policy(),
-        settings.limits,
-        escalation=settings.escalation(),
+        store, settings.policy(), settings.limits, clock=scenario or utcnow, escalation=settings.escalation()
     )
+
+
+def _settings() -> Settings:
+    """The settings from the environment; a bad value stops the command with its variable named."""
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        err.print(f"[bold red]error[/] {exc}")
+        raise typer.Exit(2) from None
 
 
 def _party_named(rt: Any, name: str | None) -> Any:
@@ -78,7 +92,19 @@ def serve(
     """Serve the HTTP API."""
     import uvicorn
 
-    settings = Settings.from_env()
+    from deconfliction.domain.volume import format_time
+
+    settings = _settings()
+    rt = _runtime(settings)  # marks a new database, refuses one of the other kind (docs/exercise.md)
+    rt.store.close()
+    if settings.exercise_start is not None:
+        clock = rt.clock
+        out.print(
+            f"[bold yellow]EXERCISE[/]: scenario clock started at {format_time(clock.anchor.scenario_start)}, "
+            f"speed {settings.exercise_speed:g}, now {format_time(clock())}. Every answer carries "
+            "'Deconfliction-Exercise: 1' and every ledger entry is marked exercise.",
+            highlight=False,
+        )
     out.print(
         f"Serving the web map on [bold]http://{host or settings.host}:{port or settings.port}/[/], "
         f"the API on /v1 (docs: /v1/docs) "
@@ -324,6 +350,8 @@ def ledger_verify(
         out.print(f"[bold red]INVALID[/] {problem}")
     for note in report.unchecked:
         out.print(f"[yellow]unchecked[/] {note}")
+    if report.exercise:
+        out.print(f"[bold yellow]EXERCISE[/]: {report.exercise} entries are marked exercise, not live data")
     if report.ok:
         out.print(
             f"[bold green]valid[/]: {report.entries} entries ({report.redacted} redacted), "
@@ -397,12 +425,15 @@ def replay(
             "party": party,
             "at": at,
             "last_seq": r.last_seq,
+            "exercise": r.exercise,
             "operations": r.operation_list(),
             "conflicts": r.conflict_list(),
         }
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
         return
     who = party or "the coordinator"
+    if r.exercise:
+        out.print("[bold yellow]EXERCISE[/]: this ledger is an exercise's, its times are scenario times")
     out.print(f"As {who} saw it at {at or 'now'} (ledger entries up to {r.last_seq}):")
     ops_table = Table("operation", "title", "kind", "state", "version", title=f"Operations: {len(r.operations)}")
     for o in r.operation_list():

@@ -6,9 +6,11 @@ Every setting is documented in docs/settings.md; a test fails when one is not.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,34 @@ def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a number") from None
 
 
+def _exercise(env: Mapping[str, str]) -> tuple[datetime | None, float]:
+    """DECONFLICTION_EXERCISE_START (RFC 3339 with an offset) and DECONFLICTION_EXERCISE_SPEED (> 0)."""
+    start_var, speed_var = f"{ENV_PREFIX}EXERCISE_START", f"{ENV_PREFIX}EXERCISE_SPEED"
+    raw_start, raw_speed = env.get(start_var, "").strip(), env.get(speed_var, "").strip()
+    start = None
+    if raw_start:
+        try:
+            start = datetime.fromisoformat(raw_start)
+        except ValueError:
+            raise ValueError(f"{start_var}={raw_start!r} is not an RFC 3339 time (e.g. 2026-11-23T06:00:00Z)") from None
+        if start.tzinfo is None or start.utcoffset() is None:
+            raise ValueError(f"{start_var}={raw_start!r} has no UTC offset; add Z or +hh:mm")
+        start = start.astimezone(UTC)
+    speed = 1.0
+    if raw_speed:
+        try:
+            speed = float(raw_speed)
+        except ValueError:
+            raise ValueError(f"{speed_var}={raw_speed!r} is not a number") from None
+        if not (math.isfinite(speed) and speed > 0):
+            raise ValueError(
+                f"{speed_var}={raw_speed!r} must be a number above 0 (1: real time, 60: a minute a second)"
+            )
+        if start is None:
+            raise ValueError(f"{speed_var} is set but {start_var} is not: an exercise needs its scenario start time")
+    return start, speed
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -86,6 +116,11 @@ class Settings:
     tile_url: str | None = None
     """DECONFLICTION_TILE_URL: the web map's raster tiles, e.g. https://tiles.example.org/{z}/{x}/{y}.png (unset:
     the Natural Earth borders shipped with the package, so the map works with no network)."""
+    exercise_start: datetime | None = None
+    """DECONFLICTION_EXERCISE_START: RFC 3339 scenario time at which an exercise starts (unset: live service;
+    docs/exercise.md)."""
+    exercise_speed: float = 1.0
+    """DECONFLICTION_EXERCISE_SPEED: scenario seconds per real second in an exercise (60: a minute a second)."""
     limits: Limits = field(default_factory=Limits)
     """DECONFLICTION_MAX_VERTICES, ..._MAX_AREA_KM2, ..._MAX_WINDOW_S, ..._MAX_VOLUMES, ..._MAX_BODY_BYTES,
     ..._MIN_ALTITUDE_M, ..._MAX_ALTITUDE_M, ..._POLE_MARGIN_DEG, ..._PAGE_SIZE_MAX"""
@@ -103,6 +138,7 @@ class Settings:
                 except ValueError:
                     raise ValueError(f"{var}={env[var]!r} is not a {type(current).__name__}") from None
                 limits = replace(limits, **{name: value})
+        exercise_start, exercise_speed = _exercise(env)
         return cls(
             database_url=env.get(f"{ENV_PREFIX}DATABASE_URL", base.database_url),
             sqlite_synchronous=env.get(f"{ENV_PREFIX}SQLITE_SYNCHRONOUS", base.sqlite_synchronous),
@@ -120,6 +156,8 @@ class Settings:
             smtp_port=int(env.get(f"{ENV_PREFIX}SMTP_PORT", base.smtp_port)),
             smtp_from=env.get(f"{ENV_PREFIX}SMTP_FROM", base.smtp_from),
             tile_url=env.get(f"{ENV_PREFIX}TILE_URL", base.tile_url) or None,
+            exercise_start=exercise_start,
+            exercise_speed=exercise_speed,
             limits=limits,
         )
 
@@ -149,5 +187,6 @@ class Settings:
             [f"{ENV_PREFIX}{n}" for n in ("DATABASE_URL", "SQLITE_SYNCHRONOUS", "HOST", "PORT", "POLICY_FILE")]
             + [f"{ENV_PREFIX}{n}" for n in _TACTICAL_ENV]
             + [f"{ENV_PREFIX}{n}" for n in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "TILE_URL")]
+            + [f"{ENV_PREFIX}{n}" for n in ("EXERCISE_START", "EXERCISE_SPEED")]
             + list(_LIMIT_ENV)
         )

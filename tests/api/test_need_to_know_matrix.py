@@ -544,6 +544,13 @@ def change(verb: str) -> Case:
 OPS = ("A", "B", "C", "D", "missing-op")
 MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/v1/health"): Case((None,), lambda s, c, o: s.call("GET", "/v1/health", c), lambda s, c, o: 200),
+    ("GET", "/v1/clock"): Case((None,), lambda s, c, o: s.call("GET", "/v1/clock", c), lambda s, c, o: 200),
+    # a live server: the coordinator is told 409 not_an_exercise (tests/api/test_exercise_api.py)
+    ("POST", "/v1/exercise/advance"): Case(
+        (None,),
+        lambda s, c, o: s.call("POST", "/v1/exercise/advance", c, json={"seconds": 60}),
+        lambda s, c, o: {"anonymous": 401, "cell": 409}.get(c, 403),
+    ),
     ("POST", "/v1/parties"): Case(
         (None,),
         lambda s, c, o: s.call("POST", "/v1/parties", c, json={"name": f"made by {c}"}),
@@ -1162,6 +1169,7 @@ def unchanged(s: Scene, before: dict[str, int]) -> None:
 
 PUBLIC = [
     ("GET", "/v1/health"),
+    ("GET", "/v1/clock"),
     ("POST", "/v1/parties"),
     ("GET", "/v1/parties"),
     ("GET", "/v1/parties/me"),
@@ -1380,6 +1388,12 @@ def test_tracks_and_alerts(scene: Scene) -> None:
     for caller in ("alpha", "bravo", "charlie"):
         for alert in answers[(caller, None)].json()["items"]:
             assert alert["own_tracks"], (caller, alert)
+
+
+def test_the_exercise_clock(scene: Scene) -> None:
+    """A live server's clock is for everyone; its jump is refused to all (only a coordinator is told why)."""
+    answers = run(scene, ("POST", "/v1/exercise/advance"))
+    assert answers[("cell", None)].json()["code"] == "not_an_exercise"
 
 
 def test_the_ledger_export(scene: Scene) -> None:

@@ -13,6 +13,7 @@ import pytest
 import shapely
 
 from deconfliction.domain.conflict import Conflict, ConflictState, Encounter
+from deconfliction.domain.exercise import DeploymentMode, ScenarioAnchor
 from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.ledger import GENESIS, seal
 from deconfliction.domain.limits import Limits
@@ -518,6 +519,43 @@ class StoreContract:
                 assert [p.name for p in tx.parties.list()] == ["alpha", "bravo"]
         finally:
             again.close()
+
+    # ------------------------------------------------------------------------ deployment (docs/exercise.md)
+
+    def test_the_first_entry_of_an_unmarked_database_marks_it_live(self, store: Store) -> None:
+        with store.read() as tx:
+            assert tx.deployment.mode() is None and tx.deployment.anchor() is None
+        with store.write() as tx:
+            tx.events.append(at=NOW, actor_id=None, type="party.created", subject_id="pt_a", payload={})
+        with store.read() as tx:
+            assert tx.deployment.mode() is DeploymentMode.LIVE
+            (e,) = tx.events.after(0)
+        assert not e.exercise and "exercise" not in e.sealed().entry.content()
+
+    def test_an_exercise_database_marks_every_entry_and_keeps_its_anchor(self, store: Store) -> None:
+        anchor = ScenarioAnchor(NOW - timedelta(days=3650), NOW, 60.0, 0.0)
+        with store.write() as tx:
+            tx.deployment.mark(DeploymentMode.EXERCISE)
+            tx.deployment.put_anchor(anchor)
+            tx.events.append(at=NOW, actor_id=None, type="exercise.started", subject_id="exercise", payload={})
+        with store.write() as tx:  # a later transaction reads the mark with the chain's head
+            tx.events.append(at=NOW, actor_id="pt_a", type="party.created", subject_id="pt_a", payload={"n": 1})
+            tx.deployment.put_anchor(anchor.advanced_by(900.000001))
+        again = self.reopen(store)
+        try:
+            with again.read() as tx:
+                assert tx.deployment.mode() is DeploymentMode.EXERCISE
+                assert tx.deployment.anchor() == anchor.advanced_by(900.000001)
+                events = tx.events.after(0)
+        finally:
+            again.close()
+        assert [e.exercise for e in events] == [True, True]
+        previous = GENESIS
+        for e in events:  # the stored hashes are those of the marked content
+            sealed = seal(e.sealed().entry, previous)
+            assert (sealed.content_hash, sealed.hash) == (e.content_hash, e.hash)
+            assert e.sealed().entry.content()["exercise"] is True
+            previous = e.hash
 
 
 class TestSQLiteStore(StoreContract):

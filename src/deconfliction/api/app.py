@@ -26,6 +26,7 @@ from deconfliction.api import (
     problems,
     requests,
 )
+from deconfliction.api import exercise as exercise_api
 from deconfliction.api import lines as lines_api
 from deconfliction.api import movements as movements_api
 from deconfliction.api import sites as sites_api
@@ -35,8 +36,10 @@ from deconfliction.api import web as web_ui
 from deconfliction.api import zones as zones_api
 from deconfliction.api.limits import BodyLimit
 from deconfliction.service.delivery import NetworkSender, Sender, run_deliveries
+from deconfliction.service.exercise import open_deployment
+from deconfliction.service.exercise import refresh as refresh_exercise_clock
 from deconfliction.service.notifications import flag_expired_sites, run_escalations
-from deconfliction.service.runtime import Runtime
+from deconfliction.service.runtime import Runtime, utcnow
 from deconfliction.service.signing import announce_service_key
 from deconfliction.settings import Settings
 from deconfliction.store import open_store
@@ -65,6 +68,7 @@ async def _rounds_forever(rt: Runtime, sender: Sender) -> None:
             ("escalation", lambda: run_escalations(rt)),
             ("delivery", lambda: run_deliveries(rt, sender)),
             ("site expiry", lambda: flag_expired_sites(rt)),
+            ("exercise clock", lambda: refresh_exercise_clock(rt)),  # another process's jump
         ):
             try:
                 await run_in_threadpool(job)
@@ -80,12 +84,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
-        rt = runtime or Runtime(
-            open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous),
-            settings.policy(),
-            settings.limits,
-            escalation=settings.escalation(),
-        )
+        if runtime is None:
+            store = open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+            try:  # live or exercise: the database must hold the same kind of data (docs/exercise.md)
+                scenario = open_deployment(store, settings.exercise_start, settings.exercise_speed)
+            except Exception:
+                store.close()
+                raise
+            rt = Runtime(
+                store, settings.policy(), settings.limits, clock=scenario or utcnow, escalation=settings.escalation()
+            )
+        else:
+            rt = runtime
         app.state.runtime = rt
         try:
             announce_service_key(rt)  # before the first receipt it signs
@@ -148,7 +158,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for areas_module in (sites_api, zones_api, lines_api, movements_api, transfer_api):
         app.include_router(areas_module.router)
     app.include_router(tracks_api.router)
+    app.include_router(exercise_api.router)
     web_ui.install(app, settings.tile_url)
     limits = runtime.limits if runtime is not None else settings.limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(exercise_api.ExerciseHeader)  # outermost: every answer, refusals included
     return app

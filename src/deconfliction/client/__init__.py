@@ -88,6 +88,8 @@ from deconfliction.client.errors import (
 )
 from deconfliction.client.models import (
     Altitude,
+    Clock,
+    ClockAdvanced,
     Conflict,
     Counterpart,
     Encounter,
@@ -116,6 +118,8 @@ __all__ = [
     "ApiError",
     "BodyTooLarge",
     "Client",
+    "Clock",
+    "ClockAdvanced",
     "Conflict",
     "Counterpart",
     "Encounter",

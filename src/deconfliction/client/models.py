@@ -409,6 +409,37 @@ class Health:
 
 
 @dataclass(frozen=True)
+class Clock:
+    """``GET /v1/clock``: the service's now, scenario time on an exercise server (docs/exercise.md)."""
+
+    now: datetime
+    exercise: bool
+    speed: float
+    """Scenario seconds per real second (1 on a live server)."""
+    scenario_start: datetime | None = None
+    advanced_s: float = 0.0
+    """Scenario seconds the coordinator's jumps added, in total."""
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Clock:
+        return cls(
+            parse_time(d["now"]),
+            bool(d["exercise"]),
+            float(d["speed"]),
+            _opt_time(d.get("scenario_start")),
+            float(d.get("advanced_s") or 0.0),
+        )
+
+
+@dataclass(frozen=True)
+class ClockAdvanced:
+    """An exercise clock's jump (``POST /v1/exercise/advance``), with the receipt of its ledger entry."""
+
+    clock: Clock
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a listing; pass ``next_cursor`` back as ``cursor`` (None: the last page)."""
 

@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from deconfliction.client.errors import error_for
 from deconfliction.client.models import (
+    Clock,
+    ClockAdvanced,
     Conflict,
     ConflictState,
     Health,
@@ -111,6 +113,18 @@ class Client:
         if r.status_code not in (200, 503):
             raise error_for(r)
         return Health.from_json(r.json())
+
+    def clock(self) -> Clock:
+        """``GET /v1/clock``: the service's now (scenario time on an exercise server, docs/exercise.md)."""
+        return Clock.from_json(self._get("/v1/clock"))
+
+    def advance_exercise(self, seconds: float) -> ClockAdvanced:
+        """Coordinator, exercise server only: move the scenario clock forward (``StateConflict`` with code
+        ``not_an_exercise`` on a live server). Not retried once sent: a retried jump would jump twice."""
+        d = self._json(self._send("POST", "/v1/exercise/advance", body={"seconds": seconds}, idempotent=False))
+        advanced = ClockAdvanced(Clock.from_json(d["clock"]), Receipt.from_json(d["receipt"]))
+        self._keep(advanced.receipt)
+        return advanced
 
     # ------------------------------------------------------------------------------------------ parties
 

@@ -56,6 +56,9 @@ class Entry:
     signed: Mapping[str, Any] | None = None
     """The party's signature of the request that made this change, with the request itself
     (``SignedRequest.evidence``); absent for unsigned writes."""
+    exercise: bool = False
+    """Written by an exercise deployment (docs/exercise.md): ``"exercise": true`` in the content, absent
+    from a live entry, so live entries hash as they always did."""
 
     def content(self) -> dict[str, Any]:
         out = {
@@ -69,6 +72,8 @@ class Entry:
         }
         if self.signed is not None:
             out["signed"] = self.signed
+        if self.exercise:
+            out["exercise"] = True
         return out
 
     def readable_by(self, party_id: str) -> bool:
@@ -149,6 +154,9 @@ class Report:
     """Party signatures kept in visible entries and checked against the party's key in the export."""
     receipts_signed: int = 0
     """Receipts whose service signature was checked against a service key in the export."""
+    exercise: int = 0
+    """Visible entries marked ``"exercise": true``: written by an exercise deployment (docs/exercise.md).
+    A ledger is all exercise or all live; one that mixes them is invalid."""
     unchecked: list[str] = field(default_factory=list)
     """What could not be checked from this export alone (a key announced before its first entry)."""
     problems: list[Problem] = field(default_factory=list)
@@ -177,6 +185,8 @@ def verify(lines: Iterable[bytes | str], *, receipts: Sequence[Mapping[str, Any]
     until: object = None
     seen: dict[int, str] = {}
     broken = False
+    kind: bool | None = None
+    """Whether the visible entries so far are an exercise's (None before the first)."""
     keys = _Keys(report)
     for number, raw in enumerate(lines, start=1):
         # only the line's end is taken off: any other byte, whitespace included, is part of what is checked
@@ -245,6 +255,13 @@ def verify(lines: Iterable[bytes | str], *, receipts: Sequence[Mapping[str, Any]
                 if what is not None:
                     report.problems.append(Problem(number, seq, what))
                     broken = True
+                marked = content.get("exercise") is True
+                report.exercise += marked
+                if kind is None:
+                    kind = marked
+                elif kind != marked:
+                    mixed = "an exercise entry in a live ledger" if marked else "a live entry in an exercise ledger"
+                    report.problems.append(Problem(number, seq, f"{mixed}: exercise and live data are never mixed"))
         if not broken and chain_hash(previous, str(digest)) != link:
             report.problems.append(Problem(number, seq, "hash does not follow from the previous hash: chain broken"))
             broken = True

@@ -42,6 +42,8 @@ class Replayed:
     """Site id -> the site as every party saw it (``site_record``, revalidation judged at ``at``)."""
     zones: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     """(zone id, version) -> the version as the reader saw it (``zone_record``)."""
+    exercise: bool = False
+    """The ledger replayed is an exercise's (its entries are marked, docs/exercise.md)."""
 
     def zone_versions(self) -> dict[str, list[dict[str, Any]]]:
         """Zone id -> its visible versions, oldest first, zones by id."""
@@ -85,8 +87,10 @@ def replay(rt: Runtime, viewer: Party | None, at: datetime | None = None) -> Rep
     sites: dict[str, dict[str, Any]] = {}
     zones: dict[tuple[str, int], dict[str, Any]] = {}
     last = 0
+    exercise = False
     with rt.store.read() as tx:
         for e in every_event(tx.events, PAGE):
+            exercise = exercise or e.exercise
             if at is not None and e.at > at:
                 continue
             if e.type.startswith("operation."):
@@ -118,4 +122,4 @@ def replay(rt: Runtime, viewer: Party | None, at: datetime | None = None) -> Rep
     when = at or rt.clock()
     for record in sites.values():  # as the live read, judged at the time asked for
         record["needs_revalidation"] = record["state"] == "active" and parse_time(record["valid_until"], "") <= when
-    return Replayed(at, last, operations, conflicts, sites, zones)
+    return Replayed(at, last, operations, conflicts, sites, zones, exercise)

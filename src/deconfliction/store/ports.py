@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from deconfliction.domain.cells import Box
 from deconfliction.domain.conflict import Conflict, ConflictState, Occupancy
 from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint
+from deconfliction.domain.exercise import DeploymentMode, ScenarioAnchor
 from deconfliction.domain.hotline import Message, Thread
 from deconfliction.domain.incident import Incident
 from deconfliction.domain.ledger import Entry, Sealed
@@ -68,10 +69,20 @@ class Event:
     content_hash: str
     hash: str
     signed: Mapping[str, Any] | None = None
+    exercise: bool = False
+    """Written into an exercise database (docs/exercise.md)."""
 
     def sealed(self) -> Sealed:
         entry = Entry(
-            self.seq, self.at, self.actor_id, self.type, self.subject_id, self.audience, self.payload, self.signed
+            self.seq,
+            self.at,
+            self.actor_id,
+            self.type,
+            self.subject_id,
+            self.audience,
+            self.payload,
+            self.signed,
+            self.exercise,
         )
         return Sealed(entry, self.content_hash, self.hash)
 
@@ -352,6 +363,19 @@ class Events(Protocol):
         """The chain hash of event ``seq`` (GENESIS for 0), None when there is no such event."""
 
 
+class Deployment(Protocol):
+    """What the database holds, live or exercise data, and the exercise clock's anchor (docs/exercise.md)."""
+
+    def mode(self) -> DeploymentMode | None:
+        """None until the database is first opened by a server or first written."""
+
+    def mark(self, mode: DeploymentMode) -> None: ...
+    def anchor(self) -> ScenarioAnchor | None:
+        """The scenario clock every process of an exercise computes from; None on a live database."""
+
+    def put_anchor(self, anchor: ScenarioAnchor) -> None: ...
+
+
 class Transaction(Protocol):
     @property
     def parties(self) -> Parties: ...
@@ -387,6 +411,8 @@ class Transaction(Protocol):
     def idempotency(self) -> Idempotency: ...
     @property
     def events(self) -> Events: ...
+    @property
+    def deployment(self) -> Deployment: ...
 
 
 class Store(Protocol):

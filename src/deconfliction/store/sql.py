@@ -28,6 +28,7 @@ from deconfliction.domain.cells import (
 )
 from deconfliction.domain.conflict import Conflict, ConflictState, Encounter, Occupancy
 from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint, EndpointKind
+from deconfliction.domain.exercise import DeploymentMode, ScenarioAnchor
 from deconfliction.domain.footprint import (
     CorridorFootprint,
     PolygonFootprint,
@@ -1074,13 +1075,16 @@ class SqlContacts(_Repo):
 
 
 class SqlEvents(_Repo):
-    _COLS = "seq, at, actor_id, type, subject_id, payload, audience, content_hash, hash, signed"
+    _COLS = "seq, at, actor_id, type, subject_id, payload, audience, content_hash, hash, signed, exercise"
 
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         super().__init__(cur, dialect)
         self._head: tuple[int, str] | None = None
         """The head this transaction last wrote: the next append links to it without reading it again
         (only this object moves the head inside its transaction; the write is serialised)."""
+        self._exercise: bool | None = None
+        """Whether this database is an exercise's (read with the head, once per transaction): every entry
+        appended to it is marked. The first entry of an unmarked database marks it live."""
 
     def append(
         self,
@@ -1097,6 +1101,8 @@ class SqlEvents(_Repo):
         # head row locked FOR UPDATE when the write began), so the head read here stays the head until
         # this transaction commits: entries are numbered and linked in commit order.
         seq, previous = self._head if self._head is not None else self.head()
+        if self._exercise is None:
+            self._exercise = self._deployment_for_append()
         seq += 1
         payload_json = orjson.dumps(payload)
         at = from_us(to_us(at))  # the stored precision is what the chain seals
@@ -1110,10 +1116,11 @@ class SqlEvents(_Repo):
             tuple(audience),
             orjson.loads(payload_json),
             None if signed_json is None else orjson.loads(signed_json),
+            self._exercise,
         )
         sealed = seal(entry, previous)
         self._exec(
-            f"INSERT INTO events ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO events ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 seq,
                 to_us(at),
@@ -1125,6 +1132,7 @@ class SqlEvents(_Repo):
                 sealed.content_hash,
                 sealed.hash,
                 None if signed_json is None else signed_json.decode(),
+                1 if self._exercise else 0,
             ),
         )
         self._exec("UPDATE store_head SET last_seq = ?, last_hash = ? WHERE id = 1", (seq, sealed.hash))
@@ -1148,6 +1156,7 @@ class SqlEvents(_Repo):
                 r[7],
                 r[8],
                 None if r[9] is None else orjson.loads(r[9]),
+                bool(r[10]),
             )
             for r in rows
         ]
@@ -1155,8 +1164,19 @@ class SqlEvents(_Repo):
     def head(self) -> tuple[int, str]:
         if self._head is not None:
             return self._head
-        seq, last = self._exec("SELECT last_seq, last_hash FROM store_head WHERE id = 1").fetchone()
+        seq, last, mode = self._exec("SELECT last_seq, last_hash, deployment FROM store_head WHERE id = 1").fetchone()
+        if self._exercise is None and mode is not None:
+            self._exercise = mode == DeploymentMode.EXERCISE
         return int(seq), str(last)
+
+    def _deployment_for_append(self) -> bool:
+        """Inside the write: is this an exercise database? An unmarked one becomes live here, with its
+        first entry, so a database never holds entries of both kinds."""
+        (mode,) = self._exec("SELECT deployment FROM store_head WHERE id = 1").fetchone()
+        if mode is None:
+            self._exec("UPDATE store_head SET deployment = ? WHERE id = 1", (DeploymentMode.LIVE.value,))
+            return False
+        return bool(mode == DeploymentMode.EXERCISE)
 
     def hash_at(self, seq: int) -> str | None:
         if seq == 0:
@@ -1522,6 +1542,38 @@ class SqlMovements(_Repo):
         return None if r is None else (int(r[0]), orjson.loads(r[1]))
 
 
+class SqlDeployment(_Repo):
+    """What the database holds (``store_head.deployment``) and the exercise clock's anchor (migration 15)."""
+
+    def mode(self) -> DeploymentMode | None:
+        (mode,) = self._exec("SELECT deployment FROM store_head WHERE id = 1").fetchone()
+        return None if mode is None else DeploymentMode(mode)
+
+    def mark(self, mode: DeploymentMode) -> None:
+        self._exec("UPDATE store_head SET deployment = ? WHERE id = 1", (mode.value,))
+
+    def anchor(self) -> ScenarioAnchor | None:
+        r = self._exec(
+            "SELECT scenario_start, real_start, speed, advanced_us FROM exercise_clock WHERE id = 1"
+        ).fetchone()
+        if r is None:
+            return None
+        return ScenarioAnchor(from_us(r[0]), from_us(r[1]), float(r[2]), int(r[3]) / 1_000_000)
+
+    def put_anchor(self, anchor: ScenarioAnchor) -> None:
+        self._exec(
+            "INSERT INTO exercise_clock (id, scenario_start, real_start, speed, advanced_us) VALUES (1, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET scenario_start = excluded.scenario_start, "
+            "real_start = excluded.real_start, speed = excluded.speed, advanced_us = excluded.advanced_us",
+            (
+                to_us(anchor.scenario_start),
+                to_us(anchor.real_start),
+                anchor.speed,
+                round(anchor.advanced_s * 1_000_000),
+            ),
+        )
+
+
 def seal_unsealed(cur: Any, dialect: Dialect) -> int:
     """Seal the events written before the chain existed (migration 2), in order; returns how many."""
     cur.execute(
@@ -1564,6 +1616,7 @@ class SqlTransaction:
         self.conflicts = SqlConflicts(cur, dialect)
         self.idempotency = SqlIdempotency(cur, dialect)
         self.events = SqlEvents(cur, dialect)
+        self.deployment = SqlDeployment(cur, dialect)
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,7 @@
 // party's event stream, and hand the panels their parts. No framework; one module per concern.
 /* global L */
 import { Api, ApiError, Stream } from "./api.js";
+import { keepClock, serviceNow, syncClock } from "./clock.js";
 import { Drawing } from "./draw.js";
 import { Inbox } from "./inbox.js";
 import { LAYERS, SituationMap, escapeHtml, fmtTime } from "./map.js";
@@ -74,12 +75,12 @@ async function start(key) {
   map.setParties(parties);
   const view = { zones: [], lines: [], sites: [], operations: [], conflicts: [], tracks: [], alerts: [] };
   const slider = $("time");
-  let base = Date.now();
+  let base = serviceNow(); // the service's now: scenario time on an exercise server
   const at = () => new Date(base + Number(slider.value) * STEP_MS);
   const live = () => Number(slider.value) === 0;
 
   function render() {
-    if (live()) base = Date.now();
+    if (live()) base = serviceNow();
     const t = at();
     const ahead = Number(slider.value) * 15;
     const offset = `${Math.floor(ahead / 60)} h${ahead % 60 ? ` ${ahead % 60} min` : ""}`;
@@ -136,7 +137,7 @@ async function start(key) {
     const c = await api.get(`/v1/conflicts/${encodeURIComponent(id)}`);
     const startMs = Date.parse(c.window.start);
     const endMs = Date.parse(c.window.end);
-    const now = Date.now();
+    const now = serviceNow();
     if (!(startMs <= now && now < endMs)) {
       const steps = Math.ceil((startMs - now) / STEP_MS);
       if (steps > 0 && steps <= Number(slider.max)) slider.value = String(steps);
@@ -186,6 +187,7 @@ async function start(key) {
     loadTracks();
   });
   setInterval(() => live() && render(), 30000);
+  keepClock(() => live() && render()); // a jump of an exercise clock moves Now within seconds
 
   const inbox = new Inbox({ api, me, parties, nameOf, focusConflict, announce, changed });
   new Drawing({ api, me, parties, map, changed, announce });
@@ -214,4 +216,7 @@ if (typeof window.L === "undefined") {
   $("app").hidden = false;
   $("assets-missing").hidden = false;
 }
-signIn();
+// the service's clock first: an exercise server's banner shows before anyone signs in
+syncClock()
+  .catch((err) => console.warn(err))
+  .finally(signIn);

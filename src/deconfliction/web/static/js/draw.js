@@ -2,6 +2,7 @@
 // or a protected site; a file of GeoJSON, KML or CSV is imported. Errors from the API appear next to the
 // input they name, and a geometry error that names a place is marked on the map.
 /* global L */
+import { serviceNow } from "./clock.js";
 import { escapeHtml as esc } from "./map.js";
 import { showErrors } from "./inbox.js";
 
@@ -44,7 +45,7 @@ export class Drawing {
       this.upload();
     });
     this.footprint.addEventListener("change", () => this.preview());
-    const now = new Date();
+    const now = new Date(serviceNow()); // scenario time on an exercise server
     now.setUTCMinutes(0, 0, 0);
     $("f-start").value = localValue(new Date(now.getTime() + 3600e3));
     $("f-end").value = localValue(new Date(now.getTime() + 3 * 3600e3));

@@ -1,6 +1,7 @@
 // The inbox: notifications with their deadlines counting down (overdue ones say so in words and with an
 // icon, not by colour alone), acknowledgement, requests to approve or deny, zone proposals to answer, and
 // the hotline. Every action is one API call; what it answers is shown where the action was taken.
+import { serviceNow } from "./clock.js";
 import { escapeHtml, fmtTime } from "./map.js";
 
 const esc = escapeHtml;
@@ -11,7 +12,7 @@ function el(html) {
   return t.content.firstElementChild;
 }
 
-export function remaining(deadline, now = Date.now()) {
+export function remaining(deadline, now = serviceNow()) {
   const ms = Date.parse(deadline) - now;
   const s = Math.floor(Math.abs(ms) / 1000);
   const hms = `${Math.floor(s / 3600)}:${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
@@ -190,7 +191,7 @@ export class Inbox {
       const r = remaining(span.dataset.deadline);
       const id = span.closest(".card").dataset.id;
       const seen = `${id} ${span.dataset.deadline}`;
-      if (r.overdue && Date.now() - Date.parse(span.dataset.deadline) >= 3000 && !this.refetched.has(seen)) {
+      if (r.overdue && serviceNow() - Date.parse(span.dataset.deadline) >= 3000 && !this.refetched.has(seen)) {
         this.refetched.add(seen);
         this.ctx.api.get(`/v1/notifications/${encodeURIComponent(id)}`).then((fresh) => {
           const had = this.notifications.get(id);
