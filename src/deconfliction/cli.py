@@ -42,6 +42,7 @@ def _runtime(settings: Settings) -> Any:
         open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous),
         settings.policy(),
         settings.limits,
+        acknowledgement=settings.acknowledgement(),
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from deconfliction.domain.acknowledgement import AcknowledgementPolicy
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.policy import POLICY_SECTIONS, SeparationPolicy
 from deconfliction.domain.tactical_flat import EARTH_MODELS, EarthModel
@@ -135,6 +136,10 @@ class Settings:
     def policy(self) -> SeparationPolicy:
         raw = self.policy_document()
         return SeparationPolicy.from_mapping({k: v for k, v in raw.items() if k not in POLICY_SECTIONS})
+
+    def acknowledgement(self) -> AcknowledgementPolicy:
+        """The policy file's ``acknowledgement`` section (defaults when absent); refused by name when wrong."""
+        return AcknowledgementPolicy.from_mapping(self.policy_document().get("acknowledgement"))
 
     @staticmethod
     def documented_names() -> list[str]:

@@ -81,7 +81,7 @@ def cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     else:
         url, drop = make_postgres_database()
     settings = Settings()
-    rt = Runtime(open_store(url), settings.policy(), settings.limits)
+    rt = Runtime(open_store(url), settings.policy(), settings.limits, acknowledgement=settings.acknowledgement())
     try:
         coordinator, ckey = create_party(rt, None, "Coordination Cell", Role.COORDINATOR)
     finally:

@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous),
             settings.policy(),
             settings.limits,
+            acknowledgement=settings.acknowledgement(),
         )
         app.state.runtime = rt
         try:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from deconfliction.domain.acknowledgement import AcknowledgementPolicy
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Party
 from deconfliction.domain.policy import SeparationPolicy
@@ -90,3 +91,6 @@ class Runtime:
     in the ledger (``service.key``) before it signs, so exports carry what checks the receipts."""
     keys: KeyCache = field(default_factory=KeyCache, compare=False, repr=False)
     """API keys verified recently (see ``KeyCache``): the HTTP layer's authentication reads it."""
+    acknowledgement: AcknowledgementPolicy = field(default_factory=AcknowledgementPolicy)
+    """Which conflicts need the other side's acknowledgement before an operation commits (the policy
+    file's ``acknowledgement`` section)."""
