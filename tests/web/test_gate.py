@@ -74,7 +74,8 @@ def test_plan_then_activate_waits_for_the_other_side_and_an_override_needs_a_rea
     east.locator('#notifications [data-kind="conflict.overridden"]').filter(has_text="Resupply").first.wait_for(
         timeout=LIVE_S
     )
-    assert "North Force overrode the zone entry conflict" in east.locator('#notifications [data-kind="conflict.overridden"]').first.inner_text()
+    told_card = east.locator('#notifications [data-kind="conflict.overridden"]').first
+    assert "North Force overrode the zone entry conflict" in told_card.inner_text()
     shots.take(east, "east-told-of-the-override")
     assert not errors, errors
     for page in (north, east):
