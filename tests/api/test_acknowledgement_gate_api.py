@@ -77,7 +77,7 @@ def test_activation_waits_then_passes_once_the_owner_acknowledged(client, partie
     assert r.json()["operation"]["state"] == "active"
 
 
-def test_an_override_over_http_is_recorded_and_the_owner_and_coordinator_are_told(client, parties):
+def test_an_override_over_http_is_recorded_and_the_owner_and_coordinator_are_told(client, parties, clock):
     agency, force, cell = parties["alpha"], parties["bravo"], parties["cell"]
     op, c = near_the_hospital(client, parties)
     body = {"known_conflict_tokens": [c["token"]], "override": [{"conflict": c["id"], "reason": "Casualty evacuation"}]}
@@ -98,6 +98,13 @@ def test_an_override_over_http_is_recorded_and_the_owner_and_coordinator_are_tol
     [entry] = [orjson.loads(x) for x in lines[1:] if b'"conflict.overridden"' in x]
     assert entry["content"]["payload"]["reason"] == "Casualty evacuation"
     assert op["id"] not in json.dumps(entry)
+    # the override is a decision, not a view of the conflict: views rebuilt from the ledger are unchanged,
+    # whatever the order of the entries of one write
+    now = clock.now.isoformat().replace("+00:00", "Z")
+    for who in (agency, force, cell):
+        live = client.get(f"/v1/conflicts/{c['id']}", headers=auth(who[1])).json()
+        past = client.get(f"/v1/conflicts/{c['id']}", params={"as_of": now}, headers=auth(who[1])).json()
+        assert past == live
 
 
 @pytest.mark.parametrize(
