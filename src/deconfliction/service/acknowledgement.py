@@ -26,6 +26,7 @@ from deconfliction.domain.notification import Notification, NotificationState
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.party import Party, Role
 from deconfliction.errors import AwaitingAcknowledgement, FieldError, InvalidInput
+from deconfliction.service.conflicts import party_names
 from deconfliction.service.delivery import enqueue
 from deconfliction.service.notifications import POLICY
 from deconfliction.service.runtime import Runtime
@@ -57,7 +58,6 @@ def check(
     open_conflicts: Sequence[Conflict],
     stored: Mapping[str, Conflict],
     overrides: Sequence[Override],
-    names: Mapping[str, str],
 ) -> list[tuple[Override, Conflict]]:
     """Refuse (422) an override that names no open conflict of ``op`` needing acknowledgement for its new
     state; refuse (409 ``awaiting_acknowledgement``) when a conflict that needs it is neither acknowledged
@@ -85,13 +85,13 @@ def check(
     if errors:
         raise InvalidInput(errors)
     overridden = {o.conflict_id for o in overrides}
+    awaited = [
+        c for c in gated.values() if c.id not in overridden and not acknowledged(tx, c, other_side(c, op.owner_id))
+    ]
+    names = party_names(tx, awaited)
     waiting = []
-    for c in gated.values():
-        if c.id in overridden:
-            continue
+    for c in awaited:
         other = other_side(c, op.owner_id)
-        if acknowledged(tx, c, other):
-            continue
         shown = stored.get(c.id)
         entry: dict[str, Any] = {"kind": c.kind}
         if shown is not None:  # a conflict new in this write was never told, so never acknowledged
@@ -114,13 +114,13 @@ def record_overrides(
     op: Operation,
     used: Sequence[tuple[Override, Conflict]],
     signed: Mapping[str, Any] | None,
-    names: Mapping[str, str],
 ) -> None:
     """One ledger entry per override (who, which conflict and version, the reason; audience both sides;
     the request's signature), told at once, as urgent, to the other side and every coordinator."""
     if not used:
         return
     now = rt.clock()
+    names = party_names(tx, [c for _, c in used])
     coordinators: Collection[str] = [p.id for p in tx.parties.list(limit=100_000) if p.role is Role.COORDINATOR]
     for o, c in used:
         other = other_side(c, op.owner_id)

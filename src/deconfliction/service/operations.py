@@ -212,11 +212,10 @@ def apply_change(
     after = {**{c.id: c for c in existing_all.values()}, **{c.id: c for c in changed}}
     open_after = sorted((c for c in after.values() if c.state is ConflictState.OPEN), key=lambda c: c.id)
     _check_tokens(tx, actor, new, open_after, {c.id for c in existing_all.values()}, known, created=created)
-    if gate:
+    if gate and (overrides or new.state in COMMITTED_STATES):
         stored = {c.id: c for c in existing_all.values()}
-        gate_names = party_names(tx, open_after)
-        overridden = acknowledgement.check(tx, rt, new, open_after, stored, overrides, gate_names)
-        acknowledgement.record_overrides(tx, rt, actor, new, overridden, signed, gate_names)
+        overridden = acknowledgement.check(tx, rt, new, open_after, stored, overrides)
+        acknowledgement.record_overrides(tx, rt, actor, new, overridden, signed)
     if created:
         tx.operations.add(new)
     else:
