@@ -36,7 +36,6 @@ DEMO_DATABASE_URL = "sqlite:///var/demo.db"
 
 def _runtime(settings: Settings) -> Any:
     from deconfliction.service.exercise import DeploymentMismatch, open_deployment
-    from deconfliction.service.runtime import Runtime, utcnow
     from deconfliction.store import open_store
 
     store = open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
@@ -46,9 +45,7 @@ def _runtime(settings: Settings) -> Any:
         store.close()
         err.print(f"[bold red]error[/] {exc}")
         raise typer.Exit(2) from None
-    return Runtime(
-        store, settings.policy(), settings.limits, clock=scenario or utcnow, escalation=settings.escalation()
-    )
+    return settings.runtime(store, scenario)
 
 
 def _settings() -> Settings:

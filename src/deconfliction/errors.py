@@ -16,6 +16,7 @@ class is part of the public contract: clients switch on it, so it never changes 
      +-- StateConflict           409 ...                    the request is valid but the current state refuses it
      |    +-- InvalidTransition  409 invalid_transition     e.g. activating an ended operation
      |    +-- MissingConflictTokens 409 missing_conflict_tokens  proof of knowledge absent or outdated
+     |    +-- AwaitingAcknowledgement 409 awaiting_acknowledgement  the other side has not acknowledged
      |    +-- AlreadyExists      409 already_exists
      |    +-- IdempotencyKeyReused 409 idempotency_key_reused  same key, different request
      |    +-- NotAnExercise      409 not_an_exercise        the exercise clock of a server on real time
@@ -140,6 +141,11 @@ class InvalidTransition(StateConflict):
 class MissingConflictTokens(StateConflict):
     code = "missing_conflict_tokens"
     title = "The request does not show knowledge of every current conflict"
+
+
+class AwaitingAcknowledgement(StateConflict):
+    code = "awaiting_acknowledgement"
+    title = "The other side has not acknowledged these conflicts as they are now"
 
 
 class AlreadyExists(StateConflict):

@@ -12,14 +12,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from deconfliction.domain.acknowledgement import AcknowledgementPolicy
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.notification import EscalationPolicy
 from deconfliction.domain.policy import POLICY_SECTIONS, SeparationPolicy
 from deconfliction.domain.tactical_flat import EARTH_MODELS, EarthModel
 
 DEFAULT_DATABASE_URL = "sqlite:///var/deconfliction.db"
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from deconfliction.service.runtime import Runtime
+    from deconfliction.store.ports import Store
 
 ENV_PREFIX = "DECONFLICTION_"
 
@@ -175,10 +183,29 @@ class Settings:
         raw = self.policy_document()
         return SeparationPolicy.from_mapping({k: v for k, v in raw.items() if k not in POLICY_SECTIONS})
 
+    def runtime(self, store: Store, clock: Callable[[], datetime] | None = None) -> Runtime:
+        """The runtime every entry point (server, CLI, test servers) builds from these settings: the
+        separation rules, the policy file's sections, the limits, and ``clock`` (the exercise's scenario
+        clock, or the real one)."""
+        from deconfliction.service.runtime import Runtime, utcnow
+
+        return Runtime(
+            store,
+            self.policy(),
+            self.limits,
+            clock=clock or utcnow,
+            escalation=self.escalation(),
+            acknowledgement=self.acknowledgement(),
+        )
+
     def escalation(self) -> EscalationPolicy:
         """The policy file's ``escalation`` section (defaults when absent): how long each step of an
         on-call ladder has. A bad member stops the start, named (``escalation.floor_s``)."""
         return EscalationPolicy.from_mapping(self.policy_document().get("escalation", {}))
+
+    def acknowledgement(self) -> AcknowledgementPolicy:
+        """The policy file's ``acknowledgement`` section (defaults when absent); refused by name when wrong."""
+        return AcknowledgementPolicy.from_mapping(self.policy_document().get("acknowledgement"))
 
     @staticmethod
     def documented_names() -> list[str]:

@@ -30,6 +30,7 @@ from deconfliction.client import (
     AlreadyExists,
     Altitude,
     ApiError,
+    AwaitingAcknowledgement,
     BodyTooLarge,
     Client,
     Forbidden,
@@ -352,6 +353,42 @@ def test_problem_documents_map_to_the_error_tree(served: Served) -> None:
         assert unknown.value.status == 401 and type(unknown.value) is NotAuthenticated
         with pytest.raises(ValueError, match="no time zone"):
             Window(datetime(2026, 11, 23, 8), datetime(2026, 11, 23, 9)).to_json()
+
+
+def test_activation_over_a_site_awaits_acknowledgement_or_takes_an_override(served: Served) -> None:
+    from deconfliction.domain.site import SiteCategory, SitePoint
+    from deconfliction.service import sites
+
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    with served.rt.store.read() as tx:
+        agency = next(p for p in tx.parties.list(limit=100) if p.name == "alpha")
+    sites.create_site(
+        served.rt,
+        agency,
+        sites.SiteDraft("Clinic", SiteCategory.HOSPITAL, SitePoint((40.14, 35.33)), 80, 20, soon + timedelta(days=30)),
+    )
+    convoy = Volume(
+        {"type": "Circle", "center": [40.145, 35.33], "radius_m": 50},
+        Altitude(0, 10),
+        Window(soon, soon + timedelta(hours=2)),
+    )
+    with served.client("bravo") as bravo:
+        draft = bravo.submit("ground", [convoy])
+        planned = bravo.plan(draft.operation, known_conflict_tokens=draft.tokens)
+        with pytest.raises(AwaitingAcknowledgement) as waiting:
+            bravo.activate(planned.operation, known_conflict_tokens=planned.tokens)
+        [c] = waiting.value.conflicts
+        assert (c.id, c.kind, c.content_version) == (draft.conflicts[0].id, "protected_site", 1)
+        assert [(a.party, a.party_name) for a in c.awaiting] == [(agency.id, "alpha")]
+        assert isinstance(waiting.value, StateConflict) and waiting.value.status == 409
+        with pytest.raises(ValidationFailed) as bad:
+            bravo.activate(planned.operation, known_conflict_tokens=planned.tokens, override={c.id or "": " "})
+        assert [e.field for e in bad.value.errors] == ["override[0].reason"]
+        active = bravo.activate(
+            planned.operation, known_conflict_tokens=planned.tokens, override={c.id or "": "Casualty evacuation"}
+        )
+        assert active.operation.state == "active"
+        assert "conflict.overridden" in ledger_types(bravo.export_ledger())
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from deconfliction.service.conflicts import list_conflicts
-from deconfliction.service.demo import load_demo
+from deconfliction.service.demo import OVERRIDE_REASON, load_demo
 from deconfliction.service.runtime import Runtime
 
 
@@ -28,3 +28,25 @@ def test_every_kind_of_conflict_appears(sqlite_store) -> None:
     assert {v["kind"] for v in told} == {"operation", "zone_entry", "protected_site"}
     force_ops = {r.operation.id for r in load.results if r.operation.owner_id != agency.id}
     assert not any(op in str(told) for op in force_ops)
+
+
+def test_the_orbit_over_the_hospital_is_activated_with_a_recorded_override(sqlite_store) -> None:
+    rt = Runtime(sqlite_store)
+    load = load_demo(rt)
+    orbit = load.results[0].operation
+    assert (orbit.title, orbit.state.value) == ("ISR orbit west of the river", "active")
+    names = {p.id: p.name for p, _ in load.parties}
+    with rt.store.read() as tx:
+        [entry] = [e for e in tx.events.after(0, 100_000) if e.type == "conflict.overridden"]
+        c = tx.conflicts.get(entry.subject_id)
+        told = {
+            names[p.id]: tx.notifications.about(p.id, "conflict.overridden", entry.subject_id) for p, _ in load.parties
+        }
+    assert c is not None and c.kind == "protected_site" and c.operation_a == orbit.id
+    assert entry.payload["reason"] == OVERRIDE_REASON and entry.payload["by_name"] == "North Force"
+    assert {k: len(v) for k, v in told.items()} == {
+        "Coordination Cell": 1,
+        "North Force": 0,
+        "East Force": 0,
+        "Aid Agency": 1,
+    }

@@ -24,7 +24,6 @@ from bench.servers import Server
 
 from deconfliction.domain.party import Role
 from deconfliction.service.parties import create_party
-from deconfliction.service.runtime import Runtime
 from deconfliction.settings import Settings
 from deconfliction.store import open_store
 from tests.conftest import make_postgres_database, need
@@ -81,7 +80,7 @@ def cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     else:
         url, drop = make_postgres_database()
     settings = Settings()
-    rt = Runtime(open_store(url), settings.policy(), settings.limits, escalation=settings.escalation())
+    rt = settings.runtime(open_store(url))
     try:
         coordinator, ckey = create_party(rt, None, "Coordination Cell", Role.COORDINATOR)
     finally:

@@ -39,7 +39,7 @@ from deconfliction.service.delivery import NetworkSender, Sender, run_deliveries
 from deconfliction.service.exercise import open_deployment
 from deconfliction.service.exercise import refresh as refresh_exercise_clock
 from deconfliction.service.notifications import flag_expired_sites, run_escalations
-from deconfliction.service.runtime import Runtime, utcnow
+from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import announce_service_key
 from deconfliction.settings import Settings
 from deconfliction.store import open_store
@@ -91,9 +91,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             except Exception:
                 store.close()
                 raise
-            rt = Runtime(
-                store, settings.policy(), settings.limits, clock=scenario or utcnow, escalation=settings.escalation()
-            )
+            rt = settings.runtime(store, scenario)
         else:
             rt = runtime
         app.state.runtime = rt

@@ -30,7 +30,7 @@ from deconfliction.api.http import (
     runtime,
     signed_request,
 )
-from deconfliction.api.schemas import OperationFields, OperationIn, TransitionIn, draft_from_wire
+from deconfliction.api.schemas import OperationFields, OperationIn, TransitionIn, draft_from_wire, overrides_from_wire
 from deconfliction.domain.operation import OperationState
 from deconfliction.domain.party import Party
 from deconfliction.domain.volume import parse_time
@@ -61,7 +61,9 @@ def _render(rt: Runtime, actor: Party, status: int) -> Render:
 @router.post("", status_code=201, summary="Declare an operation")
 async def submit(body: OperationIn, request: Request, key: KeyDep, idempotency_key: IdemKey = None) -> Response:
     """Declare an operation as a draft (conflicts are found and both sides told) or as planned (then
-    `known_conflict_tokens` must hold the token of every conflict it would have; otherwise 409)."""
+    `known_conflict_tokens` must hold the token of every conflict it would have; otherwise 409
+    `missing_conflict_tokens`; where the policy makes planning wait for acknowledgements, 409
+    `awaiting_acknowledgement`)."""
     # the hot path: the runtime and the raw body (already read and kept by the body's parsing) are taken
     # here rather than through two more dependencies for FastAPI to solve on every submission
     rt = await runtime(request)
@@ -79,6 +81,7 @@ async def submit(body: OperationIn, request: Request, key: KeyDep, idempotency_k
             known_tokens=body.known_conflict_tokens,
             idempotency=idem,
             signature=signed_request(request, raw),
+            overrides=overrides_from_wire(body.override),
         )
         return respond(out, render)
 
@@ -178,6 +181,7 @@ def _transition(to: OperationState, summary: str) -> Callable[..., Any]:
                 known_tokens=body.known_conflict_tokens if body else (),
                 idempotency=idem,
                 signature=signed_request(request, raw),
+                overrides=overrides_from_wire(body.override) if body else (),
             )
             return respond(out, render)
 
@@ -188,8 +192,17 @@ def _transition(to: OperationState, summary: str) -> Callable[..., Any]:
 
 
 for _verb, _state, _summary in (
-    ("plan", OperationState.PLANNED, "draft -> planned; needs the token of every conflict"),
-    ("activate", OperationState.ACTIVE, "planned -> active; needs the token of every conflict"),
+    (
+        "plan",
+        OperationState.PLANNED,
+        "draft -> planned; needs the token of every conflict (and acknowledgements where the policy says so)",
+    ),
+    (
+        "activate",
+        OperationState.ACTIVE,
+        "planned -> active; needs the token of every conflict, and the other side's acknowledgement (or an "
+        "override) of each conflict whose kind needs it",
+    ),
     ("end", OperationState.ENDED, "active -> ended; resolves its conflicts"),
     ("cancel", OperationState.CANCELLED, "draft, planned or active -> cancelled; resolves its conflicts"),
 ):

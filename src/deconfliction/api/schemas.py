@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from deconfliction.domain.acknowledgement import Override
 from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.policy import OperationKind
@@ -99,12 +100,29 @@ class OperationFields(_Strict):
     )
 
 
+class OverrideIn(_Strict):
+    conflict: str = Field(description="The id of an open conflict of this operation that needs acknowledgement")
+    reason: str = Field(description="Why the operation goes ahead without it (1 to 1,000 characters)")
+
+
+_OVERRIDE_HELP = (
+    "Go ahead without the other side's acknowledgement of these conflicts, each named with a reason: "
+    "recorded in the ledger and told at once to the other side and the coordinators"
+)
+
+
 class OperationIn(OperationFields):
     state: Literal["draft", "planned"] = "draft"
+    override: list[OverrideIn] = Field(default_factory=list, description=_OVERRIDE_HELP)
 
 
 class TransitionIn(_Strict):
     known_conflict_tokens: list[str] = Field(default_factory=list)
+    override: list[OverrideIn] = Field(default_factory=list, description=_OVERRIDE_HELP)
+
+
+def overrides_from_wire(items: list[OverrideIn]) -> tuple[Override, ...]:
+    return tuple(Override(o.conflict, o.reason) for o in items)
 
 
 class PartyIn(_Strict):

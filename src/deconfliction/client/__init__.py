@@ -27,6 +27,7 @@ Errors. Every refusal of the service is an ``ApiError`` carrying the problem doc
      +-- StateConflict                409 state_conflict
      |    +-- InvalidTransition       409 invalid_transition     .state, .requested
      |    +-- MissingConflictTokens   409 missing_conflict_tokens .missing, .tokens
+     |    +-- AwaitingAcknowledgement 409 awaiting_acknowledgement .conflicts
      |    +-- AlreadyExists           409 already_exists
      |    +-- IdempotencyKeyReused    409 idempotency_key_reused .key
      +-- StaleVersion                 412 stale_version          .current_version
@@ -68,6 +69,7 @@ with them: each receipt must be in the chain with its hash, and its service sign
 from deconfliction.client.errors import (
     AlreadyExists,
     ApiError,
+    AwaitingAcknowledgement,
     BodyTooLarge,
     FieldError,
     Forbidden,
@@ -88,6 +90,7 @@ from deconfliction.client.errors import (
 )
 from deconfliction.client.models import (
     Altitude,
+    AwaitingConflict,
     Clock,
     ClockAdvanced,
     Conflict,
@@ -116,6 +119,8 @@ __all__ = [
     "AlreadyExists",
     "Altitude",
     "ApiError",
+    "AwaitingAcknowledgement",
+    "AwaitingConflict",
     "BodyTooLarge",
     "Client",
     "Clock",

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from deconfliction.client.models import Conflict, tokens_of
+from deconfliction.client.models import AwaitingConflict, Conflict, tokens_of
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,16 @@ class MissingConflictTokens(StateConflict):
         return tokens_of(self.missing)
 
 
+class AwaitingAcknowledgement(StateConflict):
+    """The acknowledgement gate (docs/notifications.md): ``conflicts`` are those the other side has not
+    acknowledged as they are now, each with who is awaited. Wait for the acknowledgements, or send the
+    request again with ``override={conflict_id: reason}`` (a deliberate decision, recorded and told)."""
+
+    @property
+    def conflicts(self) -> tuple[AwaitingConflict, ...]:
+        return tuple(AwaitingConflict.from_json(c) for c in self.problem.get("conflicts", ()))
+
+
 class AlreadyExists(StateConflict):
     pass
 
@@ -144,6 +154,7 @@ BY_CODE: dict[str, type[ApiError]] = {
     "state_conflict": StateConflict,
     "invalid_transition": InvalidTransition,
     "missing_conflict_tokens": MissingConflictTokens,
+    "awaiting_acknowledgement": AwaitingAcknowledgement,
     "already_exists": AlreadyExists,
     "idempotency_key_reused": IdempotencyKeyReused,
     "stale_version": StaleVersion,

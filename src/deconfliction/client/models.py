@@ -455,3 +455,26 @@ class Page(Generic[T]):
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+@dataclass(frozen=True)
+class AwaitingConflict:
+    """In an ``awaiting_acknowledgement`` refusal: a conflict whose kind needs the other side's
+    acknowledgement of its current content (``content_version``), and who has not given it. ``id`` is
+    None for a conflict that this very request would have opened (never told, so never acknowledged)."""
+
+    id: str | None
+    kind: str
+    version: int | None
+    content_version: int | None
+    awaiting: tuple[Counterpart, ...]
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> AwaitingConflict:
+        return cls(
+            d.get("id"),
+            d["kind"],
+            d.get("version"),
+            d.get("content_version"),
+            tuple(Counterpart.from_json(a) for a in d.get("awaiting", ())),
+        )

@@ -184,9 +184,10 @@ class Client:
         state: OperationState = "draft",
         known_conflict_tokens: Iterable[str] = (),
         idempotency_key: str | None = None,
+        override: Mapping[str, str] | None = None,
     ) -> WriteResult:
         """Declare an operation (``draft`` or ``planned``; planned needs the token of every conflict it
-        would have, else ``MissingConflictTokens``)."""
+        would have, else ``MissingConflictTokens``; ``override`` as for ``activate``)."""
         body = {
             "kind": kind,
             "volumes": [_volume_json(v) for v in volumes],
@@ -194,6 +195,7 @@ class Client:
             "title": title,
             "state": state,
             "known_conflict_tokens": list(known_conflict_tokens),
+            **_overrides(override),
         }
         return self._write("POST", "/v1/operations", body, None, idempotency_key)
 
@@ -259,11 +261,12 @@ class Client:
         version: int | None = None,
         known_conflict_tokens: Iterable[str] = (),
         idempotency_key: str | None = None,
+        override: Mapping[str, str] | None = None,
     ) -> WriteResult:
-        """draft -> planned, with the token of every open conflict."""
-        return self._transition(
-            "plan", operation, version, {"known_conflict_tokens": list(known_conflict_tokens)}, idempotency_key
-        )
+        """draft -> planned, with the token of every open conflict (``override`` as for ``activate``,
+        where the policy makes planning wait for acknowledgements)."""
+        body = {"known_conflict_tokens": list(known_conflict_tokens), **_overrides(override)}
+        return self._transition("plan", operation, version, body, idempotency_key)
 
     def activate(
         self,
@@ -272,9 +275,13 @@ class Client:
         version: int | None = None,
         known_conflict_tokens: Iterable[str] = (),
         idempotency_key: str | None = None,
+        override: Mapping[str, str] | None = None,
     ) -> WriteResult:
-        """planned -> active, with the token of every open conflict."""
-        body = {"known_conflict_tokens": list(known_conflict_tokens)}
+        """planned -> active, with the token of every open conflict. A conflict whose kind needs the
+        other side's acknowledgement (by default a protected site, an agreed zone, a line band) must have
+        it, else ``AwaitingAcknowledgement``; or ``override`` maps its id to a reason (a deliberate
+        decision: recorded in the ledger and told at once to the other side and the coordinators)."""
+        body = {"known_conflict_tokens": list(known_conflict_tokens), **_overrides(override)}
         return self._transition("activate", operation, version, body, idempotency_key)
 
     def end(
@@ -476,3 +483,10 @@ def _every(fetch: Callable[[str | None], Page[T]]) -> Iterator[T]:
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
+
+
+def _overrides(override: Mapping[str, str] | None) -> dict[str, Any]:
+    """The body's ``override`` member: one {"conflict", "reason"} per conflict id; none when empty."""
+    if not override:
+        return {}
+    return {"override": [{"conflict": cid, "reason": reason} for cid, reason in override.items()]}

@@ -9,7 +9,10 @@ fly operations that cross each other; the agency's convoy runs on the river road
 resupply of East Force crosses that road while the convoy is on it and passes the warehouse; East
 Force's transit crosses into North Force's zone; North Force patrols the river bank inside the band; its
 surveillance orbit covers the hospital. Every kind of conflict appears: operation, zone_entry,
-band_entry and protected_site. Times are relative to the moment the demo is loaded, so the situation is
+band_entry and protected_site. North Force then plans the orbit and activates it: East Force has
+acknowledged the orbit's entry into its zone and the band, the Aid Agency has not answered about the
+hospital, so North Force overrides that one conflict with a reason (recorded, and told at once to the
+agency and the coordination cell). Times are relative to the moment the demo is loaded, so the situation is
 always in the near future.
 """
 
@@ -19,18 +22,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
+from deconfliction.domain.acknowledgement import Override
 from deconfliction.domain.conflict import Conflict, ConflictState
 from deconfliction.domain.coordinates import parse_position
 from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.line import parse_line
-from deconfliction.domain.operation import Operation
+from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.policy import OperationKind
 from deconfliction.domain.site import SiteCategory, SitePoint, parse_site_footprint
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D, format_time
 from deconfliction.domain.zone import ZoneAnswer
 from deconfliction.service import lines, movements, sites, zones
-from deconfliction.service.operations import OperationDraft, OperationResult, submit_operation
+from deconfliction.service.notifications import acknowledge_notification
+from deconfliction.service.operations import OperationDraft, OperationResult, change_state, submit_operation
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 
@@ -237,6 +242,7 @@ def load_demo(rt: Runtime) -> DemoLoad:
         ),
     )
     results.append(convoy.result)
+    results[0] = _activate_with_override(rt, north, east, results[0].operation)
     for r in results:
         labels[r.operation.id] = f"{r.operation.owner_id}: {r.operation.title}"
     names = {p.id: p.name for p, _ in parties}
@@ -244,6 +250,41 @@ def load_demo(rt: Runtime) -> DemoLoad:
     with rt.store.read() as tx:
         open_conflicts = tx.conflicts.list(state=ConflictState.OPEN, limit=10_000)
     return DemoLoad(parties, results, open_conflicts, labels)
+
+
+OVERRIDE_REASON = (
+    "Surveillance only, no effects on the ground. The Aid Agency's duty officer has not answered; "
+    "the cell is told and the orbit stays above 1,500 m."
+)
+
+
+def _activate_with_override(rt: Runtime, north: Party, east: Party, orbit: Operation) -> OperationResult:
+    """The acknowledgement gate in the demo: East Force acknowledges what it was told about the orbit (its
+    zone, the band), the Aid Agency does not; North Force plans, then activates with an override of the
+    hospital conflict."""
+    with rt.store.read() as tx:
+        mine = [c for c in tx.conflicts.for_operation(orbit.id).values() if c.state is ConflictState.OPEN]
+        told = [n for c in mine for n in tx.notifications.about(east.id, "conflict.opened", c.id)]
+    for n in told:
+        acknowledge_notification(rt, east, n.id)
+    tokens = [c.token_for(north.id) for c in mine]
+    planned = cast(
+        OperationResult,
+        change_state(rt, north, orbit.id, OperationState.PLANNED, expected_version=orbit.version, known_tokens=tokens),
+    )
+    hospital = [Override(c.id, OVERRIDE_REASON) for c in mine if c.kind == "protected_site"]
+    return cast(
+        OperationResult,
+        change_state(
+            rt,
+            north,
+            orbit.id,
+            OperationState.ACTIVE,
+            expected_version=planned.operation.version,
+            known_tokens=tokens,
+            overrides=hospital,
+        ),
+    )
 
 
 def _named(label: str, names: dict[str, str]) -> str:

@@ -34,7 +34,6 @@ from deconfliction.domain.conflict import Conflict
 from deconfliction.domain.notification import (
     ESCALATION_KIND,
     Contact,
-    EscalationPolicy,
     Notification,
     NotificationState,
     acknowledge,
@@ -52,9 +51,6 @@ from deconfliction.errors import Forbidden, NotFound
 from deconfliction.service.delivery import enqueue
 from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import Transaction
-
-POLICY = EscalationPolicy()
-"""The default lengths; the service itself reads the runtime's (``rt.escalation``, from the policy file)."""
 
 
 def _reads_all(viewer: Party) -> bool:

@@ -7,11 +7,12 @@ everything committed before, reconcile the conflict records, check proof of know
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from deconfliction.domain.acknowledgement import Override, check_overrides
 from deconfliction.domain.conflict import (
     Conflict,
     ConflictState,
@@ -35,7 +36,7 @@ from deconfliction.errors import (
     MissingConflictTokens,
     PreconditionFailed,
 )
-from deconfliction.service import areas
+from deconfliction.service import acknowledgement, areas
 from deconfliction.service.areas import is_area_conflict
 from deconfliction.service.conflicts import party_names
 from deconfliction.service.notifications import notify_conflict
@@ -194,7 +195,11 @@ def apply_change(
     known: Collection[str],
     created: bool,
     signed: Mapping[str, Any] | None,
+    overrides: Sequence[Override] = (),
+    gate: bool = False,
 ) -> OperationResult:
+    """``gate``: this write makes the operation planned or active (a transition, or a creation as
+    planned), so the acknowledgement gate applies; a revision keeps its state and is not held there."""
     now = new.updated_at
     existing_all = {} if created else tx.conflicts.for_operation(new.id)
     existing = {k: c for k, c in existing_all.items() if not is_area_conflict(c)}
@@ -207,6 +212,10 @@ def apply_change(
     after = {**{c.id: c for c in existing_all.values()}, **{c.id: c for c in changed}}
     open_after = sorted((c for c in after.values() if c.state is ConflictState.OPEN), key=lambda c: c.id)
     _check_tokens(tx, actor, new, open_after, {c.id for c in existing_all.values()}, known, created=created)
+    if gate and (overrides or new.state in COMMITTED_STATES):
+        stored = {c.id: c for c in existing_all.values()}
+        overridden = acknowledgement.check(tx, rt, new, open_after, stored, overrides)
+        acknowledgement.record_overrides(tx, rt, actor, new, overridden, signed)
     if created:
         tx.operations.add(new)
     else:
@@ -305,6 +314,7 @@ def submit_operation(
     known_tokens: Collection[str] = (),
     idempotency: Idempotency | None = None,
     signature: SignedRequest | None = None,
+    overrides: Sequence[Override] = (),
 ) -> OperationResult | StoredResponse:
     """Declare a new operation, as a draft (conflicts are found and both sides told) or directly as
     planned (then with the token of every conflict it would have)."""
@@ -312,6 +322,7 @@ def submit_operation(
     if state not in (OperationState.DRAFT, OperationState.PLANNED):
         raise InvalidInput.one("state", "invalid_state", "a new operation is 'draft' or 'planned'")
     check_draft(rt, draft)
+    checked = check_overrides(overrides)
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
         now = rt.clock()
@@ -328,7 +339,18 @@ def submit_operation(
             now,
             now,
         )
-        return apply_change(tx, rt, actor, op, detect_again=True, known=known_tokens, created=True, signed=signed)
+        return apply_change(
+            tx,
+            rt,
+            actor,
+            op,
+            detect_again=True,
+            known=known_tokens,
+            created=True,
+            signed=signed,
+            overrides=checked,
+            gate=True,
+        )
 
     return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
@@ -373,14 +395,28 @@ def change_state(
     known_tokens: Collection[str] = (),
     idempotency: Idempotency | None = None,
     signature: SignedRequest | None = None,
+    overrides: Sequence[Override] = (),
 ) -> OperationResult | StoredResponse:
-    """plan, activate, end or cancel."""
+    """plan, activate, end or cancel. ``overrides``: go ahead without the other side's acknowledgement
+    of these conflicts, each with a reason (``service.acknowledgement``)."""
     require_declaring(actor)
+    checked = check_overrides(overrides)
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
         op = load_owned(tx, actor, op_id, expected_version)
         new = op.transition(to, now=rt.clock(), ovn=rt.ids.new_token())
-        return apply_change(tx, rt, actor, new, detect_again=False, known=known_tokens, created=False, signed=signed)
+        return apply_change(
+            tx,
+            rt,
+            actor,
+            new,
+            detect_again=False,
+            known=known_tokens,
+            created=False,
+            signed=signed,
+            overrides=checked,
+            gate=True,
+        )
 
     return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 

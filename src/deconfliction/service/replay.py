@@ -98,7 +98,7 @@ def replay(rt: Runtime, viewer: Party | None, at: datetime | None = None) -> Rep
                 if sees_all or owner == viewer.id:  # type: ignore[union-attr]
                     operations[e.subject_id] = {k: v for k, v in e.payload.items() if k != "conflicts"}
                     last = e.seq
-            elif e.type.startswith("conflict."):
+            elif e.type.startswith("conflict.") and e.type != "conflict.overridden":  # a decision, not a view
                 side = e.audience[0] if e.audience else None
                 if side is not None and (sees_all or side == viewer.id):  # type: ignore[union-attr]
                     sides.setdefault(e.subject_id, {})[side] = dict(e.payload)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from deconfliction.domain.acknowledgement import AcknowledgementPolicy
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.notification import EscalationPolicy
 from deconfliction.domain.party import Party
@@ -93,3 +94,6 @@ class Runtime:
     """API keys verified recently (see ``KeyCache``): the HTTP layer's authentication reads it."""
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
     """How long each step of an on-call ladder has (the policy file's ``escalation`` section)."""
+    acknowledgement: AcknowledgementPolicy = field(default_factory=AcknowledgementPolicy)
+    """Which conflicts need the other side's acknowledgement before an operation commits (the policy
+    file's ``acknowledgement`` section)."""

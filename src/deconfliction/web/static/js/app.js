@@ -5,6 +5,7 @@ import { Api, ApiError, Stream } from "./api.js";
 import { keepClock, serviceNow, syncClock } from "./clock.js";
 import { Drawing } from "./draw.js";
 import { Inbox } from "./inbox.js";
+import { Operations } from "./operations.js";
 import { LAYERS, SituationMap, escapeHtml, fmtTime } from "./map.js";
 
 const $ = (id) => document.getElementById(id);
@@ -99,6 +100,7 @@ async function start(key) {
     ]);
     Object.assign(view, { zones, lines, sites, operations, conflicts });
     render();
+    if (ownOperations) ownOperations.render(operations);
   }
 
   function fitToView() {
@@ -114,6 +116,7 @@ async function start(key) {
     if (bounds.isValid()) map.map.fitBounds(bounds.pad(0.1), { maxZoom: 14 });
   }
 
+  let ownOperations = null; // Plan and Activate for the party's own operations (operations.js)
   let pending = null;
   function changed() {
     // several notifications of one write arrive together: reload once
@@ -190,6 +193,7 @@ async function start(key) {
   keepClock(() => live() && render()); // a jump of an exercise clock moves Now within seconds
 
   const inbox = new Inbox({ api, me, parties, nameOf, focusConflict, announce, changed });
+  ownOperations = new Operations({ api, me, announce, changed });
   new Drawing({ api, me, parties, map, changed, announce });
   await loadAll();
   fitToView();

@@ -39,6 +39,12 @@ export function describe(n, nameOf) {
         detail: b.window ? `${fmtTime(b.window.start)} – ${fmtTime(b.window.end)}; closest ${b.min_horizontal_m ?? "?"} m` : "",
       };
     }
+    case "conflict.overridden":
+      // the operator went ahead without the other side's acknowledgement: a recorded decision, with its reason
+      return {
+        title: `${b.by_name || nameOf(b.by) || "The other side"} overrode the ${(b.kind || "").replace("_", " ")} conflict to make an operation ${b.to_state || "active"}`,
+        detail: `${b.conflict || n.subject}. Reason: ${b.reason || ""}`,
+      };
     case "tactical.raised":
     case "tactical.resolved": {
       const c = b.counterpart || {};
