@@ -117,6 +117,9 @@ class Notification:
     escalations: tuple[Mapping[str, Any], ...] = ()
     at_coordinator: bool = False
     """Escalated past the last contact: nothing further to escalate, still overdue until acknowledged."""
+    unit_id: str | None = None
+    """The party's unit concerned (its object in the conflict was declared by it): told with the party's
+    watch desk; its ladder is asked first. None: the party as a whole."""
 
     def is_overdue(self, now: datetime) -> bool:
         return self.state is NotificationState.PENDING and self.deadline is not None and now >= self.deadline
@@ -141,6 +144,7 @@ class Notification:
             "step": self.step,
             "escalations": [dict(e) for e in self.escalations],
             "at_coordinator": self.at_coordinator,
+            "unit": self.unit_id,
         }
 
 

@@ -39,6 +39,8 @@ from deconfliction.domain.volume import format_time
 from deconfliction.errors import Forbidden, NotFound
 from deconfliction.service.delivery import enqueue
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.units import ladder_for, unit_of_side
+from deconfliction.service.views import may_see_unit_item
 from deconfliction.store.ports import Transaction
 
 POLICY = DeadlinePolicy()
@@ -49,10 +51,18 @@ def _reads_all(viewer: Party) -> bool:
 
 
 def notify_conflict(
-    tx: Transaction, rt: Runtime, c: Conflict, party_id: str, entry_seq: int, kind: str, counterpart: str | None
+    tx: Transaction,
+    rt: Runtime,
+    c: Conflict,
+    party_id: str,
+    entry_seq: int,
+    kind: str,
+    counterpart: str | None,
+    unit_id: str | None = None,
 ) -> Notification:
     """Inside the write that changed ``c``: tell ``party_id`` (one of its sides) what its ledger entry
-    ``entry_seq`` recorded, with a deadline from the policy."""
+    ``entry_seq`` recorded, with a deadline from the policy. ``unit_id``: the party's unit concerned (its
+    object in the conflict was declared by it), told with the party's watch desk."""
     now = rt.clock()
     n = Notification(
         rt.ids.new_id("nt"),
@@ -72,6 +82,7 @@ def notify_conflict(
         },
         now,
         POLICY.deadline(now, c.window.start),
+        unit_id=unit_id,
     )
     tx.notifications.add(n)
     enqueue(tx, rt, n)
@@ -83,7 +94,7 @@ def acknowledge_notification(rt: Runtime, actor: Party, notification_id: str) ->
     to the other side of what the notification was about and to the coordinators it was escalated to."""
     with rt.store.write() as tx:
         n = tx.notifications.get(notification_id)
-        if n is None or n.party_id != actor.id:
+        if n is None or n.party_id != actor.id or not may_see_unit_item(actor, n.party_id, n.unit_id):
             raise NotFound(f"no notification {notification_id}", id=notification_id)
         done = acknowledge(n, by=actor.id, now=rt.clock())
         tx.notifications.save(done)
@@ -94,12 +105,19 @@ def acknowledge_notification(rt: Runtime, actor: Party, notification_id: str) ->
             actor_id=actor.id,
             type="notification.acknowledged",
             subject_id=n.id,
-            payload={"notification": n.id, "about": n.subject_id, "entry": n.entry_seq, "kind": n.kind},
+            payload={
+                "notification": n.id,
+                "about": n.subject_id,
+                "entry": n.entry_seq,
+                "kind": n.kind,
+                **({} if actor.unit_id is None else {"by_unit": actor.unit_id}),
+            },
             audience=[actor.id] if counterpart is None else [actor.id, counterpart],
         )
         body = _acknowledgement_body(n, actor, at)
         if counterpart is not None:
-            _tell(tx, rt, counterpart, f"{_subject_of(n.kind)}{ACKNOWLEDGED}", n.subject_id, seq, body)
+            unit = _unit_told(tx, n, counterpart)
+            _tell(tx, rt, counterpart, f"{_subject_of(n.kind)}{ACKNOWLEDGED}", n.subject_id, seq, body, unit)
         if n.at_coordinator:
             for coordinator in _told_coordinators(tx, n):
                 _tell(tx, rt, coordinator, f"escalation{ACKNOWLEDGED}", n.id, seq, {"notification": n.id, **body})
@@ -175,12 +193,36 @@ def _told_coordinators(tx: Transaction, n: Notification) -> list[str]:
     return [c for c in coordinators if c != n.party_id and tx.notifications.about(c, "escalation", n.id)]
 
 
+def _unit_told(tx: Transaction, n: Notification, counterpart: str) -> str | None:
+    """The counterpart's unit concerned by the acknowledged conflict (its own object's unit), if any."""
+    if _subject_of(n.kind) != "conflict":
+        return None
+    c = tx.conflicts.get(n.subject_id)
+    return None if c is None else unit_of_side(tx, c, counterpart)
+
+
 def _tell(
-    tx: Transaction, rt: Runtime, party_id: str, kind: str, subject_id: str, entry_seq: int, body: dict[str, Any]
+    tx: Transaction,
+    rt: Runtime,
+    party_id: str,
+    kind: str,
+    subject_id: str,
+    entry_seq: int,
+    body: dict[str, Any],
+    unit_id: str | None = None,
 ) -> Notification:
     """Information, nothing to acknowledge in time: no deadline, so it never escalates."""
     told = Notification(
-        rt.ids.new_id("nt"), tx.notifications.next_seq(), party_id, kind, subject_id, entry_seq, body, rt.clock(), None
+        rt.ids.new_id("nt"),
+        tx.notifications.next_seq(),
+        party_id,
+        kind,
+        subject_id,
+        entry_seq,
+        body,
+        rt.clock(),
+        None,
+        unit_id=unit_id,
     )
     tx.notifications.add(told)
     enqueue(tx, rt, told)
@@ -190,7 +232,7 @@ def _tell(
 def get_notification(rt: Runtime, viewer: Party, notification_id: str) -> Notification:
     with rt.store.read() as tx:
         n = tx.notifications.get(notification_id)
-    if n is None or not (n.party_id == viewer.id or _reads_all(viewer)):
+    if n is None or not (may_see_unit_item(viewer, n.party_id, n.unit_id) or _reads_all(viewer)):
         raise NotFound(f"no notification {notification_id}", id=notification_id)
     return n
 
@@ -199,19 +241,23 @@ def list_notifications(
     rt: Runtime, viewer: Party, *, pending: bool | None = None, after: str | None = None, limit: int = 100
 ) -> list[Notification]:
     with rt.store.read() as tx:
-        return tx.notifications.list(party_id=viewer.id, pending=pending, after=after, limit=limit)
+        return tx.notifications.list(
+            party_id=viewer.id, pending=pending, after=after, limit=limit, unit_id=viewer.unit_id
+        )
 
 
 def overdue(rt: Runtime, viewer: Party, *, after: str | None = None, limit: int = 100) -> list[Notification]:
     """What is late: a party's own; the coordinator's (and auditors') view: everyone's."""
     party = None if _reads_all(viewer) else viewer.id
     with rt.store.read() as tx:
-        return tx.notifications.list(party_id=party, overdue_at=rt.clock(), after=after, limit=limit)
+        return tx.notifications.list(
+            party_id=party, overdue_at=rt.clock(), after=after, limit=limit, unit_id=viewer.unit_id
+        )
 
 
 def stream_after(rt: Runtime, viewer: Party, after_seq: int, limit: int = 500) -> list[Notification]:
     with rt.store.read() as tx:
-        return tx.notifications.for_party(viewer.id, after_seq=after_seq, limit=limit)
+        return tx.notifications.for_party(viewer.id, after_seq=after_seq, limit=limit, unit_id=viewer.unit_id)
 
 
 def set_contacts(rt: Runtime, actor: Party, raw: Any) -> tuple[tuple[Contact, ...], tuple[int, str]]:
@@ -219,6 +265,8 @@ def set_contacts(rt: Runtime, actor: Party, raw: Any) -> tuple[tuple[Contact, ..
     ladder = parse_contacts(raw)
     if actor.role is Role.OBSERVER:
         raise Forbidden("an observer has no on-call ladder")
+    if actor.unit_id is not None:
+        raise Forbidden("a unit's key changes its unit's ladder (PUT /v1/units/{id}/contacts), not its party's")
     with rt.store.write() as tx:
         tx.contacts.put(actor.id, ladder, rt.clock())
         tx.events.append(
@@ -247,7 +295,7 @@ def run_escalations(rt: Runtime, limit: int = 100) -> int:
             return 0
         coordinators = [p for p in tx.parties.list(limit=100_000) if p.role is Role.COORDINATOR]
         for n in due:
-            ladder = tx.contacts.get(n.party_id) or (Contact("(no contact registered)"),)
+            ladder = ladder_for(tx, n)
             step = escalate(n, ladder, now=now, policy=POLICY)
             tx.notifications.save(step.notification)
             seq = tx.events.append(
@@ -261,6 +309,7 @@ def run_escalations(rt: Runtime, limit: int = 100) -> int:
                     "step": step.step,
                     "to": step.to,
                     "missed_deadline": format_time(n.deadline) if n.deadline else None,
+                    **({} if n.unit_id is None else {"unit": n.unit_id}),
                 },
                 audience=[n.party_id],
             )
@@ -281,6 +330,7 @@ def run_escalations(rt: Runtime, limit: int = 100) -> int:
                             "about": n.subject_id,
                             "kind": n.kind,
                             "missed_deadline": format_time(n.deadline) if n.deadline else None,
+                            **({} if n.unit_id is None else {"unit": n.unit_id}),
                         },
                         now,
                         POLICY.deadline(now, None),

@@ -28,8 +28,14 @@ from deconfliction.domain.zone import Zone, ZoneAnswer, ZoneState
 from deconfliction.errors import NotFound
 
 
+def may_see_unit_item(viewer: Party, owner_id: str, unit_id: str | None) -> bool:
+    """Within a party: its own key reads every unit's items; a unit's key reads its own unit's items and
+    the party's items of no unit, never a sibling unit's. Between parties nothing changes."""
+    return viewer.sees_all or (owner_id == viewer.id and (viewer.unit_id is None or unit_id in (None, viewer.unit_id)))
+
+
 def may_see_operation(viewer: Party, op: Operation) -> bool:
-    return viewer.sees_all or op.owner_id == viewer.id
+    return may_see_unit_item(viewer, op.owner_id, op.unit_id)
 
 
 def may_read_entry(viewer: Party | None, entry: Entry) -> bool:
@@ -87,7 +93,18 @@ def visible_conflict(viewer: Party, c: Conflict | None, conflict_id: str) -> Con
 
 
 def party_view(p: Party) -> dict[str, Any]:
-    return {"id": p.id, "name": p.name, "role": p.role.value, "created_at": format_time(p.created_at)}
+    view = {"id": p.id, "name": p.name, "role": p.role.value, "created_at": format_time(p.created_at)}
+    if p.unit_id is not None:  # the caller signed in with a unit's key (GET /v1/parties/me)
+        view["unit"] = p.unit_id
+    return view
+
+
+def unit_field(viewer: Party | None, owner_id: str, unit_id: str | None) -> dict[str, Any]:
+    """``{"unit": ...}`` for the owner's own party (and the coordinator); nothing for another party: the
+    way a party is organised is its own business."""
+    if viewer is None or viewer.sees_all or viewer.id == owner_id:
+        return {"unit": unit_id}
+    return {}
 
 
 def operation_view(viewer: Party, op: Operation) -> dict[str, Any]:
@@ -120,6 +137,7 @@ def operation_record(op: Operation) -> dict[str, Any]:
         ],
         "created_at": format_time(op.created_at),
         "updated_at": format_time(op.updated_at),
+        "unit": op.unit_id,
     }
 
 
@@ -183,7 +201,7 @@ def _own_index(c: Conflict, e: Encounter, side: str) -> int | None:
     return e.index_b if c.kind == "operation" else None
 
 
-_SIDE_ONLY = ("operation", "token", "counterpart", "encounters")
+_SIDE_ONLY = ("operation", "token", "counterpart", "encounters", "unit")
 
 
 def coordinator_view(view_a: Mapping[str, Any], view_b: Mapping[str, Any]) -> dict[str, Any]:
@@ -197,12 +215,14 @@ def coordinator_view(view_a: Mapping[str, Any], view_b: Mapping[str, Any]) -> di
             "party_name": party_a["party_name"],
             "operation": view_a["operation"],
             "token": view_a["token"],
+            **({"unit": view_a["unit"]} if "unit" in view_a else {}),
         },
         {
             "party": party_b["party"],
             "party_name": party_b["party_name"],
             "operation": view_b["operation"],
             "token": view_b["token"],
+            **({"unit": view_b["unit"]} if "unit" in view_b else {}),
         },
     ]
     common["encounters"] = [
