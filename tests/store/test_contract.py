@@ -165,8 +165,12 @@ class StoreContract:
             assert tx.units.by_key_hash("hash-unit-2") is None
             assert tx.units.by_key_hash("hash-unit-1") == got
             assert [(k.id, k.revoked_at) for k in tx.units.keys("un_1")] == [("uk_1", None), ("uk_2", later)]
-        with pytest.raises(Exception), seeded.write() as tx:  # a name is unique within its party
-            tx.units.add(Unit("un_4", "pt_alpha", "Convoy team", (), None, 1, NOW, NOW))
+        import sqlite3
+
+        import psycopg
+
+        with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)), seeded.write() as tx:
+            tx.units.add(Unit("un_4", "pt_alpha", "Convoy team", (), None, 1, NOW, NOW))  # unique in its party
 
     def test_unit_of_operations_and_notifications(self, seeded: Store) -> None:
         from deconfliction.domain.notification import Notification
