@@ -595,7 +595,9 @@ def zone_list(
     out.print(table)
 
 
-unit_app = typer.Typer(help="Units of a party (a squadron, a convoy team): add, list, issue keys.", no_args_is_help=True)
+unit_app = typer.Typer(
+    help="Units of a party (a squadron, a convoy team): add, list, issue keys.", no_args_is_help=True
+)
 app.add_typer(unit_app, name="unit")
 
 
@@ -662,6 +664,7 @@ def unit_key(
         rt.store.close()
     out.print(f"Key {key.id} for unit [bold]{found[0].name}[/] ({found[0].id})")
     out.print(f"API key (shown once, store it now): [bold]{api_key}[/]")
+
 
 def main() -> None:
     app()
