@@ -129,7 +129,8 @@ def test_demo_loads_and_reports_conflicts(tmp_path: Path) -> None:
         app, ["demo", "--no-serve", "--database-url", f"sqlite:///{tmp_path}/demo.db"], terminal_width=200
     )
     assert result.exit_code == 0, result.output
-    assert result.output.count("dk_") >= 4
+    assert result.output.count("dk_") >= 5  # the four parties and the aid agency's convoy team
+    assert "Aid Agency / Convoy team" in result.output
     assert "Conflicts found: 15" in result.output
     assert "air-air" in result.output and "air-ground" in result.output
     for kind in ("zone_entry", "band_entry", "protected_site-air"):

@@ -128,6 +128,9 @@ def demo(
     for p, key in loaded.parties:
         out.print(f"  {p.name:<18} {p.role.value:<12} ", end="")
         out.print(key, soft_wrap=True, highlight=False)
+    for label, key in loaded.unit_keys:  # a unit's key: that unit's inbox
+        out.print(f"  {label:<31} ", end="")
+        out.print(key, soft_wrap=True, highlight=False)
     titles = loaded.labels  # operations, zones, sites and the line's band
     table = Table(title=f"Conflicts found: {len(loaded.conflicts)}")
     for col in ("between", "and", "rule", "min separation", "window (UTC)"):

@@ -28,3 +28,18 @@ def test_every_kind_of_conflict_appears(sqlite_store) -> None:
     assert {v["kind"] for v in told} == {"operation", "zone_entry", "protected_site"}
     force_ops = {r.operation.id for r in load.results if r.operation.owner_id != agency.id}
     assert not any(op in str(told) for op in force_ops)
+
+
+def test_the_convoy_is_declared_by_the_agencys_convoy_team(sqlite_store) -> None:
+    from deconfliction.service import notifications as notes
+
+    rt = Runtime(sqlite_store)
+    load = load_demo(rt)
+    team = next(k for k, v in load.labels.items() if v == "Aid Agency: Convoy team")
+    (convoy,) = [r.operation for r in load.results if r.operation.title == "Convoy over the bridge"]
+    assert convoy.unit_id == team
+    agency = next(p for p, _ in load.parties if p.name == "Aid Agency")
+    told = [n for n in notes.list_notifications(rt, agency) if n.subject_id in {c.id for c in load.conflicts}]
+    about_convoy = {c.id for c in load.conflicts if convoy.id in (c.operation_a, c.operation_b)}
+    assert about_convoy and {n.unit_id for n in told if n.subject_id in about_convoy} == {team}
+    assert {n.unit_id for n in told if n.subject_id not in about_convoy} == {None}  # its sites belong to no unit
