@@ -7,11 +7,11 @@ declares a hospital in the city (its position typed in DMS, as people give it) a
 Mayadin road, and a convoy route that crosses the river by the bridge. Then the operations: two forces
 fly operations that cross each other; the agency's convoy runs on the river road; a low helicopter
 resupply of East Force crosses that road while the convoy is on it and passes the warehouse; East
-Force's transit crosses into North Force's zone; the convoy is declared by the agency's convoy team (a
-unit with its own ladder), so its warnings reach the team first and the agency's watch desk with it; North Force patrols the river bank inside the band; its
+Force's transit crosses into North Force's zone; North Force patrols the river bank inside the band; its
 surveillance orbit covers the hospital. Every kind of conflict appears: operation, zone_entry,
-band_entry and protected_site. Times are relative to the moment the demo is loaded, so the situation is
-always in the near future.
+band_entry and protected_site. The convoy is declared by the agency's convoy team (a unit with its own
+ladder): its warnings reach the team first, and the agency's watch desk with it. Times are relative
+to the moment the demo is loaded, so the situation is always in the near future.
 """
 
 from __future__ import annotations
