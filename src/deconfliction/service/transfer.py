@@ -507,6 +507,7 @@ def _new_operation(
         title,
         now,
         now,
+        actor.unit_id,  # a unit's key imports for its unit
     )
 
 
