@@ -152,3 +152,37 @@ def test_declaring_for_a_unit_and_who_sees_it(client: TestClient, parties: dict[
     assert r.status_code == 200 and r.json()["notification"]["state"] == "acknowledged"
     second = next(n["id"] for n in all_notes if n["unit"] == convoy["id"] and n["id"] != first)
     assert client.post(f"/v1/notifications/{second}/ack", headers=auth(k["alpha"])).status_code == 200
+
+
+def test_units_round_trip_through_a_geojson_export(client: TestClient, parties: dict[str, tuple[Party, str]]) -> None:
+    k = keys_of(parties)
+    convoy = make_unit(client, k["alpha"], "Convoy team")
+    op = {"kind": "air", "volumes": [volume_json(square(40, 35))], "unit": convoy["id"]}
+    assert client.post("/v1/operations", json=op, headers=auth(k["alpha"])).status_code == 201
+    assert (
+        client.post("/v1/movements", json={**movement(), "unit": convoy["id"]}, headers=auth(k["alpha"])).status_code
+        == 201
+    )
+    assert client.post("/v1/sites", json={**SITE, "unit": convoy["id"]}, headers=auth(k["alpha"])).status_code == 201
+    exported = client.get("/v1/export", headers=auth(k["alpha"])).json()
+    mine = [f for f in exported["features"] if f["properties"].get("party") == "alpha"]
+    assert {f["properties"]["object"] for f in mine} == {"operation", "movement", "site"}
+    assert {f["properties"].get("unit") for f in mine} == {"Convoy team"}
+    theirs = client.get("/v1/export", headers=auth(k["bravo"])).json()
+    assert all("unit" not in f["properties"] for f in theirs["features"])  # bravo sees alpha's site, not its unit
+    # read back: the same unit on every object
+    r = client.post("/v1/import", json=exported, headers=auth(k["alpha"]))
+    assert r.status_code in (200, 201), r.text
+    ops_now = client.get("/v1/operations", headers=auth(k["alpha"])).json()["items"]
+    assert len(ops_now) == 4 and {o["unit"] for o in ops_now} == {convoy["id"]}
+    sites_now = client.get("/v1/sites", params={"owner": parties["alpha"][0].id}, headers=auth(k["alpha"])).json()
+    assert len(sites_now["items"]) == 2 and {s["unit"] for s in sites_now["items"]} == {convoy["id"]}
+    # a unit the importer does not have is refused by feature, and nothing is stored
+    renamed = {
+        **exported,
+        "features": [{**f, "properties": {**f["properties"], "unit": "Ghost team"}} for f in mine],
+    }
+    r = client.post("/v1/import", json=renamed, headers=auth(k["alpha"]))
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json()["errors"]} == {f"features[{i}].properties.unit" for i in range(len(mine))}
+    assert len(client.get("/v1/operations", headers=auth(k["alpha"])).json()["items"]) == 4
