@@ -186,3 +186,37 @@ def test_units_round_trip_through_a_geojson_export(client: TestClient, parties: 
     assert r.status_code == 422
     assert {e["field"] for e in r.json()["errors"]} == {f"features[{i}].properties.unit" for i in range(len(mine))}
     assert len(client.get("/v1/operations", headers=auth(k["alpha"])).json()["items"]) == 4
+
+
+def test_a_unit_key_reads_no_sibling_unit_in_the_ledger_nor_in_as_of_views(
+    client: TestClient, parties: dict[str, tuple[Party, str]]
+) -> None:
+    k = keys_of(parties)
+    convoy = make_unit(client, k["alpha"], "Convoy team")
+    air = make_unit(client, k["alpha"], "Air wing")
+    as_convoy = unit_api_key(client, k["alpha"], convoy["id"])
+    own = client.post(
+        "/v1/operations", json={"kind": "air", "volumes": [volume_json(square(40, 35))]}, headers=auth(as_convoy)
+    )
+    sib = client.post(
+        "/v1/operations",
+        json={"kind": "air", "volumes": [volume_json(square(50, 35))], "unit": air["id"]},
+        headers=auth(k["alpha"]),
+    )
+    assert own.status_code == sib.status_code == 201
+    for lon in (40.05, 50.05):  # bravo crosses both: conflict entries for each of alpha's units
+        crossing = {"kind": "air", "volumes": [volume_json(square(lon, 35.05))]}
+        assert client.post("/v1/operations", json=crossing, headers=auth(k["bravo"])).status_code == 201
+    sib_id, own_id = sib.json()["operation"]["id"], own.json()["operation"]["id"]
+    as_unit = client.get("/v1/ledger", headers=auth(as_convoy)).text
+    as_party = client.get("/v1/ledger", headers=auth(k["alpha"])).text
+    assert sib_id in as_party and air["id"] in as_party
+    assert sib_id not in as_unit and own_id in as_unit  # the sibling's entries are exported redacted
+    assert len(as_unit.splitlines()) == len(as_party.splitlines())  # the chain is whole: nothing is dropped
+    later = "2100-01-01T00:00:00Z"
+    past_ops = client.get("/v1/operations", params={"as_of": later}, headers=auth(as_convoy)).json()["items"]
+    assert [o["id"] for o in past_ops] == [own_id]
+    past_conflicts = client.get("/v1/conflicts", params={"as_of": later}, headers=auth(as_convoy)).json()["items"]
+    assert [c["operation"] for c in past_conflicts] == [own_id]
+    all_past = client.get("/v1/operations", params={"as_of": later}, headers=auth(k["alpha"])).json()["items"]
+    assert {o["id"] for o in all_past} == {own_id, sib_id}

@@ -115,7 +115,7 @@ def create_unit(
             actor_id=actor.id if actor else None,
             type="unit.created",
             subject_id=unit.id,
-            payload=unit.record(),
+            payload={**unit.record(), "unit": unit.id},
             audience=[owner.id],
         )
         return unit, tx.events.head()

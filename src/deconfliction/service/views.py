@@ -43,7 +43,13 @@ def may_read_entry(viewer: Party | None, entry: Entry) -> bool:
     party the entries whose audience names it (or everyone). Others are exported redacted."""
     if viewer is None or viewer.sees_all or viewer.role is Role.AUDITOR:
         return True
-    return entry.readable_by(viewer.id)
+    return entry.readable_by(viewer.id) and may_read_unit_payload(viewer, entry.payload)
+
+
+def may_read_unit_payload(viewer: Party | None, payload: Mapping[str, Any]) -> bool:
+    """A unit's key does not read what a ledger entry records about a sibling unit's objects (the entry
+    names the unit in ``unit``); a party's own key reads all of its units'."""
+    return viewer is None or viewer.unit_id is None or payload.get("unit") in (None, viewer.unit_id)
 
 
 def may_see_conflict(viewer: Party, c: Conflict) -> bool:
