@@ -268,7 +268,7 @@ def write_change(
 ) -> Any:
     with rt.store.write() as tx:
         if idem is not None:
-            prior = tx.idempotency.get(actor.id, idem.key)
+            prior = tx.idempotency.get(_idempotency_scope(actor), idem.key)
             if prior is not None:
                 if prior.fingerprint != idem.fingerprint:
                     raise IdempotencyKeyReused(
@@ -279,8 +279,14 @@ def write_change(
         if idem is None:
             return result
         response = idem.render(result)
-        tx.idempotency.put(actor.id, idem.key, response, rt.clock())
+        tx.idempotency.put(_idempotency_scope(actor), idem.key, response, rt.clock())
         return response
+
+
+def _idempotency_scope(actor: Party) -> str:
+    """Whose Idempotency-Keys these are: the party's, or a unit key's own (a stored answer may show the
+    unit's operation, which a sibling unit's key must not be replayed)."""
+    return actor.id if actor.unit_id is None else f"{actor.id}/{actor.unit_id}"
 
 
 def load_owned(tx: Transaction, actor: Party, op_id: str, expected_version: int | None) -> Operation:
