@@ -24,7 +24,7 @@ from deconfliction.domain.unit import Unit, escalation_ladder, parse_area, parse
 from deconfliction.domain.volume import format_time
 from deconfliction.errors import AlreadyExists, Forbidden, InvalidInput, NotFound
 from deconfliction.service.runtime import Runtime
-from deconfliction.service.views import conflict_side_view
+from deconfliction.service.views import conflict_side_view, may_see_unit
 from deconfliction.store.ports import Transaction, UnitKey
 
 NO_CONTACT = Contact("(no contact registered)")
@@ -39,13 +39,6 @@ def _hash(api_key: str) -> str:
 
 def _reads_all(viewer: Party) -> bool:
     return viewer.sees_all or viewer.role is Role.AUDITOR
-
-
-def may_see_unit(viewer: Party | None, unit: Unit) -> bool:
-    """The console, the coordinator and auditors see every unit; a party its own; a unit's key its own."""
-    if viewer is None or _reads_all(viewer):
-        return True
-    return unit.party_id == viewer.id and viewer.unit_id in (None, unit.id)
 
 
 def _visible(tx: Transaction, viewer: Party | None, unit_id: str) -> Unit:

@@ -8,6 +8,8 @@
   proposal for its owner, counter-parties and the coordinator; a line for its two parties, its author and
   the coordinator; every site for every party. A conflict with one of them shows its owner the operator's
   name and the overlap, never the operation.
+* Units (docs/notifications.md, Units): a party's units are its own business; a key scoped to a unit sees
+  its unit's objects and its party's of no unit, never a sibling unit's; another party never sees a unit.
 * Anything a viewer may not see is reported exactly like something that does not exist.
 
 Every read and write response of the service is rendered here.
@@ -23,6 +25,7 @@ from deconfliction.domain.footprint import footprint_to_geojson
 from deconfliction.domain.ledger import Entry
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.party import Party, Role
+from deconfliction.domain.unit import Unit
 from deconfliction.domain.volume import format_time
 from deconfliction.domain.zone import Zone, ZoneAnswer, ZoneState
 from deconfliction.errors import NotFound
@@ -32,6 +35,14 @@ def may_see_unit_item(viewer: Party, owner_id: str, unit_id: str | None) -> bool
     """Within a party: its own key reads every unit's items; a unit's key reads its own unit's items and
     the party's items of no unit, never a sibling unit's. Between parties nothing changes."""
     return viewer.sees_all or (owner_id == viewer.id and (viewer.unit_id is None or unit_id in (None, viewer.unit_id)))
+
+
+def may_see_unit(viewer: Party | None, unit: Unit) -> bool:
+    """A unit (its name, ladder, area): the console, the coordinator and auditors see every party's; a
+    party its own; a unit's key its own unit only. Another party never learns how a party is organised."""
+    if viewer is None or viewer.sees_all or viewer.role is Role.AUDITOR:
+        return True
+    return unit.party_id == viewer.id and viewer.unit_id in (None, unit.id)
 
 
 def may_see_operation(viewer: Party, op: Operation) -> bool:
@@ -106,9 +117,10 @@ def party_view(p: Party) -> dict[str, Any]:
 
 
 def unit_field(viewer: Party | None, owner_id: str, unit_id: str | None) -> dict[str, Any]:
-    """``{"unit": ...}`` for the owner's own party (and the coordinator); nothing for another party: the
-    way a party is organised is its own business."""
-    if viewer is None or viewer.sees_all or viewer.id == owner_id:
+    """``{"unit": ...}`` for the owner's own party (and the coordinator) when a unit declared it; nothing
+    otherwise, so an object of no unit reads the same for everyone, and another party never learns how a
+    party is organised."""
+    if unit_id is not None and (viewer is None or viewer.sees_all or viewer.id == owner_id):
         return {"unit": unit_id}
     return {}
 
