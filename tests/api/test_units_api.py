@@ -220,3 +220,30 @@ def test_a_unit_key_reads_no_sibling_unit_in_the_ledger_nor_in_as_of_views(
     assert [c["operation"] for c in past_conflicts] == [own_id]
     all_past = client.get("/v1/operations", params={"as_of": later}, headers=auth(k["alpha"])).json()["items"]
     assert {o["id"] for o in all_past} == {own_id, sib_id}
+
+
+def test_the_conflict_view_names_the_unit_to_its_own_party_only(
+    client: TestClient, parties: dict[str, tuple[Party, str]]
+) -> None:
+    k = keys_of(parties)
+    convoy = make_unit(client, k["alpha"], "Convoy team")
+    op = {"kind": "air", "volumes": [volume_json(square(40, 35))], "unit": convoy["id"]}
+    assert client.post("/v1/operations", json=op, headers=auth(k["alpha"])).status_code == 201
+    crossing = {"kind": "air", "volumes": [volume_json(square(40.05, 35.05))]}
+    told = client.post("/v1/operations", json=crossing, headers=auth(k["bravo"])).json()["conflicts"]
+    assert len(told) == 1 and "unit" not in told[0]
+    cid = told[0]["id"]
+    mine = client.get(f"/v1/conflicts/{cid}", headers=auth(k["alpha"])).json()
+    assert mine["unit"] == convoy["id"]
+    (listed,) = client.get("/v1/conflicts", headers=auth(k["alpha"])).json()["items"]
+    assert listed == mine
+    assert "unit" not in client.get(f"/v1/conflicts/{cid}", headers=auth(k["bravo"])).json()
+    sides = client.get(f"/v1/conflicts/{cid}", headers=auth(k["cell"])).json()["sides"]
+    assert [s.get("unit") for s in sides if s["party"] == parties["alpha"][0].id] == [convoy["id"]]
+    assert [s.get("unit") for s in sides if s["party"] == parties["bravo"][0].id] == [None]
+    # what the ledger recorded for alpha's side is what alpha reads now
+    entries = [
+        orjson.loads(line) for line in client.get("/v1/ledger", headers=auth(k["alpha"])).content.splitlines()[1:]
+    ]
+    recorded = [e["content"]["payload"] for e in entries if e.get("content", {}).get("type") == "conflict.opened"]
+    assert recorded[-1]["unit"] == convoy["id"] == mine["unit"]

@@ -29,6 +29,26 @@ def _unit_may_see(tx: Transaction, actor: Party, c: Conflict) -> bool:
     return actor.unit_id is None or may_see_unit_item(actor, actor.id, unit_of_side(tx, c, actor.id))
 
 
+def _has_units(tx: Transaction, viewer: Party) -> bool:
+    """Whether a unit may be named at all (most parties have none: no look-up per conflict then)."""
+    return bool(tx.units.list(party_id=None if viewer.sees_all else viewer.id, limit=1))
+
+
+def _with_units(tx: Transaction, viewer: Party, c: Conflict, view: dict[str, Any]) -> dict[str, Any]:
+    """The view with ``unit`` on the viewer's own side (the coordinator: on each side) when one of the
+    party's units declared its object, as the write that told it said (``units.told_view``)."""
+    if viewer.sees_all:
+        for side in view.get("sides", ()):
+            unit = unit_of_side(tx, c, side["party"])
+            if unit is not None:
+                side["unit"] = unit
+    elif view.get("operation") is not None:
+        unit = unit_of_side(tx, c, viewer.id)
+        if unit is not None:
+            view["unit"] = unit
+    return view
+
+
 def list_conflicts(
     rt: Runtime,
     actor: Party,
@@ -54,7 +74,11 @@ def list_conflicts(
                 )
             found = kept[:limit]
         names = party_names(tx, found)
-    return [conflict_view(actor, c, names) for c in found]
+        units = _has_units(tx, actor)
+        return [
+            _with_units(tx, actor, c, conflict_view(actor, c, names)) if units else conflict_view(actor, c, names)
+            for c in found
+        ]
 
 
 def get_conflict(rt: Runtime, actor: Party, conflict_id: str) -> dict[str, Any]:
@@ -63,4 +87,5 @@ def get_conflict(rt: Runtime, actor: Party, conflict_id: str) -> dict[str, Any]:
         if not _unit_may_see(tx, actor, c):
             raise NotFound(f"no conflict {conflict_id}", id=conflict_id)
         names = party_names(tx, [c])
-    return conflict_view(actor, c, names)
+        view = conflict_view(actor, c, names)
+        return _with_units(tx, actor, c, view) if _has_units(tx, actor) else view
