@@ -110,6 +110,8 @@ TABLES = (
     "notifications",
     "contacts",
     "party_keys",
+    "unit_keys",
+    "units",
     "parties",
 )
 

@@ -129,7 +129,8 @@ def test_demo_loads_and_reports_conflicts(tmp_path: Path) -> None:
         app, ["demo", "--no-serve", "--database-url", f"sqlite:///{tmp_path}/demo.db"], terminal_width=200
     )
     assert result.exit_code == 0, result.output
-    assert result.output.count("dk_") >= 4
+    assert result.output.count("dk_") >= 5  # the four parties and the aid agency's convoy team
+    assert "Aid Agency / Convoy team" in result.output
     assert "Conflicts found: 15" in result.output
     assert "air-air" in result.output and "air-ground" in result.output
     for kind in ("zone_entry", "band_entry", "protected_site-air"):
@@ -181,3 +182,34 @@ def test_serve_says_when_the_tactical_layer_is_split_over_processes(
     assert result.exit_code == 0, result.output
     assert ran and ran[0]["workers"] == workers
     assert ("own tactical cycle" in result.output) is warned
+
+
+def test_unit_add_list_and_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path}/cli.db"
+    monkeypatch.setenv("DECONFLICTION_DATABASE_URL", url)
+    assert runner.invoke(app, ["party", "add", "Relief Corps"]).exit_code == 0
+    made = runner.invoke(app, ["unit", "add", "Relief Corps", "Convoy team"])
+    assert made.exit_code == 0 and "Convoy team" in made.output, made.output
+    again = runner.invoke(app, ["unit", "add", "Relief Corps", "Convoy team"])
+    assert again.exit_code == 2 and "already has a unit" in again.output
+    assert runner.invoke(app, ["unit", "add", "Nobody", "Team"]).exit_code == 2
+    listed = runner.invoke(app, ["unit", "list", "Relief Corps", "--json"])
+    assert listed.exit_code == 0
+    (unit,) = json.loads(listed.output)
+    assert unit["name"] == "Convoy team" and unit["contacts"] == []
+    issued = runner.invoke(app, ["unit", "key", "Relief Corps", "Convoy team"])
+    assert issued.exit_code == 0, issued.output
+    key = re.search(r"dk_[\w-]+", issued.output)
+    assert key
+    assert runner.invoke(app, ["unit", "key", "Relief Corps", "Air wing"]).exit_code == 2
+
+    from deconfliction.service.parties import authenticate
+    from deconfliction.service.runtime import Runtime
+    from deconfliction.store import open_store
+
+    store = open_store(url)
+    try:
+        party = authenticate(Runtime(store), key.group(0))
+        assert party.name == "Relief Corps" and party.unit_id == unit["id"]
+    finally:
+        store.close()

@@ -152,6 +152,9 @@ def demo(
     for p, key in loaded.parties:
         out.print(f"  {p.name:<18} {p.role.value:<12} ", end="")
         out.print(key, soft_wrap=True, highlight=False)
+    for label, key in loaded.unit_keys:  # a unit's key: that unit's inbox
+        out.print(f"  {label:<31} ", end="")
+        out.print(key, soft_wrap=True, highlight=False)
     titles = loaded.labels  # operations, zones, sites and the line's band
     table = Table(title=f"Conflicts found: {len(loaded.conflicts)}")
     for col in ("between", "and", "rule", "min separation", "window (UTC)"):
@@ -622,6 +625,77 @@ def zone_list(
             r["id"], str(r["version"]), r["name"], names.get(r["owner"], r["owner"]), others, r["state"], valid
         )
     out.print(table)
+
+
+unit_app = typer.Typer(
+    help="Units of a party (a squadron, a convoy team): add, list, issue keys.", no_args_is_help=True
+)
+app.add_typer(unit_app, name="unit")
+
+
+@unit_app.command("add")
+def unit_add(
+    party: Annotated[str, typer.Argument(help="The party's name or id")],
+    name: Annotated[str, typer.Argument(help="The unit's name, unique within the party")],
+) -> None:
+    """Create a unit of a party (its ladder: PUT /v1/units/{id}/contacts, or the web map)."""
+    from deconfliction.service.units import create_unit
+
+    rt = _runtime(Settings.from_env())
+    try:
+        unit, _ = create_unit(rt, None, name, party=party)
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    out.print(f"Created unit [bold]{unit.name}[/] ({unit.id}) of {party}")
+
+
+@unit_app.command("list")
+def unit_list(
+    party: Annotated[str, typer.Argument(help="The party's name or id")],
+    as_json: Annotated[bool, typer.Option("--json", help="Units as JSON")] = False,
+) -> None:
+    """A party's units, with their ladders."""
+    from deconfliction.service.units import list_units
+
+    rt = _runtime(Settings.from_env())
+    try:
+        records = [u.record() for u in list_units(rt, None, party=party, limit=1_000_000)]
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    if as_json:
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    table = Table("id", "name", "ladder (primary first)", "area")
+    for r in records:
+        ladder = ", ".join(c["name"] for c in r["contacts"]) or "(the party's)"
+        table.add_row(r["id"], r["name"], ladder, r["area"]["type"] if r["area"] else "")
+    out.print(table)
+
+
+@unit_app.command("key")
+def unit_key(
+    party: Annotated[str, typer.Argument(help="The party's name or id")],
+    unit: Annotated[str, typer.Argument(help="The unit's name or id")],
+) -> None:
+    """Issue an API key scoped to the unit and print it (once): it acts as the party for that unit."""
+    from deconfliction.service.units import issue_unit_key, list_units
+
+    rt = _runtime(Settings.from_env())
+    try:
+        found = [u for u in list_units(rt, None, party=party, limit=1_000_000) if unit in (u.id, u.name)]
+        if not found:
+            raise InvalidInput.one("unit", "unknown_unit", f"{party} has no unit {unit!r}")
+        key, api_key, _ = issue_unit_key(rt, None, found[0].id)
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    out.print(f"Key {key.id} for unit [bold]{found[0].name}[/] ({found[0].id})")
+    out.print(f"API key (shown once, store it now): [bold]{api_key}[/]")
 
 
 def main() -> None:

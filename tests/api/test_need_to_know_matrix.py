@@ -206,6 +206,8 @@ class Scene:
     """Notification name -> id."""
     endpoints: dict[str, str] = field(default_factory=dict)
     """Endpoint or delivery name -> id."""
+    units: dict[str, str] = field(default_factory=dict)
+    """Unit name (or unit key name) -> id."""
     as_of: str | None = None
     """When set, every read of operations and conflicts asks for the view as of this time."""
 
@@ -248,6 +250,8 @@ class Scene:
             return self.notes[obj]
         if obj in self.endpoints:
             return self.endpoints[obj]
+        if obj in self.units:
+            return self.units[obj]
         return {
             "missing-op": MISSING_OP,
             "missing-cf": MISSING_CF,
@@ -261,6 +265,8 @@ class Scene:
             "missing-th": "th_" + "0" * 26,
             "missing-ep": "ep_" + "0" * 26,
             "missing-dl": "dl_" + "0" * 26,
+            "missing-un": "un_" + "0" * 26,
+            "missing-uk": "uk_" + "0" * 26,
         }[obj]
 
     def register_keys(self) -> None:
@@ -1113,6 +1119,89 @@ MATRIX.update(
 )
 
 
+UNITS = ("un-alpha", "un-bravo", "missing-un")
+
+
+def unit_of(s: Scene, obj: str) -> str:
+    """alpha's and bravo's units (made by their own keys on first use); a missing id otherwise."""
+    if obj.startswith("missing"):
+        return s.obj_id(obj)
+    if obj not in s.units:
+        owner = obj.removeprefix("un-")
+        r = s.call("POST", "/v1/units", owner, json={"name": f"{owner} convoy team"})
+        assert r.status_code == 201, r.text
+        s.units[obj] = r.json()["unit"]["id"]
+    return s.units[obj]
+
+
+def unit_key_of(s: Scene, obj: str) -> str:
+    if obj.startswith("missing"):
+        return s.obj_id(obj)
+    if obj not in s.units:
+        r = s.call("POST", f"/v1/units/{unit_of(s, 'un-alpha')}/keys", "alpha")
+        assert r.status_code == 201, r.text
+        s.units[obj] = r.json()["key"]["id"]
+    return s.units[obj]
+
+
+def reads_unit(caller: str, obj: str | None) -> int:
+    """A party's units are for the party, the coordinator and auditors; others get a 404."""
+    if caller == "anonymous":
+        return 401
+    if obj is None or obj.startswith("missing"):
+        return 404
+    return 200 if caller in ("cell", "auditor", str(obj).removeprefix("un-")) else 404
+
+
+def manages_unit(caller: str, obj: str | None, ok: int = 200) -> int:
+    """The unit's party and the coordinator change it; an auditor (who reads it) may not: 403."""
+    read = reads_unit(caller, obj)
+    if read != 200:
+        return read
+    return 403 if caller == "auditor" else ok
+
+
+MATRIX.update(
+    {
+        ("POST", "/v1/units"): Case(
+            (None,),
+            lambda s, c, o: s.call("POST", "/v1/units", c, json={"name": f"team of {c}"}),
+            lambda s, c, o: {"anonymous": 401, "watcher": 403, "auditor": 403}.get(c, 201),
+        ),
+        ("GET", "/v1/units"): Case((None,), lambda s, c, o: s.call("GET", "/v1/units", c), lambda s, c, o: any_key(c)),
+        ("GET", "/v1/units/{unit_id}"): Case(
+            UNITS,
+            lambda s, c, o: s.call("GET", f"/v1/units/{unit_of(s, str(o))}", c),
+            lambda s, c, o: reads_unit(c, o),
+        ),
+        ("PUT", "/v1/units/{unit_id}/contacts"): Case(
+            UNITS,
+            lambda s, c, o: s.call(
+                "PUT", f"/v1/units/{unit_of(s, str(o))}/contacts", c, json={"contacts": [{"name": f"duty of {c}"}]}
+            ),
+            lambda s, c, o: manages_unit(c, o),
+        ),
+        ("POST", "/v1/units/{unit_id}/keys"): Case(
+            UNITS,
+            lambda s, c, o: s.call("POST", f"/v1/units/{unit_of(s, str(o))}/keys", c),
+            lambda s, c, o: manages_unit(c, o, 201),
+        ),
+        ("GET", "/v1/units/{unit_id}/keys"): Case(
+            UNITS,
+            lambda s, c, o: s.call("GET", f"/v1/units/{unit_of(s, str(o))}/keys", c),
+            lambda s, c, o: manages_unit(c, o),
+        ),
+        ("POST", "/v1/units/{unit_id}/keys/{key_id}/revoke"): Case(
+            ("uk-alpha", "missing-uk"),
+            lambda s, c, o: s.call(
+                "POST", f"/v1/units/{unit_of(s, 'un-alpha')}/keys/{unit_key_of(s, str(o))}/revoke", c
+            ),
+            lambda s, c, o: 404 if o == "missing-uk" and c in ("alpha", "cell") else manages_unit(c, "un-alpha"),
+        ),
+    }
+)
+
+
 def test_every_route_of_the_openapi_document_is_in_the_matrix() -> None:
     """A new endpoint fails here until its row says who may see what through it."""
     spec = create_app(Settings()).openapi()
@@ -1562,3 +1651,15 @@ def test_export_and_import(scene: Scene) -> None:
         ops_seen = {f["properties"]["id"] for f in features if f["properties"]["object"] == "operation"}
         assert ops_seen == {scene.ids[n] for n in "ABCD" if OWNER[n] == caller}, caller
         assert scene.zones["zone-agreed"] in {f["properties"]["id"] for f in features}
+
+
+def test_units(scene: Scene) -> None:
+    """A party's units, their ladders and their keys are its own business: another party gets a 404 as
+    for a missing unit; the coordinator manages them, an auditor reads them."""
+    for route in [r for r in MATRIX if r[1].startswith("/v1/units")]:
+        run(scene, route)
+    for caller in ("bravo", "charlie", "watcher"):
+        listed = scene.call("GET", "/v1/units", caller).json()["items"]
+        assert scene.units["un-alpha"] not in {u["id"] for u in listed}
+    everyone = {u["id"] for u in scene.call("GET", "/v1/units", "cell").json()["items"]}
+    assert {scene.units["un-alpha"], scene.units["un-bravo"]} <= everyone

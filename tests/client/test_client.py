@@ -526,3 +526,41 @@ def test_the_example_in_docs_api_md_runs(served: Served) -> None:
         [op] = alpha.iter_operations()
         assert (op.title, op.state) == ("ISR orbit", "planned")
         assert [k.active for k in alpha.list_keys()] == [True]
+
+
+def test_units_their_keys_and_declaring_for_a_unit(served: Served) -> None:
+    from deconfliction.client import Contact, Unit
+
+    with served.client("alpha") as alpha, served.client("bravo") as bravo:
+        convoy = alpha.create_unit(
+            "Convoy team", contacts=[Contact("lead", {"radio": "ch 7"})], area=bar(40, 35, 41, 36)
+        )
+        assert isinstance(convoy, Unit) and convoy.contacts == (Contact("lead", {"radio": "ch 7"}),)
+        assert convoy.area is not None and convoy.area["type"] == "Polygon"
+        air = alpha.create_unit("Air wing")
+        assert [u.id for u in alpha.iter_units()] == [convoy.id, air.id]
+        assert alpha.set_unit_contacts(air, [{"name": "ops"}]).version == 2
+        with pytest.raises(AlreadyExists):
+            alpha.create_unit("Convoy team")
+        with pytest.raises(ValidationFailed) as e:
+            alpha.submit("air", [EAST_WEST], unit="un_nope")
+        assert e.value.errors[0].field == "unit"
+        issued = alpha.issue_unit_key(convoy)
+        assert issued.api_key and issued.unit == convoy.id
+        with Client(served.url, issued.api_key, backoff=0.0) as as_convoy:
+            assert as_convoy.me().unit == convoy.id
+            own = as_convoy.submit("air", [EAST_WEST])
+            assert own.operation.unit == convoy.id
+            sib = alpha.submit("air", [FAR_AWAY], unit=air)
+            assert sib.operation.unit == air.id
+            assert [o.id for o in as_convoy.iter_operations()] == [own.operation.id]
+            with pytest.raises(NotFound):
+                as_convoy.get_operation(sib.operation.id)
+            assert [u.id for u in as_convoy.iter_units()] == [convoy.id]
+            revised = alpha.revise(sib.operation, unit=convoy)
+            assert revised.operation.unit == convoy.id
+            bravo.submit("air", [NORTH_SOUTH])
+            assert {o.id for o in as_convoy.iter_operations()} == {own.operation.id, sib.operation.id}
+        (key,) = alpha.list_unit_keys(convoy)
+        assert alpha.revoke_unit_key(convoy, key.id).revoked_at is not None
+        assert bravo.list_units().items == ()

@@ -153,7 +153,9 @@ def test_an_override_passes_is_recorded_and_told_at_once_as_urgent(rt, parties, 
     for who in (agency, coordinator):
         [n] = told[who.id]
         assert n.entry_seq == entry.seq and n.body["reason"] == reason
-        assert n.deadline == notes.POLICY.deadline(clock.now, clock.now)  # the shortest deadline
+        # urgent: the shortest step there is (the escalation policy's floor), chased towards the conflict's start
+        assert n.deadline == clock.now + timedelta(seconds=rt.escalation.floor_s)
+        assert n.starts_at == stored.window.start
         assert n.deadline - clock.now <= timedelta(minutes=2)
     # the owner acknowledges it: the operator is told, as for any conflict notification
     notes.acknowledge_notification(rt, agency, told[agency.id][0].id)

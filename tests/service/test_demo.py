@@ -50,3 +50,18 @@ def test_the_orbit_over_the_hospital_is_activated_with_a_recorded_override(sqlit
         "East Force": 0,
         "Aid Agency": 1,
     }
+
+
+def test_the_convoy_is_declared_by_the_agencys_convoy_team(sqlite_store) -> None:
+    from deconfliction.service import notifications as notes
+
+    rt = Runtime(sqlite_store)
+    load = load_demo(rt)
+    team = next(k for k, v in load.labels.items() if v == "Aid Agency: Convoy team")
+    (convoy,) = [r.operation for r in load.results if r.operation.title == "Convoy over the bridge"]
+    assert convoy.unit_id == team
+    agency = next(p for p, _ in load.parties if p.name == "Aid Agency")
+    told = [n for n in notes.list_notifications(rt, agency) if n.subject_id in {c.id for c in load.conflicts}]
+    about_convoy = {c.id for c in load.conflicts if convoy.id in (c.operation_a, c.operation_b)}
+    assert about_convoy and {n.unit_id for n in told if n.subject_id in about_convoy} == {team}
+    assert {n.unit_id for n in told if n.subject_id not in about_convoy} == {None}  # its sites belong to no unit

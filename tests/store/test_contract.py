@@ -132,6 +132,90 @@ class StoreContract:
             assert [p.name for p in tx.parties.list()] == ["alpha", "bravo", "cell"]
             assert [p.name for p in tx.parties.list(after="pt_alpha", limit=1)] == ["bravo"]
 
+    def test_units_and_their_keys(self, seeded: Store) -> None:
+        from deconfliction.domain.notification import Contact
+        from deconfliction.domain.unit import Unit
+        from deconfliction.store.ports import UnitKey
+
+        area = parse_footprint(square(40.0, 35.0), L)
+        assert not isinstance(area, str)
+        convoy = Unit("un_1", "pt_alpha", "Convoy team", (Contact("Lead", {"phone": "+1"}),), area, 1, NOW, NOW)  # type: ignore[arg-type]
+        office = Unit("un_2", "pt_alpha", "Field office", (), None, 1, NOW, NOW)
+        same_name = Unit("un_3", "pt_bravo", "Convoy team", (), None, 1, NOW, NOW)
+        with seeded.write() as tx:
+            for u in (convoy, office, same_name):
+                tx.units.add(u)
+            tx.units.add_key(UnitKey("uk_1", "un_1", NOW), "hash-unit-1")
+            tx.units.add_key(UnitKey("uk_2", "un_1", NOW + timedelta(seconds=1)), "hash-unit-2")
+        with seeded.read() as tx:
+            assert tx.units.get("un_1") == convoy and tx.units.get("un_9") is None
+            assert tx.units.by_name("pt_alpha", "Field office") == office
+            assert tx.units.by_name("pt_bravo", "Field office") is None
+            assert [u.id for u in tx.units.list(party_id="pt_alpha")] == ["un_1", "un_2"]
+            assert [u.id for u in tx.units.list(after="un_1", limit=1)] == ["un_2"]
+            assert tx.units.by_key_hash("hash-unit-2") == convoy
+            assert tx.units.by_key_hash("hash-alpha") is None
+        later = NOW + timedelta(minutes=1)
+        with seeded.write() as tx:
+            tx.units.save(convoy.with_contacts((Contact("Deputy", {"radio": "ch 4"}),), later))
+            tx.units.revoke_key("uk_2", later)
+        with seeded.read() as tx:
+            got = tx.units.get("un_1")
+            assert got is not None and got.version == 2 and got.contacts == (Contact("Deputy", {"radio": "ch 4"}),)
+            assert got.area == area
+            assert tx.units.by_key_hash("hash-unit-2") is None
+            assert tx.units.by_key_hash("hash-unit-1") == got
+            assert [(k.id, k.revoked_at) for k in tx.units.keys("un_1")] == [("uk_1", None), ("uk_2", later)]
+        import sqlite3
+
+        import psycopg
+
+        with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)), seeded.write() as tx:
+            tx.units.add(Unit("un_4", "pt_alpha", "Convoy team", (), None, 1, NOW, NOW))  # unique in its party
+
+    def test_unit_of_operations_and_notifications(self, seeded: Store) -> None:
+        from deconfliction.domain.notification import Notification
+        from deconfliction.domain.unit import Unit
+
+        with seeded.write() as tx:
+            for uid in ("un_1", "un_2"):
+                tx.units.add(Unit(uid, "pt_alpha", uid, (), None, 1, NOW, NOW))
+            tx.operations.add(replace(operation("op_1", "pt_alpha"), unit_id="un_1"))
+            tx.operations.add(replace(operation("op_2", "pt_alpha", 41.0), unit_id="un_2"))
+            tx.operations.add(operation("op_3", "pt_alpha", 42.0))
+            for i, unit in enumerate(("un_1", "un_2", None), start=1):
+                n = Notification(
+                    f"nt_{i}",
+                    tx.notifications.next_seq(),
+                    "pt_alpha",
+                    "conflict.opened",
+                    "cf",
+                    1,
+                    {},
+                    NOW,
+                    NOW,
+                    unit_id=unit,
+                )
+                tx.notifications.add(n)
+        with seeded.read() as tx:
+            got = tx.operations.get("op_1")
+            assert got is not None and got.unit_id == "un_1"
+            assert tx.operations.unit_of("op_2") == "un_2" and tx.operations.unit_of("op_3") is None
+            assert tx.operations.unit_of("op_9") is None
+            assert [o.id for o in tx.operations.list(owner_id="pt_alpha", unit_id="un_1")] == ["op_1", "op_3"]
+            assert [o.id for o in tx.operations.list(owner_id="pt_alpha")] == ["op_1", "op_2", "op_3"]
+            assert [n.id for n in tx.notifications.list(party_id="pt_alpha", unit_id="un_2")] == ["nt_2", "nt_3"]
+            assert [n.id for n in tx.notifications.for_party("pt_alpha", unit_id="un_1")] == ["nt_1", "nt_3"]
+            assert len(tx.notifications.for_party("pt_alpha")) == 3
+            n1 = tx.notifications.get("nt_1")
+            assert n1 is not None and n1.unit_id == "un_1"
+        with seeded.write() as tx:  # a revision may move it to another unit
+            op = tx.operations.get("op_3")
+            assert op is not None
+            tx.operations.replace(replace(op, unit_id="un_2", version=2))
+        with seeded.read() as tx:
+            assert tx.operations.unit_of("op_3") == "un_2"
+
     def test_party_keys_and_used_signatures(self, seeded: Store) -> None:
         from datetime import timedelta
 

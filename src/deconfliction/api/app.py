@@ -32,6 +32,7 @@ from deconfliction.api import movements as movements_api
 from deconfliction.api import sites as sites_api
 from deconfliction.api import tracks as tracks_api
 from deconfliction.api import transfer as transfer_api
+from deconfliction.api import units as units_api
 from deconfliction.api import web as web_ui
 from deconfliction.api import zones as zones_api
 from deconfliction.api.limits import BodyLimit
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(areas_module.router)
     app.include_router(tracks_api.router)
     app.include_router(exercise_api.router)
+    app.include_router(units_api.router)
     web_ui.install(app, settings.tile_url)
     limits = runtime.limits if runtime is not None else settings.limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)

@@ -43,6 +43,7 @@ class MovementIn(BaseModel):
     title: str = Field("", max_length=200)
     state: Literal["draft", "planned"] = "draft"
     known_conflict_tokens: list[str] = Field(default_factory=list)
+    unit: str | None = Field(None, description="One of your units declaring it (GET /v1/units)")
 
 
 def _render(rt: Runtime, actor: Party, status: int = 201) -> Any:
@@ -81,6 +82,7 @@ async def submit(
             known_tokens=body.known_conflict_tokens,
             idempotency=idem,
             signature=signed_request(request, raw),
+            unit=body.unit,
         )
         return respond(out, render)
 
@@ -94,6 +96,7 @@ class MovementRevisionIn(BaseModel):
     priority: int = Field(0, ge=0, le=100)
     title: str = Field("", max_length=200)
     known_conflict_tokens: list[str] = Field(default_factory=list)
+    unit: str | None = Field(None, description="Now declared for this unit of yours; omitted: unchanged")
 
 
 @router.put("/{op_id}", summary="A new route or schedule for your movement (If-Match required)")
@@ -125,6 +128,7 @@ async def revise(
             known_tokens=body.known_conflict_tokens,
             idempotency=idem,
             signature=signed_request(request, raw),
+            unit=body.unit,
         )
         return respond(out, render)
 

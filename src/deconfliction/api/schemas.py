@@ -98,6 +98,11 @@ class OperationFields(_Strict):
         description="Proof of knowledge: the current token of every conflict (needed to "
         "hold the planned or active state)",
     )
+    unit: str | None = Field(
+        None,
+        description="One of your units (GET /v1/units) declaring it; omitted: a unit's key declares for its "
+        "unit, a party's key for the party as a whole (on a revision: unchanged)",
+    )
 
 
 class OverrideIn(_Strict):
@@ -220,4 +225,4 @@ def draft_from_wire(body: OperationFields, limits: Limits) -> OperationDraft:
             errors += e.errors
     if errors:
         raise InvalidInput(errors)
-    return OperationDraft(body.kind, tuple(volumes), body.priority, body.title)
+    return OperationDraft(body.kind, tuple(volumes), body.priority, body.title, body.unit)

@@ -58,6 +58,7 @@ class SiteIn(_Strict):
     radius_m: float = Field(description="Protection radius, metres")
     accuracy_m: float = Field(description="How accurate the coordinates are, metres")
     valid_until: str = Field(description="RFC 3339; past it the owner is asked to revalidate (still protected)")
+    unit: str | None = Field(None, description="One of your units declaring it (GET /v1/units)")
 
 
 class RevalidateIn(_Strict):
@@ -102,13 +103,14 @@ def site_draft(body: SiteIn, limits: Limits) -> tuple[sites.SiteDraft, list[Fiel
         errors += e.errors
     if errors or footprint is None or category is None or valid_until is None:
         raise InvalidInput(errors)
-    return sites.SiteDraft(body.name, category, footprint, body.radius_m, body.accuracy_m, valid_until), warnings
+    draft = sites.SiteDraft(body.name, category, footprint, body.radius_m, body.accuracy_m, valid_until, body.unit)
+    return draft, warnings
 
 
 def _render(rt: Runtime, actor: Party, status: int, warnings: list[FieldError] | None = None) -> Render:
     def render(r: sites.SiteResult) -> tuple[int, dict[str, str], Any]:
         body = {
-            "site": sites.site_record(r.site, rt.clock()),
+            "site": sites.site_view(actor, r.site, rt.clock()),
             "warnings": [{"field": w.field, "code": w.code, "message": w.message} for w in warnings or ()],
             "likely_duplicates": [sites.duplicate_view(d) for d in r.duplicates],
             "conflicts": [conflict_view(actor, c, r.names) for c in r.changed],
@@ -198,7 +200,7 @@ async def list_(
         found = sites.list_sites(rt, party, owner_id=owner, active=active, due=due, after=after, limit=size + 1)
         items, nxt = page(found, size, lambda s: s.id)
         now = rt.clock()
-        return json_response({"items": [sites.site_record(s, now) for s in items], "next_cursor": nxt})
+        return json_response({"items": [sites.site_view(party, s, now) for s in items], "next_cursor": nxt})
 
     return await as_party(rt, key, work)
 
@@ -212,7 +214,7 @@ async def get(site_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> 
                 raise NotFound(f"no site {site_id} at {as_of}", id=site_id)
             return json_response(record, headers={"ETag": etag(record["version"])})
         s = sites.get_site(rt, party, site_id)
-        return json_response(sites.site_record(s, rt.clock()), headers={"ETag": etag(s.version)})
+        return json_response(sites.site_view(party, s, rt.clock()), headers={"ETag": etag(s.version)})
 
     return await as_party(rt, key, work)
 

@@ -102,6 +102,8 @@ class Operation:
     volumes: tuple[Volume, ...]
     created_at: datetime
     updated_at: datetime
+    unit: str | None = None
+    """The unit of the caller's party that declared it (None: the party as a whole)."""
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Operation:
@@ -117,6 +119,7 @@ class Operation:
             volumes=tuple(Volume.from_json(v) for v in d["volumes"]),
             created_at=parse_time(d["created_at"]),
             updated_at=parse_time(d["updated_at"]),
+            unit=d.get("unit"),
         )
 
 
@@ -334,10 +337,62 @@ class Party:
     name: str
     role: Role
     created_at: datetime
+    unit: str | None = None
+    """``me()`` with a unit's key: that unit."""
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Party:
-        return cls(d["id"], d["name"], cast(Role, d["role"]), parse_time(d["created_at"]))
+        return cls(d["id"], d["name"], cast(Role, d["role"]), parse_time(d["created_at"]), d.get("unit"))
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    channels: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "channels": dict(self.channels)}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit of a party (a squadron, a convoy team): its own ladder, asked before the party's."""
+
+    id: str
+    party: str
+    name: str
+    contacts: tuple[Contact, ...]
+    area: GeoJSON | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Unit:
+        return cls(
+            d["id"],
+            d["party"],
+            d["name"],
+            tuple(Contact(c["name"], dict(c.get("channels") or {})) for c in d["contacts"]),
+            d.get("area"),
+            int(d["version"]),
+            parse_time(d["created_at"]),
+            parse_time(d["updated_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class UnitKey:
+    id: str
+    unit: str
+    created_at: datetime
+    revoked_at: datetime | None
+    api_key: str | None = None
+    """Only in the answer that issued it: shown this once."""
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], api_key: str | None = None) -> UnitKey:
+        return cls(d["id"], d["unit"], parse_time(d["created_at"]), _opt_time(d.get("revoked_at")), api_key)
 
 
 @dataclass(frozen=True)

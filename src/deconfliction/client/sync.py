@@ -20,6 +20,7 @@ from deconfliction.client.models import (
     ClockAdvanced,
     Conflict,
     ConflictState,
+    Contact,
     Health,
     KeyChange,
     Kind,
@@ -34,6 +35,8 @@ from deconfliction.client.models import (
     Rotation,
     ServiceKey,
     SigningKey,
+    Unit,
+    UnitKey,
     Volume,
     WriteResult,
     format_time,
@@ -185,9 +188,11 @@ class Client:
         known_conflict_tokens: Iterable[str] = (),
         idempotency_key: str | None = None,
         override: Mapping[str, str] | None = None,
+        unit: Unit | str | None = None,
     ) -> WriteResult:
         """Declare an operation (``draft`` or ``planned``; planned needs the token of every conflict it
-        would have, else ``MissingConflictTokens``; ``override`` as for ``activate``)."""
+        would have, else ``MissingConflictTokens``; ``override`` as for ``activate``); ``unit``: one of the
+        party's units declaring it."""
         body = {
             "kind": kind,
             "volumes": [_volume_json(v) for v in volumes],
@@ -196,6 +201,7 @@ class Client:
             "state": state,
             "known_conflict_tokens": list(known_conflict_tokens),
             **_overrides(override),
+            **_unit(unit),
         }
         return self._write("POST", "/v1/operations", body, None, idempotency_key)
 
@@ -233,8 +239,10 @@ class Client:
         title: str | None = None,
         known_conflict_tokens: Iterable[str] = (),
         idempotency_key: str | None = None,
+        unit: Unit | str | None = None,
     ) -> WriteResult:
-        """Revise a live operation, If-Match its version. Given an ``Operation``, what is not given is
+        """Revise a live operation, If-Match its version (``unit`` given: now declared by that unit;
+        omitted: unchanged). Given an ``Operation``, what is not given is
         kept from it (the API itself resets an omitted ``priority`` and ``title``); given an id, pass
         ``version``, ``kind`` and ``volumes``."""
         op_id, expected = _ref(operation, version)
@@ -251,8 +259,71 @@ class Client:
             "priority": priority or 0,
             "title": title or "",
             "known_conflict_tokens": list(known_conflict_tokens),
+            **_unit(unit),
         }
         return self._write("PUT", f"/v1/operations/{op_id}", body, expected, idempotency_key)
+
+    # -------------------------------------------------------------------------------------------- units
+
+    def create_unit(
+        self,
+        name: str,
+        *,
+        contacts: Sequence[Contact | Mapping[str, Any]] | None = None,
+        area: Mapping[str, Any] | None = None,
+        party: str | None = None,
+    ) -> Unit:
+        """A unit of the caller's party (``party``: the coordinator, for another party). Not retried
+        once sent (a retry of a success answers AlreadyExists)."""
+        body: dict[str, Any] = {"name": name}
+        if contacts is not None:
+            body["contacts"] = [_contact_json(c) for c in contacts]
+        if area is not None:
+            body["area"] = dict(area)
+        if party is not None:
+            body["party"] = party
+        d = self._json(self._send("POST", "/v1/units", body=body, idempotent=False))
+        self._keep(Receipt.from_json(d["receipt"]))
+        return Unit.from_json(d["unit"])
+
+    def list_units(
+        self, *, party: str | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> Page[Unit]:
+        params = _page_params(cursor, limit)
+        if party is not None:
+            params["party"] = party
+        return Page.from_json(self._get("/v1/units", params), Unit.from_json)
+
+    def iter_units(self, *, party: str | None = None) -> Iterator[Unit]:
+        return _every(lambda cursor: self.list_units(party=party, cursor=cursor))
+
+    def get_unit(self, unit_id: str) -> Unit:
+        return Unit.from_json(self._get(f"/v1/units/{unit_id}"))
+
+    def set_unit_contacts(self, unit: Unit | str, contacts: Sequence[Contact | Mapping[str, Any]]) -> Unit:
+        """Replace the unit's ladder (primary first); setting the same ladder twice is harmless."""
+        unit_id = unit.id if isinstance(unit, Unit) else unit
+        body = {"contacts": [_contact_json(c) for c in contacts]}
+        d = self._json(self._send("PUT", f"/v1/units/{unit_id}/contacts", body=body))
+        self._keep(Receipt.from_json(d["receipt"]))
+        return Unit.from_json(d["unit"])
+
+    def issue_unit_key(self, unit: Unit | str) -> UnitKey:
+        """A key scoped to the unit; ``api_key`` is shown this once. Not retried once sent."""
+        unit_id = unit.id if isinstance(unit, Unit) else unit
+        d = self._json(self._send("POST", f"/v1/units/{unit_id}/keys", body=_NO_BODY, idempotent=False))
+        self._keep(Receipt.from_json(d["receipt"]))
+        return UnitKey.from_json(d["key"], str(d["api_key"]))
+
+    def list_unit_keys(self, unit: Unit | str) -> tuple[UnitKey, ...]:
+        unit_id = unit.id if isinstance(unit, Unit) else unit
+        return tuple(UnitKey.from_json(k) for k in self._get(f"/v1/units/{unit_id}/keys")["items"])
+
+    def revoke_unit_key(self, unit: Unit | str, key_id: str) -> UnitKey:
+        unit_id = unit.id if isinstance(unit, Unit) else unit
+        d = self._json(self._send("POST", f"/v1/units/{unit_id}/keys/{key_id}/revoke", body=_NO_BODY))
+        self._keep(Receipt.from_json(d["receipt"]))
+        return UnitKey.from_json(d["key"])
 
     def plan(
         self,
@@ -450,6 +521,16 @@ class Client:
                 response.close()
             time.sleep(self.backoff * 2**attempt)
             attempt += 1
+
+
+def _unit(unit: Unit | str | None) -> dict[str, str]:
+    if unit is None:
+        return {}
+    return {"unit": unit.id if isinstance(unit, Unit) else unit}
+
+
+def _contact_json(c: Contact | Mapping[str, Any]) -> dict[str, Any]:
+    return c.to_json() if isinstance(c, Contact) else dict(c)
 
 
 def _ref(operation: Operation | str, version: int | None) -> tuple[str, int]:

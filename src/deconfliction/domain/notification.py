@@ -189,6 +189,9 @@ class Notification:
     step's deadline is computed from the time left before it. None: no danger time, default lengths."""
     superseded_by: str | None = None
     """State ``superseded``: the notification that took its chase over."""
+    unit_id: str | None = None
+    """The party's unit concerned (its object in the conflict was declared by it): told with the party's
+    watch desk; its ladder is asked first. None: the party as a whole."""
 
     def is_overdue(self, now: datetime) -> bool:
         """Pending and a deadline was missed: the current one, or an earlier one (escalated since)."""
@@ -231,6 +234,7 @@ class Notification:
             "at_coordinator": self.at_coordinator,
             "starts_at": _fmt(self.starts_at),
             "superseded_by": self.superseded_by,
+            "unit": self.unit_id,
         }
 
 

@@ -48,6 +48,8 @@ class Operation:
     title: str
     created_at: datetime
     updated_at: datetime
+    unit_id: str | None = None
+    """The owner's unit that declared it (None: the party as a whole)."""
 
     @property
     def is_live(self) -> bool:

@@ -27,6 +27,9 @@ class Party:
     name: str
     role: Role
     created_at: datetime
+    unit_id: str | None = None
+    """Set when the caller signed in with a key scoped to one of the party's units: it acts as its party,
+    declares for that unit, and sees that unit's items and the party's items of no unit."""
 
     @property
     def sees_all(self) -> bool:

@@ -168,6 +168,8 @@ class ProtectedSite:
     """Counts every change (revalidation, withdrawal); for ETag / If-Match. Starts at 1."""
     created_at: datetime
     updated_at: datetime
+    unit_id: str | None = None
+    """The owner's unit that declared it (None: the party as a whole); shown to the owner only."""
 
     @cached_property
     def shape(self) -> Shape:

@@ -35,7 +35,7 @@ from deconfliction.domain.site import SitePolicy
 from deconfliction.service.conflicts import party_names
 from deconfliction.service.notifications import notify_conflict
 from deconfliction.service.runtime import Runtime
-from deconfliction.service.views import conflict_side_view
+from deconfliction.service.units import told_view
 from deconfliction.store.ports import CandidateQuery, Transaction
 
 AREA_KINDS = frozenset(k.value for k in AreaConflictKind)
@@ -193,13 +193,14 @@ def record_changes(
         tx.conflicts.save(c)
         kind = "opened" if c.version == 1 else ("resolved" if c.state is ConflictState.RESOLVED else "updated")
         for side in (c.party_a, c.party_b):
+            view = told_view(tx, c, side, names)
             seq = tx.events.append(
                 at=now,
                 actor_id=actor_id,
                 type=f"conflict.{kind}",
                 subject_id=c.id,
-                payload=conflict_side_view(c, side, names),
+                payload=view,
                 audience=[side],
             )
             other = c.party_b if side == c.party_a else c.party_a
-            notify_conflict(tx, rt, c, side, seq, kind, names.get(other))
+            notify_conflict(tx, rt, c, side, seq, kind, names.get(other), view.get("unit"))

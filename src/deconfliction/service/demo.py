@@ -9,16 +9,17 @@ fly operations that cross each other; the agency's convoy runs on the river road
 resupply of East Force crosses that road while the convoy is on it and passes the warehouse; East
 Force's transit crosses into North Force's zone; North Force patrols the river bank inside the band; its
 surveillance orbit covers the hospital. Every kind of conflict appears: operation, zone_entry,
-band_entry and protected_site. North Force then plans the orbit and activates it: East Force has
-acknowledged the orbit's entry into its zone and the band, the Aid Agency has not answered about the
-hospital, so North Force overrides that one conflict with a reason (recorded, and told at once to the
-agency and the coordination cell). Times are relative to the moment the demo is loaded, so the situation is
-always in the near future.
+band_entry and protected_site. The convoy is declared by the agency's convoy team (a unit with its own
+ladder): its warnings reach the team first, and the agency's watch desk with it. North Force then plans
+the orbit and activates it: East Force has acknowledged the orbit's entry into its zone and the band,
+the Aid Agency has not answered about the hospital, so North Force overrides that one conflict with a
+reason (recorded, and told at once to the agency and the coordination cell). Times are relative to the
+moment the demo is loaded, so the situation is always in the near future.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
@@ -33,7 +34,7 @@ from deconfliction.domain.policy import OperationKind
 from deconfliction.domain.site import SiteCategory, SitePoint, parse_site_footprint
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D, format_time
 from deconfliction.domain.zone import ZoneAnswer
-from deconfliction.service import lines, movements, sites, zones
+from deconfliction.service import lines, movements, notifications, sites, units, zones
 from deconfliction.service.notifications import acknowledge_notification
 from deconfliction.service.operations import OperationDraft, OperationResult, change_state, submit_operation
 from deconfliction.service.parties import create_party
@@ -139,6 +140,8 @@ class DemoLoad:
     """Every open conflict once everything is loaded."""
     labels: dict[str, str]
     """A readable name for every operation, zone, site and line id."""
+    unit_keys: list[tuple[str, str]] = field(default_factory=list)
+    """(a unit's readable name, an API key scoped to it): sign in as the unit."""
 
 
 def _submit(
@@ -224,6 +227,16 @@ def load_demo(rt: Runtime) -> DemoLoad:
                 rt, by_name[party], title, kind, footprint, lo, hi, now + timedelta(hours=h0), now + timedelta(hours=h1)
             )
         )
+    # the convoy team answers for its convoy first; the agency's watch desk backs it up
+    notifications.set_contacts(
+        rt, agency, [{"name": "Watch desk", "channels": {"phone": "+963 11 000 0100"}}, {"name": "Head of security"}]
+    )
+    convoy_team, _ = units.create_unit(
+        rt,
+        agency,
+        "Convoy team",
+        contacts=[{"name": "Convoy lead", "channels": {"radio": "VHF ch 7"}}, {"name": "Convoy deputy"}],
+    )
     convoy = cast(
         movements.MovementResult,
         movements.submit_movement(
@@ -239,17 +252,20 @@ def load_demo(rt: Runtime) -> DemoLoad:
                 "tolerance_s": 900,
             },
             title="Convoy over the bridge",
+            unit=convoy_team.id,
         ),
     )
     results.append(convoy.result)
     results[0] = _activate_with_override(rt, north, east, results[0].operation)
+    labels[convoy_team.id] = "Aid Agency: Convoy team"
     for r in results:
         labels[r.operation.id] = f"{r.operation.owner_id}: {r.operation.title}"
     names = {p.id: p.name for p, _ in parties}
     labels = {k: _named(v, names) for k, v in labels.items()}
     with rt.store.read() as tx:
         open_conflicts = tx.conflicts.list(state=ConflictState.OPEN, limit=10_000)
-    return DemoLoad(parties, results, open_conflicts, labels)
+    _, team_key, _ = units.issue_unit_key(rt, agency, convoy_team.id)
+    return DemoLoad(parties, results, open_conflicts, labels, [("Aid Agency / Convoy team", team_key)])
 
 
 OVERRIDE_REASON = (

@@ -11,7 +11,7 @@ owner (and the coordinator) read a movement: it is the operation's plan.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from deconfliction.domain.movement import MovementDraft, SweptMovement, parse_movement, sweep_movement
@@ -23,6 +23,7 @@ from deconfliction.domain.volume import format_time
 from deconfliction.errors import InvalidInput, NotFound
 from deconfliction.service import operations as ops
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.units import resolve_unit
 from deconfliction.service.views import visible_operation
 from deconfliction.store.ports import StoredResponse, Transaction
 
@@ -77,8 +78,10 @@ def submit_movement(
     known_tokens: Collection[str] = (),
     idempotency: ops.Idempotency | None = None,
     signature: SignedRequest | None = None,
+    unit: str | None = None,
 ) -> MovementResult | StoredResponse:
-    """Declare a movement as a new operation (draft or planned, as ``submit_operation``)."""
+    """Declare a movement as a new operation (draft or planned, as ``submit_operation``); ``unit``: one of
+    the caller's units it is declared for."""
     draft, swept = sweep(rt, raw)
     record = movement_record(draft, swept)
     op_draft = ops.OperationDraft(kind, swept.volumes, priority, title)
@@ -102,6 +105,7 @@ def submit_movement(
             title,
             now,
             now,
+            resolve_unit(tx, actor, unit),
         )
         result = ops.apply_change(tx, rt, actor, op, detect_again=True, known=known_tokens, created=True, signed=signed)
         tx.movements.put(op.id, op.version, record, now)
@@ -123,8 +127,10 @@ def revise_movement(
     known_tokens: Collection[str] = (),
     idempotency: ops.Idempotency | None = None,
     signature: SignedRequest | None = None,
+    unit: str | None = None,
 ) -> MovementResult | StoredResponse:
-    """A new route or schedule for the owner's live operation: swept again into a new version of it."""
+    """A new route or schedule for the owner's live operation: swept again into a new version of it
+    (``unit`` given: now declared for that unit; omitted: unchanged)."""
     draft, swept = sweep(rt, raw)
     record = movement_record(draft, swept)
     ops.require_declaring(actor)
@@ -135,6 +141,8 @@ def revise_movement(
         new = op.revise(
             volumes=swept.volumes, kind=kind, priority=priority, title=title, now=rt.clock(), ovn=rt.ids.new_token()
         )
+        if unit is not None:
+            new = replace(new, unit_id=resolve_unit(tx, actor, unit))
         result = ops.apply_change(
             tx, rt, actor, new, detect_again=True, known=known_tokens, created=False, signed=signed
         )

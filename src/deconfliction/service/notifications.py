@@ -46,10 +46,13 @@ from deconfliction.domain.notification import (
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.site import revalidation_due
 from deconfliction.domain.tactical import AlertChange
+from deconfliction.domain.unit import escalation_ladder
 from deconfliction.domain.volume import format_time
 from deconfliction.errors import Forbidden, NotFound
 from deconfliction.service.delivery import enqueue
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.units import ladder_for, unit_of_side
+from deconfliction.service.views import may_see_unit_item
 from deconfliction.store.ports import Transaction
 
 
@@ -58,13 +61,21 @@ def _reads_all(viewer: Party) -> bool:
 
 
 def notify_conflict(
-    tx: Transaction, rt: Runtime, c: Conflict, party_id: str, entry_seq: int, kind: str, counterpart: str | None
+    tx: Transaction,
+    rt: Runtime,
+    c: Conflict,
+    party_id: str,
+    entry_seq: int,
+    kind: str,
+    counterpart: str | None,
+    unit_id: str | None = None,
 ) -> Notification:
     """Inside the write that changed ``c``: tell ``party_id`` (one of its sides) what its ledger entry
     ``entry_seq`` recorded, with a deadline from the time left before the conflict starts; one chase per
-    version of the conflict (``take_over``)."""
+    version of the conflict (``take_over``). ``unit_id``: the party's unit concerned (its
+    object in the conflict was declared by it), told with the party's watch desk."""
     now = rt.clock()
-    contacts = ladder_length(tx, party_id)
+    contacts = ladder_length(tx, party_id, unit_id)
     n = Notification(
         rt.ids.new_id("nt"),
         tx.notifications.next_seq(),
@@ -85,6 +96,7 @@ def notify_conflict(
         now,
         first_deadline(rt.escalation, now, c.window.start, contacts),
         starts_at=c.window.start,
+        unit_id=unit_id,
     )
     prior = None
     if c.version > 1:  # a new conflict has no earlier notification
@@ -118,9 +130,11 @@ def notify_conflict(
     return n
 
 
-def ladder_length(tx: Transaction, party_id: str) -> int:
-    """How many contacts a party's notification walks before the coordinators (1 without a ladder)."""
-    return max(len(tx.contacts.get(party_id)), 1)
+def ladder_length(tx: Transaction, party_id: str, unit_id: str | None = None) -> int:
+    """How many contacts a party's notification walks before the coordinators: the unit's ladder, if it
+    concerns a unit, then the party's (1 without any)."""
+    unit = tx.units.get(unit_id) if unit_id is not None else None
+    return max(len(escalation_ladder(unit, tx.contacts.get(party_id))), 1)
 
 
 def acknowledge_notification(rt: Runtime, actor: Party, notification_id: str) -> tuple[Notification, tuple[int, str]]:
@@ -128,7 +142,7 @@ def acknowledge_notification(rt: Runtime, actor: Party, notification_id: str) ->
     to the other side of what the notification was about and to the coordinators it was escalated to."""
     with rt.store.write() as tx:
         n = tx.notifications.get(notification_id)
-        if n is None or n.party_id != actor.id:
+        if n is None or n.party_id != actor.id or not may_see_unit_item(actor, n.party_id, n.unit_id):
             raise NotFound(f"no notification {notification_id}", id=notification_id)
         now = rt.clock()
         done = acknowledge(n, by=actor.id, now=now)
@@ -142,6 +156,8 @@ def acknowledge_notification(rt: Runtime, actor: Party, notification_id: str) ->
         payload: dict[str, Any] = {"notification": n.id, "about": n.subject_id, "entry": n.entry_seq, "kind": n.kind}
         if chase is not None:
             payload["chase"] = chase.id
+        if actor.unit_id is not None:
+            payload["by_unit"] = actor.unit_id
         seq = tx.events.append(
             at=at,
             actor_id=actor.id,
@@ -152,7 +168,8 @@ def acknowledge_notification(rt: Runtime, actor: Party, notification_id: str) ->
         )
         body = _acknowledgement_body(n, actor, at)
         if counterpart is not None:
-            _tell(tx, rt, counterpart, f"{_subject_of(n.kind)}{ACKNOWLEDGED}", n.subject_id, seq, body)
+            unit = _unit_told(tx, n, counterpart)
+            _tell(tx, rt, counterpart, f"{_subject_of(n.kind)}{ACKNOWLEDGED}", n.subject_id, seq, body, unit)
         escalated = chase or n
         if escalated.at_coordinator:
             for coordinator in _told_coordinators(tx, escalated):
@@ -259,12 +276,36 @@ def _told_coordinators(tx: Transaction, n: Notification) -> list[str]:
     ]
 
 
+def _unit_told(tx: Transaction, n: Notification, counterpart: str) -> str | None:
+    """The counterpart's unit concerned by the acknowledged conflict (its own object's unit), if any."""
+    if _subject_of(n.kind) != "conflict":
+        return None
+    c = tx.conflicts.get(n.subject_id)
+    return None if c is None else unit_of_side(tx, c, counterpart)
+
+
 def _tell(
-    tx: Transaction, rt: Runtime, party_id: str, kind: str, subject_id: str, entry_seq: int, body: dict[str, Any]
+    tx: Transaction,
+    rt: Runtime,
+    party_id: str,
+    kind: str,
+    subject_id: str,
+    entry_seq: int,
+    body: dict[str, Any],
+    unit_id: str | None = None,
 ) -> Notification:
     """Information, nothing to acknowledge in time: no deadline, so it never escalates."""
     told = Notification(
-        rt.ids.new_id("nt"), tx.notifications.next_seq(), party_id, kind, subject_id, entry_seq, body, rt.clock(), None
+        rt.ids.new_id("nt"),
+        tx.notifications.next_seq(),
+        party_id,
+        kind,
+        subject_id,
+        entry_seq,
+        body,
+        rt.clock(),
+        None,
+        unit_id=unit_id,
     )
     tx.notifications.add(told)
     enqueue(tx, rt, told)
@@ -274,7 +315,7 @@ def _tell(
 def get_notification(rt: Runtime, viewer: Party, notification_id: str) -> Notification:
     with rt.store.read() as tx:
         n = tx.notifications.get(notification_id)
-    if n is None or not (n.party_id == viewer.id or _reads_all(viewer)):
+    if n is None or not (may_see_unit_item(viewer, n.party_id, n.unit_id) or _reads_all(viewer)):
         raise NotFound(f"no notification {notification_id}", id=notification_id)
     return n
 
@@ -289,7 +330,9 @@ def list_notifications(
     state: NotificationState | None = None,
 ) -> list[Notification]:
     with rt.store.read() as tx:
-        return tx.notifications.list(party_id=viewer.id, pending=pending, after=after, limit=limit, state=state)
+        return tx.notifications.list(
+            party_id=viewer.id, pending=pending, after=after, limit=limit, state=state, unit_id=viewer.unit_id
+        )
 
 
 def overdue(rt: Runtime, viewer: Party, *, after: str | None = None, limit: int = 100) -> list[Notification]:
@@ -298,12 +341,14 @@ def overdue(rt: Runtime, viewer: Party, *, after: str | None = None, limit: int 
     auditors') view: everyone's."""
     party = None if _reads_all(viewer) else viewer.id
     with rt.store.read() as tx:
-        return tx.notifications.list(party_id=party, overdue_at=rt.clock(), after=after, limit=limit)
+        return tx.notifications.list(
+            party_id=party, overdue_at=rt.clock(), after=after, limit=limit, unit_id=viewer.unit_id
+        )
 
 
 def stream_after(rt: Runtime, viewer: Party, after_seq: int, limit: int = 500) -> list[Notification]:
     with rt.store.read() as tx:
-        return tx.notifications.for_party(viewer.id, after_seq=after_seq, limit=limit)
+        return tx.notifications.for_party(viewer.id, after_seq=after_seq, limit=limit, unit_id=viewer.unit_id)
 
 
 def set_contacts(rt: Runtime, actor: Party, raw: Any) -> tuple[tuple[Contact, ...], tuple[int, str]]:
@@ -311,6 +356,8 @@ def set_contacts(rt: Runtime, actor: Party, raw: Any) -> tuple[tuple[Contact, ..
     ladder = parse_contacts(raw)
     if actor.role is Role.OBSERVER:
         raise Forbidden("an observer has no on-call ladder")
+    if actor.unit_id is not None:
+        raise Forbidden("a unit's key changes its unit's ladder (PUT /v1/units/{id}/contacts), not its party's")
     with rt.store.write() as tx:
         tx.contacts.put(actor.id, ladder, rt.clock())
         tx.events.append(
@@ -339,7 +386,7 @@ def run_escalations(rt: Runtime, limit: int = 100) -> int:
             return 0
         coordinators = [p for p in tx.parties.list(limit=100_000) if p.role is Role.COORDINATOR]
         for n in due:
-            ladder = tx.contacts.get(n.party_id) or (Contact("(no contact registered)"),)
+            ladder = ladder_for(tx, n)
             step = escalate(n, ladder, now=now, policy=rt.escalation)
             tx.notifications.save(step.notification)
             seq = tx.events.append(
@@ -353,6 +400,7 @@ def run_escalations(rt: Runtime, limit: int = 100) -> int:
                     "step": step.step,
                     "to": step.to,
                     "missed_deadline": format_time(n.deadline) if n.deadline else None,
+                    **({} if n.unit_id is None else {"unit": n.unit_id}),
                 },
                 audience=[n.party_id],
             )
@@ -374,6 +422,7 @@ def run_escalations(rt: Runtime, limit: int = 100) -> int:
                             "kind": n.kind,
                             "missed_deadline": format_time(n.deadline) if n.deadline else None,
                             "starts_at": format_time(n.starts_at) if n.starts_at else None,
+                            **({} if n.unit_id is None else {"unit": n.unit_id}),
                         },
                         now,
                         first_deadline(

@@ -42,8 +42,8 @@ from deconfliction.service.conflicts import party_names
 from deconfliction.service.notifications import notify_conflict
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import accept_signature
+from deconfliction.service.units import resolve_unit, told_view
 from deconfliction.service.views import (
-    conflict_side_view,
     conflict_view,
     coordinator_view,
     operation_record,
@@ -64,6 +64,9 @@ class OperationDraft:
     volumes: tuple[Volume4D, ...]
     priority: int = 0
     title: str = ""
+    unit_id: str | None = None
+    """The caller's unit it is declared for (None: a unit's key declares for its own unit; a party's key
+    for the party as a whole, or on a revision, the unit stays as it was)."""
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,7 @@ def apply_change(
         tx.conflicts.save(c)
         kind = "opened" if c.version == 1 else ("resolved" if c.state is ConflictState.RESOLVED else "updated")
         for side in (c.party_a, c.party_b):  # each side's entry is what that side is told
-            view = conflict_side_view(c, side, names)
+            view = told_view(tx, c, side, names)
             seq = tx.events.append(
                 at=now,
                 actor_id=actor.id,
@@ -246,7 +249,7 @@ def apply_change(
             )
             told[(c.id, side)] = (c, view)
             other = c.party_b if side == c.party_a else c.party_a
-            notify_conflict(tx, rt, c, side, seq, kind, names.get(other))
+            notify_conflict(tx, rt, c, side, seq, kind, names.get(other), view.get("unit"))
     return OperationResult(new, open_after, changed, names, tx.events.head(), told)
 
 
@@ -275,7 +278,7 @@ def write_change(
 ) -> Any:
     with rt.store.write() as tx:
         if idem is not None:
-            prior = tx.idempotency.get(actor.id, idem.key)
+            prior = tx.idempotency.get(_idempotency_scope(actor), idem.key)
             if prior is not None:
                 if prior.fingerprint != idem.fingerprint:
                     raise IdempotencyKeyReused(
@@ -286,8 +289,14 @@ def write_change(
         if idem is None:
             return result
         response = idem.render(result)
-        tx.idempotency.put(actor.id, idem.key, response, rt.clock())
+        tx.idempotency.put(_idempotency_scope(actor), idem.key, response, rt.clock())
         return response
+
+
+def _idempotency_scope(actor: Party) -> str:
+    """Whose Idempotency-Keys these are: the party's, or a unit key's own (a stored answer may show the
+    unit's operation, which a sibling unit's key must not be replayed)."""
+    return actor.id if actor.unit_id is None else f"{actor.id}/{actor.unit_id}"
 
 
 def load_owned(tx: Transaction, actor: Party, op_id: str, expected_version: int | None) -> Operation:
@@ -338,6 +347,7 @@ def submit_operation(
             draft.title,
             now,
             now,
+            resolve_unit(tx, actor, draft.unit_id),
         )
         return apply_change(
             tx,
@@ -380,6 +390,8 @@ def revise_operation(
             now=rt.clock(),
             ovn=rt.ids.new_token(),
         )
+        if draft.unit_id is not None:
+            new = replace(new, unit_id=resolve_unit(tx, actor, draft.unit_id))
         return apply_change(tx, rt, actor, new, detect_again=True, known=known_tokens, created=False, signed=signed)
 
     return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
@@ -436,7 +448,7 @@ def list_operations(
 ) -> list[Operation]:
     with rt.store.read() as tx:
         owner = None if actor.sees_all else actor.id
-        return tx.operations.list(owner_id=owner, states=states, after=after, limit=limit)
+        return tx.operations.list(owner_id=owner, states=states, after=after, limit=limit, unit_id=actor.unit_id)
 
 
 def check_draft(rt: Runtime, draft: OperationDraft) -> None:

@@ -14,6 +14,7 @@ from deconfliction.domain.ledger import EVERYONE
 from deconfliction.domain.party import Party, Role
 from deconfliction.errors import AlreadyExists, Forbidden, InvalidInput, NotAuthenticated
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.units import party_of_unit_key
 
 NAME_PATTERN = re.compile(r"^[\w][\w .,'()&/-]{0,79}$", re.UNICODE)
 
@@ -25,8 +26,9 @@ def hash_key(api_key: str) -> str:
 def authenticate(rt: Runtime, api_key: str | None) -> Party:
     if not api_key:
         raise NotAuthenticated("send your API key as 'Authorization: Bearer <key>'")
+    digest = hash_key(api_key)
     with rt.store.read() as tx:
-        party = tx.parties.by_key_hash(hash_key(api_key))
+        party = tx.parties.by_key_hash(digest) or party_of_unit_key(tx, digest)
     if party is None:
         raise NotAuthenticated("this API key is not valid")
     return party

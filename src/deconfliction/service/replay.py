@@ -20,7 +20,7 @@ from deconfliction.domain.ledger import EVERYONE
 from deconfliction.domain.party import Party
 from deconfliction.domain.volume import parse_time
 from deconfliction.service.runtime import Runtime
-from deconfliction.service.views import coordinator_view
+from deconfliction.service.views import coordinator_view, may_read_unit_payload
 from deconfliction.store.ports import every_event
 
 PAGE = 1000
@@ -96,11 +96,17 @@ def replay(rt: Runtime, viewer: Party | None, at: datetime | None = None) -> Rep
             if e.type.startswith("operation."):
                 owner = e.audience[0] if e.audience else None
                 if sees_all or owner == viewer.id:  # type: ignore[union-attr]
+                    if not may_read_unit_payload(viewer, e.payload):  # now a sibling unit's
+                        operations.pop(e.subject_id, None)
+                        continue
                     operations[e.subject_id] = {k: v for k, v in e.payload.items() if k != "conflicts"}
                     last = e.seq
             elif e.type.startswith("conflict.") and e.type != "conflict.overridden":  # a decision, not a view
                 side = e.audience[0] if e.audience else None
                 if side is not None and (sees_all or side == viewer.id):  # type: ignore[union-attr]
+                    if not may_read_unit_payload(viewer, e.payload):
+                        sides.get(e.subject_id, {}).pop(side, None)
+                        continue
                     sides.setdefault(e.subject_id, {})[side] = dict(e.payload)
                     last = e.seq
             elif e.type in SITE_RECORDS or e.type in ZONE_RECORDS:
@@ -115,7 +121,8 @@ def replay(rt: Runtime, viewer: Party | None, at: datetime | None = None) -> Rep
     conflicts: dict[str, dict[str, Any]] = {}
     for cid, told in sides.items():
         if not sees_all:
-            conflicts[cid] = told[viewer.id]  # type: ignore[union-attr]
+            if viewer.id in told:  # type: ignore[union-attr]  # (not when a sibling unit's)
+                conflicts[cid] = told[viewer.id]  # type: ignore[union-attr]
         elif len(told) == 2:
             view_a, view_b = sorted(told.values(), key=_side_order)
             conflicts[cid] = coordinator_view(view_a, view_b)

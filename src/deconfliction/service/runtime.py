@@ -50,9 +50,8 @@ class Ids:
 class KeyCache:
     """API keys this process verified recently, by the SHA-256 of the key, for ``ttl_s`` seconds: a
     request with a known key skips the database read. Only successful look-ups are kept. Keys are
-    never changed or withdrawn today (a party keeps the key it was given), so the cache returns what
-    the database would; should key revocation be added, it takes effect within ``ttl_s`` in every
-    process, or at once if the revoking process calls ``clear``."""
+    never changed (a party keeps the key it was given); a unit's key can be revoked, which takes
+    effect within ``ttl_s`` in every process, and at once in the revoking one (it calls ``clear``)."""
 
     def __init__(self, ttl_s: float = 30.0, max_entries: int = 4096) -> None:
         self.ttl_s = ttl_s

@@ -13,7 +13,7 @@ by everyone), and reconcile the site's conflict records with every live operatio
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,8 @@ from deconfliction.service import areas
 from deconfliction.service.conflicts import party_names
 from deconfliction.service.operations import Idempotency, require_declaring, write_change
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.units import resolve_unit
+from deconfliction.service.views import unit_field
 from deconfliction.store.ports import StoredResponse, Transaction
 
 
@@ -52,6 +54,8 @@ class SiteDraft:
     radius_m: float
     accuracy_m: float
     valid_until: datetime
+    unit_id: str | None = None
+    """One of the owner's units declaring it (a unit's key: its own unit)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,11 @@ def site_record(site: ProtectedSite, now: datetime) -> dict[str, Any]:
     }
 
 
+def site_view(viewer: Party | None, site: ProtectedSite, now: datetime) -> dict[str, Any]:
+    """The site as ``viewer`` sees it: what every party sees, and for its owner, the unit that declared it."""
+    return {**site_record(site, now), **unit_field(viewer, site.owner_id, site.unit_id)}
+
+
 def duplicate_view(d: Duplicate) -> dict[str, Any]:
     return {"site": d.site.id, "name": d.site.name, "distance_m": round(d.distance_m, 1)}
 
@@ -119,6 +128,7 @@ def add_site(
         now=now,
         limits=rt.limits,
     )
+    site = replace(site, unit_id=resolve_unit(tx, actor, draft.unit_id))
     nearby = [s for s, _ in tx.sites.near(areas.grow_boxes(site.shape.boxes, areas.SITE_POLICY.duplicate_m))]
     duplicates = likely_duplicates(site, nearby, areas.SITE_POLICY)
     tx.sites.add(site, rt.ids.new_token())
@@ -131,6 +141,15 @@ def add_site(
         audience=[EVERYONE],
         signed=signed,
     )
+    if site.unit_id is not None:  # which unit declared it is for the owner only
+        tx.events.append(
+            at=now,
+            actor_id=actor.id,
+            type="site.unit",
+            subject_id=site.id,
+            payload={"site": site.id, "unit": site.unit_id},
+            audience=[actor.id],
+        )
     changed = areas.reconcile_target(tx, rt, actor.id, site.id, reach_boxes(site), now)
     return SiteResult(site, duplicates, changed, party_names(tx, changed), tx.events.head())
 
@@ -159,6 +178,8 @@ def load_owned(tx: Transaction, actor: Party, site_id: str, expected_version: in
         raise NotFound(f"no site {site_id}", id=site_id)
     if site.owner_id != actor.id:
         raise Forbidden(f"site {site_id} belongs to another party; only its owner changes it")
+    if actor.unit_id is not None and site.unit_id not in (None, actor.unit_id):
+        raise Forbidden(f"site {site_id} was declared by another unit of your party; its key or yours changes it")
     if expected_version is not None and site.version != expected_version:
         raise PreconditionFailed(
             f"site {site_id} is at version {site.version}, not {expected_version}; read it again",

@@ -166,12 +166,16 @@ class Scene:
     sites: list[Any]
     lines: list[Any]
     names: dict[str, str]
+    units: dict[str, str] = field(default_factory=dict)
+    """Names of the units the reader may see, by id (its own party's; the coordinator's: all): an object
+    of one of them is exported with its ``unit`` (by name), which an import reads back."""
 
 
 def gather(rt: Runtime, viewer: Party | None) -> Scene:
     """Everything ``viewer`` may see (None: the console operator, everything), through need-to-know:
     its own operations (the coordinator: all), the zone versions it may see, every site, its lines."""
     from deconfliction.service import lines as lines_service
+    from deconfliction.service import units as units_service
     from deconfliction.service import zones as zones_service
     from deconfliction.service.movements import describes
     from deconfliction.service.views import may_see_operation
@@ -185,6 +189,7 @@ def gather(rt: Runtime, viewer: Party | None) -> Scene:
         ]
         found_movements = {o.id: tx.movements.get(o.id) for o in operations}
         names = {p.id: p.name for p in tx.parties.list(limit=1_000_000)}
+    units = {u.id: u.name for u in units_service.list_units(rt, viewer, limit=1_000_000)}
     movements = {
         op_id: found[1]
         for op_id, found in found_movements.items()
@@ -197,7 +202,7 @@ def gather(rt: Runtime, viewer: Party | None) -> Scene:
     ]
     all_sites = sites.list_sites(rt, viewer, active=True, limit=1_000_000)
     shown_lines = lines_service.list_lines(rt, viewer, limit=1_000_000)
-    return Scene(operations, movements, shown_zones, all_sites, shown_lines, names)
+    return Scene(operations, movements, shown_zones, all_sites, shown_lines, names, units)
 
 
 def export_geojson(rt: Runtime, viewer: Party | None) -> dict[str, Any]:
@@ -217,6 +222,7 @@ def _features(rt: Runtime, scene: Scene) -> list[dict[str, Any]]:
             "state": op.state.value,
             "priority": op.priority,
             "title": op.title,
+            **_unit_property(scene, op.unit_id),
         }
         movement = scene.movements.get(op.id)
         if movement is not None:
@@ -271,10 +277,30 @@ def _features(rt: Runtime, scene: Scene) -> list[dict[str, Any]]:
                     "radius_m": s.radius_m,
                     "accuracy_m": s.accuracy_m,
                     "valid_until": record["valid_until"],
+                    **_unit_property(scene, s.unit_id),
                 },
             }
         )
     return features
+
+
+def _unit_property(scene: Scene, unit_id: str | None) -> dict[str, str]:
+    """``{"unit": name}`` for an object of a unit the reader may see; nothing otherwise."""
+    return {"unit": scene.units[unit_id]} if unit_id is not None and unit_id in scene.units else {}
+
+
+def _unit_ref(ref: Any, own: Mapping[str, str], actor: Party, where: str, errors: list[FieldError]) -> str | None:
+    """The unit an imported object is declared for: ``ref`` names one of the importer's units (by name or
+    id); none: a unit's key imports for its own unit, a party's key for the party as a whole."""
+    if ref is None:
+        return actor.unit_id
+    unit_id = own.get(str(ref)) or (str(ref) if str(ref) in own.values() else None)
+    if unit_id is None:
+        errors.append(FieldError(where, "unknown_unit", f"{ref!r} is not a unit of your party"))
+    elif actor.unit_id is not None and unit_id != actor.unit_id:
+        errors.append(FieldError(where, "not_your_unit", "a unit's key imports for its own unit only"))
+        return None
+    return unit_id
 
 
 def export_kml(rt: Runtime, viewer: Party | None) -> str:
@@ -380,6 +406,7 @@ def import_geojson(
     zone_drafts: list[tuple[int, Any]] = []
     with rt.store.read() as tx:
         names = {p.name: p.id for p in tx.parties.list(limit=1_000_000)}
+        own_units = {u.name: u.id for u in tx.units.list(party_id=actor.id, limit=1_000_000)}
     site_drafts: list[sites.SiteDraft] = []
     now = rt.clock()
     for i, f in enumerate(features):
@@ -388,6 +415,7 @@ def import_geojson(
         kind = props.pop("object", "operation")
         for key in SERVICE_ASSIGNED:
             props.pop(key, None)
+        unit = _unit_ref(props.pop("unit", None), own_units, actor, f"{where}.properties.unit", errors)
         if props.get("party") not in (None, actor.name):
             errors.append(
                 FieldError(
@@ -401,7 +429,7 @@ def import_geojson(
             if kind == "operation":
                 feature = {**f, "properties": {**props, "party": actor.name}}
                 name, _, op_kind, priority, title, volume = parse_feature(feature, rt.limits)
-                plans.setdefault(name or f"feature-{i}", []).append((op_kind, priority, title, volume))
+                plans.setdefault(name or f"feature-{i}", []).append((op_kind, priority, title, volume, unit))
             elif kind == "movement":
                 raw = {k: v for k, v in props.items() if k in MOVEMENT_FIELDS}
                 raw["route"] = f.get("geometry")
@@ -413,6 +441,7 @@ def import_geojson(
                         str(props.get("title", "")),
                         draft,
                         swept,
+                        unit,
                     )
                 )
             elif kind == "zone":
@@ -426,6 +455,7 @@ def import_geojson(
                     props.get("radius_m"),  # type: ignore[arg-type]
                     props.get("accuracy_m"),  # type: ignore[arg-type]
                     parse_time(props.get("valid_until"), "properties.valid_until"),
+                    unit,
                 )
                 new_site(
                     site_id="st_check",
@@ -465,13 +495,13 @@ def import_geojson(
             changed += r.changed
         for parts in plans.values():
             op_kind, priority, title = parts[0][0], parts[0][1], parts[0][2]
-            op = _new_operation(rt, actor, op_kind, priority, title, tuple(p[3] for p in parts))
+            op = _new_operation(rt, actor, op_kind, priority, title, tuple(p[3] for p in parts), parts[0][4])
             changed += ops.apply_change(
                 tx, rt, actor, op, detect_again=True, known=(), created=True, signed=None
             ).changed
             made["operation"].append(op.id)
-        for op_kind, priority, title, draft_m, swept in moves:
-            op = _new_operation(rt, actor, op_kind, priority, title, swept.volumes)
+        for op_kind, priority, title, draft_m, swept, unit_id in moves:
+            op = _new_operation(rt, actor, op_kind, priority, title, swept.volumes, unit_id)
             changed += ops.apply_change(
                 tx, rt, actor, op, detect_again=True, known=(), created=True, signed=None
             ).changed
@@ -492,7 +522,13 @@ def import_geojson(
 
 
 def _new_operation(
-    rt: Runtime, actor: Party, kind: OperationKind, priority: int, title: str, volumes: tuple[Any, ...]
+    rt: Runtime,
+    actor: Party,
+    kind: OperationKind,
+    priority: int,
+    title: str,
+    volumes: tuple[Any, ...],
+    unit_id: str | None = None,
 ) -> Operation:
     now = rt.clock()
     return Operation(
@@ -507,6 +543,7 @@ def _new_operation(
         title,
         now,
         now,
+        unit_id,
     )
 
 

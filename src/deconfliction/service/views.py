@@ -8,6 +8,8 @@
   proposal for its owner, counter-parties and the coordinator; a line for its two parties, its author and
   the coordinator; every site for every party. A conflict with one of them shows its owner the operator's
   name and the overlap, never the operation.
+* Units (docs/notifications.md, Units): a party's units are its own business; a key scoped to a unit sees
+  its unit's objects and its party's of no unit, never a sibling unit's; another party never sees a unit.
 * Anything a viewer may not see is reported exactly like something that does not exist.
 
 Every read and write response of the service is rendered here.
@@ -23,13 +25,28 @@ from deconfliction.domain.footprint import footprint_to_geojson
 from deconfliction.domain.ledger import Entry
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.party import Party, Role
+from deconfliction.domain.unit import Unit
 from deconfliction.domain.volume import format_time
 from deconfliction.domain.zone import Zone, ZoneAnswer, ZoneState
 from deconfliction.errors import NotFound
 
 
+def may_see_unit_item(viewer: Party, owner_id: str, unit_id: str | None) -> bool:
+    """Within a party: its own key reads every unit's items; a unit's key reads its own unit's items and
+    the party's items of no unit, never a sibling unit's. Between parties nothing changes."""
+    return viewer.sees_all or (owner_id == viewer.id and (viewer.unit_id is None or unit_id in (None, viewer.unit_id)))
+
+
+def may_see_unit(viewer: Party | None, unit: Unit) -> bool:
+    """A unit (its name, ladder, area): the console, the coordinator and auditors see every party's; a
+    party its own; a unit's key its own unit only. Another party never learns how a party is organised."""
+    if viewer is None or viewer.sees_all or viewer.role is Role.AUDITOR:
+        return True
+    return unit.party_id == viewer.id and viewer.unit_id in (None, unit.id)
+
+
 def may_see_operation(viewer: Party, op: Operation) -> bool:
-    return viewer.sees_all or op.owner_id == viewer.id
+    return may_see_unit_item(viewer, op.owner_id, op.unit_id)
 
 
 def may_read_entry(viewer: Party | None, entry: Entry) -> bool:
@@ -37,7 +54,13 @@ def may_read_entry(viewer: Party | None, entry: Entry) -> bool:
     party the entries whose audience names it (or everyone). Others are exported redacted."""
     if viewer is None or viewer.sees_all or viewer.role is Role.AUDITOR:
         return True
-    return entry.readable_by(viewer.id)
+    return entry.readable_by(viewer.id) and may_read_unit_payload(viewer, entry.payload)
+
+
+def may_read_unit_payload(viewer: Party | None, payload: Mapping[str, Any]) -> bool:
+    """A unit's key does not read what a ledger entry records about a sibling unit's objects (the entry
+    names the unit in ``unit``); a party's own key reads all of its units'."""
+    return viewer is None or viewer.unit_id is None or payload.get("unit") in (None, viewer.unit_id)
 
 
 def may_see_conflict(viewer: Party, c: Conflict) -> bool:
@@ -87,7 +110,19 @@ def visible_conflict(viewer: Party, c: Conflict | None, conflict_id: str) -> Con
 
 
 def party_view(p: Party) -> dict[str, Any]:
-    return {"id": p.id, "name": p.name, "role": p.role.value, "created_at": format_time(p.created_at)}
+    view = {"id": p.id, "name": p.name, "role": p.role.value, "created_at": format_time(p.created_at)}
+    if p.unit_id is not None:  # the caller signed in with a unit's key (GET /v1/parties/me)
+        view["unit"] = p.unit_id
+    return view
+
+
+def unit_field(viewer: Party | None, owner_id: str, unit_id: str | None) -> dict[str, Any]:
+    """``{"unit": ...}`` for the owner's own party (and the coordinator) when a unit declared it; nothing
+    otherwise, so an object of no unit reads the same for everyone, and another party never learns how a
+    party is organised."""
+    if unit_id is not None and (viewer is None or viewer.sees_all or viewer.id == owner_id):
+        return {"unit": unit_id}
+    return {}
 
 
 def operation_view(viewer: Party, op: Operation) -> dict[str, Any]:
@@ -120,6 +155,7 @@ def operation_record(op: Operation) -> dict[str, Any]:
         ],
         "created_at": format_time(op.created_at),
         "updated_at": format_time(op.updated_at),
+        "unit": op.unit_id,
     }
 
 
@@ -183,7 +219,7 @@ def _own_index(c: Conflict, e: Encounter, side: str) -> int | None:
     return e.index_b if c.kind == "operation" else None
 
 
-_SIDE_ONLY = ("operation", "token", "counterpart", "encounters")
+_SIDE_ONLY = ("operation", "token", "counterpart", "encounters", "unit")
 
 
 def coordinator_view(view_a: Mapping[str, Any], view_b: Mapping[str, Any]) -> dict[str, Any]:
@@ -197,12 +233,14 @@ def coordinator_view(view_a: Mapping[str, Any], view_b: Mapping[str, Any]) -> di
             "party_name": party_a["party_name"],
             "operation": view_a["operation"],
             "token": view_a["token"],
+            **({"unit": view_a["unit"]} if "unit" in view_a else {}),
         },
         {
             "party": party_b["party"],
             "party_name": party_b["party_name"],
             "operation": view_b["operation"],
             "token": view_b["token"],
+            **({"unit": view_b["unit"]} if "unit" in view_b else {}),
         },
     ]
     common["encounters"] = [

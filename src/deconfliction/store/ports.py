@@ -28,6 +28,7 @@ from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.party import Party
 from deconfliction.domain.request import Request, RequestState
 from deconfliction.domain.site import ProtectedSite
+from deconfliction.domain.unit import Unit
 from deconfliction.domain.zone import Zone
 
 
@@ -121,6 +122,37 @@ class PartyKeys(Protocol):
         """Record a signature as used; False when it was used before. Forgets those expired at ``now``."""
 
 
+@dataclass(frozen=True)
+class UnitKey:
+    """An API key scoped to one unit (its hash is stored, never the key)."""
+
+    id: str
+    unit_id: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class Units(Protocol):
+    """A party's units, and the API keys scoped to them."""
+
+    def add(self, unit: Unit) -> None: ...
+    def save(self, unit: Unit) -> None:
+        """Store the new version of an existing unit."""
+
+    def get(self, unit_id: str) -> Unit | None: ...
+    def by_name(self, party_id: str, name: str) -> Unit | None: ...
+    def list(self, *, party_id: str | None = None, after: str | None = None, limit: int = 100) -> builtins.list[Unit]:
+        """By id; ``party_id`` None: every party's."""
+
+    def add_key(self, key: UnitKey, key_hash: str) -> None: ...
+    def keys(self, unit_id: str) -> builtins.list[UnitKey]:
+        """Every key of the unit, revoked ones too, oldest first."""
+
+    def revoke_key(self, key_id: str, at: datetime) -> None: ...
+    def by_key_hash(self, key_hash: str) -> Unit | None:
+        """The unit of an active (not revoked) key."""
+
+
 class Incidents(Protocol):
     def add(self, incident: Incident) -> None: ...
     def get(self, incident_id: str) -> Incident | None: ...
@@ -138,8 +170,11 @@ class Notifications(Protocol):
         """Store the new state of an existing notification (acknowledgement, escalation step)."""
 
     def get(self, notification_id: str) -> Notification | None: ...
-    def for_party(self, party_id: str, *, after_seq: int = 0, limit: int = 100) -> builtins.list[Notification]:
-        """A party's notifications in order, after a number (its stream)."""
+    def for_party(
+        self, party_id: str, *, after_seq: int = 0, limit: int = 100, unit_id: str | None = None
+    ) -> builtins.list[Notification]:
+        """A party's notifications in order, after a number (its stream). ``unit_id``: only those of
+        that unit and those of no unit (what a unit's key reads)."""
 
     def list(
         self,
@@ -150,9 +185,11 @@ class Notifications(Protocol):
         after: str | None = None,
         limit: int = 100,
         state: NotificationState | None = None,
+        unit_id: str | None = None,
     ) -> builtins.list[Notification]:
         """By id. ``overdue_at``: only those pending that missed a deadline: their deadline is at or before
-        it, or they were escalated (step > 0). ``state``: only those in that state."""
+        it, or they were escalated (step > 0). ``state``: only those in that state. ``unit_id``: only those
+        of that unit and those of no unit."""
 
     def about(self, party_id: str, kind: str, subject_id: str) -> builtins.list[Notification]:
         """A party's notifications of one kind about one thing, oldest first."""
@@ -309,7 +346,13 @@ class Operations(Protocol):
         states: Sequence[OperationState] | None = None,
         after: str | None = None,
         limit: int = 100,
-    ) -> builtins.list[Operation]: ...
+        unit_id: str | None = None,
+    ) -> builtins.list[Operation]:
+        """By id. ``unit_id``: only the operations of that unit and those of no unit."""
+
+    def unit_of(self, op_id: str) -> str | None:
+        """The unit that declared an operation (None: none, or no such operation)."""
+
     def candidates(self, query: CandidateQuery) -> builtins.list[Occupancy]:
         """Volumes of live operations that the index cannot rule out. Never misses one that meets the
         query; may return more."""
@@ -381,6 +424,8 @@ class Transaction(Protocol):
     def parties(self) -> Parties: ...
     @property
     def party_keys(self) -> PartyKeys: ...
+    @property
+    def units(self) -> Units: ...
     @property
     def incidents(self) -> Incidents: ...
     @property

@@ -48,9 +48,10 @@ from deconfliction.domain.policy import OperationKind, SeparationRule
 from deconfliction.domain.request import Request, RequestKind, RequestState
 from deconfliction.domain.signing import b64url, from_b64url
 from deconfliction.domain.site import ProtectedSite, SiteCategory, SitePoint, SiteState
+from deconfliction.domain.unit import Unit
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.domain.zone import Zone, ZoneAnswer, ZoneState
-from deconfliction.store.ports import CandidateQuery, Event, LineRecord, PartyKey, StoredResponse, chunks
+from deconfliction.store.ports import CandidateQuery, Event, LineRecord, PartyKey, StoredResponse, UnitKey, chunks
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -184,7 +185,7 @@ def _shape(core: Any, radius: float, clon: float, clat: float, reach: float, box
 
 
 class SqlOperations(_Repo):
-    _OP_COLS = "id, owner_id, kind, priority, state, version, ovn, title, created_at, updated_at"
+    _OP_COLS = "id, owner_id, kind, priority, state, version, ovn, title, created_at, updated_at, unit_id"
     _VOL_COLS = (
         "op_id, vol_idx, footprint, core, radius_m, center_lon, center_lat, reach_m, boxes, "
         "t_start, t_end, alt_lo, alt_hi"
@@ -192,7 +193,7 @@ class SqlOperations(_Repo):
 
     def add(self, op: Operation) -> None:
         self._exec(
-            f"INSERT INTO operations ({self._OP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO operations ({self._OP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             self._op_row(op),
         )
         self._write_volumes(op)
@@ -200,7 +201,7 @@ class SqlOperations(_Repo):
     def replace(self, op: Operation) -> None:
         self._exec(
             "UPDATE operations SET kind = ?, priority = ?, state = ?, version = ?, ovn = ?, title = ?, "
-            "updated_at = ? WHERE id = ?",
+            "updated_at = ?, unit_id = ? WHERE id = ?",
             (
                 op.kind.value,
                 op.priority,
@@ -209,6 +210,7 @@ class SqlOperations(_Repo):
                 op.ovn,
                 op.title,
                 to_us(op.updated_at),
+                op.unit_id,
                 op.id,
             ),
         )
@@ -229,6 +231,7 @@ class SqlOperations(_Repo):
             op.title,
             to_us(op.created_at),
             to_us(op.updated_at),
+            op.unit_id,
         )
 
     def _write_volumes(self, op: Operation) -> None:
@@ -254,11 +257,15 @@ class SqlOperations(_Repo):
         states: Sequence[OperationState] | None = None,
         after: str | None = None,
         limit: int = 100,
+        unit_id: str | None = None,
     ) -> builtins.list[Operation]:
         where, params = ["id > ?"], [after or ""]
         if owner_id is not None:
             where.append("owner_id = ?")
             params.append(owner_id)
+        if unit_id is not None:
+            where.append("(unit_id = ? OR unit_id IS NULL)")
+            params.append(unit_id)
         if states:
             where.append(f"state IN ({', '.join('?' for _ in states)})")
             params.extend(s.value for s in states)
@@ -299,9 +306,14 @@ class SqlOperations(_Repo):
                 r[7],
                 from_us(r[8]),
                 from_us(r[9]),
+                r[10],
             )
             for r in rows
         ]
+
+    def unit_of(self, op_id: str) -> str | None:
+        r = self._exec("SELECT unit_id FROM operations WHERE id = ?", (op_id,)).fetchone()
+        return None if r is None else r[0]
 
     def candidates(self, query: CandidateQuery) -> builtins.list[Occupancy]:
         ranges, points = _query_keys(query.boxes)
@@ -676,7 +688,7 @@ class SqlIncidents(_Repo):
 class SqlNotifications(_Repo):
     _COLS = (
         "id, seq, party_id, kind, subject_id, entry_seq, body, created_at, deadline, state, acknowledged_at, "
-        "acknowledged_by, step, escalations, at_coordinator, starts_at, superseded_by"
+        "acknowledged_by, step, escalations, at_coordinator, starts_at, superseded_by, unit_id"
     )
 
     @staticmethod
@@ -699,6 +711,7 @@ class SqlNotifications(_Repo):
             bool(r[14]),
             None if r[15] is None else from_us(r[15]),
             r[16],
+            r[17],
         )
 
     def next_seq(self) -> int:
@@ -713,7 +726,7 @@ class SqlNotifications(_Repo):
 
     def add(self, n: Notification) -> None:
         self._exec(
-            f"INSERT INTO notifications ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO notifications ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 n.id,
                 n.seq,
@@ -732,6 +745,7 @@ class SqlNotifications(_Repo):
                 int(n.at_coordinator),
                 None if n.starts_at is None else to_us(n.starts_at),
                 n.superseded_by,
+                n.unit_id,
             ),
         )
 
@@ -756,10 +770,13 @@ class SqlNotifications(_Repo):
         r = self._exec(f"SELECT {self._COLS} FROM notifications WHERE id = ?", (notification_id,)).fetchone()
         return self._row(r) if r else None
 
-    def for_party(self, party_id: str, *, after_seq: int = 0, limit: int = 100) -> builtins.list[Notification]:
+    def for_party(
+        self, party_id: str, *, after_seq: int = 0, limit: int = 100, unit_id: str | None = None
+    ) -> builtins.list[Notification]:
+        unit = "" if unit_id is None else " AND (unit_id = ? OR unit_id IS NULL)"
         rows = self._exec(
-            f"SELECT {self._COLS} FROM notifications WHERE party_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (party_id, after_seq, limit),
+            f"SELECT {self._COLS} FROM notifications WHERE party_id = ? AND seq > ?{unit} ORDER BY seq LIMIT ?",
+            (party_id, after_seq, *(() if unit_id is None else (unit_id,)), limit),
         ).fetchall()
         return [self._row(r) for r in rows]
 
@@ -772,12 +789,16 @@ class SqlNotifications(_Repo):
         after: str | None = None,
         limit: int = 100,
         state: NotificationState | None = None,
+        unit_id: str | None = None,
     ) -> builtins.list[Notification]:
         where: list[str] = ["id > ?"]
         params: list[Any] = [after or ""]
         if party_id is not None:
             where.append("party_id = ?")
             params.append(party_id)
+        if unit_id is not None:
+            where.append("(unit_id = ? OR unit_id IS NULL)")
+            params.append(unit_id)
         if pending is not None:
             where.append("state = ?" if pending else "state <> ?")
             params.append(NotificationState.PENDING.value)
@@ -1059,6 +1080,83 @@ class SqlRequests(_Repo):
         return [self._row(r) for r in rows]
 
 
+class SqlUnits(_Repo):
+    _COLS = "id, party_id, name, contacts, area, version, created_at, updated_at"
+    _KEY_COLS = "id, unit_id, created_at, revoked_at"
+
+    @staticmethod
+    def _row(r: Sequence[Any]) -> Unit:
+        area = None if r[4] is None else footprint_from_trusted(orjson.loads(r[4]))
+        assert area is None or isinstance(area, PolygonFootprint)  # stored by add/save
+        contacts = tuple(Contact(c["name"], c["channels"]) for c in orjson.loads(r[3]))
+        return Unit(r[0], r[1], r[2], contacts, area, int(r[5]), from_us(r[6]), from_us(r[7]))
+
+    @staticmethod
+    def _values(u: Unit) -> tuple[Any, ...]:
+        return (
+            u.party_id,
+            u.name,
+            orjson.dumps([c.record() for c in u.contacts]).decode(),
+            None if u.area is None else orjson.dumps(footprint_to_geojson(u.area)).decode(),
+            u.version,
+            to_us(u.created_at),
+            to_us(u.updated_at),
+        )
+
+    def add(self, unit: Unit) -> None:
+        self._exec(f"INSERT INTO units ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (unit.id, *self._values(unit)))
+
+    def save(self, unit: Unit) -> None:
+        self._exec(
+            "UPDATE units SET party_id = ?, name = ?, contacts = ?, area = ?, version = ?, created_at = ?, "
+            "updated_at = ? WHERE id = ?",
+            (*self._values(unit), unit.id),
+        )
+
+    def get(self, unit_id: str) -> Unit | None:
+        r = self._exec(f"SELECT {self._COLS} FROM units WHERE id = ?", (unit_id,)).fetchone()
+        return self._row(r) if r else None
+
+    def by_name(self, party_id: str, name: str) -> Unit | None:
+        r = self._exec(f"SELECT {self._COLS} FROM units WHERE party_id = ? AND name = ?", (party_id, name)).fetchone()
+        return self._row(r) if r else None
+
+    def list(self, *, party_id: str | None = None, after: str | None = None, limit: int = 100) -> builtins.list[Unit]:
+        where, params = ["id > ?"], [after or ""]
+        if party_id is not None:
+            where.append("party_id = ?")
+            params.append(party_id)
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM units WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", (*params, limit)
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def add_key(self, key: UnitKey, key_hash: str) -> None:
+        self._exec(
+            "INSERT INTO unit_keys (id, unit_id, key_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)",
+            (key.id, key.unit_id, key_hash, to_us(key.created_at), _us_or_none(key.revoked_at)),
+        )
+
+    def keys(self, unit_id: str) -> builtins.list[UnitKey]:
+        rows = self._exec(
+            f"SELECT {self._KEY_COLS} FROM unit_keys WHERE unit_id = ? ORDER BY created_at, id", (unit_id,)
+        ).fetchall()
+        return [UnitKey(r[0], r[1], from_us(r[2]), None if r[3] is None else from_us(r[3])) for r in rows]
+
+    def revoke_key(self, key_id: str, at: datetime) -> None:
+        self._exec("UPDATE unit_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (to_us(at), key_id))
+
+    def by_key_hash(self, key_hash: str) -> Unit | None:
+        r = self._exec(
+            "SELECT unit_id FROM unit_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,)
+        ).fetchone()
+        return None if r is None else self.get(r[0])
+
+
+def _us_or_none(t: datetime | None) -> int | None:
+    return None if t is None else to_us(t)
+
+
 class SqlContacts(_Repo):
     def get(self, party_id: str) -> tuple[Contact, ...]:
         r = self._exec("SELECT ladder FROM contacts WHERE party_id = ?", (party_id,)).fetchone()
@@ -1231,6 +1329,7 @@ def _site_body(site: ProtectedSite) -> str:
             "accuracy_m": site.accuracy_m,
             "valid_until": to_us(site.valid_until),
             "version": site.version,
+            **({} if site.unit_id is None else {"unit": site.unit_id}),
         }
     ).decode()
 
@@ -1261,6 +1360,7 @@ class SqlSites(_AreaIndex):
             b["version"],
             from_us(r[4]),
             from_us(r[5]),
+            b.get("unit"),
         )
 
     def _index(self, site: ProtectedSite) -> None:
@@ -1601,6 +1701,7 @@ class SqlTransaction:
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         self.parties = SqlParties(cur, dialect)
         self.party_keys = SqlPartyKeys(cur, dialect)
+        self.units = SqlUnits(cur, dialect)
         self.incidents = SqlIncidents(cur, dialect)
         self.notifications = SqlNotifications(cur, dialect)
         self.contacts = SqlContacts(cur, dialect)

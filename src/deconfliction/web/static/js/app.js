@@ -62,9 +62,12 @@ async function start(key) {
   const me = await api.get("/v1/parties/me"); // throws 401 for a bad key
   const parties = await api.all("/v1/parties");
   const nameOf = (id) => (parties.find((p) => p.id === id) || {}).name || id || "";
+  // the party's units (a unit's key: its own unit only): the draw form's choice, the inbox cards' names
+  const units = await api.all("/v1/units");
+  const unitName = (id) => (units.find((u) => u.id === id) || {}).name || id || "";
 
   $("app").hidden = false;
-  $("who").textContent = `${me.name} (${me.role})`;
+  $("who").textContent = me.unit ? `${me.name}, ${unitName(me.unit)} (unit)` : `${me.name} (${me.role})`;
   $("sign-out").hidden = false;
   $("sign-out").addEventListener("click", () => {
     sessionStorage.removeItem(KEY);
@@ -192,9 +195,9 @@ async function start(key) {
   setInterval(() => live() && render(), 30000);
   keepClock(() => live() && render()); // a jump of an exercise clock moves Now within seconds
 
-  const inbox = new Inbox({ api, me, parties, nameOf, focusConflict, announce, changed });
+  const inbox = new Inbox({ api, me, parties, nameOf, unitName, focusConflict, announce, changed });
   ownOperations = new Operations({ api, me, announce, changed });
-  new Drawing({ api, me, parties, map, changed, announce });
+  new Drawing({ api, me, parties, units, map, changed, announce });
   await loadAll();
   fitToView();
   const after = await inbox.load();

@@ -19,7 +19,7 @@ function localValue(date) {
 
 export class Drawing {
   constructor(ctx) {
-    this.ctx = ctx; // {api, me, parties, map, changed, announce}
+    this.ctx = ctx; // {api, me, parties, units, map, changed, announce}
     this.mode = null;
     this.points = [];
     this.map = ctx.map.map;
@@ -58,7 +58,24 @@ export class Drawing {
       label.innerHTML = `<input type="checkbox" name="counterparty" value="${esc(p.id)}"> ${esc(p.name)}`;
       box.append(label);
     }
+    this.fillUnits();
     this.showFields();
+  }
+
+  /** The unit select: hidden when the party has no units; a unit's key declares for its own unit only. */
+  fillUnits() {
+    const select = $("f-unit");
+    const units = this.ctx.units || [];
+    const own = this.ctx.me.unit;
+    const options = own ? units.filter((u) => u.id === own) : [{ id: "", name: `${this.ctx.me.name} (no unit)` }, ...units];
+    select.innerHTML = options.map((u) => `<option value="${esc(u.id)}">${esc(u.name)}</option>`).join("");
+    $("f-unit-row").hidden = !units.length;
+  }
+
+  /** ``{unit}`` when one is chosen (omitted: the party as a whole, or a unit's key's own unit). */
+  unit() {
+    const value = $("f-unit").value;
+    return value ? { unit: value } : {};
   }
 
   showFields() {
@@ -165,6 +182,7 @@ export class Drawing {
           kind: $("f-kind").value,
           title: $("f-title").value,
           state: $("f-state").value,
+          ...this.unit(),
           volumes: [
             {
               footprint,
@@ -186,6 +204,7 @@ export class Drawing {
           title: $("f-title"),
           state: $("f-state"),
           known_conflict_tokens: $("f-state"),
+          unit: $("f-unit"),
         },
       };
     }
@@ -213,6 +232,7 @@ export class Drawing {
         radius_m: Number($("f-radius").value),
         accuracy_m: Number($("f-accuracy").value),
         valid_until: utc($("f-valid-until").value),
+        ...this.unit(),
       },
       targets: {
         name: $("f-site-name"),
@@ -222,6 +242,7 @@ export class Drawing {
         radius_m: $("f-radius"),
         accuracy_m: $("f-accuracy"),
         valid_until: $("f-valid-until"),
+        unit: $("f-unit"),
       },
     };
   }

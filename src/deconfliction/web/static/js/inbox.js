@@ -78,7 +78,7 @@ export function describe(n, nameOf) {
 
 export class Inbox {
   constructor(ctx) {
-    this.ctx = ctx; // {api, me, nameOf, parties, focusConflict, announce, changed}
+    this.ctx = ctx; // {api, me, nameOf, unitName, parties, focusConflict, announce, changed}
     this.notifications = new Map();
     this.listEl = document.getElementById("notifications");
     this.requestsEl = document.getElementById("requests");
@@ -131,8 +131,9 @@ export class Inbox {
     const d = describe(n, this.ctx.nameOf);
     const needsAck = n.state === "pending" && n.deadline;
     const cls = needsAck ? "" : n.state === "acknowledged" ? "done" : n.state === "superseded" ? "info superseded" : "info";
-    const li = el(`<li class="card ${cls}" data-id="${esc(n.id)}" data-kind="${esc(n.kind)}">
+    const li = el(`<li class="card ${cls}" data-id="${esc(n.id)}" data-kind="${esc(n.kind)}" data-unit="${esc(n.unit || "")}">
       <h3>${esc(d.title)}</h3>
+      ${n.unit ? `<p class="unit">For unit <strong>${esc(this.ctx.unitName(n.unit))}</strong>, and the watch desk</p>` : ""}
       <p>${esc(d.detail)}</p>
       <p class="status"></p>
       <div class="actions"></div>
