@@ -18,6 +18,7 @@ class is part of the public contract: clients switch on it, so it never changes 
      |    +-- MissingConflictTokens 409 missing_conflict_tokens  proof of knowledge absent or outdated
      |    +-- AlreadyExists      409 already_exists
      |    +-- IdempotencyKeyReused 409 idempotency_key_reused  same key, different request
+     |    +-- TrackNotClaimable  409 track_not_claimable    claiming a track that is already a party's
      +-- PreconditionFailed      412 stale_version          If-Match does not match the current version
      +-- PreconditionRequired    428 precondition_required  an update without If-Match
 
@@ -149,6 +150,11 @@ class AlreadyExists(StateConflict):
 class IdempotencyKeyReused(StateConflict):
     code = "idempotency_key_reused"
     title = "This Idempotency-Key was used for a different request"
+
+
+class TrackNotClaimable(StateConflict):
+    code = "track_not_claimable"
+    title = "This track already belongs to a party"
 
 
 class PreconditionFailed(DeconflictionError):

@@ -60,6 +60,8 @@ class Zone:
     owner: str
     rings: tuple[tuple[tuple[float, float], ...], ...]
     """Exterior ring then holes, each a closed sequence of (lon, lat)."""
+    kind: str = "zone"
+    """``zone`` (a zone of responsibility) or ``band`` (a deconfliction line's band, one per side's party)."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def _zone_entries(tracks: Sequence[TrackState], zones: Sequence[Zone], t0: float
             if poly.distance(origin) > reach + 1.0:
                 continue
             if poly.covers(origin):
-                out.append(Entry(k, "zone", zone.id, zone.owner, 0.0, True, lon0, lat0))
+                out.append(Entry(k, zone.kind, zone.id, zone.owner, 0.0, True, lon0, lat0))
                 continue
             hit = path.intersection(poly)
             if hit.is_empty or tr.ground_speed_mps <= 0.0:
@@ -138,7 +140,7 @@ def _zone_entries(tracks: Sequence[TrackState], zones: Sequence[Zone], t0: float
             first = float(shapely.line_locate_point(path, shapely.points(shapely.get_coordinates(hit))).min())
             lon, lat, _ = _GEOD.fwd(lon0, lat0, heading, first)
             out.append(
-                Entry(k, "zone", zone.id, zone.owner, first / tr.ground_speed_mps, False, float(lon), float(lat))
+                Entry(k, zone.kind, zone.id, zone.owner, first / tr.ground_speed_mps, False, float(lon), float(lat))
             )
     return out
 
