@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import string
 
+import pytest
+
 from deconfliction.domain.hotline import (
     LANGUAGES,
     PARAM_KINDS,
@@ -70,18 +72,12 @@ def test_bad_template_values_are_refused_by_field() -> None:
         "message.params.position": {"subject": "x", "position": "north of the bridge", "time": "14:00Z"},
     }
     for field, params in cases.items():
-        try:
+        with pytest.raises(InvalidInput) as refused:
             parse_message({"template": "not_our_unit", "params": params})
-        except InvalidInput as exc:
-            assert [e.field for e in exc.errors] == [field], exc.errors
-        else:
-            raise AssertionError(field)
-    try:
+        assert [e.field for e in refused.value.errors] == [field], refused.value.errors
+    with pytest.raises(InvalidInput) as refused:
         parse_message({"template": "not_our_unit", "params": {"subject": "x", "position": "95, 40", "time": "14:00Z"}})
-    except InvalidInput as exc:
-        assert exc.errors[0].code == "out_of_range"
-    else:
-        raise AssertionError("latitude 95 accepted")
+    assert refused.value.errors[0].code == "out_of_range"
 
 
 def test_a_free_text_is_labelled_with_its_own_language() -> None:

@@ -8,10 +8,10 @@ import numpy as np
 from hypothesis import strategies as st
 from pyproj import Geod
 
+from deconfliction.domain.party import Party
 from deconfliction.domain.tactical import TacticalPolicy, TacticalRule
 from deconfliction.domain.tactical_detect import Losses, PassStats, detect
 from deconfliction.domain.tactical_motion import motion_from_reports
-from deconfliction.domain.party import Party
 from deconfliction.service.runtime import Runtime
 from tests.tactical.oracle import OTrack
 
