@@ -289,7 +289,7 @@ def statement_view(rt: Runtime, done: TrackStatement) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/tracks/{track_id}/claim", summary='Claim a track of no party: "ours"')
+@router.post("/v1/tracks/{track_id:path}/claim", summary='Claim a track of no party: "ours"')
 async def claim(
     track_id: str, rt: RuntimeDep, key: KeyDep, service: TacticalDep, body: TrackStatementIn | None = None
 ) -> Response:
@@ -303,7 +303,7 @@ async def claim(
     )
 
 
-@router.post("/v1/tracks/{track_id}/disclaim", summary='Disclaim a track: "not ours"')
+@router.post("/v1/tracks/{track_id:path}/disclaim", summary='Disclaim a track: "not ours"')
 async def disclaim(
     track_id: str, rt: RuntimeDep, key: KeyDep, service: TacticalDep, body: TrackStatementIn | None = None
 ) -> Response:

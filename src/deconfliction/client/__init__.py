@@ -29,6 +29,7 @@ Errors. Every refusal of the service is an ``ApiError`` carrying the problem doc
      |    +-- MissingConflictTokens   409 missing_conflict_tokens .missing, .tokens
      |    +-- AlreadyExists           409 already_exists
      |    +-- IdempotencyKeyReused    409 idempotency_key_reused .key
+     |    +-- TrackNotClaimable       409 track_not_claimable    .track
      +-- StaleVersion                 412 stale_version          .current_version
      +-- PreconditionRequired         428 precondition_required
      +-- ServerError                  5xx
@@ -84,6 +85,7 @@ from deconfliction.client.errors import (
     SignatureRequired,
     StaleVersion,
     StateConflict,
+    TrackNotClaimable,
     ValidationFailed,
 )
 from deconfliction.client.models import (
@@ -104,6 +106,7 @@ from deconfliction.client.models import (
     ServiceKey,
     Side,
     SigningKey,
+    TrackStatement,
     Volume,
     Window,
     WriteResult,
@@ -147,6 +150,8 @@ __all__ = [
     "SigningKey",
     "StaleVersion",
     "StateConflict",
+    "TrackNotClaimable",
+    "TrackStatement",
     "ValidationFailed",
     "Volume",
     "Window",
