@@ -156,8 +156,10 @@ class AreasInForce:
 
 
 def band_rings(band: Any) -> tuple[tuple[tuple[float, float], ...], ...]:
-    """A band's outline (a vertex every 200 m, within millimetres of the corridor) as polygon rings."""
-    outline = band_outline(band)
+    """A band's outline as polygon rings: drawn with a vertex every 200 m (within millimetres of the
+    corridor), then the vertices that lie within 1e-6 degrees (about 0.1 m) of a straight line through
+    their neighbours dropped (the entry prediction densifies edges to 1 km again, geodesically)."""
+    outline = band_outline(band).simplify(1e-6)
     polygon = outline if isinstance(outline, shapely.Polygon) else max(outline.geoms, key=lambda g: g.area)  # type: ignore[attr-defined]
     exterior = tuple((float(x), float(y)) for x, y in polygon.exterior.coords)
     holes = tuple(tuple((float(x), float(y)) for x, y in h.coords) for h in polygon.interiors)
