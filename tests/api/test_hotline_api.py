@@ -98,3 +98,5 @@ def test_bad_messages_are_refused_by_field(client: TestClient, parties: dict[str
     listed = client.get("/v1/templates", headers=auth(keys["alpha"])).json()
     assert listed["languages"] == ["en", "ru", "ar"] and set(listed["templates"]) == set(TEMPLATES)
     assert all(set(t["text"]) == {"en", "ru", "ar"} for t in listed["templates"].values())
+    assert listed["templates"]["not_our_unit"]["values"] == {"position": "position", "time": "time"}
+    assert listed["templates"]["request_call"]["values"] == {}
