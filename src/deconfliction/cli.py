@@ -168,6 +168,21 @@ def demo(
             f"{format_time(c.window.start)} - {format_time(c.window.end)}",
         )
     out.print(table)
+    entries = Table(title=f"Undeclared entries of an unknown column: {len(loaded.undeclared)}")
+    for col in ("track", "affiliation", "enters", "owner", "in"):
+        entries.add_column(col)
+    names = {p.id: p.name for p, _ in loaded.parties}
+    for a in sorted(loaded.undeclared, key=lambda a: (a.subjects[0][1], a.prediction.loss_at)):
+        pred = a.prediction
+        seconds = max(0.0, (pred.loss_at - a.created_at).total_seconds())
+        entries.add_row(
+            a.subjects[0][1],
+            pred.affiliation.value,
+            f"{pred.target} {titles.get(a.subjects[1][1], a.subjects[1][1])}",
+            names.get(a.subjects[1][0], a.subjects[1][0]),
+            "inside now" if pred.now else f"{seconds:.0f} s",
+        )
+    out.print(entries)
     out.print(f"Web map: [bold]{url}/[/] (sign in with a key above)")
     out.print(f"API: [bold]{url}/v1[/]   OpenAPI: {url}/v1/openapi.json   Docs: {url}/v1/docs")
     out.print(

@@ -20,6 +20,7 @@ class is part of the public contract: clients switch on it, so it never changes 
      |    +-- AlreadyExists      409 already_exists
      |    +-- IdempotencyKeyReused 409 idempotency_key_reused  same key, different request
      |    +-- NotAnExercise      409 not_an_exercise        the exercise clock of a server on real time
+     |    +-- TrackNotClaimable  409 track_not_claimable    claiming a track that is already a party's
      +-- PreconditionFailed      412 stale_version          If-Match does not match the current version
      +-- PreconditionRequired    428 precondition_required  an update without If-Match
 
@@ -161,6 +162,11 @@ class IdempotencyKeyReused(StateConflict):
 class NotAnExercise(StateConflict):
     code = "not_an_exercise"
     title = "This server runs on real time, not on an exercise clock"
+
+
+class TrackNotClaimable(StateConflict):
+    code = "track_not_claimable"
+    title = "This track already belongs to a party"
 
 
 class PreconditionFailed(DeconflictionError):

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from deconfliction.domain.hotline import TEMPLATES
+from deconfliction.domain.hotline import TEMPLATES, parse_message
 from deconfliction.domain.party import Party
 from tests.conftest import auth, square, volume_json
 
@@ -37,7 +37,8 @@ def test_a_template_is_read_in_each_readers_language_and_acknowledged(
     thread = r.json()["thread"]
     # bravo is told, in Arabic, with a deadline; it acknowledges receipt
     (note,) = client.get("/v1/notifications", headers=auth(keys["bravo"])).json()["items"]
-    arabic = TEMPLATES["humanitarian_movement"]["ar"].format(**CONVOY["params"])
+    arabic = parse_message(CONVOY).render("ar")
+    assert "14:00 UTC" in arabic and "14:00Z" not in arabic  # the time as a value, in the reader's format
     assert note["kind"] == "message" and note["body"]["text"] == arabic and note["deadline"]
     assert client.post(f"/v1/notifications/{note['id']}/ack", headers=auth(keys["bravo"])).status_code == 200
     # each reads the thread in its own language
@@ -54,6 +55,12 @@ def test_a_template_is_read_in_each_readers_language_and_acknowledged(
     assert reply.status_code == 201
     told = client.get("/v1/notifications", headers=auth(keys["alpha"])).json()["items"]
     assert [n["body"]["text"] for n in told if n["kind"] == "message"] == ["Received, no movement there at 14:00."]
+    # a free text is labelled with its own language, whoever reads it; a template with the reader's
+    assert [n["body"]["language"] for n in told if n["kind"] == "message"] == ["en"]
+    mine = client.get(f"/v1/threads/{thread}", headers=auth(keys["alpha"])).json()
+    assert [m["language"] for m in mine["messages"]] == ["en", "en"]
+    theirs = client.get(f"/v1/threads/{thread}", headers=auth(keys["bravo"])).json()
+    assert [m["language"] for m in theirs["messages"]] == ["ar", "en"]
     # the thread is the participants' and the coordinator's; an observer sees nothing of it
     assert client.get(f"/v1/threads/{thread}", headers=auth(keys["cell"])).status_code == 200
     assert client.get(f"/v1/threads/{thread}", headers=auth(keys["watcher"])).status_code == 404
@@ -91,3 +98,5 @@ def test_bad_messages_are_refused_by_field(client: TestClient, parties: dict[str
     listed = client.get("/v1/templates", headers=auth(keys["alpha"])).json()
     assert listed["languages"] == ["en", "ru", "ar"] and set(listed["templates"]) == set(TEMPLATES)
     assert all(set(t["text"]) == {"en", "ru", "ar"} for t in listed["templates"].values())
+    assert listed["templates"]["not_our_unit"]["values"] == {"position": "position", "time": "time"}
+    assert listed["templates"]["request_call"]["values"] == {}

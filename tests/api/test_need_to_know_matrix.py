@@ -739,6 +739,14 @@ MATRIX: dict[tuple[str, str], Case] = {
         lambda s, c, o: s.call("POST", "/v1/tracks", c, json={"reports": [track_report(s, c)]}),
         lambda s, c, o: {"anonymous": 401, "watcher": 403, "auditor": 403}.get(c, 200),
     ),
+    **{
+        ("POST", f"/v1/tracks/{{track_id}}/{verb}"): Case(
+            (None,),
+            lambda s, c, o, verb=verb: s.call("POST", f"/v1/tracks/no-such-track/{verb}", c, json={"reason": "r"}),
+            lambda s, c, o: {"anonymous": 401, "watcher": 403, "auditor": 403}.get(c, 404),
+        )
+        for verb in ("claim", "disclaim")
+    },
     ("GET", "/v1/alerts"): Case((None,), lambda s, c, o: s.call("GET", "/v1/alerts", c), lambda s, c, o: any_key(c)),
     ("GET", "/v1/tracks"): Case((None,), lambda s, c, o: s.call("GET", "/v1/tracks", c), lambda s, c, o: any_key(c)),
     ("GET", "/v1/ledger"): Case(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -466,7 +467,8 @@ def test_openapi_lists_every_route_and_the_footprint_schema(client: TestClient) 
     assert r.status_code == 200
     spec = r.json()
     documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
-    routes = {(route.path, method) for route in api_routes() for method in route.methods}
+    # a path parameter's converter ({track_id:path}: ids may hold a slash) is not part of the documented path
+    routes = {(re.sub(r":\w+}", "}", route.path), method) for route in api_routes() for method in route.methods}
     assert documented == routes
     assert {
         ("/v1/operations", "POST"),

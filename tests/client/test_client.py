@@ -564,3 +564,34 @@ def test_units_their_keys_and_declaring_for_a_unit(served: Served) -> None:
         (key,) = alpha.list_unit_keys(convoy)
         assert alpha.revoke_unit_key(convoy, key.id).revoked_at is not None
         assert bravo.list_units().items == ()
+
+
+def test_tracks_are_claimed_and_disclaimed_and_the_receipts_kept(served: Served) -> None:
+    from deconfliction.client import TrackNotClaimable
+
+    now = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%fZ}"
+    seen = {"id": "UNK 7/a", "time": now, "lat": 35.3, "lon": 40.3, "altitude_m": 250.0}
+    seen |= {"ground_speed_mps": 5.0, "track_deg": 90.0, "affiliation": "unknown"}
+    r = httpx.post(
+        served.url + "/v1/tracks", json={"reports": [seen]}, headers={"Authorization": f"Bearer {served.keys['alpha']}"}
+    )
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+    bravo, alpha = served.client("bravo"), served.client("alpha")
+    claimed = bravo.claim_track("UNK 7/a", reason="our patrol")  # an id with a space and a slash, quoted
+    assert (claimed.track, claimed.statement, claimed.party, claimed.affiliation) == (
+        "UNK 7/a",
+        "claimed",
+        bravo.me().id,
+        "party",
+    )
+    with pytest.raises(TrackNotClaimable) as refused:
+        alpha.claim_track("UNK 7/a")
+    assert refused.value.status == 409 and refused.value.track == "UNK 7/a"
+    with pytest.raises(NotFound):
+        alpha.disclaim_track("UNK 7/a")  # not alpha's, and no longer of no party
+    gone = bravo.disclaim_track("UNK 7/a")
+    assert (gone.statement, gone.party, gone.affiliation) == ("disclaimed", None, "unknown")
+    assert bravo.receipts == [claimed.receipt, gone.receipt]
+    report = bravo.verify_receipts()
+    assert report.ok, [str(p) for p in report.problems]
+    assert ledger_types(bravo.export_ledger())[-2:] == ["track.claimed", "track.disclaimed"]

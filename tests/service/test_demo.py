@@ -65,3 +65,23 @@ def test_the_convoy_is_declared_by_the_agencys_convoy_team(sqlite_store) -> None
     about_convoy = {c.id for c in load.conflicts if convoy.id in (c.operation_a, c.operation_b)}
     assert about_convoy and {n.unit_id for n in told if n.subject_id in about_convoy} == {team}
     assert {n.unit_id for n in told if n.subject_id not in about_convoy} == {None}  # its sites belong to no unit
+
+
+def test_the_demo_shows_an_unknown_column_crossing_the_river_undeclared(sqlite_store) -> None:
+    rt = Runtime(sqlite_store)
+    load = load_demo(rt)
+    names = {p.id: p.name for p, _ in load.parties}
+    entries = {(a.subjects[0][1], a.prediction.target, names[a.subjects[1][0]]): a for a in load.undeclared}
+    assert all(a.subjects[0][0] == "" and a.prediction.affiliation.value == "unknown" for a in load.undeclared)
+    lead = entries[("UNK-1", "zone", "East Force")]  # across the river, into East Force's bank
+    assert not lead.prediction.now and 60 < (lead.prediction.loss_at - lead.created_at).total_seconds() < 120
+    assert entries[("UNK-1", "zone", "North Force")].prediction.now  # on the city bank now
+    assert ("UNK-3", "band", "East Force") in entries and ("UNK-3", "band", "North Force") in entries
+    # told, as unknown, to each owner and to the cell, on the record
+    with rt.store.read() as tx:
+        for name in ("East Force", "North Force", "Coordination Cell"):
+            pid = next(p.id for p, _ in load.parties if p.name == name)
+            told = [n for n in tx.notifications.list(party_id=pid, limit=1000) if n.kind == "tactical.raised"]
+            assert told and all(n.body["affiliation"] == "unknown" for n in told), name
+        agency = next(p.id for p, _ in load.parties if p.name == "Aid Agency")
+        assert not [n for n in tx.notifications.list(party_id=agency, limit=1000) if n.kind == "tactical.raised"]

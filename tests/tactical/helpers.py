@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import numpy as np
 from hypothesis import strategies as st
 from pyproj import Geod
 
+from deconfliction.domain.party import Party
 from deconfliction.domain.tactical import TacticalPolicy, TacticalRule
 from deconfliction.domain.tactical_detect import Losses, PassStats, detect
 from deconfliction.domain.tactical_motion import motion_from_reports
+from deconfliction.service.runtime import Runtime
 from tests.tactical.oracle import OTrack
 
 RULES = st.sampled_from(
@@ -44,3 +49,54 @@ def run(
 
 def found_pairs(losses: Losses) -> set[tuple[int, int]]:
     return {(int(a), int(b)) for a, b in zip(losses.i, losses.j, strict=True)}
+
+
+def acknowledged_by_the_other_sides(rt: Runtime, party: Party, conflicts: Any) -> None:
+    """Each other side of ``conflicts`` acknowledges what it was told about them, as a party that read them."""
+    from deconfliction.service.notifications import acknowledge_notification
+
+    with rt.store.read() as tx:
+        told = [
+            (other, n.id)
+            for c in conflicts
+            if (other := tx.parties.get(c.party_b if c.party_a == party.id else c.party_a)) is not None
+            for n in tx.notifications.for_subject(other.id, c.id)
+            if n.kind in ("conflict.opened", "conflict.updated") and n.state.value == "pending" and n.deadline
+        ]
+    for other, notification_id in told:
+        acknowledge_notification(rt, other, notification_id)
+
+
+def declare_active(
+    rt: Runtime,
+    party: Party,
+    footprint: dict[str, object],
+    lower_m: float,
+    upper_m: float,
+    start: datetime,
+    end: datetime,
+    kind: str = "air",
+) -> str:
+    """Declare an operation of ``party`` and take it to active (presenting every conflict's token, as a
+    party that has read them would); its id."""
+    from deconfliction.domain.footprint import parse_footprint
+    from deconfliction.domain.operation import OperationState
+    from deconfliction.domain.policy import OperationKind
+    from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
+    from deconfliction.service.operations import OperationDraft, OperationResult, change_state, submit_operation
+
+    volume = Volume4D.create(
+        parse_footprint(footprint, rt.limits),
+        AltitudeBand.of(lower_m, upper_m, rt.limits),
+        TimeWindow.of(start, end, rt.limits),
+    )
+    done = submit_operation(rt, party, OperationDraft(OperationKind(kind), (volume,), 0, "declared"))
+    assert isinstance(done, OperationResult)
+    op = done.operation
+    tokens = [c.token_for(party.id) for c in done.conflicts]
+    acknowledged_by_the_other_sides(rt, party, done.conflicts)  # what the gate waits for (zones, bands, sites)
+    for version, to in enumerate((OperationState.PLANNED, OperationState.ACTIVE), start=1):
+        moved = change_state(rt, party, op.id, to, expected_version=version, known_tokens=tokens)
+        assert isinstance(moved, OperationResult)
+        tokens = [c.token_for(party.id) for c in moved.conflicts]
+    return op.id

@@ -18,7 +18,7 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.tactical.cycle import TacticalService
 from tests.conftest import FakeClock, auth
-from tests.tactical.helpers import around
+from tests.tactical.helpers import around, declare_active
 
 PROBLEM = "application/problem+json"
 GEOD = Geod(ellps="WGS84")
@@ -201,12 +201,16 @@ def field_hospital(clock: FakeClock) -> dict[str, Any]:
 
 
 def test_a_track_heading_into_a_protected_site_raises_an_alert_for_both(
-    client: TestClient, keys: dict[str, str], parties: dict[str, tuple[Party, str]], clock: FakeClock
+    client: TestClient, keys: dict[str, str], parties: dict[str, tuple[Party, str]], clock: FakeClock, rt: Runtime
 ) -> None:
     site = field_hospital(clock)
     assert client.post("/v1/sites", json=site, headers=auth(keys["bravo"])).status_code == 201
-    # alpha's aircraft 10 km west, flying east at 100 m/s: inside the 550 m radius in about 95 s
+    # alpha's aircraft 10 km west, flying east at 100 m/s: inside the 550 m radius in about 95 s; it is
+    # where alpha declared it would be (a 3 km circle around it), so the entry is a site alert, not an
+    # undeclared one
     lon, lat, _ = GEOD.fwd(30.0, 40.0, 270.0, 10_000.0)
+    circle = {"type": "Circle", "center": [float(lon), float(lat)], "radius_m": 3000}
+    declare_active(rt, parties["alpha"][0], circle, 2000.0, 4000.0, clock(), clock() + timedelta(hours=1))
     report = rep(clock, "A7", float(lat), float(lon), ground_speed_mps=100.0, track_deg=90.0)
     assert client.post("/v1/tracks", json={"reports": [report]}, headers=auth(keys["alpha"])).status_code == 200
     tactical(client).cycle()
@@ -253,6 +257,7 @@ def test_a_foreign_track_is_seen_only_while_an_alert_pairs_it_with_one_s_own(
     assert mine[("alpha", "A1")] == {
         "party": parties["alpha"][0].id,
         "party_name": "alpha",
+        "affiliation": "party",
         "id": "A1",
         "callsign": "ALPHA1",
         "time": format_time(clock()),
@@ -315,7 +320,8 @@ def test_an_entry_into_one_s_site_shows_the_owner_the_intruding_track_while_the_
     post(client, keys["alpha"], rep(clock, "A7", *around(40.0, 30.0, 270.0, 10_000.0), ground_speed_mps=100.0))
     tactical(client).cycle()
     (alert,) = client.get("/v1/alerts", headers=auth(keys["bravo"])).json()["items"]
-    assert alert["type"] == "site"
+    # alpha declared nothing there: the entry is undeclared
+    assert alert["type"] == "undeclared_entry" and alert["target"]["kind"] == "site"
     # alpha's own track carries the alert; bravo (the site's owner) is told the aircraft by the alert, and
     # sees where it is while the alert lasts, as for a pair alert
     assert seen(client, keys["alpha"])[("alpha", "A7")]["alerts"] == [alert["id"]]

@@ -424,5 +424,54 @@ def test_a_superseded_notification_is_marked_and_the_new_one_counts_down(
     page.locator('#notifications .card.done[data-kind="conflict.updated"]', has_text=when).first.wait_for(
         timeout=LIVE_S
     )
+
+
+def test_affiliation_is_shown_and_a_track_is_disclaimed_and_claimed_from_the_map(
+    browser: Any, cell: Cell, shots: Shots
+) -> None:
+    """North's observation post reports a vehicle of unknown affiliation and one hostile inside East's
+    zone: East's map shows them with their own symbols, never in a party's colour, beside East's own
+    track. East selects the unknown one and says "not ours", then "ours": each is recorded and told, and
+    the track turns into East's own."""
+    errors: list[str] = []
+    page = open_page(browser, cell, "east", errors)
+    now = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%fZ}"
+
+    def report(who: str, ident: str, lon: float, affiliation: str) -> None:
+        body = {"id": ident, "time": now, "lat": 35.31, "lon": lon, "altitude_m": 250, "ground_speed_mps": 5}
+        body |= {"track_deg": 90.0, "affiliation": affiliation}
+        r = cell.call(who, "POST", "/v1/tracks", json={"reports": [body]})
+        assert r.status_code == 200, r.text
+
+    report("north", "UNK-7", 40.30, "unknown")
+    report("north", "HOS-1", 40.32, "hostile")
+    report("east", "E-9", 40.36, "party")
+    unknown = page.locator(".track-icon.affiliation-unknown[title='unknown track UNK-7']")
+    unknown.wait_for(timeout=LIVE_S)  # East is alerted (its zone): it sees the tracks of no party
+    assert page.locator(".leaflet-marker-pane .track-icon.affiliation-hostile").count() == 1
+    assert page.locator("path.track-own").count() >= 1  # East's own, in East's colour
+    # East's inbox says what it is: an unknown track, of no party, entering East's zone
+    page.locator(
+        "#notifications", has_text="Undeclared entry raised: unknown (no party) track UNK-7 entering your zone"
+    ).wait_for(timeout=LIVE_S)
+    shots.take(page, "affiliations")
+
+    unknown.click()
+    assert "unknown, of no party" in page.locator("#track-info").inner_text()
+    page.get_by_label("Reason (optional)").fill("no unit of ours there")
+    page.get_by_role("button", name="Not ours (disclaim)").click()
+    page.locator("#track-result", has_text="Recorded: not ours").wait_for(timeout=LIVE_S)
+    told = cell.call("coordinator", "GET", "/v1/notifications").json()["items"]
+    said = [n["body"] for n in told if n["kind"] == "track.disclaimed"]
+    assert said and said[-1]["track"] == "UNK-7" and said[-1]["reason"] == "no unit of ours there"
+
+    page.get_by_role("button", name="Ours (claim)").click()
+    page.locator("#track-result", has_text="Recorded: ours").wait_for(timeout=LIVE_S)
+    mine = cell.call("east", "GET", "/v1/tracks").json()["items"]
+    assert {(t["id"], t["affiliation"], t["own"]) for t in mine} >= {("UNK-7", "party", True)}
+    unknown.wait_for(state="detached", timeout=LIVE_S)  # drawn as East's own now
+    assert "yours" in page.locator("#track-info").inner_text()
+    assert page.get_by_role("button", name="Ours (claim)").is_hidden()
+    shots.take(page, "claimed")
     assert not errors, errors
     page.context.close()

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import MessageIn, PreferencesIn, ThreadIn
-from deconfliction.domain.hotline import LANGUAGES, TEMPLATES, parse_message, template_fields
+from deconfliction.domain.hotline import LANGUAGES, PARAM_KINDS, TEMPLATES, parse_message, template_fields
 from deconfliction.domain.party import Party
 from deconfliction.service import hotline
 from deconfliction.service.signing import signed_receipt
@@ -72,7 +72,14 @@ async def post(thread_id: str, body: MessageIn, rt: RuntimeDep, key: KeyDep) -> 
 async def templates(rt: RuntimeDep, key: KeyDep) -> Response:
     body: dict[str, Any] = {
         "languages": list(LANGUAGES),
-        "templates": {k: {"params": sorted(template_fields(k)), "text": v} for k, v in TEMPLATES.items()},
+        "templates": {
+            k: {
+                "params": sorted(template_fields(k)),
+                "values": {f: PARAM_KINDS[f] for f in sorted(template_fields(k)) if f in PARAM_KINDS},
+                "text": v,
+            }
+            for k, v in TEMPLATES.items()
+        },
     }
     return await as_party(rt, key, lambda _party: json_response(body))
 

@@ -156,6 +156,9 @@ class MessageIn(_Strict):
     refs: list[dict[str, str]] | None = Field(
         None, description='What it is about: [{"type": "operation|conflict|zone|site|line", "id": "..."}]'
     )
+    language: str | None = Field(
+        None, description="Of a free text: the language it is written in (en, ru, ar; default: from its script)"
+    )
 
 
 class ThreadIn(_Strict):

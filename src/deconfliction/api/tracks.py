@@ -1,11 +1,12 @@
-"""/v1/tracks and /v1/alerts: a party posts position reports of its own aircraft and reads the live tracks
-it may see; parties read the tactical alerts that involve their tracks (the coordinator reads all)."""
+"""/v1/tracks and /v1/alerts: a party posts position reports of its own aircraft (and, as a sensor, of
+tracks of no party it observes) and reads the live tracks it may see; it claims or disclaims a track;
+parties read the tactical alerts that involve their tracks (the coordinator reads all)."""
 
 from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,10 +15,20 @@ from starlette.responses import Response
 from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.conflict import ConflictState
 from deconfliction.domain.party import DECLARING_ROLES, Party, Role
-from deconfliction.domain.tactical import Alert, AlertState, PositionReport, validate_report
+from deconfliction.domain.tactical import (
+    NO_PARTY,
+    Affiliation,
+    Alert,
+    AlertKind,
+    AlertState,
+    PositionReport,
+    validate_report,
+)
 from deconfliction.domain.volume import format_time, parse_time
 from deconfliction.errors import FieldError, Forbidden, InvalidInput
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.signing import signed_receipt
+from deconfliction.service.tracks import TrackStatement, claim_track, disclaim_track
 from deconfliction.tactical.cycle import TacticalService, VisibleTrack
 from deconfliction.tactical.store import BBox
 
@@ -51,6 +62,11 @@ class ReportIn(BaseModel):
     track_deg: float = Field(description="True track over the ground, degrees clockwise from north")
     vertical_rate_mps: float = Field(0.0, description="Climb (positive) or descent rate, m/s")
     callsign: str | None = Field(None, max_length=16)
+    affiliation: Literal["party", "unknown", "hostile", "pending", "neutral"] = Field(
+        "party",
+        description="party (default): one of the caller's own aircraft; any other value: a track the caller "
+        "observes (as a sensor) that belongs to no party",
+    )
 
 
 class TracksIn(BaseModel):
@@ -86,6 +102,7 @@ def reports_from_wire(body: TracksIn, party: Party, rt: Runtime, max_future_s: f
                     r.vertical_rate_mps,
                     r.callsign,
                     "api",
+                    Affiliation(r.affiliation),
                 )
             )
         except InvalidInput as exc:
@@ -97,9 +114,9 @@ def reports_from_wire(body: TracksIn, party: Party, rt: Runtime, max_future_s: f
 
 @router.post("/v1/tracks", summary="Post position reports of your aircraft")
 async def post_tracks(body: TracksIn, rt: RuntimeDep, key: KeyDep, service: TacticalDep) -> Response:
-    """Reports of the caller's own aircraft (a batch; at most 5,000). A report older than the newest one
-    of its track, or older than the track expiry, is ignored and counted; posting the same batch twice
-    changes nothing."""
+    """Reports of the caller's own aircraft (a batch; at most 5,000), and of tracks of no party it observes
+    (``affiliation`` other than ``party``). A report older than the newest one of its track, or older than
+    the track expiry, is ignored and counted; posting the same batch twice changes nothing."""
 
     def work(party: Party) -> Response:
         if party.role not in DECLARING_ROLES:
@@ -146,7 +163,10 @@ def alert_view(viewer: Party, a: Alert, names: dict[str, str]) -> dict[str, Any]
         "updated_at": format_time(a.updated_at),
         "resolved_at": format_time(a.resolved_at) if a.resolved_at else None,
     }
-    sides = [{"party": pid, "party_name": names.get(pid, pid), "track": tid} for pid, tid in a.subjects]
+    sides = [{"party": pid or None, "party_name": names.get(pid, pid) or None, "track": tid} for pid, tid in a.subjects]
+    if a.kind is AlertKind.UNDECLARED:
+        out["affiliation"] = p.affiliation.value
+        out["target"] = {"kind": p.target, "id": a.subjects[1][1], "owner": a.subjects[1][0]}
     if viewer.sees_all:
         out["tracks"] = sides
         return out
@@ -166,7 +186,7 @@ async def list_alerts(
 ) -> Response:
     def work(party: Party) -> Response:
         found = service.alerts(None if party.sees_all else party.id, state)
-        names = alert_names(rt, {pid for a in found for pid, _ in a.subjects})
+        names = alert_names(rt, {pid for a in found for pid, _ in a.subjects if pid != NO_PARTY})
         return json_response({"items": [alert_view(party, a, names) for a in found]})
 
     return await as_party(rt, key, work)
@@ -203,9 +223,10 @@ def reads_all_tracks(viewer: Party) -> bool:
 
 def track_view(viewer: Party, t: VisibleTrack, names: dict[str, str]) -> dict[str, Any]:
     r = t.report
-    return {
-        "party": r.party_id,
-        "party_name": names.get(r.party_id, r.party_id),
+    out = {
+        "party": r.party_id or None,
+        "party_name": names.get(r.party_id, r.party_id) if r.party_id != NO_PARTY else None,
+        "affiliation": r.affiliation.value,
         "id": r.track_id,
         "callsign": r.callsign,
         "time": format_time(r.time),
@@ -218,6 +239,9 @@ def track_view(viewer: Party, t: VisibleTrack, names: dict[str, str]) -> dict[st
         "own": r.party_id == viewer.id,
         "alerts": list(t.alerts),
     }
+    if r.party_id == NO_PARTY and (reads_all_tracks(viewer) or r.reporter == viewer.id):
+        out["reported_by"] = r.reporter
+    return out
 
 
 @router.get("/v1/tracks", summary="Live tracks you may see: your own, and others' in an alert with yours")
@@ -240,9 +264,53 @@ async def list_tracks(
         if truncated:
             kept = sorted(found, key=lambda t: not t.alerts)[:MAX_TRACKS]  # stable: (party, id) within each
             found = sorted(kept, key=lambda t: (t.report.party_id, t.report.track_id))
-        names = alert_names(rt, {t.report.party_id for t in found})
+        names = alert_names(rt, {t.report.party_id for t in found if t.report.party_id != NO_PARTY})
         return json_response(
             {"items": [track_view(party, t, names) for t in found], "at": format_time(at), "truncated": truncated}
         )
 
     return await as_party(rt, key, work)
+
+
+class TrackStatementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(None, max_length=500, description="Why (recorded and told with the statement)")
+
+
+def statement_view(rt: Runtime, done: TrackStatement) -> dict[str, Any]:
+    return {
+        "track": done.track_id,
+        "statement": done.statement,
+        "party": done.party,
+        "affiliation": done.affiliation.value,
+        "alerts": list(done.alerts),
+        "told": done.told,
+        "receipt": signed_receipt(rt, done.receipt),
+    }
+
+
+@router.post("/v1/tracks/{track_id:path}/claim", summary='Claim a track of no party: "ours"')
+async def claim(
+    track_id: str, rt: RuntimeDep, key: KeyDep, service: TacticalDep, body: TrackStatementIn | None = None
+) -> Response:
+    """The live track of no party ``track_id`` becomes the caller's (its later reports too), compared
+    from then on with what the caller declared. A ledger entry ``track.claimed`` and a notification of that
+    kind for every party alerted about the track. 404 when there is no such live track; 409
+    ``track_not_claimable`` when it is already the caller's or another party's."""
+    reason = body.reason if body else None
+    return await as_party(
+        rt, key, lambda party: json_response(statement_view(rt, claim_track(rt, service, party, track_id, reason)))
+    )
+
+
+@router.post("/v1/tracks/{track_id:path}/disclaim", summary='Disclaim a track: "not ours"')
+async def disclaim(
+    track_id: str, rt: RuntimeDep, key: KeyDep, service: TacticalDep, body: TrackStatementIn | None = None
+) -> Response:
+    """ "Not ours", of one of the caller's own live tracks (it becomes a track of no party, unknown, its
+    later reports too) or of a live track of no party (recorded). A ledger entry ``track.disclaimed`` and a
+    notification of that kind for every party alerted about the track. 404 when there is no such track."""
+    reason = body.reason if body else None
+    return await as_party(
+        rt, key, lambda party: json_response(statement_view(rt, disclaim_track(rt, service, party, track_id, reason)))
+    )

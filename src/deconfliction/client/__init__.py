@@ -30,6 +30,7 @@ Errors. Every refusal of the service is an ``ApiError`` carrying the problem doc
      |    +-- AwaitingAcknowledgement 409 awaiting_acknowledgement .conflicts
      |    +-- AlreadyExists           409 already_exists
      |    +-- IdempotencyKeyReused    409 idempotency_key_reused .key
+     |    +-- TrackNotClaimable       409 track_not_claimable    .track
      +-- StaleVersion                 412 stale_version          .current_version
      +-- PreconditionRequired         428 precondition_required
      +-- ServerError                  5xx
@@ -86,6 +87,7 @@ from deconfliction.client.errors import (
     SignatureRequired,
     StaleVersion,
     StateConflict,
+    TrackNotClaimable,
     ValidationFailed,
 )
 from deconfliction.client.models import (
@@ -110,6 +112,7 @@ from deconfliction.client.models import (
     ServiceKey,
     Side,
     SigningKey,
+    TrackStatement,
     Unit,
     UnitKey,
     Volume,
@@ -160,6 +163,8 @@ __all__ = [
     "SigningKey",
     "StaleVersion",
     "StateConflict",
+    "TrackNotClaimable",
+    "TrackStatement",
     "Unit",
     "UnitKey",
     "ValidationFailed",

@@ -127,6 +127,12 @@ class IdempotencyKeyReused(StateConflict):
         return self.problem.get("key")
 
 
+class TrackNotClaimable(StateConflict):
+    @property
+    def track(self) -> str | None:
+        return self.problem.get("track")
+
+
 class StaleVersion(ApiError):
     @property
     def current_version(self) -> int | None:
@@ -157,6 +163,7 @@ BY_CODE: dict[str, type[ApiError]] = {
     "awaiting_acknowledgement": AwaitingAcknowledgement,
     "already_exists": AlreadyExists,
     "idempotency_key_reused": IdempotencyKeyReused,
+    "track_not_claimable": TrackNotClaimable,
     "stale_version": StaleVersion,
     "precondition_required": PreconditionRequired,
     "internal_error": ServerError,

@@ -533,3 +533,30 @@ class AwaitingConflict:
             d.get("content_version"),
             tuple(Counterpart.from_json(a) for a in d.get("awaiting", ())),
         )
+
+
+@dataclass(frozen=True)
+class TrackStatement:
+    """The answer to a claim ("ours") or disclaim ("not ours") of a live track: its id, the statement,
+    its party (None: of no party) and affiliation afterwards, the alerts it answered, how many parties
+    were told, and the receipt."""
+
+    track: str
+    statement: str
+    party: str | None
+    affiliation: str
+    alerts: tuple[str, ...]
+    told: int
+    receipt: Receipt
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> TrackStatement:
+        return cls(
+            str(d["track"]),
+            str(d["statement"]),
+            d.get("party"),
+            str(d["affiliation"]),
+            tuple(d.get("alerts", ())),
+            int(d["told"]),
+            Receipt.from_json(d["receipt"]),
+        )

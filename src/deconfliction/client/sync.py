@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -35,6 +36,7 @@ from deconfliction.client.models import (
     Rotation,
     ServiceKey,
     SigningKey,
+    TrackStatement,
     Unit,
     UnitKey,
     Volume,
@@ -438,6 +440,25 @@ class Client:
         return verify(lines, receipts=[r.to_json() for r in self.receipts])
 
     # -------------------------------------------------------------------------------------------- I/O
+
+    # -------------------------------------------------------------------------------------- tracks
+
+    def claim_track(self, track_id: str, reason: str | None = None) -> TrackStatement:
+        """ "Ours": a live track of no party becomes the caller's (``TrackNotClaimable`` when it is a
+        party's already, ``NotFound`` when there is none)."""
+        return self._track_statement("claim", track_id, reason)
+
+    def disclaim_track(self, track_id: str, reason: str | None = None) -> TrackStatement:
+        """ "Not ours": of one's own track (it becomes of no party), or of a track of no party."""
+        return self._track_statement("disclaim", track_id, reason)
+
+    def _track_statement(self, verb: str, track_id: str, reason: str | None) -> TrackStatement:
+        body = {"reason": reason} if reason is not None else {}
+        # not retried after the service may have applied it: a second claim would be refused, not repeated
+        r = self._send("POST", f"/v1/tracks/{quote(track_id, safe='')}/{verb}", body=body, idempotent=False)
+        done = TrackStatement.from_json(self._json(r))
+        self._keep(done.receipt)
+        return done
 
     def _transition(
         self, verb: str, operation: Operation | str, version: int | None, body: Any, idempotency_key: str | None

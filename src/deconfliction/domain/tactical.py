@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from deconfliction.domain.policy import FT, NM
+from deconfliction.domain.tactical_declared import DeclaredTolerance
 from deconfliction.domain.tactical_detect import RuleTable
 from deconfliction.errors import FieldError, InvalidInput
 
@@ -37,6 +38,22 @@ MAX_LOOKAHEAD_S = 900.0
 MIN_ALTITUDE_M = -1_000.0
 MAX_ALTITUDE_M = 100_000.0
 TRACK_ID_PATTERN_MAX = 100
+
+NO_PARTY = ""
+"""The party of a track that belongs to no party (unknown, hostile, pending or neutral affiliation)."""
+
+
+class Affiliation(StrEnum):
+    """Whose a track is. ``party``: one party's own (its ``party_id``). The others belong to no party
+    (``party_id`` is ``NO_PARTY``): what a sensor sees, or a Cursor-on-Target atom typed ``a-u-*``
+    (unknown), ``a-h-*``, ``a-s-*``, ``a-j-*``, ``a-k-*`` (hostile, suspect, joker, faker), ``a-p-*``
+    (pending) or ``a-n-*`` (neutral)."""
+
+    PARTY = "party"
+    UNKNOWN = "unknown"
+    HOSTILE = "hostile"
+    PENDING = "pending"
+    NEUTRAL = "neutral"
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,10 @@ class PositionReport:
     vertical_rate_mps: float = 0.0
     callsign: str | None = None
     source: str = "api"
+    affiliation: Affiliation = Affiliation.PARTY
+    """``party`` for a party's own aircraft; otherwise ``party_id`` is ``NO_PARTY``."""
+    reporter: str | None = None
+    """The party whose feed or request reported a track of no party (None for a sensor feed)."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -85,8 +106,10 @@ def validate_report(
     vertical_rate_mps: float = 0.0,
     callsign: str | None = None,
     source: str = "api",
+    affiliation: Affiliation = Affiliation.PARTY,
 ) -> PositionReport:
-    """A report, or ``InvalidInput`` naming every bad field (``lat``, ``ground_speed_mps``, ...)."""
+    """A report, or ``InvalidInput`` naming every bad field (``lat``, ``ground_speed_mps``, ...). A report
+    of any other affiliation than ``party`` belongs to no party: ``party_id`` is kept as its reporter."""
     values = {
         "lat": lat,
         "lon": lon,
@@ -112,8 +135,9 @@ def validate_report(
         errors.append(FieldError("time", "time_without_offset", "a report's time needs a UTC offset"))
     if errors:
         raise InvalidInput(errors)
+    own = affiliation is Affiliation.PARTY
     return PositionReport(
-        party_id=party_id,
+        party_id=party_id if own else NO_PARTY,
         track_id=track_id,
         time=time,
         lat=out["lat"],
@@ -124,6 +148,8 @@ def validate_report(
         vertical_rate_mps=out["vertical_rate_mps"],
         callsign=callsign,
         source=source,
+        affiliation=affiliation,
+        reporter=None if own or not party_id else party_id,
     )
 
 
@@ -164,6 +190,8 @@ class TacticalPolicy:
     hysteresis_m: float = 0.1 * 5 * NM
     hysteresis_vertical_m: float = 100 * FT
     clear_after_s: float = 5.0
+    declared: DeclaredTolerance = field(default_factory=DeclaredTolerance)
+    """How far a party's track may be from what it declared and still count as declared."""
 
     def __post_init__(self) -> None:
         normalised = {_pair(a, b): rule for (a, b), rule in self.pairs.items()}
@@ -204,7 +232,15 @@ class TacticalPolicy:
         rule has ``horizontal_m``, ``vertical_m``, ``lookahead_s``; parties are named by id or, when
         ``party_ids`` maps names to ids, by name."""
         errors: list[FieldError] = []
-        known = {"default", "pairs", "same_party", "hysteresis_m", "hysteresis_vertical_m", "clear_after_s"}
+        known = {
+            "default",
+            "pairs",
+            "same_party",
+            "hysteresis_m",
+            "hysteresis_vertical_m",
+            "clear_after_s",
+            "declared",
+        }
         for key in raw:
             if key not in known:
                 errors.append(FieldError(key, "unknown_field", f"expected one of {sorted(known)}"))
@@ -259,9 +295,15 @@ class TacticalPolicy:
         if not isinstance(same, bool):
             errors.append(FieldError("same_party", "invalid_value", "true or false"))
             same = False
+        declared = DeclaredTolerance()
+        if "declared" in raw:
+            try:
+                declared = DeclaredTolerance.from_mapping(raw["declared"])
+            except InvalidInput as exc:
+                errors.extend(exc.errors)
         if errors:
             raise InvalidInput(errors)
-        return cls(default=default, pairs=pairs, same_party=same, **scalars)
+        return cls(default=default, pairs=pairs, same_party=same, declared=declared, **scalars)
 
 
 # -------------------------------------------------------------------------------------------------- alerts
@@ -283,6 +325,9 @@ class AlertKind(StrEnum):
     """A track predicted to enter another party's zone."""
     SITE = "site"
     """A track predicted to come within a protected site's radius."""
+    UNDECLARED = "undeclared_entry"
+    """A track outside everything its party declared (or of no party) predicted to enter another party's
+    zone, a line's band or a protected site's radius."""
 
 
 @dataclass(frozen=True)
@@ -299,6 +344,10 @@ class Prediction:
     rule: TacticalRule
     position: tuple[float, float] | None = None
     """Where it happens (lon, lat): the midpoint at the closest approach, or the entry point."""
+    target: str | None = None
+    """Of an entry: what is entered, ``zone``, ``band`` or ``site``."""
+    affiliation: Affiliation = Affiliation.PARTY
+    """Of an entry: the entering track's affiliation."""
 
 
 @dataclass(frozen=True)
@@ -321,7 +370,7 @@ class Alert:
         return (self.subjects[0][0], self.subjects[1][0])
 
     def involves(self, party_id: str) -> bool:
-        return party_id in self.parties
+        return bool(party_id) and party_id in self.parties
 
 
 AlertKey = tuple[AlertKind, tuple[str, str], tuple[str, str]]

@@ -31,7 +31,7 @@ import numpy as np
 import shapely
 from pyproj import Geod
 
-from deconfliction.domain.geo import FloatArray, densify_geodesic, unwrap_longitudes
+from deconfliction.domain.geo import FloatArray, densify_geodesic, haversine_m, unwrap_longitudes
 
 _GEOD = Geod(ellps="WGS84")
 EDGE_M = 1_000.0
@@ -60,6 +60,8 @@ class Zone:
     owner: str
     rings: tuple[tuple[tuple[float, float], ...], ...]
     """Exterior ring then holes, each a closed sequence of (lon, lat)."""
+    kind: str = "zone"
+    """``zone`` (a zone of responsibility) or ``band`` (a deconfliction line's band, one per side's party)."""
 
 
 @dataclass(frozen=True)
@@ -114,22 +116,45 @@ def _zone_in_frame(zone: Zone, lon0: float, lat0: float) -> shapely.Polygon:
     return shapely.Polygon(rings[0], rings[1:])
 
 
+def _cap(zone: Zone) -> tuple[float, float, float]:
+    """A spherical cap (centre lon, lat; radius in metres) holding the zone: the mean direction of its
+    exterior ring's vertices and the farthest vertex, grown by 1 % and 1 km (the ellipsoid against the
+    sphere; a geodesic edge between two points of a cap smaller than a hemisphere stays in it). Infinite
+    for a ring too wide to bound this way."""
+    ring = zone.rings[0]
+    lon = np.radians(np.array([p[0] for p in ring], dtype=np.float64))
+    lat = np.radians(np.array([p[1] for p in ring], dtype=np.float64))
+    v = np.array([(np.cos(lat) * np.cos(lon)).sum(), (np.cos(lat) * np.sin(lon)).sum(), np.sin(lat).sum()])
+    norm = float(np.linalg.norm(v))
+    if norm < 1e-9:
+        return 0.0, 0.0, math.inf
+    c_lat = math.degrees(math.asin(max(-1.0, min(1.0, float(v[2]) / norm))))
+    c_lon = math.degrees(math.atan2(float(v[1]), float(v[0])))
+    radius = max(haversine_m(c_lon, c_lat, p[0], p[1]) for p in ring)
+    if radius > 5_000_000.0:
+        return c_lon, c_lat, math.inf
+    return c_lon, c_lat, radius * 1.01 + 1_000.0
+
+
 def _zone_entries(tracks: Sequence[TrackState], zones: Sequence[Zone], t0: float, horizon_s: float) -> list[Entry]:
     out: list[Entry] = []
+    caps = [_cap(z) for z in zones]
     for k, tr in enumerate(tracks):
         lon0, lat0, heading = _advance(tr, t0)
         reach = tr.ground_speed_mps * horizon_s
         a = math.radians(heading)
         path = shapely.LineString([(0.0, 0.0), (reach * math.sin(a), reach * math.cos(a))])
         origin = shapely.Point(0.0, 0.0)
-        for zone in zones:
+        for zone, (c_lon, c_lat, cap_m) in zip(zones, caps, strict=True):
             if zone.owner == tr.party:
+                continue
+            if haversine_m(lon0, lat0, c_lon, c_lat) - cap_m > reach + 1.0:  # cannot reach the zone: skip it
                 continue
             poly = _zone_in_frame(zone, lon0, lat0)
             if poly.distance(origin) > reach + 1.0:
                 continue
             if poly.covers(origin):
-                out.append(Entry(k, "zone", zone.id, zone.owner, 0.0, True, lon0, lat0))
+                out.append(Entry(k, zone.kind, zone.id, zone.owner, 0.0, True, lon0, lat0))
                 continue
             hit = path.intersection(poly)
             if hit.is_empty or tr.ground_speed_mps <= 0.0:
@@ -138,7 +163,7 @@ def _zone_entries(tracks: Sequence[TrackState], zones: Sequence[Zone], t0: float
             first = float(shapely.line_locate_point(path, shapely.points(shapely.get_coordinates(hit))).min())
             lon, lat, _ = _GEOD.fwd(lon0, lat0, heading, first)
             out.append(
-                Entry(k, "zone", zone.id, zone.owner, first / tr.ground_speed_mps, False, float(lon), float(lat))
+                Entry(k, zone.kind, zone.id, zone.owner, first / tr.ground_speed_mps, False, float(lon), float(lat))
             )
     return out
 

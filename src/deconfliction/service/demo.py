@@ -15,6 +15,12 @@ the orbit and activates it: East Force has acknowledged the orbit's entry into i
 the Aid Agency has not answered about the hospital, so North Force overrides that one conflict with a
 reason (recorded, and told at once to the agency and the coordination cell). Times are relative to the
 moment the demo is loaded, so the situation is always in the near future.
+
+Then declared against observed: an observation post (a sensor of no party) reports a column of three
+vehicles of unknown affiliation on the city bank, driving north-east towards the river and across it into
+East Force's zone. Nobody declared it: one tactical cycle raises ``undeclared_entry`` alerts, told to
+each zone's and the band's owner and to the cell as unknown (their notifications and ledger entries stay
+in the database; the tracks themselves live in the process that loaded them).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.policy import OperationKind
 from deconfliction.domain.site import SiteCategory, SitePoint, parse_site_footprint
+from deconfliction.domain.tactical import Affiliation, Alert, TacticalPolicy, validate_report
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D, format_time
 from deconfliction.domain.zone import ZoneAnswer
 from deconfliction.service import lines, movements, notifications, sites, units, zones
@@ -142,6 +149,57 @@ class DemoLoad:
     """A readable name for every operation, zone, site and line id."""
     unit_keys: list[tuple[str, str]] = field(default_factory=list)
     """(a unit's readable name, an API key scoped to it): sign in as the unit."""
+    undeclared: list[Alert] = field(default_factory=list)
+    """The undeclared entries of the unknown column (one tactical cycle after loading)."""
+
+
+COLUMN_START = (40.182, 35.3067)
+"""The column's lead vehicle (lon, lat), on the city (south-west) bank, about 680 m from the river."""
+COLUMN_TRACK_DEG = 40.0
+COLUMN_SPEED_MPS = 8.0
+
+
+def unknown_column(rt: Runtime) -> list[Alert]:
+    """A sensor's reports of three vehicles of unknown affiliation (10 s apart, 100 m between vehicles)
+    crossing the river north-eastwards, and one tactical cycle over them: the undeclared entries."""
+    from pyproj import Geod
+
+    from deconfliction.service.notifications import notify_alert
+    from deconfliction.tactical.cycle import TacticalService
+    from deconfliction.tactical.setup import AreasInForce, DeclaredInForce
+
+    service = TacticalService(
+        policy=TacticalPolicy(),
+        clock=rt.clock,
+        new_id=lambda: rt.ids.new_id("al"),
+        areas=AreasInForce(rt),
+        declared=DeclaredInForce(rt),
+        listeners=[lambda change: notify_alert(rt, change)],
+    )
+    geod = Geod(ellps="WGS84")
+    now = rt.clock()
+    for ago in (20.0, 10.0, 0.0):
+        reports = []
+        for k in range(3):
+            back = 100.0 * k + COLUMN_SPEED_MPS * ago
+            lon, lat, _ = geod.fwd(*COLUMN_START, COLUMN_TRACK_DEG + 180.0, back)
+            reports.append(
+                validate_report(
+                    "",
+                    f"UNK-{k + 1}",
+                    now - timedelta(seconds=ago),
+                    float(lat),
+                    float(lon),
+                    210.0,
+                    COLUMN_SPEED_MPS,
+                    COLUMN_TRACK_DEG,
+                    source="sensor",
+                    affiliation=Affiliation.UNKNOWN,
+                )
+            )
+        service.ingest(reports)
+    service.cycle()
+    return service.alerts(None)
 
 
 def _submit(
@@ -265,7 +323,9 @@ def load_demo(rt: Runtime) -> DemoLoad:
     with rt.store.read() as tx:
         open_conflicts = tx.conflicts.list(state=ConflictState.OPEN, limit=10_000)
     _, team_key, _ = units.issue_unit_key(rt, agency, convoy_team.id)
-    return DemoLoad(parties, results, open_conflicts, labels, [("Aid Agency / Convoy team", team_key)])
+    return DemoLoad(
+        parties, results, open_conflicts, labels, [("Aid Agency / Convoy team", team_key)], unknown_column(rt)
+    )
 
 
 OVERRIDE_REASON = (

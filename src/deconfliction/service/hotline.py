@@ -46,6 +46,7 @@ def _check_refs(tx: Transaction, actor: Party, content: MessageContent) -> None:
 
 def _post(tx: Transaction, rt: Runtime, actor: Party, thread: Thread, content: MessageContent) -> Message:
     _check_refs(tx, actor, content)
+    content = content.written_in(tx.hotline.language(actor.id))  # a free text keeps its own language
     now = rt.clock()
     message = Message(rt.ids.new_id("ms"), thread.id, actor.id, content, now)
     tx.hotline.add_message(message)
@@ -73,7 +74,7 @@ def _post(tx: Transaction, rt: Runtime, actor: Party, thread: Thread, content: M
                 "subject": thread.subject,
                 "from": actor.name,
                 "text": content.render(language),
-                "language": language,
+                "language": content.language_for(language),
                 "refs": content.record()["refs"],
             },
             now,
@@ -138,9 +139,9 @@ def thread_view(tx: Transaction, thread: Thread, viewer: Party, *, with_messages
                 "id": m.id,
                 "from": m.sender,
                 "from_name": names.get(m.sender, m.sender),
-                "text": m.content.render(language),
-                "language": language,
                 **m.content.record(),
+                "text": m.content.render(language),
+                "language": m.content.language_for(language),
                 "created_at": format_time(m.created_at),
             }
             for m in tx.hotline.messages(thread.id)

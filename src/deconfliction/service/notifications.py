@@ -45,7 +45,7 @@ from deconfliction.domain.notification import (
 )
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.site import revalidation_due
-from deconfliction.domain.tactical import AlertChange
+from deconfliction.domain.tactical import NO_PARTY, Alert, AlertChange, AlertKind
 from deconfliction.domain.unit import escalation_ladder
 from deconfliction.domain.volume import format_time
 from deconfliction.errors import Forbidden, NotFound
@@ -441,6 +441,9 @@ def notify_alert(rt: Runtime, change: AlertChange) -> None:
     ongoing alert are not notified: hysteresis keeps an alert from flapping, and its first warning stands."""
     if change.change not in ("raised", "resolved"):
         return
+    if change.alert.kind is AlertKind.UNDECLARED:
+        notify_undeclared(rt, change)
+        return
     a = change.alert
     p = a.prediction
     with rt.store.write() as tx:
@@ -460,28 +463,85 @@ def notify_alert(rt: Runtime, change: AlertChange) -> None:
                 "vertical_m": round(p.vertical_m, 1),
                 "position": list(p.position) if p.position else None,
             }
-            seq = tx.events.append(
-                at=now,
-                actor_id=None,
-                type=f"tactical.{change.change}",
-                subject_id=a.id,
-                payload=body,
-                audience=[party_id],
-            )
-            n = Notification(
-                rt.ids.new_id("nt"),
-                tx.notifications.next_seq(),
-                party_id,
-                f"tactical.{change.change}",
-                a.id,
-                seq,
-                body,
-                now,
-                first_deadline(rt.escalation, now, p.loss_at, ladder_length(tx, party_id)),
-                starts_at=p.loss_at,
-            )
-            tx.notifications.add(n)
-            enqueue(tx, rt, n)
+            _tell_alert(tx, rt, party_id, change, body, now)
+
+
+def undeclared_audience(tx: Transaction, a: Alert) -> list[tuple[str, str]]:
+    """Who is told of an undeclared entry, and as what: the owner of the zone, band or site entered
+    (``owner``), every coordinator (``coordinator``), and the track's own party when it has one
+    (``track``)."""
+    (track_party, _), (owner, _) = a.subjects
+    out = [(owner, "owner")]
+    out += [(p.id, "coordinator") for p in tx.parties.list(limit=100_000) if p.role is Role.COORDINATOR]
+    if track_party != NO_PARTY:
+        out.append((track_party, "track"))
+    first: dict[str, str] = {}
+    for pid, role in out:
+        first.setdefault(pid, role)  # a coordinator that owns the zone is told once, as its owner
+    return list(first.items())
+
+
+def _tell_alert(
+    tx: Transaction, rt: Runtime, party_id: str, change: AlertChange, body: dict[str, Any], now: datetime
+) -> None:
+    """One party told of a tactical alert raised or resolved: a ledger entry of what it is told, and a
+    notification chased towards the predicted loss (``tactical.raised``, ``tactical.resolved``)."""
+    loss_at = change.alert.prediction.loss_at
+    seq = tx.events.append(
+        at=now,
+        actor_id=None,
+        type=f"tactical.{change.change}",
+        subject_id=change.alert.id,
+        payload=body,
+        audience=[party_id],
+    )
+    n = Notification(
+        rt.ids.new_id("nt"),
+        tx.notifications.next_seq(),
+        party_id,
+        f"tactical.{change.change}",
+        change.alert.id,
+        seq,
+        body,
+        now,
+        first_deadline(rt.escalation, now, loss_at, ladder_length(tx, party_id)),
+        starts_at=loss_at,
+    )
+    tx.notifications.add(n)
+    enqueue(tx, rt, n)
+
+
+def notify_undeclared(rt: Runtime, change: AlertChange) -> None:
+    """An undeclared entry raised or resolved: a ledger entry and an urgent notification (kinds
+    ``tactical.raised``, ``tactical.resolved``; body ``type`` ``undeclared_entry``) for the owner of what is
+    entered, each coordinator, and the track's own party (told that its track is outside everything it
+    declared). The owner reads the track's affiliation (``unknown`` for a track of no party) and, when it
+    is a party's, which party; the track's party reads which zone, band or site and whose."""
+    a = change.alert
+    p = a.prediction
+    (track_party, track_id), (owner, target_id) = a.subjects
+    with rt.store.write() as tx:
+        now = rt.clock()
+        for party_id, role in undeclared_audience(tx, a):
+            body: dict[str, Any] = {
+                "alert": a.id,
+                "kind": "tactical",
+                "type": a.kind.value,
+                "state": a.state.value,
+                "affiliation": p.affiliation.value,
+                "track": {"party": track_party or None, "id": track_id, "affiliation": p.affiliation.value},
+                "target": {"kind": p.target, "id": target_id, "owner": owner},
+                "loss_at": format_time(p.loss_at),
+                "inside_now": p.now,
+                "position": list(p.position) if p.position else None,
+                "told_as": role,
+            }
+            if role == "owner":
+                body["counterpart"] = {"party": track_party or None, "id": track_id}
+            elif role == "track":
+                body["own"] = track_id
+                body["counterpart"] = {"party": owner, "id": target_id}
+            _tell_alert(tx, rt, party_id, change, body, now)
 
 
 def flag_expired_sites(rt: Runtime) -> int:

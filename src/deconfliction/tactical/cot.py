@@ -11,11 +11,12 @@ One event per datagram (UDP), or events one after the other on a stream (TCP)::
       </detail>
     </event>
 
-Only atoms (``type`` starting with ``a-``) with a track are positions; ``hae`` is the height above the
-WGS84 ellipsoid in metres (CoT's "unknown" value 9999999 is refused), ``course`` the true track in
-degrees, ``speed`` metres per second, ``slope`` the climb angle in degrees (vertical rate = speed x
-tan(slope); absent: 0). The event's ``time`` is the report's time; an event already past its ``stale``
-time is ignored.
+Only atoms (``type`` starting with ``a-``) with a track are positions; the atom's affiliation (``a-f``
+friend, ``a-u`` unknown, ``a-h`` hostile, ``a-p`` pending, ...) says whose it is (``affiliation_of``);
+``hae`` is the height above the WGS84 ellipsoid in metres (CoT's "unknown" value 9999999 is refused),
+``course`` the true track in degrees, ``speed`` metres per second, ``slope`` the climb angle in degrees
+(vertical rate = speed x tan(slope); absent: 0). The event's ``time`` is the report's time; an event
+already past its ``stale`` time is ignored.
 
 ``parse_cot`` is pure: text in, a report or a ``CotError`` (with the reason) out; it never raises on bad
 input. Documents with a DOCTYPE or entity declarations are refused (CoT needs none; it keeps entity
@@ -30,7 +31,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 
-from deconfliction.domain.tactical import PositionReport, validate_report
+from deconfliction.domain.tactical import NO_PARTY, Affiliation, PositionReport, validate_report
 from deconfliction.domain.volume import parse_time
 from deconfliction.errors import InvalidInput
 
@@ -62,8 +63,37 @@ def _attr_float(el: ET.Element, name: str, where: str) -> float:
     return value
 
 
+AFFILIATIONS: dict[str, Affiliation] = {
+    "f": Affiliation.PARTY,
+    "a": Affiliation.PARTY,
+    "u": Affiliation.UNKNOWN,
+    "o": Affiliation.UNKNOWN,
+    "p": Affiliation.PENDING,
+    "h": Affiliation.HOSTILE,
+    "s": Affiliation.HOSTILE,
+    "j": Affiliation.HOSTILE,
+    "k": Affiliation.HOSTILE,
+    "n": Affiliation.NEUTRAL,
+}
+"""CoT's affiliation (the second field of an atom's type, ``a-f-G``) as the service keeps it: friend and
+assumed friend are the feed's party's own; unknown, none, pending, neutral and the hostile family
+(hostile, suspect, joker, faker) belong to no party."""
+
+
+def affiliation_of(kind: str, party_id: str) -> Affiliation:
+    """The affiliation of an atom of type ``kind`` from a feed of ``party_id`` (``NO_PARTY``: a sensor,
+    whose friends are nobody's: unknown). An unreadable affiliation field counts as unknown."""
+    parts = kind.split("-")
+    found = AFFILIATIONS.get(parts[1], Affiliation.UNKNOWN) if len(parts) > 1 else Affiliation.UNKNOWN
+    if found is Affiliation.PARTY and party_id == NO_PARTY:
+        return Affiliation.UNKNOWN
+    return found
+
+
 def parse_cot(text: str | bytes, party_id: str, now: datetime) -> PositionReport | CotIgnored | CotError:
-    """One CoT event (a document whose root is ``<event>``) of ``party_id``'s, read at ``now``."""
+    """One CoT event (a document whose root is ``<event>``) of ``party_id``'s, read at ``now``. An atom
+    that is not friendly (``a-u-*``, ``a-h-*``, ``a-p-*``, ...) keeps its affiliation and belongs to no
+    party; ``party_id`` is kept as its reporter."""
     if isinstance(text, bytes):
         raw = text
         if len(raw) > MAX_EVENT_BYTES:
@@ -123,6 +153,7 @@ def parse_cot(text: str | bytes, party_id: str, now: datetime) -> PositionReport
             speed * math.tan(math.radians(slope)),
             callsign,
             "cot",
+            affiliation_of(kind, party_id),
         )
     except InvalidInput as exc:
         return CotError(text[:80], "; ".join(f"{e.field}: {e.message}" for e in exc.errors))

@@ -16,13 +16,15 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from deconfliction.domain.tactical import (
+    NO_PARTY,
+    Affiliation,
     Alert,
     AlertChange,
     AlertKey,
@@ -36,6 +38,7 @@ from deconfliction.domain.tactical import (
     advance_alerts,
     alert_key,
 )
+from deconfliction.domain.tactical_declared import DeclaredVolume, Observed, declaring_operation
 from deconfliction.domain.tactical_detect import PassStats, detect
 from deconfliction.domain.tactical_flat import EarthModel, FlatTracks, detect_flat
 from deconfliction.domain.tactical_motion import geodetic_from_ecef, motion_from_reports
@@ -93,6 +96,10 @@ class TacticalService:
     """The pair pass's model: "wgs84" (exact, the default) or "flat" (BlueSky's, for identical answers to
     BlueSky-based tools; docs/tactical.md). Zone and site entries are exact under either."""
     """Other parties' agreed zones and protected sites in force now (entries are predicted into them)."""
+    declared: Callable[[], Mapping[str, Sequence[DeclaredVolume]]] | None = None
+    """The volumes of every party's active operations and movements, by party id: a party's track outside
+    all of its own (within the policy's ``declared`` tolerance) is undeclared. None: every party's track
+    counts as declared (only tracks of no party are undeclared)."""
     _active: dict[AlertKey, Alert] = field(default_factory=dict, init=False)
     _resolved: deque[Alert] = field(default_factory=lambda: deque(maxlen=RESOLVED_KEPT), init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -115,7 +122,7 @@ class TacticalService:
             now = self.clock()
             expired = self.store.expire(now)
             snap = self.store.snapshot(now)
-            findings, stats = self._findings(snap, now)
+            findings, stats = self._findings(snap.of_parties(), now)
             findings += self._entry_findings(snap, now)
             with self._lock:
                 active, changes = advance_alerts(self._active, findings, now, self.policy.clear_after_s, self.new_id)
@@ -185,10 +192,33 @@ class TacticalService:
         ]
         rule = TacticalRule()
         out = []
+        volumes = self.declared() if self.declared is not None else None
+        undeclared: dict[int, bool] = {}  # decided only for the tracks that enter something
+
+        def is_undeclared(i: int) -> bool:
+            if i not in undeclared:
+                party = snap.keys[i][0]
+                if party == NO_PARTY:
+                    undeclared[i] = True
+                elif volumes is None:
+                    undeclared[i] = False
+                else:
+                    seen = Observed(party, float(c["lon"][i]), float(c["lat"][i]), float(c["alt"][i]), float(c["t"][i]))
+                    undeclared[i] = declaring_operation(seen, volumes.get(party, ()), self.policy.declared) is None
+            return undeclared[i]
+
         for e in predict_entries(tracks, zones, sites, snap.at, rule.lookahead_s):
-            kind = AlertKind.ZONE if e.kind == "zone" else AlertKind.SITE
             at = now + timedelta(seconds=e.t_s)
-            pred = Prediction(at, at, 0.0, 0.0, e.inside_now, rule, (e.lon, e.lat))
+            if is_undeclared(e.track):
+                kind = AlertKind.UNDECLARED
+                pred = Prediction(
+                    at, at, 0.0, 0.0, e.inside_now, rule, (e.lon, e.lat), e.kind, snap.affiliations[e.track]
+                )
+            elif e.kind == "band":  # a declared track in a band: the operation's band conflict says it already
+                continue
+            else:
+                kind = AlertKind.ZONE if e.kind == "zone" else AlertKind.SITE
+                pred = Prediction(at, at, 0.0, 0.0, e.inside_now, rule, (e.lon, e.lat), e.kind)
             out.append(Finding(alert_key(kind, snap.keys[e.track], (e.owner, e.target)), True, pred))
         return out
 
@@ -204,12 +234,28 @@ class TacticalService:
         out.sort(key=lambda a: (a.created_at, a.id), reverse=True)
         return out
 
+    def alerted_about(self, key: tuple[str, str]) -> list[Alert]:
+        """Every alert kept (active or among the newest resolved) whose track is ``key``."""
+        with self._lock:
+            pool = list(self._active.values()) + list(self._resolved)
+        return [a for a in pool if key in alert_tracks(a)]
+
+    def claim(self, track_id: str, party_id: str) -> None:
+        """The live track of no party ``track_id`` (and its later reports) is ``party_id``'s from now on."""
+        self.store.claim(track_id, party_id)
+
+    def disown(self, key: tuple[str, str]) -> None:
+        """A party's track ``key`` (and its later reports) belongs to no party from now on (unknown)."""
+        self.store.disown(key, Affiliation.UNKNOWN)
+
     def tracks(self, party_id: str | None, bbox: BBox | None = None) -> tuple[datetime, list[VisibleTrack]]:
         """The live tracks ``party_id`` may see (None: all), in (party, id) order, and the service time.
 
         Need-to-know, decided here alone and from the same alerts ``alerts(party_id)`` returns: a party sees
         its own tracks, and another party's track only while a new or ongoing alert of the reader involves it
         (paired with one of its aircraft, or entering its zone or site: the alert already names the aircraft).
+        A track of no party is seen by the party that reported it and, like another party's, while an alert
+        of the reader involves it.
         A track's ``alerts`` are those of the reader's alerts that involve it. Tracks past the expiry are
         gone, even before the next cycle drops them. ``bbox`` keeps the tracks inside it (see ``in_bbox``)."""
         now = self.clock()
@@ -226,7 +272,8 @@ class TacticalService:
         out: list[VisibleTrack] = []
         for i in np.flatnonzero(mask).tolist():
             key = snap.keys[i]
-            if not (party_id is None or key[0] == party_id or key in shown):
+            reported = key[0] == NO_PARTY and snap.reporters[i] == party_id
+            if not (party_id is None or key[0] == party_id or key in shown or reported):
                 continue
             out.append(
                 VisibleTrack(
@@ -241,6 +288,9 @@ class TacticalService:
                         track_deg=float(c["trk"][i]),
                         vertical_rate_mps=float(c["vs"][i]),
                         callsign=snap.callsigns[i],
+                        source=snap.sources[i],
+                        affiliation=snap.affiliations[i],
+                        reporter=snap.reporters[i],
                     ),
                     tuple(halos.get(key, ())),
                 )

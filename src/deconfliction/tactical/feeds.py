@@ -6,6 +6,10 @@ store). A malformed line, datagram or event is counted and logged (the first ten
 in a thousand) and never stops the feed. Configuration strings (docs/tactical.md):
 
     host:port=Party name[;host:port=Other party ...]
+
+A feed configured as ``host:port=sensor:NAME`` is a **sensor** (a radar, an observation post): it
+belongs to no party, and every track it reports is of no party (unknown, or the affiliation its CoT
+type gives: hostile, pending, neutral).
 """
 
 from __future__ import annotations
@@ -32,7 +36,13 @@ class Endpoint:
     host: str
     port: int
     party: str
-    """A party's name (as configured) or id."""
+    """A party's name (as configured) or id, or ``sensor:NAME`` for a sensor of no party."""
+
+    @property
+    def sensor(self) -> str | None:
+        """The sensor's name when the feed is a sensor's (``=sensor:NAME``), else None."""
+        head, sep, name = self.party.partition(":")
+        return name.strip() if sep and head.strip().lower() == "sensor" and name.strip() else None
 
 
 def parse_endpoints(raw: str | None, setting: str) -> list[Endpoint]:

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from deconfliction.domain.tactical import PositionReport, validate_report
+from deconfliction.domain.tactical import NO_PARTY, Affiliation, PositionReport, validate_report
 from deconfliction.errors import InvalidInput
 
 FT_M = 0.3048
@@ -164,8 +164,21 @@ class SbsAssembler:
             return None
         _, gs, trk, vr = ac.velocity
         try:
+            # a sensor's feed (no party) reports aircraft of unknown affiliation
+            affiliation = Affiliation.PARTY if self.party_id != NO_PARTY else Affiliation.UNKNOWN
             return validate_report(
-                self.party_id, msg.icao, when, msg.lat, msg.lon, msg.altitude_m, gs, trk, vr, ac.callsign, "sbs"
+                self.party_id,
+                msg.icao,
+                when,
+                msg.lat,
+                msg.lon,
+                msg.altitude_m,
+                gs,
+                trk,
+                vr,
+                ac.callsign,
+                "sbs",
+                affiliation,
             )
         except InvalidInput:
             return None

@@ -8,11 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import shapely
 from pyproj import Geod
 
 from deconfliction.domain.footprint import footprint_to_geojson
+from deconfliction.domain.line import band_outline
+from deconfliction.domain.operation import OperationState
 from deconfliction.domain.site import SitePoint
-from deconfliction.domain.tactical import TacticalPolicy
+from deconfliction.domain.tactical import NO_PARTY, TacticalPolicy
+from deconfliction.domain.tactical_declared import DeclaredVolume
 from deconfliction.domain.tactical_flat import EarthModel
 from deconfliction.domain.tactical_zones import Site as AreaSite
 from deconfliction.domain.tactical_zones import Zone as AreaZone
@@ -22,7 +26,7 @@ from deconfliction.service.notifications import notify_alert
 from deconfliction.service.runtime import Runtime
 from deconfliction.tactical.cycle import TacticalService, log_changes
 from deconfliction.tactical.feeds import CotTcpListener, CotUdpListener, Endpoint, SbsClient, parse_endpoints
-from deconfliction.tactical.store import TrackStore
+from deconfliction.tactical.store import EPOCH, TrackStore
 
 
 def _party_ids(rt: Runtime) -> dict[str, str]:
@@ -77,9 +81,12 @@ def build_tactical(
         listeners=[log_changes, lambda change: notify_alert(rt, change)],
         areas=AreasInForce(rt),
         earth_model=earth_model,
+        declared=DeclaredInForce(rt),
     )
 
     def party_of(ep: Endpoint, setting: str) -> str:
+        if ep.sensor is not None:
+            return NO_PARTY
         if ep.party not in party_ids:
             raise ValueError(f"{setting}: no party named {ep.party!r}")
         return party_ids[ep.party]
@@ -99,7 +106,8 @@ _GEOD = Geod(ellps="WGS84")
 
 
 class AreasInForce:
-    """Agreed zones in force and active protected sites, as the entry prediction takes them; read from
+    """Agreed zones in force, the bands of lines in force (one copy per side's party, ``kind`` band), and
+    active protected sites, as the entry prediction takes them; read from
     the store at most every ``ttl_s`` seconds (they change rarely, the cycle runs every second). A site is
     a point with radius + stated accuracy; a polygon site is its smallest enclosing circle around its
     centroid, grown the same way (a conservative stand-in: it may warn early, never late)."""
@@ -127,12 +135,75 @@ class AreasInForce:
                         for poly in footprint_polygons(z.footprint):
                             zones.append(AreaZone(z.id, z.owner_id, poly))
             after = None
+            while lines := tx.lines.list(after=after, limit=500):
+                after = lines[-1].id
+                for line in lines:
+                    band = line.band
+                    if band is None or line.withdrawn_at is not None:
+                        continue
+                    if not band.validity.start <= now < band.validity.end:
+                        continue
+                    rings = band_rings(band)
+                    for owner in dict.fromkeys((band.party_left, band.party_right)):
+                        zones.append(AreaZone(band.id, owner, rings, "band"))
+            after = None
             while active := tx.sites.list(active=True, after=after, limit=500):
                 after = active[-1].id
                 for s in active:
                     lon, lat, extra = site_circle(s)
                     sites.append(AreaSite(s.id, s.owner_id, lon, lat, s.radius_m + s.accuracy_m + extra))
         return zones, sites
+
+
+def band_rings(band: Any) -> tuple[tuple[tuple[float, float], ...], ...]:
+    """A band's outline as polygon rings: drawn with a vertex every 200 m (within millimetres of the
+    corridor), then the vertices that lie within 1e-6 degrees (about 0.1 m) of a straight line through
+    their neighbours dropped (the entry prediction densifies edges to 1 km again, geodesically)."""
+    outline = band_outline(band).simplify(1e-6)
+    polygon = outline if isinstance(outline, shapely.Polygon) else max(outline.geoms, key=lambda g: g.area)  # type: ignore[attr-defined]
+    exterior = tuple((float(x), float(y)) for x, y in polygon.exterior.coords)
+    holes = tuple(tuple((float(x), float(y)) for x, y in h.coords) for h in polygon.interiors)
+    return (exterior, *holes)
+
+
+class DeclaredInForce:
+    """The volumes of every active operation (a movement's are its swept corridors), by party: what each
+    party declared, for comparing its live tracks with (``domain.tactical_declared``). Read from the
+    store at most every ``ttl_s`` seconds."""
+
+    def __init__(self, rt: Runtime, ttl_s: float = 5.0) -> None:
+        self.rt, self.ttl_s = rt, ttl_s
+        self._at = -1e18
+        self._cached: dict[str, list[DeclaredVolume]] = {}
+
+    def __call__(self) -> dict[str, list[DeclaredVolume]]:
+        if time.monotonic() - self._at >= self.ttl_s:
+            self._cached, self._at = self._read(), time.monotonic()
+        return self._cached
+
+    def invalidate(self) -> None:
+        self._at = -1e18
+
+    def _read(self) -> dict[str, list[DeclaredVolume]]:
+        out: dict[str, list[DeclaredVolume]] = {}
+        with self.rt.store.read() as tx:
+            after = None
+            while batch := tx.operations.list(states=[OperationState.ACTIVE], after=after, limit=500):
+                after = batch[-1].id
+                for op in batch:
+                    for v in op.volumes:
+                        out.setdefault(op.owner_id, []).append(
+                            DeclaredVolume(
+                                op.owner_id,
+                                op.id,
+                                v.shape,
+                                v.altitude.lower_m,
+                                v.altitude.upper_m,
+                                (v.window.start - EPOCH).total_seconds(),
+                                (v.window.end - EPOCH).total_seconds(),
+                            )
+                        )
+        return out
 
 
 def footprint_polygons(fp: Any) -> list[tuple[tuple[tuple[float, float], ...], ...]]:

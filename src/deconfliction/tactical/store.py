@@ -14,13 +14,13 @@ one store behind one lock, held only for array copies and slot updates.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
 
-from deconfliction.domain.tactical import PositionReport
+from deconfliction.domain.tactical import NO_PARTY, Affiliation, PositionReport
 
 _COLUMNS = ("lat", "lon", "alt", "gs", "trk", "vs", "t")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -58,9 +58,29 @@ class Snapshot:
     columns: dict[str, npt.NDArray[np.float64]]
     callsigns: list[str | None]
     sources: list[str]
+    affiliations: list[Affiliation]
+    reporters: list[str | None]
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def of_parties(self) -> Snapshot:
+        """The tracks that belong to a party (those of no party left out)."""
+        keep = [i for i, k in enumerate(self.keys) if k[0] != NO_PARTY]
+        if len(keep) == len(self.keys):
+            return self
+        rows = np.array(keep, dtype=np.intp)
+        return Snapshot(
+            self.at,
+            [self.keys[i] for i in keep],
+            self.parties,
+            self.party[rows],
+            {c: v[rows] for c, v in self.columns.items()},
+            [self.callsigns[i] for i in keep],
+            [self.sources[i] for i in keep],
+            [self.affiliations[i] for i in keep],
+            [self.reporters[i] for i in keep],
+        )
 
 
 class TrackStore:
@@ -75,6 +95,12 @@ class TrackStore:
         self._key: list[tuple[str, str] | None] = [None] * capacity
         self._callsign: list[str | None] = [None] * capacity
         self._source: list[str] = [""] * capacity
+        self._affiliation: list[Affiliation] = [Affiliation.PARTY] * capacity
+        self._reporter: list[str | None] = [None] * capacity
+        self.claims: dict[str, str] = {}
+        """Track id of no party -> the party that claimed it: its later reports are that party's."""
+        self.disowned: dict[tuple[str, str], Affiliation] = {}
+        """A party's track it disclaimed -> the affiliation its later reports take (of no party)."""
         self._free: list[int] = list(range(capacity - 1, -1, -1))
         self._parties: list[str] = []
         self._party_no: dict[str, int] = {}
@@ -99,6 +125,8 @@ class TrackStore:
         self._key.extend([None] * old)
         self._callsign.extend([None] * old)
         self._source.extend([""] * old)
+        self._affiliation.extend([Affiliation.PARTY] * old)
+        self._reporter.extend([None] * old)
         self._free.extend(range(new - 1, old - 1, -1))
 
     def ingest(self, reports: list[PositionReport], now: datetime) -> IngestResult:
@@ -107,6 +135,7 @@ class TrackStore:
         accepted = older = expired = future = 0
         with self._lock:
             for r in reports:
+                r = self._owned(r)
                 t = seconds(r.time)
                 if t > t_now + self.max_future_s:
                     future += 1
@@ -126,10 +155,7 @@ class TrackStore:
                     self._slot[key] = slot
                     self._key[slot] = key
                     self._live[slot] = True
-                    if r.party_id not in self._party_no:
-                        self._party_no[r.party_id] = len(self._parties)
-                        self._parties.append(r.party_id)
-                    self._party[slot] = self._party_no[r.party_id]
+                    self._party[slot] = self._party_number(r.party_id)
                 for c, v in zip(
                     _COLUMNS,
                     (r.lat, r.lon, r.altitude_m, r.ground_speed_mps, r.track_deg, r.vertical_rate_mps, t),
@@ -139,8 +165,79 @@ class TrackStore:
                 if r.callsign:
                     self._callsign[slot] = r.callsign
                 self._source[slot] = r.source
+                self._affiliation[slot] = r.affiliation
+                self._reporter[slot] = r.reporter
                 accepted += 1
         return IngestResult(accepted, older, expired, future)
+
+    def _owned(self, r: PositionReport) -> PositionReport:
+        """A report as its track's claims and disclaims say: a claimed track of no party is its claimer's,
+        a disclaimed track of a party belongs to no party."""
+        if r.party_id == NO_PARTY and r.track_id in self.claims:
+            return replace(r, party_id=self.claims[r.track_id], affiliation=Affiliation.PARTY, reporter=None)
+        if r.party_id != NO_PARTY and r.key in self.disowned:
+            return replace(r, party_id=NO_PARTY, affiliation=self.disowned[r.key], reporter=r.party_id)
+        return r
+
+    def _party_number(self, party_id: str) -> int:
+        if party_id not in self._party_no:
+            self._party_no[party_id] = len(self._parties)
+            self._parties.append(party_id)
+        return self._party_no[party_id]
+
+    def live(self, key: tuple[str, str], now: datetime) -> tuple[Affiliation, str | None] | None:
+        """A track not past the expiry at ``now``: its affiliation and reporter; None when there is none."""
+        with self._lock:
+            slot = self._slot.get(key)
+            if slot is None or self._cols["t"][slot] < seconds(now) - self.expiry_s:
+                return None
+            return self._affiliation[slot], self._reporter[slot]
+
+    def live_of_a_party(self, track_id: str, now: datetime) -> bool:
+        """Whether some party has a live track ``track_id``."""
+        cutoff = seconds(now) - self.expiry_s
+        with self._lock:
+            return any(
+                k[1] == track_id and k[0] != NO_PARTY and self._cols["t"][s] >= cutoff for k, s in self._slot.items()
+            )
+
+    def claim(self, track_id: str, party_id: str) -> None:
+        """Track ``track_id`` of no party is ``party_id``'s from now on (the live track and later reports)."""
+        with self._lock:
+            self.claims[track_id] = party_id
+            self.disowned.pop((party_id, track_id), None)
+            self._rekey((NO_PARTY, track_id), (party_id, track_id), Affiliation.PARTY, None)
+
+    def disown(self, key: tuple[str, str], affiliation: Affiliation = Affiliation.UNKNOWN) -> None:
+        """A party's track ``key`` belongs to no party from now on (``affiliation``), reported by it."""
+        with self._lock:
+            party_id, track_id = key
+            if self.claims.get(track_id) == party_id:
+                del self.claims[track_id]
+            self.disowned[key] = affiliation
+            self._rekey(key, (NO_PARTY, track_id), affiliation, party_id)
+
+    def _rekey(
+        self, old: tuple[str, str], new: tuple[str, str], affiliation: Affiliation, reporter: str | None
+    ) -> None:
+        slot = self._slot.pop(old, None)
+        if slot is None:
+            return
+        taken = self._slot.get(new)
+        if taken is not None:  # the new owner reports it already: keep the newer of the two
+            if self._cols["t"][taken] >= self._cols["t"][slot]:
+                self._key[slot] = None
+                self._live[slot] = False
+                self._free.append(slot)
+                return
+            self._key[taken] = None
+            self._live[taken] = False
+            self._free.append(taken)
+        self._slot[new] = slot
+        self._key[slot] = new
+        self._party[slot] = self._party_number(new[0])
+        self._affiliation[slot] = affiliation
+        self._reporter[slot] = reporter
 
     def expire(self, now: datetime) -> list[tuple[str, str]]:
         """Drop tracks whose newest report is older than the expiry; their keys."""
@@ -181,6 +278,8 @@ class TrackStore:
             columns={c: self._cols[c][rows].copy() for c in _COLUMNS},
             callsigns=[self._callsign[s] for s in slots],
             sources=[self._source[s] for s in slots],
+            affiliations=[self._affiliation[s] for s in slots],
+            reporters=[self._reporter[s] for s in slots],
         )
 
     def track(self, key: tuple[str, str]) -> dict[str, float] | None:

@@ -139,6 +139,40 @@ async function start(key) {
     }
   }
 
+  // a track: who it is, and "ours" / "not ours" where the caller may say it
+  let selected = null;
+  function showTrack(tr) {
+    selected = tr;
+    const party = tr.affiliation === "party";
+    $("track-panel").hidden = false;
+    $("track-info").textContent =
+      `${tr.callsign || tr.id}: ` +
+      (party ? `${tr.own ? "yours" : tr.party_name || nameOf(tr.party)}` : `${tr.affiliation}, of no party`) +
+      `, ${Math.round(tr.altitude_m)} m, ${Math.round(tr.ground_speed_mps)} m/s`;
+    $("track-claim").hidden = party; // only a track of no party can be claimed
+    $("track-disclaim").hidden = party && !tr.own;
+    $("track-result").textContent = "";
+  }
+  async function sayOfTrack(verb) {
+    if (!selected) return;
+    const reason = $("track-reason").value.trim();
+    try {
+      const done = await api.post(`/v1/tracks/${encodeURIComponent(selected.id)}/${verb}`, reason ? { reason } : {});
+      const message = `Recorded: ${verb === "claim" ? "ours" : "not ours"} (${done.told} ${done.told === 1 ? "party" : "parties"} told).`;
+      $("track-reason").value = "";
+      await loadTracks();
+      const now = view.tracks.find((t) => t.id === selected.id);
+      if (now) showTrack(now);
+      $("track-result").textContent = message;
+      announce(message);
+    } catch (err) {
+      $("track-result").textContent = err.message;
+    }
+  }
+  $("track-claim").addEventListener("click", () => sayOfTrack("claim"));
+  $("track-disclaim").addEventListener("click", () => sayOfTrack("disclaim"));
+  map.onTrackSelect = showTrack;
+
   async function focusConflict(id) {
     const c = await api.get(`/v1/conflicts/${encodeURIComponent(id)}`);
     const startMs = Date.parse(c.window.start);

@@ -48,6 +48,19 @@ export function describe(n, nameOf) {
     case "tactical.raised":
     case "tactical.resolved": {
       const c = b.counterpart || {};
+      const verb = n.kind.endsWith("raised") ? "raised" : "resolved";
+      if (b.type === "undeclared_entry") {
+        // a track outside everything its party declared, or of no party (docs/tactical.md)
+        const t = b.track || {};
+        const target = b.target || {};
+        const kind = target.kind === "band" ? "line's band" : target.kind === "site" ? "protected site" : "zone";
+        const whose = t.party ? `${nameOf(t.party)} ${b.told_as === "track" ? "(yours)" : ""}`.trim() : `${b.affiliation || "unknown"} (no party)`;
+        const into = b.told_as === "owner" ? `your ${kind}` : `the ${kind} of ${nameOf(target.owner)}`;
+        return {
+          title: `Undeclared entry ${verb}: ${whose} track ${t.id} entering ${into}`,
+          detail: `${b.inside_now ? "inside now" : `at ${fmtTime(b.loss_at)}`}`,
+        };
+      }
       const own = b.own ? ` (your ${b.own})` : "";
       const area = b.type === "zone" ? "zone" : "protected site";
       const counterpartIsArea = /^(zn|st)_/.test(c.id || "");
@@ -62,6 +75,12 @@ export function describe(n, nameOf) {
         detail: b.min_horizontal_m !== undefined ? `closest ${Math.round(b.min_horizontal_m)} m at ${fmtTime(b.closest_at)}` : "",
       };
     }
+    case "track.claimed":
+    case "track.disclaimed":
+      return {
+        title: `${b.by_name || nameOf(b.by)} says track ${b.track} is ${n.kind === "track.claimed" ? "theirs" : "not theirs"}`,
+        detail: b.reason || "",
+      };
     case "message":
       return { title: `Hotline message${b.from ? ` from ${b.from}` : ""}: ${b.subject || ""}`, detail: b.text || "" };
     case "escalation":

@@ -11,6 +11,9 @@ export const LAYERS = [
   ["tracks", "Live tracks and alerts"],
 ];
 
+const AFFILIATION_COLOURS = { unknown: "#f2c200", pending: "#f2c200", hostile: "#d0021b", neutral: "#2e9e44" };
+const AFFILIATION_SYMBOLS = { unknown: "?", pending: "…", hostile: "!", neutral: "N" };
+
 export function escapeHtml(s) {
   return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
@@ -155,26 +158,49 @@ export class SituationMap {
 
     if (live) {
       for (const tr of view.tracks) {
-        const c = this.colour(tr.party);
+        const party = tr.affiliation === "party";
+        const c = party ? this.colour(tr.party) : AFFILIATION_COLOURS[tr.affiliation] || "#444";
         const at = [tr.lat, tr.lon];
         const inAlert = tr.alerts.length > 0; // the service says which of the reader's alerts involve it
+        const whose = party ? escapeHtml(tr.party_name || this.name(tr.party)) : `${escapeHtml(tr.affiliation)}, no party`;
         const tip =
-          `<b>${escapeHtml(tr.callsign || tr.id)}</b> (${escapeHtml(tr.party_name || this.name(tr.party))})<br>` +
+          `<b>${escapeHtml(tr.callsign || tr.id)}</b> (${whose})<br>` +
           `${Math.round(tr.altitude_m)} m, ${Math.round(tr.ground_speed_mps)} m/s, track ${Math.round(tr.track_deg)}°` +
           (inAlert ? "<br><b>⚠ in a tactical alert</b>" : "");
         if (inAlert) {
           L.circleMarker(at, { radius: 16, color: "#b00020", weight: 4, fill: false, className: "halo" }).addTo(this.groups.tracks);
         }
         L.polyline([at, ahead(tr, 60)], { color: c, weight: 2 }).addTo(this.groups.tracks);
-        L.circleMarker(at, { radius: 6, color: "#fff", weight: 2, fillColor: c, fillOpacity: 1 }).bindTooltip(tip).addTo(this.groups.tracks);
+        const select = () => this.onTrackSelect && this.onTrackSelect(tr);
+        if (party) {
+          L.circleMarker(at, { radius: 6, color: "#fff", weight: 2, fillColor: c, fillOpacity: 1, className: tr.own ? "track-own" : "track-other" })
+            .bindTooltip(tip)
+            .on("click", select)
+            .addTo(this.groups.tracks);
+        } else {
+          // unknown, hostile, pending, neutral: a symbol of its own, never a party's colour
+          const label = `${tr.affiliation} track ${tr.id}`;
+          L.marker(at, {
+            icon: L.divIcon({ className: `track-icon affiliation-${tr.affiliation}`, html: AFFILIATION_SYMBOLS[tr.affiliation] || "?", iconSize: [18, 18] }),
+            title: label,
+            alt: label,
+            keyboard: true,
+          })
+            .bindTooltip(tip)
+            .on("click", select)
+            .on("keypress", (ev) => ev.originalEvent && ev.originalEvent.key === "Enter" && select())
+            .addTo(this.groups.tracks);
+        }
       }
       for (const a of view.alerts) {
         if (!a.position) continue;
         const [lon, lat] = a.position;
+        const what = a.type === "tracks" ? `Predicted closest approach, ${Math.round(a.min_horizontal_m)} m` : `Predicted entry (${a.type === "undeclared_entry" ? "undeclared" : a.type})`;
         L.marker([lat, lon], {
           icon: L.divIcon({ className: "conflict-icon", html: "✕", iconSize: [20, 20] }),
-          title: `Predicted closest approach, ${Math.round(a.min_horizontal_m)} m`,
-          alt: "Predicted closest approach",
+          title: what,
+          alt: what,
+          zIndexOffset: -1000, // under the tracks: an entry predicted now is where the track is
         }).addTo(this.groups.tracks);
       }
     }
