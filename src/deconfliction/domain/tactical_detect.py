@@ -4,7 +4,10 @@ A pair (i, j) **loses separation** when there is a time ``t`` in ``[0, T]`` (sec
 at which, both extrapolated straight ahead (``tactical_motion``), their horizontal distance (the geodesic
 on the WGS84 surface between the points below them) is below ``S`` *and* their altitudes differ by less
 than ``V``; ``S``, ``V`` and ``T`` come from the rule of the pair's two parties. That is the closest point
-of approach restricted to the times when the pair is vertically too close.
+of approach restricted to the times when the pair is vertically too close. "Below" and "less than" are
+the exactness rule (``minima``: by more than half a millimetre), so aircraft exactly ``V`` apart, such as
+two at adjacent flight levels, are separated whatever rounding their conversion from feet left;
+``judge_pairs`` applies it to ``V`` for every earth model.
 
 The pass is vectorised with NumPy and its memory grows with the number of tracks plus the number of
 nearby pairs, never with their square. It runs in three stages; docs/tactical.md proves each bound.
