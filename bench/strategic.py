@@ -501,7 +501,8 @@ class BruteForce:
         close_t = ((s0 < self.t1) & (self.t0 < s1)) | (gap_t < self.t_us[op.kind][k])
         gap_a = np.maximum(np.maximum(self.alt_lo - v.altitude.upper_m, v.altitude.lower_m - self.alt_hi), 0.0)
         vmin = self.v[op.kind][k]
-        close_a = np.isnan(vmin) | (gap_a == 0.0) | (gap_a < vmin)
+        # the exactness rule (docs/policy.md): closer than the minimum by more than half a millimetre
+        close_a = np.isnan(vmin) | (gap_a == 0.0) | (gap_a < vmin - 0.0005)
         idx = np.flatnonzero(close_t & close_a & (self.owner != owner_code))
         frame = local_frame(*v.shape.center)
         projected = shapely.transform(np.concatenate(([v.shape.core], self.cores[idx])), frame)

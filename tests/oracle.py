@@ -38,8 +38,11 @@ the tie margin), far inside the 1 m the production code is allowed.
 ------------
 ``conflict_verdicts`` applies the policy to every pair of volumes of different owners, with time and
 altitude computed here from the raw windows and bands: a window with end == start is the instant start,
-otherwise it is half-open; bands are closed. The horizontal test uses the distance above, with a band of
-``TOLERANCE_M`` either side of the threshold in which both answers are accepted.
+otherwise it is half-open; bands are closed, and their gap is taken in exact decimal arithmetic on the
+limits as written and compared with the vertical minimum by the exactness rule (less than half a
+millimetre closer is separated: docs/policy.md), restated here with its own constant. The horizontal
+test uses the distance above, with a band of ``TOLERANCE_M`` either side of the threshold in which both
+answers are accepted.
 
 Also here, shared by the property tests: builders of awkward footprints (rings around a point, the RFC 7946
 split of a polygon at the antimeridian), Hypothesis strategies for them, ``examples`` (per-test example
@@ -56,6 +59,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
 from typing import Any
@@ -352,11 +356,24 @@ def time_close(s1: datetime, e1: datetime, s2: datetime, e2: datetime, time_s: f
     return windows_intersect(s1, e1, s2, e2) or window_gap_s(s1, e1, s2, e2) < time_s
 
 
+EXACTNESS_M = Decimal("0.0005")
+"""The exactness rule, stated here on its own: bands whose declared limits are less than half a
+millimetre closer than the vertical minimum are separated (docs/policy.md)."""
+
+
+def declared(x: float) -> Decimal:
+    """The decimal number a party wrote: the shortest text that reads back as the float (``repr``)."""
+    return Decimal(repr(float(x)))
+
+
 def altitude_close(lo1: float, hi1: float, lo2: float, hi2: float, vertical_m: float | None) -> bool:
+    """The bands touch or overlap, or their gap, in exact decimal arithmetic on the declared limits, is
+    more than half a millimetre below the minimum (no floating-point subtraction decides it)."""
     if vertical_m is None:
         return True
-    gap = band_gap_m(lo1, hi1, lo2, hi2)
-    return gap == 0.0 or gap < vertical_m
+    a_lo, a_hi, b_lo, b_hi = (declared(x) for x in (lo1, hi1, lo2, hi2))
+    gap = max(Decimal(0), b_lo - a_hi, a_lo - b_hi)
+    return gap == 0 or gap < declared(vertical_m) - EXACTNESS_M
 
 
 def verdict(

@@ -13,7 +13,8 @@ volumes of different owners:
 
 Windows come from a 15-minute grid with zero-length windows (the instant ``start``) and windows that touch
 ([a, b) and [b, c) do not intersect); bands from a grid where they touch (they do conflict) or sit exactly
-the vertical minimum apart (they do not).
+the vertical minimum apart (they do not, also where the float subtraction of the declared limits falls
+just below the minimum: the oracle compares the declared decimals).
 """
 
 from __future__ import annotations
@@ -219,6 +220,12 @@ def test_windows(wa: tuple[datetime, datetime], wb: tuple[datetime, datetime], t
         ((0.0, 100.0), (50.0, 50.0), 0.0, True),  # a band of zero thickness inside another
         ((0.0, 100.0), (5_000.0, 6_000.0), None, True),  # altitudes not compared
         ((500.0, 600.0), (0.0, 195.0), 305.0, False),  # below, by exactly the margin
+        # exactly 1,000 ft as declared, whatever the float subtraction gives (304.79999999999995 here,
+        # 304.8000000000002 for 2,000 and 2,304.8): separated
+        ((900.0, 1_000.5), (1_305.3, 1_400.0), 1000 * FT, False),
+        ((1_900.0, 2_000.0), (2_304.8, 2_400.0), 1000 * FT, False),
+        ((900.0, 1_000.5), (1_305.299, 1_400.0), 1000 * FT, True),  # a millimetre closer
+        ((900.0, 1_000.5), (1_305.29, 1_400.0), 1000 * FT, True),  # a centimetre closer
     ],
 )
 def test_bands(ba: tuple[float, float], bb: tuple[float, float], vertical_m: float | None, conflict: bool) -> None:

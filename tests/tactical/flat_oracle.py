@@ -6,7 +6,8 @@ A line-by-line transcription of ``bluesky/traffic/asas/src_cpp/cstatebased.cpp``
 and C's floating-point semantics where Python's differ: division by zero gives an infinity or NaN instead
 of raising, and ``std::max`` / ``std::min`` keep their argument order (``std::max(a, b)`` is
 ``a < b ? b : a``), which decides what a NaN does. It shares no code with ``tactical_flat``: no NumPy, no
-candidate stage, every pair, both orders.
+candidate stage, every pair, both orders. One deliberate change, the service's exactness rule
+(``EXACTNESS_M``): the vertical minimum is compared as declared.
 """
 
 from __future__ import annotations
@@ -98,7 +99,15 @@ def detect_hor(
     return conf.los or conf.tin <= tlookahead
 
 
+EXACTNESS_M = 0.0005
+"""The one change to BlueSky's test, restated here on its own: the vertical minimum is compared as
+declared, so altitudes less than half a millimetre closer than ``hpz`` are separated (docs/tactical.md).
+BlueSky compares the floats, and adjacent flight levels converted from feet then conflict or not by
+rounding."""
+
+
 def detect_ver(conf: Conf, hpz: float, tlookahead: float, dalt: float, dvs: float) -> bool:
+    hpz = hpz - EXACTNESS_M
     conf.los = abs(dalt) < hpz
     if abs(dvs) > 1e-6:
         tcrosshi = c_div(dalt + hpz, -dvs)

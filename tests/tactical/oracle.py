@@ -4,14 +4,17 @@ Each track flies the geodesic from its reported position along its reported trac
 (GeographicLib's direct problem, ``pyproj.Geod.fwd``, from the report itself at every time); the horizontal
 distance is GeographicLib's inverse problem (``Geod.inv``) between the two positions. The pair loses
 separation when, at some time in [0, T] after ``t0`` at which the altitudes differ by less than V, the
-distance is below S. The oracle samples every time step of that window, then refines the smallest sample
-by golden section on the exact functions.
+distance is below S. Altitudes are compared by the exactness rule, restated here: a difference less
+than half a millimetre below V is separated, and a constant difference is taken in exact decimal
+arithmetic on the altitudes as reported. The oracle samples every time step of that window, then
+refines the smallest sample by golden section on the exact functions.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 from pyproj import Geod
@@ -58,9 +61,25 @@ def _dist(tr: list[OTrack], i: np.ndarray, j: np.ndarray, t: np.ndarray, t0: flo
     return np.asarray(d)
 
 
+EXACTNESS_M = 0.0005
+"""The exactness rule, stated here on its own: altitudes less than half a millimetre closer than the
+vertical minimum are separated (docs/tactical.md)."""
+
+
+def declared(x: float) -> Decimal:
+    """The decimal number a source wrote: the shortest text that reads back as the float (``repr``)."""
+    return Decimal(repr(float(x)))
+
+
 def vertical_window(a: OTrack, b: OTrack, t0: float, v: float, horizon: float) -> tuple[float, float] | None:
-    """The times in [0, horizon] with |altitude difference| < v, by bisection on a fine scan (no formula
-    shared with the detector); None when there are none."""
+    """The times in [0, horizon] with |altitude difference| < v - 0.5 mm, by bisection on a fine scan (no
+    formula shared with the detector); None when there are none. Two tracks whose altitude difference
+    stays constant (no vertical rate, or the same one reported at the same time) are compared in exact
+    decimal arithmetic on their altitudes as reported: always, or never."""
+    if a.vs == b.vs and (a.vs == 0.0 or a.t == b.t):
+        close = abs(declared(b.alt) - declared(a.alt)) < declared(v) - Decimal(repr(EXACTNESS_M))
+        return (0.0, horizon) if close else None
+    v = v - EXACTNESS_M
     t = np.linspace(0.0, horizon, 4001)
     dz = (b.alt + b.vs * (t0 - b.t + t)) - (a.alt + a.vs * (t0 - a.t + t))
     inside = np.abs(dz) < v

@@ -15,7 +15,10 @@ from starlette.responses import Response
 from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.conflict import ConflictState
 from deconfliction.domain.party import DECLARING_ROLES, Party, Role
+from deconfliction.domain.policy import FT
 from deconfliction.domain.tactical import (
+    MAX_ALTITUDE_M,
+    MIN_ALTITUDE_M,
     NO_PARTY,
     Affiliation,
     Alert,
@@ -57,7 +60,12 @@ class ReportIn(BaseModel):
     time: str = Field(description="RFC 3339 time of the observation, with an offset")
     lat: float = Field(description="WGS84 latitude, degrees")
     lon: float = Field(description="WGS84 longitude, degrees")
-    altitude_m: float = Field(description="Altitude, metres (the same reference for all of a deployment's tracks)")
+    altitude_m: float | None = Field(
+        None, description="Altitude, metres (the same reference for all of a deployment's tracks); or altitude_ft"
+    )
+    altitude_ft: float | None = Field(
+        None, description="Altitude, feet (1 ft = 0.3048 m), in place of altitude_m: a flight level times 100"
+    )
     ground_speed_mps: float = Field(description="Ground speed, m/s")
     track_deg: float = Field(description="True track over the ground, degrees clockwise from north")
     vertical_rate_mps: float = Field(0.0, description="Climb (positive) or descent rate, m/s")
@@ -89,6 +97,7 @@ def reports_from_wire(body: TracksIn, party: Party, rt: Runtime, max_future_s: f
                     "time_in_future",
                     f"{format_time(when)} is more than {max_future_s:g} s after the service's clock",
                 )
+            altitude_m = report_altitude_m(r)
             out.append(
                 validate_report(
                     party.id,
@@ -96,7 +105,7 @@ def reports_from_wire(body: TracksIn, party: Party, rt: Runtime, max_future_s: f
                     when,
                     r.lat,
                     r.lon,
-                    r.altitude_m,
+                    altitude_m,
                     r.ground_speed_mps,
                     r.track_deg,
                     r.vertical_rate_mps,
@@ -106,10 +115,32 @@ def reports_from_wire(body: TracksIn, party: Party, rt: Runtime, max_future_s: f
                 )
             )
         except InvalidInput as exc:
-            errors.extend(e.at(where) for e in exc.errors)
+            errors.extend(in_feet(e, r).at(where) for e in exc.errors)
     if errors:
         raise InvalidInput(errors)
     return out
+
+
+def report_altitude_m(r: ReportIn) -> float:
+    """The report's altitude in metres: ``altitude_m`` as given, or ``altitude_ft`` times 0.3048 (the
+    same conversion as SBS-1's; the minima are compared so that its rounding never decides: minima.py)."""
+    metres, feet = r.altitude_m, r.altitude_ft
+    if metres is not None and feet is None:
+        return metres
+    if feet is not None and metres is None:
+        return feet * FT
+    raise InvalidInput.one("altitude_m", "altitude_m_or_ft", "give the altitude in altitude_m or in altitude_ft")
+
+
+def in_feet(e: FieldError, r: ReportIn) -> FieldError:
+    """An error about the altitude of a report given in feet, said about ``altitude_ft`` (in feet)."""
+    if e.field != "altitude_m" or r.altitude_ft is None or r.altitude_m is not None:
+        return e
+    message = e.message
+    if e.code == "out_of_range":
+        lo, hi = MIN_ALTITUDE_M / FT, MAX_ALTITUDE_M / FT
+        message = f"{r.altitude_ft:g} ft is outside [{lo:,.0f}, {hi:,.0f}] ft"
+    return FieldError("altitude_ft", e.code, message, e.detail)
 
 
 @router.post("/v1/tracks", summary="Post position reports of your aircraft")

@@ -39,6 +39,7 @@ from shapely.geometry.base import BaseGeometry
 
 from deconfliction.domain.footprint import Position, Shape
 from deconfliction.domain.line import Band
+from deconfliction.domain.minima import threshold_m
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.policy import SeparationRule
 from deconfliction.domain.separation import Screen, draw_region, measure
@@ -132,7 +133,8 @@ class _Target:
     shape: Shape
     """What the distance is measured to."""
     within_m: float
-    """Closer than this is a conflict."""
+    """Closer than this is a conflict: a site's protection distance as declared (``minima.threshold_m``),
+    or ``ENTRY_M`` for an entry (a touch)."""
     region_shape: Shape
     """What the region is drawn against: the volume's footprint within it."""
     validity: TimeWindow | None
@@ -227,7 +229,7 @@ def site_conflicts(
                 s.version,
                 s.owner_id,
                 s.shape,
-                max(protection.total_m, ENTRY_M),
+                max(threshold_m(protection.total_m), ENTRY_M),
                 s.protection_shape(operation.kind, policy),
                 None,
                 protection.rule,

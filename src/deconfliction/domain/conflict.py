@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 
 from deconfliction.domain.footprint import Position, Shape
 from deconfliction.domain.geojson import to_geojson
+from deconfliction.domain.minima import closer_than, threshold_m
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.policy import OperationKind, SeparationPolicy, SeparationRule
 from deconfliction.domain.separation import Screen, SubjectFrame
@@ -124,10 +125,18 @@ def close_in_time(a: TimeWindow, b: TimeWindow, rule: SeparationRule) -> bool:
 
 
 def close_in_altitude(a: AltitudeBand, b: AltitudeBand, rule: SeparationRule) -> bool:
+    """Bands that touch or overlap, or whose gap is closer than the rule's vertical minimum as declared
+    (``minima.closer_than``: exactly the minimum apart is separated, whatever float rounding says)."""
     if rule.vertical_m is None:
         return True
     gap = a.gap_m(b)
-    return gap == 0.0 or gap < rule.vertical_m
+    return gap == 0.0 or closer_than(gap, rule.vertical_m)
+
+
+def horizontal_limit(rule: SeparationRule) -> float:
+    """What a horizontal distance must be below to conflict under ``rule``: its minimum as declared
+    (``minima.threshold_m``: half a millimetre below it), or for a minimum of 0 a touch (1 micrometre)."""
+    return max(threshold_m(rule.horizontal_m), 1e-6)
 
 
 def detect(
@@ -159,19 +168,19 @@ def detect(
         to_measure = [
             k
             for k, ((_, rule), meet) in enumerate(zip(near, screening.meeting, strict=True))
-            if meet is None and bounds[k] < max(rule.horizontal_m, 1e-6)
+            if meet is None and bounds[k] < horizontal_limit(rule)
         ]
         measured = dict(
             zip(
                 to_measure,
                 prepared.measure_many(
-                    [near[k][0].shape for k in to_measure], [max(near[k][1].horizontal_m, 1e-6) for k in to_measure]
+                    [near[k][0].shape for k in to_measure], [horizontal_limit(near[k][1]) for k in to_measure]
                 ),
                 strict=True,
             )
         )
         for k, ((c, rule), bound, meet) in enumerate(zip(near, bounds, screening.meeting, strict=True)):
-            threshold = max(rule.horizontal_m, 1e-6)
+            threshold = horizontal_limit(rule)
             if bound >= threshold:
                 continue
             if meet is not None:  # the cores overlap: separation 0, nothing to measure

@@ -4,7 +4,10 @@ A pair (i, j) **loses separation** when there is a time ``t`` in ``[0, T]`` (sec
 at which, both extrapolated straight ahead (``tactical_motion``), their horizontal distance (the geodesic
 on the WGS84 surface between the points below them) is below ``S`` *and* their altitudes differ by less
 than ``V``; ``S``, ``V`` and ``T`` come from the rule of the pair's two parties. That is the closest point
-of approach restricted to the times when the pair is vertically too close.
+of approach restricted to the times when the pair is vertically too close. "Below" and "less than" are
+the exactness rule (``minima``: by more than half a millimetre), so aircraft exactly ``V`` apart, such as
+two at adjacent flight levels, are separated whatever rounding their conversion from feet left;
+``judge_pairs`` applies it to ``V`` for every earth model.
 
 The pass is vectorised with NumPy and its memory grows with the number of tracks plus the number of
 nearby pairs, never with their square. It runs in three stages; docs/tactical.md proves each bound.
@@ -43,6 +46,7 @@ from typing import Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from deconfliction.domain.minima import closer_than, threshold_m
 from deconfliction.domain.tactical_motion import (
     KAPPA_MAX,
     WGS84_B,
@@ -663,11 +667,11 @@ def _decide(
         t_cpa = t_star.copy()
         t_cpa[undecided] = t_ref
         dist[undecided] = chord_to_geodesic(chord_ref)
-    rows = np.flatnonzero(dist < s)
+    rows = np.flatnonzero(closer_than(dist, s))  # the horizontal minimum as declared (minima.py)
     ci, cj = ci[rows], cj[rows]
     t_cpa, dist, s, vmin, dz, dw, lo = (x[rows] for x in (t_cpa, dist, s, vmin, dz, dw, lo))
     t_in = _entry_time(a[rows], b[rows], c[rows], s, lo, t_cpa)
-    now = (chord_to_geodesic(_chord_now(motion, ci, cj)) < s) & (np.abs(dz) < vmin)
+    now = closer_than(chord_to_geodesic(_chord_now(motion, ci, cj)), s) & (np.abs(dz) < vmin)
     return _Decided(
         i=ci,
         j=cj,
@@ -806,7 +810,9 @@ def judge_pairs(
     if not checked.all():
         keep = np.flatnonzero(checked)
         ci, cj, s, vmin, horizon = ci[keep], cj[keep], s[keep], vmin[keep], horizon[keep]
-    found = decide(ci, cj, s, vmin, horizon)
+    # the vertical minima as declared (minima.threshold_m): every earth model compares altitudes with the
+    # same rule, so adjacent flight levels are separated whatever rounding their conversion left
+    found = decide(ci, cj, s, threshold_m(vmin), horizon)
     fi, fj = ci[found.rows], cj[found.rows]
     t_in, t_cpa, dist, vertical, now = found.t_in, found.t_cpa, found.dist, found.vertical, found.now
     s_out, v_out, h_out = s[found.rows], vmin[found.rows], horizon[found.rows]
@@ -814,7 +820,7 @@ def judge_pairs(
         is_core = np.ones(fi.size, dtype=bool)
     else:
         c_checked, c_s, c_v, c_t = _rules_of(core, party, fi, fj)
-        inner = decide(fi, fj, c_s, c_v, c_t)
+        inner = decide(fi, fj, c_s, threshold_m(c_v), c_t)
         in_core = c_checked[inner.rows]
         rows = inner.rows[in_core]
         is_core = np.zeros(fi.size, dtype=bool)

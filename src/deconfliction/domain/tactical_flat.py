@@ -20,6 +20,10 @@ BlueSky's formulas:
 * **a conflict** when the two windows intersect in an interval that starts at or before the look-ahead
   and ends after now.
 
+One departure from BlueSky, on purpose: ``V`` is compared by the service's exactness rule (``minima``,
+applied by ``tactical_detect.judge_pairs``), so two aircraft exactly ``V`` apart (adjacent flight levels)
+are separated; BlueSky's float comparison decides them by rounding.
+
 Every quantity is computed with BlueSky's operations in BlueSky's order, except ``(dx, dy)``, taken in
 the algebraically identical form ``R (dlon cos(mean lat), dlat)`` (no arctangent, sine or cosine per
 pair; NumPy's arctangent is not the C library's anyway: it differs from it in the last bit on 7 % of
