@@ -56,7 +56,8 @@ from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import Store
 
 ROOT = Path(__file__).resolve().parents[2]
-T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+T0 = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+"""Ahead of the real clock the served runtime has (a window that has wholly passed is refused)."""
 
 
 def bar(lon0: float, lat0: float, lon1: float, lat1: float) -> dict[str, Any]:

@@ -43,6 +43,7 @@ class MovementIn(BaseModel):
     title: str = Field("", max_length=200)
     state: Literal["draft", "planned"] = "draft"
     known_conflict_tokens: list[str] = Field(default_factory=list)
+    historical: bool = Field(False, description="A historical record for an inquiry (as for operations)")
 
 
 def _render(rt: Runtime, actor: Party, status: int = 201) -> Any:
@@ -52,6 +53,7 @@ def _render(rt: Runtime, actor: Party, status: int = 201) -> Any:
             "operation": operation_view(actor, op),
             "movement": r.movement,
             "conflicts": [conflict_view(actor, c, r.result.names) for c in r.result.conflicts],
+            "warnings": [w.record() for w in r.warnings],
             "receipt": signed_receipt(rt, r.result.receipt),
         }
         return status, {"ETag": etag(op.version), "Location": f"/v1/movements/{op.id}"}, body
@@ -81,6 +83,7 @@ async def submit(
             known_tokens=body.known_conflict_tokens,
             idempotency=idem,
             signature=signed_request(request, raw),
+            historical=body.historical,
         )
         return respond(out, render)
 

@@ -101,6 +101,11 @@ class OperationFields(_Strict):
 
 class OperationIn(OperationFields):
     state: Literal["draft", "planned"] = "draft"
+    historical: bool = Field(
+        False,
+        description="File it as a historical record for an inquiry: its window may have wholly passed; its "
+        "conflicts are recorded (expired) but never chased; it stays a draft (docs/api.md)",
+    )
 
 
 class TransitionIn(_Strict):
@@ -202,4 +207,4 @@ def draft_from_wire(body: OperationFields, limits: Limits) -> OperationDraft:
             errors += e.errors
     if errors:
         raise InvalidInput(errors)
-    return OperationDraft(body.kind, tuple(volumes), body.priority, body.title)
+    return OperationDraft(body.kind, tuple(volumes), body.priority, body.title, getattr(body, "historical", False))

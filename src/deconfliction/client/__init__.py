@@ -17,6 +17,7 @@ Errors. Every refusal of the service is an ``ApiError`` carrying the problem doc
     ApiError
      +-- ValidationFailed             422 validation_failed      .errors
      |    +-- BodyTooLarge            413 body_too_large         .limit
+     |    +-- WindowInPast            422 window_in_past         .errors (each window's end)
      +-- NotAuthenticated             401 not_authenticated
      |    +-- SignatureRequired       401 signature_required
      |    +-- SignatureInvalid        401 signature_invalid
@@ -85,11 +86,13 @@ from deconfliction.client.errors import (
     StaleVersion,
     StateConflict,
     ValidationFailed,
+    WindowInPast,
 )
 from deconfliction.client.models import (
     Altitude,
     Conflict,
     Counterpart,
+    DeclarationWarning,
     Encounter,
     Health,
     KeyChange,
@@ -118,6 +121,7 @@ __all__ = [
     "Client",
     "Conflict",
     "Counterpart",
+    "DeclarationWarning",
     "Encounter",
     "FieldError",
     "Forbidden",
@@ -150,6 +154,7 @@ __all__ = [
     "ValidationFailed",
     "Volume",
     "Window",
+    "WindowInPast",
     "WriteResult",
     "key_id_of",
     "public_key_text",

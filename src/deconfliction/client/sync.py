@@ -170,10 +170,12 @@ class Client:
         state: OperationState = "draft",
         known_conflict_tokens: Iterable[str] = (),
         idempotency_key: str | None = None,
+        historical: bool = False,
     ) -> WriteResult:
         """Declare an operation (``draft`` or ``planned``; planned needs the token of every conflict it
-        would have, else ``MissingConflictTokens``)."""
-        body = {
+        would have, else ``MissingConflictTokens``). A window that has wholly passed is refused
+        (``WindowInPast``) unless ``historical``: a record for an inquiry, never chased."""
+        body: dict[str, Any] = {
             "kind": kind,
             "volumes": [_volume_json(v) for v in volumes],
             "priority": priority,
@@ -181,6 +183,8 @@ class Client:
             "state": state,
             "known_conflict_tokens": list(known_conflict_tokens),
         }
+        if historical:
+            body["historical"] = True
         return self._write("POST", "/v1/operations", body, None, idempotency_key)
 
     def list_operations(

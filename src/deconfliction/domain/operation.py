@@ -48,6 +48,9 @@ class Operation:
     title: str
     created_at: datetime
     updated_at: datetime
+    historical: bool = False
+    """Filed as a record for an inquiry (its window may have wholly passed): its conflicts are found and
+    recorded but never chased, and it is never planned or activated."""
 
     @property
     def is_live(self) -> bool:
@@ -65,6 +68,12 @@ class Operation:
             allowed = ", ".join(sorted(TRANSITIONS[self.state])) or "none"
             raise InvalidTransition(
                 f"an operation that is {self.state} cannot become {to} (allowed: {allowed})",
+                state=self.state.value,
+                requested=to.value,
+            )
+        if self.historical and to in COMMITTED_STATES:
+            raise InvalidTransition(
+                f"operation {self.id} is a historical record: it cannot become {to}",
                 state=self.state.value,
                 requested=to.value,
             )

@@ -11,6 +11,10 @@ from deconfliction.service.runtime import Runtime
 from deconfliction.service.views import conflict_view, visible_conflict, visible_operation
 from deconfliction.store.ports import Transaction
 
+DEFAULT_STATES = (ConflictState.OPEN, ConflictState.RESOLVED)
+"""What a list shows without a state filter: every conflict but the expired ones (their window ended;
+``state=expired`` reads them)."""
+
 
 def party_names(tx: Transaction, conflicts: Iterable[Conflict]) -> dict[str, str]:
     names: dict[str, str] = {}
@@ -35,7 +39,14 @@ def list_conflicts(
         if operation_id is not None:
             visible_operation(actor, tx.operations.get(operation_id), operation_id)
         party = None if actor.sees_all else actor.id
-        found = tx.conflicts.list(party_id=party, state=state, operation_id=operation_id, after=after, limit=limit)
+        found = tx.conflicts.list(
+            party_id=party,
+            state=state,
+            operation_id=operation_id,
+            after=after,
+            limit=limit,
+            states=None if state is not None else DEFAULT_STATES,
+        )
         names = party_names(tx, found)
     return [conflict_view(actor, c, names) for c in found]
 

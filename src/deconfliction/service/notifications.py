@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from deconfliction.domain.conflict import Conflict
+from deconfliction.domain.conflict import Conflict, ConflictState
 from deconfliction.domain.notification import (
     Contact,
     DeadlinePolicy,
@@ -48,6 +48,12 @@ def _reads_all(viewer: Party) -> bool:
     return viewer.sees_all or viewer.role is Role.AUDITOR
 
 
+def unchased(c: Conflict) -> bool:
+    """Nothing to chase: a historical record, or a conflict whose window ended (expired). Its sides are
+    told without a deadline: information, never overdue, never escalated."""
+    return c.historical or c.state is ConflictState.EXPIRED
+
+
 def notify_conflict(
     tx: Transaction, rt: Runtime, c: Conflict, party_id: str, entry_seq: int, kind: str, counterpart: str | None
 ) -> Notification:
@@ -69,9 +75,10 @@ def notify_conflict(
             "counterpart": counterpart,
             "window": {"start": format_time(c.window.start), "end": format_time(c.window.end)},
             "min_horizontal_m": round(c.min_horizontal_m, 1),
+            **({"historical": True} if c.historical else {}),
         },
         now,
-        POLICY.deadline(now, c.window.start),
+        None if unchased(c) else POLICY.deadline(now, c.window.start),
     )
     tx.notifications.add(n)
     enqueue(tx, rt, n)

@@ -29,6 +29,11 @@ export function describe(n, nameOf) {
     return { title: `${by} acknowledged ${what}`, detail: `${b.conflict || b.about || n.subject}, at ${fmtTime(b.acknowledged_at || n.created_at)}` };
   }
   switch (n.kind) {
+    case "conflict.expired":
+      return {
+        title: `Conflict expired: its window ended${who ? ` (with ${who})` : ""}`,
+        detail: b.window ? `${fmtTime(b.window.start)} – ${fmtTime(b.window.end)}; nothing left to chase` : "",
+      };
     case "conflict.opened":
     case "conflict.updated":
     case "conflict.resolved": {
@@ -92,6 +97,10 @@ export class Inbox {
 
   /** A notification from the stream: shown at once and announced to screen readers. */
   arrive(n) {
+    if (n.kind === "conflict.expired") {
+      // the service stopped the chase of what was pending about it (docs/notifications.md, Expiry)
+      for (const m of this.notifications.values()) if (m.subject === n.subject && m.state === "pending") m.deadline = null;
+    }
     this.notifications.set(n.id, n);
     this.renderNotifications();
     const d = describe(n, this.ctx.nameOf);
