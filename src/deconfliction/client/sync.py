@@ -290,8 +290,9 @@ class Client:
         limit: int | None = None,
         as_of: datetime | None = None,
     ) -> Page[Conflict]:
-        """The conflicts the caller is a side of (the coordinator: all), in its view; ``as_of``: as the
-        caller was told them then."""
+        """The conflicts the caller is a side of (the coordinator: all), in its view; without ``state``
+        every one but the expired ones (``state="expired"`` reads those); ``as_of``: as the caller was
+        told them then."""
         params = _page_params(cursor, limit, as_of)
         if state is not None:
             params["state"] = state
