@@ -273,7 +273,7 @@ export class Drawing {
       out.innerHTML =
         `<p><span class="ok-flag">✓ Stored</span> ${esc(obj.id)} (${esc(obj.state || "")}), receipt ${esc(answer.receipt && answer.receipt.seq)}.</p>` +
         (warnings.length
-          ? `<p class="field-warning">${warnings.length} warning${warnings.length > 1 ? "s" : ""} next to the input: stored as sent; check and revise if it is a mistake.</p>`
+          ? `<p class="field-warning">${warnings.length} warning${warnings.length > 1 ? "s" : ""} next to the input: taken as sent; check, and revise it if it is a mistake.</p>`
           : "") +
         (conflicts.length
           ? `<p>${conflicts.length} conflict${conflicts.length > 1 ? "s" : ""}; each side has been told:</p><ul>${conflicts
