@@ -11,6 +11,7 @@ import pytest
 
 from deconfliction.domain.conflict import ConflictState
 from deconfliction.domain.footprint import parse_footprint
+from deconfliction.domain.incident import IncidentDraft
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.notification import NotificationState
 from deconfliction.domain.operation import OperationState
@@ -23,6 +24,7 @@ from deconfliction.service import movements, sites
 from deconfliction.service import notifications as notes
 from deconfliction.service import operations as ops
 from deconfliction.service.conflicts import get_conflict, list_conflicts
+from deconfliction.service.incidents import inquire, report_incident
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.sanity import expire_conflicts
 from tests.conftest import T0, FakeClock, square
@@ -161,6 +163,15 @@ def test_a_historical_record_is_stored_its_conflicts_recorded_never_chased(rt, p
     # it may be revised in the past, and cancelled
     again = ops.revise_operation(rt, p["alpha"], record.operation.id, op(vol(40.01, 35)), expected_version=1)
     assert again.operation.historical and again.operation.version == 2
+    # an inquiry into the strike links the record filed afterwards, and its conflicts, marked historical
+    incident, _ = report_incident(
+        rt, p["bravo"], IncidentDraft(40.05, 35.05, T0 + timedelta(minutes=30), "a strike on the market")
+    )
+    inquiry = inquire(rt, None, incident.id)
+    linked = {o["id"]: o for o in inquiry.operations}
+    assert linked[record.operation.id]["historical"] is True and live.operation.id in linked
+    assert {c["id"] for c in found} <= {c["id"] for c in inquiry.conflicts}
+    assert {c["id"] for c in found} <= {t.subject for t in inquiry.timeline}
     ops.change_state(rt, p["alpha"], record.operation.id, OperationState.CANCELLED, expected_version=2)
     assert expire_conflicts(rt) == 0  # expired already: nothing to expire
 
