@@ -26,12 +26,15 @@ Everything here is pure: the service passes in what the party has declared.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from deconfliction.domain.geo import haversine_m
+import numpy as np
+import numpy.typing as npt
+
+from deconfliction.domain.geo import MEAN_RADIUS_M
 from deconfliction.domain.policy import OperationKind
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D, format_time
 from deconfliction.errors import FieldError, InvalidInput
@@ -100,12 +103,21 @@ class Place:
     reach_m: float
 
 
-def _distance_m(lon: float, lat: float, reach_m: float, place: Place) -> float:
-    return max(0.0, haversine_m(lon, lat, place.lon, place.lat) - reach_m - place.reach_m)
-
-
-def _within(lon: float, lat: float, reach_m: float, places: Iterable[Place], metres: float) -> bool:
-    return any(_distance_m(lon, lat, reach_m, p) <= metres for p in places)
+def within(
+    centers: Sequence[tuple[float, float]], reaches: Sequence[float], places: Sequence[Place], metres: float
+) -> npt.NDArray[np.bool_]:
+    """For each footprint (centre, reach): whether some place is within ``metres`` of it (great circle
+    on the mean sphere between centres, less both reaches), all at once."""
+    if not centers or not places:
+        return np.zeros(len(centers), dtype=bool)
+    c = np.radians(np.asarray(centers, dtype=np.float64))
+    q = np.radians(np.asarray([(p.lon, p.lat) for p in places], dtype=np.float64))
+    lat1, lat2 = c[:, 1:2], q[None, :, 1]
+    h = np.sin((lat2 - lat1) / 2.0) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((q[None, :, 0] - c[:, 0:1]) / 2.0) ** 2
+    centre_m = 2.0 * MEAN_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    reach = np.asarray(reaches, dtype=np.float64)[:, None] + np.asarray([p.reach_m for p in places])[None, :]
+    result: npt.NDArray[np.bool_] = (centre_m - reach <= metres).any(axis=1)
+    return result
 
 
 def swapped_footprint(
@@ -114,9 +126,9 @@ def swapped_footprint(
     """``coordinates_look_swapped`` for one footprint (its centre and reach), against what its party
     declared before."""
     lon, lat = center
-    if not declared or abs(lon) > 90.0 or _within(lon, lat, reach_m, declared, FAR_M):
+    if not declared or abs(lon) > 90.0 or within([center], [reach_m], declared, FAR_M)[0]:
         return []
-    if not _within(lat, lon, reach_m, declared, NEAR_M):
+    if not within([(lat, lon)], [reach_m], declared, NEAR_M)[0]:
         return []
     return [
         DeclarationWarning(
@@ -155,7 +167,15 @@ def warnings_for(
 ) -> list[DeclarationWarning]:
     """Every warning for an operation's volumes (fields ``volumes[i].footprint``, ``volumes[i].altitude``)."""
     out: list[DeclarationWarning] = []
+    near = within([v.shape.center for v in volumes], [v.shape.reach_m for v in volumes], declared, FAR_M)
     for i, v in enumerate(volumes):
-        out += swapped_footprint(f"{prefix}[{i}].footprint", v.shape.center, v.shape.reach_m, declared)
+        if not near[i]:  # only a footprint far from everything can look swapped
+            out += swapped_footprint(f"{prefix}[{i}].footprint", v.shape.center, v.shape.reach_m, declared)
         out += feet_as_metres(f"{prefix}[{i}].altitude", kind, v.altitude)
     return out
+
+
+def all_near(volumes: Sequence[Volume4D], places: Sequence[Place]) -> bool:
+    """Every volume is within ``FAR_M`` of one of ``places``: then none can look swapped, whatever else
+    the party declared (the service's fast path, against the party's latest few volumes)."""
+    return bool(within([v.shape.center for v in volumes], [v.shape.reach_m for v in volumes], places, FAR_M).all())

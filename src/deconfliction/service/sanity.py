@@ -18,7 +18,7 @@ from deconfliction.domain.conflict import Conflict, ConflictState
 from deconfliction.domain.notification import NotificationState
 from deconfliction.domain.party import Role
 from deconfliction.domain.policy import OperationKind
-from deconfliction.domain.sanity import DeclarationWarning, Place, swapped_footprint, warnings_for
+from deconfliction.domain.sanity import DeclarationWarning, Place, all_near, swapped_footprint, warnings_for
 from deconfliction.domain.volume import Volume4D
 from deconfliction.service.conflicts import party_names
 from deconfliction.service.notifications import notify_conflict
@@ -29,6 +29,9 @@ from deconfliction.store.ports import Transaction
 PLACES_LIMIT = 500
 """The swapped-coordinates check compares with this many of the party's latest volumes (and its sites
 and zones): enough to know where it works, bounded so a party with 100,000 operations pays the same."""
+
+RECENT_LIMIT = 20
+"""The fast path of the swapped-coordinates check looks at this many of the party's latest volumes."""
 
 CONFLICT_KINDS_TOLD = ("conflict.opened", "conflict.updated", "conflict.resolved")
 
@@ -52,8 +55,12 @@ def declared_places(tx: Transaction, party_id: str, *, exclude: str = "") -> lis
 def operation_warnings(
     tx: Transaction, party_id: str, kind: OperationKind, volumes: Sequence[Volume4D], *, exclude: str = ""
 ) -> list[DeclarationWarning]:
-    """The warnings of an operation's volumes (fields ``volumes[i].footprint`` / ``.altitude``)."""
-    return warnings_for(kind, volumes, declared_places(tx, party_id, exclude=exclude))
+    """The warnings of an operation's volumes (fields ``volumes[i].footprint`` / ``.altitude``). Fast
+    path: when every volume is near one of the party's latest few volumes, nothing can look swapped and
+    nothing more is read."""
+    recent = [Place(*p) for p in tx.operations.places(party_id, exclude=exclude, limit=RECENT_LIMIT)]
+    declared = recent if recent and all_near(volumes, recent) else declared_places(tx, party_id, exclude=exclude)
+    return warnings_for(kind, volumes, declared)
 
 
 def movement_warnings(
