@@ -63,10 +63,10 @@ async def _rounds_forever(rt: Runtime, sender: Sender) -> None:
     server process (each step is taken once)."""
     while True:
         for name, job in (
+            ("conflict expiry", lambda: expire_conflicts(rt)),  # first: nothing escalates once it ended
             ("escalation", lambda: run_escalations(rt)),
             ("delivery", lambda: run_deliveries(rt, sender)),
             ("site expiry", lambda: flag_expired_sites(rt)),
-            ("conflict expiry", lambda: expire_conflicts(rt)),
         ):
             try:
                 await run_in_threadpool(job)

@@ -39,7 +39,7 @@ export function describe(n, nameOf) {
     case "conflict.resolved": {
       const verb = n.kind.split(".")[1];
       return {
-        title: `Conflict ${verb}: ${(b.kind || "").replace("_", " ")}${who ? ` with ${who}` : ""}`,
+        title: `Conflict ${verb}: ${(b.kind || "").replace("_", " ")}${who ? ` with ${who}` : ""}${b.historical ? " (historical record, for an inquiry)" : ""}`,
         detail: b.window ? `${fmtTime(b.window.start)} – ${fmtTime(b.window.end)}; closest ${b.min_horizontal_m ?? "?"} m` : "",
       };
     }
