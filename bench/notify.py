@@ -41,7 +41,8 @@ from deconfliction.store import open_store
 from servers import Server
 
 ADMIN_URL = os.environ.get("DECONFLICTION_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-START = datetime(2026, 12, 1, 8, tzinfo=UTC)
+START = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=1)
+"""Tomorrow 08:00 UTC: the servers run on the real clock and refuse a window that has wholly passed."""
 POLL_BASELINE_S = 1.0
 
 

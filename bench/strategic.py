@@ -75,8 +75,9 @@ INTERUSS_OVERLAPPING = (5.0, 25.0)
 
 # --------------------------------------------------------------------------------------------- workload
 
-DAY0 = datetime(2026, 11, 23, tzinfo=UTC)
-"""Stored operations and the checked ones start on this day (UTC)."""
+DAY0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+"""Stored operations and the checked ones start on this day (UTC): tomorrow, since the servers run on
+the real clock and refuse a window that has wholly passed (window_in_past)."""
 NON_OVERLAP_DAY = DAY0 + timedelta(days=2)
 """Non-overlapping HTTP traffic starts here: after every stored window has ended (they end by day 1)."""
 OVERLAP_DAY = DAY0 + timedelta(days=30)

@@ -40,6 +40,12 @@ REQUIRE_POSTGRES = os.environ.get("DECONFLICTION_REQUIRE_POSTGRES") == "1"
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
+def ahead(days: float = 1.0) -> datetime:
+    """A whole hour ``days`` after the real clock: windows for tests whose runtime has the real clock
+    (servers in other processes), where T0 may already have passed (docs/api.md, window_in_past)."""
+    return (datetime.now(UTC) + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+
+
 def _postgres_unavailable() -> str | None:
     try:
         import psycopg

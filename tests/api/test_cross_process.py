@@ -18,7 +18,7 @@ from deconfliction.domain.party import Role
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.store import open_store
-from tests.conftest import square, truncate, volume_json
+from tests.conftest import ahead, square, truncate, volume_json
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "servers.py"
 
@@ -71,16 +71,17 @@ def test_a_notification_written_through_one_process_reaches_a_stream_on_another(
         t = threading.Thread(target=listen)
         t.start()
         assert opened.wait(20)
+        soon = ahead()  # the servers run on the real clock
         with httpx.Client(base_url=one.url, timeout=30) as c:
             a = c.post(
                 "/v1/operations",
-                json={"kind": "air", "volumes": [volume_json(square(40, 35))]},
+                json={"kind": "air", "volumes": [volume_json(square(40, 35), start=soon)]},
                 headers={"Authorization": f"Bearer {keys['alpha']}"},
             )
             began = time.perf_counter()
             b = c.post(
                 "/v1/operations",
-                json={"kind": "air", "volumes": [volume_json(square(40.05, 35.05))]},
+                json={"kind": "air", "volumes": [volume_json(square(40.05, 35.05), start=soon)]},
                 headers={"Authorization": f"Bearer {keys['bravo']}"},
             )
         assert a.status_code == b.status_code == 201

@@ -95,7 +95,7 @@ def test_bad_input_names_each_field_and_changes_nothing(client, parties):
     }
     past = site_body(valid_until="2020-01-01T00:00:00Z", radius_m=-1)
     assert field_errors(client.post("/v1/sites", json=past, headers=auth(agency))) == {
-        "valid_until": "in_the_past",
+        "valid_until": "window_in_past",
         "radius_m": "out_of_range",
     }
     assert client.get("/v1/sites", headers=auth(agency)).json()["items"] == []

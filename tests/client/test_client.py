@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from deconfliction.client import (
     ValidationFailed,
     Volume,
     Window,
+    WindowInPast,
     key_id_of,
 )
 from deconfliction.client.errors import error_for
@@ -57,7 +59,8 @@ from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import Store
 
 ROOT = Path(__file__).resolve().parents[2]
-T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+T0 = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+"""Ahead of the real clock the served runtime has (a window that has wholly passed is refused)."""
 
 
 def bar(lon0: float, lat0: float, lon1: float, lat1: float) -> dict[str, Any]:
@@ -516,12 +519,14 @@ def test_the_example_in_docs_api_md_runs(served: Served) -> None:
     section = text[text.index("## Python client") :]
     [example] = re.findall(r"```python\n(.*?)```", section, flags=re.S)[:1]
     east = create_party(served.rt, None, "East Force", Role.PARTY)[1]
+    start = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), clock_time(8), tzinfo=UTC)  # as the example
+    circle = {"type": "Circle", "center": [40.0, 35.0], "radius_m": 5000}
     with Client(served.url, east) as other:
-        other.submit("air", [vol({"type": "Circle", "center": [40.0, 35.0], "radius_m": 5000})])
+        other.submit("air", [Volume(circle, Altitude(0, 3000), Window(start, start + timedelta(hours=2)))])
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(example, "docs/api.md", "exec"), {"BASE_URL": served.url, "API_KEY": served.keys["alpha"]})
-    assert out.getvalue().splitlines() == ["East Force 2026-11-23 08:00:00+00:00 0.0", "True True"]
+    assert out.getvalue().splitlines() == [f"East Force {start} 0.0", "True True"]
     with served.client("alpha") as alpha:
         [op] = alpha.iter_operations()
         assert (op.title, op.state) == ("ISR orbit", "planned")
@@ -595,3 +600,32 @@ def test_tracks_are_claimed_and_disclaimed_and_the_receipts_kept(served: Served)
     report = bravo.verify_receipts()
     assert report.ok, [str(p) for p in report.problems]
     assert ledger_types(bravo.export_ledger())[-2:] == ["track.claimed", "track.disclaimed"]
+
+
+def test_a_past_window_historical_records_expired_conflicts_and_warnings_typed(served: Served) -> None:
+    from deconfliction.service.sanity import expire_conflicts
+
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    strike = Volume(bar(40.0, 35.0, 40.1, 35.1), Altitude(0, 3000), Window(yesterday, yesterday + timedelta(hours=1)))
+    with served.client("alpha") as alpha, served.client("bravo") as bravo:
+        with pytest.raises(WindowInPast) as refused:
+            alpha.submit("air", [strike])
+        assert isinstance(refused.value, ValidationFailed) and refused.value.status == 422
+        assert [e.field for e in refused.value.errors] == ["volumes[0].window.end"]
+        record = alpha.submit("air", [strike], historical=True, title="strike, for the inquiry")
+        assert record.operation.historical and record.conflicts == () and record.warnings == ()
+        # bravo, over the same place since the day before yesterday and until tomorrow
+        since = Window(yesterday - timedelta(days=1), datetime.now(UTC) + timedelta(days=1))
+        live = bravo.submit("air", [Volume(bar(40.05, 35.05, 40.15, 35.15), Altitude(0, 3000), since)])
+        assert live.conflicts == () and not live.operation.historical
+        assert len(bravo.list_conflicts().items) == 0
+        [kept] = bravo.list_conflicts(state="expired").items
+        assert kept.state == "expired" and kept.historical
+        # the swapped twin of alpha's footprint, typed latitude first, at FL350 given as metres
+        twin = Volume(bar(35.0, 40.0, 35.1, 40.1), Altitude(0, 35000), Window(T0, T0 + timedelta(hours=1)))
+        warned = alpha.submit("air", [twin])
+        assert [(w.field, w.code) for w in warned.warnings] == [
+            ("volumes[0].footprint", "coordinates_look_swapped"),
+            ("volumes[0].altitude", "altitude_looks_like_feet"),
+        ]
+    assert expire_conflicts(served.rt) == 0  # nothing open has ended

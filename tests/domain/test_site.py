@@ -147,7 +147,7 @@ def test_only_the_owner_changes_a_site_and_withdrawn_is_final() -> None:
             change()
     with pytest.raises(InvalidInput) as e:
         revalidate_site(s, party_id="ngo", valid_until=T0 - timedelta(seconds=1), now=T0)
-    assert (e.value.errors[0].field, e.value.errors[0].code) == ("valid_until", "in_the_past")
+    assert (e.value.errors[0].field, e.value.errors[0].code) == ("valid_until", "window_in_past")
 
 
 # ------------------------------------------------------------------------------------ duplicates
@@ -234,7 +234,7 @@ def test_duplicates_match_the_oracle(
         ({"name": "  "}, "name", "required"),
         ({"radius_m": -1.0}, "radius_m", "out_of_range"),
         ({"accuracy_m": float("nan")}, "accuracy_m", "out_of_range"),
-        ({"valid_until": T0}, "valid_until", "in_the_past"),
+        ({"valid_until": T0}, "valid_until", "window_in_past"),
         ({"footprint": SitePoint((0.0, 88.9)), "radius_m": 50_000.0}, "radius_m", "near_pole"),
     ],
 )

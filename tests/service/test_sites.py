@@ -5,7 +5,7 @@ and revalidation; duplicates; expiry."""
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -43,9 +43,10 @@ def site_draft(
 
 
 def circle_op(
-    center: tuple[float, float], radius: float = 10.0, kind: OperationKind = OperationKind.GROUND
+    center: tuple[float, float], radius: float = 10.0, kind: OperationKind = OperationKind.GROUND, start: datetime = T0
 ) -> ops.OperationDraft:
-    v = Volume4D.create(CircleFootprint(center, radius), AltitudeBand(0, 10), TimeWindow(T0, T0 + timedelta(hours=2)))
+    window = TimeWindow(start, start + timedelta(hours=2))
+    v = Volume4D.create(CircleFootprint(center, radius), AltitudeBand(0, 10), window)
     return ops.OperationDraft(kind, (v,))
 
 
@@ -114,7 +115,8 @@ def test_withdrawing_resolves_and_revalidating_keeps(rt, parties, clock):
     op = ops.submit_operation(rt, force, circle_op(HOSPITAL))
     clock.advance(days=3)  # expired: flagged to its owner, still protected
     assert [s.id for s in sites.list_sites(rt, agency, due=True)] == [made.site.id]
-    assert ops.revise_operation(rt, force, op.operation.id, circle_op(HOSPITAL, 20.0), expected_version=1).conflicts
+    later = circle_op(HOSPITAL, 20.0, start=clock())
+    assert ops.revise_operation(rt, force, op.operation.id, later, expected_version=1).conflicts
     with pytest.raises(Forbidden):
         sites.withdraw(rt, force, made.site.id, expected_version=1)
     with pytest.raises(PreconditionFailed):
@@ -127,7 +129,7 @@ def test_withdrawing_resolves_and_revalidating_keeps(rt, parties, clock):
     assert list_conflicts(rt, force)[0]["state"] == "resolved"
     with pytest.raises(InvalidTransition):
         sites.withdraw(rt, agency, made.site.id, expected_version=3)
-    assert ops.submit_operation(rt, force, circle_op(HOSPITAL)).conflicts == []
+    assert ops.submit_operation(rt, force, circle_op(HOSPITAL, start=clock())).conflicts == []
 
 
 def test_likely_duplicates_of_the_same_owner_within_25_m(rt, parties):

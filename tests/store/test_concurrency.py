@@ -9,7 +9,7 @@ removed) the later-committing of two simultaneous submissions misses the earlier
 from __future__ import annotations
 
 import multiprocessing as mp
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import combinations
 from typing import Any
 
@@ -25,13 +25,13 @@ from deconfliction.service.operations import OperationDraft, submit_operation
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.store import open_store
-from tests.conftest import T0, make_postgres_database, square
+from tests.conftest import make_postgres_database, square
 
 PROCESSES = 4
 PER_PROCESS = 5
 
 
-def _submit_all(url: str, party_id: str, barrier: Any, results: Any, index: int) -> None:
+def _submit_all(url: str, party_id: str, barrier: Any, results: Any, index: int, start: datetime) -> None:
     store = open_store(url)
     try:
         rt = Runtime(store)
@@ -45,7 +45,7 @@ def _submit_all(url: str, party_id: str, barrier: Any, results: Any, index: int)
             v = Volume4D.create(
                 parse_footprint(square(40.0 + 0.002 * k, 35.0 + 0.001 * index), limits),
                 AltitudeBand(0, 1000),
-                TimeWindow(T0, T0 + timedelta(hours=1)),
+                TimeWindow(start, start + timedelta(hours=1)),
             )
             drafts.append(OperationDraft(OperationKind.AIR, (v,), title=f"p{index}-{k}"))
         barrier.wait(30)
@@ -62,7 +62,10 @@ def _race(url: str) -> None:
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
-    procs = [ctx.Process(target=_submit_all, args=(url, p.id, barrier, results, i)) for i, p in enumerate(parties)]
+    start = datetime.now(UTC) + timedelta(days=1)  # ahead of the real clock these runtimes use: open conflicts
+    procs = [
+        ctx.Process(target=_submit_all, args=(url, p.id, barrier, results, i, start)) for i, p in enumerate(parties)
+    ]
     for p in procs:
         p.start()
     owned = dict(results.get(timeout=120) for _ in procs)

@@ -352,6 +352,75 @@ class StoreContract:
             assert [c.id for c in tx.conflicts.list(operation_id="op_c")] == ["cf_2"]
             assert tx.conflicts.list(party_id="pt_nobody") == []
 
+    def test_conflicts_ended_states_and_the_historical_mark(self, seeded: Store) -> None:
+        end = T0 + timedelta(hours=1)  # every conflict() ends then
+        with seeded.write() as tx:
+            tx.conflicts.save(conflict("cf_1", "op_a", "op_b"))
+            tx.conflicts.save(replace(conflict("cf_2", "op_a", "op_c"), historical=True))
+            tx.conflicts.save(conflict("cf_3", "op_a", "op_d", ConflictState.RESOLVED))
+            tx.conflicts.save(conflict("cf_4", "op_a", "op_e", ConflictState.EXPIRED))
+        with seeded.read() as tx:
+            assert tx.conflicts.ended(end - timedelta(microseconds=1)) == []
+            assert [c.id for c in tx.conflicts.ended(end)] == ["cf_1", "cf_2"]  # open ones only
+            assert [c.id for c in tx.conflicts.ended(end, limit=1)] == ["cf_1"]
+            got = tx.conflicts.get("cf_2")
+            assert got is not None and got.historical and tx.conflicts.get("cf_1").historical is False  # type: ignore[union-attr]
+            assert tx.conflicts.get("cf_4").state is ConflictState.EXPIRED  # type: ignore[union-attr]
+            both = (ConflictState.OPEN, ConflictState.RESOLVED)
+            assert [c.id for c in tx.conflicts.list(states=both)] == ["cf_1", "cf_2", "cf_3"]
+            assert [c.id for c in tx.conflicts.list(states=())] == []
+        with seeded.write() as tx:  # moved on: its window's end follows the record
+            later = replace(conflict("cf_1", "op_a", "op_b"), version=2)
+            e = later.encounters[0]
+            tx.conflicts.save(replace(later, encounters=(replace(e, window=TimeWindow(T0, end + timedelta(days=1))),)))
+        with seeded.read() as tx:
+            assert [c.id for c in tx.conflicts.ended(end)] == ["cf_2"]
+
+    def test_records_before_migration_14_get_their_windows_end(self, seeded: Store) -> None:
+        from deconfliction.store.sql import POSTGRES, SQLITE, backfill_conflict_window_end
+
+        with seeded.write() as tx:
+            tx.conflicts.save(conflict("cf_1", "op_a", "op_b"))
+        if self.url.startswith("sqlite"):
+            import sqlite3
+
+            conn: Any = sqlite3.connect(self.url.removeprefix("sqlite:///"))
+            dialect = SQLITE
+        else:
+            import psycopg
+
+            conn = psycopg.connect(self.url)
+            dialect = POSTGRES
+        try:
+            cur = conn.cursor()
+            cur.execute("UPDATE conflicts SET window_end = NULL")  # as a row written before the migration
+            conn.commit()
+            with seeded.read() as tx:
+                assert tx.conflicts.ended(T0 + timedelta(days=1)) == []
+            assert backfill_conflict_window_end(cur, dialect) == 1
+            conn.commit()
+            assert backfill_conflict_window_end(cur, dialect) == 0
+        finally:
+            conn.close()
+        with seeded.read() as tx:
+            assert [c.id for c in tx.conflicts.ended(T0 + timedelta(hours=1))] == ["cf_1"]
+
+    def test_historical_operations_and_a_partys_places(self, seeded: Store) -> None:
+        with seeded.write() as tx:
+            tx.operations.add(replace(operation("op_1", "pt_alpha", 40.0, 35.0), historical=True))
+            tx.operations.add(operation("op_2", "pt_alpha", 41.0, 36.0))
+            tx.operations.add(operation("op_3", "pt_bravo", 42.0, 37.0))
+        with seeded.read() as tx:
+            assert tx.operations.get("op_1").historical and not tx.operations.get("op_2").historical  # type: ignore[union-attr]
+            places = tx.operations.places("pt_alpha")
+            assert sorted((round(lon, 2), round(lat, 2)) for lon, lat, _ in places) == [(40.05, 35.05), (41.05, 36.05)]
+            assert all(reach > 5_000 for _, _, reach in places)
+            assert [
+                (round(lon, 2), round(lat, 2)) for lon, lat, _ in tx.operations.places("pt_alpha", exclude="op_2")
+            ] == [(40.05, 35.05)]
+            assert len(tx.operations.places("pt_alpha", limit=1)) == 1
+            assert tx.operations.places("pt_nobody") == []
+
     # ----------------------------------------------------------------------------- idempotency, events
 
     # ------------------------------------------------------------------------- sites, zones, lines

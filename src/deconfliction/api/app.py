@@ -41,6 +41,7 @@ from deconfliction.service.exercise import open_deployment
 from deconfliction.service.exercise import refresh as refresh_exercise_clock
 from deconfliction.service.notifications import flag_expired_sites, run_escalations
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.sanity import expire_conflicts
 from deconfliction.service.signing import announce_service_key
 from deconfliction.settings import Settings
 from deconfliction.store import open_store
@@ -62,10 +63,11 @@ ESCALATION_EVERY_S = 1.0
 
 
 async def _rounds_forever(rt: Runtime, sender: Sender) -> None:
-    """Escalations, deliveries and expired sites, once a second, in every server process (each step is
-    taken once)."""
+    """Escalations, deliveries, expired sites and conflicts whose window ended, once a second, in every
+    server process (each step is taken once)."""
     while True:
         for name, job in (
+            ("conflict expiry", lambda: expire_conflicts(rt)),  # first: nothing escalates once it ended
             ("escalation", lambda: run_escalations(rt)),
             ("delivery", lambda: run_deliveries(rt, sender)),
             ("site expiry", lambda: flag_expired_sites(rt)),

@@ -34,7 +34,10 @@ router = APIRouter(prefix="/v1/conflicts", tags=["conflicts"])
 async def list_(
     rt: RuntimeDep,
     key: KeyDep,
-    state: ConflictState | None = None,
+    state: Annotated[
+        ConflictState | None,
+        Query(description="open, resolved or expired; without it every conflict but the expired ones"),
+    ] = None,
     operation: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int | None, Query(ge=1, description=PAGE_SIZE_HELP)] = None,
@@ -51,7 +54,7 @@ async def list_(
     def work(party: Party) -> Response:
         if kind == "tactical":
             wanted = None if state is None else alert_states(state)
-            alerts = service.alerts(None if party.sees_all else party.id, wanted)
+            alerts = [] if wanted == [] else service.alerts(None if party.sees_all else party.id, wanted)
             names = alert_names(rt, {pid for a in alerts for pid, _ in a.subjects})
             views = sorted((alert_view(party, a, names) for a in alerts), key=lambda v: v["id"])
             items, nxt = page(after_cursor(views, after)[: size + 1], size, lambda c: c["id"])
@@ -60,7 +63,10 @@ async def list_(
             past = replay(rt, party, parse_time(as_of, "as_of"))
             if operation is not None and operation not in past.operations:  # as the live read: 404
                 raise NotFound(f"no operation {operation} at {as_of}", id=operation)
-            found = after_cursor(past.conflict_list(state.value if state else None, operation), after)[: size + 1]
+            listed = past.conflict_list(state.value if state else None, operation)
+            if state is None:  # as the live read: expired ones only when asked for
+                listed = [c for c in listed if c.get("state") != ConflictState.EXPIRED.value]
+            found = after_cursor(listed, after)[: size + 1]
         else:
             found = conflicts.list_conflicts(
                 rt, party, state=state, operation_id=operation, after=after, limit=size + 1

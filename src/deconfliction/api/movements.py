@@ -44,6 +44,7 @@ class MovementIn(BaseModel):
     state: Literal["draft", "planned"] = "draft"
     known_conflict_tokens: list[str] = Field(default_factory=list)
     unit: str | None = Field(None, description="One of your units declaring it (GET /v1/units)")
+    historical: bool = Field(False, description="A historical record for an inquiry (as for operations)")
 
 
 def _render(rt: Runtime, actor: Party, status: int = 201) -> Any:
@@ -53,6 +54,7 @@ def _render(rt: Runtime, actor: Party, status: int = 201) -> Any:
             "operation": operation_view(actor, op),
             "movement": r.movement,
             "conflicts": [conflict_view(actor, c, r.result.names) for c in r.result.conflicts],
+            "warnings": [w.record() for w in r.warnings],
             "receipt": signed_receipt(rt, r.result.receipt),
         }
         return status, {"ETag": etag(op.version), "Location": f"/v1/movements/{op.id}"}, body
@@ -83,6 +85,7 @@ async def submit(
             idempotency=idem,
             signature=signed_request(request, raw),
             unit=body.unit,
+            historical=body.historical,
         )
         return respond(out, render)
 

@@ -50,6 +50,7 @@ def _render(rt: Runtime, actor: Party, status: int) -> Render:
         body = {
             "operation": operation_view(actor, r.operation),
             "conflicts": r.conflict_views(actor),
+            "warnings": [w.record() for w in r.warnings],
             "receipt": signed_receipt(rt, r.receipt),
         }
         headers = {"ETag": etag(r.operation.version), "Location": f"/v1/operations/{r.operation.id}"}

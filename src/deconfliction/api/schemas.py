@@ -119,6 +119,11 @@ _OVERRIDE_HELP = (
 class OperationIn(OperationFields):
     state: Literal["draft", "planned"] = "draft"
     override: list[OverrideIn] = Field(default_factory=list, description=_OVERRIDE_HELP)
+    historical: bool = Field(
+        False,
+        description="File it as a historical record for an inquiry: its window may have wholly passed; its "
+        "conflicts are recorded (expired) but never chased; it stays a draft (docs/api.md)",
+    )
 
 
 class TransitionIn(_Strict):
@@ -228,4 +233,6 @@ def draft_from_wire(body: OperationFields, limits: Limits) -> OperationDraft:
             errors += e.errors
     if errors:
         raise InvalidInput(errors)
-    return OperationDraft(body.kind, tuple(volumes), body.priority, body.title, body.unit)
+    return OperationDraft(
+        body.kind, tuple(volumes), body.priority, body.title, body.unit, getattr(body, "historical", False)
+    )

@@ -107,11 +107,17 @@ def site_draft(body: SiteIn, limits: Limits) -> tuple[sites.SiteDraft, list[Fiel
     return draft, warnings
 
 
-def _render(rt: Runtime, actor: Party, status: int, warnings: list[FieldError] | None = None) -> Render:
+def _render(
+    rt: Runtime, actor: Party, status: int, warnings: list[FieldError] | None = None, position: bool = False
+) -> Render:
     def render(r: sites.SiteResult) -> tuple[int, dict[str, str], Any]:
+        told = [
+            *({"field": w.field, "code": w.code, "message": w.message} for w in warnings or ()),
+            *({**w.record(), "field": "position" if position else w.field} for w in r.warnings),
+        ]
         body = {
             "site": sites.site_view(actor, r.site, rt.clock()),
-            "warnings": [{"field": w.field, "code": w.code, "message": w.message} for w in warnings or ()],
+            "warnings": told,
             "likely_duplicates": [sites.duplicate_view(d) for d in r.duplicates],
             "conflicts": [conflict_view(actor, c, r.names) for c in r.changed],
             "receipt": signed_receipt(rt, r.receipt),
@@ -131,7 +137,7 @@ async def create(
 
     def work(party: Party) -> Response:
         draft, warnings = site_draft(body, rt.limits)
-        render = _render(rt, party, 201, warnings)
+        render = _render(rt, party, 201, warnings, position=body.position is not None)
         idem = idempotency(request, raw, idempotency_key, render)
         out = sites.create_site(rt, party, draft, idempotency=idem, signature=signed_request(request, raw))
         return respond(out, render)

@@ -224,7 +224,9 @@ async def list_alerts(
 
 
 def alert_states(state: ConflictState) -> list[AlertState]:
-    """The alert states a conflict state filter means: open is new or ongoing."""
+    """The alert states a conflict state filter means: open is new or ongoing; alerts never expire."""
+    if state is ConflictState.EXPIRED:
+        return []
     return [AlertState.RESOLVED] if state is ConflictState.RESOLVED else [AlertState.NEW, AlertState.ONGOING]
 
 

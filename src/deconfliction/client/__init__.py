@@ -17,6 +17,7 @@ Errors. Every refusal of the service is an ``ApiError`` carrying the problem doc
     ApiError
      +-- ValidationFailed             422 validation_failed      .errors
      |    +-- BodyTooLarge            413 body_too_large         .limit
+     |    +-- WindowInPast            422 window_in_past         .errors (each window's end)
      +-- NotAuthenticated             401 not_authenticated
      |    +-- SignatureRequired       401 signature_required
      |    +-- SignatureInvalid        401 signature_invalid
@@ -89,6 +90,7 @@ from deconfliction.client.errors import (
     StateConflict,
     TrackNotClaimable,
     ValidationFailed,
+    WindowInPast,
 )
 from deconfliction.client.models import (
     Altitude,
@@ -98,6 +100,7 @@ from deconfliction.client.models import (
     Conflict,
     Contact,
     Counterpart,
+    DeclarationWarning,
     Encounter,
     Health,
     KeyChange,
@@ -134,6 +137,7 @@ __all__ = [
     "Conflict",
     "Contact",
     "Counterpart",
+    "DeclarationWarning",
     "Encounter",
     "FieldError",
     "Forbidden",
@@ -170,6 +174,7 @@ __all__ = [
     "ValidationFailed",
     "Volume",
     "Window",
+    "WindowInPast",
     "WriteResult",
     "key_id_of",
     "public_key_text",

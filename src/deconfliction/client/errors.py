@@ -46,6 +46,11 @@ class ValidationFailed(ApiError):
     pass
 
 
+class WindowInPast(ValidationFailed):
+    """Every window of the declaration has wholly passed; ``errors`` names each end. File it with
+    ``historical=True`` if it is a record for an inquiry."""
+
+
 class BodyTooLarge(ValidationFailed):
     @property
     def limit(self) -> int | None:
@@ -150,6 +155,7 @@ class ServerError(ApiError):
 BY_CODE: dict[str, type[ApiError]] = {
     "validation_failed": ValidationFailed,
     "body_too_large": BodyTooLarge,
+    "window_in_past": WindowInPast,
     "not_authenticated": NotAuthenticated,
     "signature_required": SignatureRequired,
     "signature_invalid": SignatureInvalid,

@@ -14,7 +14,7 @@ from typing import Any, Generic, Literal, TypeVar, cast
 
 Kind = Literal["air", "ground", "maritime"]
 OperationState = Literal["draft", "planned", "active", "ended", "cancelled"]
-ConflictState = Literal["open", "resolved"]
+ConflictState = Literal["open", "resolved", "expired"]
 Role = Literal["party", "coordinator", "observer", "auditor"]
 GeoJSON = Mapping[str, Any]
 
@@ -104,6 +104,8 @@ class Operation:
     updated_at: datetime
     unit: str | None = None
     """The unit of the caller's party that declared it (None: the party as a whole)."""
+    historical: bool = False
+    """Filed as a historical record for an inquiry: never chased, never planned or activated."""
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Operation:
@@ -120,6 +122,7 @@ class Operation:
             created_at=parse_time(d["created_at"]),
             updated_at=parse_time(d["updated_at"]),
             unit=d.get("unit"),
+            historical=bool(d.get("historical", False)),
         )
 
 
@@ -221,6 +224,8 @@ class Conflict:
     token: str | None = None
     counterpart: Counterpart | None = None
     sides: tuple[Side, ...] = ()
+    historical: bool = False
+    """One side is a historical record: recorded, never chased."""
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Conflict:
@@ -244,6 +249,7 @@ class Conflict:
             token=d.get("token"),
             counterpart=None if counterpart is None else Counterpart.from_json(counterpart),
             sides=tuple(Side.from_json(s) for s in d.get("sides", ())),
+            historical=bool(d.get("historical", False)),
         )
 
 
@@ -307,6 +313,20 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class DeclarationWarning:
+    """A likely mistake in what was declared that is not an error (docs/api.md, Warnings): the write
+    was applied as sent. ``code`` is ``coordinates_look_swapped`` or ``altitude_looks_like_feet``."""
+
+    field: str
+    code: str
+    message: str
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> DeclarationWarning:
+        return cls(str(d["field"]), str(d["code"]), str(d["message"]))
+
+
+@dataclass(frozen=True)
 class WriteResult:
     """The answer to a write on an operation: the operation after it, its open conflicts in the
     caller's view, the receipt, and whether the service replayed a stored answer (a retry)."""
@@ -315,6 +335,8 @@ class WriteResult:
     conflicts: tuple[Conflict, ...]
     receipt: Receipt
     replayed: bool = False
+    warnings: tuple[DeclarationWarning, ...] = ()
+    """Likely mistakes that are not errors, e.g. swapped coordinates (the write was applied)."""
 
     @property
     def tokens(self) -> tuple[str, ...]:
@@ -328,6 +350,7 @@ class WriteResult:
             tuple(Conflict.from_json(c) for c in d["conflicts"]),
             Receipt.from_json(d["receipt"]),
             replayed,
+            tuple(DeclarationWarning.from_json(w) for w in d.get("warnings", ())),
         )
 
 

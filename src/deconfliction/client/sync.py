@@ -191,11 +191,13 @@ class Client:
         idempotency_key: str | None = None,
         override: Mapping[str, str] | None = None,
         unit: Unit | str | None = None,
+        historical: bool = False,
     ) -> WriteResult:
         """Declare an operation (``draft`` or ``planned``; planned needs the token of every conflict it
         would have, else ``MissingConflictTokens``; ``override`` as for ``activate``); ``unit``: one of the
-        party's units declaring it."""
-        body = {
+        party's units declaring it. A window that has wholly passed is refused
+        (``WindowInPast``) unless ``historical``: a record for an inquiry, never chased."""
+        body: dict[str, Any] = {
             "kind": kind,
             "volumes": [_volume_json(v) for v in volumes],
             "priority": priority,
@@ -205,6 +207,8 @@ class Client:
             **_overrides(override),
             **_unit(unit),
         }
+        if historical:
+            body["historical"] = True
         return self._write("POST", "/v1/operations", body, None, idempotency_key)
 
     def list_operations(
@@ -380,8 +384,9 @@ class Client:
         limit: int | None = None,
         as_of: datetime | None = None,
     ) -> Page[Conflict]:
-        """The conflicts the caller is a side of (the coordinator: all), in its view; ``as_of``: as the
-        caller was told them then."""
+        """The conflicts the caller is a side of (the coordinator: all), in its view; without ``state``
+        every one but the expired ones (``state="expired"`` reads those); ``as_of``: as the caller was
+        told them then."""
         params = _page_params(cursor, limit, as_of)
         if state is not None:
             params["state"] = state

@@ -8,7 +8,7 @@ a changed operation into the new versions of the affected ``Conflict`` records.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -231,6 +231,10 @@ def detect(
 class ConflictState(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"
+    EXPIRED = "expired"
+    """Its window ended while it was open (or had already ended when it was found): out of the active
+    inbox, nothing left to chase. A later revision that conflicts again in a window not yet ended
+    reopens it (``found_state``)."""
 
 
 @dataclass(frozen=True)
@@ -261,6 +265,8 @@ class Conflict:
     of tokens alone (an operation of either side was planned, activated or revised to the same shape)
     makes a new ``version`` but keeps this: an acknowledgement of the conflict stands across it, and it
     is not chased again."""
+    historical: bool = False
+    """One side is a historical record (``Operation.historical``): recorded, never chased."""
 
     def side_of(self, party_id: str) -> str | None:
         if party_id == self.party_a:
@@ -321,6 +327,25 @@ def next_version(old: Conflict, new: Conflict, now: datetime) -> Conflict:
     return replace(new, version=version, content_version=version if material else old.content_version, updated_at=now)
 
 
+def found_state(encounters: Sequence[Encounter], now: datetime, *, historical: bool) -> ConflictState:
+    """The state of a conflict found now: expired when one side is a historical record or its window
+    has already ended (nothing to chase: it is recorded, out of the active inbox), else open. So a
+    revision that conflicts again in a window not yet ended reopens an expired record, and one that
+    conflicts only in the past leaves it expired."""
+    end = max(e.window.end for e in encounters)
+    return ConflictState.EXPIRED if historical or end <= now else ConflictState.OPEN
+
+
+def stays_expired(old: Conflict, updated: Conflict) -> bool:
+    """An expired record found again as expired with the same encounters: left as it is (only the tokens
+    moved, which nobody has to present for an expired conflict), so nobody is told again."""
+    return (
+        old.state is ConflictState.EXPIRED
+        and updated.state is ConflictState.EXPIRED
+        and replace(updated, token_a=old.token_a, token_b=old.token_b) == old
+    )
+
+
 def _flip(e: Encounter) -> Encounter:
     return replace(e, index_a=e.index_b, index_b=e.index_a, point_a=e.point_b, point_b=e.point_a)
 
@@ -332,10 +357,13 @@ def reconcile(
     *,
     now: datetime,
     new_id: Callable[[], str],
+    historical: Collection[str] = (),
 ) -> list[Conflict]:
     """The conflict records that change because ``subject`` changed (was created, revised, moved to
     another state) and now has ``findings``. ``existing`` maps the other operation's id to the record of
-    that pair, open or resolved. Pairs no longer found are resolved; found pairs are opened or updated."""
+    that pair, open, resolved or expired. Pairs no longer found are resolved (open ones) or stay as they
+    are; found pairs are opened or updated, in the state ``found_state`` gives. ``historical``: the ids of
+    other operations that are historical records."""
     changed: list[Conflict] = []
     found_ids = set()
     for f in findings if subject.is_live else ():
@@ -348,12 +376,14 @@ def reconcile(
             sides = (f.operation_b, f.owner_b, subject.id, subject.owner_id, subject.ovn, f.ovn_b)
         op_a, party_a, op_b, party_b, token_a, token_b = sides
         old = existing.get(f.operation_b)
+        is_historical = subject.historical or f.operation_b in historical
+        state = found_state(encounters, now, historical=is_historical)
         if old is None:
             changed.append(
                 Conflict(
                     new_id(),
                     "operation",
-                    ConflictState.OPEN,
+                    state,
                     1,
                     op_a,
                     party_a,
@@ -365,18 +395,20 @@ def reconcile(
                     encounters,
                     now,
                     now,
+                    is_historical,
                 )
             )
             continue
         updated = replace(
             old,
-            state=ConflictState.OPEN,
+            state=state,
             token_a=token_a,
             token_b=token_b,
             rule=f.rule,
             encounters=encounters,
+            historical=is_historical,
         )
-        if updated != old:
+        if updated != old and not stays_expired(old, updated):
             changed.append(next_version(old, updated, now))
     for other_id, old in existing.items():
         if other_id not in found_ids and old.state is ConflictState.OPEN:

@@ -50,6 +50,9 @@ class Operation:
     updated_at: datetime
     unit_id: str | None = None
     """The owner's unit that declared it (None: the party as a whole)."""
+    historical: bool = False
+    """Filed as a record for an inquiry (its window may have wholly passed): its conflicts are found and
+    recorded but never chased, and it is never planned or activated."""
 
     @property
     def is_live(self) -> bool:
@@ -67,6 +70,12 @@ class Operation:
             allowed = ", ".join(sorted(TRANSITIONS[self.state])) or "none"
             raise InvalidTransition(
                 f"an operation that is {self.state} cannot become {to} (allowed: {allowed})",
+                state=self.state.value,
+                requested=to.value,
+            )
+        if self.historical and to in COMMITTED_STATES:
+            raise InvalidTransition(
+                f"operation {self.id} is a historical record: it cannot become {to}",
                 state=self.state.value,
                 requested=to.value,
             )

@@ -39,6 +39,7 @@ from deconfliction.domain.footprint import (
 from deconfliction.domain.geo import MEAN_RADIUS_M, geodesic_distance
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.policy import OperationKind, SeparationRule
+from deconfliction.domain.sanity import WindowInPast
 from deconfliction.domain.separation import Screen, measure
 from deconfliction.domain.volume import format_time
 from deconfliction.errors import FieldError, Forbidden, InvalidInput, InvalidTransition
@@ -255,11 +256,16 @@ def _check_valid_until(valid_until: datetime, now: datetime) -> list[FieldError]
         return [
             FieldError(
                 "valid_until",
-                "in_the_past",
+                "window_in_past",
                 f"valid_until {format_time(valid_until)} is not after now ({format_time(now)})",
             )
         ]
     return []
+
+
+def _refusal(errors: list[FieldError]) -> InvalidInput:
+    """``window_in_past`` as the problem's code when that is the only reason (as for operations)."""
+    return (WindowInPast if all(e.code == "window_in_past" for e in errors) else InvalidInput)(errors)
 
 
 def new_site(
@@ -294,7 +300,7 @@ def new_site(
                 )
             )
     if errors:
-        raise InvalidInput(errors)
+        raise _refusal(errors)
     return ProtectedSite(
         id=site_id,
         owner_id=owner_id,
@@ -340,7 +346,7 @@ def revalidate_site(site: ProtectedSite, *, party_id: str, valid_until: datetime
     _require_active(site, "revalidate")
     errors = _check_valid_until(valid_until, now)
     if errors:
-        raise InvalidInput(errors)
+        raise _refusal(errors)
     return replace(site, valid_until=valid_until, version=site.version + 1, updated_at=now)
 
 

@@ -28,7 +28,14 @@ from datetime import UTC, datetime
 
 from deconfliction.domain.areas import AreaConflictKind, AreaFinding, band_entries, site_conflicts, zone_entries
 from deconfliction.domain.cells import Box
-from deconfliction.domain.conflict import Conflict, ConflictState, Encounter, next_version
+from deconfliction.domain.conflict import (
+    Conflict,
+    ConflictState,
+    Encounter,
+    found_state,
+    next_version,
+    stays_expired,
+)
 from deconfliction.domain.footprint import lon_boxes
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.site import SitePolicy
@@ -112,12 +119,13 @@ def reconcile_areas(
         found.add(f.target_id)
         encounters = _encounters(f)
         old = existing.get(f.target_id)
+        state = found_state(encounters, now, historical=op.historical)
         if old is None:
             changed.append(
                 Conflict(
                     rt.ids.new_id("cf"),
                     f.kind.value,
-                    ConflictState.OPEN,
+                    state,
                     1,
                     op.id,
                     op.owner_id,
@@ -129,18 +137,20 @@ def reconcile_areas(
                     encounters,
                     now,
                     now,
+                    op.historical,
                 )
             )
             continue
         updated = replace(
             old,
-            state=ConflictState.OPEN,
+            state=state,
+            historical=op.historical,
             token_a=tokens[f.target_id],
             token_b=op.ovn,
             rule=f.rule,
             encounters=encounters,
         )
-        if updated != old:
+        if updated != old and not stays_expired(old, updated):
             changed.append(next_version(old, updated, now))
     for target_id, old in existing.items():
         if target_id not in found and old.state is ConflictState.OPEN:

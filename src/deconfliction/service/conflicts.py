@@ -13,6 +13,10 @@ from deconfliction.service.units import unit_of_side
 from deconfliction.service.views import conflict_view, may_see_unit_item, visible_conflict, visible_operation
 from deconfliction.store.ports import Transaction
 
+DEFAULT_STATES = (ConflictState.OPEN, ConflictState.RESOLVED)
+"""What a list shows without a state filter: every conflict but the expired ones (their window ended;
+``state=expired`` reads them)."""
+
 
 def party_names(tx: Transaction, conflicts: Iterable[Conflict]) -> dict[str, str]:
     names: dict[str, str] = {}
@@ -62,7 +66,10 @@ def list_conflicts(
         if operation_id is not None:
             visible_operation(actor, tx.operations.get(operation_id), operation_id)
         party = None if actor.sees_all else actor.id
-        found = tx.conflicts.list(party_id=party, state=state, operation_id=operation_id, after=after, limit=limit)
+        default_states = None if state is not None else DEFAULT_STATES
+        found = tx.conflicts.list(
+            party_id=party, state=state, operation_id=operation_id, after=after, limit=limit, states=default_states
+        )
         if actor.unit_id is not None:  # a unit's key: not a sibling unit's conflicts (page on until full)
             kept, batch = [], found
             while batch:
@@ -70,7 +77,12 @@ def list_conflicts(
                 if len(kept) >= limit or len(batch) < limit:
                     break
                 batch = tx.conflicts.list(
-                    party_id=party, state=state, operation_id=operation_id, after=batch[-1].id, limit=limit
+                    party_id=party,
+                    state=state,
+                    operation_id=operation_id,
+                    after=batch[-1].id,
+                    limit=limit,
+                    states=default_states,
                 )
             found = kept[:limit]
         names = party_names(tx, found)

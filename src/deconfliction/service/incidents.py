@@ -127,12 +127,17 @@ def inquire(rt: Runtime, viewer: Party | None, incident_id: str) -> Inquiry:
         viewer.name if viewer is not None else "the operator (console)",
         head=head,
     )
-    for op in then.operation_list():
+    # historical records filed afterwards for an inquiry (docs/api.md), and their conflicts, count too:
+    # they are marked "historical", so nobody mistakes them for what the parties knew then
+    later = replay(rt, None if reads_all else viewer, None)
+    filed_ops = [o for o in later.operation_list() if o.get("historical") and o["id"] not in then.operations]
+    filed_conflicts = [c for c in later.conflict_list() if c.get("historical") and c["id"] not in then.conflicts]
+    for op in [*then.operation_list(), *filed_ops]:
         distance = operation_near(incident, op)
         if distance is not None:
             inquiry.operations.append({**op, "distance_m": round(distance, 1), "owner_name": names.get(op["owner"])})
     linked_ops = {o["id"] for o in inquiry.operations}
-    for c in then.conflict_list():
+    for c in [*then.conflict_list(), *filed_conflicts]:
         ops_of = {s["operation"] for s in c["sides"]} if "sides" in c else {c["operation"]}
         if ops_of & linked_ops:
             inquiry.conflicts.append(c)

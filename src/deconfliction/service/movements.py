@@ -11,18 +11,20 @@ owner (and the coordinator) read a movement: it is the operation's plan.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from deconfliction.domain.movement import MovementDraft, SweptMovement, parse_movement, sweep_movement
 from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.party import Party
 from deconfliction.domain.policy import OperationKind
+from deconfliction.domain.sanity import DeclarationWarning, require_not_past
 from deconfliction.domain.signing import SignedRequest
-from deconfliction.domain.volume import format_time
+from deconfliction.domain.volume import TimeWindow, format_time
 from deconfliction.errors import InvalidInput, NotFound
 from deconfliction.service import operations as ops
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.sanity import movement_warnings
 from deconfliction.service.units import resolve_unit
 from deconfliction.service.views import visible_operation
 from deconfliction.store.ports import StoredResponse, Transaction
@@ -32,6 +34,8 @@ from deconfliction.store.ports import StoredResponse, Transaction
 class MovementResult:
     result: ops.OperationResult
     movement: dict[str, Any]
+    warnings: list[DeclarationWarning] = field(default_factory=list)
+    """Likely mistakes that are not errors (``domain.sanity``), on the movement's fields."""
 
 
 def movement_record(draft: MovementDraft, swept: SweptMovement) -> dict[str, Any]:
@@ -79,20 +83,24 @@ def submit_movement(
     idempotency: ops.Idempotency | None = None,
     signature: SignedRequest | None = None,
     unit: str | None = None,
+    historical: bool = False,
 ) -> MovementResult | StoredResponse:
-    """Declare a movement as a new operation (draft or planned, as ``submit_operation``); ``unit``: one of
-    the caller's units it is declared for."""
+    """Declare a movement as a new operation (draft or planned, as ``submit_operation``; a historical
+    record as a draft); ``unit``: one of the caller's units it is declared for."""
     draft, swept = sweep(rt, raw)
     record = movement_record(draft, swept)
-    op_draft = ops.OperationDraft(kind, swept.volumes, priority, title)
+    op_draft = ops.OperationDraft(kind, swept.volumes, priority, title, historical=historical)
 
     ops.require_declaring(actor)
     if state not in (OperationState.DRAFT, OperationState.PLANNED):
         raise InvalidInput.one("state", "invalid_state", "a new operation is 'draft' or 'planned'")
+    ops.require_historical_draft(state, historical=historical)
     ops.check_draft(rt, op_draft)
+    require_not_past(movement_window(draft, swept), rt.clock(), historical=historical)
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> MovementResult:
         now = rt.clock()
+        warnings = movement_warnings(tx, actor.id, kind, swept.volumes)
         op = Operation(
             rt.ids.new_id("op"),
             actor.id,
@@ -106,10 +114,13 @@ def submit_movement(
             now,
             now,
             resolve_unit(tx, actor, unit),
+            historical,
         )
-        result = ops.apply_change(tx, rt, actor, op, detect_again=True, known=known_tokens, created=True, signed=signed)
+        result = ops.apply_change(
+            tx, rt, actor, op, detect_again=True, known=known_tokens, created=True, signed=signed, gate=True
+        )
         tx.movements.put(op.id, op.version, record, now)
-        return MovementResult(result, record)
+        return MovementResult(result, record, warnings)
 
     return ops.write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
@@ -138,6 +149,8 @@ def revise_movement(
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> MovementResult:
         op = ops.load_owned(tx, actor, op_id, expected_version)
+        require_not_past(movement_window(draft, swept), rt.clock(), historical=op.historical)
+        warnings = movement_warnings(tx, actor.id, kind, swept.volumes, exclude=op.id)
         new = op.revise(
             volumes=swept.volumes, kind=kind, priority=priority, title=title, now=rt.clock(), ovn=rt.ids.new_token()
         )
@@ -147,9 +160,19 @@ def revise_movement(
             tx, rt, actor, new, detect_again=True, known=known_tokens, created=False, signed=signed
         )
         tx.movements.put(new.id, new.version, record, new.updated_at)
-        return MovementResult(result, record)
+        return MovementResult(result, record, warnings)
 
     return ops.write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+
+
+def movement_window(draft: MovementDraft, swept: SweptMovement) -> list[tuple[str, TimeWindow]]:
+    """The movement's whole window (departure to arrival, with the tolerance the sweep added), named by
+    the field that sets its end: the last waypoint time, or the departure (with the speed)."""
+    end = max(v.window.end for v in swept.volumes)
+    start = min(v.window.start for v in swept.volumes)
+    times = draft.waypoint_times or ()
+    field_ = f"movement.waypoint_times[{len(times) - 1}]" if times else "movement.departure"
+    return [(field_, TimeWindow(start, end))]
 
 
 def get_movement(rt: Runtime, actor: Party, op_id: str) -> tuple[Operation, dict[str, Any]]:

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from deconfliction.domain.conflict import Conflict
+from deconfliction.domain.conflict import Conflict, ConflictState
 from deconfliction.domain.notification import (
     ESCALATION_KIND,
     Contact,
@@ -58,6 +58,12 @@ from deconfliction.store.ports import Transaction
 
 def _reads_all(viewer: Party) -> bool:
     return viewer.sees_all or viewer.role is Role.AUDITOR
+
+
+def unchased(c: Conflict) -> bool:
+    """Nothing to chase: a historical record, or a conflict whose window ended (expired). Its sides are
+    told without a deadline: information, never overdue, never escalated."""
+    return c.historical or c.state is ConflictState.EXPIRED
 
 
 def notify_conflict(
@@ -92,14 +98,15 @@ def notify_conflict(
             "counterpart": counterpart,
             "window": {"start": format_time(c.window.start), "end": format_time(c.window.end)},
             "min_horizontal_m": round(c.min_horizontal_m, 1),
+            **({"historical": True} if c.historical else {}),
         },
         now,
-        first_deadline(rt.escalation, now, c.window.start, contacts),
+        None if unchased(c) else first_deadline(rt.escalation, now, c.window.start, contacts),
         starts_at=c.window.start,
         unit_id=unit_id,
     )
     prior = None
-    if c.version > 1:  # a new conflict has no earlier notification
+    if c.version > 1 and not unchased(c):  # a new conflict has no earlier notification; nothing to chase
         earlier = [
             x
             for x in tx.notifications.for_subject(party_id, c.id)

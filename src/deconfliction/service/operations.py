@@ -27,8 +27,9 @@ from deconfliction.domain.footprint import lon_boxes
 from deconfliction.domain.operation import COMMITTED_STATES, Operation, OperationState
 from deconfliction.domain.party import DECLARING_ROLES, Party
 from deconfliction.domain.policy import OperationKind, SeparationPolicy
+from deconfliction.domain.sanity import DeclarationWarning, require_not_past
 from deconfliction.domain.signing import SignedRequest
-from deconfliction.domain.volume import Volume4D
+from deconfliction.domain.volume import TimeWindow, Volume4D
 from deconfliction.errors import (
     Forbidden,
     IdempotencyKeyReused,
@@ -41,6 +42,7 @@ from deconfliction.service.areas import is_area_conflict
 from deconfliction.service.conflicts import party_names
 from deconfliction.service.notifications import notify_conflict
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.sanity import operation_warnings, stop_chase
 from deconfliction.service.signing import accept_signature
 from deconfliction.service.units import resolve_unit, told_view
 from deconfliction.service.views import (
@@ -67,6 +69,8 @@ class OperationDraft:
     unit_id: str | None = None
     """The caller's unit it is declared for (None: a unit's key declares for its own unit; a party's key
     for the party as a whole, or on a revision, the unit stays as it was)."""
+    historical: bool = False
+    """Filed as a record for an inquiry: its window may have wholly passed (docs/api.md)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ class OperationResult:
     told: Mapping[tuple[str, str], tuple[Conflict, dict[str, Any]]] = field(default_factory=dict)
     """What each side of each changed conflict was told (its ledger entry's payload), by (conflict id,
     party id), with the record it was drawn from."""
+    warnings: list[DeclarationWarning] = field(default_factory=list)
+    """Likely mistakes that are not errors (``domain.sanity``), for the declaring party."""
 
     def conflict_views(self, viewer: Party) -> list[dict[str, Any]]:
         """``conflict_view(viewer, c, names)`` of every open conflict, taken from what this write told
@@ -208,7 +214,8 @@ def apply_change(
     existing = {k: c for k, c in existing_all.items() if not is_area_conflict(c)}
     if detect_again:
         findings = find_conflicts(tx, rt.policy, new) if new.is_live else []
-        changed = reconcile(new, findings, existing, now=now, new_id=lambda: rt.ids.new_id("cf"))
+        historical = historical_among(tx, [f.operation_b for f in findings])
+        changed = reconcile(new, findings, existing, now=now, new_id=lambda: rt.ids.new_id("cf"), historical=historical)
     else:
         changed = _retoken(new, existing, now)
     changed += areas.reconcile_operation(tx, rt, new, existing_all, now)  # zones, bands, sites
@@ -236,6 +243,8 @@ def apply_change(
     told: dict[tuple[str, str], tuple[Conflict, dict[str, Any]]] = {}
     for c in changed:
         tx.conflicts.save(c)
+        if c.state is ConflictState.EXPIRED and c.version > 1:
+            stop_chase(tx, c)
         kind = "opened" if c.version == 1 else ("resolved" if c.state is ConflictState.RESOLVED else "updated")
         for side in (c.party_a, c.party_b):  # each side's entry is what that side is told
             view = told_view(tx, c, side, names)
@@ -251,6 +260,16 @@ def apply_change(
             other = c.party_b if side == c.party_a else c.party_a
             notify_conflict(tx, rt, c, side, seq, kind, names.get(other), view.get("unit"))
     return OperationResult(new, open_after, changed, names, tx.events.head(), told)
+
+
+def historical_among(tx: Transaction, op_ids: Collection[str]) -> set[str]:
+    """Which of these operations are historical records."""
+    return {i for i in op_ids if (o := tx.operations.get(i)) is not None and o.historical}
+
+
+def volume_windows(volumes: tuple[Volume4D, ...], prefix: str = "volumes") -> list[tuple[str, TimeWindow]]:
+    """Each volume's window, named by its end's field (``volumes[2].window.end``)."""
+    return [(f"{prefix}[{i}].window.end", v.window) for i, v in enumerate(volumes)]
 
 
 def _retoken(op: Operation, existing: dict[str, Conflict], now: datetime) -> list[Conflict]:
@@ -330,11 +349,14 @@ def submit_operation(
     require_declaring(actor)
     if state not in (OperationState.DRAFT, OperationState.PLANNED):
         raise InvalidInput.one("state", "invalid_state", "a new operation is 'draft' or 'planned'")
+    require_historical_draft(state, historical=draft.historical)
     check_draft(rt, draft)
     checked = check_overrides(overrides)
+    require_not_past(volume_windows(draft.volumes), rt.clock(), historical=draft.historical)
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
         now = rt.clock()
+        warnings = operation_warnings(tx, actor.id, draft.kind, draft.volumes)
         op = Operation(
             rt.ids.new_id("op"),
             actor.id,
@@ -348,8 +370,9 @@ def submit_operation(
             now,
             now,
             resolve_unit(tx, actor, draft.unit_id),
+            draft.historical,
         )
-        return apply_change(
+        result = apply_change(
             tx,
             rt,
             actor,
@@ -361,6 +384,7 @@ def submit_operation(
             overrides=checked,
             gate=True,
         )
+        return replace(result, warnings=warnings)
 
     return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
@@ -382,6 +406,8 @@ def revise_operation(
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
         op = load_owned(tx, actor, op_id, expected_version)
+        require_not_past(volume_windows(draft.volumes), rt.clock(), historical=op.historical)
+        warnings = operation_warnings(tx, actor.id, draft.kind, draft.volumes, exclude=op.id)
         new = op.revise(
             volumes=draft.volumes,
             kind=draft.kind,
@@ -392,7 +418,8 @@ def revise_operation(
         )
         if draft.unit_id is not None:
             new = replace(new, unit_id=resolve_unit(tx, actor, draft.unit_id))
-        return apply_change(tx, rt, actor, new, detect_again=True, known=known_tokens, created=False, signed=signed)
+        result = apply_change(tx, rt, actor, new, detect_again=True, known=known_tokens, created=False, signed=signed)
+        return replace(result, warnings=warnings)
 
     return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 
@@ -449,6 +476,14 @@ def list_operations(
     with rt.store.read() as tx:
         owner = None if actor.sees_all else actor.id
         return tx.operations.list(owner_id=owner, states=states, after=after, limit=limit, unit_id=actor.unit_id)
+
+
+def require_historical_draft(state: OperationState, *, historical: bool) -> None:
+    """A historical record is filed as a draft: it is never planned or activated."""
+    if historical and state is not OperationState.DRAFT:
+        raise InvalidInput.one(
+            "state", "invalid_state", "a historical record is filed as a 'draft'; it is never planned or activated"
+        )
 
 
 def check_draft(rt: Runtime, draft: OperationDraft) -> None:

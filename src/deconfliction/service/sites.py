@@ -13,7 +13,7 @@ by everyone), and reconcile the site's conflict records with every live operatio
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from deconfliction.domain.conflict import Conflict
 from deconfliction.domain.footprint import footprint_to_geojson, shape_from_core
 from deconfliction.domain.ledger import EVERYONE
 from deconfliction.domain.party import Party
+from deconfliction.domain.sanity import DeclarationWarning
 from deconfliction.domain.signing import SignedRequest
 from deconfliction.domain.site import (
     Duplicate,
@@ -39,6 +40,7 @@ from deconfliction.service import areas
 from deconfliction.service.conflicts import party_names
 from deconfliction.service.operations import Idempotency, require_declaring, write_change
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.sanity import site_warnings
 from deconfliction.service.units import resolve_unit
 from deconfliction.service.views import unit_field
 from deconfliction.store.ports import StoredResponse, Transaction
@@ -68,6 +70,8 @@ class SiteResult:
     names: dict[str, str]
     """Names of the parties in ``changed``, for rendering."""
     receipt: tuple[int, str]
+    warnings: list[DeclarationWarning] = field(default_factory=list)
+    """Likely mistakes that are not errors (``domain.sanity``): a new site's swapped coordinates."""
 
 
 def site_record(site: ProtectedSite, now: datetime) -> dict[str, Any]:
@@ -167,7 +171,10 @@ def create_site(
     require_declaring(actor, "declare protected sites")
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> SiteResult:
-        return add_site(tx, rt, actor, draft, signed)
+        result = add_site(tx, rt, actor, draft, signed)
+        site = result.site
+        reach = site.shape.reach_m + site.radius_m
+        return replace(result, warnings=site_warnings(tx, actor.id, site.shape.center, reach, exclude=site.id))
 
     return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
 

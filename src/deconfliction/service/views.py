@@ -30,6 +30,10 @@ from deconfliction.domain.volume import format_time
 from deconfliction.domain.zone import Zone, ZoneAnswer, ZoneState
 from deconfliction.errors import NotFound
 
+HISTORICAL_MARK: dict[bool, dict[str, bool]] = {True: {"historical": True}, False: {}}
+"""A historical record (and a conflict with one) is marked ``"historical": true`` in every view and
+ledger entry; others carry no mark, so their views and entries are as before."""
+
 
 def may_see_unit_item(viewer: Party, owner_id: str, unit_id: str | None) -> bool:
     """Within a party: its own key reads every unit's items; a unit's key reads its own unit's items and
@@ -156,6 +160,7 @@ def operation_record(op: Operation) -> dict[str, Any]:
         "created_at": format_time(op.created_at),
         "updated_at": format_time(op.updated_at),
         "unit": op.unit_id,
+        **HISTORICAL_MARK[op.historical],
     }
 
 
@@ -209,6 +214,7 @@ def conflict_side_view(c: Conflict, party_id: str, names: Mapping[str, str]) -> 
         "token": c.token_a if side == "a" else c.token_b,
         "counterpart": {"party": other, "party_name": names.get(other)},
         "encounters": [_encounter(e, _own_index(c, e, side), None) for e in c.encounters],
+        **HISTORICAL_MARK[c.historical],
     }
 
 

@@ -21,6 +21,7 @@ from deconfliction.domain.conflict import Conflict
 from deconfliction.domain.footprint import Footprint, footprint_to_geojson
 from deconfliction.domain.ledger import EVERYONE
 from deconfliction.domain.party import Party
+from deconfliction.domain.sanity import require_not_past
 from deconfliction.domain.signing import SignedRequest
 from deconfliction.domain.volume import TimeWindow, format_time
 from deconfliction.domain.zone import (
@@ -124,8 +125,11 @@ def propose(
     idempotency: Idempotency | None = None,
     signature: SignedRequest | None = None,
 ) -> ZoneResult | StoredResponse:
-    """Version 1 of a new zone owned by ``actor``, proposed to ``draft.counterparties``."""
+    """Version 1 of a new zone owned by ``actor``, proposed to ``draft.counterparties``. A validity that
+    has wholly passed is refused (``window_in_past``)."""
     require_declaring(actor, "propose or answer zones")
+    if draft.validity.end > draft.validity.start:  # an empty validity is refused as such by the domain
+        require_not_past([("validity.end", draft.validity)], rt.clock(), historical=False)
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> ZoneResult:
         z = add_proposal(tx, rt, actor, draft, signed)
@@ -227,6 +231,8 @@ def revise(
     """The owner proposes a new version (what is not given is carried over); the agreed version stays in
     force until the new one is agreed."""
     require_declaring(actor, "propose or answer zones")
+    if validity is not None and validity.end > validity.start:
+        require_not_past([("validity.end", validity)], rt.clock(), historical=False)
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> ZoneResult:
         latest = _owned_latest(tx, actor, zone_id, expected_version)[-1]

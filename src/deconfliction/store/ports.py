@@ -353,6 +353,13 @@ class Operations(Protocol):
     def unit_of(self, op_id: str) -> str | None:
         """The unit that declared an operation (None: none, or no such operation)."""
 
+    def places(
+        self, owner_id: str, *, exclude: str = "", limit: int = 500
+    ) -> builtins.list[tuple[float, float, float]]:
+        """(centre longitude, centre latitude, reach in metres) of the volumes of ``owner_id``'s most
+        recently declared operations but ``exclude`` (at most ``limit`` volumes, any state): where it
+        declared things."""
+
     def candidates(self, query: CandidateQuery) -> builtins.list[Occupancy]:
         """Volumes of live operations that the index cannot rule out. Never misses one that meets the
         query; may return more."""
@@ -374,7 +381,12 @@ class Conflicts(Protocol):
         operation_id: str | None = None,
         after: str | None = None,
         limit: int = 100,
-    ) -> builtins.list[Conflict]: ...
+        states: Sequence[ConflictState] | None = None,
+    ) -> builtins.list[Conflict]:
+        """``states``: only records in one of these states (with ``state``: in both)."""
+
+    def ended(self, now: datetime, limit: int = 100) -> builtins.list[Conflict]:
+        """Open records whose window ended at or before ``now``, earliest end first (the expiry round)."""
 
 
 class Idempotency(Protocol):

@@ -185,7 +185,7 @@ def _shape(core: Any, radius: float, clon: float, clat: float, reach: float, box
 
 
 class SqlOperations(_Repo):
-    _OP_COLS = "id, owner_id, kind, priority, state, version, ovn, title, created_at, updated_at, unit_id"
+    _OP_COLS = "id, owner_id, kind, priority, state, version, ovn, title, created_at, updated_at, unit_id, historical"
     _VOL_COLS = (
         "op_id, vol_idx, footprint, core, radius_m, center_lon, center_lat, reach_m, boxes, "
         "t_start, t_end, alt_lo, alt_hi"
@@ -232,6 +232,7 @@ class SqlOperations(_Repo):
             to_us(op.created_at),
             to_us(op.updated_at),
             op.unit_id,
+            int(op.historical),
         )
 
     def _write_volumes(self, op: Operation) -> None:
@@ -272,6 +273,17 @@ class SqlOperations(_Repo):
         sql = f"SELECT {self._OP_COLS} FROM operations WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
         return self._load(sql, (*params, limit))
 
+    def places(
+        self, owner_id: str, *, exclude: str = "", limit: int = 500
+    ) -> builtins.list[tuple[float, float, float]]:
+        rows = self._exec(
+            "SELECT v.center_lon, v.center_lat, v.reach_m FROM volumes v JOIN "
+            "(SELECT id FROM operations WHERE owner_id = ? AND id <> ? ORDER BY id DESC LIMIT ?) o "
+            "ON o.id = v.op_id LIMIT ?",
+            (owner_id, exclude, limit, limit),
+        ).fetchall()
+        return [(float(r[0]), float(r[1]), float(r[2])) for r in rows]
+
     def _load(self, sql: str, params: Sequence[Any]) -> builtins.list[Operation]:
         rows = self._exec(sql, params).fetchall()
         if not rows:
@@ -307,6 +319,7 @@ class SqlOperations(_Repo):
                 from_us(r[8]),
                 from_us(r[9]),
                 r[10],
+                bool(r[11]),
             )
             for r in rows
         ]
@@ -464,7 +477,7 @@ def _encounter(d: Mapping[str, Any]) -> Encounter:
 class SqlConflicts(_Repo):
     _COLS = (
         "id, kind, state, version, operation_a, party_a, operation_b, party_b, token_a, token_b, body, "
-        "created_at, updated_at"
+        "created_at, updated_at, historical, window_end"
     )
 
     @staticmethod
@@ -486,6 +499,7 @@ class SqlConflicts(_Repo):
             from_us(r[11]),
             from_us(r[12]),
             body.get("content_version", r[3]),
+            bool(r[13]),
         )
 
     def save(self, c: Conflict) -> None:
@@ -510,12 +524,14 @@ class SqlConflicts(_Repo):
             body.decode(),
             to_us(c.created_at),
             to_us(c.updated_at),
+            int(c.historical),
+            to_us(c.window.end),
         )
         self._exec(
-            f"INSERT INTO conflicts ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO conflicts ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = excluded.version, "
             "token_a = excluded.token_a, token_b = excluded.token_b, body = excluded.body, "
-            "updated_at = excluded.updated_at",
+            "updated_at = excluded.updated_at, historical = excluded.historical, window_end = excluded.window_end",
             row,
         )
 
@@ -543,6 +559,7 @@ class SqlConflicts(_Repo):
         operation_id: str | None = None,
         after: str | None = None,
         limit: int = 100,
+        states: Sequence[ConflictState] | None = None,
     ) -> builtins.list[Conflict]:
         where, params = ["id > ?"], [after or ""]
         if party_id is not None:
@@ -551,6 +568,9 @@ class SqlConflicts(_Repo):
         if state is not None:
             where.append("state = ?")
             params.append(state.value)
+        if states is not None:
+            where.append(f"state IN ({', '.join('?' for _ in states) or 'NULL'})")
+            params.extend(s.value for s in states)
         if operation_id is not None:
             where.append("(operation_a = ? OR operation_b = ?)")
             params += [operation_id, operation_id]
@@ -559,6 +579,23 @@ class SqlConflicts(_Repo):
             (*params, limit),
         ).fetchall()
         return [self._row(r) for r in rows]
+
+    def ended(self, now: datetime, limit: int = 100) -> builtins.list[Conflict]:
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM conflicts WHERE state = ? AND window_end <= ? ORDER BY window_end, id LIMIT ?",
+            (ConflictState.OPEN.value, to_us(now), limit),
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+
+def backfill_conflict_window_end(cur: Any, dialect: Dialect) -> int:
+    """Give the conflict records written before migration 14 the end of their window (from their
+    encounters), so the expiry round finds them; returns the number of records updated."""
+    cur.execute("SELECT id, body FROM conflicts WHERE window_end IS NULL")
+    rows = [(r[0], max(e["w"][1] for e in orjson.loads(r[1])["encounters"])) for r in cur.fetchall()]
+    for conflict_id, end in rows:
+        cur.execute(dialect.q("UPDATE conflicts SET window_end = ? WHERE id = ?"), (end, conflict_id))
+    return len(rows)
 
 
 # ----------------------------------------------------------------------------------- idempotency, events
@@ -1763,6 +1800,8 @@ def apply_migrations(cur: Any, dialect: Dialect) -> list[int]:
         seal_unsealed(cur, dialect)
     if 10 in applied:
         backfill_cell_boxes(cur, dialect)
+    if 14 in applied:
+        backfill_conflict_window_end(cur, dialect)
     return applied
 
 

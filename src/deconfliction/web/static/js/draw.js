@@ -8,6 +8,33 @@ import { showErrors } from "./inbox.js";
 
 const $ = (id) => document.getElementById(id);
 
+/**
+ * The answer's warnings (likely mistakes that were stored anyway: swapped coordinates, feet given as
+ * metres; docs/api.md, Warnings), each next to the input it names; the ones before are removed.
+ */
+export function showWarnings(form, warnings, targets) {
+  for (const old of form.querySelectorAll(".field-warning")) old.remove();
+  return (warnings || []).map((w, i) => {
+    const key = Object.keys(targets)
+      .filter((k) => w.field === k || (w.field || "").startsWith(`${k}.`) || (w.field || "").startsWith(`${k}[`))
+      .sort((a, b) => b.length - a.length)[0];
+    const target = key ? targets[key] : form.querySelector('[type="submit"]');
+    const p = document.createElement("p");
+    p.className = "field-warning";
+    p.setAttribute("role", "status");
+    p.dataset.code = w.code;
+    p.id = `${target.id || "f"}-warning-${i}`;
+    p.textContent = `${w.field}: ${w.message}`;
+    if (key) {
+      target.setAttribute("aria-describedby", p.id);
+      target.insertAdjacentElement("afterend", p);
+    } else {
+      target.insertAdjacentElement("beforebegin", p);
+    }
+    return p;
+  });
+}
+
 /** "YYYY-MM-DDTHH:MM" (a datetime-local, read as UTC) -> RFC 3339. */
 function utc(value) {
   return value ? `${value}:00Z` : "";
@@ -206,6 +233,7 @@ export class Drawing {
           known_conflict_tokens: $("f-state"),
           unit: $("f-unit"),
         },
+        warnTargets: { "volumes[0].footprint": this.footprint, "volumes[0].altitude": $("f-upper") },
       };
     }
     if (what === "zone") {
@@ -244,6 +272,7 @@ export class Drawing {
         valid_until: $("f-valid-until"),
         unit: $("f-unit"),
       },
+      warnTargets: { footprint: this.footprint, position: this.footprint },
     };
   }
 
@@ -252,6 +281,7 @@ export class Drawing {
     out.replaceChildren();
     this.ctx.map.clearMarks();
     const req = this.body();
+    showWarnings(this.form, [], {});
     if (req.error) {
       showErrors(this.form, { errors: [req.error] }, { footprint: this.footprint });
       return;
@@ -261,14 +291,20 @@ export class Drawing {
       showErrors(this.form, { errors: [] }, {}).forEach((p) => p.remove());
       const obj = answer.operation || answer.zone || answer.site;
       const conflicts = answer.conflicts || [];
+      const warnings = showWarnings(this.form, answer.warnings, req.warnTargets || {});
       out.innerHTML =
         `<p><span class="ok-flag">✓ Stored</span> ${esc(obj.id)} (${esc(obj.state || "")}), receipt ${esc(answer.receipt && answer.receipt.seq)}.</p>` +
+        (warnings.length
+          ? `<p class="field-warning">${warnings.length} warning${warnings.length > 1 ? "s" : ""} next to the input: taken as sent; check, and revise it if it is a mistake.</p>`
+          : "") +
         (conflicts.length
           ? `<p>${conflicts.length} conflict${conflicts.length > 1 ? "s" : ""}; each side has been told:</p><ul>${conflicts
               .map((c) => `<li>${esc(c.kind)} with ${esc(c.counterpart ? c.counterpart.party_name : "")}, closest ${esc(c.min_horizontal_m)} m</li>`)
               .join("")}</ul>`
           : "<p>No conflict.</p>");
-      this.ctx.announce(`Stored, ${conflicts.length} conflict${conflicts.length === 1 ? "" : "s"}.`);
+      this.ctx.announce(
+        `Stored, ${conflicts.length} conflict${conflicts.length === 1 ? "" : "s"}${warnings.length ? `, ${warnings.length} warning${warnings.length > 1 ? "s" : ""}` : ""}.`,
+      );
       out.scrollIntoView({ block: "nearest" });
       this.layer.clearLayers();
       this.footprint.value = "";

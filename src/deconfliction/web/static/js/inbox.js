@@ -30,12 +30,17 @@ export function describe(n, nameOf) {
     return { title: `${by} acknowledged ${what}`, detail: `${b.conflict || b.about || n.subject}, at ${fmtTime(b.acknowledged_at || n.created_at)}` };
   }
   switch (n.kind) {
+    case "conflict.expired":
+      return {
+        title: `Conflict expired: its window ended${who ? ` (with ${who})` : ""}`,
+        detail: b.window ? `${fmtTime(b.window.start)} – ${fmtTime(b.window.end)}; nothing left to chase` : "",
+      };
     case "conflict.opened":
     case "conflict.updated":
     case "conflict.resolved": {
       const verb = n.kind.split(".")[1];
       return {
-        title: `Conflict ${verb}: ${(b.kind || "").replace("_", " ")}${who ? ` with ${who}` : ""}`,
+        title: `Conflict ${verb}: ${(b.kind || "").replace("_", " ")}${who ? ` with ${who}` : ""}${b.historical ? " (historical record, for an inquiry)" : ""}`,
         detail: b.window ? `${fmtTime(b.window.start)} – ${fmtTime(b.window.end)}; closest ${b.min_horizontal_m ?? "?"} m` : "",
       };
     }
@@ -119,6 +124,10 @@ export class Inbox {
   /** A notification from the stream: shown at once and announced to screen readers. One that takes the
    * chase of an earlier one over (the conflict changed) marks that one superseded, as the service did. */
   arrive(n) {
+    if (n.kind === "conflict.expired") {
+      // the service stopped the chase of what was pending about it (docs/notifications.md, Expiry)
+      for (const m of this.notifications.values()) if (m.subject === n.subject && m.state === "pending") m.deadline = null;
+    }
     this.notifications.set(n.id, n);
     const older = n.body && n.body.takes_over && this.notifications.get(n.body.takes_over);
     if (older && older.state === "pending") this.notifications.set(older.id, { ...older, state: "superseded", superseded_by: n.id });
