@@ -293,3 +293,23 @@ def test_swapped_coordinates_and_feet_are_warned_and_stored(rt, parties, clock):
         ("movement.route", "coordinates_look_swapped"),
         ("movement.altitude", "altitude_looks_like_feet"),
     ]
+
+
+def test_an_override_told_to_the_coordinators_stops_being_chased_when_the_conflict_expires(rt, parties, clock):
+    """The urgent ``conflict.overridden`` of a coordinator (not a side of the conflict) is chased like the
+    sides' notifications, and stops with them when the conflict's window ends."""
+    from deconfliction.domain.acknowledgement import Override
+    from tests.service.test_acknowledgement_gate import activate, over_the_hospital, plan
+
+    _agency, force, op, c = over_the_hospital(rt, parties)
+    cell = parties["cell"][0]
+    done = activate(rt, force, plan(rt, force, op, c), c, overrides=[Override(c.id, "casualty evacuation")])
+    (told,) = [n for n in notes.list_notifications(rt, cell) if n.kind == "conflict.overridden"]
+    assert told.deadline is not None
+    clock.now = done.operation.window.end
+    assert expire_conflicts(rt) == 1
+    after = notes.get_notification(rt, cell, told.id)
+    assert after.state is NotificationState.PENDING and after.deadline is None  # can still be acknowledged
+    clock.advance(hours=1)
+    notes.run_escalations(rt)
+    assert notes.overdue(rt, cell) == [] and not notes.get_notification(rt, cell, told.id).escalations

@@ -395,7 +395,7 @@ def reconcile(
                     encounters,
                     now,
                     now,
-                    is_historical,
+                    historical=is_historical,
                 )
             )
             continue

@@ -137,7 +137,7 @@ def reconcile_areas(
                     encounters,
                     now,
                     now,
-                    op.historical,
+                    historical=op.historical,
                 )
             )
             continue

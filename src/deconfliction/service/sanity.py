@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from deconfliction.domain.conflict import Conflict, ConflictState
+from deconfliction.domain.conflict import Conflict, ConflictState, next_version
 from deconfliction.domain.notification import NotificationState
 from deconfliction.domain.party import Role
 from deconfliction.domain.policy import OperationKind
@@ -32,8 +32,6 @@ and zones): enough to know where it works, bounded so a party with 100,000 opera
 
 RECENT_LIMIT = 20
 """The fast path of the swapped-coordinates check looks at this many of the party's latest volumes."""
-
-CONFLICT_KINDS_TOLD = ("conflict.opened", "conflict.updated", "conflict.resolved")
 
 
 def declared_places(tx: Transaction, party_id: str, *, exclude: str = "") -> list[Place]:
@@ -86,26 +84,24 @@ def site_warnings(
 
 
 def stop_chase(tx: Transaction, c: Conflict) -> list[str]:
-    """Inside a write: the pending notifications about ``c`` (and the coordinators' escalations of them)
-    lose their deadline: nothing left to chase, never overdue, never escalated. Returns their ids."""
+    """Inside a write: the pending notifications about ``c`` that have a deadline (each side's, and the
+    coordinators' ``conflict.overridden``), and the coordinators' escalations of them, lose their
+    deadline: nothing left to chase, never overdue, never escalated. Returns their ids."""
     closed: list[str] = []
-    coordinators: list[str] | None = None
-    for side in (c.party_a, c.party_b):
-        for kind in CONFLICT_KINDS_TOLD:
-            for n in tx.notifications.about(side, kind, c.id):
-                if n.state is not NotificationState.PENDING or n.deadline is None:
-                    continue
-                tx.notifications.save(replace(n, deadline=None))
-                closed.append(n.id)
-                if not n.at_coordinator:
-                    continue
-                if coordinators is None:
-                    coordinators = [p.id for p in tx.parties.list(limit=100_000) if p.role is Role.COORDINATOR]
-                for coordinator in coordinators:
-                    for copy in tx.notifications.about(coordinator, "escalation", n.id):
-                        if copy.state is NotificationState.PENDING and copy.deadline is not None:
-                            tx.notifications.save(replace(copy, deadline=None))
-                            closed.append(copy.id)
+    coordinators = [p.id for p in tx.parties.list(limit=100_000) if p.role is Role.COORDINATOR]
+    for party in dict.fromkeys([c.party_a, c.party_b, *coordinators]):
+        for n in tx.notifications.for_subject(party, c.id):
+            if n.state is not NotificationState.PENDING or n.deadline is None or not n.kind.startswith("conflict."):
+                continue
+            tx.notifications.save(replace(n, deadline=None))
+            closed.append(n.id)
+            if not n.at_coordinator:
+                continue
+            for coordinator in coordinators:
+                for copy in tx.notifications.about(coordinator, "escalation", n.id):
+                    if copy.state is NotificationState.PENDING and copy.deadline is not None:
+                        tx.notifications.save(replace(copy, deadline=None))
+                        closed.append(copy.id)
     return closed
 
 
@@ -118,7 +114,7 @@ def expire_conflicts(rt: Runtime, limit: int = 100) -> int:
             return 0
         names = party_names(tx, ended)
         for old in ended:
-            c = replace(old, state=ConflictState.EXPIRED, version=old.version + 1, updated_at=now)
+            c = next_version(old, replace(old, state=ConflictState.EXPIRED), now)
             tx.conflicts.save(c)
             stop_chase(tx, c)
             for side in (c.party_a, c.party_b):

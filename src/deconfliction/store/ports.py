@@ -187,8 +187,8 @@ class Notifications(Protocol):
         state: NotificationState | None = None,
         unit_id: str | None = None,
     ) -> builtins.list[Notification]:
-        """By id. ``overdue_at``: only those pending that missed a deadline: their deadline is at or before
-        it, or they were escalated (step > 0). ``state``: only those in that state. ``unit_id``: only those
+        """By id. ``overdue_at``: only those pending, still chased (a deadline), that missed a deadline:
+        it is at or before ``overdue_at``, or they were escalated (step > 0). ``state``: only those in that state. ``unit_id``: only those
         of that unit and those of no unit."""
 
     def about(self, party_id: str, kind: str, subject_id: str) -> builtins.list[Notification]:

@@ -193,7 +193,7 @@ class SqlOperations(_Repo):
 
     def add(self, op: Operation) -> None:
         self._exec(
-            f"INSERT INTO operations ({self._OP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO operations ({self._OP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             self._op_row(op),
         )
         self._write_volumes(op)
@@ -842,8 +842,8 @@ class SqlNotifications(_Repo):
         if state is not None:
             where.append("state = ?")
             params.append(state.value)
-        if overdue_at is not None:  # a deadline missed: the current one, or an earlier one (step > 0)
-            where += ["state = ?", "((deadline IS NOT NULL AND deadline <= ?) OR step > 0)"]
+        if overdue_at is not None:  # still chased, and a deadline missed: the current one or an earlier one
+            where += ["state = ?", "deadline IS NOT NULL AND (deadline <= ? OR step > 0)"]
             params += [NotificationState.PENDING.value, to_us(overdue_at)]
         rows = self._exec(
             f"SELECT {self._COLS} FROM notifications WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
