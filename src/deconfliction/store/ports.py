@@ -188,8 +188,8 @@ class Notifications(Protocol):
         unit_id: str | None = None,
     ) -> builtins.list[Notification]:
         """By id. ``overdue_at``: only those pending, still chased (a deadline), that missed a deadline:
-        it is at or before ``overdue_at``, or they were escalated (step > 0). ``state``: only those in that state. ``unit_id``: only those
-        of that unit and those of no unit."""
+        it is at or before ``overdue_at``, or they were escalated (step > 0). ``state``: only those in that
+        state. ``unit_id``: only those of that unit and those of no unit."""
 
     def about(self, party_id: str, kind: str, subject_id: str) -> builtins.list[Notification]:
         """A party's notifications of one kind about one thing, oldest first."""
