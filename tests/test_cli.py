@@ -132,6 +132,8 @@ def test_demo_loads_and_reports_conflicts(tmp_path: Path) -> None:
     assert result.output.count("dk_") >= 5  # the four parties and the aid agency's convoy team
     assert "Aid Agency / Convoy team" in result.output
     assert "Conflicts found: 15" in result.output
+    flat = " ".join(result.output.split())  # the story lines wrap at the terminal's width
+    assert 'declared by its unit "Convoy team"' in flat and "with an override:" in flat
     assert "air-air" in result.output and "air-ground" in result.output
     for kind in ("zone_entry", "band_entry", "protected_site-air"):
         assert kind in result.output

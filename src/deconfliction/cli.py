@@ -183,6 +183,8 @@ def demo(
             "inside now" if pred.now else f"{seconds:.0f} s",
         )
     out.print(entries)
+    for line in loaded.story:
+        out.print(f"* {line}", highlight=False)
     out.print(f"Web map: [bold]{url}/[/] (sign in with a key above)")
     out.print(f"API: [bold]{url}/v1[/]   OpenAPI: {url}/v1/openapi.json   Docs: {url}/v1/docs")
     out.print(

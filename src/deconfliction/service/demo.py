@@ -151,6 +151,8 @@ class DemoLoad:
     """(a unit's readable name, an API key scoped to it): sign in as the unit."""
     undeclared: list[Alert] = field(default_factory=list)
     """The undeclared entries of the unknown column (one tactical cycle after loading)."""
+    story: list[str] = field(default_factory=list)
+    """The warning chain in the demo, in words: who declared for a unit, what was overridden and why."""
 
 
 COLUMN_START = (40.182, 35.3067)
@@ -323,8 +325,21 @@ def load_demo(rt: Runtime) -> DemoLoad:
     with rt.store.read() as tx:
         open_conflicts = tx.conflicts.list(state=ConflictState.OPEN, limit=10_000)
     _, team_key, _ = units.issue_unit_key(rt, agency, convoy_team.id)
+    story = [
+        'The Aid Agency\'s convoy is declared by its unit "Convoy team": its warnings go to the team '
+        "(ladder: Convoy lead, Convoy deputy), then the agency's watch desk (Watch desk, Head of security); "
+        "sign in with the unit's key above.",
+        f'North Force activated "ISR orbit west of the river" over the Al-Noor Hospital with an override: '
+        f'"{OVERRIDE_REASON}" It is in the ledger and was told at once to the Aid Agency and the cell.',
+    ]
     return DemoLoad(
-        parties, results, open_conflicts, labels, [("Aid Agency / Convoy team", team_key)], unknown_column(rt)
+        parties,
+        results,
+        open_conflicts,
+        labels,
+        [("Aid Agency / Convoy team", team_key)],
+        unknown_column(rt),
+        story,
     )
 
 
