@@ -218,3 +218,27 @@ def test_kml_import_is_all_or_nothing(rt, parties):
         assert transfer.export_geojson(other, alpha2)["features"] == []
     finally:
         other.store.close()
+
+
+def test_an_import_whose_operation_or_movement_has_wholly_passed_is_refused_and_dry_run_says_so(rt, parties):
+    """An import declares what is still to come, like POST /v1/operations: an operation or movement whose
+    every window has passed is ``window_in_past`` at its feature's end field, in the dry run's report as in
+    the import's, and nothing is stored."""
+    alpha, bravo = parties["alpha"][0], parties["bravo"][0]
+    populate(rt, alpha, bravo)
+    exported = transfer.export_geojson(rt, alpha)
+    other, alpha2, _ = fresh()
+    try:
+        assert isinstance(other.clock, FakeClock)
+        other.clock.now = T0 + timedelta(days=2)  # the operations and the convoy have ended; sites, zone stay valid
+        for dry_run in (True, False):
+            with pytest.raises(InvalidInput) as refused:
+                transfer.import_geojson(other, alpha2, json.loads(json.dumps(exported)), dry_run=dry_run)
+            past = [(e.field, e.code) for e in refused.value.errors if e.code == "window_in_past"]
+            kinds = [f["properties"]["object"] for f in exported["features"]]
+            named = {int(field.split("]")[0].split("[")[1]) for field, _ in past}
+            assert {kinds[i] for i in named} == {"operation", "movement"}
+            assert all(field.endswith((".properties.end", ".properties.departure")) for field, _ in past)
+        assert transfer.export_geojson(other, alpha2)["features"] == []
+    finally:
+        other.store.close()

@@ -13,7 +13,7 @@ dry run stops there. Otherwise every site is declared in one transaction, as ``P
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from deconfliction.domain.movement import MOVEMENT_FIELDS
 from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.party import Party
 from deconfliction.domain.policy import OperationKind
+from deconfliction.domain.sanity import WindowInPast, require_not_past
 from deconfliction.domain.signing import SignedRequest
 from deconfliction.domain.site import SiteCategory, SitePoint, new_site, parse_category, parse_site_footprint
 from deconfliction.domain.volume import TimeWindow, format_time, parse_time
@@ -378,6 +379,22 @@ class GeoJsonImport:
     names: dict[str, str] = field(default_factory=dict)
 
 
+def past_windows(ends: Mapping[str, Sequence[tuple[str, TimeWindow]]], now: datetime) -> list[FieldError]:
+    """The import's operations and movements whose every window has wholly passed (``window_in_past``, as
+    ``POST /v1/operations`` refuses them): an import declares what is still to come; a record for an
+    inquiry is filed one by one with ``historical``."""
+    errors: list[FieldError] = []
+    for windows in ends.values():
+        try:
+            require_not_past(windows, now, historical=False)
+        except WindowInPast as e:
+            errors += [
+                FieldError(x.field, x.code, x.message.split(";")[0] + "; an import declares what is still to come")
+                for x in e.errors
+            ]
+    return errors
+
+
 def import_geojson(
     rt: Runtime,
     actor: Party,
@@ -392,7 +409,7 @@ def import_geojson(
     (``features[i]...``), and a feature of another party is refused (``not_the_importer``). A dry run
     checks everything that does not need the database and stores nothing."""
     from deconfliction.service import zones as zones_service
-    from deconfliction.service.movements import movement_record, sweep
+    from deconfliction.service.movements import movement_record, movement_window, sweep
 
     ops.require_declaring(actor, "import")
     if not isinstance(obj, Mapping) or obj.get("type") != "FeatureCollection":
@@ -408,6 +425,8 @@ def import_geojson(
         names = {p.name: p.id for p in tx.parties.list(limit=1_000_000)}
         own_units = {u.name: u.id for u in tx.units.list(party_id=actor.id, limit=1_000_000)}
     site_drafts: list[sites.SiteDraft] = []
+    ends: dict[str, list[tuple[str, TimeWindow]]] = {}
+    """Each operation's and movement's windows, named by the field that sets their end."""
     now = rt.clock()
     for i, f in enumerate(features):
         where = f"features[{i}]"
@@ -430,10 +449,14 @@ def import_geojson(
                 feature = {**f, "properties": {**props, "party": actor.name}}
                 name, _, op_kind, priority, title, volume = parse_feature(feature, rt.limits)
                 plans.setdefault(name or f"feature-{i}", []).append((op_kind, priority, title, volume, unit))
+                ends.setdefault(f"operation {name or i}", []).append((f"{where}.properties.end", volume.window))
             elif kind == "movement":
                 raw = {k: v for k, v in props.items() if k in MOVEMENT_FIELDS}
                 raw["route"] = f.get("geometry")
                 draft, swept = sweep(rt, raw)
+                ends[f"movement {i}"] = [
+                    (f"{where}.properties.{f_.removeprefix('movement.')}", w) for f_, w in movement_window(draft, swept)
+                ]
                 moves.append(
                     (
                         OperationKind(props.get("kind", "ground")),
@@ -478,6 +501,7 @@ def import_geojson(
             errors += e.at(where).errors
         except (TypeError, ValueError) as e:
             errors.append(FieldError(f"{where}.properties", "invalid_value", str(e)))
+    errors += past_windows(ends, now)
     if errors:
         raise InvalidInput(errors)
     counts = {"operation": len(plans), "movement": len(moves), "zone": len(zone_drafts), "site": len(site_drafts)}
