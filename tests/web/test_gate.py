@@ -5,11 +5,12 @@ acknowledged, with no override."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from tests.web.conftest import Cell, Shots, open_page
+from tests.web.conftest import ZONE, Cell, Shots, open_page
 from tests.web.test_map import LIVE_S, cross_zone
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -103,3 +104,48 @@ def test_activation_passes_from_the_page_once_the_other_side_acknowledged(
     shots.take(north, "activated-after-acknowledgement")
     assert not errors, errors
     north.context.close()
+
+
+def test_a_unit_declares_from_the_page_and_overrides_with_its_own_key(browser: Any, cell: Cell, shots: Shots) -> None:
+    """North's air wing, signed in with its unit key, types its operation across East's zone in the draw
+    form (declared for the unit), plans it and, East silent, overrides with a reason: the operation is
+    the unit's, active, and East is told of the override."""
+    r = cell.call("north", "POST", "/v1/units", json={"name": "Air wing", "contacts": [{"name": "Wing ops"}]})
+    assert r.status_code == 201, r.text
+    wing = r.json()["unit"]
+    r = cell.call("north", "POST", f"/v1/units/{wing['id']}/keys")
+    assert r.status_code == 201, r.text
+    cell.keys["north-wing"] = r.json()["api_key"]
+    errors: list[str] = []
+    page = open_page(browser, cell, "north-wing", errors)
+    title = "Unit check: air wing over the east bank"
+    page.get_by_role("tab", name="Draw and upload").click()
+    assert page.get_by_label("Declared by").locator("option").all_inner_texts() == ["Air wing"]
+    page.get_by_label("Footprint (GeoJSON geometry", exact=False).fill(json.dumps(ZONE))
+    page.get_by_label("Title").fill(title)
+    page.get_by_role("button", name="Submit").click()
+    page.locator("#draw-result").get_by_text("Stored").wait_for(timeout=LIVE_S)
+    (op,) = [o for o in cell.call("north-wing", "GET", "/v1/operations").json()["items"] if o["title"] == title]
+    assert op["unit"] == wing["id"]
+
+    page.get_by_role("tab", name="Inbox").click()
+    own_card(page, title).get_by_role("button", name=f"Plan: {title}").click()
+    page.locator("#operations .card").filter(has_text=title).filter(has_text="(planned)").wait_for(timeout=LIVE_S)
+    card = own_card(page, title)
+    card.get_by_role("button", name=f"Activate: {title}").click()
+    card.locator("form.override").wait_for(timeout=LIVE_S)
+    card.get_by_label("Reason to go ahead without East Force's acknowledgement").fill(
+        "Casualty evacuation flight; East's liaison does not answer"
+    )
+    card.get_by_role("button", name=f"Override and activate: {title}").click()
+    page.get_by_text("is now active", exact=False).wait_for(timeout=LIVE_S)
+    shots.take(page, "unit-overridden")
+    (op,) = [o for o in cell.call("north-wing", "GET", "/v1/operations").json()["items"] if o["title"] == title]
+    assert (op["state"], op["unit"]) == ("active", wing["id"])
+    told = [
+        n
+        for n in cell.call("east", "GET", "/v1/notifications?pending=true").json()["items"]
+        if n["kind"] == "conflict.overridden" and n["body"]["reason"].startswith("Casualty evacuation flight")
+    ]
+    assert len(told) == 1
+    assert not errors, errors
