@@ -155,6 +155,10 @@ def shots(request: pytest.FixtureRequest) -> Shots:
     return Shots(request.node.name)
 
 
+READY_MS = 60_000
+"""How long the first load of the map may take before a test fails."""
+
+
 def open_page(browser: Any, cell: Cell, who: str, errors: list[str], fake_clock: bool = False) -> Any:
     """A new browser context signed in as ``who``, by the keyboard: the key typed, Enter pressed.
 
@@ -180,5 +184,10 @@ def open_page(browser: Any, cell: Cell, who: str, errors: list[str], fake_clock:
     key.focus()
     page.keyboard.type(cell.keys[who])
     page.keyboard.press("Enter")
-    page.wait_for_selector("body[data-ready=true]", timeout=20_000)
+    try:  # the first load: a generous bound, since the suite runs browsers and servers side by side on 2 cores
+        page.wait_for_selector("body[data-ready=true]", timeout=READY_MS)
+    except Exception as exc:
+        raise AssertionError(
+            f"{who}: the map was not ready within {READY_MS / 1000:.0f} s; page errors: {errors}"
+        ) from exc
     return page
