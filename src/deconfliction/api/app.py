@@ -36,6 +36,7 @@ from deconfliction.api import units as units_api
 from deconfliction.api import web as web_ui
 from deconfliction.api import zones as zones_api
 from deconfliction.api.limits import BodyLimit
+from deconfliction.api.security import SecurityHeaders
 from deconfliction.service.delivery import NetworkSender, Sender, run_deliveries
 from deconfliction.service.exercise import open_deployment
 from deconfliction.service.exercise import refresh as refresh_exercise_clock
@@ -163,4 +164,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     limits = runtime.limits if runtime is not None else settings.limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(exercise_api.ExerciseHeader)  # outermost: every answer, refusals included
+    app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)  # CSP, nosniff, framing, HSTS over TLS
     return app
