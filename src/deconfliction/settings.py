@@ -129,6 +129,13 @@ class Settings:
     docs/exercise.md)."""
     exercise_speed: float = 1.0
     """DECONFLICTION_EXERCISE_SPEED: scenario seconds per real second in an exercise (60: a minute a second)."""
+    tls_cert_file: str | None = None
+    """DECONFLICTION_TLS_CERT_FILE: PEM certificate (chain) to serve HTTPS with; needs the key file too."""
+    tls_key_file: str | None = None
+    """DECONFLICTION_TLS_KEY_FILE: PEM private key of that certificate (unencrypted; readable by the service only)."""
+    tls_client_ca_file: str | None = None
+    """DECONFLICTION_TLS_CLIENT_CA_FILE: PEM CA certificate(s); when set, the server asks callers for a client
+    certificate signed by one of them (docs/security.md, Mutual TLS)."""
     limits: Limits = field(default_factory=Limits)
     """DECONFLICTION_MAX_VERTICES, ..._MAX_AREA_KM2, ..._MAX_WINDOW_S, ..._MAX_VOLUMES, ..._MAX_BODY_BYTES,
     ..._MIN_ALTITUDE_M, ..._MAX_ALTITUDE_M, ..._POLE_MARGIN_DEG, ..._PAGE_SIZE_MAX"""
@@ -166,6 +173,9 @@ class Settings:
             tile_url=env.get(f"{ENV_PREFIX}TILE_URL", base.tile_url) or None,
             exercise_start=exercise_start,
             exercise_speed=exercise_speed,
+            tls_cert_file=env.get(f"{ENV_PREFIX}TLS_CERT_FILE") or None,
+            tls_key_file=env.get(f"{ENV_PREFIX}TLS_KEY_FILE") or None,
+            tls_client_ca_file=env.get(f"{ENV_PREFIX}TLS_CLIENT_CA_FILE") or None,
             limits=limits,
         )
 
@@ -215,5 +225,6 @@ class Settings:
             + [f"{ENV_PREFIX}{n}" for n in _TACTICAL_ENV]
             + [f"{ENV_PREFIX}{n}" for n in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "TILE_URL")]
             + [f"{ENV_PREFIX}{n}" for n in ("EXERCISE_START", "EXERCISE_SPEED")]
+            + [f"{ENV_PREFIX}{n}" for n in ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE")]
             + list(_LIMIT_ENV)
         )

@@ -13,10 +13,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from deconfliction.api.tls import client_fingerprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Party
 from deconfliction.domain.signing import SignedRequest
 from deconfliction.errors import InvalidInput, NotAuthenticated, PreconditionRequired
+from deconfliction.service.certificates import authenticate_certificate
 from deconfliction.service.operations import Idempotency
 from deconfliction.service.parties import authenticate
 from deconfliction.service.runtime import Runtime
@@ -35,10 +37,23 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 _bearer = HTTPBearer(auto_error=False, description="Your party's API key")
 
 
-async def bearer_key(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
-    """The API key of an ``Authorization: Bearer`` header. A missing key is refused here, before the
-    body is read; a wrong one with the request's work (one database read, in the worker thread)."""
+class CertificateCaller(str):
+    """Not an API key: the fingerprint of the verified client certificate of a request that sent no
+    ``Authorization`` header (mutual TLS, docs/security.md)."""
+
+    __slots__ = ()
+
+
+async def bearer_key(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> str:
+    """The API key of an ``Authorization: Bearer`` header, else the connection's client certificate. A
+    request with neither is refused here, before the body is read; a wrong one with the request's work
+    (one database read, in the worker thread)."""
     if credentials is None or not credentials.credentials:
+        fingerprint = client_fingerprint(request.scope)
+        if fingerprint is not None:
+            return CertificateCaller(fingerprint)
         raise NotAuthenticated("send your API key as 'Authorization: Bearer <key>'")
     return credentials.credentials
 
@@ -52,6 +67,8 @@ async def as_party(rt: Runtime, key: str, work: Callable[[Party], T]) -> T:
     verified in the last ``rt.keys.ttl_s`` seconds is not read from the database again."""
 
     def job() -> T:
+        if isinstance(key, CertificateCaller):  # never cached: a revoked binding ends at once
+            return work(authenticate_certificate(rt, key))
         return work(rt.keys.party(key, lambda: authenticate(rt, key)))
 
     return await run_in_threadpool(job)

@@ -123,6 +123,30 @@ class PartyKeys(Protocol):
 
 
 @dataclass(frozen=True)
+class ClientCertificate:
+    """A client certificate bound to a party: the SHA-256 of its DER encoding (lower-case hex)."""
+
+    fingerprint: str
+    party_id: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ClientCertificates(Protocol):
+    def add(self, cert: ClientCertificate) -> None: ...
+    def get(self, fingerprint: str) -> ClientCertificate | None: ...
+    def for_party(self, party_id: str) -> builtins.list[ClientCertificate]:
+        """Every certificate bound to the party, revoked ones too, oldest first."""
+
+    def revoke(self, fingerprint: str, at: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
 class UnitKey:
     """An API key scoped to one unit (its hash is stored, never the key)."""
 
@@ -426,6 +450,8 @@ class Transaction(Protocol):
     def party_keys(self) -> PartyKeys: ...
     @property
     def units(self) -> Units: ...
+    @property
+    def client_certificates(self) -> ClientCertificates: ...
     @property
     def incidents(self) -> Incidents: ...
     @property
