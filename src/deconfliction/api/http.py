@@ -17,8 +17,15 @@ from deconfliction.api.tls import client_fingerprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Party
 from deconfliction.domain.signing import SignedRequest
-from deconfliction.errors import InvalidInput, NotAuthenticated, PreconditionRequired
+from deconfliction.errors import (
+    InvalidInput,
+    NotAuthenticated,
+    PreconditionRequired,
+    SignatureInvalid,
+    SignatureReplayed,
+)
 from deconfliction.service.certificates import authenticate_certificate
+from deconfliction.service.guard import guarded, party_scope, record_failure, refuse_if_locked
 from deconfliction.service.operations import Idempotency
 from deconfliction.service.parties import authenticate
 from deconfliction.service.runtime import Runtime
@@ -37,11 +44,24 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 _bearer = HTTPBearer(auto_error=False, description="Your party's API key")
 
 
-class CertificateCaller(str):
+class Caller(str):
+    """An API key, with what the edge knows of the request: the source address (failures are counted
+    per address, docs/security.md) and whether it carries a signature."""
+
+    address: str | None = None
+    signed: bool = False
+
+    @classmethod
+    def of(cls, value: str, request: Request) -> Caller:
+        caller = cls(value)
+        caller.address = request.client.host if request.client else None
+        caller.signed = bool(request.headers.get("Signature"))
+        return caller
+
+
+class CertificateCaller(Caller):
     """Not an API key: the fingerprint of the verified client certificate of a request that sent no
     ``Authorization`` header (mutual TLS, docs/security.md)."""
-
-    __slots__ = ()
 
 
 async def bearer_key(
@@ -53,9 +73,9 @@ async def bearer_key(
     if credentials is None or not credentials.credentials:
         fingerprint = client_fingerprint(request.scope)
         if fingerprint is not None:
-            return CertificateCaller(fingerprint)
+            return CertificateCaller.of(fingerprint, request)
         raise NotAuthenticated("send your API key as 'Authorization: Bearer <key>'")
-    return credentials.credentials
+    return Caller.of(credentials.credentials, request)
 
 
 KeyDep = Annotated[str, Depends(bearer_key)]
@@ -66,10 +86,23 @@ async def as_party(rt: Runtime, key: str, work: Callable[[Party], T]) -> T:
     never blocks the event loop, and a request costs one thread handover, not one per dependency. A key
     verified in the last ``rt.keys.ttl_s`` seconds is not read from the database again."""
 
-    def job() -> T:
+    address = getattr(key, "address", None)
+
+    def party() -> Party:
+        # a key verified recently is not checked again; an unknown one counts against the address
         if isinstance(key, CertificateCaller):  # never cached: a revoked binding ends at once
-            return work(authenticate_certificate(rt, key))
-        return work(rt.keys.party(key, lambda: authenticate(rt, key)))
+            return guarded(rt, "certificate", address, lambda: authenticate_certificate(rt, key))
+        return rt.keys.party(key, lambda: guarded(rt, "api_key", address, lambda: authenticate(rt, key)))
+
+    def job() -> T:
+        caller = party()
+        if getattr(key, "signed", False):  # signatures are guessed by a key holder: counted per party
+            refuse_if_locked(rt, [party_scope(caller.id)])
+        try:
+            return work(caller)
+        except (SignatureInvalid, SignatureReplayed):
+            record_failure(rt, "signature", address, caller.id)
+            raise
 
     return await run_in_threadpool(job)
 

@@ -146,6 +146,16 @@ class ClientCertificates(Protocol):
     def revoke(self, fingerprint: str, at: datetime) -> None: ...
 
 
+class AuthFailures(Protocol):
+    """Failed authentications by scope (``address:<ip>``, ``party:<id>``), over a sliding window."""
+
+    def record(self, scope: str, at: datetime, since: datetime) -> int:
+        """Count one failure at ``at``; forget the scope's failures before ``since``; the count since then."""
+
+    def window(self, scope: str, since: datetime) -> tuple[int, datetime | None]:
+        """The scope's failures at or after ``since``: how many, and the oldest of them."""
+
+
 @dataclass(frozen=True)
 class UnitKey:
     """An API key scoped to one unit (its hash is stored, never the key)."""
@@ -452,6 +462,8 @@ class Transaction(Protocol):
     def units(self) -> Units: ...
     @property
     def client_certificates(self) -> ClientCertificates: ...
+    @property
+    def auth_failures(self) -> AuthFailures: ...
     @property
     def incidents(self) -> Incidents: ...
     @property

@@ -1736,6 +1736,19 @@ class SqlClientCertificates(_Repo):
         )
 
 
+class SqlAuthFailures(_Repo):
+    def record(self, scope: str, at: datetime, since: datetime) -> int:
+        self._exec("DELETE FROM auth_failures WHERE scope = ? AND at < ?", (scope, to_us(since)))
+        self._exec("INSERT INTO auth_failures (scope, at) VALUES (?, ?)", (scope, to_us(at)))
+        return self.window(scope, since)[0]
+
+    def window(self, scope: str, since: datetime) -> tuple[int, datetime | None]:
+        r = self._exec(
+            "SELECT COUNT(*), MIN(at) FROM auth_failures WHERE scope = ? AND at >= ?", (scope, to_us(since))
+        ).fetchone()
+        return int(r[0]), None if r[1] is None else from_us(r[1])
+
+
 class SqlTransaction:
     """All repositories over one cursor, inside one database transaction."""
 
@@ -1744,6 +1757,7 @@ class SqlTransaction:
         self.party_keys = SqlPartyKeys(cur, dialect)
         self.units = SqlUnits(cur, dialect)
         self.client_certificates = SqlClientCertificates(cur, dialect)
+        self.auth_failures = SqlAuthFailures(cur, dialect)
         self.incidents = SqlIncidents(cur, dialect)
         self.notifications = SqlNotifications(cur, dialect)
         self.contacts = SqlContacts(cur, dialect)

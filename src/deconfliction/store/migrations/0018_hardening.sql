@@ -8,3 +8,11 @@ CREATE TABLE client_certificates (
     revoked_at BIGINT
 );
 CREATE INDEX client_certificates_party ON client_certificates (party_id);
+
+-- Failed authentications (docs/security.md, Limits on guessing), counted per scope ("address:<ip>" or
+-- "party:<id>") over a sliding window; held here so that every server process counts the same failures.
+CREATE TABLE auth_failures (
+    scope TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX auth_failures_scope_at ON auth_failures (scope, at);
