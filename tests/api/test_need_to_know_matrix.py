@@ -190,6 +190,8 @@ class Scene:
     conflicts_with: dict[str, set[str]] = field(default_factory=dict)
     """Caller -> scene operations it has a conflict with."""
     signing_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
+    certificates: dict[str, str] = field(default_factory=dict)
+    """Caller (or "missing-key") -> the client certificate fingerprint it binds."""
     """Caller -> (key id, public key) it registered."""
     private_keys: dict[str, list[Ed25519PrivateKey]] = field(default_factory=dict)
     """Caller -> its private keys, newest last: key changes are signed by the newest once one exists."""
@@ -237,6 +239,8 @@ class Scene:
             return self.cf[obj]
         if obj in self.signing_keys:
             return self.signing_keys[obj][0]
+        if obj in self.certificates:
+            return self.certificates[obj]
         if obj in self.incidents:
             return self.incidents[obj]
         if obj in self.sites:
@@ -1388,6 +1392,7 @@ def cert_of(owner: str) -> str:
 def test_client_certificates(scene: Scene) -> None:
     """A caller binds, lists and revokes its own client certificates only; another's is answered like a
     missing one."""
+    scene.certificates = {c: cert_of(c) for c in (*CALLERS[:-1], "missing-key")}
     run(scene, ("POST", "/v1/certificates"))
     answers = run(scene, ("GET", "/v1/certificates"))
     for caller in CALLERS[:-1]:
