@@ -15,6 +15,7 @@ import httpx
 import orjson
 import pytest
 from bench.servers import Server
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from deconfliction.api.app import create_app
@@ -141,3 +142,31 @@ def test_the_limit_holds_across_two_server_processes(two_servers: tuple[Server, 
     for server in (a, b):  # the failures are logged, the keys tried are not
         text = server.log_path.read_text(errors="replace")
         assert "authentication failed" in text and "q" * 40 not in text
+
+
+def test_guessing_signatures_locks_the_claimed_party_from_every_address(
+    guarded_rt: Runtime, parties: dict[str, tuple[Party, str]], clock: FakeClock
+) -> None:
+    """Signatures are checked after the API key, so whoever guesses them holds the party's key: the
+    failures count against the party, and its signed writes stop from any address until the window
+    passes; the party is told by the ledger entry."""
+    from tests.api.test_signing_api import BODY, post_signed, public
+
+    alpha_key = parties["alpha"][1]
+    k, wrong = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    app = create_app(runtime=guarded_rt)
+    addresses = [("192.0.2.1", 1), ("192.0.2.2", 1), ("192.0.2.3", 1), ("192.0.2.4", 1)]
+    clients = [TestClient(app, client=a) for a in addresses]
+    with clients[0] as c0, clients[1] as c1, clients[2] as c2, clients[3] as c3:
+        assert c0.post("/v1/keys", json={"public_key": public(k)}, headers=auth(alpha_key)).status_code == 201
+        answers = [post_signed(c, alpha_key, wrong, clock) for c in (c0, c1, c2)]  # one address each
+        assert [a.json()["code"] for a in answers] == ["signature_invalid"] * LIMIT
+        # the party is locked: even a good signature from a fourth address waits
+        refused = post_signed(c3, alpha_key, k, clock)
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+        # reading needs no signature and is not what was guessed
+        assert c3.get("/v1/operations", headers=auth(alpha_key)).status_code == 200
+        locks = [e["content"] for e in ledger(c3, alpha_key) if e.get("content", {}).get("type") == "auth.locked_out"]
+        assert [lock["payload"]["scope"] for lock in locks] == [f"party:{parties['alpha'][0].id}"]
+        clock.advance(seconds=WINDOW_S + 1)
+        assert post_signed(c3, alpha_key, k, clock, body=BODY).status_code == 201
