@@ -89,7 +89,7 @@ def serve(
     """Serve the HTTP API."""
     import uvicorn
 
-    from deconfliction.api.tls import ClientCertificateHttpTools, check_tls
+    from deconfliction.api.tls import HardenedHttpTools, check_tls
     from deconfliction.domain.volume import format_time
 
     settings = _settings()
@@ -129,7 +129,7 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
-        http=ClientCertificateHttpTools if tls.get("ssl_ca_certs") else "auto",
+        http=HardenedHttpTools,  # header and body timeouts, and the client certificate (docs/security.md)
         **tls,
     )
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from deconfliction.domain.acknowledgement import AcknowledgementPolicy
 from deconfliction.domain.limits import Limits
@@ -59,6 +60,26 @@ def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a number") from None
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float_env(env, name, default)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{ENV_PREFIX}{name}={env.get(ENV_PREFIX + name)!r} must be a number of seconds above 0")
+    return value
+
+
+def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    """DECONFLICTION_CORS_ORIGINS: each an origin exactly (scheme://host[:port]); '*' is refused."""
+    out = []
+    for origin in env.get(f"{ENV_PREFIX}CORS_ORIGINS", "").replace(",", " ").split():
+        parts = urlsplit(origin)
+        if parts.scheme not in ("https", "http") or not parts.netloc or parts.path or parts.query or "*" in origin:
+            raise ValueError(
+                f"{ENV_PREFIX}CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port], no path, no wildcard)"
+            )
+        out.append(origin)
+    return tuple(out)
 
 
 def _exercise(env: Mapping[str, str]) -> tuple[datetime | None, float]:
@@ -136,6 +157,12 @@ class Settings:
     tls_client_ca_file: str | None = None
     """DECONFLICTION_TLS_CLIENT_CA_FILE: PEM CA certificate(s); when set, the server asks callers for a client
     certificate signed by one of them (docs/security.md, Mutual TLS)."""
+    header_timeout_s: float = 10.0
+    """DECONFLICTION_HEADER_TIMEOUT_S: a request's headers must arrive within this (docs/security.md)."""
+    body_timeout_s: float = 60.0
+    """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in."""
+    cors_origins: tuple[str, ...] = ()
+    """DECONFLICTION_CORS_ORIGINS: space-separated origins whose pages may call the API (unset: none)."""
     limits: Limits = field(default_factory=Limits)
     """DECONFLICTION_MAX_VERTICES, ..._MAX_AREA_KM2, ..._MAX_WINDOW_S, ..._MAX_VOLUMES, ..._MAX_BODY_BYTES,
     ..._MIN_ALTITUDE_M, ..._MAX_ALTITUDE_M, ..._POLE_MARGIN_DEG, ..._PAGE_SIZE_MAX"""
@@ -176,6 +203,9 @@ class Settings:
             tls_cert_file=env.get(f"{ENV_PREFIX}TLS_CERT_FILE") or None,
             tls_key_file=env.get(f"{ENV_PREFIX}TLS_KEY_FILE") or None,
             tls_client_ca_file=env.get(f"{ENV_PREFIX}TLS_CLIENT_CA_FILE") or None,
+            header_timeout_s=_positive(env, "HEADER_TIMEOUT_S", base.header_timeout_s),
+            body_timeout_s=_positive(env, "BODY_TIMEOUT_S", base.body_timeout_s),
+            cors_origins=_origins(env),
             limits=limits,
         )
 
@@ -226,5 +256,6 @@ class Settings:
             + [f"{ENV_PREFIX}{n}" for n in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "TILE_URL")]
             + [f"{ENV_PREFIX}{n}" for n in ("EXERCISE_START", "EXERCISE_SPEED")]
             + [f"{ENV_PREFIX}{n}" for n in ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE")]
+            + [f"{ENV_PREFIX}{n}" for n in ("HEADER_TIMEOUT_S", "BODY_TIMEOUT_S", "CORS_ORIGINS")]
             + list(_LIMIT_ENV)
         )

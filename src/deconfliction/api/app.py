@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from deconfliction import __version__
@@ -61,6 +62,15 @@ signed by the service; a party with a registered key signs its writes (docs/sign
 
 
 ESCALATION_EVERY_S = 1.0
+CORS_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "Idempotency-Key",
+    "Signature",
+    "Signature-Key-Id",
+    "Signature-Timestamp",
+]
 
 
 async def _rounds_forever(rt: Runtime, sender: Sender) -> None:
@@ -167,4 +177,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(exercise_api.ExerciseHeader)  # outermost: every answer, refusals included
     app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)  # CSP, nosniff, framing, HSTS over TLS
+    if settings.cors_origins:  # closed by default: only the origins a deployment names (docs/security.md)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=CORS_HEADERS,
+            expose_headers=["ETag", "Location", "Retry-After", "Idempotent-Replayed", "Deconfliction-Exercise"],
+        )
     return app

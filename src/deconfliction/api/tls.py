@@ -9,6 +9,8 @@ extension (``scope["extensions"]["tls"]["client_cert_chain"]``), which uvicorn d
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import ssl
 from collections.abc import Mapping
@@ -104,16 +106,58 @@ def _with_client_certificate(protocol: Any, transport: Any) -> None:
 
 
 class ClientCertificateH11(H11Protocol):
-    """uvicorn's h11 protocol, handing the client certificate on."""
+    """uvicorn's h11 protocol, handing the client certificate on (used where httptools is missing)."""
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         _with_client_certificate(self, transport)
 
 
-class ClientCertificateHttpTools(HttpToolsProtocol):
-    """uvicorn's httptools protocol (its default when installed), handing the client certificate on."""
+@functools.cache
+def _timeouts() -> tuple[float, float]:
+    settings = Settings.from_env()
+    return settings.header_timeout_s, settings.body_timeout_s
+
+
+class HardenedHttpTools(HttpToolsProtocol):
+    """uvicorn's httptools protocol (its default) with what a hostile network needs: a request's headers
+    must arrive within DECONFLICTION_HEADER_TIMEOUT_S and its body within DECONFLICTION_BODY_TIMEOUT_S,
+    else the connection is closed (a slow client holds no more than a socket for that long); and the
+    client certificate, when one was verified, is handed on to the application."""
+
+    _deadline: asyncio.TimerHandle | None = None
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         _with_client_certificate(self, transport)
+        self._arm(_timeouts()[0])
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm(_timeouts()[0])
+
+    def on_headers_complete(self) -> None:
+        self._arm(_timeouts()[1])
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
