@@ -69,7 +69,7 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
+def _origins(env: Mapping[str, str]) -> tuple[str, ...] | None:
     """DECONFLICTION_CORS_ORIGINS: each an origin exactly (scheme://host[:port]); '*' is refused."""
     out = []
     for origin in env.get(f"{ENV_PREFIX}CORS_ORIGINS", "").replace(",", " ").split():
@@ -79,7 +79,7 @@ def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
                 f"{ENV_PREFIX}CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port], no path, no wildcard)"
             )
         out.append(origin)
-    return tuple(out)
+    return tuple(out) or None
 
 
 def _exercise(env: Mapping[str, str]) -> tuple[datetime | None, float]:
@@ -161,7 +161,7 @@ class Settings:
     """DECONFLICTION_HEADER_TIMEOUT_S: a request's headers must arrive within this (docs/security.md)."""
     body_timeout_s: float = 60.0
     """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in."""
-    cors_origins: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] | None = None
     """DECONFLICTION_CORS_ORIGINS: space-separated origins whose pages may call the API (unset: none)."""
     limits: Limits = field(default_factory=Limits)
     """DECONFLICTION_MAX_VERTICES, ..._MAX_AREA_KM2, ..._MAX_WINDOW_S, ..._MAX_VOLUMES, ..._MAX_BODY_BYTES,
