@@ -171,3 +171,46 @@ def test_the_incident_report_renders_its_styles_and_runs_nothing(browser: Any, c
         assert any("script-src" in v for v in page.evaluate("window.__violations"))
     finally:
         context.close()
+
+
+HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+
+
+def test_markup_from_another_party_is_shown_as_text_and_never_runs(browser: Any, cell: Cell, shots: Shots) -> None:
+    """East names a zone proposal with markup; North's page shows the characters, runs nothing, and
+    the policy never had to step in (nothing was parsed as markup)."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.web.conftest import ZONE, _rfc3339
+
+    now = datetime.now(UTC)
+    r = cell.call(
+        "east",
+        "POST",
+        "/v1/zones",
+        json={
+            "name": HOSTILE,
+            "counterparties": [cell.ids["north"]],
+            "footprint": ZONE,
+            "validity": {"start": _rfc3339(now + timedelta(days=1)), "end": _rfc3339(now + timedelta(days=2))},
+        },
+    )
+    assert r.status_code == 201, r.text
+    console: list[str] = []
+    context = _context(browser, cell, console)
+    page = context.new_page()
+    _watch(page, console)
+    try:
+        page.goto(cell.url + "/")
+        page.get_by_label("Party API key").fill(cell.keys["north"])
+        page.keyboard.press("Enter")
+        page.wait_for_selector("body[data-ready=true]", timeout=20_000)
+        proposal = page.locator("#proposals").get_by_text("window.__pwned=2", exact=False)
+        proposal.first.wait_for(timeout=20_000)
+        shots.take(page, "markup-as-text")
+        assert HOSTILE in page.locator("#proposals").inner_text()
+        assert page.locator('#proposals img, #proposals script, img[src="x"]').count() == 0
+        assert page.evaluate("window.__pwned === undefined")
+        assert page.evaluate("window.__violations") == []
+    finally:
+        context.close()
