@@ -157,6 +157,9 @@ class Settings:
     tls_client_ca_file: str | None = None
     """DECONFLICTION_TLS_CLIENT_CA_FILE: PEM CA certificate(s); when set, the server asks callers for a client
     certificate signed by one of them (docs/security.md, Mutual TLS)."""
+    secrets_key_file: str | None = None
+    """DECONFLICTION_SECRETS_KEY_FILE: a file of 32+ random bytes, kept outside the database, that seals the
+    webhook secrets stored in it (docs/security.md). Unset: they are stored in clear."""
     header_timeout_s: float = 10.0
     """DECONFLICTION_HEADER_TIMEOUT_S: a request's headers must arrive within this (docs/security.md)."""
     body_timeout_s: float = 60.0
@@ -203,6 +206,7 @@ class Settings:
             tls_cert_file=env.get(f"{ENV_PREFIX}TLS_CERT_FILE") or None,
             tls_key_file=env.get(f"{ENV_PREFIX}TLS_KEY_FILE") or None,
             tls_client_ca_file=env.get(f"{ENV_PREFIX}TLS_CLIENT_CA_FILE") or None,
+            secrets_key_file=env.get(f"{ENV_PREFIX}SECRETS_KEY_FILE") or None,
             header_timeout_s=_positive(env, "HEADER_TIMEOUT_S", base.header_timeout_s),
             body_timeout_s=_positive(env, "BODY_TIMEOUT_S", base.body_timeout_s),
             cors_origins=_origins(env),
@@ -236,7 +240,16 @@ class Settings:
             clock=clock or utcnow,
             escalation=self.escalation(),
             acknowledgement=self.acknowledgement(),
+            secrets_key=self.secrets_key(),
         )
+
+    def secrets_key(self) -> bytes | None:
+        """The key that seals webhook secrets, from DECONFLICTION_SECRETS_KEY_FILE; a bad file stops the start."""
+        if not self.secrets_key_file:
+            return None
+        from deconfliction.service.sealed import load_key
+
+        return load_key(self.secrets_key_file, f"{ENV_PREFIX}SECRETS_KEY_FILE")
 
     def escalation(self) -> EscalationPolicy:
         """The policy file's ``escalation`` section (defaults when absent): how long each step of an
@@ -256,6 +269,6 @@ class Settings:
             + [f"{ENV_PREFIX}{n}" for n in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "TILE_URL")]
             + [f"{ENV_PREFIX}{n}" for n in ("EXERCISE_START", "EXERCISE_SPEED")]
             + [f"{ENV_PREFIX}{n}" for n in ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE")]
-            + [f"{ENV_PREFIX}{n}" for n in ("HEADER_TIMEOUT_S", "BODY_TIMEOUT_S", "CORS_ORIGINS")]
+            + [f"{ENV_PREFIX}{n}" for n in ("HEADER_TIMEOUT_S", "BODY_TIMEOUT_S", "CORS_ORIGINS", "SECRETS_KEY_FILE")]
             + list(_LIMIT_ENV)
         )
