@@ -24,10 +24,10 @@ from deconfliction.errors import (
     SignatureInvalid,
     SignatureReplayed,
 )
-from deconfliction.service.certificates import authenticate_certificate
+from deconfliction.service.certificates import NOT_BOUND, party_of_certificate
 from deconfliction.service.guard import guarded, party_scope, record_failure, refuse_if_locked
 from deconfliction.service.operations import Idempotency
-from deconfliction.service.parties import authenticate
+from deconfliction.service.parties import party_of_key
 from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import StoredResponse
 
@@ -91,8 +91,10 @@ async def as_party(rt: Runtime, key: str, work: Callable[[Party], T]) -> T:
     def party() -> Party:
         # a key verified recently is not checked again; an unknown one counts against the address
         if isinstance(key, CertificateCaller):  # never cached: a revoked binding ends at once
-            return guarded(rt, "certificate", address, lambda: authenticate_certificate(rt, key))
-        return rt.keys.party(key, lambda: guarded(rt, "api_key", address, lambda: authenticate(rt, key)))
+            return guarded(rt, "certificate", address, lambda tx: party_of_certificate(tx, key), NOT_BOUND)
+        return rt.keys.party(
+            key, lambda: guarded(rt, "api_key", address, lambda tx: party_of_key(tx, key), "this API key is not valid")
+        )
 
     def job() -> T:
         caller = party()

@@ -15,7 +15,7 @@ from dataclasses import replace
 from deconfliction.domain.party import Party
 from deconfliction.errors import AlreadyExists, InvalidInput, NotAuthenticated, NotFound
 from deconfliction.service.runtime import Runtime
-from deconfliction.store.ports import ClientCertificate
+from deconfliction.store.ports import ClientCertificate, Transaction
 
 FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 MAX_ACTIVE = 10
@@ -80,11 +80,19 @@ def list_certificates(rt: Runtime, actor: Party) -> list[ClientCertificate]:
         return tx.client_certificates.for_party(actor.id)
 
 
+NOT_BOUND = "this client certificate is not bound to a party; send your API key"
+
+
+def party_of_certificate(tx: Transaction, fingerprint: str) -> Party | None:
+    """The party a verified client certificate is bound to (an active binding), within a transaction."""
+    cert = tx.client_certificates.get(fingerprint)
+    return tx.parties.get(cert.party_id) if cert is not None and cert.active else None
+
+
 def authenticate_certificate(rt: Runtime, fingerprint: str) -> Party:
     """The party a verified client certificate is bound to (active binding); 401 otherwise."""
     with rt.store.read() as tx:
-        cert = tx.client_certificates.get(fingerprint)
-        party = tx.parties.get(cert.party_id) if cert is not None and cert.active else None
+        party = party_of_certificate(tx, fingerprint)
     if party is None:
-        raise NotAuthenticated("this client certificate is not bound to a party; send your API key")
+        raise NotAuthenticated(NOT_BOUND)
     return party

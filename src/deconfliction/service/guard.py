@@ -12,13 +12,13 @@ import logging
 import math
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TypeVar
 
+from deconfliction.domain.party import Party
 from deconfliction.errors import NotAuthenticated, TooManyFailures
 from deconfliction.service.runtime import Runtime
+from deconfliction.store.ports import Transaction
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def address_scope(address: str) -> str:
@@ -29,21 +29,25 @@ def party_scope(party_id: str) -> str:
     return f"party:{party_id}"
 
 
-def refuse_if_locked(rt: Runtime, scopes: list[str]) -> None:
-    """429 ``too_many_failures`` when any of these scopes has reached the limit in the window."""
+def _locked(rt: Runtime, tx: Transaction, scopes: list[str]) -> None:
     limit, window = rt.limits.auth_failures_max, timedelta(seconds=rt.limits.auth_failures_window_s)
     now = rt.clock()
+    for scope in scopes:
+        count, oldest = tx.auth_failures.window(scope, now - window)
+        if count >= limit and oldest is not None:
+            retry = max(1, math.ceil((oldest + window - now).total_seconds()))
+            kind, _, _ = scope.partition(":")
+            raise TooManyFailures(
+                f"{count} failed authentications from this {kind} in the last {window.total_seconds():g} s; "
+                f"try again in {retry} s",
+                retry_after_s=retry,
+            )
+
+
+def refuse_if_locked(rt: Runtime, scopes: list[str]) -> None:
+    """429 ``too_many_failures`` when any of these scopes has reached the limit in the window."""
     with rt.store.read() as tx:
-        for scope in scopes:
-            count, oldest = tx.auth_failures.window(scope, now - window)
-            if count >= limit and oldest is not None:
-                retry = max(1, math.ceil((oldest + window - now).total_seconds()))
-                kind, _, _ = scope.partition(":")
-                raise TooManyFailures(
-                    f"{count} failed authentications from this {kind} in the last {window.total_seconds():g} s; "
-                    f"try again in {retry} s",
-                    retry_after_s=retry,
-                )
+        _locked(rt, tx, scopes)
 
 
 def record_failure(rt: Runtime, kind: str, address: str | None, party_id: str | None = None) -> None:
@@ -85,12 +89,16 @@ def record_failure(rt: Runtime, kind: str, address: str | None, party_id: str | 
     )
 
 
-def guarded(rt: Runtime, kind: str, address: str | None, authenticate: Callable[[], T]) -> T:
-    """``authenticate()`` unless the address is locked out; its failure is counted."""
-    if address:
-        refuse_if_locked(rt, [address_scope(address)])
-    try:
-        return authenticate()
-    except NotAuthenticated:
+def guarded(
+    rt: Runtime, kind: str, address: str | None, look_up: Callable[[Transaction], Party | None], refusal: str
+) -> Party:
+    """The party ``look_up`` finds, unless the address is locked out (429), in one read of the store;
+    a caller it does not find is refused with ``refusal`` (401) and counted against the address."""
+    with rt.store.read() as tx:
+        if address:
+            _locked(rt, tx, [address_scope(address)])
+        party = look_up(tx)
+    if party is None:
         record_failure(rt, kind, address)
-        raise
+        raise NotAuthenticated(refusal)
+    return party
