@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
 from deconfliction.api.app import create_app
+from deconfliction.client.errors import TooManyFailures, error_for
 from deconfliction.domain.party import Party, Role
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
@@ -59,6 +60,8 @@ def test_guessing_keys_locks_the_address_out_and_not_a_caller_elsewhere(
         assert refused.json()["code"] == "too_many_failures"
         assert 1 <= int(refused.headers["Retry-After"]) <= WINDOW_S
         assert refused.json()["retry_after_s"] == int(refused.headers["Retry-After"])
+        error = error_for(refused)  # what the Python client raises
+        assert isinstance(error, TooManyFailures) and error.retry_after_s == int(refused.headers["Retry-After"])
         # the address is locked even for a right key it has not used before: guessing stops here
         assert attacker.get("/v1/operations", headers=auth(alpha_key)).status_code == 429
 
