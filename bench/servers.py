@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -17,7 +18,8 @@ class Server:
 
     def __init__(self, url: str, workdir: Path, workers: int = 1, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = bool((env or {}).get("DECONFLICTION_TLS_CERT_FILE"))
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         self.log_path = workdir / f"server-{self.port}.log"
         env = {**os.environ, "DECONFLICTION_DATABASE_URL": url, "COLUMNS": "200", **(env or {})}
         exe = Path(sys.executable).with_name("deconflict")
@@ -31,7 +33,8 @@ class Server:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1) as raw:
+                s = _unverified_tls().wrap_socket(raw) if self.tls else raw
                 s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 if s.recv(64).startswith(b"HTTP/1.1 200"):
                     return
@@ -77,6 +80,14 @@ class Server:
                     os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
         self.log.close()
+
+
+def _unverified_tls() -> ssl.SSLContext:
+    """Only to see that the server answers; the tests verify its certificate themselves."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def free_port() -> int:

@@ -117,6 +117,8 @@ TABLES = (
     "contacts",
     "party_keys",
     "unit_keys",
+    "client_certificates",
+    "auth_failures",
     "units",
     "parties",
 )

@@ -89,9 +89,15 @@ def serve(
     """Serve the HTTP API."""
     import uvicorn
 
+    from deconfliction.api.tls import HardenedHttpTools, check_tls
     from deconfliction.domain.volume import format_time
 
     settings = _settings()
+    try:
+        tls = check_tls(settings)  # a bad certificate or key stops the start, named (docs/security.md)
+    except ValueError as exc:
+        err.print(f"[bold red]error[/] {exc}")
+        raise typer.Exit(2) from None
     rt = _runtime(settings)  # marks a new database, refuses one of the other kind (docs/exercise.md)
     rt.store.close()
     if settings.exercise_start is not None:
@@ -102,8 +108,9 @@ def serve(
             "'Deconfliction-Exercise: 1' and every ledger entry is marked exercise.",
             highlight=False,
         )
+    scheme = "https" if tls else "http"
     out.print(
-        f"Serving the web map on [bold]http://{host or settings.host}:{port or settings.port}/[/], "
+        f"Serving the web map on [bold]{scheme}://{host or settings.host}:{port or settings.port}/[/], "
         f"the API on /v1 (docs: /v1/docs) "
         f"({settings.database_url.split('@')[-1]})"
     )
@@ -122,6 +129,8 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
+        http=HardenedHttpTools,  # header and body timeouts, and the client certificate (docs/security.md)
+        **tls,
     )
 
 

@@ -23,6 +23,7 @@ class is part of the public contract: clients switch on it, so it never changes 
      |    +-- TrackNotClaimable  409 track_not_claimable    claiming a track that is already a party's
      +-- PreconditionFailed      412 stale_version          If-Match does not match the current version
      +-- PreconditionRequired    428 precondition_required  an update without If-Match
+     +-- TooManyFailures         429 too_many_failures      too many failed authentications: wait Retry-After
 
 Nothing here knows about HTTP beyond the status number each class suggests.
 """
@@ -173,6 +174,15 @@ class PreconditionFailed(DeconflictionError):
     status = 412
     code = "stale_version"
     title = "The object changed since you read it"
+
+
+class TooManyFailures(DeconflictionError):
+    """Too many failed authentications from this address, or for this party (docs/security.md). Carries
+    ``retry_after_s``: the seconds until the oldest counted failure leaves the window."""
+
+    status = 429
+    code = "too_many_failures"
+    title = "Too many failed authentications; try again later"
 
 
 class PreconditionRequired(DeconflictionError):

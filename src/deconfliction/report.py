@@ -4,6 +4,8 @@ local equirectangular frame around the place (schematic: for orientation, not fo
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from html import escape
@@ -19,6 +21,14 @@ table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{border:1px solid #
 text-align:left;vertical-align:top}th{background:#eee}code{font-size:.9em;word-break:break-all}
 .note{color:#444}.map{border:1px solid #999;background:#fafafa}
 """
+
+_STYLE_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
+_META_CSP = f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; base-uri 'none'; form-action 'none'"
+REPORT_CSP = f"{_META_CSP}; frame-ancestors 'none'"
+"""The report's Content-Security-Policy: no script at all, no request anywhere, its one style block by hash.
+The service sends it as a header; the page also carries it in a meta element (without frame-ancestors,
+which a meta element cannot set) so that a saved copy opened from disk holds the same line."""
+
 
 _COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f")
 
@@ -152,7 +162,9 @@ def incident_html(q: Inquiry) -> str:
     )
     missing = "".join(f"<li>{escape(m)}</li>" for m in q.not_recorded)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Incident {escape(inc["id"])}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_META_CSP}">
+<title>Incident {escape(inc["id"])}</title>
 <style>{_CSS}</style></head><body>
 <h1>Incident report {escape(inc["id"])}</h1>
 <p>Reported by <b>{escape(q.reporter)}</b> at {escape(inc["created_at"])}. Report drawn for

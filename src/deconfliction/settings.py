@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from deconfliction.domain.acknowledgement import AcknowledgementPolicy
 from deconfliction.domain.limits import Limits
@@ -59,6 +60,26 @@ def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a number") from None
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float_env(env, name, default)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{ENV_PREFIX}{name}={env.get(ENV_PREFIX + name)!r} must be a number of seconds above 0")
+    return value
+
+
+def _origins(env: Mapping[str, str]) -> tuple[str, ...] | None:
+    """DECONFLICTION_CORS_ORIGINS: each an origin exactly (scheme://host[:port]); '*' is refused."""
+    out = []
+    for origin in env.get(f"{ENV_PREFIX}CORS_ORIGINS", "").replace(",", " ").split():
+        parts = urlsplit(origin)
+        if parts.scheme not in ("https", "http") or not parts.netloc or parts.path or parts.query or "*" in origin:
+            raise ValueError(
+                f"{ENV_PREFIX}CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port], no path, no wildcard)"
+            )
+        out.append(origin)
+    return tuple(out) or None
 
 
 def _exercise(env: Mapping[str, str]) -> tuple[datetime | None, float]:
@@ -129,6 +150,22 @@ class Settings:
     docs/exercise.md)."""
     exercise_speed: float = 1.0
     """DECONFLICTION_EXERCISE_SPEED: scenario seconds per real second in an exercise (60: a minute a second)."""
+    tls_cert_file: str | None = None
+    """DECONFLICTION_TLS_CERT_FILE: PEM certificate (chain) to serve HTTPS with; needs the key file too."""
+    tls_key_file: str | None = None
+    """DECONFLICTION_TLS_KEY_FILE: PEM private key of that certificate (unencrypted; readable by the service only)."""
+    tls_client_ca_file: str | None = None
+    """DECONFLICTION_TLS_CLIENT_CA_FILE: PEM CA certificate(s); when set, the server asks callers for a client
+    certificate signed by one of them (docs/security.md, Mutual TLS)."""
+    secrets_key_file: str | None = None
+    """DECONFLICTION_SECRETS_KEY_FILE: a file of 32+ random bytes, kept outside the database, that seals the
+    webhook secrets stored in it (docs/security.md). Unset: they are stored in clear."""
+    header_timeout_s: float = 10.0
+    """DECONFLICTION_HEADER_TIMEOUT_S: a request's headers must arrive within this (docs/security.md)."""
+    body_timeout_s: float = 60.0
+    """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in."""
+    cors_origins: tuple[str, ...] | None = None
+    """DECONFLICTION_CORS_ORIGINS: space-separated origins whose pages may call the API (unset: none)."""
     limits: Limits = field(default_factory=Limits)
     """DECONFLICTION_MAX_VERTICES, ..._MAX_AREA_KM2, ..._MAX_WINDOW_S, ..._MAX_VOLUMES, ..._MAX_BODY_BYTES,
     ..._MIN_ALTITUDE_M, ..._MAX_ALTITUDE_M, ..._POLE_MARGIN_DEG, ..._PAGE_SIZE_MAX"""
@@ -166,6 +203,13 @@ class Settings:
             tile_url=env.get(f"{ENV_PREFIX}TILE_URL", base.tile_url) or None,
             exercise_start=exercise_start,
             exercise_speed=exercise_speed,
+            tls_cert_file=env.get(f"{ENV_PREFIX}TLS_CERT_FILE") or None,
+            tls_key_file=env.get(f"{ENV_PREFIX}TLS_KEY_FILE") or None,
+            tls_client_ca_file=env.get(f"{ENV_PREFIX}TLS_CLIENT_CA_FILE") or None,
+            secrets_key_file=env.get(f"{ENV_PREFIX}SECRETS_KEY_FILE") or None,
+            header_timeout_s=_positive(env, "HEADER_TIMEOUT_S", base.header_timeout_s),
+            body_timeout_s=_positive(env, "BODY_TIMEOUT_S", base.body_timeout_s),
+            cors_origins=_origins(env),
             limits=limits,
         )
 
@@ -196,7 +240,16 @@ class Settings:
             clock=clock or utcnow,
             escalation=self.escalation(),
             acknowledgement=self.acknowledgement(),
+            secrets_key=self.secrets_key(),
         )
+
+    def secrets_key(self) -> bytes | None:
+        """The key that seals webhook secrets, from DECONFLICTION_SECRETS_KEY_FILE; a bad file stops the start."""
+        if not self.secrets_key_file:
+            return None
+        from deconfliction.service.sealed import load_key
+
+        return load_key(self.secrets_key_file, f"{ENV_PREFIX}SECRETS_KEY_FILE")
 
     def escalation(self) -> EscalationPolicy:
         """The policy file's ``escalation`` section (defaults when absent): how long each step of an
@@ -215,5 +268,7 @@ class Settings:
             + [f"{ENV_PREFIX}{n}" for n in _TACTICAL_ENV]
             + [f"{ENV_PREFIX}{n}" for n in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "TILE_URL")]
             + [f"{ENV_PREFIX}{n}" for n in ("EXERCISE_START", "EXERCISE_SPEED")]
+            + [f"{ENV_PREFIX}{n}" for n in ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE")]
+            + [f"{ENV_PREFIX}{n}" for n in ("HEADER_TIMEOUT_S", "BODY_TIMEOUT_S", "CORS_ORIGINS", "SECRETS_KEY_FILE")]
             + list(_LIMIT_ENV)
         )

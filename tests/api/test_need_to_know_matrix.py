@@ -17,6 +17,7 @@ tests/api/test_need_to_know.py reads the conflict views field by field; this fil
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -189,6 +190,8 @@ class Scene:
     conflicts_with: dict[str, set[str]] = field(default_factory=dict)
     """Caller -> scene operations it has a conflict with."""
     signing_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
+    certificates: dict[str, str] = field(default_factory=dict)
+    """Caller (or "missing-key") -> the client certificate fingerprint it binds."""
     """Caller -> (key id, public key) it registered."""
     private_keys: dict[str, list[Ed25519PrivateKey]] = field(default_factory=dict)
     """Caller -> its private keys, newest last: key changes are signed by the newest once one exists."""
@@ -236,6 +239,8 @@ class Scene:
             return self.cf[obj]
         if obj in self.signing_keys:
             return self.signing_keys[obj][0]
+        if obj in self.certificates:
+            return self.certificates[obj]
         if obj in self.incidents:
             return self.incidents[obj]
         if obj in self.sites:
@@ -571,6 +576,19 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/v1/keys/{key_id}/revoke"): Case(
         (*CALLERS[:-1], "missing-key"),
         lambda s, c, o: s.signed_post(f"/v1/keys/{s.obj_id(str(o))}/revoke", c, None),
+        lambda s, c, o: 401 if c == "anonymous" else 200 if o == c else 404,
+    ),
+    ("GET", "/v1/certificates"): Case(
+        (None,), lambda s, c, o: s.call("GET", "/v1/certificates", c), lambda s, c, o: any_key(c)
+    ),
+    ("POST", "/v1/certificates"): Case(
+        (None,),
+        lambda s, c, o: s.call("POST", "/v1/certificates", c, json={"fingerprint": cert_of(c), "label": c}),
+        lambda s, c, o: 401 if c == "anonymous" else 201,
+    ),
+    ("POST", "/v1/certificates/{fingerprint}/revoke"): Case(
+        (*CALLERS[:-1], "missing-key"),
+        lambda s, c, o: s.call("POST", f"/v1/certificates/{cert_of(str(o))}/revoke", c),
         lambda s, c, o: 401 if c == "anonymous" else 200 if o == c else 404,
     ),
     ("POST", "/v1/operations"): Case(
@@ -1364,6 +1382,22 @@ def test_signing_keys(scene: Scene) -> None:
         assert [k["key_id"] for k in answers[(caller, None)].json()["items"]] == [scene.signing_keys[caller][0]]
     run(scene, ("POST", "/v1/keys"))
     run(scene, ("POST", "/v1/keys/{key_id}/revoke"))
+
+
+def cert_of(owner: str) -> str:
+    """The fingerprint a caller binds in the matrix (a made-up certificate's SHA-256)."""
+    return hashlib.sha256(f"client certificate of {owner}".encode()).hexdigest()
+
+
+def test_client_certificates(scene: Scene) -> None:
+    """A caller binds, lists and revokes its own client certificates only; another's is answered like a
+    missing one."""
+    scene.certificates = {c: cert_of(c) for c in (*CALLERS[:-1], "missing-key")}
+    run(scene, ("POST", "/v1/certificates"))
+    answers = run(scene, ("GET", "/v1/certificates"))
+    for caller in CALLERS[:-1]:
+        assert [c["fingerprint"] for c in answers[(caller, None)].json()["items"]] == [cert_of(caller)]
+    run(scene, ("POST", "/v1/certificates/{fingerprint}/revoke"))
 
 
 def test_incidents(scene: Scene) -> None:

@@ -46,6 +46,7 @@ from deconfliction.client import (
     SignatureRequired,
     StaleVersion,
     StateConflict,
+    TooManyFailures,
     ValidationFailed,
     Volume,
     Window,
@@ -404,6 +405,8 @@ def test_activation_over_a_site_awaits_acknowledgement_or_takes_an_override(serv
         (401, b'{"code": "signature_replayed"}', SignatureReplayed, "signature_replayed"),
         (428, b'{"code": "precondition_required"}', PreconditionRequired, "precondition_required"),
         (413, b'{"code": "body_too_large", "limit": 10}', BodyTooLarge, "body_too_large"),
+        (429, b'{"code": "too_many_failures", "retry_after_s": 7}', TooManyFailures, "too_many_failures"),
+        (429, b"<html>slow down</html>", TooManyFailures, "http_error"),
     ],
 )
 def test_unknown_codes_and_foreign_answers_map_by_status(

@@ -242,6 +242,32 @@ class StoreContract:
             # once expired, the record is forgotten (the signature's timestamp refuses it by then)
             assert tx.party_keys.use_signature("d1", "pt_alpha", later + timedelta(seconds=300), later)
 
+    def test_client_certificates(self, seeded: Store) -> None:
+        import sqlite3
+
+        import psycopg
+
+        from deconfliction.store.ports import ClientCertificate
+
+        a, b = "a" * 64, "b" * 64
+        with seeded.write() as tx:
+            tx.client_certificates.add(ClientCertificate(b, "pt_alpha", "gateway 2", NOW + timedelta(seconds=1)))
+            tx.client_certificates.add(ClientCertificate(a, "pt_alpha", "gateway 1", NOW))
+            tx.client_certificates.revoke(a, NOW + timedelta(seconds=5))
+            tx.client_certificates.revoke(a, NOW + timedelta(seconds=9))  # the first revocation stands
+        with seeded.read() as tx:
+            got = tx.client_certificates.get(a)
+            assert got == ClientCertificate(a, "pt_alpha", "gateway 1", NOW, NOW + timedelta(seconds=5))
+            assert got is not None and not got.active
+            assert [c.fingerprint for c in tx.client_certificates.for_party("pt_alpha")] == [a, b]
+            assert tx.client_certificates.for_party("pt_bravo") == []
+            assert tx.client_certificates.get("c" * 64) is None
+        with (
+            pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)),
+            seeded.write() as tx,
+        ):  # one binding per certificate, whoever holds it
+            tx.client_certificates.add(ClientCertificate(b, "pt_bravo", "theirs", NOW))
+
     def test_a_signed_event_keeps_its_signature_in_the_chain(self, seeded: Store) -> None:
         from deconfliction.domain.ledger import GENESIS, seal
 

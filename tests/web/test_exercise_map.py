@@ -120,7 +120,7 @@ def test_the_map_runs_on_the_scenario_clock_and_says_exercise(browser: Any, exer
     card.get_by_text("OVERDUE").wait_for(timeout=SYNC_S)
     assert "overdue" in (card.get_attribute("class") or "") and "⚠" in card.inner_text()
     page.wait_for_function(
-        "document.getElementById('time-out').textContent.startsWith('2016-09-17 14:1')", timeout=SYNC_S
+        "() => document.getElementById('time-out').textContent.startsWith('2016-09-17 14:1')", timeout=SYNC_S
     )
     shots.take(page, "overdue-after-the-jump")
     assert not errors, errors

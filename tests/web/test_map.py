@@ -223,7 +223,9 @@ def test_every_control_is_labelled_and_reachable_by_keyboard(browser: Any, cell:
     done = page.locator("#notifications .card.done").count()
     page.locator("#notifications .card:not(.done):not(.info) button", has_text="Acknowledge").first.focus()
     page.keyboard.press("Enter")
-    page.wait_for_function(f"document.querySelectorAll('#notifications .card.done').length > {done}", timeout=LIVE_S)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#notifications .card.done').length > {done}", timeout=LIVE_S
+    )
     shots.take(page, "keyboard")
     assert not errors, errors
     page.context.close()

@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from deconfliction import __version__
+from deconfliction.api import certificates as certificates_api
 from deconfliction.api import (
     conflicts,
     delivery,
@@ -36,6 +38,7 @@ from deconfliction.api import units as units_api
 from deconfliction.api import web as web_ui
 from deconfliction.api import zones as zones_api
 from deconfliction.api.limits import BodyLimit
+from deconfliction.api.security import SecurityHeaders
 from deconfliction.service.delivery import NetworkSender, Sender, run_deliveries
 from deconfliction.service.exercise import open_deployment
 from deconfliction.service.exercise import refresh as refresh_exercise_clock
@@ -60,6 +63,15 @@ signed by the service; a party with a registered key signs its writes (docs/sign
 
 
 ESCALATION_EVERY_S = 1.0
+CORS_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "Idempotency-Key",
+    "Signature",
+    "Signature-Key-Id",
+    "Signature-Timestamp",
+]
 
 
 async def _rounds_forever(rt: Runtime, sender: Sender) -> None:
@@ -161,8 +173,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(tracks_api.router)
     app.include_router(exercise_api.router)
     app.include_router(units_api.router)
+    app.include_router(certificates_api.router)
     web_ui.install(app, settings.tile_url)
     limits = runtime.limits if runtime is not None else settings.limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(exercise_api.ExerciseHeader)  # outermost: every answer, refusals included
+    app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)  # CSP, nosniff, framing, HSTS over TLS
+    if settings.cors_origins:  # closed by default: only the origins a deployment names (docs/security.md)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=CORS_HEADERS,
+            expose_headers=["ETag", "Location", "Retry-After", "Idempotent-Replayed", "Deconfliction-Exercise"],
+        )
     return app

@@ -13,12 +13,21 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from deconfliction.api.tls import client_fingerprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Party
 from deconfliction.domain.signing import SignedRequest
-from deconfliction.errors import InvalidInput, NotAuthenticated, PreconditionRequired
+from deconfliction.errors import (
+    InvalidInput,
+    NotAuthenticated,
+    PreconditionRequired,
+    SignatureInvalid,
+    SignatureReplayed,
+)
+from deconfliction.service.certificates import NOT_BOUND, party_of_certificate
+from deconfliction.service.guard import guarded, party_scope, record_failure, refuse_if_locked
 from deconfliction.service.operations import Idempotency
-from deconfliction.service.parties import authenticate
+from deconfliction.service.parties import party_of_key
 from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import StoredResponse
 
@@ -35,12 +44,38 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 _bearer = HTTPBearer(auto_error=False, description="Your party's API key")
 
 
-async def bearer_key(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
-    """The API key of an ``Authorization: Bearer`` header. A missing key is refused here, before the
-    body is read; a wrong one with the request's work (one database read, in the worker thread)."""
+class Caller(str):
+    """An API key, with what the edge knows of the request: the source address (failures are counted
+    per address, docs/security.md) and whether it carries a signature."""
+
+    address: str | None = None
+    signed: bool = False
+
+    @classmethod
+    def of(cls, value: str, request: Request) -> Caller:
+        caller = cls(value)
+        caller.address = request.client.host if request.client else None
+        caller.signed = bool(request.headers.get("Signature"))
+        return caller
+
+
+class CertificateCaller(Caller):
+    """Not an API key: the fingerprint of the verified client certificate of a request that sent no
+    ``Authorization`` header (mutual TLS, docs/security.md)."""
+
+
+async def bearer_key(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> str:
+    """The API key of an ``Authorization: Bearer`` header, else the connection's client certificate. A
+    request with neither is refused here, before the body is read; a wrong one with the request's work
+    (one database read, in the worker thread)."""
     if credentials is None or not credentials.credentials:
+        fingerprint = client_fingerprint(request.scope)
+        if fingerprint is not None:
+            return CertificateCaller.of(fingerprint, request)
         raise NotAuthenticated("send your API key as 'Authorization: Bearer <key>'")
-    return credentials.credentials
+    return Caller.of(credentials.credentials, request)
 
 
 KeyDep = Annotated[str, Depends(bearer_key)]
@@ -51,8 +86,25 @@ async def as_party(rt: Runtime, key: str, work: Callable[[Party], T]) -> T:
     never blocks the event loop, and a request costs one thread handover, not one per dependency. A key
     verified in the last ``rt.keys.ttl_s`` seconds is not read from the database again."""
 
+    address = getattr(key, "address", None)
+
+    def party() -> Party:
+        # a key verified recently is not checked again; an unknown one counts against the address
+        if isinstance(key, CertificateCaller):  # never cached: a revoked binding ends at once
+            return guarded(rt, "certificate", address, lambda tx: party_of_certificate(tx, key), NOT_BOUND)
+        return rt.keys.party(
+            key, lambda: guarded(rt, "api_key", address, lambda tx: party_of_key(tx, key), "this API key is not valid")
+        )
+
     def job() -> T:
-        return work(rt.keys.party(key, lambda: authenticate(rt, key)))
+        caller = party()
+        if getattr(key, "signed", False):  # signatures are guessed by a key holder: counted per party
+            refuse_if_locked(rt, [party_scope(caller.id)])
+        try:
+            return work(caller)
+        except (SignatureInvalid, SignatureReplayed):
+            record_failure(rt, "signature", address, caller.id)
+            raise
 
     return await run_in_threadpool(job)
 

@@ -9,7 +9,7 @@ from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_res
 from deconfliction.api.schemas import IncidentIn
 from deconfliction.domain.incident import Incident, parse_incident
 from deconfliction.domain.party import Party
-from deconfliction.report import incident_html
+from deconfliction.report import REPORT_CSP, incident_html
 from deconfliction.service import incidents
 from deconfliction.service.signing import signed_receipt
 
@@ -63,6 +63,8 @@ async def get(incident_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
 )
 async def report_html(incident_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
-        return HTMLResponse(incident_html(incidents.inquire(rt, party, incident_id)))
+        return HTMLResponse(
+            incident_html(incidents.inquire(rt, party, incident_id)), headers={"Content-Security-Policy": REPORT_CSP}
+        )
 
     return await as_party(rt, key, work)

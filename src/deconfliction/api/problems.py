@@ -29,6 +29,8 @@ def problem_response(status: int, code: str, title: str, detail: str, **extra: A
         **extra,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 429 and "retry_after_s" in extra:
+        headers = {"Retry-After": str(extra["retry_after_s"])}
     return Response(orjson.dumps(body), status_code=status, media_type="application/problem+json", headers=headers)
 
 

@@ -34,6 +34,7 @@ Errors. Every refusal of the service is an ``ApiError`` carrying the problem doc
      |    +-- TrackNotClaimable       409 track_not_claimable    .track
      +-- StaleVersion                 412 stale_version          .current_version
      +-- PreconditionRequired         428 precondition_required
+     +-- TooManyFailures              429 too_many_failures      .retry_after_s
      +-- ServerError                  5xx
 
 A code the client does not know maps to its status's class. Not reaching the service at all raises
@@ -88,6 +89,7 @@ from deconfliction.client.errors import (
     SignatureRequired,
     StaleVersion,
     StateConflict,
+    TooManyFailures,
     TrackNotClaimable,
     ValidationFailed,
     WindowInPast,
@@ -167,6 +169,7 @@ __all__ = [
     "SigningKey",
     "StaleVersion",
     "StateConflict",
+    "TooManyFailures",
     "TrackNotClaimable",
     "TrackStatement",
     "Unit",

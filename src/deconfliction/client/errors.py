@@ -148,6 +148,14 @@ class PreconditionRequired(ApiError):
     pass
 
 
+class TooManyFailures(ApiError):
+    """Too many failed authentications from this address (or signatures for this party): wait."""
+
+    @property
+    def retry_after_s(self) -> int | None:
+        return self.problem.get("retry_after_s")
+
+
 class ServerError(ApiError):
     pass
 
@@ -172,6 +180,7 @@ BY_CODE: dict[str, type[ApiError]] = {
     "track_not_claimable": TrackNotClaimable,
     "stale_version": StaleVersion,
     "precondition_required": PreconditionRequired,
+    "too_many_failures": TooManyFailures,
     "internal_error": ServerError,
 }
 
@@ -185,6 +194,7 @@ BY_STATUS: dict[int, type[ApiError]] = {
     413: BodyTooLarge,
     422: ValidationFailed,
     428: PreconditionRequired,
+    429: TooManyFailures,
 }
 
 

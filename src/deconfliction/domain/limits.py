@@ -22,3 +22,8 @@ class Limits:
     pole_margin_deg: float = 1.0
     """Footprints reaching within this many degrees of a pole are refused (longitudes degenerate there)."""
     page_size_max: int = 500
+    auth_failures_max: int = 20
+    """Failed authentications (API key, signature, client certificate) counted per source address, and
+    per claimed party, within ``auth_failures_window_s``; past it the answer is 429 (docs/security.md)."""
+    auth_failures_window_s: int = 300
+    """The window, in seconds, over which failed authentications are counted."""

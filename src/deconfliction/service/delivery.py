@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 import smtplib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from typing import Protocol
 from urllib.parse import urlparse
@@ -26,6 +26,7 @@ from deconfliction.domain.notification import Notification
 from deconfliction.domain.party import Party, Role
 from deconfliction.errors import Forbidden, InvalidInput, NotFound, StateConflict
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.sealed import seal, unseal
 from deconfliction.store.ports import Transaction
 
 MAX_ENDPOINTS = 10
@@ -88,7 +89,8 @@ def register_endpoint(rt: Runtime, actor: Party, kind: str, address: str) -> tup
             secrets.token_urlsafe(32) if k is EndpointKind.WEBHOOK else "",
             rt.clock(),
         )
-        tx.endpoints.add(endpoint)
+        # stored sealed when a key file is configured (docs/security.md); returned in clear, once
+        tx.endpoints.add(replace(endpoint, secret=seal(rt.secrets_key, endpoint.secret)))
         tx.events.append(
             at=endpoint.created_at,
             actor_id=actor.id,
@@ -133,13 +135,13 @@ def enqueue(tx: Transaction, rt: Runtime, n: Notification) -> None:
         tx.deliveries.add(Delivery(rt.ids.new_id("dl"), e.id, n.party_id, n.id, body, now, now))
 
 
-def _send(sender: Sender, e: Endpoint, d: Delivery) -> None:
+def _send(sender: Sender, e: Endpoint, d: Delivery, secrets_key: bytes | None = None) -> None:
     if e.kind is EndpointKind.WEBHOOK:
         ts = int(time.time())
         headers = {
             "Content-Type": "application/json",
             "Deconfliction-Timestamp": str(ts),
-            "Deconfliction-Signature": signature(e.secret, ts, d.body),
+            "Deconfliction-Signature": signature(unseal(secrets_key, e.secret), ts, d.body),
             "Deconfliction-Delivery": d.id,
             "Deconfliction-Notification": d.notification_id,
         }
@@ -172,7 +174,7 @@ def run_deliveries(rt: Runtime, sender: Sender, limit: int = 50) -> tuple[int, i
             error = "endpoint removed"
         else:
             try:
-                _send(sender, e, d)
+                _send(sender, e, d, rt.secrets_key)
             except Exception as exc:  # any failure of the receiver is a failed attempt, recorded
                 error = f"{type(exc).__name__}: {exc}"
         outcomes.append((d, error))

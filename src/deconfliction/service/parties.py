@@ -15,6 +15,7 @@ from deconfliction.domain.party import Party, Role
 from deconfliction.errors import AlreadyExists, Forbidden, InvalidInput, NotAuthenticated
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.units import party_of_unit_key
+from deconfliction.store.ports import Transaction
 
 NAME_PATTERN = re.compile(r"^[\w][\w .,'()&/-]{0,79}$", re.UNICODE)
 
@@ -23,12 +24,17 @@ def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
 
 
+def party_of_key(tx: Transaction, api_key: str) -> Party | None:
+    """The party (or unit principal) an API key belongs to, within a transaction."""
+    digest = hash_key(api_key)
+    return tx.parties.by_key_hash(digest) or party_of_unit_key(tx, digest)
+
+
 def authenticate(rt: Runtime, api_key: str | None) -> Party:
     if not api_key:
         raise NotAuthenticated("send your API key as 'Authorization: Bearer <key>'")
-    digest = hash_key(api_key)
     with rt.store.read() as tx:
-        party = tx.parties.by_key_hash(digest) or party_of_unit_key(tx, digest)
+        party = party_of_key(tx, api_key)
     if party is None:
         raise NotAuthenticated("this API key is not valid")
     return party

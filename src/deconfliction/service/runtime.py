@@ -96,3 +96,5 @@ class Runtime:
     acknowledgement: AcknowledgementPolicy = field(default_factory=AcknowledgementPolicy)
     """Which conflicts need the other side's acknowledgement before an operation commits (the policy
     file's ``acknowledgement`` section)."""
+    secrets_key: bytes | None = field(default=None, repr=False)
+    """Seals webhook secrets in the database (DECONFLICTION_SECRETS_KEY_FILE, service/sealed.py)."""

@@ -123,6 +123,40 @@ class PartyKeys(Protocol):
 
 
 @dataclass(frozen=True)
+class ClientCertificate:
+    """A client certificate bound to a party: the SHA-256 of its DER encoding (lower-case hex)."""
+
+    fingerprint: str
+    party_id: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ClientCertificates(Protocol):
+    def add(self, cert: ClientCertificate) -> None: ...
+    def get(self, fingerprint: str) -> ClientCertificate | None: ...
+    def for_party(self, party_id: str) -> builtins.list[ClientCertificate]:
+        """Every certificate bound to the party, revoked ones too, oldest first."""
+
+    def revoke(self, fingerprint: str, at: datetime) -> None: ...
+
+
+class AuthFailures(Protocol):
+    """Failed authentications by scope (``address:<ip>``, ``party:<id>``), over a sliding window."""
+
+    def record(self, scope: str, at: datetime, since: datetime) -> int:
+        """Count one failure at ``at``; forget the scope's failures before ``since``; the count since then."""
+
+    def window(self, scope: str, since: datetime) -> tuple[int, datetime | None]:
+        """The scope's failures at or after ``since``: how many, and the oldest of them."""
+
+
+@dataclass(frozen=True)
 class UnitKey:
     """An API key scoped to one unit (its hash is stored, never the key)."""
 
@@ -438,6 +472,10 @@ class Transaction(Protocol):
     def party_keys(self) -> PartyKeys: ...
     @property
     def units(self) -> Units: ...
+    @property
+    def client_certificates(self) -> ClientCertificates: ...
+    @property
+    def auth_failures(self) -> AuthFailures: ...
     @property
     def incidents(self) -> Incidents: ...
     @property

@@ -51,7 +51,16 @@ from deconfliction.domain.site import ProtectedSite, SiteCategory, SitePoint, Si
 from deconfliction.domain.unit import Unit
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.domain.zone import Zone, ZoneAnswer, ZoneState
-from deconfliction.store.ports import CandidateQuery, Event, LineRecord, PartyKey, StoredResponse, UnitKey, chunks
+from deconfliction.store.ports import (
+    CandidateQuery,
+    ClientCertificate,
+    Event,
+    LineRecord,
+    PartyKey,
+    StoredResponse,
+    UnitKey,
+    chunks,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -1732,6 +1741,51 @@ def seal_unsealed(cur: Any, dialect: Dialect) -> int:
     return len(rows)
 
 
+class SqlClientCertificates(_Repo):
+    _COLS = "fingerprint, party_id, label, created_at, revoked_at"
+
+    @staticmethod
+    def _row(r: Sequence[Any]) -> ClientCertificate:
+        return ClientCertificate(r[0], r[1], r[2], from_us(r[3]), None if r[4] is None else from_us(r[4]))
+
+    def add(self, cert: ClientCertificate) -> None:
+        revoked = None if cert.revoked_at is None else to_us(cert.revoked_at)
+        self._exec(
+            f"INSERT INTO client_certificates ({self._COLS}) VALUES (?, ?, ?, ?, ?)",
+            (cert.fingerprint, cert.party_id, cert.label, to_us(cert.created_at), revoked),
+        )
+
+    def get(self, fingerprint: str) -> ClientCertificate | None:
+        r = self._exec(f"SELECT {self._COLS} FROM client_certificates WHERE fingerprint = ?", (fingerprint,)).fetchone()
+        return self._row(r) if r else None
+
+    def for_party(self, party_id: str) -> builtins.list[ClientCertificate]:
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM client_certificates WHERE party_id = ? ORDER BY created_at, fingerprint",
+            (party_id,),
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def revoke(self, fingerprint: str, at: datetime) -> None:
+        self._exec(
+            "UPDATE client_certificates SET revoked_at = ? WHERE fingerprint = ? AND revoked_at IS NULL",
+            (to_us(at), fingerprint),
+        )
+
+
+class SqlAuthFailures(_Repo):
+    def record(self, scope: str, at: datetime, since: datetime) -> int:
+        self._exec("DELETE FROM auth_failures WHERE scope = ? AND at < ?", (scope, to_us(since)))
+        self._exec("INSERT INTO auth_failures (scope, at) VALUES (?, ?)", (scope, to_us(at)))
+        return self.window(scope, since)[0]
+
+    def window(self, scope: str, since: datetime) -> tuple[int, datetime | None]:
+        r = self._exec(
+            "SELECT COUNT(*), MIN(at) FROM auth_failures WHERE scope = ? AND at >= ?", (scope, to_us(since))
+        ).fetchone()
+        return int(r[0]), None if r[1] is None else from_us(r[1])
+
+
 class SqlTransaction:
     """All repositories over one cursor, inside one database transaction."""
 
@@ -1739,6 +1793,8 @@ class SqlTransaction:
         self.parties = SqlParties(cur, dialect)
         self.party_keys = SqlPartyKeys(cur, dialect)
         self.units = SqlUnits(cur, dialect)
+        self.client_certificates = SqlClientCertificates(cur, dialect)
+        self.auth_failures = SqlAuthFailures(cur, dialect)
         self.incidents = SqlIncidents(cur, dialect)
         self.notifications = SqlNotifications(cur, dialect)
         self.contacts = SqlContacts(cur, dialect)

@@ -196,10 +196,14 @@ async function start(key) {
     row.querySelector("input").addEventListener("change", (ev) => map.show(name, ev.target.checked));
     toggles.append(row);
   }
-  $("legend").innerHTML = parties
-    .filter((p) => p.role === "party")
-    .map((p) => `<li><span class="swatch" style="background:${map.colour(p.id)}" aria-hidden="true"></span>${escapeHtml(p.name)}${p.id === me.id ? " (you)" : ""}</li>`)
+  const legendParties = parties.filter((p) => p.role === "party");
+  $("legend").innerHTML = legendParties
+    .map((p) => `<li><span class="swatch" aria-hidden="true"></span>${escapeHtml(p.name)}${p.id === me.id ? " (you)" : ""}</li>`)
     .join("");
+  // the colour through the CSSOM, not a style attribute: the page's Content-Security-Policy allows no inline style
+  $("legend").querySelectorAll(".swatch").forEach((swatch, i) => {
+    swatch.style.background = map.colour(legendParties[i].id);
+  });
 
   // tabs: click, or the arrow keys within the tab list
   const tabs = [...document.querySelectorAll('[role="tab"]')];

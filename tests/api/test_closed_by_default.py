@@ -1,0 +1,125 @@
+"""Closed by default (docs/security.md): no cross-origin reads unless a deployment names the origin, and a
+slow client cannot hold the service: headers and bodies that do not arrive in time close the connection,
+and many slow connections at once do not stop the service from answering."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from bench.servers import Server
+from fastapi.testclient import TestClient
+
+from deconfliction.api.app import create_app
+from deconfliction.domain.party import Party
+from deconfliction.service.runtime import Runtime
+from deconfliction.settings import Settings
+from tests.conftest import auth
+
+PREFLIGHT = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+
+
+def test_no_origin_may_read_the_api_unless_configured(rt: Runtime, parties: dict[str, tuple[Party, str]]) -> None:
+    key = parties["alpha"][1]
+    with TestClient(create_app(runtime=rt)) as c:
+        pre = c.options("/v1/operations", headers={"Origin": "https://c2.example", **PREFLIGHT})
+        get = c.get("/v1/operations", headers={"Origin": "https://c2.example", **auth(key)})
+    assert "access-control-allow-origin" not in pre.headers
+    assert get.status_code == 200 and "access-control-allow-origin" not in get.headers
+
+
+def test_a_configured_origin_may_and_no_other(rt: Runtime, parties: dict[str, tuple[Party, str]]) -> None:
+    key = parties["alpha"][1]
+    settings = Settings.from_env({"DECONFLICTION_CORS_ORIGINS": "https://c2.example https://ops.example:8443"})
+    assert settings.cors_origins == ("https://c2.example", "https://ops.example:8443")
+    with TestClient(create_app(settings, runtime=rt)) as c:
+        pre = c.options("/v1/operations", headers={"Origin": "https://c2.example", **PREFLIGHT})
+        assert pre.status_code == 200
+        assert pre.headers["access-control-allow-origin"] == "https://c2.example"
+        assert "authorization" in pre.headers["access-control-allow-headers"].lower()
+        get = c.get("/v1/operations", headers={"Origin": "https://c2.example", **auth(key)})
+        assert get.headers["access-control-allow-origin"] == "https://c2.example"
+        other = c.options("/v1/operations", headers={"Origin": "https://evil.example", **PREFLIGHT})
+        assert "access-control-allow-origin" not in other.headers
+        other_get = c.get("/v1/operations", headers={"Origin": "https://evil.example", **auth(key)})
+        assert "access-control-allow-origin" not in other_get.headers
+
+
+@pytest.mark.parametrize("value", ["*", "c2.example", "https://c2.example/path", "https://*.example"])
+def test_a_cors_setting_that_is_not_an_origin_is_refused_by_name(value: str) -> None:
+    with pytest.raises(ValueError, match="DECONFLICTION_CORS_ORIGINS"):
+        Settings.from_env({"DECONFLICTION_CORS_ORIGINS": value})
+
+
+@pytest.mark.parametrize("name", ["DECONFLICTION_HEADER_TIMEOUT_S", "DECONFLICTION_BODY_TIMEOUT_S"])
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "nan"])
+def test_a_timeout_that_is_not_positive_is_refused_by_name(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: value})
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    env = {"DECONFLICTION_HEADER_TIMEOUT_S": "1.5", "DECONFLICTION_BODY_TIMEOUT_S": "2"}
+    s = Server(f"sqlite:///{tmp_path / 'slow.db'}", tmp_path, env=env)
+    try:
+        s.wait_ready()
+        yield s
+    finally:
+        s.stop()
+
+
+def _closed_by_server(sock: socket.socket, within_s: float) -> bool:
+    sock.settimeout(within_s)
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_many_slow_clients_do_not_stop_the_service_and_are_cut_off(server: Server) -> None:
+    slow_headers, slow_bodies = [], []
+    try:
+        for _ in range(150):  # headers that never end
+            s = socket.create_connection(("127.0.0.1", server.port))
+            s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            slow_headers.append(s)
+        for _ in range(50):  # a body that never comes
+            s = socket.create_connection(("127.0.0.1", server.port))
+            s.sendall(b"POST /v1/operations HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+            slow_bodies.append(s)
+        # meanwhile the service answers a normal caller at once
+        started = time.monotonic()
+        r = httpx.get(server.url + "/v1/health", timeout=5)
+        assert r.status_code == 200 and time.monotonic() - started < 1.0
+        # and cuts the slow ones off: headers after ~1.5 s, bodies after ~2 s
+        time.sleep(2.5)
+        assert all(_closed_by_server(s, 2.0) for s in slow_headers + slow_bodies)
+        # a client that keeps trickling header bytes is cut off too: the deadline is for the whole header
+        trickle = socket.create_connection(("127.0.0.1", server.port))
+        trickle.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        closed = False
+        while time.monotonic() - started < 5:
+            try:
+                trickle.sendall(b"X-A: b\r\n")
+            except OSError:
+                closed = True
+                break
+            if _closed_by_server(trickle, 0.3):
+                closed = True
+                break
+        assert closed and time.monotonic() - started < 3.5
+        trickle.close()
+        assert httpx.get(server.url + "/v1/health", timeout=5).status_code == 200
+    finally:
+        for s in slow_headers + slow_bodies:
+            with contextlib.suppress(OSError):
+                s.close()
