@@ -91,6 +91,8 @@ def test_many_slow_clients_do_not_stop_the_service_and_are_cut_off(server: Serve
             s = socket.create_connection(("127.0.0.1", server.port))
             s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
             slow_headers.append(s)
+        for _ in range(20):  # connections that never send a byte
+            slow_bodies.append(socket.create_connection(("127.0.0.1", server.port)))
         for _ in range(50):  # a body that never comes
             s = socket.create_connection(("127.0.0.1", server.port))
             s.sendall(b"POST /v1/operations HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
@@ -99,7 +101,7 @@ def test_many_slow_clients_do_not_stop_the_service_and_are_cut_off(server: Serve
         started = time.monotonic()
         r = httpx.get(server.url + "/v1/health", timeout=5)
         assert r.status_code == 200 and time.monotonic() - started < 1.0
-        # and cuts the slow ones off: headers after ~1.5 s, bodies after ~2 s
+        # and cuts the slow ones off: headers after ~1.5 s, bodies and silent connections after ~2 s
         time.sleep(2.5)
         assert all(_closed_by_server(s, 2.0) for s in slow_headers + slow_bodies)
         # a client that keeps trickling header bytes is cut off too: the deadline is for the whole header

@@ -121,8 +121,9 @@ def _timeouts() -> tuple[float, float]:
 
 class HardenedHttpTools(HttpToolsProtocol):
     """uvicorn's httptools protocol (its default) with what a hostile network needs: a request's headers
-    must arrive within DECONFLICTION_HEADER_TIMEOUT_S and its body within DECONFLICTION_BODY_TIMEOUT_S,
-    else the connection is closed (a slow client holds no more than a socket for that long); and the
+    must arrive within DECONFLICTION_HEADER_TIMEOUT_S of its first byte and its body within
+    DECONFLICTION_BODY_TIMEOUT_S, and a connection that sends nothing is closed after the latter; else the
+    connection is closed (a slow client holds no more than a socket for that long); and the
     client certificate, when one was verified, is handed on to the application."""
 
     _deadline: asyncio.TimerHandle | None = None
@@ -144,7 +145,9 @@ class HardenedHttpTools(HttpToolsProtocol):
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         _with_client_certificate(self, transport)
-        self._arm(_timeouts()[0])
+        # a connection that has sent nothing yet (a browser opens some ahead of use) gets the longer
+        # deadline: closing a socket a browser is about to use would race its first request
+        self._arm(_timeouts()[1])
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
