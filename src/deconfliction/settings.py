@@ -160,9 +160,10 @@ class Settings:
     secrets_key_file: str | None = None
     """DECONFLICTION_SECRETS_KEY_FILE: a file of 32+ random bytes, kept outside the database, that seals the
     webhook secrets stored in it (docs/security.md). Unset: they are stored in clear."""
-    header_timeout_s: float = 10.0
-    """DECONFLICTION_HEADER_TIMEOUT_S: a request's headers must arrive within this (docs/security.md)."""
-    body_timeout_s: float = 60.0
+    header_timeout_s: float | None = None
+    """DECONFLICTION_HEADER_TIMEOUT_S: a request's headers must arrive within this (docs/security.md);
+    unset: no deadline of the service's own."""
+    body_timeout_s: float | None = None
     """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in."""
     cors_origins: tuple[str, ...] | None = None
     """DECONFLICTION_CORS_ORIGINS: space-separated origins whose pages may call the API (unset: none)."""
@@ -207,8 +208,10 @@ class Settings:
             tls_key_file=env.get(f"{ENV_PREFIX}TLS_KEY_FILE") or None,
             tls_client_ca_file=env.get(f"{ENV_PREFIX}TLS_CLIENT_CA_FILE") or None,
             secrets_key_file=env.get(f"{ENV_PREFIX}SECRETS_KEY_FILE") or None,
-            header_timeout_s=_positive(env, "HEADER_TIMEOUT_S", base.header_timeout_s),
-            body_timeout_s=_positive(env, "BODY_TIMEOUT_S", base.body_timeout_s),
+            header_timeout_s=_positive(env, "HEADER_TIMEOUT_S", 1.0)
+            if f"{ENV_PREFIX}HEADER_TIMEOUT_S" in env
+            else None,
+            body_timeout_s=_positive(env, "BODY_TIMEOUT_S", 1.0) if f"{ENV_PREFIX}BODY_TIMEOUT_S" in env else None,
             cors_origins=_origins(env),
             limits=limits,
         )

@@ -9,6 +9,7 @@ Screenshots of each step go to test-artifacts/web/.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -155,6 +156,20 @@ def shots(request: pytest.FixtureRequest) -> Shots:
     return Shots(request.node.name)
 
 
+_OPENED: list[Any] = []
+"""The browser contexts ``open_page`` made during the current test."""
+
+
+@pytest.fixture(autouse=True)
+def _close_pages() -> Iterator[None]:
+    """Each test's pages are closed when it ends: a page left open keeps its stream and its track polling
+    running against the module's server, and a dozen of them slow every later first load."""
+    yield
+    while _OPENED:
+        with contextlib.suppress(Exception):
+            _OPENED.pop().close()
+
+
 READY_MS = 60_000
 """How long the first load of the map may take before a test fails."""
 
@@ -166,6 +181,7 @@ def open_page(browser: Any, cell: Cell, who: str, errors: list[str], fake_clock:
     and reported in ``errors``, as are the page's uncaught errors. ``fake_clock``: the page's clock is
     Playwright's, to be moved forward by the test."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
+    _OPENED.append(context)
 
     def only_the_service(route: Any) -> None:
         if route.request.url.startswith(cell.url + "/"):

@@ -114,7 +114,7 @@ class ClientCertificateH11(H11Protocol):
 
 
 @functools.cache
-def _timeouts() -> tuple[float, float]:
+def _timeouts() -> tuple[float | None, float | None]:
     settings = Settings.from_env()
     return settings.header_timeout_s, settings.body_timeout_s
 
@@ -128,9 +128,10 @@ class HardenedHttpTools(HttpToolsProtocol):
 
     _deadline: asyncio.TimerHandle | None = None
 
-    def _arm(self, seconds: float) -> None:
+    def _arm(self, seconds: float | None) -> None:
         self._disarm()
-        self._deadline = self.loop.call_later(seconds, self._too_slow)
+        if seconds is not None:  # None: that deadline is not set (docs/settings.md)
+            self._deadline = self.loop.call_later(seconds, self._too_slow)
 
     def _disarm(self) -> None:
         if self._deadline is not None:
