@@ -30,6 +30,14 @@ settings.register_profile(
 settings.register_profile(
     "deep", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
+settings.register_profile(
+    # `make mutation`: every mutant runs the same few examples, so a kill is reproducible (docs/testing.md)
+    "mutation",
+    max_examples=15,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 warnings.filterwarnings("ignore", message=".*httpx2.*")
