@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from deconfliction.domain.ledger import GENESIS
 from deconfliction.domain.party import Party, Role
@@ -35,6 +35,7 @@ settings.register_profile(
     "mutation",
     max_examples=15,
     derandomize=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: a failure is enough
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -14,6 +14,7 @@ import pytest
 from deconfliction.domain.notification import Notification, NotificationState
 from deconfliction.domain.operation import OperationState
 from deconfliction.domain.party import Party
+from deconfliction.domain.volume import format_time
 from deconfliction.errors import InvalidTransition
 from deconfliction.service import notifications as notes
 from deconfliction.service import operations as ops
@@ -282,3 +283,65 @@ def test_an_acknowledged_conflict_that_changes_is_chased_anew(
     assert (new.step, new.escalations, new.state) == (0, (), NotificationState.PENDING)
     assert "takes_over" not in new.body and "chase" not in new.body
     assert new.deadline == clock.now + timedelta(seconds=340 / 3)
+
+
+def test_each_step_is_recorded_exactly_and_a_coordinators_own_miss_stops(
+    rt: Runtime, parties: dict[str, tuple[Party, str]], clock: FakeClock
+) -> None:
+    """The ledger entry of every step and the coordinator's ``escalation`` notification, member by member;
+    a coordinator's own notification reaching the end of its ladder tells nobody further."""
+    p = named(parties)
+    notes.set_contacts(rt, p["alpha"], LADDER)
+    clock.now = T0 - timedelta(minutes=10)
+    assert notes.run_escalations(rt) == 0
+    strike(rt, p)
+    (n,) = chased(rt, p["alpha"])
+    assert n.deadline is not None
+    missed = [n.deadline]
+    clock.now = n.deadline
+    assert notes.run_escalations(rt) == 1
+    assert notes.run_escalations(rt) == 0  # taken once
+    n = notes.get_notification(rt, p["alpha"], n.id)
+    assert n.deadline is not None
+    missed.append(n.deadline)
+    clock.now = n.deadline
+    assert notes.run_escalations(rt) == 1
+    with rt.store.read() as tx:
+        steps = [e for e in tx.events.after(0, 10_000) if e.type == "notification.escalated"]
+    assert [(e.subject_id, e.audience, dict(e.payload)) for e in steps] == [
+        (
+            n.id,
+            (p["alpha"].id,),
+            {
+                "notification": n.id,
+                "about": n.subject_id,
+                "step": step,
+                "to": to,
+                "missed_deadline": format_time(missed[step - 1]),
+            },
+        )
+        for step, to in ((1, "deputy"), (2, "coordinator"))
+    ]
+    (copy,) = [x for x in notes.list_notifications(rt, p["cell"], limit=1000) if x.kind == "escalation"]
+    assert copy.party_id == p["cell"].id and copy.subject_id == n.id and copy.entry_seq == steps[-1].seq
+    assert dict(copy.body) == {
+        "notification": n.id,
+        "party": p["alpha"].id,
+        "party_name": p["alpha"].name,
+        "about": n.subject_id,
+        "kind": "conflict.opened",
+        "missed_deadline": format_time(missed[1]),
+        "starts_at": format_time(T0),
+    }
+    # the coordinator has no ladder: one contact, no share kept after it, so all the time left is its own
+    assert copy.starts_at == T0 and copy.deadline == T0
+    clock.now = T0
+    assert notes.run_escalations(rt) == 1
+    late = notes.get_notification(rt, p["cell"], copy.id)
+    assert late.at_coordinator and late.escalations[-1]["to"] == "coordinator"
+    assert [x for x in notes.list_notifications(rt, p["cell"], limit=1000) if x.kind == "escalation"] == [late]
+    assert notes.run_escalations(rt) == 0
+    # what is late, for whom: the party its own, the coordinator and an auditor everyone's
+    assert [x.id for x in notes.overdue(rt, p["alpha"])] == [n.id]
+    assert {x.id for x in notes.overdue(rt, p["cell"])} == {n.id, copy.id}
+    assert notes.overdue(rt, p["bravo"]) == []
