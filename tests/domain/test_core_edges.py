@@ -512,3 +512,55 @@ def test_volumes_compare_by_their_parts() -> None:
     assert v != Volume4D.create(circle, AltitudeBand(0, 101), window)
     assert v != Volume4D.create(circle, band, TimeWindow(NOW, s(61)))
     assert v != "volume" and v.__eq__("volume") is NotImplemented
+
+
+def test_more_edges_on_both_sides(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    # refusals carry the state and what was asked for
+    with pytest.raises(InvalidTransition) as err:
+        acknowledge(acknowledge(note(), by="pt_a", now=s(1)), by="pt_a", now=s(2))
+    assert err.value.extra == {"state": "acknowledged", "requested": "acknowledged"}
+    with pytest.raises(InvalidTransition) as err:
+        acknowledge(note(state=NotificationState.SUPERSEDED, superseded_by="nt_2"), by="pt_a", now=s(2))
+    assert err.value.extra == {"state": "superseded", "requested": "acknowledged"}
+    assert acknowledge(note(), by="pt_a", now=s(1)).record()["acknowledged_at"] == "2026-11-23T07:50:01Z"
+    # a deadline asks one contact and keeps the coordinators' share by default
+    assert P.deadline(NOW, s(600)) == s(300)
+    # a pending chase at the coordinators keeps its deadline even when a fresh share would end later
+    new = note(id="nt_new", body={"content_version": 2})
+    at = note(id="nt_old", step=3, deadline=s(900), at_coordinator=True)
+    assert take_over(new, at, now=NOW, policy=P, contacts=2).notification.deadline == s(900)
+    # an instant inside a window, not at its start
+    assert TimeWindow(s(5), s(5)).intersects(TimeWindow(NOW, s(10)))
+    assert TimeWindow(NOW, s(10)).intersects(TimeWindow(s(5), s(5)))
+    # exactly at the threshold is not closer, as one value or an array
+    edge = threshold_m(304.8)
+    assert not closer_than(edge, 304.8)
+    assert closer_than(np.array([edge, np.nextafter(edge, 0)]), 304.8).tolist() == [False, True]
+    # an error after a duplicate override is still reported
+    with pytest.raises(InvalidInput) as bad:
+        check_overrides([Override("cf_1", "a"), Override("cf_1", "b"), Override("cf_2", " ")])
+    assert [e.code for e in bad.value.errors] == ["duplicate", "missing_reason"]
+    # times are written in UTC whatever the machine's zone
+    monkeypatch.setenv("TZ", "Asia/Damascus")
+    time.tzset()
+    try:
+        assert format_time(NOW) == "2026-11-23T07:50:00Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_section_messages() -> None:
+    from deconfliction.domain.acknowledgement import AcknowledgementPolicy
+
+    with pytest.raises(InvalidInput) as err:
+        AcknowledgementPolicy.from_mapping([])
+    assert err.value.errors[0].message == 'an object of conflict kind -> "none" | "activate" | "plan"'
+    with pytest.raises(InvalidInput) as err:
+        AcknowledgementPolicy.from_mapping({"operation": "approve"})
+    assert err.value.errors[0].message == 'expected "none", "activate" or "plan"'
+    with pytest.raises(InvalidInput) as err:
+        EscalationPolicy.from_mapping(5)
+    assert err.value.errors[0].message == "an object: {default_s, floor_s, coordinator_shares}"

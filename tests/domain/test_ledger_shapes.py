@@ -158,7 +158,7 @@ def test_entry_shapes() -> None:
 def test_a_missing_entry_is_named_with_its_line_and_the_truncation_at_line_zero() -> None:
     lines = lines_of(plain(4))
     report = verify([lines[0], lines[1], lines[3], lines[4]])
-    assert found(report)[0] == (3, 3, "entry 2 expected here: missing or reordered")
+    assert found(report) == [(3, 3, "entry 2 expected here: missing or reordered")]
     assert found(verify(lines[:3])) == [(0, 2, "the export ends at entry 2, not 4: truncated")]
 
 
@@ -280,3 +280,121 @@ def test_receipts() -> None:
     assert unknown.ok and unknown.unchecked == [f"receipt 2: service key {other.key_id} is not in this export"]
     missing = {"seq": "2", "hash": sealed[1].hash}
     assert found(verify(lines, receipts=[missing])) == [(0, None, f"receipt {missing} not in this chain")]
+
+
+def test_an_entry_and_a_header_read_back_exactly() -> None:
+    e = Entry(3, T0, "pt_a", "operation.created", "op_1", ("pt_a", "*"), {"n": 1}, signed={"key_id": "k"})
+    assert e.content() == {
+        "seq": 3,
+        "at": "2026-11-23T08:00:00.000000Z",
+        "actor": "pt_a",
+        "type": "operation.created",
+        "subject": "op_1",
+        "audience": ["pt_a", "*"],
+        "payload": {"n": 1},
+        "signed": {"key_id": "k"},
+    }
+    assert "signed" not in Entry(1, T0, None, "x", "y", (), {}).content()
+    assert Entry(1, T0, None, "x", "y", (), {}, exercise=True).content()["exercise"] is True
+    assert "exercise" not in Entry(1, T0, None, "x", "y", (), {}).content()
+    assert e.readable_by("pt_z") and Entry(1, T0, None, "x", "y", ("pt_a",), {}).readable_by("pt_a")
+    assert not Entry(1, T0, None, "x", "y", ("pt_a",), {}).readable_by("pt_b")
+    s = seal(e, GENESIS)
+    assert s.line(redacted=True) == {"seq": 3, "redacted": True, "content_hash": s.content_hash, "hash": s.hash}
+    assert s.line() == {"seq": 3, "content": e.content(), "content_hash": s.content_hash, "hash": s.hash}
+    assert header(after_seq=2, previous="p", until_seq=9, party="pt_a", head_seq=12, head_hash="h") == {
+        "format": "deconfliction-ledger/1",
+        "after_seq": 2,
+        "previous_hash": "p",
+        "until_seq": 9,
+        "party": "pt_a",
+        "head": {"seq": 12, "hash": "h"},
+    }
+
+
+def wrong_head(lines: list[bytes], last: int) -> list[bytes]:
+    """The export with a header announcing a head hash that is not its last one."""
+    top = {**obj(lines[0]), "head": {"seq": last, "hash": "a" * 64}}
+    return [export_line(top), *lines[1:]]
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        (b"{", None),
+        (b"[1]", (3, None, "not a JSON object")),
+        (b'{"x":1}', (3, None, "no entry number (seq)")),
+    ],
+)
+def test_a_broken_line_stops_trusting_the_head(bad: bytes, expected: tuple[int, int | None, str] | None) -> None:
+    """After a line that breaks the chain, the header's head is not compared (the chain cannot show it)."""
+    lines = wrong_head(lines_of(plain(2)), 2)
+    report = verify([lines[0], lines[1], bad, lines[2]])
+    assert report.problems and report.problems[0].line == 3
+    if expected is not None:
+        assert found(report)[0] == expected
+    assert all(p.line == 3 for p in report.problems), found(report)
+
+
+def test_every_entry_problem_stops_trusting_the_head() -> None:
+    lines = lines_of(plain(3), until=2)
+    second = obj(lines[2])
+    full = lines_of(plain(3))
+    bad_hash = verify([full[0], full[1], export_line({**second, "hash": "x"}), full[3]])
+    assert found(bad_hash) == [(3, 2, "content_hash or hash is not 64 hex digits")]  # entry 3 not blamed
+    for changed in (
+        {k: v for k, v in second.items() if k != "content"},
+        {**second, "content": {**second["content"], "seq": 7}},
+        {**second, "content": {**second["content"], "subject": "pt_9"}},
+    ):
+        report = verify(wrong_head([lines[0], lines[1], export_line(changed)], 2))
+        assert [p.line for p in report.problems] == [3], found(report)
+    # a missing entry: the lines after it are not also reported as broken links
+    lines = lines_of(plain(3))
+    assert found(verify(wrong_head([lines[0], lines[1], lines[3]], 3))) == [
+        (3, 3, "entry 2 expected here: missing or reordered")
+    ]
+
+
+def test_an_altered_line_stops_trusting_the_head() -> None:
+    lines = lines_of(plain(2))
+    spaced = lines[2].decode().replace(",", ", ", 1)
+    report = verify(wrong_head([lines[0], lines[1], spaced], 2))
+    assert found(report) == [(3, 2, "not in canonical form: the line was altered")]
+    odd = verify([lines[0], lines[1], b'{"seq": "2"}'])
+    assert found(odd)[0] == (3, None, "not in canonical form: the line was altered")
+
+
+def test_headers_with_members_left_out() -> None:
+    sealed = plain(2)
+    top = obj(lines_of(sealed)[0])
+    del top["after_seq"]
+    assert verify([export_line(top), *lines_of(sealed)[1:]]).ok  # entries from 1
+    odd = {**obj(lines_of(sealed)[0]), "head": "somewhere"}
+    assert verify([export_line(odd), *lines_of(sealed)[1:]]).ok
+    later = header(after_seq=5, previous=GENESIS, until_seq=5, party=None, head_seq=5, head_hash=GENESIS)
+    assert verify([export_line(later)]).ok  # nothing after entry 5, as announced
+
+
+def test_trailing_blanks_are_part_of_the_line() -> None:
+    lines = lines_of(plain(1))
+    for last in (lines[1] + b" ", lines[1].decode() + " ", lines[1] + b"\t\n"):
+        assert found(verify([lines[0], last])) == [(2, 1, "not in canonical form: the line was altered")]
+
+
+def test_receipts_each_checked() -> None:
+    signer = ServiceSigner(Ed25519PrivateKey.generate())
+    announce = Entry(1, T0, None, "service.key", "service", ("*",), signer.announcement())
+    sealed = chain(announce, Entry(2, T0, None, "x", "y", ("*",), {}))
+    lines = lines_of(sealed)
+    good = [signer.receipt(1, sealed[0].hash, T0), signer.receipt(2, sealed[1].hash, T0)]
+    wrong = {"seq": 1, "hash": "f" * 64}
+    report = verify(lines, receipts=[wrong, *good, {"seq": 2, "hash": sealed[1].hash}])
+    assert found(report) == [(0, 1, f"receipt {wrong} not in this chain")]
+    assert report.receipts_signed == 2 and report.unchecked == []
+
+
+def test_every_signature_is_counted() -> None:
+    key = Ed25519PrivateKey.generate()
+    report = verify(lines_of(chain(key_added(1, key), signed_entry(2, key), signed_entry(3, key))))
+    assert report.ok and report.signatures_checked == 2

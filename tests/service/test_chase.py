@@ -345,3 +345,52 @@ def test_each_step_is_recorded_exactly_and_a_coordinators_own_miss_stops(
     assert [x.id for x in notes.overdue(rt, p["alpha"])] == [n.id]
     assert {x.id for x in notes.overdue(rt, p["cell"])} == {n.id, copy.id}
     assert notes.overdue(rt, p["bravo"]) == []
+
+
+def test_a_conflict_notification_and_its_take_over_are_recorded_exactly(
+    rt: Runtime, parties: dict[str, tuple[Party, str]], clock: FakeClock
+) -> None:
+    """The body of a conflict notification, and the ``notification.superseded`` entry when a change of
+    content takes its chase over, member by member."""
+    p = named(parties)
+    notes.set_contacts(rt, p["alpha"], LADDER)
+    clock.now = T0 - timedelta(minutes=10)
+    b = strike(rt, p)
+    (first,) = chased(rt, p["alpha"])
+    c = b.conflicts[0]
+    assert first.id.startswith("nt_") and first.kind == "conflict.opened" and first.subject_id == c.id
+    assert dict(first.body) == {
+        "conflict": c.id,
+        "kind": c.kind,
+        "state": "open",
+        "version": 1,
+        "content_version": 1,
+        "counterpart": p["bravo"].name,
+        "window": {"start": format_time(c.window.start), "end": format_time(c.window.end)},
+        "min_horizontal_m": round(c.min_horizontal_m, 1),
+    }
+    # two contacts and the coordinators' share of the 10 minutes left
+    assert first.deadline == clock.now + timedelta(seconds=200) and first.starts_at == c.window.start
+    clock.advance(seconds=20)
+    token = c.token_for(p["bravo"].id)
+    ops.revise_operation(rt, p["bravo"], b.operation.id, draft(40.06, 35.06), expected_version=1, known_tokens=[token])
+    old, new = conflict_notes(rt, p["alpha"])
+    assert new.body["version"] == 2 and new.body["content_version"] == 2
+    # its own share (580 s / 3) would end later than the deadline it inherits: the inherited one stands
+    assert new.deadline == first.deadline
+    with rt.store.read() as tx:
+        (entry,) = [e for e in tx.events.after(0, 10_000) if e.type == "notification.superseded"]
+    assert (entry.subject_id, entry.audience) == (old.id, (p["alpha"].id,))
+    assert dict(entry.payload) == {
+        "notification": old.id,
+        "about": c.id,
+        "by": new.id,
+        "step": 0,
+        "deadline": format_time(new.deadline),
+    }
+    # the overdue list pages by id
+    clock.now = T0 + timedelta(hours=1)
+    late = notes.overdue(rt, p["cell"])
+    assert len(late) >= 2
+    assert notes.overdue(rt, p["cell"], limit=1) == late[:1]
+    assert notes.overdue(rt, p["cell"], after=late[0].id) == late[1:]

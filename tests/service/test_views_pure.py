@@ -78,10 +78,12 @@ def test_unit_items_and_operations(viewer: Party, owner: str, unit: str | None, 
 
 
 def test_a_missing_operation_or_conflict_reads_as_not_found() -> None:
-    with pytest.raises(NotFound, match="no operation op_9"):
+    with pytest.raises(NotFound, match="no operation op_9") as err:
         views.visible_operation(CO, None, "op_9")
-    with pytest.raises(NotFound, match="no conflict cf_9"):
+    assert err.value.extra == {"id": "op_9"}
+    with pytest.raises(NotFound, match="no conflict cf_9") as err:
         views.visible_conflict(CO, None, "cf_9")
+    assert err.value.extra == {"id": "cf_9"}
 
 
 @pytest.mark.parametrize(
