@@ -324,6 +324,7 @@ def test_each_step_is_recorded_exactly_and_a_coordinators_own_miss_stops(
     ]
     (copy,) = [x for x in notes.list_notifications(rt, p["cell"], limit=1000) if x.kind == "escalation"]
     assert copy.party_id == p["cell"].id and copy.subject_id == n.id and copy.entry_seq == steps[-1].seq
+    assert copy.id.startswith("nt_") and copy.id != n.id
     assert dict(copy.body) == {
         "notification": n.id,
         "party": p["alpha"].id,
