@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install web lint typecheck pytest bench clean
+.PHONY: demo test install web lint typecheck pytest bench mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,8 @@ demo: $(STAMP) $(WEB_STAMP)
 test: $(STAMP) $(WEB_STAMP) lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -42,5 +42,9 @@ pytest: $(STAMP) $(WEB_STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/strategic.py
 
+## Mutation testing of the pure core (docs/testing.md); not part of `make test`. Niced: it takes both cores.
+mutation: $(STAMP)
+	HYPOTHESIS_PROFILE=mutation nice -n 19 $(BIN)/python tools/mutation.py
+
 clean:
-	rm -rf $(VENV) web/node_modules src/deconfliction/web/static/vendor var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) mutants web/node_modules src/deconfliction/web/static/vendor var .pytest_cache .mypy_cache .ruff_cache .hypothesis

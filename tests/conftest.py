@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from deconfliction.domain.ledger import GENESIS
 from deconfliction.domain.party import Party, Role
@@ -29,6 +29,15 @@ settings.register_profile(
 )
 settings.register_profile(
     "deep", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+settings.register_profile(
+    # `make mutation`: every mutant runs the same few examples, so a kill is reproducible (docs/testing.md)
+    "mutation",
+    max_examples=15,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # no shrinking: a failure is enough
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 

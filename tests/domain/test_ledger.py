@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -69,7 +70,7 @@ def test_an_untouched_export_verifies_redacted_or_not(chain: list[Sealed], data:
     assert (report.entries, report.redacted, report.head_hash) == (len(chain), len(redact), chain[-1].hash)
 
 
-@settings(max_examples=300)
+@settings(max_examples=20 if os.environ.get("HYPOTHESIS_PROFILE") == "mutation" else 300)
 @given(chains(), st.data())
 def test_one_flipped_bit_in_any_entry_line_is_found_at_its_line(chain: list[Sealed], data: st.DataObject) -> None:
     redact = set(data.draw(st.lists(st.sampled_from([s.entry.seq for s in chain]), unique=True)))

@@ -14,6 +14,7 @@ import pytest
 from deconfliction.domain.notification import Notification, NotificationState
 from deconfliction.domain.operation import OperationState
 from deconfliction.domain.party import Party
+from deconfliction.domain.volume import format_time
 from deconfliction.errors import InvalidTransition
 from deconfliction.service import notifications as notes
 from deconfliction.service import operations as ops
@@ -282,3 +283,115 @@ def test_an_acknowledged_conflict_that_changes_is_chased_anew(
     assert (new.step, new.escalations, new.state) == (0, (), NotificationState.PENDING)
     assert "takes_over" not in new.body and "chase" not in new.body
     assert new.deadline == clock.now + timedelta(seconds=340 / 3)
+
+
+def test_each_step_is_recorded_exactly_and_a_coordinators_own_miss_stops(
+    rt: Runtime, parties: dict[str, tuple[Party, str]], clock: FakeClock
+) -> None:
+    """The ledger entry of every step and the coordinator's ``escalation`` notification, member by member;
+    a coordinator's own notification reaching the end of its ladder tells nobody further."""
+    p = named(parties)
+    notes.set_contacts(rt, p["alpha"], LADDER)
+    clock.now = T0 - timedelta(minutes=10)
+    assert notes.run_escalations(rt) == 0
+    strike(rt, p)
+    (n,) = chased(rt, p["alpha"])
+    assert n.deadline is not None
+    missed = [n.deadline]
+    clock.now = n.deadline
+    assert notes.run_escalations(rt) == 1
+    assert notes.run_escalations(rt) == 0  # taken once
+    n = notes.get_notification(rt, p["alpha"], n.id)
+    assert n.deadline is not None
+    missed.append(n.deadline)
+    clock.now = n.deadline
+    assert notes.run_escalations(rt) == 1
+    with rt.store.read() as tx:
+        steps = [e for e in tx.events.after(0, 10_000) if e.type == "notification.escalated"]
+    assert [(e.subject_id, e.audience, dict(e.payload)) for e in steps] == [
+        (
+            n.id,
+            (p["alpha"].id,),
+            {
+                "notification": n.id,
+                "about": n.subject_id,
+                "step": step,
+                "to": to,
+                "missed_deadline": format_time(missed[step - 1]),
+            },
+        )
+        for step, to in ((1, "deputy"), (2, "coordinator"))
+    ]
+    (copy,) = [x for x in notes.list_notifications(rt, p["cell"], limit=1000) if x.kind == "escalation"]
+    assert copy.party_id == p["cell"].id and copy.subject_id == n.id and copy.entry_seq == steps[-1].seq
+    assert copy.id.startswith("nt_") and copy.id != n.id
+    assert dict(copy.body) == {
+        "notification": n.id,
+        "party": p["alpha"].id,
+        "party_name": p["alpha"].name,
+        "about": n.subject_id,
+        "kind": "conflict.opened",
+        "missed_deadline": format_time(missed[1]),
+        "starts_at": format_time(T0),
+    }
+    # the coordinator has no ladder: one contact, no share kept after it, so all the time left is its own
+    assert copy.starts_at == T0 and copy.deadline == T0
+    clock.now = T0
+    assert notes.run_escalations(rt) == 1
+    late = notes.get_notification(rt, p["cell"], copy.id)
+    assert late.at_coordinator and late.escalations[-1]["to"] == "coordinator"
+    assert [x for x in notes.list_notifications(rt, p["cell"], limit=1000) if x.kind == "escalation"] == [late]
+    assert notes.run_escalations(rt) == 0
+    # what is late, for whom: the party its own, the coordinator and an auditor everyone's
+    assert [x.id for x in notes.overdue(rt, p["alpha"])] == [n.id]
+    assert {x.id for x in notes.overdue(rt, p["cell"])} == {n.id, copy.id}
+    assert notes.overdue(rt, p["bravo"]) == []
+
+
+def test_a_conflict_notification_and_its_take_over_are_recorded_exactly(
+    rt: Runtime, parties: dict[str, tuple[Party, str]], clock: FakeClock
+) -> None:
+    """The body of a conflict notification, and the ``notification.superseded`` entry when a change of
+    content takes its chase over, member by member."""
+    p = named(parties)
+    notes.set_contacts(rt, p["alpha"], LADDER)
+    clock.now = T0 - timedelta(minutes=10)
+    b = strike(rt, p)
+    (first,) = chased(rt, p["alpha"])
+    c = b.conflicts[0]
+    assert first.id.startswith("nt_") and first.kind == "conflict.opened" and first.subject_id == c.id
+    assert dict(first.body) == {
+        "conflict": c.id,
+        "kind": c.kind,
+        "state": "open",
+        "version": 1,
+        "content_version": 1,
+        "counterpart": p["bravo"].name,
+        "window": {"start": format_time(c.window.start), "end": format_time(c.window.end)},
+        "min_horizontal_m": round(c.min_horizontal_m, 1),
+    }
+    # two contacts and the coordinators' share of the 10 minutes left
+    assert first.deadline == clock.now + timedelta(seconds=200) and first.starts_at == c.window.start
+    clock.advance(seconds=20)
+    token = c.token_for(p["bravo"].id)
+    ops.revise_operation(rt, p["bravo"], b.operation.id, draft(40.06, 35.06), expected_version=1, known_tokens=[token])
+    old, new = conflict_notes(rt, p["alpha"])
+    assert new.body["version"] == 2 and new.body["content_version"] == 2
+    # its own share (580 s / 3) would end later than the deadline it inherits: the inherited one stands
+    assert new.deadline == first.deadline
+    with rt.store.read() as tx:
+        (entry,) = [e for e in tx.events.after(0, 10_000) if e.type == "notification.superseded"]
+    assert (entry.subject_id, entry.audience) == (old.id, (p["alpha"].id,))
+    assert dict(entry.payload) == {
+        "notification": old.id,
+        "about": c.id,
+        "by": new.id,
+        "step": 0,
+        "deadline": format_time(new.deadline),
+    }
+    # the overdue list pages by id
+    clock.now = T0 + timedelta(hours=1)
+    late = notes.overdue(rt, p["cell"])
+    assert len(late) >= 2
+    assert notes.overdue(rt, p["cell"], limit=1) == late[:1]
+    assert notes.overdue(rt, p["cell"], after=late[0].id) == late[1:]

@@ -1,0 +1,188 @@
+"""`make mutation`: mutation testing of the pure core with mutmut, and its table (docs/testing.md).
+
+Runs ``mutmut run`` on the mutants named by ``SCOPE`` (every function of the domain modules listed in
+pyproject.toml's ``[tool.mutmut] only_mutate``, and only the deciding functions of the service modules),
+then prints per module: mutants, killed, survived, timed out, no tests, equivalent, and the score
+``killed / (mutants - equivalent)``, followed by the diff of every survivor that counts.
+
+Survivors that cannot change behaviour are listed in tests/mutation_equivalent.toml, each with the line
+the mutant writes and the reason; an entry whose line no longer matches is reported as stale and does not
+count. ``--report`` prints the table of the last run without running anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import subprocess
+import sys
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EQUIVALENT = ROOT / "tests" / "mutation_equivalent.toml"
+TARGET = 0.90
+
+DOMAIN = ["notification", "policy", "ledger", "volume", "acknowledgement", "minima"]
+SCOPE: dict[str, list[str]] = {
+    **{f"domain.{m}": [f"deconfliction.domain.{m}.*"] for m in DOMAIN},
+    # need-to-know: every decision of what a party may see
+    "service.views (need-to-know)": [
+        f"deconfliction.service.views.x_{f}__mutmut_*"
+        for f in (
+            "may_see_unit_item",
+            "may_see_unit",
+            "may_see_operation",
+            "may_read_entry",
+            "may_read_unit_payload",
+            "may_see_conflict",
+            "zone_was_agreed",
+            "may_see_zone",
+            "may_see_line",
+            "visible_operation",
+            "visible_conflict",
+            "unit_field",
+        )
+    ],
+    # deadlines and escalation: each notification's first deadline, one chase per conflict version, the
+    # steps taken when a deadline passes, what is overdue and for whom
+    "service.notifications (deadline, escalation)": [
+        f"deconfliction.service.notifications.x_{f}__mutmut_*"
+        for f in ("notify_conflict", "ladder_length", "_pending_chase", "_reads_all", "overdue", "run_escalations")
+    ],
+    # the acknowledgement gate: who must have acknowledged what before an operation commits
+    "service.acknowledgement (gate)": [
+        f"deconfliction.service.acknowledgement.x_{f}__mutmut_*" for f in ("other_side", "acknowledged", "check")
+    ],
+}
+"""Report rows: a name and the mutant name patterns it covers."""
+
+FAILED = {1, 3}
+SURVIVED = {0}
+TIMEOUT = {36, -24, 24, 152, 255}
+NO_TESTS = {5, 33}
+
+
+def patterns() -> list[str]:
+    return [p for ps in SCOPE.values() for p in ps]
+
+
+def open_names() -> list[str]:
+    """The mutants of the scope not killed by the last run (to rerun after adding tests)."""
+    codes = results()
+    return sorted(
+        n
+        for n, c in codes.items()
+        if c not in FAILED and c not in TIMEOUT and any(fnmatch.fnmatchcase(n, p) for p in patterns())
+    )
+
+
+def run_mutmut(max_children: int, names: list[str]) -> int:
+    cmd = [str(Path(sys.executable).parent / "mutmut"), "run", "--max-children", str(max_children), *names]
+    log = ROOT / "mutants" / "run.log"
+    log.parent.mkdir(exist_ok=True)
+    print("running:", " ".join(cmd[:5]), f"<{len(names)} names>  (log: mutants/run.log)", flush=True)
+    with log.open("w") as out:
+        return subprocess.call(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def results() -> dict[str, int | None]:
+    out: dict[str, int | None] = {}
+    for meta in (ROOT / "mutants" / "src").rglob("*.py.meta"):
+        out.update(json.loads(meta.read_text())["exit_code_by_key"])
+    return out
+
+
+def mutated_line(name: str, diff: str) -> str:
+    added = [line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+    return added[0] if added else ""
+
+
+def diff_of(name: str) -> str:
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    module = name.split(".x")[0] if ".x_" in name else name.split(".xǁ")[0]
+    path = Path("src", *module.split(".")).with_suffix(".py")
+    return get_diff_for_mutant(name, path=path)
+
+
+def report() -> bool:
+    import os
+
+    os.chdir(ROOT)
+    equivalent = tomllib.loads(EQUIVALENT.read_text("utf-8")).get("mutant", []) if EQUIVALENT.exists() else []
+    exempt = {e["name"]: e for e in equivalent}
+    codes = results()
+    rows = []
+    survivors: list[tuple[str, str]] = []
+    stale: list[str] = []
+    ok = True
+    for row, pats in SCOPE.items():
+        names = sorted(n for n in codes if any(fnmatch.fnmatchcase(n, p) for p in pats))
+        count: dict[str, int] = defaultdict(int)
+        for n in names:
+            code = codes[n]
+            if code in FAILED:
+                count["killed"] += 1
+            elif code in TIMEOUT:
+                count["timeout"] += 1
+            elif code in NO_TESTS:
+                count["no tests"] += 1
+            elif code is None:
+                count["not run"] += 1
+            else:
+                diff = diff_of(n)
+                e = exempt.get(n)
+                if e is not None and e.get("line") == mutated_line(n, diff):
+                    count["equivalent"] += 1
+                    continue
+                if e is not None:
+                    stale.append(n)
+                count["survived"] += 1
+                survivors.append((n, diff))
+        counted = len(names) - count["equivalent"]
+        # a timed-out mutant was stopped by the tests taking too long: detected, as mutmut counts it
+        score = (count["killed"] + count["timeout"]) / counted if counted else 0.0
+        ok &= score >= TARGET and not count["not run"]
+        rows.append((row, len(names), count, score))
+    head = f"{'module':46} {'mutants':>7} {'killed':>6} {'survived':>8} {'timeout':>7} {'no tests':>8} "
+    head += f"{'equiv.':>6} {'score':>6}"
+    print(head)
+    print("-" * len(head))
+    for row, n, c, score in rows:
+        print(
+            f"{row:46} {n:7} {c['killed']:6} {c['survived']:8} {c['timeout']:7} {c['no tests']:8} "
+            f"{c['equivalent']:6} {score:6.1%}" + ("" if score >= TARGET else "  < 90%")
+        )
+    if survivors:
+        print(f"\n{len(survivors)} survivors (a test that fails on the change below is missing, or the mutant")
+        print("is equivalent: then list it in tests/mutation_equivalent.toml with its line and the reason)")
+        for n, diff in survivors:
+            print(f"\n# {n}" + ("  (stale entry in mutation_equivalent.toml)" if n in stale else ""))
+            print(diff)
+    print("\n" + ("every module at 90% or more" if ok else "below 90% somewhere: see the survivors above"))
+    return ok
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--report", action="store_true", help="print the table of the last run only")
+    ap.add_argument("--open", action="store_true", help="rerun only the mutants the last run did not kill")
+    ap.add_argument("--max-children", type=int, default=2)
+    args = ap.parse_args()
+    if not args.report:
+        names = open_names() if args.open else patterns()
+        if not names:
+            print("nothing open")
+            sys.exit(0 if report() else 1)
+        code = run_mutmut(args.max_children, names)
+        if code != 0:
+            print(f"mutmut exited {code}; see mutants/run.log", file=sys.stderr)
+            sys.exit(code)
+    sys.exit(0 if report() else 1)
+
+
+if __name__ == "__main__":
+    main()
