@@ -124,8 +124,9 @@ def cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             drop()
 
 
-@pytest.fixture(scope="module")
-def browser(cell: Cell) -> Iterator[Any]:
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's chromium, launched for one module's tests (every ``browser`` fixture)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -134,6 +135,12 @@ def browser(cell: Cell) -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="module")
+def browser(cell: Cell) -> Iterator[Any]:
+    with chromium() as b:
+        yield b
 
 
 class Shots:

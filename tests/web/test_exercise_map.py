@@ -19,7 +19,7 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.store import open_store
 from tests.conftest import make_postgres_database
-from tests.web.conftest import CHROMIUM, ZONE, Cell, Shots, need_browser
+from tests.web.conftest import ZONE, Cell, Shots, chromium, need_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -62,14 +62,8 @@ def exercise_cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 
 @pytest.fixture(scope="module")
 def browser(exercise_cell: Cell) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def test_the_map_runs_on_the_scenario_clock_and_says_exercise(browser: Any, exercise_cell: Cell, shots: Shots) -> None:
