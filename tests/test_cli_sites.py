@@ -30,9 +30,10 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_dry_run_then_import_then_list(db: Path) -> None:
     path = db / "sites.csv"
     path.write_text(GOOD, encoding="utf-8")
-    r = runner.invoke(app, ["import", str(path), "--dry-run"])  # for no party in particular
+    r = runner.invoke(app, ["import", str(path), "--party", "agency", "--dry-run"])
     assert r.exit_code == 0 and "2 accepted, 0 refused; dry run: nothing stored" in r.output
-    assert runner.invoke(app, ["import", str(path)]).exit_code == 2  # storing needs the owner
+    assert runner.invoke(app, ["import", str(path)]).exit_code == 2  # an import is a party's, a dry run too
+    assert runner.invoke(app, ["import", str(path), "--dry-run"]).exit_code == 2
     r = runner.invoke(app, ["import", str(path), "--party", "agency", "--dry-run", "--json"])
     assert r.exit_code == 0, r.output
     report = json.loads(r.output)
@@ -81,7 +82,10 @@ def test_export_geojson_and_kml_and_import_back(db: Path, tmp_path: Path) -> Non
     assert r.exit_code == 0, r.output
     assert [f["properties"]["object"] for f in json.loads(out.read_text())["features"]] == ["site", "site"]
     r = runner.invoke(app, ["import", str(out), "--party", "agency", "--dry-run", "--json"])
-    assert r.exit_code == 0 and json.loads(r.output)["counts"]["site"] == 2
+    assert r.exit_code == 0 and json.loads(r.output)["counts"]["site"] == 0  # its own sites, stored as they are
+    r = runner.invoke(app, ["import", str(out), "--party", "agency", "--json"])
+    assert r.exit_code == 0 and [n["code"] for n in json.loads(r.output)["skipped"]] == ["already_stored"] * 2
+    assert len(json.loads(runner.invoke(app, ["site", "list", "--json"]).output)) == 2
     kml = runner.invoke(app, ["export", "--format", "kml"])
     assert kml.exit_code == 0 and kml.output.count("<Placemark>") == 2
     assert runner.invoke(app, ["export", "--format", "shp"]).exit_code == 2

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from deconfliction.domain.party import Role
@@ -31,7 +34,43 @@ app.add_typer(incident_app, name="incident")
 out = Console()
 err = Console(stderr=True)
 
-DEMO_DATABASE_URL = "sqlite:///var/demo.db"
+
+def span(start: datetime, end: datetime) -> str:
+    """A window as a person reads it in a narrow table, in UTC and whole minutes taken outwards (the start
+    floored, the end ceiled): ``2026-12-06 16:00-18:00`` within one day, ``2026-12-06 22:00-12-07 02:00``
+    across days."""
+    start = start.astimezone(UTC).replace(second=0, microsecond=0)
+    end_utc = end.astimezone(UTC)
+    end = end_utc.replace(second=0, microsecond=0)
+    if end < end_utc:
+        end += timedelta(minutes=1)
+    if start.date() == end.date():
+        return f"{start:%Y-%m-%d %H:%M}-{end:%H:%M}"
+    if end - start <= timedelta(days=1) and end.time() == datetime.min.time():
+        return f"{start:%Y-%m-%d %H:%M}-24:00"
+    return f"{start:%Y-%m-%d %H:%M}-{end:%m-%d %H:%M}"
+
+
+def listing(*columns: str) -> Table:
+    """A listing that fits 80 columns: the first column is each row's name with its id whole on the line
+    below (a person copies it: never cut, never wrapped: ``named``); the others wrap between words."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("name / id", no_wrap=True, min_width=29)
+    for col in columns:
+        short = col in ("v", "state", "role", "category")
+        table.add_column(col, no_wrap=short, min_width=10 if col.startswith("valid") else None)
+    return table
+
+
+def named(name: str, object_id: str) -> str:
+    """The first cell of a ``listing`` row: the name (cut to the id's width if longer), the id below."""
+    shown = name if len(name) <= len(object_id) else name[: len(object_id) - 1] + "…"
+    return f"{escape(shown)}\n[dim]{object_id}[/]"
+
+
+def _party_names(rt: Any) -> dict[str, str]:
+    with rt.store.read() as tx:
+        return {p.id: p.name for p in tx.parties.list(limit=1_000_000)}
 
 
 def _runtime(settings: Settings) -> Any:
@@ -141,18 +180,23 @@ def serve(
 def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server afterwards")] = False,
     database_url: Annotated[
-        str, typer.Option(help="Where the demo lives; a SQLite file is recreated")
-    ] = DEMO_DATABASE_URL,
+        str | None,
+        typer.Option(
+            help="Where the demo lives (default: DECONFLICTION_DATABASE_URL's database, where every command "
+            "reads); a SQLite file holding only an earlier demo is made anew, one holding other data is refused"
+        ),
+    ] = None,
 ) -> None:
     """Load the demo scenario into a fresh database, print its keys and conflicts, and optionally serve."""
     import os
 
     from deconfliction.service.demo import load_demo
 
-    if database_url.startswith("sqlite:///"):
-        path = Path(database_url.removeprefix("sqlite:///"))
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    database_url = database_url or Settings.from_env().database_url
+    try:
+        _make_room_for_demo(database_url)
+    except DeconflictionError as exc:
+        _fail(exc)
     settings = Settings.from_env({**os.environ, "DECONFLICTION_DATABASE_URL": database_url})
     rt = _runtime(settings)
     try:
@@ -209,6 +253,53 @@ def demo(
         serve(None, None, 1)
 
 
+def _make_room_for_demo(database_url: str) -> None:
+    """Remove an earlier demo's SQLite file; refuse, naming the way out, a database that holds anything
+    but the demo's parties (a deployment's data is never erased by `deconflict demo`)."""
+    from deconfliction.service.demo import PARTIES
+    from deconfliction.store import open_store
+
+    path = Path(database_url.removeprefix("sqlite:///")) if database_url.startswith("sqlite:///") else None
+    if path is not None and not path.exists():
+        return
+    store = open_store(database_url)
+    try:
+        with store.read() as tx:
+            names = {p.name for p in tx.parties.list(limit=1_000_000)}
+    finally:
+        store.close()
+    others = sorted(names - {name for name, _ in PARTIES})
+    if (path is None and names) or others:
+        held = f"parties {', '.join(others)}" if others else "an earlier demo"
+        raise InvalidInput.one(
+            "--database-url",
+            "database_in_use",
+            f"{database_url.split('@')[-1]} holds {held}; the demo needs a database of its own: "
+            "pass --database-url sqlite:///var/demo.db (and set DECONFLICTION_DATABASE_URL to it for the CLI)",
+        )
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+@party_app.command("list")
+def party_list(as_json: Annotated[bool, typer.Option("--json", help="Parties as JSON")] = False) -> None:
+    """Every party, with its role and id."""
+    rt = _runtime(Settings.from_env())
+    try:
+        with rt.store.read() as tx:
+            found = tx.parties.list(limit=1_000_000)
+    finally:
+        rt.store.close()
+    records = [{"id": p.id, "name": p.name, "role": p.role.value} for p in found]
+    if as_json:
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    table = listing("role")
+    for r in records:
+        table.add_row(named(r["name"], r["id"]), r["role"])
+    out.print(table)
+
+
 @party_app.command("add")
 def party_add(
     name: str,
@@ -230,11 +321,11 @@ def party_add(
 
 @app.command()
 def check(
-    file: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection of operations (docs/formats.md)")],
+    file: Annotated[Path, typer.Argument(help="A FeatureCollection as `export` writes it (docs/formats.md)")],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report")] = False,
 ) -> None:
-    """Offline conflict report for a file of operations: no server, no database.
-    Exit status: 0 no conflict, 1 conflicts found, 2 invalid input."""
+    """Offline conflict report for a file (operations, movements, zones, sites: what `export` writes):
+    no server, no database. Exit status: 0 no conflict, 1 conflicts found, 2 invalid input."""
     from deconfliction.domain.geojson import to_geojson
     from deconfliction.service.offline import check_collection
 
@@ -251,11 +342,15 @@ def check(
         report = check_collection(raw, settings.policy(), settings.limits)
     except DeconflictionError as exc:
         _fail(exc)
+    targets = {f"zone:{i}": f"zone {z.name or i}" for i, z in enumerate(report.zones)}
+    targets |= {f"site:{i}": f"site {s.name or i}" for i, s in enumerate(report.sites)}
     if as_json:
         sys.stdout.write(
             json.dumps(
                 {
                     "operations": len(report.operations),
+                    "zones": len(report.zones),
+                    "sites": len(report.sites),
                     "conflicts": [
                         {
                             "operation_a": f.operation_a,
@@ -283,39 +378,53 @@ def check(
                         }
                         for f in report.findings
                     ],
+                    "area_conflicts": [
+                        {
+                            "kind": a.kind.value,
+                            "operation": a.operation_id,
+                            "party": a.operator_id,
+                            "target": targets[a.target_id],
+                            "target_party": a.target_owner_id,
+                            "rule": a.rule.as_dict(),
+                            "min_horizontal_m": round(a.min_horizontal_m, 1),
+                            "window": {"start": format_time(a.window.start), "end": format_time(a.window.end)},
+                            "region": to_geojson(a.region),
+                        }
+                        for a in report.areas
+                    ],
                 },
                 indent=2,
             )
             + "\n"
         )
     else:
-        table = Table(title=f"{len(report.findings)} conflict(s) among {len(report.operations)} operation(s)")
-        for col in (
-            "operation",
-            "party",
-            "operation",
-            "party",
-            "rule",
-            "min horizontal",
-            "min vertical",
-            "window",
-        ):
-            table.add_column(col)
+        found = len(report.findings) + len(report.areas)
+        counts = f"{len(report.operations)} operation(s), {len(report.zones)} zone(s), {len(report.sites)} site(s)"
+        titles = {d.name: d.title or d.name for d in report.operations}
+        table = Table(title=f"{found} conflict(s) among {counts}", box=box.SIMPLE_HEAD)
+        for col in ("operation", "conflicts with", "rule", "closest", "when (UTC)"):
+            table.add_column(col, no_wrap=col == "rule", min_width=11 if col == "when (UTC)" else None)
         for f in report.findings:
             first = min(e.window.start for e in f.encounters)
             last = max(e.window.end for e in f.encounters)
             table.add_row(
-                f.operation_a,
-                f.owner_a,
-                f.operation_b,
-                f.owner_b,
+                f"{titles[f.operation_a]} ({f.owner_a})",
+                f"{titles[f.operation_b]} ({f.owner_b})",
                 f.rule.name,
-                f"{min(e.horizontal_m for e in f.encounters):,.0f} m",
-                f"{min(e.vertical_m for e in f.encounters):,.0f} m",
-                f"{format_time(first)} - {format_time(last)}",
+                f"{min(e.horizontal_m for e in f.encounters):,.0f} m"
+                f" / {min(e.vertical_m for e in f.encounters):,.0f} m",
+                span(first, last),
+            )
+        for a in report.areas:
+            table.add_row(
+                f"{titles[a.operation_id]} ({a.operator_id})",
+                f"{targets[a.target_id]} ({a.target_owner_id})",
+                a.rule.name,
+                f"{a.min_horizontal_m:,.0f} m",
+                span(a.window.start, a.window.end),
             )
         out.print(table)
-    raise typer.Exit(1 if report.findings else 0)
+    raise typer.Exit(1 if report.findings or report.areas else 0)
 
 
 @ledger_app.command("export")
@@ -492,11 +601,10 @@ def import_file(
     file: Annotated[
         Path, typer.Argument(help="A CSV of protected sites, a GeoJSON FeatureCollection or a KML document")
     ],
-    party: Annotated[
-        str | None,
-        typer.Option(help="The importing party's name: the owner of what is imported (a dry run may omit it)"),
-    ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report every row; store nothing")] = False,
+    party: Annotated[str, typer.Option(help="The importing party's name: the owner of what is imported")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Run the import and roll it back: its report, nothing stored")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="The report as JSON")] = False,
 ) -> None:
     """Import a CSV of sites (a report for every row; exit 1 when a row is refused) or a GeoJSON
@@ -511,10 +619,8 @@ def import_file(
         and file.read_bytes()[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
     )
     geojson = kml or suffix in (".geojson", ".json")
-    if party is None and (geojson or not dry_run):
-        _fail(InvalidInput.one("--party", "required", "name the importing party (only a CSV --dry-run may omit it)"))
     if geojson:
-        _import_geojson(file, str(party), dry_run, as_json, kml=kml)
+        _import_geojson(file, party, dry_run, as_json, kml=kml)
         return
     rt = _runtime(Settings.from_env())
     try:
@@ -567,13 +673,21 @@ def _import_geojson(file: Path, party: str, dry_run: bool, as_json: bool, *, kml
         rt.store.close()
     assert isinstance(result, GeoJsonImport)  # without an Idempotency-Key nothing is replayed
     if as_json:
-        print(json.dumps({"dry_run": result.dry_run, "counts": result.counts, "stored": result.stored}, indent=2))
+        report = result.as_dict() | {"conflicts": len(result.changed)}
+        print(json.dumps(report, indent=2, ensure_ascii=False))
         return
     read = ", ".join(f"{n} {kind}(s)" for kind, n in result.counts.items() if n)
-    out.print(f"{read or 'nothing'}: {'dry run, nothing stored' if dry_run else 'stored'}")
+    if not read:
+        out.print("nothing new: nothing stored")
+    else:
+        out.print(f"{read}: {'dry run, nothing stored' if dry_run else 'stored'}")
     for kind, ids in result.stored.items():
         for i in ids:
-            out.print(f"  {kind} {i}")
+            out.print(f"  {kind} {i}" + (" (not kept: dry run)" if dry_run else ""))
+    if result.changed:
+        out.print(f"{len(result.changed)} conflict(s) {'would be' if dry_run else 'were'} opened or changed")
+    for note in result.skipped:
+        out.print(f"  [dim]skipped[/] {note.field}: {note.message}", soft_wrap=True)
 
 
 @app.command()
@@ -614,15 +728,17 @@ def site_list(
     try:
         found = list_sites(rt, None, due=due, limit=1_000_000)
         records = [site_record(s, rt.clock()) for s in found]
+        names = _party_names(rt)
     finally:
         rt.store.close()
     if as_json:
         print(json.dumps(records, indent=2, ensure_ascii=False))
         return
-    table = Table("id", "name", "category", "owner", "valid until", "state")
+    table = listing("category", "owner", "valid until", "state")
     for r in records:
         state = r["state"] + (" (revalidate)" if r["needs_revalidation"] else "")
-        table.add_row(r["id"], r["name"], r["category"], r["owner"], r["valid_until"], state)
+        owner = names.get(r["owner"], r["owner"])
+        table.add_row(named(r["name"], r["id"]), r["category"], owner, r["valid_until"][:10], state)
     out.print(table)
 
 
@@ -637,8 +753,7 @@ def zone_list(
     rt = _runtime(Settings.from_env())
     try:
         records = [zone_record(z) for z in list_zones(rt, _party_named(rt, party), limit=1_000_000)]
-        with rt.store.read() as tx:
-            names = {p.id: p.name for p in tx.parties.list(limit=1_000_000)}
+        names = _party_names(rt)
     except DeconflictionError as exc:
         _fail(exc)
     finally:
@@ -646,13 +761,12 @@ def zone_list(
     if as_json:
         print(json.dumps(records, indent=2, ensure_ascii=False))
         return
-    table = Table("id", "version", "name", "owner", "counter-parties", "state", "valid (UTC)")
+    table = listing("v", "owner", "with", "state", "valid (UTC)")
     for r in records:
-        valid = f"{r['validity']['start']} - {r['validity']['end']}"
+        valid = f"{r['validity']['start'][:10]} to {r['validity']['end'][:10]}"
         others = ", ".join(names.get(p, p) for p in r["counterparties"])
-        table.add_row(
-            r["id"], str(r["version"]), r["name"], names.get(r["owner"], r["owner"]), others, r["state"], valid
-        )
+        owner = names.get(r["owner"], r["owner"])
+        table.add_row(named(r["name"], r["id"]), str(r["version"]), owner, others, r["state"], valid)
     out.print(table)
 
 
@@ -698,10 +812,10 @@ def unit_list(
     if as_json:
         print(json.dumps(records, indent=2, ensure_ascii=False))
         return
-    table = Table("id", "name", "ladder (primary first)", "area")
+    table = listing("ladder (primary first)", "area")
     for r in records:
         ladder = ", ".join(c["name"] for c in r["contacts"]) or "(the party's)"
-        table.add_row(r["id"], r["name"], ladder, r["area"]["type"] if r["area"] else "")
+        table.add_row(named(r["name"], r["id"]), ladder, r["area"]["type"] if r["area"] else "")
     out.print(table)
 
 

@@ -14,12 +14,19 @@ def test_export_import_and_kml(client, parties):
     fc = r.json()
     [site] = fc["features"]
     assert site["properties"]["object"] == "site" and site["properties"]["party"] == "alpha"
+    again = client.post("/v1/import", json=fc, headers=auth(akey))  # its own export: nothing new, nothing written
+    assert again.status_code == 200 and again.json()["counts"]["site"] == 0 and "receipt" not in again.json()
+    assert [n["code"] for n in again.json()["skipped"]] == ["already_stored"]
+    del site["properties"]["id"]  # the same feature without its id: a new site
     dry = client.post("/v1/import", params={"dry_run": "true"}, json=fc, headers=auth(akey))
     assert dry.status_code == 200 and dry.json() == {
         "dry_run": True,
         "counts": {"operation": 0, "movement": 0, "zone": 0, "site": 1},
-        "stored": {},
+        "stored": {"operation": [], "movement": [], "zone": [], "site": [dry.json()["stored"]["site"][0]]},
+        "skipped": [],
+        "conflicts": [],
     }
+    assert len(client.get("/v1/sites", headers=auth(akey)).json()["items"]) == 1  # the dry run kept nothing
     done = client.post("/v1/import", json=fc, headers=auth(akey))
     assert done.status_code == 201 and len(done.json()["stored"]["site"]) == 1 and done.json()["receipt"]["signature"]
     assert len(client.get("/v1/sites", headers=auth(akey)).json()["items"]) == 2

@@ -155,10 +155,11 @@ async def import_csv(
     def work(party: Party) -> Response:
         def render(r: transfer.SitesImportResult) -> tuple[int, dict[str, str], Any]:
             out = r.as_dict()
-            if r.receipt is not None:
+            if r.stored:  # a dry run's: the conflicts the import would open
                 out["conflicts"] = [conflict_view(party, c, party_names_of(r)) for c in r.changed]
+            if r.receipt is not None:
                 out["receipt"] = signed_receipt(rt, r.receipt)
-            return (201 if r.stored else 200), {}, out
+            return (201 if r.kept else 200), {}, out
 
         idem = idempotency(request, raw, idempotency_key, render)
         out = transfer.import_sites_csv(

@@ -72,15 +72,15 @@ async def import_(
             body, dry = from_kml(body, dry_run)
 
         def render(r: transfer.GeoJsonImport) -> tuple[int, dict[str, str], Any]:
-            out: dict[str, Any] = {"dry_run": r.dry_run, "counts": r.counts, "stored": r.stored}
+            out: dict[str, Any] = r.as_dict()
+            out["conflicts"] = [  # a dry run's: the conflicts the import would open
+                conflict_view(party, c, r.names)
+                for c in r.changed
+                if party.sees_all or party.id in (c.party_a, c.party_b)
+            ]
             if r.receipt is not None:
-                out["conflicts"] = [
-                    conflict_view(party, c, r.names)
-                    for c in r.changed
-                    if party.sees_all or party.id in (c.party_a, c.party_b)
-                ]
                 out["receipt"] = signed_receipt(rt, r.receipt)
-            return (200 if r.dry_run else 201), {}, out
+            return (201 if r.receipt is not None else 200), {}, out  # 200: a dry run, or nothing new
 
         idem = idempotency(request, raw, idempotency_key, render)
         result = transfer.import_geojson(

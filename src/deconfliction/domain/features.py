@@ -1,6 +1,8 @@
-"""Operations as a GeoJSON FeatureCollection: the file format of ``deconflict check`` (and of exports).
+"""The file dialect: a GeoJSON FeatureCollection of operations, movements, zones and sites, which
+``deconflict export`` writes and ``deconflict check`` and ``deconflict import`` read (docs/formats.md).
 
-One Feature is one Volume4D; features sharing an ``operation`` property form one operation::
+A feature's ``properties.object`` says what it is (``operation`` when absent). One operation Feature is one
+Volume4D; features sharing an ``operation`` property form one operation::
 
     {"type": "Feature",
      "geometry": {"type": "Polygon", "coordinates": [...]},        # or MultiPolygon,
@@ -22,11 +24,14 @@ from deconfliction.domain.footprint import (
     CircleFootprint,
     CorridorFootprint,
     Footprint,
+    PolygonFootprint,
     footprint_to_geojson,
     parse_footprint,
 )
 from deconfliction.domain.limits import Limits
+from deconfliction.domain.movement import MOVEMENT_FIELDS, parse_movement, sweep_movement
 from deconfliction.domain.policy import OperationKind
+from deconfliction.domain.site import SiteCategory, SiteFootprint, parse_category, parse_site_footprint
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D, format_time, parse_time
 from deconfliction.errors import FieldError, InvalidInput
 
@@ -45,6 +50,14 @@ PROPERTIES = {
     "state",
     "id",
 }
+SERVICE_ASSIGNED = ("id", "version", "state")
+"""Properties an export writes for the record; an import does not take them from the file (the service
+assigns them), and ``check`` reads past them."""
+OBJECTS = ("operation", "movement", "zone", "site")
+"""``properties.object`` of a feature (absent: ``operation``)."""
+DOCUMENT_PROPERTIES = {"object", "unit", "version"}
+"""Properties of the export that every object may carry: what it is, the owner's unit (by name), the
+record's version."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +133,7 @@ def parse_feature(feature: Any, limits: Limits) -> tuple[str | None, str, Operat
     errors: list[FieldError] = [
         FieldError(f"properties.{k}", "unknown_field", f"unknown property; expected some of {sorted(PROPERTIES)}")
         for k in props
-        if k not in PROPERTIES
+        if k not in PROPERTIES and k not in DOCUMENT_PROPERTIES
     ]
     party = props.get("party")
     if not isinstance(party, str) or not party.strip():
@@ -160,15 +173,21 @@ def parse_feature(feature: Any, limits: Limits) -> tuple[str | None, str, Operat
 
 
 def parse_feature_collection(obj: Any, limits: Limits) -> list[DeclaredOperation]:
-    """All operations of a FeatureCollection, or one InvalidInput listing every bad feature."""
+    """All operations of a FeatureCollection of operation features, or one InvalidInput listing every bad
+    feature."""
     if not isinstance(obj, Mapping) or obj.get("type") != "FeatureCollection":
         raise InvalidInput.one("", "invalid_geojson", "expected a GeoJSON FeatureCollection")
     features = obj.get("features")
     if not isinstance(features, list):
         raise InvalidInput.one("features", "invalid_geojson", "features must be a list")
+    return group_operations(list(enumerate(features)), limits)
+
+
+def group_operations(features: list[tuple[int, Any]], limits: Limits) -> list[DeclaredOperation]:
+    """Operation features (with their index in the file) grouped by their ``operation`` property."""
     errors: list[FieldError] = []
     grouped: dict[str, list[tuple[str, OperationKind, int, str, Volume4D]]] = {}
-    for i, feature in enumerate(features):
+    for i, feature in features:
         try:
             name, party, kind, priority, title, volume = parse_feature(feature, limits)
         except InvalidInput as e:
@@ -217,3 +236,175 @@ def volume_feature(name: str, party: str, kind: OperationKind, volume: Volume4D,
     else:
         geometry = footprint_to_geojson(fp)
     return {"type": "Feature", "geometry": geometry, "properties": props}
+
+
+# ------------------------------------------------------------------------------ the whole file dialect
+
+
+@dataclass(frozen=True)
+class DeclaredZone:
+    name: str
+    party: str
+    counterparties: tuple[str, ...]
+    """Party names."""
+    footprint: PolygonFootprint
+    validity: TimeWindow
+    agreed: bool
+    """``state`` ``agreed``, or no state (a hand-written file declares the zones it means)."""
+
+
+@dataclass(frozen=True)
+class DeclaredSite:
+    name: str
+    party: str
+    category: SiteCategory
+    footprint: SiteFootprint
+    radius_m: float
+    accuracy_m: float
+
+
+@dataclass(frozen=True)
+class Document:
+    """Everything a file declares, by party name (``parse_document``)."""
+
+    operations: list[DeclaredOperation]
+    """Operations and movements (a movement swept into its volumes)."""
+    zones: list[DeclaredZone]
+    sites: list[DeclaredSite]
+
+
+def object_of(feature: Any) -> str:
+    """What a feature declares: ``properties.object``, ``operation`` when absent."""
+    props = feature.get("properties") if isinstance(feature, Mapping) else None
+    value = props.get("object", "operation") if isinstance(props, Mapping) else "operation"
+    return str(value)
+
+
+def _party(props: Mapping[str, Any], errors: list[FieldError]) -> str:
+    party = props.get("party")
+    if not isinstance(party, str) or not party.strip():
+        errors.append(FieldError("properties.party", "missing_field", "every feature names its party"))
+        return ""
+    return party
+
+
+def _movement(feature: Mapping[str, Any], props: Mapping[str, Any], limits: Limits) -> tuple[Volume4D, ...]:
+    """A movement feature swept into its volumes; errors name the feature's own paths."""
+    raw: dict[str, Any] = {k: v for k, v in props.items() if k in MOVEMENT_FIELDS}
+    raw["route"] = feature.get("geometry")
+    try:
+        return sweep_movement(parse_movement(raw, limits), limits=limits).volumes
+    except InvalidInput as e:
+        raise InvalidInput([movement_path(err) for err in e.errors]) from None
+
+
+def movement_path(err: FieldError) -> FieldError:
+    """A movement's field as a path in its feature: the route is the geometry, the rest properties."""
+    if err.field == "route" or err.field.startswith(("route[", "route.")):
+        return FieldError("geometry" + err.field.removeprefix("route"), err.code, err.message, err.detail)
+    return FieldError(f"properties.{err.field}" if err.field else "properties", err.code, err.message, err.detail)
+
+
+def _zone(feature: Mapping[str, Any], props: Mapping[str, Any], limits: Limits) -> DeclaredZone:
+    errors: list[FieldError] = []
+    party = _party(props, errors)
+    footprint: Footprint | None = None
+    try:
+        footprint = parse_footprint(feature.get("geometry"), limits)
+        if not isinstance(footprint, PolygonFootprint):
+            errors.append(FieldError("geometry.type", "not_a_polygon", "a zone is a Polygon or MultiPolygon"))
+    except InvalidInput as e:
+        errors += e.at("geometry").errors
+    window = None
+    try:
+        start, end = parse_time(props.get("start"), "start"), parse_time(props.get("end"), "end")
+        if end <= start:
+            errors.append(FieldError("properties.end", "empty_window", "a zone's end is after its start"))
+        else:
+            window = TimeWindow(start, end)
+    except InvalidInput as e:
+        errors += e.at("properties").errors
+    raw = props.get("counterparties")
+    if not isinstance(raw, list) or not raw or not all(isinstance(n, str) and n.strip() for n in raw):
+        errors.append(FieldError("properties.counterparties", "required", "a zone names its counter-parties"))
+        raw = []
+    if errors or not isinstance(footprint, PolygonFootprint) or window is None:
+        raise InvalidInput(errors)
+    agreed = props.get("state", "agreed") == "agreed"
+    return DeclaredZone(str(props.get("name", "")), party, tuple(raw), footprint, window, agreed)
+
+
+def _site(feature: Mapping[str, Any], props: Mapping[str, Any], limits: Limits) -> DeclaredSite:
+    errors: list[FieldError] = []
+    party = _party(props, errors)
+    footprint = category = None
+    try:
+        footprint = parse_site_footprint(feature.get("geometry"), limits)
+    except InvalidInput as e:
+        errors += e.at("geometry").errors
+    try:
+        category = parse_category(props.get("category"), "properties.category")
+    except InvalidInput as e:
+        errors += e.errors
+    lengths = {k: props.get(k, 0.0) for k in ("radius_m", "accuracy_m")}
+    for k, v in lengths.items():
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < float("inf"):
+            errors.append(FieldError(f"properties.{k}", "out_of_range", f"{k} must be a number of metres >= 0"))
+    if errors or footprint is None or category is None:
+        raise InvalidInput(errors)
+    name = str(props.get("name", ""))
+    return DeclaredSite(name, party, category, footprint, float(lengths["radius_m"]), float(lengths["accuracy_m"]))
+
+
+def parse_document(obj: Any, limits: Limits) -> Document:
+    """Every object of a file in the dialect (what ``export`` writes), or one InvalidInput listing every
+    bad feature by its path (``features[3].properties.start``)."""
+    if not isinstance(obj, Mapping) or obj.get("type") != "FeatureCollection":
+        raise InvalidInput.one("", "invalid_geojson", "expected a GeoJSON FeatureCollection")
+    features = obj.get("features")
+    if not isinstance(features, list):
+        raise InvalidInput.one("features", "invalid_geojson", "features must be a list")
+    errors: list[FieldError] = []
+    plain: list[tuple[int, Any]] = []
+    """Operation features, by their index in the file (grouped by ``parse_feature_collection``)."""
+    swept: list[DeclaredOperation] = []
+    zones: list[DeclaredZone] = []
+    sites: list[DeclaredSite] = []
+    for i, feature in enumerate(features):
+        where = f"features[{i}]"
+        kind = object_of(feature)
+        try:
+            if kind == "operation":
+                plain.append((i, feature))
+                continue
+            if not isinstance(feature, Mapping) or not isinstance(feature.get("properties"), Mapping):
+                raise InvalidInput.one("properties", "invalid_geojson", "properties must be an object")
+            props = feature["properties"]
+            if kind == "movement":
+                field_errors: list[FieldError] = []
+                party = _party(props, field_errors)
+                volumes = _movement(feature, props, limits)
+                if field_errors:
+                    raise InvalidInput(field_errors)
+                op_kind = OperationKind(props.get("kind", "ground"))
+                name = str(props.get("operation") or props.get("id") or f"feature-{i}")
+                priority, title = int(props.get("priority", 0)), str(props.get("title", ""))
+                swept.append(DeclaredOperation(name, party, op_kind, priority, title, tuple(volumes)))
+            elif kind == "zone":
+                zones.append(_zone(feature, props, limits))
+            elif kind == "site":
+                sites.append(_site(feature, props, limits))
+            else:
+                raise InvalidInput.one("properties.object", "invalid_value", f"object is one of {', '.join(OBJECTS)}")
+        except InvalidInput as e:
+            errors += e.at(where).errors
+        except (TypeError, ValueError) as e:
+            errors.append(FieldError(f"{where}.properties", "invalid_value", str(e)))
+    try:
+        declared = group_operations(plain, limits)
+    except InvalidInput as e:
+        errors += e.errors
+        declared = []
+    if errors:
+        raise InvalidInput(errors)
+    return Document(declared + swept, zones, sites)

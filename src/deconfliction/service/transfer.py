@@ -14,12 +14,12 @@ dry run stops there. Otherwise every site is declared in one transaction, as ``P
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from deconfliction.domain.conflict import Conflict
-from deconfliction.domain.features import parse_feature, volume_feature
+from deconfliction.domain.features import OBJECTS, SERVICE_ASSIGNED, object_of, parse_feature, volume_feature
 from deconfliction.domain.footprint import footprint_to_geojson, parse_footprint
 from deconfliction.domain.ledger import EVERYONE
 from deconfliction.domain.movement import MOVEMENT_FIELDS
@@ -48,20 +48,27 @@ class SitesImportResult:
     """Every row accepted or refused, with reasons (after the service's own checks)."""
     dry_run: bool
     stored: list[sites.SiteResult] = field(default_factory=list)
-    """One per accepted row, in row order, when the import was stored."""
+    """One per accepted row, in row order, when the import was stored (or, in a dry run, would be)."""
     receipt: tuple[int, str] | None = None
 
     @property
     def changed(self) -> list[Conflict]:
         return [c for r in self.stored for c in r.changed]
 
+    @property
+    def kept(self) -> bool:
+        """Whether the sites are stored (not a dry run, nothing refused)."""
+        return bool(self.stored) and not self.dry_run
+
     def as_dict(self) -> dict[str, Any]:
-        """The report (``SitesImport.as_dict``) with, per stored row, the site id and likely duplicates."""
+        """The report (``SitesImport.as_dict``) with, per row, its likely duplicates and, when stored,
+        the site id."""
         out = self.report.as_dict()
         out["dry_run"] = self.dry_run
-        out["stored"] = bool(self.stored)
+        out["stored"] = self.kept
         for row, result in zip(out["accepted"], self.stored, strict=False):
-            row["site"] = result.site.id
+            if self.kept:
+                row["site"] = result.site.id
             row["likely_duplicates"] = [sites.duplicate_view(d) for d in result.duplicates]
         return out
 
@@ -72,15 +79,14 @@ def _draft(row: SiteRow) -> sites.SiteDraft:
     )
 
 
-def check_rows(rt: Runtime, actor: Party | None, report: SitesImport) -> SitesImport:
-    """The report with the rows the service would refuse moved to ``refused`` (every reason, by column).
-    ``actor`` None (a dry run at the console, for nobody in particular) skips the owner check."""
+def check_rows(rt: Runtime, actor: Party, report: SitesImport) -> SitesImport:
+    """The report with the rows the service would refuse moved to ``refused`` (every reason, by column)."""
     now = rt.clock()
     accepted: list[SiteRow] = []
     refused: list[RefusedRow] = list(report.refused)
     for row in report.accepted:
         errors: list[FieldError] = []
-        if actor is not None and row.owner is not None and row.owner != actor.name:
+        if row.owner is not None and row.owner != actor.name:
             errors.append(
                 FieldError(
                     "owner",
@@ -92,7 +98,7 @@ def check_rows(rt: Runtime, actor: Party | None, report: SitesImport) -> SitesIm
             d = _draft(row)
             new_site(
                 site_id="st_check",
-                owner_id="pt_check" if actor is None else actor.id,
+                owner_id=actor.id,
                 name=d.name,
                 category=d.category,
                 footprint=d.footprint,
@@ -114,47 +120,50 @@ def check_rows(rt: Runtime, actor: Party | None, report: SitesImport) -> SitesIm
 
 def import_sites_csv(
     rt: Runtime,
-    actor: Party | None,
+    actor: Party,
     data: str | bytes,
     *,
     dry_run: bool,
     idempotency: Idempotency | None = None,
     signature: SignedRequest | None = None,
 ) -> SitesImportResult | StoredResponse:
-    """Read, check and (unless ``dry_run`` or any row is refused) store a CSV of ``actor``'s sites
-    (``actor`` None: a dry run at the console for no party in particular)."""
-    if actor is not None:
-        ops.require_declaring(actor, "import")
+    """Read, check and (unless any row is refused) store a CSV of ``actor``'s sites. A dry run runs the
+    very same code in a transaction that is rolled back, so its report is the import's."""
+    ops.require_declaring(actor, "import")
     report = check_rows(rt, actor, read_sites_csv(data, now=rt.clock(), limits=rt.limits))
-    if dry_run or not report.ok:
+    if not report.ok:
         return SitesImportResult(report, dry_run)
-    if actor is None:
-        raise InvalidInput.one("party", "required", "a dry run may be made for no party; an import is a party's")
-    importer = actor
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> SitesImportResult:
-        stored = [sites.add_site(tx, rt, importer, _draft(row), None) for row in report.accepted]
+        stored = [sites.add_site(tx, rt, actor, _draft(row), None) for row in report.accepted]
         made = [{"row": row.row, "site": r.site.id} for row, r in zip(report.accepted, stored, strict=True)]
         tx.events.append(  # the import as one (signed) act: which row became which site
             at=rt.clock(),
-            actor_id=importer.id,
+            actor_id=actor.id,
             type="sites.imported",
-            subject_id=importer.id,
+            subject_id=actor.id,
             payload={"sites": made},
             audience=[EVERYONE],
             signed=signed,
         )
+        if dry_run:
+            raise _RolledBack(SitesImportResult(report, dry_run, stored))
         return SitesImportResult(report, dry_run, stored, tx.events.head())
 
-    return write_change(rt, importer, idempotency, signature, work)  # type: ignore[no-any-return]
+    try:
+        return write_change(rt, actor, None if dry_run else idempotency, signature, work)  # type: ignore[no-any-return]
+    except _RolledBack as rolled_back:
+        return rolled_back.result  # type: ignore[no-any-return]
+
+
+class _RolledBack(Exception):
+    """Not an error: carries a dry run's result out of its transaction, which it rolls back."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
 
 
 # ------------------------------------------------------------------------------ GeoJSON and KML
-
-OBJECTS = ("operation", "movement", "zone", "site")
-"""``properties.object`` of a feature in an export or import FeatureCollection (docs/formats.md)."""
-SERVICE_ASSIGNED = ("id", "version", "state")
-"""Properties an export writes and an import ignores: the service assigns them."""
 
 
 @dataclass(frozen=True)
@@ -377,6 +386,62 @@ class GeoJsonImport:
     receipt: tuple[int, str] | None = None
     changed: list[Conflict] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
+    skipped: list[FieldError] = field(default_factory=list)
+    """Features left as they are, each with the reason: another party's object (an export shows them
+    too), or one of the importer's own objects already stored as the file has it."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "counts": self.counts,
+            "stored": self.stored,
+            "skipped": [{"field": e.field, "code": e.code, "message": e.message} for e in self.skipped],
+        }
+
+
+def already_stored(rt: Runtime, actor: Party, features: Sequence[Any]) -> dict[tuple[str, str], list[Any]]:
+    """The importer's own objects that the file names by ``id``, as an export writes them now, by
+    (object, id). A file's feature is that object, stored as it is, when it has the same geometry (to 1e-7
+    degree, about 1 cm: KML writes 8 decimals) and the same value for every property the export writes
+    (the service-assigned ones aside); what a format adds (KML's time span of a movement) is not read."""
+    wanted = {
+        (object_of(f), str(f["properties"]["id"]))
+        for f in features
+        if isinstance(f, Mapping) and isinstance(f.get("properties"), Mapping) and "id" in f["properties"]
+    }
+    if not wanted:
+        return {}
+    own: dict[tuple[str, str], list[Any]] = {}
+    for f in _features(rt, gather(rt, actor)):
+        key = (object_of(f), str(f["properties"]["id"]))
+        if key in wanted and f["properties"].get("party") == actor.name:
+            own.setdefault(key, []).append(_comparable(f))
+    return own
+
+
+def _comparable(feature: Mapping[str, Any]) -> Any:
+    props = {k: v for k, v in (feature.get("properties") or {}).items() if k not in SERVICE_ASSIGNED}
+    return {"geometry": feature.get("geometry"), "properties": props}
+
+
+def _close(a: Any, b: Any) -> bool:
+    """Equal geometries, each number within 1e-7 of the other."""
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool | str):
+        return abs(a - b) <= 1e-7
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _stored_as_is(feature: Any, stored: Sequence[Any]) -> bool:
+    mine = _comparable(feature)
+    return any(
+        _close(mine["geometry"], s["geometry"])
+        and all(k in mine["properties"] and mine["properties"][k] == v for k, v in s["properties"].items())
+        for s in stored
+    )
 
 
 def past_windows(ends: Mapping[str, Sequence[tuple[str, TimeWindow]]], now: datetime) -> list[FieldError]:
@@ -406,8 +471,11 @@ def import_geojson(
 ) -> GeoJsonImport | StoredResponse:
     """Read a FeatureCollection of ``actor``'s operations, movements, zones and sites (the export's
     format) and declare them all in one transaction, or nothing: every bad feature is reported at once
-    (``features[i]...``), and a feature of another party is refused (``not_the_importer``). A dry run
-    checks everything that does not need the database and stores nothing."""
+    (``features[i]...``). A dry run runs the very same code in a transaction that is rolled back: its
+    report (counts, the ids it would make, the conflicts it would open) is the import's, and nothing is
+    stored. Other parties' features
+    (an export shows them) and the importer's own objects already stored as the file has them (by
+    ``id``) are skipped with a note, so re-importing an export changes nothing."""
     from deconfliction.service import zones as zones_service
     from deconfliction.service.movements import movement_record, movement_window, sweep
 
@@ -428,22 +496,40 @@ def import_geojson(
     ends: dict[str, list[tuple[str, TimeWindow]]] = {}
     """Each operation's and movement's windows, named by the field that sets their end."""
     now = rt.clock()
+    stored = already_stored(rt, actor, features)
+    skipped: list[FieldError] = []
     for i, f in enumerate(features):
         where = f"features[{i}]"
         props = dict(f.get("properties") or {}) if isinstance(f, Mapping) else {}
-        kind = props.pop("object", "operation")
-        for key in SERVICE_ASSIGNED:
-            props.pop(key, None)
-        unit = _unit_ref(props.pop("unit", None), own_units, actor, f"{where}.properties.unit", errors)
         if props.get("party") not in (None, actor.name):
-            errors.append(
+            skipped.append(
                 FieldError(
                     f"{where}.properties.party",
                     "not_the_importer",
-                    f"a party imports its own objects, not {props.get('party')!r}",
+                    f"an object of {props.get('party')}, left as it is: a party imports its own objects",
                 )
             )
             continue
+        kind = props.pop("object", "operation")
+        same = stored.get((str(kind), str(props.get("id"))))
+        if same is not None:
+            if _stored_as_is(f, same):
+                skipped.append(
+                    FieldError(f"{where}.properties.id", "already_stored", f"{kind} {props['id']} is stored as it is")
+                )
+                continue
+            errors.append(
+                FieldError(
+                    f"{where}.properties.id",
+                    "changed_since_export",
+                    f"{kind} {props['id']} is stored otherwise: revise it through the API (PUT), or remove the "
+                    "id to declare this feature as a new object",
+                )
+            )
+            continue
+        for key in SERVICE_ASSIGNED:
+            props.pop(key, None)
+        unit = _unit_ref(props.pop("unit", None), own_units, actor, f"{where}.properties.unit", errors)
         try:
             if kind == "operation":
                 feature = {**f, "properties": {**props, "party": actor.name}}
@@ -505,8 +591,8 @@ def import_geojson(
     if errors:
         raise InvalidInput(errors)
     counts = {"operation": len(plans), "movement": len(moves), "zone": len(zone_drafts), "site": len(site_drafts)}
-    if dry_run:
-        return GeoJsonImport(True, counts)
+    if not any(counts.values()):  # nothing new (an export read back): nothing to write, not even a ledger entry
+        return GeoJsonImport(dry_run, counts, {k: [] for k in OBJECTS}, skipped=skipped)
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> GeoJsonImport:
         made: dict[str, list[str]] = {k: [] for k in OBJECTS}
@@ -540,9 +626,15 @@ def import_geojson(
             audience=[actor.id],
             signed=signed,
         )
-        return GeoJsonImport(False, counts, made, tx.events.head(), changed, party_names(tx, changed))
+        result = GeoJsonImport(False, counts, made, tx.events.head(), changed, party_names(tx, changed), skipped)
+        if dry_run:  # the import's own code ran; its transaction is rolled back
+            raise _RolledBack(replace(result, dry_run=True, receipt=None))
+        return result
 
-    return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
+    try:
+        return write_change(rt, actor, None if dry_run else idempotency, signature, work)  # type: ignore[no-any-return]
+    except _RolledBack as rolled_back:
+        return rolled_back.result  # type: ignore[no-any-return]
 
 
 def _new_operation(

@@ -374,6 +374,11 @@ function uploadReport(fileName, a) {
       .join("")}</ul>`;
   }
   const counts = a.counts ? Object.entries(a.counts).map(([k, v]) => `${v} ${k}`).join(", ") : `${(a.accepted || []).length} site(s)`;
-  return `<p><span class="ok-flag">✓</span> ${esc(fileName)}: ${a.dry_run ? "checked, nothing stored" : "stored"} (${esc(counts)}).` +
-    `${a.conflicts && a.conflicts.length ? ` ${a.conflicts.length} conflict(s) found; each side told.` : ""}</p>`;
+  const fresh = a.counts ? Object.values(a.counts).some((v) => v > 0) : true;
+  const verdict = !fresh ? "nothing new, nothing stored" : a.dry_run ? "checked, nothing stored" : "stored";
+  const found = a.conflicts && a.conflicts.length
+    ? (a.dry_run ? ` ${a.conflicts.length} conflict(s) would be found.` : ` ${a.conflicts.length} conflict(s) found; each side told.`)
+    : "";
+  const skipped = a.skipped && a.skipped.length ? ` ${a.skipped.length} feature(s) left as they are (another party's, or stored as they are).` : "";
+  return `<p><span class="ok-flag">✓</span> ${esc(fileName)}: ${verdict} (${esc(counts)}).${found}${esc(skipped)}</p>`;
 }
