@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
@@ -632,3 +632,21 @@ def test_a_past_window_historical_records_expired_conflicts_and_warnings_typed(s
             ("volumes[0].altitude", "altitude_looks_like_feet"),
         ]
     assert expire_conflicts(served.rt) == 0  # nothing open has ended
+
+
+def test_times_may_be_iso_strings_and_a_time_without_an_offset_is_refused_by_name(served: Served) -> None:
+    start = T0.isoformat().replace("+00:00", "Z")
+    end = (T0 + timedelta(hours=2)).astimezone(timezone(timedelta(hours=2))).isoformat()  # another offset
+    window = Window(start, end)
+    assert (window.start, window.end) == (T0, T0 + timedelta(hours=2))
+    with served.client("alpha") as alpha:
+        made = alpha.submit("air", [Volume(bar(39.0, 35.0, 41.0, 35.1), Altitude(1000, 3000), window)], title="iso")
+        op = made.operation
+        assert op.volumes[0].window == window
+        assert alpha.get_operation(op.id, as_of=datetime.now(UTC).isoformat()).id == op.id
+    with pytest.raises(ValueError, match="no time zone"):
+        Window("2026-11-23T08:00:00", end)
+    with pytest.raises(ValueError, match="not an ISO 8601 time"):
+        Window("tomorrow at eight", end)
+    with pytest.raises(TypeError, match="not int"):
+        Window(1_700_000_000, end)  # type: ignore[arg-type]

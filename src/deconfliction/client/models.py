@@ -26,12 +26,30 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def format_time(at: datetime) -> str:
-    """An aware datetime as RFC 3339 in UTC; a naive one is refused rather than guessed (as the service
-    does)."""
+Time = datetime | str
+"""A time as the client takes it: an aware datetime, or an ISO 8601 / RFC 3339 string with an offset
+(``2026-11-23T08:00:00Z``, ``2026-11-23T10:00:00+02:00``)."""
+
+
+def as_time(at: Time) -> datetime:
+    """``at`` as an aware UTC datetime; a time without an offset is refused rather than guessed (as the
+    service does), and so is a string that is not ISO 8601, naming it."""
+    if isinstance(at, str):
+        try:
+            parsed = datetime.fromisoformat(at.strip().replace("z", "Z").replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{at!r} is not an ISO 8601 time (2026-11-23T08:00:00Z)") from None
+        at = parsed
+    elif not isinstance(at, datetime):
+        raise TypeError(f"a time is a datetime or an ISO 8601 string, not {type(at).__name__}")
     if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"{at.isoformat()} has no time zone: give one (datetime.UTC for UTC)")
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        raise ValueError(f"{at.isoformat()} has no time zone: give one (Z, +02:00, or datetime.UTC)")
+    return at.astimezone(UTC)
+
+
+def format_time(at: Time) -> str:
+    """A time (``as_time``) as RFC 3339 in UTC."""
+    return as_time(at).isoformat().replace("+00:00", "Z")
 
 
 def _opt_time(value: Any) -> datetime | None:
@@ -40,10 +58,15 @@ def _opt_time(value: Any) -> datetime | None:
 
 @dataclass(frozen=True)
 class Window:
-    """A half-open time window [start, end)."""
+    """A half-open time window [start, end); ``start`` and ``end`` may be given as ISO 8601 strings
+    (``Window("2026-11-23T08:00:00Z", "2026-11-23T10:00:00Z")``) and are kept as aware UTC datetimes."""
 
     start: datetime
     end: datetime
+
+    def __init__(self, start: Time, end: Time) -> None:
+        object.__setattr__(self, "start", as_time(start))
+        object.__setattr__(self, "end", as_time(end))
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Window:

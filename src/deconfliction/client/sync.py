@@ -36,6 +36,7 @@ from deconfliction.client.models import (
     Rotation,
     ServiceKey,
     SigningKey,
+    Time,
     TrackStatement,
     Unit,
     UnitKey,
@@ -217,7 +218,7 @@ class Client:
         state: OperationState | Sequence[OperationState] | None = None,
         cursor: str | None = None,
         limit: int | None = None,
-        as_of: datetime | None = None,
+        as_of: Time | None = None,
     ) -> Page[Operation]:
         """The caller's operations (the coordinator: all); ``as_of``: as they were then, rebuilt from
         the ledger (docs/ledger.md, As-of views)."""
@@ -227,11 +228,11 @@ class Client:
         return Page.from_json(self._get("/v1/operations", params), Operation.from_json)
 
     def iter_operations(
-        self, *, state: OperationState | Sequence[OperationState] | None = None, as_of: datetime | None = None
+        self, *, state: OperationState | Sequence[OperationState] | None = None, as_of: Time | None = None
     ) -> Iterator[Operation]:
         return _every(lambda cursor: self.list_operations(state=state, cursor=cursor, as_of=as_of))
 
-    def get_operation(self, op_id: str, *, as_of: datetime | None = None) -> Operation:
+    def get_operation(self, op_id: str, *, as_of: Time | None = None) -> Operation:
         return Operation.from_json(self._get(f"/v1/operations/{op_id}", _page_params(None, None, as_of)))
 
     def revise(
@@ -382,7 +383,7 @@ class Client:
         operation: Operation | str | None = None,
         cursor: str | None = None,
         limit: int | None = None,
-        as_of: datetime | None = None,
+        as_of: Time | None = None,
     ) -> Page[Conflict]:
         """The conflicts the caller is a side of (the coordinator: all), in its view; without ``state``
         every one but the expired ones (``state="expired"`` reads those); ``as_of``: as the caller was
@@ -399,11 +400,11 @@ class Client:
         *,
         state: ConflictState | None = None,
         operation: Operation | str | None = None,
-        as_of: datetime | None = None,
+        as_of: Time | None = None,
     ) -> Iterator[Conflict]:
         return _every(lambda cursor: self.list_conflicts(state=state, operation=operation, cursor=cursor, as_of=as_of))
 
-    def get_conflict(self, conflict_id: str, *, as_of: datetime | None = None) -> Conflict:
+    def get_conflict(self, conflict_id: str, *, as_of: Time | None = None) -> Conflict:
         return Conflict.from_json(self._get(f"/v1/conflicts/{conflict_id}", _page_params(None, None, as_of)))
 
     # ------------------------------------------------------------------------------------------- ledger
@@ -571,7 +572,7 @@ def _volume_json(v: Volume | Mapping[str, Any]) -> Any:
     return v.to_json() if isinstance(v, Volume) else dict(v)
 
 
-def _page_params(cursor: str | None, limit: int | None, as_of: datetime | None = None) -> dict[str, Any]:
+def _page_params(cursor: str | None, limit: int | None, as_of: Time | None = None) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if as_of is not None:
         params["as_of"] = format_time(as_of)
