@@ -23,6 +23,7 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.store import open_store
 from deconfliction.store.ports import Store
+from tests.shapes import members
 
 settings.register_profile(
     "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -215,7 +216,7 @@ def volume_json(
     footprint: dict[str, Any], lo: float = 0.0, hi: float = 3000.0, start: datetime = T0, hours: float = 2.0
 ) -> dict[str, Any]:
     return {
-        "footprint": footprint,
+        **members(footprint),
         "altitude": {"lower_m": lo, "upper_m": hi},
         "window": {
             "start": start.isoformat().replace("+00:00", "Z"),

@@ -75,6 +75,7 @@ from shapely.geometry.base import BaseGeometry
 from deconfliction.domain.footprint import CircleFootprint, CorridorFootprint, Footprint, PolygonFootprint
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.policy import SeparationPolicy, SeparationRule
+from tests.shapes import circle, corridor
 
 F64 = npt.NDArray[np.float64]
 
@@ -452,11 +453,11 @@ def polygon_json(*rings: list[list[float]]) -> dict[str, object]:
 
 
 def circle_json(lon: float, lat: float, radius_m: float) -> dict[str, object]:
-    return {"type": "Circle", "center": [lon, lat], "radius_m": radius_m}
+    return circle([lon, lat], radius_m)
 
 
 def corridor_json(path: Sequence[Sequence[float]], half_width_m: float) -> dict[str, object]:
-    return {"type": "Corridor", "path": [[float(p[0]), float(p[1])] for p in path], "half_width_m": half_width_m}
+    return corridor([[float(p[0]), float(p[1])] for p in path], half_width_m)
 
 
 def _crossing_latitude(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

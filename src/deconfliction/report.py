@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
-from deconfliction.domain.footprint import footprint_display_geojson, footprint_from_trusted
+from deconfliction.domain.footprint import footprint_display_geojson, footprint_of_volume
 from deconfliction.service.incidents import Inquiry
 
 _CSS = """
@@ -50,7 +50,7 @@ def _svg(q: Inquiry) -> str:
     shapes: list[tuple[str, str, list[list[tuple[float, float]]]]] = []
     for i, op in enumerate(q.operations):
         for v in op["volumes"]:
-            gj = footprint_display_geojson(footprint_from_trusted(v["footprint"]))
+            gj = footprint_display_geojson(footprint_of_volume(v))
             rings = [[((x - lon0) * kx, (y - lat0) * ky) for x, y, *_ in r] for r in _rings(gj)]
             shapes.append((_COLOURS[i % len(_COLOURS)], f"operation {op['id']}", rings))
     for c in q.conflicts:

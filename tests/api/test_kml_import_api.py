@@ -137,7 +137,7 @@ def bad_bodies() -> list[tuple[Any, set[tuple[str, str]]]]:
             {
                 ("features[1].properties.start", "invalid_time"),
                 ("features[1].properties.lower_m", "invalid_number"),
-                ("features[1].properties.radius_m", "invalid_number"),
+                ("features[1].properties.radius_m", "required"),  # a bare Point names its missing radius
             },
         ),
         (GOOGLE_EARTH.replace("</Placemark>", ""), {("kml", "invalid_xml")}),

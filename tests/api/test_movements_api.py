@@ -16,7 +16,8 @@ def test_declare_and_read_back(client, parties):
     op_id = body["operation"]["id"]
     assert r.headers["Location"] == f"/v1/movements/{op_id}" and body["receipt"]["signature"]
     assert len(body["operation"]["volumes"]) == body["movement"]["sweep"]["segments"]
-    assert body["operation"]["volumes"][0]["footprint"]["type"] == "Corridor"
+    first = body["operation"]["volumes"][0]
+    assert first["footprint"]["type"] == "LineString" and first["half_width_m"] > 0
     back = client.get(f"/v1/movements/{op_id}", headers=auth(akey))
     assert back.status_code == 200 and back.json()["movement"] == body["movement"]
     assert back.json()["movement"]["route"]["coordinates"] == ROUTE

@@ -20,6 +20,7 @@ from deconfliction.domain.party import Party, Role
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from tests.conftest import auth
+from tests.shapes import circle, members
 
 PROBLEM = "application/problem+json"
 
@@ -30,7 +31,7 @@ def polygon(*corners: tuple[float, float]) -> dict[str, Any]:
 
 def volume(footprint: dict[str, Any], lo: float, hi: float, start: str, end: str) -> dict[str, Any]:
     return {
-        "footprint": footprint,
+        **members(footprint),
         "altitude": {"lower_m": lo, "upper_m": hi},
         "window": {"start": f"2026-11-23T{start}:00Z", "end": f"2026-11-23T{end}:00Z"},
     }
@@ -39,7 +40,7 @@ def volume(footprint: dict[str, Any], lo: float, hi: float, start: str, end: str
 # the bars cross over 40.0-40.1 E, 35.0-35.1 N; every corner is 90 km or more from the crossing
 ALPHA_BAR = polygon((39.0, 35.0), (41.0, 35.0), (41.0, 35.1), (39.0, 35.1))
 BRAVO_BAR = polygon((40.0, 34.0), (40.1, 34.0), (40.1, 36.0), (40.0, 36.0))
-BRAVO_ELSEWHERE = {"type": "Circle", "center": [50.0, 30.0], "radius_m": 5000.0}
+BRAVO_ELSEWHERE = circle([50.0, 30.0], 5000.0)
 
 PLANS: dict[str, dict[str, Any]] = {
     "alpha": {
@@ -123,8 +124,8 @@ def bands(obj: Any) -> list[dict[str, Any]]:
 
 
 def corners(footprint: dict[str, Any]) -> list[tuple[float, float]]:
-    if footprint["type"] == "Circle":
-        return [tuple(footprint["center"])]  # type: ignore[list-item]
+    if footprint["type"] == "Point":
+        return [tuple(footprint["coordinates"])]  # type: ignore[list-item]
     return [tuple(p) for ring in footprint["coordinates"] for p in ring]  # type: ignore[misc]
 
 

@@ -37,6 +37,7 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.settings import Settings
 from tests.conftest import FakeClock
+from tests.shapes import circle, members
 
 CALLERS = ("cell", "alpha", "bravo", "charlie", "watcher", "auditor", "anonymous")
 DECLARERS = ("cell", "alpha", "bravo", "charlie")
@@ -61,7 +62,7 @@ def box(lon0: float, lat0: float, lon1: float, lat1: float) -> dict[str, Any]:
 
 def volume(footprint: dict[str, Any], lo: float, hi: float, start: str, end: str) -> dict[str, Any]:
     return {
-        "footprint": footprint,
+        **members(footprint),
         "altitude": {"lower_m": lo, "upper_m": hi},
         "window": {"start": f"2026-11-23T{start}:00Z", "end": f"2026-11-23T{end}:00Z"},
     }
@@ -79,7 +80,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "priority": 22,
         "title": "B-SECRET-TITLE",
         "volumes": [
-            volume({"type": "Circle", "center": [50.0, 30.0], "radius_m": 5000.0}, 0, 9000, "06:00", "20:00"),
+            volume(circle([50.0, 30.0], 5000.0), 0, 9000, "06:00", "20:00"),
             volume(box(40.0, 34.0, 40.1, 36.0), 2000, 4000, "09:00", "12:00"),
         ],
     },
@@ -93,7 +94,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "kind": "ground",
         "priority": 44,
         "title": "D-SECRET-TITLE",
-        "volumes": [volume({"type": "Circle", "center": [10.0, 50.0], "radius_m": 3000.0}, 0, 100, "07:00", "13:00")],
+        "volumes": [volume(circle([10.0, 50.0], 3000.0), 0, 100, "07:00", "13:00")],
     },
 }
 
@@ -116,7 +117,7 @@ PROBES["cell"] = probe("10:10", "10:15")
 PROBE_CONFLICTS = {"alpha": {"B", "C"}, "bravo": {"C"}, "charlie": {"B"}, "cell": {"B", "C"}}
 ELSEWHERE = {
     "kind": "ground",
-    "volumes": [volume({"type": "Circle", "center": [0.0, 0.0], "radius_m": 100.0}, 0, 10, "08:00", "09:00")],
+    "volumes": [volume(circle([0.0, 0.0], 100.0), 0, 10, "08:00", "09:00")],
 }
 
 
@@ -144,8 +145,8 @@ def positions(obj: Any) -> Iterator[tuple[float, float]]:
 
 
 def footprint_points(footprint: dict[str, Any]) -> list[tuple[float, float]]:
-    if footprint["type"] == "Circle":
-        return [(float(footprint["center"][0]), float(footprint["center"][1]))]
+    if footprint["type"] == "Point":
+        return [(float(footprint["coordinates"][0]), float(footprint["coordinates"][1]))]
     return [(float(p[0]), float(p[1])) for ring in footprint["coordinates"] for p in ring]
 
 
@@ -1554,9 +1555,7 @@ def test_a_resolved_conflict_shows_nothing_of_where_the_other_side_went(scene: S
     moved = {
         "kind": "air",
         "title": "B-MOVED",
-        "volumes": [
-            volume({"type": "Circle", "center": [60.5, 20.5], "radius_m": 1000.0}, 7100, 7300, "15:00", "16:00")
-        ],
+        "volumes": [volume(circle([60.5, 20.5], 1000.0), 7100, 7300, "15:00", "16:00")],
     }
     version = scene.op("B")["version"]
     r = scene.call("PUT", f"/v1/operations/{scene.ids['B']}", "bravo", json=moved, headers={"If-Match": f'"{version}"'})
@@ -1609,7 +1608,7 @@ def test_as_of_reads_keep_need_to_know(scene: Scene, clock: FakeClock) -> None:
     moved = {
         "kind": "air",
         "title": "B-MOVED",
-        "volumes": [volume({"type": "Circle", "center": [60.5, 20.5], "radius_m": 1000.0}, 0, 9000, "06:00", "20:00")],
+        "volumes": [volume(circle([60.5, 20.5], 1000.0), 0, 9000, "06:00", "20:00")],
     }
     version = scene.op("B")["version"]
     r = scene.call("PUT", f"/v1/operations/{scene.ids['B']}", "bravo", json=moved, headers={"If-Match": f'"{version}"'})

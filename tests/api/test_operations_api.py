@@ -20,6 +20,7 @@ from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Party
 from deconfliction.service.runtime import Runtime
 from tests.conftest import auth, square, volume_json
+from tests.shapes import circle, corridor, members
 
 PROBLEM = "application/problem+json"
 
@@ -94,13 +95,37 @@ def test_every_footprint_form_round_trips(client: TestClient, keys: dict[str, st
     forms = [
         square(40.0, 35.0),
         {"type": "MultiPolygon", "coordinates": [square(41.0, 35.0)["coordinates"], square(41.5, 35.0)["coordinates"]]},
-        {"type": "Circle", "center": [42.0, 35.0], "radius_m": 500.0},
-        {"type": "Corridor", "path": [[43.0, 35.0], [43.2, 35.1]], "half_width_m": 200.0},
+        circle([42.0, 35.0], 500.0),
+        corridor([[43.0, 35.0], [43.2, 35.1]], 200.0),
     ]
     op = created(
         client.post("/v1/operations", json=body(*[volume_json(f) for f in forms]), headers=auth(keys["alpha"]))
     )["operation"]
-    assert [v["footprint"] for v in op["volumes"]] == forms
+    got = [{k: v[k] for k in ("footprint", "radius_m", "half_width_m") if k in v} for v in op["volumes"]]
+    assert got == [members(f) for f in forms]
+
+
+def test_the_service_s_old_circle_and_corridor_types_are_refused_showing_the_rfc_7946_form(
+    client: TestClient, keys: dict[str, str]
+) -> None:
+    for old, new in (
+        ({"type": "Circle", "center": [42.0, 35.0], "radius_m": 500.0}, '"type": "Point"'),
+        ({"type": "Corridor", "path": [[43.0, 35.0], [43.2, 35.1]], "half_width_m": 200.0}, '"type": "LineString"'),
+    ):
+        r = client.post("/v1/operations", json=body(volume_json(old)), headers=auth(keys["alpha"]))
+        assert r.status_code == 422, r.text
+        [error] = r.json()["errors"]
+        assert (error["field"], error["code"]) == ("volumes[0].footprint.type", "not_rfc7946")
+        assert new in error["message"]
+    # the numbers go with their geometry only; a Point without its radius is refused by name
+    for members_, field, code in (
+        ({**members(square(40.0, 35.0)), "radius_m": 5.0}, "volumes[0].radius_m", "not_with_this_type"),
+        ({"footprint": circle([42.0, 35.0], 5.0)["footprint"]}, "volumes[0].radius_m", "required"),
+        ({**corridor([[43.0, 35.0], [43.2, 35.1]], 5.0), "radius_m": 5.0}, "volumes[0].radius_m", "not_with_this_type"),
+    ):
+        r = client.post("/v1/operations", json=body(volume_json(members_)), headers=auth(keys["alpha"]))
+        assert r.status_code == 422, r.text
+        assert [(e["field"], e["code"]) for e in r.json()["errors"]] == [(field, code)]
 
 
 def test_put_with_if_match_bumps_the_version(client: TestClient, keys: dict[str, str]) -> None:
@@ -484,7 +509,7 @@ def test_openapi_lists_every_route_and_the_footprint_schema(client: TestClient) 
         for method, op in ops.items():
             assert op.get("summary"), (path, method)
     footprint = spec["components"]["schemas"]["VolumeIn"]["properties"]["footprint"]
-    assert [f["title"] for f in footprint["oneOf"]] == ["Polygon", "MultiPolygon", "Circle", "Corridor"]
+    assert [f["title"] for f in footprint["oneOf"]] == ["Polygon", "MultiPolygon", "Point", "LineString"]
     assert "geodesic" in footprint["description"]
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert "/v1/docs" not in spec["paths"]

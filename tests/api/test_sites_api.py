@@ -12,6 +12,7 @@ import pytest
 from deconfliction.domain.coordinates import parse_position
 from deconfliction.domain.geo import geodesic_distance
 from tests.conftest import T0, auth, volume_json
+from tests.shapes import circle
 
 UNTIL = (T0 + timedelta(days=30)).isoformat().replace("+00:00", "Z")
 
@@ -29,7 +30,7 @@ def site_body(**over: Any) -> dict[str, Any]:
 
 
 def convoy(lon: float = 40.14, lat: float = 35.33) -> dict[str, Any]:
-    return {"kind": "ground", "volumes": [volume_json({"type": "Circle", "center": [lon, lat], "radius_m": 50}, 0, 10)]}
+    return {"kind": "ground", "volumes": [volume_json(circle([lon, lat], 50), 0, 10)]}
 
 
 def test_declare_read_list_and_the_conflict_both_sides_see(client, parties):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import auth, square, volume_json
+from tests.shapes import circle
 
 VALIDITY = {"start": "2026-11-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"}
 
@@ -74,11 +75,14 @@ def test_revise_and_withdraw_need_the_owner_and_the_version(client, parties):
 
 def test_bad_input_names_each_field(client, parties):
     (north, nkey), (south, _) = parties["alpha"], parties["bravo"]
-    line = {"type": "Circle", "center": [40, 35], "radius_m": 100}
+    line = circle([40, 35], 100)["footprint"]  # a Point: not an area
     bad = zone_body([north.id, "pt_nobody"], footprint=line, validity={"start": "soon", "end": "2027-01-01T00:00:00Z"})
     r = client.post("/v1/zones", json=bad, headers=auth(nkey))
     assert r.status_code == 422
-    assert {e["field"]: e["code"] for e in r.json()["errors"]} == {"validity.start": "invalid_time"}
+    assert {e["field"]: e["code"] for e in r.json()["errors"]} == {
+        "validity.start": "invalid_time",
+        "footprint.type": "not_a_polygon",
+    }
     r = client.post("/v1/zones", json=zone_body([south.id], footprint=line), headers=auth(nkey))
     assert {e["field"]: e["code"] for e in r.json()["errors"]} == {"footprint.type": "not_a_polygon"}
     r = client.post("/v1/zones", json=zone_body([north.id]), headers=auth(nkey))

@@ -58,6 +58,7 @@ from deconfliction.domain.party import Role
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import Store
+from tests.shapes import circle, members
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
@@ -70,12 +71,14 @@ def bar(lon0: float, lat0: float, lon1: float, lat1: float) -> dict[str, Any]:
 
 
 def vol(footprint: dict[str, Any], lo: float = 1000, hi: float = 3000, hours: float = 2) -> Volume:
-    return Volume(footprint, Altitude(lo, hi), Window(T0, T0 + timedelta(hours=hours)))
+    m = members(footprint)
+    window = Window(T0, T0 + timedelta(hours=hours))
+    return Volume(m["footprint"], Altitude(lo, hi), window, m.get("radius_m"), m.get("half_width_m"))
 
 
 EAST_WEST = vol(bar(39.0, 35.0, 41.0, 35.1))
 NORTH_SOUTH = vol(bar(40.0, 34.0, 40.1, 36.0))
-FAR_AWAY = vol({"type": "Circle", "center": [10.0, 50.0], "radius_m": 2000})
+FAR_AWAY = vol(circle([10.0, 50.0], 2000))
 
 
 @dataclass
@@ -372,9 +375,10 @@ def test_activation_over_a_site_awaits_acknowledgement_or_takes_an_override(serv
         sites.SiteDraft("Clinic", SiteCategory.HOSPITAL, SitePoint((40.14, 35.33)), 80, 20, soon + timedelta(days=30)),
     )
     convoy = Volume(
-        {"type": "Circle", "center": [40.145, 35.33], "radius_m": 50},
+        {"type": "Point", "coordinates": [40.145, 35.33]},
         Altitude(0, 10),
         Window(soon, soon + timedelta(hours=2)),
+        radius_m=50,
     )
     with served.client("bravo") as bravo:
         draft = bravo.submit("ground", [convoy])
@@ -523,9 +527,12 @@ def test_the_example_in_docs_api_md_runs(served: Served) -> None:
     [example] = re.findall(r"```python\n(.*?)```", section, flags=re.S)[:1]
     east = create_party(served.rt, None, "East Force", Role.PARTY)[1]
     start = datetime.combine(datetime.now(UTC).date() + timedelta(days=1), clock_time(8), tzinfo=UTC)  # as the example
-    circle = {"type": "Circle", "center": [40.0, 35.0], "radius_m": 5000}
+    disc = circle([40.0, 35.0], 5000)
     with Client(served.url, east) as other:
-        other.submit("air", [Volume(circle, Altitude(0, 3000), Window(start, start + timedelta(hours=2)))])
+        other.submit(
+            "air",
+            [Volume(disc["footprint"], Altitude(0, 3000), Window(start, start + timedelta(hours=2)), disc["radius_m"])],
+        )
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(example, "docs/api.md", "exec"), {"BASE_URL": served.url, "API_KEY": served.keys["alpha"]})

@@ -42,7 +42,6 @@ from deconfliction.domain.footprint import (
     CorridorFootprint,
     Footprint,
     PolygonFootprint,
-    parse_footprint,
 )
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.line import Band
@@ -53,6 +52,7 @@ from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.domain.zone import Zone, ZoneAnswer, ZoneState, answer_zone, propose_zone
 from tests import oracle
 from tests.oracle import destination, examples, polygon_json, polygon_spec, ring_around, specs
+from tests.shapes import circle, parse_shape
 
 LIMITS = Limits()
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -61,7 +61,7 @@ PARTIES = ["alpha", "bravo", "charlie"]
 
 
 def fp(obj: dict[str, Any]) -> Footprint:
-    return parse_footprint(obj, LIMITS)
+    return parse_shape(obj, LIMITS)
 
 
 def operation(op_id: str, owner: str, kind: OperationKind, volumes: Sequence[Volume4D]) -> Operation:
@@ -311,7 +311,7 @@ def test_rules_equal_the_oracle(scenario: Any) -> None:
 def test_zone_entry_for_both_and_not_for_the_owner() -> None:
     zone_fp = fp(polygon_json([[30.0, 10.0], [30.1, 10.0], [30.1, 10.1], [30.0, 10.1], [30.0, 10.0]]))
     zone = agreed_zone("z1", "alpha", zone_fp, TimeWindow(T0, T0 + timedelta(days=30)))
-    inside = fp({"type": "Circle", "center": [30.1, 10.05], "radius_m": 2_000.0})  # half in, half out
+    inside = fp(circle([30.1, 10.05], 2_000.0))  # half in, half out
     vol = Volume4D.create(
         inside, AltitudeBand(0.0, 10_000.0), TimeWindow(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
     )
@@ -337,9 +337,7 @@ def test_band_concerns_only_the_lines_parties() -> None:
         CorridorFootprint(((30.0, 10.0), (30.2, 10.0)), 1_000.0),
         TimeWindow(T0, T0 + timedelta(days=1)),
     )
-    vol = Volume4D.create(
-        fp({"type": "Circle", "center": [30.1, 10.005], "radius_m": 10.0}), AltitudeBand(0, 1), TimeWindow(T0, T0)
-    )
+    vol = Volume4D.create(fp(circle([30.1, 10.005], 10.0)), AltitudeBand(0, 1), TimeWindow(T0, T0))
     for owner, other in (("north", "south"), ("south", "north")):
         (f,) = band_entries(operation("op", owner, OperationKind.GROUND, [vol]), [band])
         assert (f.kind, f.parties) == ("band_entry", (owner, other))
@@ -368,7 +366,7 @@ def test_site_protection_distance_exact_to_a_metre(gap: float, found: bool) -> N
         OperationKind.GROUND,
         [
             Volume4D.create(
-                fp({"type": "Circle", "center": list(centre), "radius_m": 10.0}),
+                fp(circle(list(centre), 10.0)),
                 AltitudeBand(5_000.0, 6_000.0),
                 TimeWindow(T0, T0),
             )

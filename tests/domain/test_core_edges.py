@@ -38,6 +38,7 @@ from deconfliction.domain.notification import (
 )
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, format_time, parse_time
 from deconfliction.errors import InvalidInput, InvalidTransition
+from tests.shapes import circle, parse_shape
 
 NOW = datetime(2026, 11, 23, 7, 50, tzinfo=UTC)
 P = EscalationPolicy()
@@ -498,19 +499,18 @@ def test_overrides_at_their_limits() -> None:
 
 
 def test_volumes_compare_by_their_parts() -> None:
-    from deconfliction.domain.footprint import parse_footprint
     from deconfliction.domain.volume import Volume4D
 
-    circle = parse_footprint({"type": "Circle", "center": [35.0, 40.0], "radius_m": 500}, LIMITS)
-    other = parse_footprint({"type": "Circle", "center": [35.0, 40.0], "radius_m": 501}, LIMITS)
+    disc = parse_shape(circle([35.0, 40.0], 500), LIMITS)
+    other = parse_shape(circle([35.0, 40.0], 501), LIMITS)
     band, window = AltitudeBand(0, 100), TimeWindow(NOW, s(60))
-    v = Volume4D.create(circle, band, window)
-    assert v.shape is not None and (v.footprint, v.altitude, v.window) == (circle, band, window)
-    same = Volume4D.create(circle, band, window)
+    v = Volume4D.create(disc, band, window)
+    assert v.shape is not None and (v.footprint, v.altitude, v.window) == (disc, band, window)
+    same = Volume4D.create(disc, band, window)
     assert v == same and hash(v) == hash(same) and len({v, same}) == 1
     assert v != Volume4D.create(other, band, window)
-    assert v != Volume4D.create(circle, AltitudeBand(0, 101), window)
-    assert v != Volume4D.create(circle, band, TimeWindow(NOW, s(61)))
+    assert v != Volume4D.create(disc, AltitudeBand(0, 101), window)
+    assert v != Volume4D.create(disc, band, TimeWindow(NOW, s(61)))
     assert v != "volume" and v.__eq__("volume") is NotImplemented
 
 

@@ -28,13 +28,13 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from deconfliction.domain.conflict import Encounter, Finding, detect, occupancies
-from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.policy import FT, NM, OperationKind, SeparationPolicy
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from tests import oracle
 from tests.oracle import Verdict, circle_json, destination, examples, specs
+from tests.shapes import parse_shape
 
 LIMITS = Limits()
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -48,7 +48,7 @@ def operation(op_id: str, owner: str, kind: OperationKind, volumes: Sequence[Vol
 
 
 def volume(fp_obj: dict[str, Any], lo: float, hi: float, start: datetime, end: datetime) -> Volume4D:
-    return Volume4D.create(parse_footprint(fp_obj, LIMITS), AltitudeBand(lo, hi), TimeWindow(start, end))
+    return Volume4D.create(parse_shape(fp_obj, LIMITS), AltitudeBand(lo, hi), TimeWindow(start, end))
 
 
 def run_detect(ops: Sequence[Operation], policy: SeparationPolicy) -> tuple[Found, set[tuple[str, str]]]:

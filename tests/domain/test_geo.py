@@ -22,7 +22,6 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod, Transformer
 
-from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.geo import (
     EllipsoidalFrame,
     SphericalFrame,
@@ -32,6 +31,7 @@ from deconfliction.domain.geo import (
 from deconfliction.domain.limits import Limits
 from tests.oracle import densify as oracle_densify
 from tests.oracle import examples
+from tests.shapes import parse_shape
 
 GEOD = Geod(ellps="WGS84")
 
@@ -271,7 +271,7 @@ def test_antimeridian_triangle_is_valid() -> None:
             ]
         ],
     }
-    parse_footprint(obj, Limits())
+    parse_shape(obj, Limits())
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from deconfliction.domain import cells
 from deconfliction.domain.conflict import Occupancy, occupancies
-from deconfliction.domain.footprint import Footprint, lon_boxes, parse_footprint
+from deconfliction.domain.footprint import Footprint, lon_boxes
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.party import Party, Role
@@ -33,6 +33,7 @@ from deconfliction.service.operations import candidate_query
 from deconfliction.store.ports import Store
 from tests import oracle
 from tests.oracle import Spec, destination, examples, specs
+from tests.shapes import parse_shape
 
 LIMITS = Limits()
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -69,7 +70,7 @@ def _volume(draw: st.DrawFn, fp_obj: dict[str, Any]) -> Volume4D:
     start = draw(MINUTES)
     lo = draw(LOWERS)
     return Volume4D.create(
-        parse_footprint(fp_obj, LIMITS),
+        parse_shape(fp_obj, LIMITS),
         AltitudeBand(lo, lo + draw(HEIGHTS)),
         TimeWindow(start, start + draw(DURATIONS)),
     )
@@ -106,7 +107,7 @@ def cases(draw: st.DrawFn) -> Case:
                 az = 180.0 - az  # keep away from the pole cap
             spec = draw(shapes())
             start = q_spec.reach_m + spec.reach_m + h + 1_000.0
-            probe = parse_footprint(spec.at(*destination(lon, lat, az, start)), LIMITS)
+            probe = parse_shape(spec.at(*destination(lon, lat, az, start)), LIMITS)
             first = oracle.distance(q_vol.footprint, probe)
             vols.append(_volume(draw, spec.at(*destination(lon, lat, az, max(0.0, start - (first - target))))))
         state = draw(st.sampled_from(list(OperationState)))

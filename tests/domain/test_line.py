@@ -33,7 +33,6 @@ from deconfliction.domain.footprint import (
     CircleFootprint,
     CorridorFootprint,
     PolygonFootprint,
-    parse_footprint,
     polygon_area_m2,
     validate_footprint,
 )
@@ -51,6 +50,7 @@ from deconfliction.domain.zone import ZoneState
 from deconfliction.errors import InvalidInput
 from tests import oracle
 from tests.oracle import GEOD, destination, examples, polygon_spec, split_at_antimeridian, star
+from tests.shapes import parse_shape
 
 LIMITS = Limits()
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -68,7 +68,7 @@ their sagitta (0.05 mm), so the planar pictures of equal regions differ by less 
 
 
 def fp(obj: dict[str, Any]) -> PolygonFootprint:
-    f = parse_footprint(obj, LIMITS)
+    f = parse_shape(obj, LIMITS)
     assert isinstance(f, PolygonFootprint)
     return f
 

@@ -17,7 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deconfliction.domain.conflict import close_in_altitude, detect, horizontal_limit, occupancies
-from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.minima import ALLOWANCE_M, closer_than, threshold_m
 from deconfliction.domain.operation import Operation, OperationState
@@ -38,10 +37,11 @@ from tests.minima_cases import (
     metres_text,
 )
 from tests.oracle import Verdict, circle_json, examples
+from tests.shapes import parse_shape
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 WINDOW = TimeWindow(T0, T0 + timedelta(hours=1))
-FOOTPRINT = parse_footprint(circle_json(10.0, 50.0, 2_000.0), Limits())
+FOOTPRINT = parse_shape(circle_json(10.0, 50.0, 2_000.0), Limits())
 AIR_AIR = SeparationPolicy().rule(OperationKind.AIR, OperationKind.AIR)
 
 

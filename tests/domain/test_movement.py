@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from pyproj import Geod, Transformer
 
 from deconfliction.domain.conflict import detect, occupancies
-from deconfliction.domain.footprint import CircleFootprint, CorridorFootprint, parse_footprint
+from deconfliction.domain.footprint import CircleFootprint, CorridorFootprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.movement import (
     DEFAULT_MAX_SEGMENT_M,
@@ -49,6 +49,7 @@ from deconfliction.domain.policy import OperationKind, SeparationPolicy
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.errors import InvalidInput
 from tests.oracle import examples
+from tests.shapes import circle, parse_shape
 
 GEOD = Geod(ellps="WGS84")
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -410,7 +411,7 @@ def test_convoys_minutes_apart_conflict_only_within_their_tolerance() -> None:
 
 
 def site_operation(centre: tuple[float, float], radius_m: float) -> list[Volume4D]:
-    fp = parse_footprint({"type": "Circle", "center": list(centre), "radius_m": radius_m}, Limits())
+    fp = parse_shape(circle(list(centre), radius_m), Limits())
     return [Volume4D.create(fp, AltitudeBand(0.0, 50.0), TimeWindow(T0, T0 + timedelta(days=7)))]
 
 

@@ -20,7 +20,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from deconfliction.domain.areas import site_conflicts
-from deconfliction.domain.footprint import CircleFootprint, Footprint, PolygonFootprint, parse_footprint
+from deconfliction.domain.footprint import CircleFootprint, Footprint, PolygonFootprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.policy import OperationKind
@@ -43,6 +43,7 @@ from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.errors import Forbidden, InvalidInput, InvalidTransition
 from tests import oracle
 from tests.oracle import GEOD, destination, examples, polygon_json, polygon_spec, ring_around
+from tests.shapes import circle, parse_shape
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 LIMITS = Limits()
@@ -120,7 +121,7 @@ def test_expired_site_is_flagged_and_still_protected() -> None:
     assert s.is_expired(later) and s.needs_revalidation(later) and s.is_protected
     assert revalidation_due([s], later) == [s]
     assert revalidation_due([s], T0) == []
-    convoy = operation(parse_footprint({"type": "Circle", "center": [30.001, 10.0], "radius_m": 10.0}, LIMITS))
+    convoy = operation(parse_shape(circle([30.001, 10.0], 10.0), LIMITS))
     found = site_conflicts(convoy, [s], SitePolicy())
     assert [f.target_id for f in found] == ["s1"]  # expiry does not unprotect
     renewed = revalidate_site(s, party_id="ngo", valid_until=later + timedelta(days=30), now=later)
@@ -260,7 +261,7 @@ def test_parse_site_footprint_and_category() -> None:
     square = [[30, 10], [30.01, 10], [30.01, 10.01], [30, 10.01], [30, 10]]
     assert isinstance(parse_site_footprint(polygon_json(square), LIMITS), PolygonFootprint)
     for bad, field, code in (
-        ({"type": "Circle", "center": [30, 10], "radius_m": 5}, "type", "invalid_geojson"),
+        (circle([30, 10], 5), "type", "invalid_geojson"),
         (point(200.0, 10.0), "coordinates[0]", "out_of_range"),
         (point(30.0, 89.5), "coordinates[1]", "near_pole"),
         ({"type": "Point", "coordinates": [30.0, "x"]}, "coordinates[1]", "invalid_geojson"),

@@ -15,16 +15,17 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deconfliction.domain.footprint import footprint_shape, parse_footprint
+from deconfliction.domain.footprint import footprint_shape
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.separation import SubjectFrame, draw_region, measure
 from tests.oracle import Spec, destination, examples, specs
+from tests.shapes import parse_shape
 
 LIMITS = Limits()
 
 
 def shape_of(spec: Spec, lon: float, lat: float):  # type: ignore[no-untyped-def]
-    return footprint_shape(parse_footprint(spec.at(lon, lat), LIMITS))
+    return footprint_shape(parse_shape(spec.at(lon, lat), LIMITS))
 
 
 @settings(max_examples=examples(40), deadline=None)
@@ -90,8 +91,8 @@ def test_meeting_cores_share_the_subject_work() -> None:
         "type": "Polygon",
         "coordinates": [[[10.1, 50.1], [10.3, 50.1], [10.3, 50.3], [10.1, 50.3], [10.1, 50.1]]],
     }
-    a = footprint_shape(parse_footprint(square, LIMITS))
-    b = footprint_shape(parse_footprint(shifted, LIMITS))
+    a = footprint_shape(parse_shape(square, LIMITS))
+    b = footprint_shape(parse_shape(shifted, LIMITS))
     regions = SubjectFrame(a)
     first = regions.region(b, 9_260.0)
     assert regions._prepared is not None and 9_260.0 in regions._grown

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from deconfliction.domain.footprint import Footprint, parse_footprint
+from deconfliction.domain.footprint import Footprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.volume import TimeWindow
 from deconfliction.domain.zone import (
@@ -37,6 +37,7 @@ from deconfliction.domain.zone import (
 )
 from deconfliction.errors import Forbidden, InvalidInput, InvalidTransition
 from tests.oracle import examples
+from tests.shapes import circle, parse_shape
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 VALIDITY = TimeWindow(T0, T0 + timedelta(days=90))
@@ -45,7 +46,7 @@ LIMITS = Limits()
 
 def square(lon: float, lat: float, size: float = 0.1) -> Footprint:
     pts = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
-    return parse_footprint({"type": "Polygon", "coordinates": [pts]}, LIMITS)
+    return parse_shape({"type": "Polygon", "coordinates": [pts]}, LIMITS)
 
 
 AREA = square(30.0, 10.0)
@@ -228,7 +229,7 @@ def test_in_force() -> None:
         ({"counterparties": ["bravo", ""]}, "counterparties[1]", "invalid"),
         ({"validity": TimeWindow(T0, T0)}, "validity.end", "window_empty"),
         (
-            {"footprint": parse_footprint({"type": "Circle", "center": [30, 10], "radius_m": 500}, LIMITS)},
+            {"footprint": parse_shape(circle([30, 10], 500), LIMITS)},
             "footprint.type",
             "not_a_polygon",
         ),

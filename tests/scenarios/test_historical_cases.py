@@ -19,7 +19,7 @@ import pytest
 
 from deconfliction.domain.acknowledgement import Override
 from deconfliction.domain.conflict import Conflict
-from deconfliction.domain.footprint import CircleFootprint, parse_footprint
+from deconfliction.domain.footprint import CircleFootprint
 from deconfliction.domain.ledger import export_line, verify
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.notification import Notification, NotificationState
@@ -36,6 +36,7 @@ from deconfliction.service.ledger import export_ledger
 from deconfliction.service.parties import authenticate, create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import Store
+from tests.shapes import parse_shape
 
 LIMITS = Limits()
 
@@ -59,7 +60,7 @@ def square(lon: float, lat: float, half: float = 0.02) -> dict[str, Any]:
 
 
 def operation(kind: OperationKind, footprint: Any, start: datetime, hours: float, top_m: float, title: str) -> Any:
-    shape = footprint if isinstance(footprint, CircleFootprint) else parse_footprint(footprint, LIMITS)
+    shape = footprint if isinstance(footprint, CircleFootprint) else parse_shape(footprint, LIMITS)
     v = Volume4D.create(shape, AltitudeBand(0, top_m), TimeWindow(start, start + timedelta(hours=hours)))
     return ops.OperationDraft(kind, (v,), title=title)
 

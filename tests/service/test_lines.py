@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from deconfliction.domain.footprint import CircleFootprint, parse_footprint, polygon_area_m2
+from deconfliction.domain.footprint import CircleFootprint, polygon_area_m2
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Role
 from deconfliction.domain.policy import OperationKind
@@ -18,6 +18,7 @@ from deconfliction.service import lines, zones
 from deconfliction.service import operations as ops
 from deconfliction.service.parties import create_party
 from tests.conftest import T0, square
+from tests.shapes import parse_shape
 
 L = Limits()
 AREA = square(10.0, 45.0, 0.2)
@@ -26,7 +27,7 @@ VALID = TimeWindow(T0 - timedelta(days=1), T0 + timedelta(days=30))
 
 
 def draft(left: str, right: str, band: float | None = 500.0, line=RIVER) -> lines.LineDraft:
-    return lines.LineDraft("river", parse_footprint(AREA, L), AREA, line, left, right, VALID, band)
+    return lines.LineDraft("river", parse_shape(AREA, L), AREA, line, left, right, VALID, band)
 
 
 def op_at(lon: float, lat: float) -> ops.OperationDraft:
@@ -45,7 +46,7 @@ def test_the_sides_become_zones_for_the_named_parties(rt, parties):
         (north.id,),
     )
     assert polygon_area_m2(left.footprint) + polygon_area_m2(right.footprint) == pytest.approx(
-        polygon_area_m2(parse_footprint(AREA, L)), abs=0.01
+        polygon_area_m2(parse_shape(AREA, L)), abs=0.01
     )
     left_lats = [p[1] for ring in left.footprint.polygons[0] for p in ring]
     right_lats = [p[1] for ring in right.footprint.polygons[0] for p in ring]

@@ -16,7 +16,6 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.minima import ALLOWANCE_M
 from deconfliction.domain.operation import OperationState
@@ -37,6 +36,7 @@ from tests.minima_cases import (
     metres_text,
 )
 from tests.oracle import examples
+from tests.shapes import parse_shape
 
 L = Limits()
 COLUMNS = 25
@@ -49,7 +49,7 @@ def place(k: int) -> tuple[float, float]:
 
 
 def draft(k: int, lo: float, hi: float) -> ops.OperationDraft:
-    footprint = parse_footprint(square(*place(k), size_deg=0.02), L)
+    footprint = parse_shape(square(*place(k), size_deg=0.02), L)
     v = Volume4D.create(footprint, AltitudeBand(lo, hi), TimeWindow(T0, T0 + timedelta(hours=2)))
     return ops.OperationDraft(OperationKind.AIR, (v,))
 

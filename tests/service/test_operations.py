@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.operation import OperationState
 from deconfliction.domain.policy import OperationKind
@@ -11,6 +10,7 @@ from deconfliction.errors import InvalidTransition, MissingConflictTokens, NotFo
 from deconfliction.service import operations as ops
 from deconfliction.service.conflicts import list_conflicts
 from tests.conftest import T0, square
+from tests.shapes import parse_shape
 
 L = Limits()
 
@@ -21,7 +21,7 @@ def draft(
     from datetime import timedelta
 
     v = Volume4D.create(
-        parse_footprint(square(lon, lat), L), AltitudeBand(lo, hi), TimeWindow(T0, T0 + timedelta(hours=hours))
+        parse_shape(square(lon, lat), L), AltitudeBand(lo, hi), TimeWindow(T0, T0 + timedelta(hours=hours))
     )
     return ops.OperationDraft(kind, (v,))
 

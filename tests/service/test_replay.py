@@ -12,7 +12,6 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.operation import OperationState
 from deconfliction.domain.party import Party, Role
@@ -31,6 +30,7 @@ from deconfliction.service.sites import SiteDraft
 from deconfliction.service.views import operation_view
 from deconfliction.store import open_store
 from tests.conftest import T0, FakeClock, square
+from tests.shapes import parse_shape
 
 L = Limits()
 PLACES = [(40.0, 35.0), (40.05, 35.05), (40.3, 35.0)]  # the first two overlap, the third is apart
@@ -59,7 +59,7 @@ def draft(place: int, slot: int, kind: str) -> ops.OperationDraft:
     lon, lat = PLACES[place]
     start = T0 + timedelta(hours=3 * slot)
     v = Volume4D.create(
-        parse_footprint(square(lon, lat), L), AltitudeBand(0, 3000), TimeWindow(start, start + timedelta(hours=2))
+        parse_shape(square(lon, lat), L), AltitudeBand(0, 3000), TimeWindow(start, start + timedelta(hours=2))
     )
     return ops.OperationDraft(OperationKind(kind), (v,))
 
@@ -142,7 +142,7 @@ def test_replaying_the_ledger_rebuilds_every_view_at_every_moment(actions: list[
                     elif act[0] == "zone":  # proposed to another party, who accepts: agreed
                         lon, lat = PLACES[act[2]]
                         other = sides[act[3]]
-                        area = parse_footprint(square(lon + 0.02, lat + 0.02, 0.05), L)
+                        area = parse_shape(square(lon + 0.02, lat + 0.02, 0.05), L)
                         window = TimeWindow(T0 - timedelta(days=1), T0 + timedelta(days=9))
                         z = zones.propose(rt, actor, zones.ZoneDraft("zone", [other.id], area, window)).zone
                         zones.answer(rt, other, z.id, ZoneAnswer.ACCEPTED)
@@ -156,7 +156,7 @@ def test_replaying_the_ledger_rebuilds_every_view_at_every_moment(actions: list[
                         if owned:
                             z = owned[act[2] % len(owned)]
                             lon, lat = PLACES[act[3]]
-                            area = parse_footprint(square(lon + 0.03, lat + 0.03, 0.05), L)
+                            area = parse_shape(square(lon + 0.03, lat + 0.03, 0.05), L)
                             zones.revise(rt, actor, z.id, expected_version=z.version, footprint=area)
                             for other_id in z.counterparties:
                                 other = next(p for p in sides if p.id == other_id)

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from deconfliction.domain.conflict import ConflictState
-from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.incident import IncidentDraft
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.notification import NotificationState
@@ -29,13 +28,14 @@ from deconfliction.service.runtime import Runtime
 from deconfliction.service.sanity import expire_conflicts
 from tests.conftest import T0, FakeClock, square
 from tests.service.test_sites import HOSPITAL, site_draft
+from tests.shapes import parse_shape
 
 L = Limits()
 
 
 def vol(lon: float, lat: float, start: datetime = T0, hours: float = 2, lo: float = 0, hi: float = 3000) -> Volume4D:
     return Volume4D.create(
-        parse_footprint(square(lon, lat), L), AltitudeBand(lo, hi), TimeWindow(start, start + timedelta(hours=hours))
+        parse_shape(square(lon, lat), L), AltitudeBand(lo, hi), TimeWindow(start, start + timedelta(hours=hours))
     )
 
 
@@ -113,7 +113,7 @@ def test_a_site_and_a_zone_whose_validity_has_passed_are_refused(rt, parties, cl
     draft = zones.ZoneDraft(
         "East bank",
         [p["bravo"].id],
-        parse_footprint(square(40, 35), L),
+        parse_shape(square(40, 35), L),
         TimeWindow(T0, T0 + timedelta(days=3)),
     )
     with pytest.raises(WindowInPast) as e:

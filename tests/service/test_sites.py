@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deconfliction.domain.areas import site_conflicts
-from deconfliction.domain.footprint import CircleFootprint, parse_footprint
+from deconfliction.domain.footprint import CircleFootprint
 from deconfliction.domain.geo import geodesic_forward
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.operation import OperationState
@@ -29,6 +29,7 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.store import open_store
 from tests.conftest import T0, FakeClock, square
+from tests.shapes import parse_shape
 
 L = Limits()
 HOSPITAL = (40.14, 35.33)
@@ -218,7 +219,7 @@ def test_conflicts_through_the_index_equal_the_rule_over_every_site(case, sites_
 
 def test_a_polygon_site(rt, parties):
     agency, force = parties["alpha"][0], parties["bravo"][0]
-    fp = parse_footprint(square(40.0, 35.0, 0.01), L)
+    fp = parse_shape(square(40.0, 35.0, 0.01), L)
     draft = sites.SiteDraft("Warehouse 4", SiteCategory.WAREHOUSE, fp, 0.0, 5.0, T0 + timedelta(days=9))  # type: ignore[arg-type]
     made = sites.create_site(rt, agency, draft)
     assert ops.submit_operation(rt, force, circle_op((40.005, 35.005))).conflicts[0].operation_b == made.site.id

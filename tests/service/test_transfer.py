@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from deconfliction.domain.footprint import CircleFootprint, CorridorFootprint, parse_footprint
+from deconfliction.domain.footprint import CircleFootprint, CorridorFootprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Role
 from deconfliction.domain.policy import OperationKind
@@ -28,6 +28,7 @@ from deconfliction.service.runtime import Runtime
 from deconfliction.store import open_store
 from tests.conftest import T0, FakeClock, square
 from tests.service.test_movements import movement
+from tests.shapes import parse_shape
 
 L = Limits()
 
@@ -38,7 +39,7 @@ def populate(rt: Runtime, alpha: Any, bravo: Any) -> None:
         alpha,
         sites.SiteDraft("clinic", SiteCategory.HOSPITAL, SitePoint((40.5, 35.5)), 80, 20, T0 + timedelta(days=9)),
     )
-    polygon_site = parse_footprint(square(41.0, 35.0, 0.01), L)
+    polygon_site = parse_shape(square(41.0, 35.0, 0.01), L)
     sites.create_site(
         rt, alpha, sites.SiteDraft("depot", SiteCategory.WAREHOUSE, polygon_site, 0, 5, T0 + timedelta(days=9))
     )  # type: ignore[arg-type]
@@ -46,13 +47,13 @@ def populate(rt: Runtime, alpha: Any, bravo: Any) -> None:
         rt,
         alpha,
         zones.ZoneDraft(
-            "north", [bravo.id], parse_footprint(square(39.0, 36.0, 0.3), L), TimeWindow(T0, T0 + timedelta(days=5))
+            "north", [bravo.id], parse_shape(square(39.0, 36.0, 0.3), L), TimeWindow(T0, T0 + timedelta(days=5))
         ),
     ).zone
     zones.answer(rt, bravo, z.id, ZoneAnswer.ACCEPTED)
     window = TimeWindow(T0, T0 + timedelta(hours=2))
     volumes = (
-        Volume4D.create(parse_footprint(square(42.0, 35.0), L), AltitudeBand(100, 900), window),
+        Volume4D.create(parse_shape(square(42.0, 35.0), L), AltitudeBand(100, 900), window),
         Volume4D.create(CircleFootprint((42.5, 35.0), 800.0), AltitudeBand(0, 50), window),
         Volume4D.create(CorridorFootprint(((43.0, 35.0), (43.1, 35.1)), 120.0), AltitudeBand(0, 10), window),
     )

@@ -20,6 +20,7 @@ from deconfliction.service.parties import authenticate
 from deconfliction.service.runtime import Runtime
 from tests.conftest import FakeClock, square
 from tests.service.test_operations import draft
+from tests.shapes import circle
 
 LADDER = [{"name": "convoy lead", "channels": {"radio": "ch 7"}}, {"name": "convoy deputy"}]
 DESK = [{"name": "watch desk", "channels": {"phone": "+1 555 0100"}}, {"name": "desk chief"}]
@@ -65,7 +66,7 @@ def test_bad_units_are_refused_by_field_and_change_nothing(rt: Runtime, p: dict[
         ({"name": "x" * 81}, "name", "invalid_name"),
         ({"name": "A", "contacts": []}, "contacts", "invalid_value"),
         ({"name": "A", "contacts": [{"name": "x", "channels": {"pigeon": "1"}}]}, "contacts[0].channels.pigeon", ""),
-        ({"name": "A", "area": {"type": "Circle", "center": [40, 35], "radius_m": 10}}, "area.type", "not_a_polygon"),
+        ({"name": "A", "area": circle([40, 35], 10)["footprint"]}, "area.type", "not_a_polygon"),
         (
             {
                 "name": "A",

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.operation import OperationState
 from deconfliction.domain.party import Role
@@ -20,18 +19,19 @@ from deconfliction.service import zones
 from deconfliction.service.conflicts import list_conflicts
 from deconfliction.service.parties import create_party
 from tests.conftest import T0, square
+from tests.shapes import parse_shape
 
 L = Limits()
 VALID = TimeWindow(T0 - timedelta(days=1), T0 + timedelta(days=30))
 
 
 def zone_draft(counterparties: list[str], lon: float = 40.0, lat: float = 35.0, size: float = 0.2) -> zones.ZoneDraft:
-    return zones.ZoneDraft("north bank", counterparties, parse_footprint(square(lon, lat, size), L), VALID)
+    return zones.ZoneDraft("north bank", counterparties, parse_shape(square(lon, lat, size), L), VALID)
 
 
 def op_at(lon: float, lat: float, hours: float = 2.0) -> ops.OperationDraft:
     v = Volume4D.create(
-        parse_footprint(square(lon, lat, 0.02), L), AltitudeBand(0, 10), TimeWindow(T0, T0 + timedelta(hours=hours))
+        parse_shape(square(lon, lat, 0.02), L), AltitudeBand(0, 10), TimeWindow(T0, T0 + timedelta(hours=hours))
     )
     return ops.OperationDraft(OperationKind.GROUND, (v,))
 
@@ -84,7 +84,7 @@ def test_a_new_version_supersedes_and_moves_the_conflicts(rt, parties):
     first = agreed_zone(rt, north, south)
     zone_id = first.zone.id
     inside = ops.submit_operation(rt, south, op_at(40.05, 35.05)).operation
-    moved = parse_footprint(square(40.3, 35.0, 0.2), L)
+    moved = parse_shape(square(40.3, 35.0, 0.2), L)
     v2 = zones.revise(rt, north, zone_id, expected_version=1, footprint=moved)
     assert v2.zone.version == 2 and v2.zone.state is ZoneState.PROPOSED
     assert [v.state for v in v2.versions] == [ZoneState.AGREED, ZoneState.PROPOSED]  # v1 still in force

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Role
 from deconfliction.domain.policy import OperationKind
@@ -26,6 +25,7 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.store import open_store
 from tests.conftest import make_postgres_database, square
+from tests.shapes import parse_shape
 
 PROCESSES = 4
 PER_PROCESS = 5
@@ -43,7 +43,7 @@ def _submit_all(url: str, party_id: str, barrier: Any, results: Any, index: int,
         for k in range(PER_PROCESS):
             # all overlap each other: small offsets inside one 0.1 degree square, same band and window
             v = Volume4D.create(
-                parse_footprint(square(40.0 + 0.002 * k, 35.0 + 0.001 * index), limits),
+                parse_shape(square(40.0 + 0.002 * k, 35.0 + 0.001 * index), limits),
                 AltitudeBand(0, 1000),
                 TimeWindow(start, start + timedelta(hours=1)),
             )

@@ -14,7 +14,6 @@ import shapely
 
 from deconfliction.domain.conflict import Conflict, ConflictState, Encounter
 from deconfliction.domain.exercise import DeploymentMode, ScenarioAnchor
-from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.ledger import GENESIS, seal
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.operation import Operation, OperationState
@@ -24,6 +23,7 @@ from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.store import open_store
 from deconfliction.store.ports import CandidateQuery, Store, StoredResponse
 from tests.conftest import T0, square, truncate
+from tests.shapes import circle, parse_shape
 
 L = Limits()
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -46,7 +46,7 @@ def operation(
     footprint: dict | None = None,
 ) -> Operation:
     v = Volume4D.create(
-        parse_footprint(footprint or square(lon, lat), L),
+        parse_shape(footprint or square(lon, lat), L),
         AltitudeBand(lo, hi),
         TimeWindow(T0, T0 + timedelta(hours=hours)),
     )
@@ -137,7 +137,7 @@ class StoreContract:
         from deconfliction.domain.unit import Unit
         from deconfliction.store.ports import UnitKey
 
-        area = parse_footprint(square(40.0, 35.0), L)
+        area = parse_shape(square(40.0, 35.0), L)
         assert not isinstance(area, str)
         convoy = Unit("un_1", "pt_alpha", "Convoy team", (Contact("Lead", {"phone": "+1"}),), area, 1, NOW, NOW)  # type: ignore[arg-type]
         office = Unit("un_2", "pt_alpha", "Field office", (), None, 1, NOW, NOW)
@@ -284,7 +284,7 @@ class StoreContract:
     # --------------------------------------------------------------------------------------- operations
 
     def test_operation_round_trip(self, seeded: Store) -> None:
-        op = operation("op_1", "pt_alpha", footprint={"type": "Circle", "center": [40.0, 35.0], "radius_m": 800.0})
+        op = operation("op_1", "pt_alpha", footprint=circle([40.0, 35.0], 800.0))
         with seeded.write() as tx:
             tx.operations.add(op)
         with seeded.read() as tx:
@@ -326,7 +326,7 @@ class StoreContract:
             assert (c.owner_id, c.kind, c.ovn) == ("pt_alpha", OperationKind.AIR, "ovn-op_here")
 
     def test_candidates_tiny_and_huge_footprints(self, seeded: Store) -> None:
-        tiny = {"type": "Circle", "center": [40.05, 35.05], "radius_m": 5.0}
+        tiny = circle([40.05, 35.05], 5.0)
         huge = square(30.0, 30.0, 4.0)
         with seeded.write() as tx:
             tx.operations.add(operation("op_tiny", "pt_alpha", footprint=tiny))
@@ -469,7 +469,7 @@ class StoreContract:
 
         point = site("st_1", SitePoint((40.0, 35.0)))
         across = [[179.95, 10.0], [-179.95, 10.0], [-179.95, 10.1], [179.95, 10.1], [179.95, 10.0]]
-        area = site("st_2", parse_footprint({"type": "Polygon", "coordinates": [across]}, L), 0.0)
+        area = site("st_2", parse_shape({"type": "Polygon", "coordinates": [across]}, L), 0.0)
         wide = site("st_3", SitePoint((41.0, 35.0)), 20_000.0)
         with seeded.write() as tx:
             for s, tok in ((point, "t1"), (area, "t2"), (wide, "t3")):
@@ -502,7 +502,7 @@ class StoreContract:
             zone_id="zn_1",
             owner_id="pt_alpha",
             counterparties=["pt_bravo"],
-            footprint=parse_footprint(square(40.0, 35.0), L),
+            footprint=parse_shape(square(40.0, 35.0), L),
             validity=validity,
             now=NOW,
             name="north bank",
@@ -517,7 +517,7 @@ class StoreContract:
             tx.zones.replace(agreed)
         with seeded.read() as tx:
             assert tx.zones.near(near) == [(agreed, "z1")]
-        v2 = revise_zone(agreed, party_id="pt_alpha", now=NOW, footprint=parse_footprint(square(41.0, 35.0), L))
+        v2 = revise_zone(agreed, party_id="pt_alpha", now=NOW, footprint=parse_shape(square(41.0, 35.0), L))
         with seeded.write() as tx:
             tx.zones.add(v2, "z2")
         change = answer_zone(v2, party_id="pt_bravo", answer=ZoneAnswer.ACCEPTED, now=NOW, current_agreed=agreed)
@@ -537,7 +537,7 @@ class StoreContract:
         from deconfliction.domain.line import band_along, split_area
         from deconfliction.store.ports import LineRecord
 
-        area = parse_footprint(square(40.0, 35.0, 0.2), L)
+        area = parse_shape(square(40.0, 35.0, 0.2), L)
         split = split_area(area, ((39.9, 35.1), (40.3, 35.1)), "pt_alpha", "pt_bravo")  # type: ignore[arg-type]
         band = band_along(split, band_id="ln_1", half_width_m=500.0, validity=TimeWindow(T0, T0 + timedelta(days=9)))
         line = LineRecord(

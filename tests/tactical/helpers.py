@@ -14,6 +14,7 @@ from deconfliction.domain.tactical import TacticalPolicy, TacticalRule
 from deconfliction.domain.tactical_detect import Losses, PassStats, detect
 from deconfliction.domain.tactical_motion import motion_from_reports
 from deconfliction.service.runtime import Runtime
+from tests.shapes import parse_shape
 from tests.tactical.oracle import OTrack
 
 RULES = st.sampled_from(
@@ -79,14 +80,13 @@ def declare_active(
 ) -> str:
     """Declare an operation of ``party`` and take it to active (presenting every conflict's token, as a
     party that has read them would); its id."""
-    from deconfliction.domain.footprint import parse_footprint
     from deconfliction.domain.operation import OperationState
     from deconfliction.domain.policy import OperationKind
     from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
     from deconfliction.service.operations import OperationDraft, OperationResult, change_state, submit_operation
 
     volume = Volume4D.create(
-        parse_footprint(footprint, rt.limits),
+        parse_shape(footprint, rt.limits),
         AltitudeBand.of(lower_m, upper_m, rt.limits),
         TimeWindow.of(start, end, rt.limits),
     )

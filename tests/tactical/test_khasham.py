@@ -17,7 +17,6 @@ from typing import Any, cast
 import orjson
 from fastapi.testclient import TestClient
 
-from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.ledger import export_line, verify
 from deconfliction.domain.line import parse_line
 from deconfliction.domain.party import Role
@@ -31,6 +30,7 @@ from deconfliction.service.runtime import Runtime
 from deconfliction.tactical.cot import parse_cot
 from deconfliction.tactical.cycle import TacticalService
 from tests.conftest import FakeClock, auth
+from tests.shapes import parse_shape
 from tests.tactical.helpers import around
 
 AREA = {
@@ -66,7 +66,7 @@ def test_khasham_an_unknown_column_crosses_the_line_and_the_other_side_says_not_
         cell,
         lines.LineDraft(
             "Euphrates",
-            parse_footprint(AREA, rt.limits),
+            parse_shape(AREA, rt.limits),
             AREA,
             parse_line(RIVER, rt.limits),
             east.id,

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from deconfliction.domain.footprint import footprint_shape, parse_footprint
+from deconfliction.domain.footprint import footprint_shape
 from deconfliction.domain.line import parse_line
 from deconfliction.domain.party import Party
 from deconfliction.domain.tactical import NO_PARTY, Affiliation, TacticalPolicy
@@ -33,6 +33,7 @@ from deconfliction.tactical.feeds import parse_endpoints
 from deconfliction.tactical.sbs import SbsAssembler, parse_sbs_line
 from deconfliction.tactical.setup import DeclaredInForce
 from tests.conftest import T0, FakeClock, auth
+from tests.shapes import circle, parse_shape
 from tests.tactical.helpers import GEOD, around, declare_active
 
 AREA = {
@@ -52,7 +53,7 @@ def split(rt: Runtime, cell: Party, west: Party, east: Party, now: Any) -> tuple
         cell,
         lines.LineDraft(
             "the line",
-            parse_footprint(AREA, rt.limits),
+            parse_shape(AREA, rt.limits),
             AREA,
             parse_line(LINE, rt.limits),
             west.id,
@@ -138,8 +139,8 @@ def test_an_undeclared_track_entering_the_other_side_is_told_to_owner_coordinato
 
     # bravo now declares what its vehicle does (an active operation around it): the entry into the zone
     # is an ordinary zone alert, the band's is the operation's band conflict, the undeclared ones resolve
-    circle = {"type": "Circle", "center": [40.08, 35.1], "radius_m": 5000}
-    declare_active(rt, parties["bravo"][0], circle, 0.0, 4000.0, clock(), clock() + timedelta(hours=1))
+    disc = circle([40.08, 35.1], 5000)
+    declare_active(rt, parties["bravo"][0], disc, 0.0, 4000.0, clock(), clock() + timedelta(hours=1))
     cast(DeclaredInForce, tactical(client).declared).invalidate()
     for _ in range(7):
         clock.advance(seconds=1)

@@ -18,6 +18,7 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.tactical.cycle import TacticalService
 from tests.conftest import FakeClock, auth
+from tests.shapes import circle
 from tests.tactical.helpers import around, declare_active
 
 PROBLEM = "application/problem+json"
@@ -209,8 +210,8 @@ def test_a_track_heading_into_a_protected_site_raises_an_alert_for_both(
     # where alpha declared it would be (a 3 km circle around it), so the entry is a site alert, not an
     # undeclared one
     lon, lat, _ = GEOD.fwd(30.0, 40.0, 270.0, 10_000.0)
-    circle = {"type": "Circle", "center": [float(lon), float(lat)], "radius_m": 3000}
-    declare_active(rt, parties["alpha"][0], circle, 2000.0, 4000.0, clock(), clock() + timedelta(hours=1))
+    disc = circle([float(lon), float(lat)], 3000)
+    declare_active(rt, parties["alpha"][0], disc, 2000.0, 4000.0, clock(), clock() + timedelta(hours=1))
     report = rep(clock, "A7", float(lat), float(lon), ground_speed_mps=100.0, track_deg=90.0)
     assert client.post("/v1/tracks", json={"reports": [report]}, headers=auth(keys["alpha"])).status_code == 200
     tactical(client).cycle()

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from deconfliction.domain.acknowledgement import Override
-from deconfliction.domain.footprint import parse_footprint
+from deconfliction.domain.footprint import located, parse_footprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.policy import OperationKind
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D, parse_time
@@ -20,7 +20,8 @@ from deconfliction.service.operations import OperationDraft
 
 _POSITION = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3}
 FOOTPRINT_SCHEMA: dict[str, Any] = {
-    "description": "WGS84 longitude/latitude degrees, GeoJSON order; polygon edges are geodesics.",
+    "description": "An RFC 7946 geometry, WGS84 longitude/latitude degrees, GeoJSON order; polygon edges are "
+    "geodesics. A Point is a circle (radius_m beside it), a LineString a corridor (half_width_m beside it).",
     "oneOf": [
         {
             "type": "object",
@@ -45,18 +46,19 @@ FOOTPRINT_SCHEMA: dict[str, Any] = {
         },
         {
             "type": "object",
-            "title": "Circle",
-            "required": ["type", "center", "radius_m"],
-            "properties": {"type": {"const": "Circle"}, "center": _POSITION, "radius_m": {"type": "number"}},
+            "title": "Point",
+            "description": "A circle: the centre, with radius_m beside the geometry",
+            "required": ["type", "coordinates"],
+            "properties": {"type": {"const": "Point"}, "coordinates": _POSITION},
         },
         {
             "type": "object",
-            "title": "Corridor",
-            "required": ["type", "path", "half_width_m"],
+            "title": "LineString",
+            "description": "A corridor: the centre line, with half_width_m beside the geometry",
+            "required": ["type", "coordinates"],
             "properties": {
-                "type": {"const": "Corridor"},
-                "path": {"type": "array", "items": _POSITION},
-                "half_width_m": {"type": "number"},
+                "type": {"const": "LineString"},
+                "coordinates": {"type": "array", "items": _POSITION, "minItems": 2},
             },
         },
     ],
@@ -84,6 +86,10 @@ class WindowIn(_Strict):
 
 class VolumeIn(_Strict):
     footprint: dict[str, Any] = Field(json_schema_extra=FOOTPRINT_SCHEMA)
+    radius_m: float | None = Field(None, description="With a Point footprint: the circle's radius, metres")
+    half_width_m: float | None = Field(
+        None, description="With a LineString footprint: the corridor's half-width, metres"
+    )
     altitude: AltitudeIn
     window: WindowIn
 
@@ -199,9 +205,9 @@ def volume_from_wire(v: VolumeIn, limits: Limits, where: str) -> Volume4D:
     errors: list[FieldError] = []
     footprint = window = altitude = None
     try:
-        footprint = parse_footprint(v.footprint, limits)
+        footprint = parse_footprint(v.footprint, limits, radius_m=v.radius_m, half_width_m=v.half_width_m)
     except InvalidInput as e:
-        errors += e.at(f"{where}.footprint").errors
+        errors += located(e, f"{where}.footprint", where).errors
     try:
         start = parse_time(v.window.start, "start")
         end = parse_time(v.window.end, "end")

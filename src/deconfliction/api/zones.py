@@ -29,7 +29,7 @@ from deconfliction.api.http import (
     signed_request,
 )
 from deconfliction.api.schemas import Strict as _Strict
-from deconfliction.domain.footprint import Footprint, parse_footprint
+from deconfliction.domain.footprint import PolygonFootprint, parse_polygon_footprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Party
 from deconfliction.domain.volume import TimeWindow, parse_time
@@ -83,9 +83,10 @@ def parse_validity(raw: WindowIn, field: str = "validity") -> TimeWindow:
     return TimeWindow(start, end)
 
 
-def parse_area(raw: dict[str, Any], limits: Limits, field: str = "footprint") -> Footprint:
+def parse_area(raw: dict[str, Any], limits: Limits, field: str = "footprint") -> PolygonFootprint:
+    """A zone's footprint or a line's area: a Polygon or MultiPolygon (``not_a_polygon`` otherwise)."""
     try:
-        return parse_footprint(raw, limits)
+        return parse_polygon_footprint(raw, limits, "an area")
     except InvalidInput as e:
         raise e.at(field) from None
 

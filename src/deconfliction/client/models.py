@@ -94,19 +94,34 @@ class Altitude:
 
 @dataclass(frozen=True)
 class Volume:
-    """A Volume4D: a GeoJSON footprint (Polygon, MultiPolygon, Circle or Corridor, docs/formats.md), an
-    altitude band and a time window."""
+    """A Volume4D: an RFC 7946 footprint (Polygon, MultiPolygon; a Point with ``radius_m`` is a circle, a
+    LineString with ``half_width_m`` a corridor: docs/formats.md), an altitude band and a time window."""
 
     footprint: GeoJSON
     altitude: Altitude
     window: Window
+    radius_m: float | None = None
+    """With a Point footprint: the circle's radius in metres."""
+    half_width_m: float | None = None
+    """With a LineString footprint: the corridor's half-width in metres."""
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Volume:
-        return cls(d["footprint"], Altitude.from_json(d["altitude"]), Window.from_json(d["window"]))
+        return cls(
+            d["footprint"],
+            Altitude.from_json(d["altitude"]),
+            Window.from_json(d["window"]),
+            d.get("radius_m"),
+            d.get("half_width_m"),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"footprint": dict(self.footprint), "altitude": self.altitude.to_json(), "window": self.window.to_json()}
+        out: dict[str, Any] = {"footprint": dict(self.footprint)}
+        if self.radius_m is not None:
+            out["radius_m"] = self.radius_m
+        if self.half_width_m is not None:
+            out["half_width_m"] = self.half_width_m
+        return out | {"altitude": self.altitude.to_json(), "window": self.window.to_json()}
 
 
 @dataclass(frozen=True)

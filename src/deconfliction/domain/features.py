@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from deconfliction.domain.footprint import (
-    CircleFootprint,
-    CorridorFootprint,
     Footprint,
     PolygonFootprint,
-    footprint_to_geojson,
+    footprint_wire,
+    located,
     parse_footprint,
+    parse_polygon_footprint,
 )
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.movement import MOVEMENT_FIELDS, parse_movement, sweep_movement
@@ -71,50 +71,14 @@ class DeclaredOperation:
 
 
 def _footprint_of(geometry: Any, props: Mapping[str, Any], limits: Limits) -> Footprint:
+    """The feature's footprint: its geometry, with ``radius_m`` (a Point) or ``half_width_m`` (a LineString)
+    from its properties; errors at ``geometry...`` and ``properties.radius_m``."""
     if not isinstance(geometry, Mapping):
         raise InvalidInput.one("geometry", "invalid_geojson", "a feature needs a geometry object")
-    kind = geometry.get("type")
-    if kind == "Point":
-        obj: dict[str, Any] = {
-            "type": "Circle",
-            "center": geometry.get("coordinates"),
-            "radius_m": props.get("radius_m"),
-        }
-        try:
-            return parse_footprint(obj, limits)
-        except InvalidInput as e:
-            raise InvalidInput(
-                [
-                    _relocate(err, {"center": "geometry.coordinates", "radius_m": "properties.radius_m"})
-                    for err in e.errors
-                ]
-            ) from None
-    if kind == "LineString":
-        obj = {
-            "type": "Corridor",
-            "path": geometry.get("coordinates"),
-            "half_width_m": props.get("half_width_m"),
-        }
-        try:
-            return parse_footprint(obj, limits)
-        except InvalidInput as e:
-            raise InvalidInput(
-                [
-                    _relocate(err, {"path": "geometry.coordinates", "half_width_m": "properties.half_width_m"})
-                    for err in e.errors
-                ]
-            ) from None
     try:
-        return parse_footprint(geometry, limits)
+        return parse_footprint(geometry, limits, radius_m=props.get("radius_m"), half_width_m=props.get("half_width_m"))
     except InvalidInput as e:
-        raise e.at("geometry") from None
-
-
-def _relocate(err: FieldError, moves: Mapping[str, str]) -> FieldError:
-    for old, new in moves.items():
-        if err.field == old or err.field.startswith(old + "[") or err.field.startswith(old + "."):
-            return FieldError(new + err.field[len(old) :], err.code, err.message, err.detail)
-    return err.at("geometry")
+        raise located(e, "geometry", "properties") from None
 
 
 def _number(props: Mapping[str, Any], key: str) -> float:
@@ -215,7 +179,6 @@ def group_operations(features: list[tuple[int, Any]], limits: Limits) -> list[De
 
 def volume_feature(name: str, party: str, kind: OperationKind, volume: Volume4D, **extra: Any) -> dict[str, Any]:
     """One volume as a Feature of the same format (round trip with ``parse_feature``)."""
-    fp = volume.footprint
     props: dict[str, Any] = {
         "operation": name,
         "party": party,
@@ -226,15 +189,9 @@ def volume_feature(name: str, party: str, kind: OperationKind, volume: Volume4D,
         "end": format_time(volume.window.end),
         **extra,
     }
-    geometry: dict[str, Any]
-    if isinstance(fp, CircleFootprint):
-        geometry = {"type": "Point", "coordinates": list(fp.center)}
-        props["radius_m"] = fp.radius_m
-    elif isinstance(fp, CorridorFootprint):
-        geometry = {"type": "LineString", "coordinates": [list(p) for p in fp.path]}
-        props["half_width_m"] = fp.half_width_m
-    else:
-        geometry = footprint_to_geojson(fp)
+    wire = footprint_wire(volume.footprint)
+    geometry = wire.pop("footprint")
+    props.update(wire)  # radius_m of a Point, half_width_m of a LineString
     return {"type": "Feature", "geometry": geometry, "properties": props}
 
 
@@ -308,11 +265,9 @@ def movement_path(err: FieldError) -> FieldError:
 def _zone(feature: Mapping[str, Any], props: Mapping[str, Any], limits: Limits) -> DeclaredZone:
     errors: list[FieldError] = []
     party = _party(props, errors)
-    footprint: Footprint | None = None
+    footprint: PolygonFootprint | None = None
     try:
-        footprint = parse_footprint(feature.get("geometry"), limits)
-        if not isinstance(footprint, PolygonFootprint):
-            errors.append(FieldError("geometry.type", "not_a_polygon", "a zone is a Polygon or MultiPolygon"))
+        footprint = parse_polygon_footprint(feature.get("geometry"), limits, "a zone")
     except InvalidInput as e:
         errors += e.at("geometry").errors
     window = None
@@ -328,7 +283,7 @@ def _zone(feature: Mapping[str, Any], props: Mapping[str, Any], limits: Limits) 
     if not isinstance(raw, list) or not raw or not all(isinstance(n, str) and n.strip() for n in raw):
         errors.append(FieldError("properties.counterparties", "required", "a zone names its counter-parties"))
         raw = []
-    if errors or not isinstance(footprint, PolygonFootprint) or window is None:
+    if errors or footprint is None or window is None:
         raise InvalidInput(errors)
     agreed = props.get("state", "agreed") == "agreed"
     return DeclaredZone(str(props.get("name", "")), party, tuple(raw), footprint, window, agreed)

@@ -6,11 +6,17 @@ Accepted forms (GeoJSON order, WGS84 degrees, geodesic edges):
 * ``{"type": "Polygon", "coordinates": [[[lon, lat], ...]]}`` and ``MultiPolygon`` as in RFC 7946;
   rings must be closed, any orientation is accepted; holes allowed; a polygon crossing the
   antimeridian may be sent either unsplit (consecutive longitudes 179.9 then -179.9) or split in two.
-* ``{"type": "Circle", "center": [lon, lat], "radius_m": r}``
-* ``{"type": "Corridor", "path": [[lon, lat], ...], "half_width_m": w}``
+* a circle: ``{"type": "Point", "coordinates": [lon, lat]}`` with ``radius_m`` beside the geometry;
+* a corridor: ``{"type": "LineString", "coordinates": [[lon, lat], ...]}`` with ``half_width_m`` beside it.
 
-Every refusal is an ``InvalidInput`` whose field paths are relative to the footprint object; callers
-prefix them (``volumes[2].footprint``).
+Only RFC 7946 geometry types: the numbers of a circle or a corridor sit beside the geometry (in a volume,
+``{"footprint": {...}, "radius_m": 500}``; in a file, the Feature's properties), never in a new geometry
+type. The service's earlier ``{"type": "Circle"}`` and ``{"type": "Corridor"}`` forms are refused with a
+problem that shows the new form (``not_rfc7946``).
+
+Every refusal is an ``InvalidInput`` whose field paths are relative to the footprint object, but for
+``radius_m`` and ``half_width_m``, which name the numbers beside it; ``located`` puts both where they
+belong (``volumes[2].footprint.coordinates[0]``, ``volumes[2].radius_m``).
 
 A ``Shape`` is a *core* geometry plus a buffer radius: a polygon is its own core with radius 0, a circle
 is its centre with the radius, a corridor its path with the half-width. Because the distance between
@@ -49,7 +55,17 @@ Ring = tuple[Position, ...]
 PolygonRings = tuple[Ring, ...]
 """An exterior ring followed by its holes."""
 
-FOOTPRINT_TYPES = ("Polygon", "MultiPolygon", "Circle", "Corridor")
+FOOTPRINT_TYPES = ("Polygon", "MultiPolygon", "Point", "LineString")
+"""RFC 7946 geometry types a footprint may have (a Point with ``radius_m``, a LineString with
+``half_width_m``)."""
+NUMBERS = ("radius_m", "half_width_m")
+"""The numbers beside a footprint's geometry."""
+_OLD_FORMS = {
+    "Circle": 'a circle is an RFC 7946 Point with radius_m beside it: {"footprint": {"type": "Point", '
+    '"coordinates": [lon, lat]}, "radius_m": 500} (in a file: radius_m in the Feature\'s properties)',
+    "Corridor": 'a corridor is an RFC 7946 LineString with half_width_m beside it: {"footprint": {"type": '
+    '"LineString", "coordinates": [[lon, lat], ...]}, "half_width_m": 200} (in a file: in the properties)',
+}
 BOX_PAD_M = 250.0
 """Bounding boxes are padded by this much: a geodesic between two densified vertices (<= 10 km apart)
 leaves the latitude range of its ends by at most 2 m x tan(latitude), about 115 m at 89 degrees."""
@@ -118,48 +134,87 @@ class Shape:
 # ----------------------------------------------------------------------------------------------- parsing
 
 
-def parse_footprint(obj: Any, limits: Limits) -> Footprint:
-    """Parse and validate one footprint. Raises ``InvalidInput`` naming the field and the reason."""
+def parse_footprint(obj: Any, limits: Limits, *, radius_m: Any = None, half_width_m: Any = None) -> Footprint:
+    """Parse and validate one footprint: an RFC 7946 geometry, and the number beside it for a Point
+    (``radius_m``) or a LineString (``half_width_m``). Raises ``InvalidInput`` naming the field and the
+    reason (paths relative to the geometry; ``radius_m`` / ``half_width_m`` for the numbers)."""
     if not isinstance(obj, Mapping):
         raise InvalidInput.one("", "invalid_geojson", "footprint must be a JSON object with a 'type'")
     kind = obj.get("type")
+    if kind in _OLD_FORMS:
+        raise InvalidInput.one("type", "not_rfc7946", _OLD_FORMS[str(kind)], type=kind)
     if kind not in FOOTPRINT_TYPES:
         raise InvalidInput.one(
             "type", "invalid_geojson", f"type must be one of {', '.join(FOOTPRINT_TYPES)}; got {kind!r}"
         )
-    allowed = {
-        "Polygon": {"type", "coordinates", "bbox"},
-        "MultiPolygon": {"type", "coordinates", "bbox"},
-        "Circle": {"type", "center", "radius_m"},
-        "Corridor": {"type", "path", "half_width_m"},
-    }[kind]
-    unknown = sorted(set(obj) - allowed)
+    unknown = sorted(set(obj) - {"type", "coordinates", "bbox"})
     if unknown:
-        raise InvalidInput([FieldError(k, "unknown_field", f"unknown field for a {kind} footprint") for k in unknown])
+        raise InvalidInput([FieldError(k, "unknown_field", f"unknown member of a {kind} geometry") for k in unknown])
+    needed = {"Point": "radius_m", "LineString": "half_width_m"}.get(str(kind))
+    given = {"radius_m": radius_m, "half_width_m": half_width_m}
+    misplaced = [
+        FieldError(name, "not_with_this_type", f"{name} goes with a {'Point' if name == 'radius_m' else 'LineString'}")
+        for name, value in given.items()
+        if value is not None and name != needed
+    ]
+    if misplaced:
+        raise InvalidInput(misplaced)
     footprint: Footprint
+    coords = obj.get("coordinates")
     if kind == "Polygon":
-        footprint = PolygonFootprint((_parse_polygon(obj.get("coordinates"), "coordinates"),))
+        footprint = PolygonFootprint((_parse_polygon(coords, "coordinates"),))
     elif kind == "MultiPolygon":
-        coords = obj.get("coordinates")
         if not isinstance(coords, list) or not coords:
             raise InvalidInput.one("coordinates", "invalid_geojson", "a MultiPolygon needs a non-empty list")
         footprint = PolygonFootprint(
             tuple(_parse_polygon(p, f"coordinates[{i}]") for i, p in enumerate(coords)), multi=True
         )
-    elif kind == "Circle":
-        center = _parse_position(obj.get("center"), "center")
-        radius = _parse_length(obj.get("radius_m"), "radius_m")
-        footprint = CircleFootprint(center, radius)
+    elif kind == "Point":
+        center = _parse_position(coords, "coordinates")
+        footprint = CircleFootprint(center, _parse_length(radius_m, "radius_m", "a Point footprint is a circle"))
     else:
-        path_raw = obj.get("path")
-        if not isinstance(path_raw, list) or len(path_raw) < 2:
-            raise InvalidInput.one("path", "invalid_geojson", "a corridor path needs at least 2 positions")
-        path = tuple(_parse_position(p, f"path[{i}]") for i, p in enumerate(path_raw))
+        if not isinstance(coords, list) or len(coords) < 2:
+            raise InvalidInput.one("coordinates", "invalid_geojson", "a corridor's line needs 2 positions or more")
+        path = tuple(_parse_position(p, f"coordinates[{i}]") for i, p in enumerate(coords))
         if all(p == path[0] for p in path):
-            raise InvalidInput.one("path", "degenerate_path", "the corridor path has no length")
-        footprint = CorridorFootprint(path, _parse_length(obj.get("half_width_m"), "half_width_m"))
+            raise InvalidInput.one("coordinates", "degenerate_path", "the corridor's line has no length")
+        width = _parse_length(half_width_m, "half_width_m", "a LineString footprint is a corridor")
+        footprint = CorridorFootprint(path, width)
     validate_footprint(footprint, limits)
     return footprint
+
+
+def parse_polygon_footprint(obj: Any, limits: Limits, what: str = "an area") -> PolygonFootprint:
+    """A Polygon or MultiPolygon footprint (a zone, an area of interest, a site's outline); any other type
+    is refused as ``not_a_polygon`` (paths relative to the geometry)."""
+    kind = obj.get("type") if isinstance(obj, Mapping) else None
+    if kind in FOOTPRINT_TYPES and kind not in ("Polygon", "MultiPolygon"):
+        raise InvalidInput.one("type", "not_a_polygon", f"{what} is a Polygon or MultiPolygon; got {kind}")
+    fp = parse_footprint(obj, limits)
+    if not isinstance(fp, PolygonFootprint):  # cannot happen past the check above; never guessed
+        raise InvalidInput.one("type", "not_a_polygon", f"{what} is a Polygon or MultiPolygon")
+    return fp
+
+
+def located(e: InvalidInput, geometry_at: str, numbers_at: str = "") -> InvalidInput:
+    """``parse_footprint``'s refusal with each field where it is: the geometry's under ``geometry_at``,
+    ``radius_m`` and ``half_width_m`` under ``numbers_at`` (the object that holds the geometry)."""
+    errors = []
+    for err in e.errors:
+        head = err.field.split("[", 1)[0].split(".", 1)[0]
+        errors.append(err.at(numbers_at) if head in NUMBERS else err.at(geometry_at))
+    return InvalidInput(errors)
+
+
+def footprint_wire(fp: Footprint) -> dict[str, Any]:
+    """A footprint as the API and files write it: ``{"footprint": <RFC 7946 geometry>}``, with
+    ``radius_m`` beside a circle's Point and ``half_width_m`` beside a corridor's LineString."""
+    if isinstance(fp, CircleFootprint):
+        return {"footprint": {"type": "Point", "coordinates": list(fp.center)}, "radius_m": fp.radius_m}
+    if isinstance(fp, CorridorFootprint):
+        line = {"type": "LineString", "coordinates": [list(p) for p in fp.path]}
+        return {"footprint": line, "half_width_m": fp.half_width_m}
+    return {"footprint": footprint_to_geojson(fp)}
 
 
 def _parse_position(raw: Any, where: str) -> Position:
@@ -176,7 +231,9 @@ def _parse_position(raw: Any, where: str) -> Position:
     return (lon, lat)
 
 
-def _parse_length(raw: Any, where: str) -> float:
+def _parse_length(raw: Any, where: str, what: str = "") -> float:
+    if raw is None and what:
+        raise InvalidInput.one(where, "required", f"{what}: give {where} beside it")
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
         raise InvalidInput.one(where, "invalid_number", f"{where} must be a number of metres")
     if raw <= 0:
@@ -218,9 +275,8 @@ def validate_footprint(fp: Footprint, limits: Limits) -> None:
     """Limits, poles, topology and area. Field paths relative to the footprint."""
     count = vertex_count(fp)
     if count > limits.max_vertices:
-        where = "path" if isinstance(fp, CorridorFootprint) else "coordinates"
         raise InvalidInput.one(
-            where,
+            "coordinates",
             "too_many_vertices",
             f"{count} vertices; at most {limits.max_vertices} are allowed per footprint",
             count=count,
@@ -238,15 +294,15 @@ def validate_footprint(fp: Footprint, limits: Limits) -> None:
         if area <= 0.0:
             raise InvalidInput.one("coordinates", "zero_area", "the polygon has no area")
     elif isinstance(fp, CircleFootprint):
-        _check_reach_pole(fp.center[1], fp.radius_m, "center", limits)
+        _check_reach_pole(fp.center[1], fp.radius_m, "coordinates", limits)
         area = math.pi * fp.radius_m**2
     else:
         for i, (_, lat) in enumerate(fp.path):
-            _check_reach_pole(lat, fp.half_width_m, f"path[{i}]", limits)
+            _check_reach_pole(lat, fp.half_width_m, f"coordinates[{i}]", limits)
         lons = unwrap_longitudes(np.array([p[0] for p in fp.path]))
         lats = np.array([p[1] for p in fp.path])
         _, dense_lats, edge_of = densify_geodesic(lons, lats)
-        _check_edges_pole(dense_lats, edge_of, fp.half_width_m, "path", limits)
+        _check_edges_pole(dense_lats, edge_of, fp.half_width_m, "coordinates", limits)
         from deconfliction.domain.geo import geodesic_distance
 
         length = float(np.sum(geodesic_distance(lons[:-1], lats[:-1], lons[1:], lats[1:])))
@@ -503,6 +559,9 @@ def circle_polygon(center: Position, radius_m: float, segments: int = 64) -> lis
 
 
 def footprint_to_geojson(fp: Footprint) -> dict[str, Any]:
+    """The footprint as the store keeps it (read back by ``footprint_from_trusted``): GeoJSON for
+    polygons; a circle or a corridor as the store's own ``Circle`` / ``Corridor`` record, which never
+    leaves the service (``footprint_wire`` is what the API and files write)."""
     if isinstance(fp, PolygonFootprint):
         coords = [[[list(p) for p in ring] for ring in rings] for rings in fp.polygons]
         if fp.multi:
@@ -511,6 +570,18 @@ def footprint_to_geojson(fp: Footprint) -> dict[str, Any]:
     if isinstance(fp, CircleFootprint):
         return {"type": "Circle", "center": list(fp.center), "radius_m": fp.radius_m}
     return {"type": "Corridor", "path": [list(p) for p in fp.path], "half_width_m": fp.half_width_m}
+
+
+def footprint_of_volume(volume: Mapping[str, Any]) -> Footprint:
+    """The footprint of a volume as a view or a ledger record holds it (validated when it was declared):
+    the RFC 7946 geometry with ``radius_m`` / ``half_width_m`` beside it, or, in a record written before
+    footprints were RFC 7946, the service's own ``Circle`` / ``Corridor``."""
+    g = volume["footprint"]
+    if g["type"] == "Point":
+        return CircleFootprint((g["coordinates"][0], g["coordinates"][1]), volume["radius_m"])
+    if g["type"] == "LineString":
+        return CorridorFootprint(tuple((p[0], p[1]) for p in g["coordinates"]), volume["half_width_m"])
+    return footprint_from_trusted(g)
 
 
 def footprint_from_trusted(obj: Mapping[str, Any]) -> Footprint:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from deconfliction.domain.footprint import CircleFootprint, Footprint, footprint_from_trusted, footprint_shape
+from deconfliction.domain.footprint import CircleFootprint, Footprint, footprint_of_volume, footprint_shape
 from deconfliction.domain.separation import measure
 from deconfliction.domain.volume import TimeWindow, format_time, parse_time
 from deconfliction.errors import FieldError, InvalidInput
@@ -131,7 +131,7 @@ def operation_near(incident: Incident, record: Mapping[str, Any]) -> float | Non
     best: float | None = None
     for v in record["volumes"]:
         window = TimeWindow(parse_time(v["window"]["start"], "start"), parse_time(v["window"]["end"], "end"))
-        d = volume_near(incident, footprint_from_trusted(v["footprint"]), window)
+        d = volume_near(incident, footprint_of_volume(v), window)
         if d is not None and (best is None or d < best):
             best = d
     return best

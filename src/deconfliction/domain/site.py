@@ -33,7 +33,7 @@ from deconfliction.domain.footprint import (
     Position,
     Shape,
     footprint_shape,
-    parse_footprint,
+    parse_polygon_footprint,
     shape_from_core,
 )
 from deconfliction.domain.geo import MEAN_RADIUS_M, geodesic_distance
@@ -221,10 +221,7 @@ def parse_site_footprint(obj: Any, limits: Limits) -> SiteFootprint:
         return SitePoint(_parse_point(obj.get("coordinates"), limits))
     if kind not in ("Polygon", "MultiPolygon"):
         raise InvalidInput.one("type", "invalid_geojson", f"a site is a Point, Polygon or MultiPolygon; got {kind!r}")
-    fp = parse_footprint(obj, limits)
-    if not isinstance(fp, PolygonFootprint):  # cannot happen for these types; never guessed
-        raise InvalidInput.one("type", "invalid_geojson", "a site is a Point, Polygon or MultiPolygon")
-    return fp
+    return parse_polygon_footprint(obj, limits, "a site's outline")
 
 
 def _parse_point(raw: Any, limits: Limits) -> Position:

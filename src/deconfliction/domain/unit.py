@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from deconfliction.domain.footprint import PolygonFootprint, footprint_to_geojson, parse_footprint
+from deconfliction.domain.footprint import PolygonFootprint, footprint_to_geojson, parse_polygon_footprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.notification import Contact
 from deconfliction.domain.volume import format_time
@@ -62,12 +62,9 @@ def parse_area(raw: Any, limits: Limits) -> PolygonFootprint | None:
     if raw is None:
         return None
     try:
-        fp = parse_footprint(raw, limits)
+        return parse_polygon_footprint(raw, limits, "an area of interest")
     except InvalidInput as e:
         raise e.at("area") from None
-    if not isinstance(fp, PolygonFootprint):
-        raise InvalidInput.one("area.type", "not_a_polygon", "an area of interest is a Polygon or MultiPolygon")
-    return fp
 
 
 def escalation_ladder(unit: Unit | None, party_ladder: Sequence[Contact]) -> tuple[Contact, ...]:

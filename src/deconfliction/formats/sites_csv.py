@@ -280,12 +280,13 @@ def _read_row(
     if position is not None and radius is not None:
         column = "mgrs" if position.format is PositionFormat.MGRS else "lat"
         try:
-            parse_footprint({"type": "Circle", "center": list(position.position), "radius_m": radius}, limits)
+            parse_footprint({"type": "Point", "coordinates": list(position.position)}, limits, radius_m=radius)
         except InvalidInput as e:
             errors.extend(
-                FieldError(column if err.field.startswith("center") else "radius_m", err.code, err.message, err.detail)
+                FieldError(column if err.field.startswith("coordinates") else "radius_m", err.code, err.message,
+                           err.detail)
                 for err in e.errors
-            )
+            )  # fmt: skip
     if errors or name is None or category is None or position is None:
         return RefusedRow(number, tuple(errors))
     if radius is None or accuracy is None or valid_until is None:  # each added an error when None

@@ -56,7 +56,9 @@ PARTIES: tuple[tuple[str, Role], ...] = (
 
 # (party, title, kind, footprint, lower_m, upper_m, start_h, end_h); altitudes above the WGS84 ellipsoid
 # (the valley floor is about 200 m above it)
-OPERATIONS: tuple[tuple[str, str, OperationKind, dict[str, Any], float, float, float, float], ...] = (
+Footprint = dict[str, Any] | tuple[dict[str, Any], dict[str, float]]
+"""A geometry, or a geometry and the number beside it (``half_width_m`` of a LineString)."""
+OPERATIONS: tuple[tuple[str, str, OperationKind, Footprint, float, float, float, float], ...] = (
     (
         "North Force",
         "ISR orbit west of the river",
@@ -74,7 +76,7 @@ OPERATIONS: tuple[tuple[str, str, OperationKind, dict[str, Any], float, float, f
         "East Force",
         "Transit north-east to south-west",
         OperationKind.AIR,
-        {"type": "Corridor", "path": [[40.35, 35.55], [40.05, 35.20]], "half_width_m": 2000.0},
+        ({"type": "LineString", "coordinates": [[40.35, 35.55], [40.05, 35.20]]}, {"half_width_m": 2000.0}),
         2000.0,
         3500.0,
         2.0,
@@ -84,7 +86,10 @@ OPERATIONS: tuple[tuple[str, str, OperationKind, dict[str, Any], float, float, f
         "Aid Agency",
         "Convoy Deir ez-Zor to Mayadin",
         OperationKind.GROUND,
-        {"type": "Corridor", "path": [[40.14, 35.33], [40.30, 35.20], [40.45, 35.02]], "half_width_m": 200.0},
+        (
+            {"type": "LineString", "coordinates": [[40.14, 35.33], [40.30, 35.20], [40.45, 35.02]]},
+            {"half_width_m": 200.0},
+        ),
         150.0,
         260.0,
         1.0,
@@ -124,12 +129,12 @@ CONVOY_ROUTE = [[40.12, 35.32], [40.16, 35.33], [40.19, 35.35], [40.24, 35.36]]
 """From the agency's warehouse district in the city, over the bridge, to the villages on the far bank."""
 
 # More operations, each producing an area conflict: (party, title, kind, footprint, lower, upper, h0, h1)
-AREA_OPERATIONS: tuple[tuple[str, str, OperationKind, dict[str, Any], float, float, float, float], ...] = (
+AREA_OPERATIONS: tuple[tuple[str, str, OperationKind, Footprint, float, float, float, float], ...] = (
     (
         "North Force",
         "River bank patrol",
         OperationKind.GROUND,
-        {"type": "Corridor", "path": [[40.05, 35.375], [40.10, 35.355]], "half_width_m": 100.0},
+        ({"type": "LineString", "coordinates": [[40.05, 35.375], [40.10, 35.355]]}, {"half_width_m": 100.0}),
         150.0,
         260.0,
         1.0,
@@ -209,14 +214,17 @@ def _submit(
     party: Party,
     title: str,
     kind: OperationKind,
-    footprint: dict[str, Any],
+    footprint: Footprint,
     lo: float,
     hi: float,
     start: Any,
     end: Any,
 ) -> OperationResult:
+    geometry, numbers = footprint if isinstance(footprint, tuple) else (footprint, {})
     volume = Volume4D.create(
-        parse_footprint(footprint, rt.limits), AltitudeBand.of(lo, hi, rt.limits), TimeWindow.of(start, end, rt.limits)
+        parse_footprint(geometry, rt.limits, **numbers),
+        AltitudeBand.of(lo, hi, rt.limits),
+        TimeWindow.of(start, end, rt.limits),
     )
     # without an idempotency key the result is never a stored response
     return cast(OperationResult, submit_operation(rt, party, OperationDraft(kind, (volume,), 0, title)))

@@ -20,7 +20,7 @@ from typing import Any
 
 from deconfliction.domain.conflict import Conflict
 from deconfliction.domain.features import OBJECTS, SERVICE_ASSIGNED, object_of, parse_feature, volume_feature
-from deconfliction.domain.footprint import footprint_to_geojson, parse_footprint
+from deconfliction.domain.footprint import footprint_to_geojson, parse_polygon_footprint
 from deconfliction.domain.ledger import EVERYONE
 from deconfliction.domain.movement import MOVEMENT_FIELDS
 from deconfliction.domain.operation import Operation, OperationState
@@ -668,16 +668,13 @@ def _zone_feature(
 ) -> Any:
     """A zone feature as a draft proposed by ``actor``, checked as ``propose_zone`` would (paths relative
     to the feature)."""
-    from deconfliction.domain.footprint import PolygonFootprint
     from deconfliction.domain.zone import propose_zone
     from deconfliction.service import zones as zones_service
 
     errors: list[FieldError] = []
     footprint = start = end = None
     try:
-        footprint = parse_footprint(f.get("geometry"), rt.limits)
-        if not isinstance(footprint, PolygonFootprint):
-            errors.append(FieldError("geometry.type", "not_a_polygon", "a zone is a Polygon or MultiPolygon"))
+        footprint = parse_polygon_footprint(f.get("geometry"), rt.limits, "a zone")
     except InvalidInput as e:
         errors += e.at("geometry").errors
     for key in ("start", "end"):

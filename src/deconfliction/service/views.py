@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from deconfliction.domain.conflict import Conflict, Encounter
-from deconfliction.domain.footprint import footprint_to_geojson
+from deconfliction.domain.footprint import footprint_wire
 from deconfliction.domain.ledger import Entry
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.party import Party, Role
@@ -147,7 +147,7 @@ def operation_record(op: Operation) -> dict[str, Any]:
         "ovn": op.ovn,
         "volumes": [
             {
-                "footprint": footprint_to_geojson(v.footprint),
+                **footprint_wire(v.footprint),  # the geometry, and radius_m / half_width_m beside it
                 "altitude": {
                     "lower_m": v.altitude.lower_m,
                     "upper_m": v.altitude.upper_m,

@@ -112,7 +112,7 @@ async function start(key) {
       ...view.zones.map((z) => z.footprint),
       ...view.sites.map((s) => s.footprint),
       ...view.conflicts.filter((c) => c.state === "open").map((c) => c.region),
-      ...view.operations.flatMap((o) => o.volumes.map((v) => v.footprint)).filter((f) => f.type !== "Circle" && f.type !== "Corridor"),
+      ...view.operations.flatMap((o) => o.volumes.map((v) => v.footprint)),
     ];
     if (!shapes.length) return;
     const bounds = L.geoJSON({ type: "GeometryCollection", geometries: shapes }).getBounds();

@@ -220,6 +220,8 @@ export class Drawing {
         },
         targets: {
           "volumes[0].footprint": this.footprint,
+          "volumes[0].radius_m": this.footprint,
+          "volumes[0].half_width_m": this.footprint,
           "volumes[0].altitude": $("f-lower"),
           "volumes[0].altitude.lower_m": $("f-lower"),
           "volumes[0].altitude.upper_m": $("f-upper"),

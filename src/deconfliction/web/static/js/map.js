@@ -127,7 +127,7 @@ export class SituationMap {
           `<b>${escapeHtml(op.title || op.id)}</b> (${escapeHtml(op.kind)}, ${escapeHtml(op.state)})<br>` +
           `${escapeHtml(this.name(op.owner))}, volume ${k + 1} of ${op.volumes.length}<br>` +
           `${v.altitude.lower_m}–${v.altitude.upper_m} m<br>${fmtTime(v.window.start)} – ${fmtTime(v.window.end)}`;
-        footprintLayer(v.footprint, { color: c, weight: 2, fillColor: c, fillOpacity: 0.3 }).bindTooltip(tip).addTo(this.groups.operations);
+        footprintLayer(v, { color: c, weight: 2, fillColor: c, fillOpacity: 0.3 }).bindTooltip(tip).addTo(this.groups.operations);
       });
     }
 
@@ -236,13 +236,15 @@ function ahead(tr, s) {
   return [tr.lat + dlat, tr.lon + dlon];
 }
 
-/** A Leaflet layer for a Volume4D footprint: GeoJSON polygons, a Circle, or a Corridor. */
-export function footprintLayer(fp, style) {
-  if (fp.type === "Circle") {
-    const [lon, lat] = fp.center;
-    return L.circle([lat, lon], { radius: fp.radius_m, ...style });
+/** A Leaflet layer for a volume's footprint (RFC 7946): polygons; a Point with the volume's radius_m (a
+ * circle); a LineString with its half_width_m (a corridor). */
+export function footprintLayer(v, style) {
+  const fp = v.footprint;
+  if (fp.type === "Point") {
+    const [lon, lat] = fp.coordinates;
+    return L.circle([lat, lon], { radius: v.radius_m, ...style });
   }
-  if (fp.type === "Corridor") return L.polygon(corridorRings(fp.path, fp.half_width_m), { fillRule: "nonzero", ...style });
+  if (fp.type === "LineString") return L.polygon(corridorRings(fp.coordinates, v.half_width_m), { fillRule: "nonzero", ...style });
   return L.geoJSON(fp, { style });
 }
 
