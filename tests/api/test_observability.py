@@ -320,3 +320,12 @@ def _volume(lon: float) -> dict[str, Any]:
     from tests.conftest import square, volume_json
 
     return volume_json(square(lon, 35.0))
+
+
+def test_probes_and_scrapes_are_logged_at_debug(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="deconfliction.access"):
+        client.get("/v1/health/live")
+        client.get("/metrics")
+        client.get("/v1/clock")
+    levels = {r.route: r.levelno for r in caplog.records if r.name == "deconfliction.access"}  # type: ignore[attr-defined]
+    assert levels == {"/v1/health/live": logging.DEBUG, "/metrics": logging.DEBUG, "/v1/clock": logging.INFO}

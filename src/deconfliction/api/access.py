@@ -18,6 +18,9 @@ from deconfliction.service.runtime import Runtime
 
 access_log = logging.getLogger("deconfliction.access")
 
+QUIET_ROUTES = frozenset({"/metrics", "/v1/health", "/v1/health/live", "/v1/health/ready"})
+"""Scrapes and probes, asked every few seconds: their access records are DEBUG, not INFO."""
+
 UNMATCHED = "(unmatched)"
 """The route label of a request no route took (404s, the web map's static files)."""
 
@@ -71,7 +74,8 @@ class Observe:
                 rt.metrics.request_seconds.labels(method, route).observe(seconds)
             if self.access:
                 party = info.get("party")
-                access_log.info(
+                access_log.log(
+                    logging.DEBUG if route in QUIET_ROUTES and status < 500 else logging.INFO,
                     "%s %s %d %.1f ms%s",
                     method,
                     route,
