@@ -74,6 +74,7 @@ def test_good_values_are_read_with_their_types() -> None:
     assert (s.port, s.log_level, s.log_format, s.access_log) == (8443, "DEBUG", "json", False)
     assert s.limits == Limits(max_vertices=30, max_area_km2=12.5)
     assert s.smtp_host is None  # empty is unset
+    assert Settings.from_env({"DECONFLICTION_PORT": " ", "DECONFLICTION_EXERCISE_SPEED": ""}) == Settings()
     assert s.sqlite_synchronous == "NORMAL"
     assert Settings.from_env({}) == Settings()
 

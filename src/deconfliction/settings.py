@@ -217,11 +217,12 @@ class Settings(BaseModel):
         import os
 
         env = os.environ if env is None else env
+        given = {k: v for k, v in env.items() if k.startswith(ENV_PREFIX) and v.strip()}  # empty is unset
         raw: dict[str, Any] = {}
         for name in cls.model_fields:
-            if name != "limits" and env_name(name) in env:
-                raw[name] = env[env_name(name)]
-        limits = {name: env[env_name(name)] for name in LIMIT_NAMES if env_name(name) in env}
+            if name != "limits" and env_name(name) in given:
+                raw[name] = given[env_name(name)]
+        limits = {name: given[env_name(name)] for name in LIMIT_NAMES if env_name(name) in given}
         if limits:
             raw["limits"] = limits
         try:
