@@ -329,3 +329,52 @@ def test_probes_and_scrapes_are_logged_at_debug(client: TestClient, caplog: pyte
         client.get("/v1/clock")
     levels = {r.route: r.levelno for r in caplog.records if r.name == "deconfliction.access"}  # type: ignore[attr-defined]
     assert levels == {"/v1/health/live": logging.DEBUG, "/metrics": logging.DEBUG, "/v1/clock": logging.INFO}
+
+
+def test_reports_are_counted_per_path_through_the_real_feeds(
+    rt: Runtime, parties: dict[str, tuple[Party, str]]
+) -> None:
+    """An SBS-1 server, a CoT datagram and a CoT TCP stream, through the feeds as the server wires them."""
+    import asyncio
+    import socket
+
+    from deconfliction.tactical.setup import build_tactical
+    from tests.tactical.test_feeds import T, until
+    from tests.tactical.test_parsers import COT, POS, VEL
+
+    timed = replace(rt, clock=lambda: T)  # the feeds' sample messages are of T
+    sbs_port, udp_port, tcp_port = free_port(), free_port(), free_port()
+    counted = timed.metrics.reports
+
+    async def main() -> None:
+        async def sbs(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(("\r\n".join([VEL, POS]) + "\r\n").encode())
+            await writer.drain()
+            writer.close()
+
+        sbs_server = await asyncio.start_server(sbs, "127.0.0.1", sbs_port)
+        service = build_tactical(
+            timed,
+            cycle_s=0,
+            expiry_s=30,
+            policy_file=None,
+            sbs_feeds=f"127.0.0.1:{sbs_port}=alpha",
+            cot_udp=f"127.0.0.1:{udp_port}=alpha",
+            cot_tcp=f"127.0.0.1:{tcp_port}=alpha",
+        )
+        await service.start(run_cycle=False)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.sendto(COT.encode(), ("127.0.0.1", udp_port))
+            _, writer = await asyncio.open_connection("127.0.0.1", tcp_port)
+            writer.write(COT.replace("ICAO-4CA2D6", "ICAO-ABCDEF").encode())
+            await writer.drain()
+            await until(lambda: all(counted.labels(p)._value.get() >= 1 for p in ("sbs", "cot_udp", "cot_tcp")))
+            writer.close()
+        finally:
+            await service.stop()
+            sbs_server.close()
+
+    asyncio.run(main())
+    assert counted.labels("cot_udp")._value.get() == counted.labels("cot_tcp")._value.get() == 1
+    assert counted.labels("http")._value.get() == 0
