@@ -18,7 +18,12 @@ from typing import Any
 
 import orjson
 
-_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",  # uvicorn's copy of its message with terminal colours
+}
 
 
 def fields_of(record: logging.LogRecord) -> dict[str, Any]:
@@ -41,7 +46,7 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = f"{_time(record)} {record.levelname} {record.name}: {record.getMessage()}"
-        extra = fields_of(record)
+        extra = {k: v for k, v in fields_of(record).items() if v is not None}  # JSON keeps the nulls
         if extra:
             line += " " + " ".join(f"{k}={_plain(v)}" for k, v in extra.items())
         if record.exc_info:
