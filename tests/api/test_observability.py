@@ -272,15 +272,30 @@ class _Running:
 
 
 def test_readiness_follows_the_schema(rt: Runtime) -> None:
+    """The schema's record is put back as it was: on PostgreSQL the tests share one database."""
     assert all(c.ok for c in readiness(rt, _Running()))
-    with rt.store.write() as tx:  # a newer version migrated this database
-        tx.gauges._cur.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'x', 0)")
-    found = {c.name: c for c in readiness(rt, _Running())}
-    assert not found["migrations"].ok and "9999" in found["migrations"].detail
-    with rt.store.write() as tx:  # and one this version ships is missing
-        tx.gauges._cur.execute("DELETE FROM schema_migrations WHERE version IN (9999, 18)")
-    found = {c.name: c for c in readiness(rt, _Running())}
-    assert not found["migrations"].ok and "not applied: 18" in found["migrations"].detail
+    with rt.store.write() as tx:
+        cur = tx.gauges._cur  # type: ignore[attr-defined]
+        cur.execute("SELECT version, name, applied_at FROM schema_migrations WHERE version = 18")
+        kept = cur.fetchone()
+    try:
+        with rt.store.write() as tx:  # a newer version migrated this database
+            tx.gauges._cur.execute(  # type: ignore[attr-defined]
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'x', 0)"
+            )
+        found = {c.name: c for c in readiness(rt, _Running())}
+        assert not found["migrations"].ok and "9999" in found["migrations"].detail
+        with rt.store.write() as tx:  # and one this version ships is missing
+            tx.gauges._cur.execute("DELETE FROM schema_migrations WHERE version IN (9999, 18)")  # type: ignore[attr-defined]
+        found = {c.name: c for c in readiness(rt, _Running())}
+        assert not found["migrations"].ok and "not applied: 18" in found["migrations"].detail
+    finally:
+        with rt.store.write() as tx:
+            cur = tx.gauges._cur  # type: ignore[attr-defined]
+            cur.execute("DELETE FROM schema_migrations WHERE version IN (9999, 18)")
+            placeholders = "?, ?, ?" if rt.store.backend == "sqlite" else "%s, %s, %s"
+            cur.execute(f"INSERT INTO schema_migrations (version, name, applied_at) VALUES ({placeholders})", kept)
+    assert all(c.ok for c in readiness(rt, _Running()))
 
 
 @pytest.mark.postgres
