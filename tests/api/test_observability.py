@@ -393,3 +393,19 @@ def test_reports_are_counted_per_path_through_the_real_feeds(
     asyncio.run(main())
     assert counted.labels("cot_udp")._value.get() == counted.labels("cot_tcp")._value.get() == 1
     assert counted.labels("http")._value.get() == 0
+
+
+def test_a_scrape_reads_the_database_once(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deconfliction.service.metrics import scrape
+
+    reads = []
+    real = rt.store.read
+
+    def counted() -> Any:
+        reads.append(1)
+        return real()
+
+    monkeypatch.setattr(rt.store, "read", counted)
+    page = scrape(rt).decode()
+    assert "deconfliction_open_conflicts 0.0" in page and "deconfliction_overdue_notifications 0.0" in page
+    assert len(reads) == 1  # one read transaction, two small counts

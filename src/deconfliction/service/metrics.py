@@ -105,6 +105,11 @@ class DatabaseGauges(Collector):
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        """The names, without asking the database (else registering would run the queries)."""
+        yield GaugeMetricFamily("deconfliction_open_conflicts", "")
+        yield GaugeMetricFamily("deconfliction_overdue_notifications", "")
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with self.rt.store.read() as tx:
             open_conflicts = tx.gauges.open_conflicts()
