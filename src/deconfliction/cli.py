@@ -130,6 +130,7 @@ def serve(
 
     from deconfliction.api.tls import HardenedHttpTools, check_tls
     from deconfliction.domain.volume import format_time
+    from deconfliction.logs import logging_config
 
     settings = _settings()
     try:
@@ -161,7 +162,8 @@ def serve(
         out.print(
             f"[yellow]Note:[/] with {workers} processes each runs its own tactical cycle over the track reports it "
             "received; send every feed and track report to one process (or serve the tactical layer with "
-            "--workers 1) so that all aircraft are compared."
+            "--workers 1) so that all aircraft are compared. /metrics answers from whichever process takes the "
+            "connection: to scrape every process, run one server per port instead (docs/operations.md)."
         )
     uvicorn.run(
         "deconfliction.api.app:create_app",
@@ -169,7 +171,9 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_level="warning",
+        # structured logs in every worker (docs/operations.md); the access log is the service's own
+        log_config=logging_config(settings.log_format, settings.log_level),
+        log_level=settings.log_level.lower(),
         access_log=False,
         http=HardenedHttpTools if hardened else "auto",
         **tls,

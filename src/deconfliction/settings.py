@@ -1,130 +1,93 @@
 """Settings, read from the environment when the application or the CLI starts (never at import).
 
-Every setting is documented in docs/settings.md; a test fails when one is not.
+Every setting is declared once, as a field of ``Settings`` below: its type (with its bounds), its default
+and, in the docstring under it, what it means. ``Settings.from_env`` reads ``DECONFLICTION_<FIELD NAME>``
+for each field (and ``DECONFLICTION_<LIMIT NAME>`` for each field of ``Limits``), validates them all with
+pydantic and refuses a bad value naming its variable. docs/settings.md documents every one of them; a test
+(tests/api/test_docs_complete.py) fails when one is missing there or its default differs.
+
+Adding a setting: add a field here with its type, default and docstring (a ``field_validator`` when a
+type alone cannot say what a good value is), and a row in docs/settings.md. Nothing else reads the
+environment.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from deconfliction.domain.acknowledgement import AcknowledgementPolicy
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.notification import EscalationPolicy
 from deconfliction.domain.policy import POLICY_SECTIONS, SeparationPolicy
-from deconfliction.domain.tactical_flat import EARTH_MODELS, EarthModel
+from deconfliction.domain.tactical_flat import EarthModel
 
 DEFAULT_DATABASE_URL = "sqlite:///var/deconfliction.db"
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from datetime import datetime
 
     from deconfliction.service.runtime import Runtime
     from deconfliction.store.ports import Store
 
 ENV_PREFIX = "DECONFLICTION_"
 
-_LIMIT_ENV = {f"{ENV_PREFIX}{f.name.upper()}": f.name for f in fields(Limits)}
-_TACTICAL_ENV = (
-    "TACTICAL_CYCLE_S",
-    "TRACK_EXPIRY_S",
-    "TACTICAL_POLICY_FILE",
-    "TACTICAL_EARTH_MODEL",
-    "SBS_FEEDS",
-    "COT_UDP",
-    "COT_TCP",
-)
+Port = Annotated[int, Field(ge=1, le=65535)]
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""A number of seconds above 0 (not nan, not inf)."""
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
-def _earth_model(env: Mapping[str, str], default: EarthModel) -> EarthModel:
-    raw = env.get(f"{ENV_PREFIX}TACTICAL_EARTH_MODEL", default)
-    for model in EARTH_MODELS:
-        if raw == model:
-            return model
-    raise ValueError(f"{ENV_PREFIX}TACTICAL_EARTH_MODEL={raw!r} is not one of {', '.join(EARTH_MODELS)}")
+def env_name(field_name: str) -> str:
+    """The environment variable of a setting (or of a limit): ``port`` -> ``DECONFLICTION_PORT``."""
+    return f"{ENV_PREFIX}{field_name.upper()}"
 
 
-def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(f"{ENV_PREFIX}{name}")
-    if raw is None:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a number") from None
+LIMIT_NAMES = tuple(Limits.__dataclass_fields__)
 
 
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
-    value = _float_env(env, name, default)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{ENV_PREFIX}{name}={env.get(ENV_PREFIX + name)!r} must be a number of seconds above 0")
+def _optional_text(value: Any) -> Any:
+    """An empty variable is the same as an unset one."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _origin_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(value.replace(",", " ").split()) or None
     return value
 
 
-def _origins(env: Mapping[str, str]) -> tuple[str, ...] | None:
-    """DECONFLICTION_CORS_ORIGINS: each an origin exactly (scheme://host[:port]); '*' is refused."""
-    out = []
-    for origin in env.get(f"{ENV_PREFIX}CORS_ORIGINS", "").replace(",", " ").split():
-        parts = urlsplit(origin)
-        if parts.scheme not in ("https", "http") or not parts.netloc or parts.path or parts.query or "*" in origin:
-            raise ValueError(
-                f"{ENV_PREFIX}CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port], no path, no wildcard)"
-            )
-        out.append(origin)
-    return tuple(out) or None
+class Settings(BaseModel):
+    """Every DECONFLICTION_* setting (see the module's docstring)."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
-def _exercise(env: Mapping[str, str]) -> tuple[datetime | None, float]:
-    """DECONFLICTION_EXERCISE_START (RFC 3339 with an offset) and DECONFLICTION_EXERCISE_SPEED (> 0)."""
-    start_var, speed_var = f"{ENV_PREFIX}EXERCISE_START", f"{ENV_PREFIX}EXERCISE_SPEED"
-    raw_start, raw_speed = env.get(start_var, "").strip(), env.get(speed_var, "").strip()
-    start = None
-    if raw_start:
-        try:
-            start = datetime.fromisoformat(raw_start)
-        except ValueError:
-            raise ValueError(f"{start_var}={raw_start!r} is not an RFC 3339 time (e.g. 2026-11-23T06:00:00Z)") from None
-        if start.tzinfo is None or start.utcoffset() is None:
-            raise ValueError(f"{start_var}={raw_start!r} has no UTC offset; add Z or +hh:mm")
-        start = start.astimezone(UTC)
-    speed = 1.0
-    if raw_speed:
-        try:
-            speed = float(raw_speed)
-        except ValueError:
-            raise ValueError(f"{speed_var}={raw_speed!r} is not a number") from None
-        if not (math.isfinite(speed) and speed > 0):
-            raise ValueError(
-                f"{speed_var}={raw_speed!r} must be a number above 0 (1: real time, 60: a minute a second)"
-            )
-        if start is None:
-            raise ValueError(f"{speed_var} is set but {start_var} is not: an exercise needs its scenario start time")
-    return start, speed
-
-
-@dataclass(frozen=True)
-class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     """DECONFLICTION_DATABASE_URL: sqlite:///path.db (default var/deconfliction.db) or postgresql://..."""
-    sqlite_synchronous: str = "FULL"
+    sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
     """DECONFLICTION_SQLITE_SYNCHRONOUS: FULL (default: durable across power loss), NORMAL or EXTRA."""
     host: str = "127.0.0.1"
-    """DECONFLICTION_HOST"""
-    port: int = 8000
-    """DECONFLICTION_PORT"""
+    """DECONFLICTION_HOST: the interface `deconflict serve` listens on."""
+    port: Port = 8000
+    """DECONFLICTION_PORT: the port `deconflict serve` listens on (1-65535)."""
     policy_file: str | None = None
     """DECONFLICTION_POLICY_FILE: JSON separation rules, e.g. {"air-air": {"horizontal_m": 5000}}."""
-    tactical_cycle_s: float = 1.0
-    """DECONFLICTION_TACTICAL_CYCLE_S: seconds between tactical detection cycles (docs/tactical.md)."""
-    track_expiry_s: float = 30.0
+    log_format: Literal["text", "json"] = "text"
+    """DECONFLICTION_LOG_FORMAT: text (one readable line per record) or json (one JSON object per line)."""
+    log_level: LogLevel = "INFO"
+    """DECONFLICTION_LOG_LEVEL: DEBUG, INFO, WARNING, ERROR or CRITICAL (any case)."""
+    access_log: bool = True
+    """DECONFLICTION_ACCESS_LOG: one line per HTTP request (method, route, status, duration, party)."""
+    tactical_cycle_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1.0
+    """DECONFLICTION_TACTICAL_CYCLE_S: seconds between tactical detection cycles, 0 for none (docs/tactical.md)."""
+    track_expiry_s: Seconds = 30.0
     """DECONFLICTION_TRACK_EXPIRY_S: a track with no report for this long is dropped."""
     tactical_policy_file: str | None = None
     """DECONFLICTION_TACTICAL_POLICY_FILE: JSON tactical minima per pair of parties (docs/tactical.md)."""
@@ -138,7 +101,7 @@ class Settings:
     """DECONFLICTION_COT_TCP: host:port=Party[;...] addresses to accept Cursor-on-Target streams on."""
     smtp_host: str | None = None
     """DECONFLICTION_SMTP_HOST: SMTP server for e-mail notifications (unset: e-mail endpoints fail, retried)."""
-    smtp_port: int = 25
+    smtp_port: Port = 25
     """DECONFLICTION_SMTP_PORT"""
     smtp_from: str = "deconfliction@localhost"
     """DECONFLICTION_SMTP_FROM: the From address of notification e-mails."""
@@ -148,7 +111,7 @@ class Settings:
     exercise_start: datetime | None = None
     """DECONFLICTION_EXERCISE_START: RFC 3339 scenario time at which an exercise starts (unset: live service;
     docs/exercise.md)."""
-    exercise_speed: float = 1.0
+    exercise_speed: Seconds = 1.0
     """DECONFLICTION_EXERCISE_SPEED: scenario seconds per real second in an exercise (60: a minute a second)."""
     tls_cert_file: str | None = None
     """DECONFLICTION_TLS_CERT_FILE: PEM certificate (chain) to serve HTTPS with; needs the key file too."""
@@ -160,61 +123,127 @@ class Settings:
     secrets_key_file: str | None = None
     """DECONFLICTION_SECRETS_KEY_FILE: a file of 32+ random bytes, kept outside the database, that seals the
     webhook secrets stored in it (docs/security.md). Unset: they are stored in clear."""
-    header_timeout_s: float | None = None
+    header_timeout_s: Seconds | None = None
     """DECONFLICTION_HEADER_TIMEOUT_S: a request's headers must arrive within this (docs/security.md);
     unset: no deadline of the service's own."""
-    body_timeout_s: float | None = None
+    body_timeout_s: Seconds | None = None
     """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in."""
     cors_origins: tuple[str, ...] | None = None
     """DECONFLICTION_CORS_ORIGINS: space-separated origins whose pages may call the API (unset: none)."""
-    limits: Limits = field(default_factory=Limits)
-    """DECONFLICTION_MAX_VERTICES, ..._MAX_AREA_KM2, ..._MAX_WINDOW_S, ..._MAX_VOLUMES, ..._MAX_BODY_BYTES,
-    ..._MIN_ALTITUDE_M, ..._MAX_ALTITUDE_M, ..._POLE_MARGIN_DEG, ..._PAGE_SIZE_MAX"""
+    limits: Limits = Field(default_factory=Limits)
+    """DECONFLICTION_MAX_VERTICES, ..._MAX_AREA_KM2, ... one variable per field of ``Limits``, named after it."""
+
+    # ------------------------------------------------------------------------------------------ validation
+
+    _optional = field_validator(
+        "policy_file",
+        "tactical_policy_file",
+        "sbs_feeds",
+        "cot_udp",
+        "cot_tcp",
+        "smtp_host",
+        "tile_url",
+        "tls_cert_file",
+        "tls_key_file",
+        "tls_client_ca_file",
+        "secrets_key_file",
+        mode="before",
+    )(_optional_text)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("use sqlite:///path.db or postgresql://user@host:port/dbname")
+        return value
+
+    @field_validator("sqlite_synchronous", "log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("exercise_start", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: Any) -> Any:
+        value = _optional_text(value)
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise ValueError("not an RFC 3339 time (e.g. 2026-11-23T06:00:00Z)") from None
+        if isinstance(value, datetime):
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise ValueError("no UTC offset; add Z or +hh:mm")
+            return value.astimezone(UTC)
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        """Each an origin exactly (scheme://host[:port]); '*' is refused."""
+        value = _origin_list(value)
+        for origin in value or ():
+            parts = urlsplit(origin)
+            if parts.scheme not in ("https", "http") or not parts.netloc or parts.path or parts.query or "*" in origin:
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path, no wildcard)")
+        return value
+
+    @field_validator("limits")
+    @classmethod
+    def _limits(cls, value: Limits) -> Limits:
+        for name in LIMIT_NAMES:
+            number = getattr(value, name)
+            if not math.isfinite(number) or (name != "min_altitude_m" and number <= 0):
+                raise ValueError(f"{env_name(name)}={number!r} must be a finite number above 0")
+        if value.min_altitude_m >= value.max_altitude_m:
+            raise ValueError(f"{env_name('min_altitude_m')} must be below {env_name('max_altitude_m')}")
+        return value
+
+    @model_validator(mode="after")
+    def _exercise(self) -> Settings:
+        if "exercise_speed" in self.model_fields_set and self.exercise_start is None:
+            raise ValueError(
+                f"{env_name('exercise_speed')} is set but {env_name('exercise_start')} is not: "
+                "an exercise needs its scenario start time"
+            )
+        return self
+
+    # ------------------------------------------------------------------------------------- the environment
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings from ``env`` (default: the process's environment). A bad value raises ValueError
+        naming the variable, the value and the reason, for every bad variable at once."""
+        import os
+
         env = os.environ if env is None else env
+        given = {k: v for k, v in env.items() if k.startswith(ENV_PREFIX) and v.strip()}  # empty is unset
+        raw: dict[str, Any] = {}
+        for name in cls.model_fields:
+            if name != "limits" and env_name(name) in given:
+                raw[name] = given[env_name(name)]
+        limits = {name: given[env_name(name)] for name in LIMIT_NAMES if env_name(name) in given}
+        if limits:
+            raw["limits"] = limits
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise ValueError(_named(exc, env)) from None
+
+    @classmethod
+    def documented_names(cls) -> list[str]:
+        """Every environment variable the service reads."""
+        return sorted([env_name(n) for n in cls.model_fields if n != "limits"] + [env_name(n) for n in LIMIT_NAMES])
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Every variable's default value (what docs/settings.md shows)."""
         base = cls()
-        limits = base.limits
-        for var, name in _LIMIT_ENV.items():
-            if var in env:
-                current = getattr(limits, name)
-                try:
-                    value = type(current)(env[var])
-                except ValueError:
-                    raise ValueError(f"{var}={env[var]!r} is not a {type(current).__name__}") from None
-                limits = replace(limits, **{name: value})
-        exercise_start, exercise_speed = _exercise(env)
-        return cls(
-            database_url=env.get(f"{ENV_PREFIX}DATABASE_URL", base.database_url),
-            sqlite_synchronous=env.get(f"{ENV_PREFIX}SQLITE_SYNCHRONOUS", base.sqlite_synchronous),
-            host=env.get(f"{ENV_PREFIX}HOST", base.host),
-            port=int(env.get(f"{ENV_PREFIX}PORT", base.port)),
-            policy_file=env.get(f"{ENV_PREFIX}POLICY_FILE", base.policy_file),
-            tactical_cycle_s=_float_env(env, "TACTICAL_CYCLE_S", base.tactical_cycle_s),
-            track_expiry_s=_float_env(env, "TRACK_EXPIRY_S", base.track_expiry_s),
-            tactical_policy_file=env.get(f"{ENV_PREFIX}TACTICAL_POLICY_FILE", base.tactical_policy_file),
-            tactical_earth_model=_earth_model(env, base.tactical_earth_model),
-            sbs_feeds=env.get(f"{ENV_PREFIX}SBS_FEEDS", base.sbs_feeds),
-            cot_udp=env.get(f"{ENV_PREFIX}COT_UDP", base.cot_udp),
-            cot_tcp=env.get(f"{ENV_PREFIX}COT_TCP", base.cot_tcp),
-            smtp_host=env.get(f"{ENV_PREFIX}SMTP_HOST", base.smtp_host),
-            smtp_port=int(env.get(f"{ENV_PREFIX}SMTP_PORT", base.smtp_port)),
-            smtp_from=env.get(f"{ENV_PREFIX}SMTP_FROM", base.smtp_from),
-            tile_url=env.get(f"{ENV_PREFIX}TILE_URL", base.tile_url) or None,
-            exercise_start=exercise_start,
-            exercise_speed=exercise_speed,
-            tls_cert_file=env.get(f"{ENV_PREFIX}TLS_CERT_FILE") or None,
-            tls_key_file=env.get(f"{ENV_PREFIX}TLS_KEY_FILE") or None,
-            tls_client_ca_file=env.get(f"{ENV_PREFIX}TLS_CLIENT_CA_FILE") or None,
-            secrets_key_file=env.get(f"{ENV_PREFIX}SECRETS_KEY_FILE") or None,
-            header_timeout_s=_positive(env, "HEADER_TIMEOUT_S", 1.0)
-            if f"{ENV_PREFIX}HEADER_TIMEOUT_S" in env
-            else None,
-            body_timeout_s=_positive(env, "BODY_TIMEOUT_S", 1.0) if f"{ENV_PREFIX}BODY_TIMEOUT_S" in env else None,
-            cors_origins=_origins(env),
-            limits=limits,
-        )
+        out = {env_name(n): getattr(base, n) for n in cls.model_fields if n != "limits"}
+        out |= {env_name(n): getattr(base.limits, n) for n in LIMIT_NAMES}
+        return out
+
+    # -------------------------------------------------------------------------------- what they configure
 
     def policy_document(self) -> dict[str, Any]:
         """The policy file's JSON object (empty when unset): separation rules keyed by pair of kinds, and
@@ -263,15 +292,19 @@ class Settings:
         """The policy file's ``acknowledgement`` section (defaults when absent); refused by name when wrong."""
         return AcknowledgementPolicy.from_mapping(self.policy_document().get("acknowledgement"))
 
-    @staticmethod
-    def documented_names() -> list[str]:
-        """Every environment variable the service reads."""
-        return sorted(
-            [f"{ENV_PREFIX}{n}" for n in ("DATABASE_URL", "SQLITE_SYNCHRONOUS", "HOST", "PORT", "POLICY_FILE")]
-            + [f"{ENV_PREFIX}{n}" for n in _TACTICAL_ENV]
-            + [f"{ENV_PREFIX}{n}" for n in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "TILE_URL")]
-            + [f"{ENV_PREFIX}{n}" for n in ("EXERCISE_START", "EXERCISE_SPEED")]
-            + [f"{ENV_PREFIX}{n}" for n in ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE")]
-            + [f"{ENV_PREFIX}{n}" for n in ("HEADER_TIMEOUT_S", "BODY_TIMEOUT_S", "CORS_ORIGINS", "SECRETS_KEY_FILE")]
-            + list(_LIMIT_ENV)
-        )
+
+def _named(exc: ValidationError, env: Mapping[str, str]) -> str:
+    """pydantic's errors as ``VARIABLE='value': reason`` lines."""
+    lines = []
+    for error in exc.errors():
+        loc = [str(p) for p in error["loc"]]
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if not loc or loc == ["limits"]:  # a check across settings names its variables itself
+            lines.append(message)
+            continue
+        var = env_name(loc[1] if loc[0] == "limits" and len(loc) > 1 else loc[0])
+        if var in env:
+            lines.append(f"{var}={env[var]!r}: {message}")
+        else:
+            lines.append(f"{var}: {message}")
+    return "; ".join(lines)

@@ -171,9 +171,9 @@ def test_every_field_error_code_is_documented(api_md: str) -> None:
 def _defaults() -> dict[str, Any]:
     out: dict[str, Any] = {f"{ENV_PREFIX}{f.name.upper()}": getattr(Limits(), f.name) for f in fields(Limits)}
     base = Settings()
-    for f in fields(Settings):
-        if f.name != "limits":
-            out[f"{ENV_PREFIX}{f.name.upper()}"] = getattr(base, f.name)
+    for name in Settings.model_fields:
+        if name != "limits":
+            out[f"{ENV_PREFIX}{name.upper()}"] = getattr(base, name)
     return out
 
 
@@ -182,6 +182,8 @@ def _shown(value: Any) -> str:
         return "(none)"
     if isinstance(value, float) and value.is_integer():
         return f"`{int(value)}`"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
     return f"`{value}`"
 
 
@@ -212,3 +214,20 @@ def test_documented_limits_match_the_settings_names(api_md: str) -> None:
     mentioned = set(re.findall(r"\bDECONFLICTION_[A-Z0-9_]+", api_md))
     assert mentioned
     assert mentioned <= set(Settings.documented_names()), mentioned - set(Settings.documented_names())
+
+
+def test_every_documented_setting_is_declared(settings_md: str) -> None:
+    """The other way round: a row of docs/settings.md (outside "Tests only") names a declared setting."""
+    served = settings_md[: settings_md.index("## Tests only")]
+    rows = set(re.findall(r"^\| `(DECONFLICTION_[A-Z0-9_]+)` \|", served, flags=re.MULTILINE))
+    assert len(rows) >= 14
+    extra = sorted(rows - set(Settings.documented_names()))
+    assert not extra, f"docs/settings.md documents settings that Settings does not declare: {extra}"
+
+
+def test_every_setting_says_what_it_means() -> None:
+    """Each field of Settings carries its docstring, starting with the variable it is read from."""
+    for name, info in Settings.model_fields.items():
+        assert info.description, f"Settings.{name} has no docstring"
+        if name != "limits":
+            assert info.description.startswith(f"{ENV_PREFIX}{name.upper()}"), (name, info.description)

@@ -51,7 +51,7 @@ def test_guessing_keys_locks_the_address_out_and_not_a_caller_elsewhere(
     with (
         TestClient(app, client=("203.0.113.7", 40000)) as attacker,
         TestClient(app, client=("198.51.100.2", 40000)) as elsewhere,
-        caplog.at_level(logging.WARNING, logger="deconfliction.service.guard"),
+        caplog.at_level(logging.WARNING, logger="deconfliction.events"),
     ):
         guesses = [f"guess-{i}-{'x' * 40}" for i in range(LIMIT + 1)]
         answers = [attacker.get("/v1/operations", headers=auth(g)) for g in guesses]

@@ -556,6 +556,11 @@ def change(verb: str) -> Case:
 OPS = ("A", "B", "C", "D", "missing-op")
 MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/v1/health"): Case((None,), lambda s, c, o: s.call("GET", "/v1/health", c), lambda s, c, o: 200),
+    ("GET", "/v1/health/live"): Case((None,), lambda s, c, o: s.call("GET", "/v1/health/live", c), lambda s, c, o: 200),
+    # the same answer whoever asks: here 503, the tests drive the tactical cycle (tests/api/test_observability.py)
+    ("GET", "/v1/health/ready"): Case(
+        (None,), lambda s, c, o: s.call("GET", "/v1/health/ready", c), lambda s, c, o: 503
+    ),
     ("GET", "/v1/clock"): Case((None,), lambda s, c, o: s.call("GET", "/v1/clock", c), lambda s, c, o: 200),
     # a live server: the coordinator is told 409 not_an_exercise (tests/api/test_exercise_api.py)
     ("POST", "/v1/exercise/advance"): Case(
@@ -1285,6 +1290,8 @@ def unchanged(s: Scene, before: dict[str, int]) -> None:
 
 PUBLIC = [
     ("GET", "/v1/health"),
+    ("GET", "/v1/health/live"),
+    ("GET", "/v1/health/ready"),
     ("GET", "/v1/clock"),
     ("POST", "/v1/parties"),
     ("GET", "/v1/parties"),

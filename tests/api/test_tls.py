@@ -236,8 +236,13 @@ def test_a_party_binds_a_certificate_and_its_systems_then_act_with_no_api_key(ce
     with cell.client(cert=cell.pki.north) as gateway:
         assert gateway.get("/v1/operations").status_code == 401
 
+    # each certificate bound to nobody was a failed authentication: counted by kind and logged
+    with cell.client() as anyone:
+        page = anyone.get("/metrics").text
+    assert 'deconfliction_auth_failures_total{kind="certificate"} 3.0' in page  # before binding, stray, revoked
     # nothing of a certificate or a key reaches the server's output
     log = cell.server.log_path.read_text(errors="replace")
+    assert log.count("event=auth.failed kind=certificate") == 3
     assert "BEGIN" not in log and north_key not in log
 
 

@@ -127,6 +127,13 @@ def ledger_types(lines: list[bytes]) -> list[str]:
 def test_submit_revise_plan_with_tokens_and_a_conflict_seen_by_both_sides(served: Served) -> None:
     with served.client("alpha") as alpha, served.client("bravo") as bravo, served.client("cell") as cell:
         assert alpha.health().status == "ok"
+        ready = alpha.ready()  # this app's tactical cycle is driven by the tests: not ready, and why
+        assert ready.status == "not_ready" and ready.backend == "sqlite"
+        assert [(c.name, c.ok) for c in ready.checks] == [
+            ("database", True),
+            ("migrations", True),
+            ("tactical_cycle", False),
+        ]
         assert alpha.me().name == "alpha"
         mine = alpha.submit("air", [EAST_WEST], title="alpha patrol", priority=5)
         assert (mine.operation.state, mine.operation.version, mine.conflicts) == ("draft", 1, ())

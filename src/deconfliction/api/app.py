@@ -37,7 +37,9 @@ from deconfliction.api import transfer as transfer_api
 from deconfliction.api import units as units_api
 from deconfliction.api import web as web_ui
 from deconfliction.api import zones as zones_api
+from deconfliction.api.access import Observe
 from deconfliction.api.limits import BodyLimit
+from deconfliction.api.probes import router as probes_router
 from deconfliction.api.security import SecurityHeaders
 from deconfliction.service.delivery import NetworkSender, Sender, run_deliveries
 from deconfliction.service.exercise import open_deployment
@@ -154,6 +156,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app)
+    app.include_router(probes_router)  # /v1/health/live, /v1/health/ready, /metrics
     for module in (
         health,
         parties,
@@ -187,4 +190,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             allow_headers=CORS_HEADERS,
             expose_headers=["ETag", "Location", "Retry-After", "Idempotent-Replayed", "Deconfliction-Exercise"],
         )
+    app.add_middleware(Observe, access=settings.access_log)  # outermost: every answer is logged and counted
     return app

@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from deconfliction.api.access import note_party
 from deconfliction.api.tls import client_fingerprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Party
@@ -98,6 +99,7 @@ async def as_party(rt: Runtime, key: str, work: Callable[[Party], T]) -> T:
 
     def job() -> T:
         caller = party()
+        note_party(caller.id)  # the access log's party
         if getattr(key, "signed", False):  # signatures are guessed by a key holder: counted per party
             refuse_if_locked(rt, [party_scope(caller.id)])
         try:

@@ -512,6 +512,30 @@ class ServiceKey:
 
 
 @dataclass(frozen=True)
+class ReadinessCheck:
+    name: str
+    """``database``, ``migrations`` or ``tactical_cycle``."""
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """``GET /v1/health/ready`` (docs/operations.md, Probes)."""
+
+    status: str
+    """``ready``, or ``not_ready`` (answered 503): ``checks`` say which failed."""
+    backend: str
+    version: str
+    checks: tuple[ReadinessCheck, ...]
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Readiness:
+        checks = tuple(ReadinessCheck(str(c["name"]), bool(c["ok"]), str(c["detail"])) for c in d["checks"])
+        return cls(str(d["status"]), str(d["backend"]), str(d["version"]), checks)
+
+
+@dataclass(frozen=True)
 class Health:
     status: str
     """``ok``, or ``degraded`` when the database does not answer."""

@@ -31,6 +31,7 @@ from deconfliction.client.models import (
     Page,
     Party,
     PartyCreated,
+    Readiness,
     Receipt,
     Role,
     Rotation,
@@ -119,6 +120,13 @@ class Client:
         if r.status_code not in (200, 503):
             raise error_for(r)
         return Health.from_json(r.json())
+
+    def ready(self) -> Readiness:
+        """``GET /v1/health/ready``: ``status`` is ``not_ready`` (answered 503) with the failing checks."""
+        r = self._send("GET", "/v1/health/ready", retry_5xx=False)
+        if r.status_code not in (200, 503):
+            raise error_for(r)
+        return Readiness.from_json(r.json())
 
     def clock(self) -> Clock:
         """``GET /v1/clock``: the service's now (scenario time on an exercise server, docs/exercise.md)."""

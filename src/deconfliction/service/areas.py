@@ -40,6 +40,7 @@ from deconfliction.domain.footprint import lon_boxes
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.site import SitePolicy
 from deconfliction.service.conflicts import party_names
+from deconfliction.service.events import conflict_changed
 from deconfliction.service.notifications import notify_conflict
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.units import told_view
@@ -202,6 +203,7 @@ def record_changes(
     for c in changed:
         tx.conflicts.save(c)
         kind = "opened" if c.version == 1 else ("resolved" if c.state is ConflictState.RESOLVED else "updated")
+        conflict_changed(rt, c, kind)
         for side in (c.party_a, c.party_b):
             view = told_view(tx, c, side, names)
             seq = tx.events.append(

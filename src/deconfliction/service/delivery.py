@@ -25,6 +25,7 @@ from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint, End
 from deconfliction.domain.notification import Notification
 from deconfliction.domain.party import Party, Role
 from deconfliction.errors import Forbidden, InvalidInput, NotFound, StateConflict
+from deconfliction.service.events import after_commit, emit
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.sealed import seal, unseal
 from deconfliction.store.ports import Transaction
@@ -178,10 +179,28 @@ def run_deliveries(rt: Runtime, sender: Sender, limit: int = 50) -> tuple[int, i
             except Exception as exc:  # any failure of the receiver is a failed attempt, recorded
                 error = f"{type(exc).__name__}: {exc}"
         outcomes.append((d, error))
-    with rt.store.write() as tx:
+    with after_commit(), rt.store.write() as tx:
         now = rt.clock()
         for d, error in outcomes:
-            tx.deliveries.save(d.succeeded(now) if error is None else d.failed(now, error))
+            outcome = d.succeeded(now) if error is None else d.failed(now, error)
+            tx.deliveries.save(outcome)
+            if error is not None:
+                e = endpoints[d.endpoint_id]
+                gave_up = outcome.state is DeliveryState.DEAD
+                emit(
+                    rt,
+                    "delivery.failed",
+                    f"delivery {d.id} of notification {d.notification_id} to {d.party_id} failed "
+                    f"(attempt {outcome.attempts}{', given up: a dead letter' if gave_up else ''}): {error}",
+                    delivery=d.id,
+                    notification=d.notification_id,
+                    party=d.party_id,
+                    channel=e.kind.value if e is not None else "removed",
+                    endpoint=d.endpoint_id,
+                    attempt=outcome.attempts,
+                    dead=gave_up,
+                    error=error,
+                )
     delivered = sum(1 for _, error in outcomes if error is None)
     return delivered, len(outcomes) - delivered
 

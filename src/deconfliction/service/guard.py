@@ -8,17 +8,15 @@ never the secret that was tried.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable
 from datetime import timedelta
 
 from deconfliction.domain.party import Party
 from deconfliction.errors import NotAuthenticated, TooManyFailures
+from deconfliction.service.events import emit
 from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import Transaction
-
-log = logging.getLogger(__name__)
 
 
 def address_scope(address: str) -> str:
@@ -58,10 +56,12 @@ def record_failure(rt: Runtime, kind: str, address: str | None, party_id: str | 
     since = now - timedelta(seconds=window_s)
     scopes = [s for s in (address and address_scope(address), party_id and party_scope(party_id)) if s]
     counts = {}
+    locked: list[str] = []
     with rt.store.write() as tx:
         for scope in scopes:
             counts[scope] = count = tx.auth_failures.record(scope, now, since)
-            if count == limit:
+            if count == limit:  # once per lock: the failure that reaches the limit, not each refused one after
+                locked.append(scope)
                 on_party = scope.startswith("party:")
                 tx.events.append(
                     at=now,
@@ -79,14 +79,29 @@ def record_failure(rt: Runtime, kind: str, address: str | None, party_id: str | 
                     },
                     audience=[party_id] if on_party and party_id else [],  # the coordinator reads every entry
                 )
-    log.warning(
-        "authentication failed: %s from %s%s (%s in %d s)",
-        kind,
-        address or "unknown address",
-        f" claiming party {party_id}" if party_id else "",
-        ", ".join(f"{s}: {n}" for s, n in counts.items()),
-        window_s,
+    emit(  # counted by kind in the metrics; never the secret that was tried
+        rt,
+        "auth.failed",
+        f"authentication failed: {kind} from {address or 'unknown address'}"
+        + (f" claiming party {party_id}" if party_id else "")
+        + f" ({', '.join(f'{s}: {n}' for s, n in counts.items())} in {window_s} s)",
+        kind=kind,
+        address=address,
+        party=party_id,
+        failures=counts,
     )
+    for scope in locked:
+        emit(
+            rt,
+            "auth.locked_out",
+            f"locked out: {scope} reached {limit} failed authentications in {window_s} s ({kind})",
+            scope=scope,
+            scope_kind=scope.partition(":")[0],
+            kind=kind,
+            address=address,
+            party=party_id,
+            window_s=window_s,
+        )
 
 
 def guarded(

@@ -50,6 +50,7 @@ from deconfliction.domain.unit import escalation_ladder
 from deconfliction.domain.volume import format_time
 from deconfliction.errors import Forbidden, NotFound
 from deconfliction.service.delivery import enqueue
+from deconfliction.service.events import after_commit, emit
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.units import ladder_for, unit_of_side
 from deconfliction.service.views import may_see_unit_item
@@ -147,13 +148,22 @@ def ladder_length(tx: Transaction, party_id: str, unit_id: str | None = None) ->
 def acknowledge_notification(rt: Runtime, actor: Party, notification_id: str) -> tuple[Notification, tuple[int, str]]:
     """Received (never "approved"): recorded with its time, in the ledger too, and told in the same write
     to the other side of what the notification was about and to the coordinators it was escalated to."""
-    with rt.store.write() as tx:
+    with after_commit(), rt.store.write() as tx:
         n = tx.notifications.get(notification_id)
         if n is None or n.party_id != actor.id or not may_see_unit_item(actor, n.party_id, n.unit_id):
             raise NotFound(f"no notification {notification_id}", id=notification_id)
         now = rt.clock()
         done = acknowledge(n, by=actor.id, now=now)
         tx.notifications.save(done)
+        emit(
+            rt,
+            "notification.acknowledged",
+            f"notification {n.id} ({n.kind}) acknowledged by {actor.id}",
+            notification=n.id,
+            kind=n.kind,
+            about=n.subject_id,
+            party=actor.id,
+        )
         # information about a conflict whose chase another notification carries: received, so that chase stops
         chase = _pending_chase(tx, n)
         if chase is not None:
@@ -386,7 +396,7 @@ def get_contacts(rt: Runtime, actor: Party) -> tuple[Contact, ...]:
 def run_escalations(rt: Runtime, limit: int = 100) -> int:
     """Take every escalation step now due, once: the next contact of the ladder with a fresh deadline, or
     past the last contact the coordinators (each gets a notification of its own). Returns the steps."""
-    with rt.store.write() as tx:
+    with after_commit(), rt.store.write() as tx:
         now = rt.clock()
         due = tx.notifications.escalations_due(now, limit)
         if not due:
@@ -410,6 +420,18 @@ def run_escalations(rt: Runtime, limit: int = 100) -> int:
                     **({} if n.unit_id is None else {"unit": n.unit_id}),
                 },
                 audience=[n.party_id],
+            )
+            emit(
+                rt,
+                "notification.escalated",
+                f"notification {n.id} ({n.kind}) of {n.party_id} escalated: step {step.step}"
+                + (" to the coordinators" if step.to_coordinator else ""),
+                notification=n.id,
+                kind=n.kind,
+                about=n.subject_id,
+                party=n.party_id,
+                step=step.step,
+                to_coordinator=step.to_coordinator,
             )
             if step.to_coordinator and n.kind != "escalation":  # a coordinator's own miss stops there
                 party = tx.parties.get(n.party_id)

@@ -40,6 +40,7 @@ from deconfliction.errors import (
 from deconfliction.service import acknowledgement, areas
 from deconfliction.service.areas import is_area_conflict
 from deconfliction.service.conflicts import party_names
+from deconfliction.service.events import after_commit, conflict_changed
 from deconfliction.service.notifications import notify_conflict
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.sanity import operation_warnings, stop_chase
@@ -246,6 +247,7 @@ def apply_change(
         if c.state is ConflictState.EXPIRED and c.version > 1:
             stop_chase(tx, c)
         kind = "opened" if c.version == 1 else ("resolved" if c.state is ConflictState.RESOLVED else "updated")
+        conflict_changed(rt, c, kind)
         for side in (c.party_a, c.party_b):  # each side's entry is what that side is told
             view = told_view(tx, c, side, names)
             seq = tx.events.append(
@@ -295,7 +297,7 @@ def write_change(
     signed: SignedRequest | None,
     work: Callable[[Transaction, Mapping[str, Any] | None], Any],
 ) -> Any:
-    with rt.store.write() as tx:
+    with after_commit(), rt.store.write() as tx:  # the domain's events are logged once it committed
         if idem is not None:
             prior = tx.idempotency.get(_idempotency_scope(actor), idem.key)
             if prior is not None:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -21,7 +22,16 @@ from deconfliction.domain.policy import SeparationPolicy
 from deconfliction.domain.signing import ServiceSigner
 from deconfliction.store.ports import Store
 
+if TYPE_CHECKING:
+    from deconfliction.service.metrics import Metrics
+
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _metrics() -> Metrics:
+    from deconfliction.service.metrics import Metrics
+
+    return Metrics()
 
 
 def utcnow() -> datetime:
@@ -98,3 +108,5 @@ class Runtime:
     file's ``acknowledgement`` section)."""
     secrets_key: bytes | None = field(default=None, repr=False)
     """Seals webhook secrets in the database (DECONFLICTION_SECRETS_KEY_FILE, service/sealed.py)."""
+    metrics: Metrics = field(default_factory=lambda: _metrics(), compare=False, repr=False)
+    """This process's Prometheus instruments (service/metrics.py)."""

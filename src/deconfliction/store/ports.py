@@ -30,6 +30,7 @@ from deconfliction.domain.request import Request, RequestState
 from deconfliction.domain.site import ProtectedSite
 from deconfliction.domain.unit import Unit
 from deconfliction.domain.zone import Zone
+from deconfliction.store.gauges import Gauges
 
 
 @dataclass(frozen=True)
@@ -508,6 +509,8 @@ class Transaction(Protocol):
     def events(self) -> Events: ...
     @property
     def deployment(self) -> Deployment: ...
+    @property
+    def gauges(self) -> Gauges: ...
 
 
 class Store(Protocol):

@@ -100,6 +100,10 @@ class TacticalService:
     """The volumes of every party's active operations and movements, by party id: a party's track outside
     all of its own (within the policy's ``declared`` tolerance) is undeclared. None: every party's track
     counts as declared (only tracks of no party are undeclared)."""
+    on_ingest: Callable[[str, IngestResult], None] | None = None
+    """Told of every accepted batch with its path (http, sbs, cot_udp, cot_tcp): the metrics."""
+    on_cycle: Callable[[CycleReport, float], None] | None = None
+    """Told of every cycle with the period it should keep (``cycle_s``): duration, overruns, tracks."""
     _active: dict[AlertKey, Alert] = field(default_factory=dict, init=False)
     _resolved: deque[Alert] = field(default_factory=lambda: deque(maxlen=RESOLVED_KEPT), init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -110,8 +114,16 @@ class TacticalService:
 
     # ------------------------------------------------------------------------------------------ ingest
 
-    def ingest(self, reports: list[PositionReport]) -> IngestResult:
-        return self.store.ingest(reports, self.clock())
+    def ingest(self, reports: list[PositionReport], path: str = "http") -> IngestResult:
+        result = self.store.ingest(reports, self.clock())
+        if self.on_ingest is not None:
+            self.on_ingest(path, result)
+        return result
+
+    @property
+    def runs_cycle(self) -> bool:
+        """This process runs the periodic detection cycle (started, and not stopped)."""
+        return any(t.get_name() == "tactical cycle" and not t.done() for t in self._tasks)
 
     # ------------------------------------------------------------------------------------------ cycle
 
@@ -132,6 +144,8 @@ class TacticalService:
                         self._resolved.appendleft(ch.alert)
             report = CycleReport(now, len(snap), len(expired), stats, changes, time.perf_counter() - started)
             self.last = report
+        if self.on_cycle is not None:
+            self.on_cycle(report, self.cycle_s)
         for ch in changes:
             for listener in self.listeners:
                 try:
@@ -332,9 +346,7 @@ class TacticalService:
         next_at = loop.time()
         while True:
             try:
-                report = await asyncio.to_thread(self.cycle)
-                if report.seconds > self.cycle_s:
-                    log.warning("tactical cycle took %.2f s (cycle %.2f s)", report.seconds, self.cycle_s)
+                await asyncio.to_thread(self.cycle)  # an overrun is told to ``on_cycle``
             except Exception:  # a failed cycle is logged; the next one runs
                 log.exception("tactical cycle failed")
             next_at = max(next_at + self.cycle_s, loop.time())

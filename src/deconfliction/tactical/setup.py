@@ -22,9 +22,10 @@ from deconfliction.domain.tactical_zones import Site as AreaSite
 from deconfliction.domain.tactical_zones import Zone as AreaZone
 from deconfliction.domain.zone import ZoneState
 from deconfliction.errors import InvalidInput
+from deconfliction.service.events import alert_changed, cycled, ingested
 from deconfliction.service.notifications import notify_alert
 from deconfliction.service.runtime import Runtime
-from deconfliction.tactical.cycle import TacticalService, log_changes
+from deconfliction.tactical.cycle import TacticalService
 from deconfliction.tactical.feeds import CotTcpListener, CotUdpListener, Endpoint, SbsClient, parse_endpoints
 from deconfliction.tactical.store import EPOCH, TrackStore
 
@@ -78,10 +79,12 @@ def build_tactical(
         new_id=lambda: rt.ids.new_id("al"),
         store=TrackStore(expiry_s=expiry_s),
         cycle_s=cycle_s,
-        listeners=[log_changes, lambda change: notify_alert(rt, change)],
+        listeners=[lambda change: alert_changed(rt, change), lambda change: notify_alert(rt, change)],
         areas=AreasInForce(rt),
         earth_model=earth_model,
         declared=DeclaredInForce(rt),
+        on_ingest=lambda path, result: ingested(rt, path, result.accepted),
+        on_cycle=lambda report, period_s: cycled(rt, report, period_s),
     )
 
     def party_of(ep: Endpoint, setting: str) -> str:
@@ -92,9 +95,21 @@ def build_tactical(
         return party_ids[ep.party]
 
     make: list[tuple[str | None, str, Callable[[Endpoint, str], SbsClient | CotUdpListener | CotTcpListener]]] = [
-        (sbs_feeds, "DECONFLICTION_SBS_FEEDS", lambda ep, pid: SbsClient(ep, pid, service.ingest, rt.clock)),
-        (cot_udp, "DECONFLICTION_COT_UDP", lambda ep, pid: CotUdpListener(ep, pid, service.ingest, rt.clock)),
-        (cot_tcp, "DECONFLICTION_COT_TCP", lambda ep, pid: CotTcpListener(ep, pid, service.ingest, rt.clock)),
+        (
+            sbs_feeds,
+            "DECONFLICTION_SBS_FEEDS",
+            lambda ep, pid: SbsClient(ep, pid, lambda r: service.ingest(r, "sbs"), rt.clock),
+        ),
+        (
+            cot_udp,
+            "DECONFLICTION_COT_UDP",
+            lambda ep, pid: CotUdpListener(ep, pid, lambda r: service.ingest(r, "cot_udp"), rt.clock),
+        ),
+        (
+            cot_tcp,
+            "DECONFLICTION_COT_TCP",
+            lambda ep, pid: CotTcpListener(ep, pid, lambda r: service.ingest(r, "cot_tcp"), rt.clock),
+        ),
     ]
     for raw, setting, factory in make:
         for ep in parse_endpoints(raw, setting):
