@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from deconfliction.domain.delivery import DeliveryState, signature_valid
 from deconfliction.domain.party import Party
@@ -45,8 +46,13 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                ts = int(self.headers["Deconfliction-Timestamp"])
-                if not signature_valid(outer.secret, ts, body, self.headers["Deconfliction-Signature"]):
+                try:  # as a receiver does, with the Standard Webhooks project's own library
+                    Webhook(outer.secret).verify(body, dict(self.headers))
+                    ok = True
+                except WebhookVerificationError:
+                    ok = False
+                ts, message_id = int(self.headers["webhook-timestamp"]), self.headers["webhook-id"]
+                if not ok or not signature_valid(outer.secret, message_id, ts, body, self.headers["webhook-signature"]):
                     outer.bad_signatures += 1
                     self.send_response(401)
                 else:

@@ -1,14 +1,18 @@
 """Delivery of notifications beyond the stream: webhooks (signed, retried) and e-mail, with dead letters.
 
-A webhook request carries ``Deconfliction-Timestamp`` (Unix seconds) and ``Deconfliction-Signature:
-sha256=<hex>``, the HMAC-SHA256 of ``<timestamp>.<body>`` under the endpoint's secret, so a receiver can
-check both origin and freshness (as Stripe and GitHub webhooks do). A delivery that fails is tried again
+A webhook request is signed as the Standard Webhooks specification says (standardwebhooks.com), so a
+receiver checks it with that project's libraries (Python, JavaScript, Go, Java, ...): ``webhook-id`` (the
+delivery, the same on every retry), ``webhook-timestamp`` (Unix seconds) and ``webhook-signature: v1,<base64
+HMAC-SHA256 of "<id>.<timestamp>.<body>">`` under the endpoint's secret ``whsec_<base64 key>``; a receiver
+checks origin and freshness and deduplicates by the id. A delivery that fails is tried again
 after 5 s, then twice as long each time up to one hour between attempts; one still failing 26 hours after
 it was created is a dead letter, which the party can read and replay. Everything here is pure.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 from dataclasses import dataclass, replace
@@ -34,14 +38,36 @@ class DeliveryState(StrEnum):
     DEAD = "dead"
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
+SECRET_PREFIX = "whsec_"
 
 
-def signature_valid(secret: str, timestamp: int, body: bytes, header: str) -> bool:
-    """What a receiver runs (constant-time comparison)."""
-    return hmac.compare_digest(signature(secret, timestamp, body), header)
+def new_secret(key: bytes) -> str:
+    """An endpoint's secret as Standard Webhooks writes it: ``whsec_`` and the base64 of the key."""
+    return SECRET_PREFIX + base64.b64encode(key).decode("ascii")
+
+
+def _key(secret: str) -> bytes:
+    """The HMAC key of a secret: the base64 after ``whsec_``; a secret of an endpoint registered before the
+    service signed as Standard Webhooks (no prefix) is its UTF-8 bytes, as it was then."""
+    if secret.startswith(SECRET_PREFIX):
+        try:
+            return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+        except binascii.Error:
+            pass
+    return secret.encode("utf-8")
+
+
+def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header: ``v1,`` and the base64 HMAC-SHA256 of ``<id>.<timestamp>.<body>``."""
+    mac = hmac.new(_key(secret), f"{message_id}.{timestamp}.".encode() + body, hashlib.sha256)
+    return "v1," + base64.b64encode(mac.digest()).decode("ascii")
+
+
+def signature_valid(secret: str, message_id: str, timestamp: int, body: bytes, header: str) -> bool:
+    """What a receiver runs without a library: any of the header's space-separated signatures matches
+    (constant-time comparison)."""
+    expected = signature(secret, message_id, timestamp, body)
+    return any(hmac.compare_digest(expected, given) for given in header.split())
 
 
 def retry_after(attempts: int) -> timedelta:

@@ -5,7 +5,8 @@ backoff for at least 24 hours, and leaves dead letters the party can read and re
 Sending happens outside any transaction: a round first claims the due deliveries (a lease, so another
 process does not send them at the same time), then sends, then records each outcome. A crash between
 sending and recording means one more attempt after the lease: receivers get at-least-once delivery and
-deduplicate by the notification id (sent in the body and in ``Deconfliction-Delivery``).
+deduplicate by ``webhook-id`` (the delivery) or the notification id (in the body and in
+``Deconfliction-Notification``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from urllib.parse import urlparse
 import httpx
 import orjson
 
-from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint, EndpointKind, signature
+from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint, EndpointKind, new_secret, signature
 from deconfliction.domain.notification import Notification
 from deconfliction.domain.party import Party, Role
 from deconfliction.errors import Forbidden, InvalidInput, NotFound, StateConflict
@@ -87,7 +88,7 @@ def register_endpoint(rt: Runtime, actor: Party, kind: str, address: str) -> tup
             actor.id,
             k,
             address,
-            secrets.token_urlsafe(32) if k is EndpointKind.WEBHOOK else "",
+            new_secret(secrets.token_bytes(32)) if k is EndpointKind.WEBHOOK else "",
             rt.clock(),
         )
         # stored sealed when a key file is configured (docs/security.md); returned in clear, once
@@ -139,11 +140,11 @@ def enqueue(tx: Transaction, rt: Runtime, n: Notification) -> None:
 def _send(sender: Sender, e: Endpoint, d: Delivery, secrets_key: bytes | None = None) -> None:
     if e.kind is EndpointKind.WEBHOOK:
         ts = int(time.time())
-        headers = {
+        headers = {  # Standard Webhooks (standardwebhooks.com): receivers verify with its libraries
             "Content-Type": "application/json",
-            "Deconfliction-Timestamp": str(ts),
-            "Deconfliction-Signature": signature(unseal(secrets_key, e.secret), ts, d.body),
-            "Deconfliction-Delivery": d.id,
+            "webhook-id": d.id,
+            "webhook-timestamp": str(ts),
+            "webhook-signature": signature(unseal(secrets_key, e.secret), d.id, ts, d.body),
             "Deconfliction-Notification": d.notification_id,
         }
         sender.webhook(e.address, headers, d.body)
