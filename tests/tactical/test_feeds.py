@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import pytest
 
 from deconfliction.domain.tactical import PositionReport, TacticalPolicy
-from deconfliction.tactical.cycle import TacticalService
-from deconfliction.tactical.feeds import CotTcpListener, CotUdpListener, Endpoint, SbsClient, parse_endpoints
-from deconfliction.tactical.store import TrackStore
+from deconfliction.service.tactical.cycle import TacticalService
+from deconfliction.service.tactical.feeds import CotTcpListener, CotUdpListener, Endpoint, SbsClient, parse_endpoints
+from deconfliction.store.tracks import TrackStore
 from tests.tactical.test_parsers import COT, POS, VEL
 
 T = datetime(2026, 11, 23, 8, 0, 0, 500_000, tzinfo=UTC)

@@ -16,7 +16,7 @@ from deconfliction.domain.party import Party, Role
 from deconfliction.domain.volume import format_time
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
-from deconfliction.tactical.cycle import TacticalService
+from deconfliction.service.tactical.cycle import TacticalService
 from tests.conftest import FakeClock, auth
 from tests.tactical.helpers import around, declare_active
 
@@ -162,8 +162,8 @@ def test_who_may_post_and_read(client: TestClient, keys: dict[str, str], clock: 
 
 
 def test_feeds_and_policy_from_the_settings(rt: Runtime, parties: dict[str, tuple[Party, str]], tmp_path: Any) -> None:
-    from deconfliction.tactical.feeds import CotUdpListener, SbsClient
-    from deconfliction.tactical.setup import build_tactical
+    from deconfliction.service.tactical.feeds import CotUdpListener, SbsClient
+    from deconfliction.service.tactical.setup import build_tactical
 
     policy = tmp_path / "tactical.json"
     policy.write_text('{"pairs": [{"parties": ["alpha", "bravo"], "horizontal_m": 1852}]}')

@@ -28,8 +28,8 @@ from deconfliction.errors import Forbidden, InvalidInput, NotFound, TrackNotClai
 from deconfliction.service.delivery import enqueue
 from deconfliction.service.notifications import undeclared_audience
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.tactical.cycle import TacticalService
 from deconfliction.store.ports import Transaction
-from deconfliction.tactical.cycle import TacticalService
 
 MAX_REASON = 500
 

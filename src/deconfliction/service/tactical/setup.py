@@ -16,17 +16,17 @@ from deconfliction.domain.line import band_outline
 from deconfliction.domain.operation import OperationState
 from deconfliction.domain.site import SitePoint
 from deconfliction.domain.tactical import NO_PARTY, TacticalPolicy
-from deconfliction.domain.tactical_declared import DeclaredVolume
-from deconfliction.domain.tactical_flat import EarthModel
-from deconfliction.domain.tactical_zones import Site as AreaSite
-from deconfliction.domain.tactical_zones import Zone as AreaZone
+from deconfliction.domain.tactical.declared import DeclaredVolume
+from deconfliction.domain.tactical.flat import EarthModel
+from deconfliction.domain.tactical.zones import Site as AreaSite
+from deconfliction.domain.tactical.zones import Zone as AreaZone
 from deconfliction.domain.zone import ZoneState
 from deconfliction.errors import InvalidInput
 from deconfliction.service.notifications import notify_alert
 from deconfliction.service.runtime import Runtime
-from deconfliction.tactical.cycle import TacticalService, log_changes
-from deconfliction.tactical.feeds import CotTcpListener, CotUdpListener, Endpoint, SbsClient, parse_endpoints
-from deconfliction.tactical.store import EPOCH, TrackStore
+from deconfliction.service.tactical.cycle import TacticalService, log_changes
+from deconfliction.service.tactical.feeds import CotTcpListener, CotUdpListener, Endpoint, SbsClient, parse_endpoints
+from deconfliction.store.tracks import EPOCH, TrackStore
 
 
 def _party_ids(rt: Runtime) -> dict[str, str]:
@@ -168,7 +168,7 @@ def band_rings(band: Any) -> tuple[tuple[tuple[float, float], ...], ...]:
 
 class DeclaredInForce:
     """The volumes of every active operation (a movement's are its swept corridors), by party: what each
-    party declared, for comparing its live tracks with (``domain.tactical_declared``). Read from the
+    party declared, for comparing its live tracks with (``domain.tactical.declared``). Read from the
     store at most every ``ttl_s`` seconds."""
 
     def __init__(self, rt: Runtime, ttl_s: float = 5.0) -> None:

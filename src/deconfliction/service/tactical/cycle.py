@@ -1,7 +1,7 @@
 """The tactical service: the track store, the detection cycle, the alerts, and the feeds that fill it.
 
 Every ``cycle_s`` (default 1 s) the cycle expires stale tracks, takes a snapshot of the store, runs one
-detection pass (``domain.tactical_detect.detect``, in a worker thread so the event loop keeps reading
+detection pass (``domain.tactical.detect.detect``, in a worker thread so the event loop keeps reading
 feeds) with the policy's minima widened by the hysteresis margins, and advances the alerts
 (``domain.tactical.advance_alerts``): a pair losing separation under the policy's own minima raises an
 alert; one found only within the margins keeps an existing alert; an alert unseen for ``clear_after_s``
@@ -38,15 +38,15 @@ from deconfliction.domain.tactical import (
     advance_alerts,
     alert_key,
 )
-from deconfliction.domain.tactical_declared import DeclaredVolume, Observed, declaring_operation
-from deconfliction.domain.tactical_detect import PassStats, detect
-from deconfliction.domain.tactical_flat import EarthModel, FlatTracks, detect_flat
-from deconfliction.domain.tactical_motion import geodetic_from_ecef, motion_from_reports
-from deconfliction.domain.tactical_zones import Site as AreaSite
-from deconfliction.domain.tactical_zones import TrackState, predict_entries
-from deconfliction.domain.tactical_zones import Zone as AreaZone
-from deconfliction.tactical.feeds import CotTcpListener, CotUdpListener, FeedCounters, SbsClient
-from deconfliction.tactical.store import EPOCH, BBox, IngestResult, Snapshot, TrackStore, in_bbox
+from deconfliction.domain.tactical.declared import DeclaredVolume, Observed, declaring_operation
+from deconfliction.domain.tactical.detect import PassStats, detect
+from deconfliction.domain.tactical.flat import EarthModel, FlatTracks, detect_flat
+from deconfliction.domain.tactical.motion import geodetic_from_ecef, motion_from_reports
+from deconfliction.domain.tactical.zones import Site as AreaSite
+from deconfliction.domain.tactical.zones import TrackState, predict_entries
+from deconfliction.domain.tactical.zones import Zone as AreaZone
+from deconfliction.service.tactical.feeds import CotTcpListener, CotUdpListener, FeedCounters, SbsClient
+from deconfliction.store.tracks import EPOCH, BBox, IngestResult, Snapshot, TrackStore, in_bbox
 
 log = logging.getLogger("deconfliction.tactical")
 
