@@ -8,10 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 from pyproj import Geod
 
 from deconfliction.domain.footprint import footprint_to_geojson
+from deconfliction.domain.geo import wrap_longitude
 from deconfliction.domain.line import band_outline
 from deconfliction.domain.operation import OperationState
 from deconfliction.domain.site import SitePoint
@@ -109,8 +111,8 @@ class AreasInForce:
     """Agreed zones in force, the bands of lines in force (one copy per side's party, ``kind`` band), and
     active protected sites, as the entry prediction takes them; read from
     the store at most every ``ttl_s`` seconds (they change rarely, the cycle runs every second). A site is
-    a point with radius + stated accuracy; a polygon site is its smallest enclosing circle around its
-    centroid, grown the same way (a conservative stand-in: it may warn early, never late)."""
+    a point with radius + stated accuracy; a polygon site is the circle around its vertex mean through its
+    farthest vertex (``site_circle``), grown the same way (a conservative stand-in: it may warn early, never late)."""
 
     def __init__(self, rt: Runtime, ttl_s: float = 5.0) -> None:
         self.rt, self.ttl_s = rt, ttl_s
@@ -214,12 +216,17 @@ def footprint_polygons(fp: Any) -> list[tuple[tuple[tuple[float, float], ...], .
 
 
 def site_circle(site: Any) -> tuple[float, float, float]:
-    """Centre and extra radius of a site: its point, or its polygon's centroid and farthest vertex."""
+    """Centre and extra radius of a site: its point, or its polygon's vertex mean and farthest vertex.
+
+    The mean is taken over the distinct vertices of the outer rings with their longitudes continuous
+    (``PolygonFootprint.unwrapped``), then wrapped: a polygon across the antimeridian is centred on it, not
+    on the far side of the earth."""
     if isinstance(site.footprint, SitePoint):
         lon, lat = site.footprint.position
         return float(lon), float(lat), 0.0
-    ring = [p for poly in footprint_polygons(site.footprint) for p in poly[0]]
-    lon = sum(p[0] for p in ring) / len(ring)
-    lat = sum(p[1] for p in ring) / len(ring)
-    _, _, d = _GEOD.inv([lon] * len(ring), [lat] * len(ring), [p[0] for p in ring], [p[1] for p in ring])
-    return lon, lat, float(max(d))
+    rings = [poly[0] for poly in site.footprint.unwrapped]
+    lons = np.concatenate([r[0][:-1] for r in rings])  # a ring repeats its first vertex last
+    lats = np.concatenate([r[1][:-1] for r in rings])
+    c_lon, c_lat = wrap_longitude(float(lons.mean())), float(lats.mean())
+    _, _, d = _GEOD.inv(np.full(lons.size, c_lon), np.full(lats.size, c_lat), lons, lats)
+    return c_lon, c_lat, float(np.max(d))
