@@ -28,7 +28,9 @@ from deconfliction.service.notifications import notify_alert
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.tactical.cycle import TacticalService, log_changes
 from deconfliction.service.tactical.feeds import CotTcpListener, CotUdpListener, Endpoint, SbsClient, parse_endpoints
-from deconfliction.store.tracks import EPOCH, TrackStore
+from deconfliction.store.election import lease_for
+from deconfliction.store.tactical import SqlAlerts, SqlCycleBeats, SqlTracks, open_tactical_db
+from deconfliction.store.tracks import EPOCH
 
 
 def _party_ids(rt: Runtime) -> dict[str, str]:
@@ -72,18 +74,26 @@ def build_tactical(
     cot_tcp: str | None,
     earth_model: EarthModel = "wgs84",
 ) -> TacticalService:
+    """The tactical service of a server process over ``rt``'s database: tracks, alerts and the cycle's
+    election shared with every other process on it (docs/tactical.md, Several processes)."""
     needs_parties = bool(policy_file or sbs_feeds or cot_udp or cot_tcp)
     party_ids = _party_ids(rt) if needs_parties else {}
+    policy = load_policy(policy_file, party_ids)
+    db = open_tactical_db(rt.store)
     service = TacticalService(
-        policy=load_policy(policy_file, party_ids),
+        policy=policy,
         clock=rt.clock,
         new_id=lambda: rt.ids.new_id("al"),
-        store=TrackStore(expiry_s=expiry_s),
+        store=SqlTracks(db, expiry_s=expiry_s),
         cycle_s=cycle_s,
         listeners=[log_changes, lambda change: notify_alert(rt, change)],
         areas=AreasInForce(rt),
         earth_model=earth_model,
         declared=DeclaredInForce(rt),
+        alert_store=SqlAlerts(db),
+        lease=lease_for(rt.store),
+        beats=SqlCycleBeats(db),
+        db=db,
     )
 
     def party_of(ep: Endpoint, setting: str) -> str:
