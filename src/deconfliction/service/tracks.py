@@ -11,8 +11,8 @@ for information (no deadline). Then the track picture follows the statement:
 * disclaiming one's own track makes it a track of no party (unknown), the live track and its later
   reports alike; disclaiming a track of no party records "not ours" and changes nothing else.
 
-Tracks and alerts live in the server process (docs/tactical.md), so claims do too; the ledger keeps
-every statement.
+Tracks, alerts and claims live in the database, shared by every server process (docs/tactical.md);
+the ledger keeps every statement.
 """
 
 from __future__ import annotations
