@@ -309,13 +309,19 @@ def _q(db: TacticalDb, sql: str) -> str:
 # ------------------------------------------------------------------------------------------------ tracks
 
 _TRACK_COLS = "party_id, track_id, t, lat, lon, alt, gs, trk, vs, callsign, source, affiliation, reporter"
-_UPSERT = (
-    f"INSERT INTO tactical_tracks ({_TRACK_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+_NEWER = (
     "ON CONFLICT (party_id, track_id) DO UPDATE SET t = excluded.t, lat = excluded.lat, lon = excluded.lon, "
     "alt = excluded.alt, gs = excluded.gs, trk = excluded.trk, vs = excluded.vs, "
     "callsign = COALESCE(excluded.callsign, tactical_tracks.callsign), source = excluded.source, "
     "affiliation = excluded.affiliation, reporter = excluded.reporter "
     "WHERE excluded.t > tactical_tracks.t"
+)
+"""A report replaces its track's only when it is newer (two processes ingesting one aircraft keep the newest)."""
+_UPSERT = f"INSERT INTO tactical_tracks ({_TRACK_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {_NEWER}"
+_PG_UPSERT = (
+    f"INSERT INTO tactical_tracks ({_TRACK_COLS}) SELECT * FROM unnest(%s::text[], %s::text[], "
+    + ", ".join(["%s::float8[]"] * 7)
+    + f", %s::text[], %s::text[], %s::text[], %s::text[]) {_NEWER} RETURNING party_id, track_id"
 )
 _IN_CHUNK = 500
 
@@ -356,16 +362,19 @@ class SqlTracks:
             return IngestResult(0, 0, expired, future)
         with self.db.write() as cur:
             claims, disowned = self._statements(cur)
-            owned = [(_owned(r, claims, disowned), t) for r, t in fresh]
-            newest = self._stored_times(cur, {r.key for r, _ in owned})
+            # the newest of each track's reports in the batch (each later one newer than those before it
+            # is taken, as one at a time would be); then the database keeps it only over an older one
+            newest: dict[tuple[str, str], float] = {}
+            taken: dict[tuple[str, str], int] = {}
             rows: dict[tuple[str, str], list[Any]] = {}
-            for r, t in owned:
+            for raw, t in fresh:
+                r = _owned(raw, claims, disowned) if claims or disowned else raw
                 key = r.key
                 if t <= newest.get(key, -math.inf):
                     older += 1
                     continue
                 newest[key] = t
-                accepted += 1
+                taken[key] = taken.get(key, 0) + 1
                 callsign = r.callsign or (rows[key][9] if key in rows else None)
                 rows[key] = [
                     key[0],
@@ -382,9 +391,25 @@ class SqlTracks:
                     r.affiliation.value,
                     r.reporter,
                 ]
-            if rows:
-                cur.executemany(_q(self.db, _UPSERT), list(rows.values()))
+            written = self._upsert(cur, [rows[k] for k in sorted(rows)])  # one lock order: no deadlock
+        for key, n in taken.items():
+            if key in written:
+                accepted += n
+            else:
+                older += n
         return IngestResult(accepted, older, expired, future)
+
+    def _upsert(self, cur: Any, rows: list[list[Any]]) -> set[tuple[str, str]]:
+        """Write each row over an older one of its track (never over a newer one); the keys written."""
+        if not rows:
+            return set()
+        if self.db.backend == "postgresql":  # one statement for the batch, its columns as arrays
+            cur.execute(_PG_UPSERT, [list(c) for c in zip(*rows, strict=True)])
+            return {(str(p), str(i)) for p, i in cur.fetchall()}
+        stored = self._stored_times(cur, {(r[0], r[1]) for r in rows})
+        fresh = [r for r in rows if r[2] > stored.get((r[0], r[1]), -math.inf)]
+        cur.executemany(_q(self.db, _UPSERT), fresh)
+        return {(r[0], r[1]) for r in fresh}
 
     def _statements(self, cur: Any) -> tuple[dict[str, str], dict[tuple[str, str], Affiliation]]:
         cur.execute("SELECT track_id, party_id FROM tactical_claims")
@@ -503,9 +528,9 @@ class SqlTracks:
         sql = f"SELECT {_TRACK_COLS} FROM tactical_tracks"
         with self.db.read() as cur:
             if cutoff is None:
-                cur.execute(sql + " ORDER BY party_id, track_id")
+                cur.execute(sql)
             else:
-                cur.execute(_q(self.db, sql + " WHERE t >= ? ORDER BY party_id, track_id"), (cutoff,))
+                cur.execute(_q(self.db, sql + " WHERE t >= ?"), (cutoff,))
             rows = cur.fetchall()
         return snapshot_of_rows(seconds(now), rows)
 
@@ -534,6 +559,9 @@ def _owned(r: PositionReport, claims: dict[str, str], disowned: dict[tuple[str, 
     return r
 
 
+_AFFILIATION = {a.value: a for a in Affiliation}
+
+
 def snapshot_of_rows(at: float, rows: Sequence[Sequence[Any]]) -> Snapshot:
     """Rows of ``tactical_tracks`` (``_TRACK_COLS`` order) as the arrays the detection pass reads."""
     if not rows:
@@ -551,7 +579,7 @@ def snapshot_of_rows(at: float, rows: Sequence[Sequence[Any]]) -> Snapshot:
         columns={c: np.array(numeric[c], dtype=np.float64) for c in _COLUMNS},
         callsigns=list(cols[9]),
         sources=list(cols[10]),
-        affiliations=[Affiliation(a) for a in cols[11]],
+        affiliations=[_AFFILIATION[a] for a in cols[11]],
         reporters=list(cols[12]),
     )
 

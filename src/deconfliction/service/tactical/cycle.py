@@ -60,6 +60,10 @@ from deconfliction.store.tracks import EPOCH, BBox, IngestResult, Snapshot, Trac
 
 log = logging.getLogger("deconfliction.tactical")
 
+FEED_FLUSH_S = 0.2
+"""Reports read from the feeds are written to the track storage in one batch this often (``ingest_soon``):
+one transaction per batch, off the event loop, rather than one per report on it."""
+
 ELECTED_WITHIN_S = 3.0
 """A cycle finished within this long (wall clock) means a detection cycle is elected somewhere."""
 
@@ -122,12 +126,33 @@ class TacticalService:
     _feeds: list[SbsClient | CotUdpListener | CotTcpListener] = field(default_factory=list, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
     last: CycleReport | None = field(default=None, init=False)
+    _pending: list[PositionReport] = field(default_factory=list, init=False)
+    _pending_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _last_wall: float = field(default=0.0, init=False)
 
     # ------------------------------------------------------------------------------------------ ingest
 
     def ingest(self, reports: list[PositionReport]) -> IngestResult:
         return self.store.ingest(reports, self.clock())
+
+    def ingest_soon(self, reports: list[PositionReport]) -> None:
+        """Keep reports for the next batch (the feeds' sink; ``start`` flushes every ``FEED_FLUSH_S``)."""
+        with self._pending_lock:
+            self._pending.extend(reports)
+
+    def flush(self) -> IngestResult:
+        """Ingest the reports kept by ``ingest_soon`` as one batch."""
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+        return self.ingest(batch) if batch else IngestResult()
+
+    async def _run_flushes(self) -> None:
+        while True:
+            await asyncio.sleep(FEED_FLUSH_S)
+            try:
+                await asyncio.to_thread(self.flush)
+            except Exception:  # a failed batch is logged (its reports are lost: newer ones follow)
+                log.exception("writing the feeds' reports failed")
 
     # ------------------------------------------------------------------------------------------ cycle
 
@@ -314,12 +339,15 @@ class TacticalService:
         self._feeds.append(feed)
 
     async def start(self, run_cycle: bool = True) -> None:
-        """Open the listeners, start the SBS clients and (unless told not to) the periodic cycle."""
+        """Open the listeners, start the SBS clients, the feeds' batches and (unless told not to) the
+        periodic cycle."""
         for feed in self._feeds:
             if isinstance(feed, SbsClient):
                 self._tasks.append(asyncio.create_task(feed.run(), name=feed.name))
             else:
                 await feed.start()
+        if self._feeds:
+            self._tasks.append(asyncio.create_task(self._run_flushes(), name="tactical feeds' batches"))
         if run_cycle and self.cycle_s > 0:
             self._tasks.append(asyncio.create_task(self._run_cycles(), name="tactical cycle"))
 
@@ -333,6 +361,8 @@ class TacticalService:
         for feed in self._feeds:
             if isinstance(feed, CotUdpListener | CotTcpListener):
                 feed.close()
+        with contextlib.suppress(Exception):  # the last batch, if the database still answers
+            await asyncio.to_thread(self.flush)
         await asyncio.to_thread(self.close)
 
     def close(self) -> None:

@@ -104,9 +104,9 @@ def build_tactical(
         return party_ids[ep.party]
 
     make: list[tuple[str | None, str, Callable[[Endpoint, str], SbsClient | CotUdpListener | CotTcpListener]]] = [
-        (sbs_feeds, "DECONFLICTION_SBS_FEEDS", lambda ep, pid: SbsClient(ep, pid, service.ingest, rt.clock)),
-        (cot_udp, "DECONFLICTION_COT_UDP", lambda ep, pid: CotUdpListener(ep, pid, service.ingest, rt.clock)),
-        (cot_tcp, "DECONFLICTION_COT_TCP", lambda ep, pid: CotTcpListener(ep, pid, service.ingest, rt.clock)),
+        (sbs_feeds, "DECONFLICTION_SBS_FEEDS", lambda ep, pid: SbsClient(ep, pid, service.ingest_soon, rt.clock)),
+        (cot_udp, "DECONFLICTION_COT_UDP", lambda ep, pid: CotUdpListener(ep, pid, service.ingest_soon, rt.clock)),
+        (cot_tcp, "DECONFLICTION_COT_TCP", lambda ep, pid: CotTcpListener(ep, pid, service.ingest_soon, rt.clock)),
     ]
     for raw, setting, factory in make:
         for ep in parse_endpoints(raw, setting):
