@@ -112,6 +112,24 @@ def test_tracks_past_the_expiry_are_gone_for_readers_and_dropped_by_expire(
     assert len(tracks) == 1 and tracks.snapshot(later).keys == [("a", "new")]
 
 
+def test_a_narrowed_read_keeps_the_readers_own_its_reported_and_its_alerts_tracks(
+    backend: tuple[TrackStorage, AlertStorage],
+) -> None:
+    tracks, _ = backend
+    seen = PositionReport(NO_PARTY, "U1", T, 10.0, 20.0, 3e3, 100.0, 90.0, 0.0, None, "cot", Affiliation.HOSTILE, "a")
+    other = replace(seen, track_id="U2", reporter="b")
+    tracks.ingest([rep("a", "A1", T), rep("b", "B1", T), rep("b", "B2", T), rep("c", "A1", T), seen, other], T)
+    full = set(tracks.current(T).keys)
+    assert len(full) == 6
+    narrowed = tracks.current(T, ("a", {("b", "B2"), ("z", "gone")}))
+    keys = set(narrowed.keys)
+    assert {("a", "A1"), (NO_PARTY, "U1"), ("b", "B2")} <= keys <= full  # more is allowed, never fewer
+    i = narrowed.keys.index(("b", "B2"))
+    assert narrowed.columns["lat"][i] == 10.0 and [narrowed.parties[p] for p in narrowed.party][i] == "b"
+    later = T + timedelta(seconds=31)
+    assert tracks.current(later, ("a", {("b", "B2")})).keys == []  # past the expiry: gone
+
+
 def test_claims_and_disclaims_rekey_the_track_and_its_later_reports(
     backend: tuple[TrackStorage, AlertStorage],
 ) -> None:

@@ -49,7 +49,7 @@ from deconfliction.domain.tactical import (
     alert_key,
 )
 from deconfliction.store.sql import POSTGRES, SQLITE, Dialect, from_us, to_us
-from deconfliction.store.tracks import _COLUMNS, IngestResult, Snapshot, seconds
+from deconfliction.store.tracks import _COLUMNS, IngestResult, Reader, Snapshot, seconds
 
 RESOLVED_KEPT = 1000
 """Resolved alerts kept for ``GET /v1/alerts?state=resolved`` (the newest ones)."""
@@ -89,8 +89,11 @@ class TrackStorage(Protocol):
         """Every track held (the cycle expires stale ones first)."""
         ...
 
-    def current(self, now: datetime) -> Snapshot:
-        """The tracks not past the expiry, without dropping the others."""
+    def current(self, now: datetime, narrow_to: Reader | None = None) -> Snapshot:
+        """The tracks not past the expiry, without dropping the others. ``narrow_to`` (a party and the track
+        keys of its alerts) may leave out tracks that party cannot see: an implementation may return more
+        (the need-to-know rule is the caller's), never fewer than its own, those of no party it reported,
+        and those keys."""
         ...
 
     def track(self, key: tuple[str, str]) -> dict[str, float] | None:
@@ -521,8 +524,23 @@ class SqlTracks:
     def snapshot(self, now: datetime) -> Snapshot:
         return self._rows(now, None)
 
-    def current(self, now: datetime) -> Snapshot:
-        return self._rows(now, seconds(now) - self.expiry_s)
+    def current(self, now: datetime, narrow_to: Reader | None = None) -> Snapshot:
+        if narrow_to is None:
+            return self._rows(now, seconds(now) - self.expiry_s)
+        party_id, shown = narrow_to
+        cutoff = seconds(now) - self.expiry_s
+        sql = f"SELECT {_TRACK_COLS} FROM tactical_tracks WHERE t >= ?"
+        with self.db.read() as cur:
+            cur.execute(
+                _q(self.db, sql + " AND (party_id = ? OR (party_id = ? AND reporter = ?))"),
+                (cutoff, party_id, NO_PARTY, party_id),
+            )
+            rows = {(r[0], r[1]): r for r in cur.fetchall()}
+            wanted = set(shown)
+            for part in _chunks(sorted({k[1] for k in wanted}), _IN_CHUNK):
+                cur.execute(_q(self.db, sql + f" AND track_id IN ({', '.join('?' * len(part))})"), (cutoff, *part))
+                rows.update(((r[0], r[1]), r) for r in cur.fetchall() if (r[0], r[1]) in wanted)
+        return snapshot_of_rows(seconds(now), list(rows.values()))
 
     def _rows(self, now: datetime, cutoff: float | None) -> Snapshot:
         sql = f"SELECT {_TRACK_COLS} FROM tactical_tracks"

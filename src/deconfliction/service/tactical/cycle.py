@@ -292,13 +292,14 @@ class TacticalService:
         gone, even before the next cycle drops them. ``bbox`` keeps the tracks inside it (see ``in_bbox``)."""
         now = self.clock()
         visible = self.alerts(party_id)
-        snap = self.store.current(now)
         halos: dict[tuple[str, str], list[str]] = {}
         shown: set[tuple[str, str]] = set()  # the tracks of the reader's alerts (every one of them involves it)
         for a in visible:
             for key in alert_tracks(a):
                 halos.setdefault(key, []).append(a.id)
             shown.update(alert_tracks(a))
+        # the storage may leave out what the reader cannot see (a pre-filter); the rule is applied below
+        snap = self.store.current(now, None if party_id is None else (party_id, shown))
         c = snap.columns
         mask = in_bbox(c["lon"], c["lat"], bbox) if bbox is not None else np.ones(len(snap), dtype=bool)
         out: list[VisibleTrack] = []
