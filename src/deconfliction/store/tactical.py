@@ -492,6 +492,10 @@ class SqlTracks:
 
     def expire(self, now: datetime) -> list[tuple[str, str]]:
         cutoff = seconds(now) - self.expiry_s
+        with self.db.read() as cur:  # most cycles expire nothing: no write then
+            cur.execute(_q(self.db, "SELECT 1 FROM tactical_tracks WHERE t < ? LIMIT 1"), (cutoff,))
+            if cur.fetchone() is None:
+                return []
         with self.db.write() as cur:
             cur.execute(_q(self.db, "SELECT party_id, track_id FROM tactical_tracks WHERE t < ?"), (cutoff,))
             gone = [(str(p), str(i)) for p, i in cur.fetchall()]
@@ -697,6 +701,11 @@ class SqlAlerts:
         resolved = [ch.alert for ch in changes if ch.change == "resolved"]
         rows = [alert_row(a) for a in [*active.values(), *resolved]]
         keep = {a.id for a in active.values()}
+        if not rows:  # a quiet cycle writes nothing, unless alerts were left active by another holder
+            with self.db.read() as cur:
+                cur.execute(_q(self.db, "SELECT 1 FROM tactical_alerts WHERE state IN (?, ?) LIMIT 1"), ACTIVE)
+                if cur.fetchone() is None:
+                    return
         with self.db.write() as cur:
             # an alert no longer in the active set and not resolved by this cycle (left by a cycle that
             # lost the election midway) is resolved now, so that no process shows it forever
