@@ -297,6 +297,7 @@ def cot_path(port: int, seconds: float) -> dict[str, Any]:
 def baseline(url: str, fleet: Fleet, party_id: str, batch: int, seconds: float) -> float:
     store = open_store(url)
     db = open_tactical_db(store)
+    assert db is not None
     tracks = SqlTracks(db, expiry_s=300.0)
     n, done, lo = len(fleet.rows), 0, 0
     started = time.monotonic()
@@ -361,6 +362,7 @@ def run(args: argparse.Namespace, fleet: Fleet, url: str, tmp: Path) -> int:
     server = Server(url, tmp, env=env, port=args.port or None)
     watch_store = open_store(url)
     db = open_tactical_db(watch_store)
+    assert db is not None
     beats = Beats(SqlCycleBeats(db))
     results: dict[str, Any] = {}
     periods: dict[str, list[float]] = {}

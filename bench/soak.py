@@ -349,6 +349,7 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> int:
     feed.go.set()
     watch = open_store(url)
     db = open_tactical_db(watch)
+    assert db is not None
     beats = Beats(SqlCycleBeats(db), stop)
     rng = random.Random(args.seed)
     print(f"3 servers on {url.rsplit('/', 1)[1]}: {', '.join(fleet.bases())}; {args.minutes:g} min", flush=True)

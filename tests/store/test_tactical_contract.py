@@ -53,6 +53,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[tuple[Tra
         truncate(url)
         store = open_store(url)
     db = open_tactical_db(store)
+    assert db is not None
     try:
         yield SqlTracks(db, expiry_s=30.0, max_future_s=5.0), SqlAlerts(db, kept=3)
     finally:
@@ -232,6 +233,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
 
 def test_one_holder_at_a_time_and_the_next_takes_over_when_it_lets_go(store: Any) -> None:
     first, second = lease_for(store), lease_for(store)
+    assert first is not None and second is not None
     try:
         assert first.hold() and first.hold()  # taken, then kept
         assert not second.hold()
@@ -250,6 +252,7 @@ def test_one_holder_at_a_time_and_the_next_takes_over_when_it_lets_go(store: Any
 
 def test_the_heartbeat_says_whether_a_cycle_ran_lately(store: Any) -> None:
     db = open_tactical_db(store)
+    assert db is not None
     try:
         beats = SqlCycleBeats(db)
         assert beats.last() is None and not beat_fresh(beats, 1000.0, 3.0)

@@ -103,6 +103,7 @@ def test_two_processes_one_picture_and_a_takeover_within_3_s(database: str, tmp_
     servers = [_serve(database, tmp_path, n) for n in range(2)]
     store = open_store(database)
     db = open_tactical_db(store)
+    assert db is not None
     beats = SqlCycleBeats(db)
     try:
         for n, (proc, base) in enumerate(servers):

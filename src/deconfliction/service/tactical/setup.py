@@ -29,8 +29,8 @@ from deconfliction.service.runtime import Runtime
 from deconfliction.service.tactical.cycle import TacticalService, log_changes
 from deconfliction.service.tactical.feeds import CotTcpListener, CotUdpListener, Endpoint, SbsClient, parse_endpoints
 from deconfliction.store.election import lease_for
-from deconfliction.store.tactical import SqlAlerts, SqlCycleBeats, SqlTracks, open_tactical_db
-from deconfliction.store.tracks import EPOCH
+from deconfliction.store.tactical import MemoryAlerts, SqlAlerts, SqlCycleBeats, SqlTracks, open_tactical_db
+from deconfliction.store.tracks import EPOCH, TrackStore
 
 
 def _party_ids(rt: Runtime) -> dict[str, str]:
@@ -79,20 +79,20 @@ def build_tactical(
     needs_parties = bool(policy_file or sbs_feeds or cot_udp or cot_tcp)
     party_ids = _party_ids(rt) if needs_parties else {}
     policy = load_policy(policy_file, party_ids)
-    db = open_tactical_db(rt.store)
+    db = open_tactical_db(rt.store)  # None for a store that names no database (a test's stand-in)
     service = TacticalService(
         policy=policy,
         clock=rt.clock,
         new_id=lambda: rt.ids.new_id("al"),
-        store=SqlTracks(db, expiry_s=expiry_s),
+        store=TrackStore(expiry_s=expiry_s) if db is None else SqlTracks(db, expiry_s=expiry_s),
         cycle_s=cycle_s,
         listeners=[log_changes, lambda change: notify_alert(rt, change)],
         areas=AreasInForce(rt),
         earth_model=earth_model,
         declared=DeclaredInForce(rt),
-        alert_store=SqlAlerts(db),
-        lease=lease_for(rt.store),
-        beats=SqlCycleBeats(db),
+        alert_store=MemoryAlerts() if db is None else SqlAlerts(db),
+        lease=None if db is None else lease_for(rt.store),
+        beats=None if db is None else SqlCycleBeats(db),
         db=db,
     )
 
