@@ -51,12 +51,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from deconfliction.domain import tactical_detect  # noqa: E402
 from deconfliction.domain.tactical import AlertKind, PositionReport, TacticalPolicy, validate_report  # noqa: E402
-from deconfliction.domain.tactical_flat import EarthModel  # noqa: E402
+from deconfliction.domain.tactical import detect as tactical_detect  # noqa: E402
+from deconfliction.domain.tactical.flat import EarthModel  # noqa: E402
 from deconfliction.errors import InvalidInput  # noqa: E402
-from deconfliction.tactical.cycle import TacticalService  # noqa: E402
-from deconfliction.tactical.store import TrackStore  # noqa: E402
+from deconfliction.service.tactical.cycle import TacticalService  # noqa: E402
+from deconfliction.store.tracks import TrackStore  # noqa: E402
 
 SAMPLE = "traffic/data/samples/collections/switzerland.json.gz"
 FT, KT, FPM = 0.3048, 1852.0 / 3600.0, 0.3048 / 60.0
@@ -227,9 +227,9 @@ def replay(reports: list[PositionReport], earth: EarthModel, step_s: float) -> R
 
 def core_losses(service: TacticalService, snap: Any, earth: EarthModel) -> dict[tuple[int, int], tuple[float, ...]]:
     """The pass under the policy's own minima (no hysteresis margins) on the cycle's picture."""
-    from deconfliction.domain.tactical_detect import detect
-    from deconfliction.domain.tactical_flat import FlatTracks, detect_flat
-    from deconfliction.domain.tactical_motion import motion_from_reports
+    from deconfliction.domain.tactical.detect import detect
+    from deconfliction.domain.tactical.flat import FlatTracks, detect_flat
+    from deconfliction.domain.tactical.motion import motion_from_reports
 
     c = snap.columns
     cols = (c["lat"], c["lon"], c["alt"], c["gs"], c["trk"], c["vs"], c["t"])

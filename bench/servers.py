@@ -16,8 +16,10 @@ from pathlib import Path
 class Server:
     """``deconflict serve`` in its own session, on a free port, over one database."""
 
-    def __init__(self, url: str, workdir: Path, workers: int = 1, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(
+        self, url: str, workdir: Path, workers: int = 1, env: dict[str, str] | None = None, port: int | None = None
+    ) -> None:
+        self.port = port or free_port()
         self.tls = bool((env or {}).get("DECONFLICTION_TLS_CERT_FILE"))
         self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         self.log_path = workdir / f"server-{self.port}.log"

@@ -1,8 +1,8 @@
 """Tactical detection pass: speed against BlueSky's CStateBased detector in the same run, in both earth
 models, the 100,000 aircraft pass, and memory at several sizes. A benchmark, not a test (bench/README.md).
 
-Both earth models are the product's own code: "wgs84" (``tactical_detect.detect``, exact, the default)
-and "flat" (``tactical_flat.detect_flat``, BlueSky's flat-earth formulas). BlueSky
+Both earth models are the product's own code: "wgs84" (``tactical.detect.detect``, exact, the default)
+and "flat" (``tactical.flat.detect_flat``, BlueSky's flat-earth formulas). BlueSky
 (``bluesky-simulator``, pinned below) is a bench-only dependency: this script installs it into a virtual
 environment of its own under the cache directory (``--bluesky-venv``, default
 ``~/.cache/deconfliction-bench/bluesky-<version>``) the first time, and runs its detector there in a
@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 
 from deconfliction.domain.tactical import TacticalPolicy, TacticalRule  # noqa: E402
-from deconfliction.domain.tactical_detect import Losses, PassStats, candidate_pairs, detect  # noqa: E402
-from deconfliction.domain.tactical_flat import BLUESKY_RE, FlatTracks, detect_flat  # noqa: E402
-from deconfliction.domain.tactical_motion import motion_from_reports  # noqa: E402
+from deconfliction.domain.tactical.detect import Losses, PassStats, candidate_pairs, detect  # noqa: E402
+from deconfliction.domain.tactical.flat import BLUESKY_RE, FlatTracks, detect_flat  # noqa: E402
+from deconfliction.domain.tactical.motion import motion_from_reports  # noqa: E402
 
 BLUESKY = "bluesky-simulator==1.1.1"
 NM, FT = 1852.0, 0.3048

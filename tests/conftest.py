@@ -131,6 +131,11 @@ TABLES = (
     "auth_failures",
     "units",
     "parties",
+    "tactical_tracks",
+    "tactical_claims",
+    "tactical_disowned",
+    "tactical_alerts",
+    "tactical_cycle",
 )
 
 

@@ -172,18 +172,23 @@ def test_serve_answers_over_http(tmp_path: Path) -> None:
         proc.wait(10)
 
 
-@pytest.mark.parametrize(("workers", "warned"), [(1, False), (2, True)])
-def test_serve_says_when_the_tactical_layer_is_split_over_processes(
-    monkeypatch: pytest.MonkeyPatch, workers: int, warned: bool
+@pytest.mark.parametrize(
+    ("workers", "feeds", "warned"),
+    [(1, "", False), (2, "", False), (1, "127.0.0.1:6969=alpha", False), (2, "127.0.0.1:6969=alpha", True)],
+)
+def test_serve_says_when_several_processes_would_each_open_the_feeds(
+    monkeypatch: pytest.MonkeyPatch, workers: int, feeds: str, warned: bool
 ) -> None:
     import uvicorn
 
     ran: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: ran.append(kw))
+    if feeds:
+        monkeypatch.setenv("DECONFLICTION_COT_UDP", feeds)
     result = runner.invoke(app, ["serve", "--workers", str(workers)], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert ran and ran[0]["workers"] == workers
-    assert ("own tactical cycle" in result.output) is warned
+    assert ("share one tactical picture" in result.output) is warned
 
 
 def test_unit_add_list_and_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

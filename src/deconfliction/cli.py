@@ -157,12 +157,12 @@ def serve(
         f"the API on /v1 (docs: /v1/docs) "
         f"({settings.database_url.split('@')[-1]})"
     )
-    if workers > 1:
-        # tracks and alerts are held per process (docs/tactical.md): say so where the choice is made
+    if workers > 1 and (settings.sbs_feeds or settings.cot_udp or settings.cot_tcp):
+        # tracks and alerts are shared through the database, but every process opens the feeds it is given
         out.print(
-            f"[yellow]Note:[/] with {workers} processes each runs its own tactical cycle over the track reports it "
-            "received; send every feed and track report to one process (or serve the tactical layer with "
-            "--workers 1) so that all aircraft are compared. /metrics answers from whichever process takes the "
+            f"[yellow]Note:[/] the {workers} processes share one tactical picture, but each opens the feeds "
+            "(DECONFLICTION_SBS_FEEDS, DECONFLICTION_COT_UDP, DECONFLICTION_COT_TCP): give them to one process "
+            "(docs/tactical.md, Several processes). /metrics answers from whichever process takes the "
             "connection: to scrape every process, run one server per port instead (docs/operations.md)."
         )
     uvicorn.run(

@@ -27,7 +27,7 @@ from deconfliction.domain.acknowledgement import AcknowledgementPolicy
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.notification import EscalationPolicy
 from deconfliction.domain.policy import POLICY_SECTIONS, SeparationPolicy
-from deconfliction.domain.tactical_flat import EarthModel
+from deconfliction.domain.tactical.flat import EarthModel
 
 DEFAULT_DATABASE_URL = "sqlite:///var/deconfliction.db"
 

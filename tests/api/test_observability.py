@@ -24,7 +24,7 @@ from deconfliction.service.guard import record_failure
 from deconfliction.service.health import readiness
 from deconfliction.service.notifications import run_escalations
 from deconfliction.service.runtime import Runtime
-from deconfliction.tactical.cycle import CycleReport, TacticalService
+from deconfliction.service.tactical.cycle import CycleReport, TacticalService
 from tests.conftest import FakeClock, auth, crossing_pair
 from tests.service.test_delivery import free_port
 from tests.tactical.test_tracks_api import GEOD, rep
@@ -261,14 +261,17 @@ def test_liveness_needs_nothing_and_readiness_says_what_fails(client: TestClient
     assert r.status_code == 503
     checks = {c["name"]: c for c in r.json()["checks"]}
     assert checks["database"]["ok"] and checks["migrations"]["ok"]
-    assert not checks["tactical_cycle"]["ok"] and "not running" in checks["tactical_cycle"]["detail"]
+    assert not checks["tactical_cycle"]["ok"] and "no process has run a cycle" in checks["tactical_cycle"]["detail"]
     assert r.json()["status"] == "not_ready" and r.json()["backend"] == rt.store.backend
     assert client.get("/v1/health").status_code == 200  # the old endpoint still answers
 
 
 class _Running:
     cycle_s = 1.0
-    runs_cycle = True
+    elected = True
+
+    def cycle_elected(self) -> bool:
+        return True
 
 
 def test_readiness_follows_the_schema(rt: Runtime) -> None:
@@ -353,7 +356,7 @@ def test_reports_are_counted_per_path_through_the_real_feeds(
     import asyncio
     import socket
 
-    from deconfliction.tactical.setup import build_tactical
+    from deconfliction.service.tactical.setup import build_tactical
     from tests.tactical.test_feeds import T, until
     from tests.tactical.test_parsers import COT, POS, VEL
 

@@ -28,10 +28,10 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.replay import replay
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import register_key
+from deconfliction.service.tactical.setup import build_tactical
 from deconfliction.settings import Settings
 from deconfliction.store import open_store
 from deconfliction.store.ports import Store
-from deconfliction.tactical.setup import build_tactical
 from tests.conftest import T0, FakeClock
 from tests.service.test_operations import draft
 

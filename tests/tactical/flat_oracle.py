@@ -5,7 +5,7 @@ A line-by-line transcription of ``bluesky/traffic/asas/src_cpp/cstatebased.cpp``
 ``bluesky/tools/geo/src_cpp/geo.hpp`` (BlueSky 1.1.1), with Python's ``math`` (the C library's functions)
 and C's floating-point semantics where Python's differ: division by zero gives an infinity or NaN instead
 of raising, and ``std::max`` / ``std::min`` keep their argument order (``std::max(a, b)`` is
-``a < b ? b : a``), which decides what a NaN does. It shares no code with ``tactical_flat``: no NumPy, no
+``a < b ? b : a``), which decides what a NaN does. It shares no code with ``tactical.flat``: no NumPy, no
 candidate stage, every pair, both orders. One deliberate change, the service's exactness rule
 (``EXACTNESS_M``): the vertical minimum is compared as declared.
 """

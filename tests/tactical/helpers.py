@@ -11,8 +11,8 @@ from pyproj import Geod
 
 from deconfliction.domain.party import Party
 from deconfliction.domain.tactical import TacticalPolicy, TacticalRule
-from deconfliction.domain.tactical_detect import Losses, PassStats, detect
-from deconfliction.domain.tactical_motion import motion_from_reports
+from deconfliction.domain.tactical.detect import Losses, PassStats, detect
+from deconfliction.domain.tactical.motion import motion_from_reports
 from deconfliction.service.runtime import Runtime
 from tests.shapes import parse_shape
 from tests.tactical.oracle import OTrack

@@ -20,9 +20,9 @@ from deconfliction.domain.tactical import (
     advance_alerts,
     alert_key,
 )
-from deconfliction.domain.tactical_flat import EarthModel
-from deconfliction.tactical.cycle import TacticalService
-from deconfliction.tactical.store import TrackStore
+from deconfliction.domain.tactical.flat import EarthModel
+from deconfliction.service.tactical.cycle import TacticalService
+from deconfliction.store.tracks import TrackStore
 from tests.conftest import FakeClock
 
 GEOD = Geod(ellps="WGS84")

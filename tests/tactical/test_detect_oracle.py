@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deconfliction.domain.tactical import TacticalPolicy, TacticalRule
-from deconfliction.domain.tactical_detect import candidate_pairs
-from deconfliction.domain.tactical_motion import motion_from_reports
+from deconfliction.domain.tactical.detect import candidate_pairs
+from deconfliction.domain.tactical.motion import motion_from_reports
 from tests.tactical.helpers import RULES, around, found_pairs, run
 from tests.tactical.oracle import OTrack, min_separation
 
@@ -225,7 +225,7 @@ def test_screen_bound_holds_on_fast_pairs_converging_from_far() -> None:
     """The straight-line screen overestimates the true minimum by up to metres on fast pairs that meet
     late after starting far apart; its bound must cover that on every pair, and pairs just inside the
     threshold must still be found."""
-    from deconfliction.domain import tactical_detect as td
+    from deconfliction.domain.tactical import detect as td
 
     rng = np.random.default_rng(11)
     rule = TacticalRule(9260.0, 304.8, 300.0)
@@ -266,8 +266,8 @@ def test_screen_bound_holds_on_fast_pairs_converging_from_far() -> None:
 def test_slab_boxes_hold_the_true_path_with_the_separation_margin() -> None:
     """Every true position (GeographicLib) at 40 times inside each slab lies in the slab's box shrunk by
     sigma * S / 2 in the frame: the box margin covers the chord sagitta and the frame's stretch."""
-    from deconfliction.domain import tactical_detect as td
-    from deconfliction.domain.tactical_motion import ecef_surface
+    from deconfliction.domain.tactical import detect as td
+    from deconfliction.domain.tactical.motion import ecef_surface
 
     rng = np.random.default_rng(5)
     for lat0, lon0, spread in ((0.0, 0.0, 300e3), (84.0, 179.9, 300e3), (-60.0, 30.0, 3000e3)):

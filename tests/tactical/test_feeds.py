@@ -8,13 +8,14 @@ import asyncio
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from deconfliction.domain.tactical import PositionReport, TacticalPolicy
-from deconfliction.tactical.cycle import TacticalService
-from deconfliction.tactical.feeds import CotTcpListener, CotUdpListener, Endpoint, SbsClient, parse_endpoints
-from deconfliction.tactical.store import TrackStore
+from deconfliction.service.tactical.cycle import TacticalService
+from deconfliction.service.tactical.feeds import CotTcpListener, CotUdpListener, Endpoint, SbsClient, parse_endpoints
+from deconfliction.store.tracks import TrackStore
 from tests.tactical.test_parsers import COT, POS, VEL
 
 T = datetime(2026, 11, 23, 8, 0, 0, 500_000, tzinfo=UTC)
@@ -129,3 +130,31 @@ def test_cot_tcp_stream_with_split_and_joined_events() -> None:
 
     run(main)
     assert [r.track_id for r in got] == ["ICAO-4CA2D6", "ICAO-ABCDEF", "ICAO-4CA2D6"]
+
+
+def test_a_feed_of_a_started_service_reaches_the_store_in_batches_off_the_event_loop() -> None:
+    service = TacticalService(TacticalPolicy(), clock, lambda: "al_1", TrackStore())
+    written: list[int] = []
+    ingest = service.ingest
+
+    def counted(reports: list[PositionReport], path: str = "http") -> Any:
+        written.append(len(reports))
+        return ingest(reports, path)
+
+    service.ingest = counted  # type: ignore[method-assign]
+
+    async def main() -> None:
+        listener = CotUdpListener(Endpoint("127.0.0.1", 0, "North"), "pt_north", service.ingest_soon, clock)
+        service.add_feed(listener)
+        await service.start(run_cycle=False)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for uid in ("ICAO-1", "ICAO-2", "ICAO-3"):
+                s.sendto(COT.replace("ICAO-4CA2D6", uid).encode(), ("127.0.0.1", listener.port))
+        await until(lambda: listener.counters.reports == 3)
+        assert service.store.track(("pt_north", "ICAO-1")) is None  # held for the next batch, not written yet
+        await until(lambda: sum(written) == 3)
+        await service.stop()
+
+    run(main)
+    assert len(written) <= 2  # one batch (two if the datagrams straddled a flush), not one per report
+    assert all(service.store.track(("pt_north", f"ICAO-{n}")) is not None for n in (1, 2, 3))

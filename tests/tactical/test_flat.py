@@ -1,4 +1,4 @@
-"""The flat earth model (``tactical_flat``) against BlueSky's detector written out per pair
+"""The flat earth model (``tactical.flat``) against BlueSky's detector written out per pair
 (tests/tactical/flat_oracle.py): the same pair set on random traffic anywhere (near the poles, across the
 antimeridian, level and climbing, aircraft at rest), on dense traffic (every pair checked by the oracle), and
 the bound that widens the candidate stage."""
@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from pyproj import Geod
 
 from deconfliction.domain.tactical import TacticalPolicy, TacticalRule
-from deconfliction.domain.tactical_detect import Losses
-from deconfliction.domain.tactical_flat import (
+from deconfliction.domain.tactical.detect import Losses
+from deconfliction.domain.tactical.flat import (
     BLUESKY_RE,
     BOUND_MARGIN_M,
     DEG2RAD,

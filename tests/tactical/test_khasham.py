@@ -23,12 +23,12 @@ from deconfliction.domain.party import Role
 from deconfliction.domain.tactical import NO_PARTY, PositionReport
 from deconfliction.domain.volume import TimeWindow, format_time
 from deconfliction.domain.zone import ZoneAnswer
+from deconfliction.formats.cot import parse_cot
 from deconfliction.service import lines, zones
 from deconfliction.service.ledger import export_ledger
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
-from deconfliction.tactical.cot import parse_cot
-from deconfliction.tactical.cycle import TacticalService
+from deconfliction.service.tactical.cycle import TacticalService
 from tests.conftest import FakeClock, auth
 from tests.shapes import parse_shape
 from tests.tactical.helpers import around

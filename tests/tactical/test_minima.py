@@ -25,12 +25,12 @@ from hypothesis import strategies as st
 
 from deconfliction.domain.party import Party
 from deconfliction.domain.tactical import AlertKind, PositionReport, TacticalPolicy, TacticalRule
-from deconfliction.domain.tactical_flat import EarthModel, FlatTracks
+from deconfliction.domain.tactical.flat import EarthModel, FlatTracks
 from deconfliction.domain.volume import format_time
-from deconfliction.tactical.cot import parse_cot
-from deconfliction.tactical.cycle import TacticalService
-from deconfliction.tactical.sbs import SbsAssembler, parse_sbs_line
-from deconfliction.tactical.store import TrackStore
+from deconfliction.formats.cot import parse_cot
+from deconfliction.formats.sbs import SbsAssembler, parse_sbs_line
+from deconfliction.service.tactical.cycle import TacticalService
+from deconfliction.store.tracks import TrackStore
 from tests.conftest import FakeClock, auth
 from tests.minima_cases import (
     ADJACENT,

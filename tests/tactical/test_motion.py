@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from deconfliction.domain.tactical_motion import (
+from deconfliction.domain.tactical.motion import (
     MAX_PATH_M,
     chord_to_geodesic,
     circle_error_m,

@@ -16,7 +16,7 @@ from deconfliction.domain.footprint import footprint_shape
 from deconfliction.domain.line import parse_line
 from deconfliction.domain.party import Party
 from deconfliction.domain.tactical import NO_PARTY, Affiliation, TacticalPolicy
-from deconfliction.domain.tactical_declared import (
+from deconfliction.domain.tactical.declared import (
     DeclaredTolerance,
     DeclaredVolume,
     Observed,
@@ -25,13 +25,13 @@ from deconfliction.domain.tactical_declared import (
 from deconfliction.domain.volume import TimeWindow, format_time
 from deconfliction.domain.zone import ZoneAnswer
 from deconfliction.errors import InvalidInput
+from deconfliction.formats.cot import parse_cot
+from deconfliction.formats.sbs import SbsAssembler, parse_sbs_line
 from deconfliction.service import lines, zones
 from deconfliction.service.runtime import Runtime
-from deconfliction.tactical.cot import parse_cot
-from deconfliction.tactical.cycle import TacticalService
-from deconfliction.tactical.feeds import parse_endpoints
-from deconfliction.tactical.sbs import SbsAssembler, parse_sbs_line
-from deconfliction.tactical.setup import DeclaredInForce
+from deconfliction.service.tactical.cycle import TacticalService
+from deconfliction.service.tactical.feeds import parse_endpoints
+from deconfliction.service.tactical.setup import DeclaredInForce
 from tests.conftest import T0, FakeClock, auth
 from tests.shapes import circle, parse_shape
 from tests.tactical.helpers import GEOD, around, declare_active
@@ -171,7 +171,7 @@ def test_the_tolerance_decides_declared_against_observed_at_its_edges() -> None:
     assert not at(0.0, party="q") and not at(0.0, party=NO_PARTY)
     # the horizontal distance is the geodesic one (GeographicLib), to the centimetre
     lat, lon = around(35.0, 40.0, 200.0, 4321.0)
-    from deconfliction.domain.tactical_declared import horizontal_distance_m
+    from deconfliction.domain.tactical.declared import horizontal_distance_m
 
     assert abs(horizontal_distance_m(op.shape, lon, lat) - 3321.0) < 0.01
 
@@ -231,7 +231,7 @@ def test_cot_affiliations_and_sensor_feeds() -> None:
 
 
 def test_a_sensor_feed_is_configured_without_a_party(rt: Runtime, parties: dict[str, tuple[Party, str]]) -> None:
-    from deconfliction.tactical.setup import build_tactical
+    from deconfliction.service.tactical.setup import build_tactical
 
     service = build_tactical(
         rt,

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from deconfliction.domain.tactical import PositionReport
-from deconfliction.tactical.cot import CotError, CotIgnored, parse_cot, split_stream
-from deconfliction.tactical.sbs import SbsAssembler, SbsError, SbsMessage, parse_sbs_line
+from deconfliction.formats.cot import CotError, CotIgnored, parse_cot, split_stream
+from deconfliction.formats.sbs import SbsAssembler, SbsError, SbsMessage, parse_sbs_line
 
 POS = "MSG,3,1,1,4CA2D6,1,2026/11/23,08:00:00.000,2026/11/23,08:00:00.000,,37000,,,51.45735,-1.02826,,,0,0,0,0"
 VEL = "MSG,4,1,1,4ca2d6,1,2026/11/23,08:00:00.100,2026/11/23,08:00:00.100,,,459,271,,,-64,,,,,0"

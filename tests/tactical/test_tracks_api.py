@@ -16,7 +16,7 @@ from deconfliction.domain.party import Party, Role
 from deconfliction.domain.volume import format_time
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
-from deconfliction.tactical.cycle import TacticalService
+from deconfliction.service.tactical.cycle import TacticalService
 from tests.conftest import FakeClock, auth
 from tests.shapes import circle
 from tests.tactical.helpers import around, declare_active
@@ -163,8 +163,8 @@ def test_who_may_post_and_read(client: TestClient, keys: dict[str, str], clock: 
 
 
 def test_feeds_and_policy_from_the_settings(rt: Runtime, parties: dict[str, tuple[Party, str]], tmp_path: Any) -> None:
-    from deconfliction.tactical.feeds import CotUdpListener, SbsClient
-    from deconfliction.tactical.setup import build_tactical
+    from deconfliction.service.tactical.feeds import CotUdpListener, SbsClient
+    from deconfliction.service.tactical.setup import build_tactical
 
     policy = tmp_path / "tactical.json"
     policy.write_text('{"pairs": [{"parties": ["alpha", "bravo"], "horizontal_m": 1852}]}')
@@ -413,3 +413,40 @@ def test_reading_tracks_needs_a_key_and_a_capped_answer_keeps_alerted_tracks(
     r = client.get("/v1/tracks", headers=auth(keys["alpha"])).json()
     assert r["truncated"] is False and sorted(t["id"] for t in r["items"]) == ["A1", "A2", "A9", "B1"]
     assert [(t["party"], t["id"]) for t in r["items"]] == sorted((t["party"], t["id"]) for t in r["items"])
+
+
+def island_clinic(clock: FakeClock) -> dict[str, Any]:
+    """Bravo's polygon site across the antimeridian (179.95 E to 179.95 W, 10.00 to 10.05 N), sent unsplit."""
+    ring = [[179.95, 10.0], [-179.95, 10.0], [-179.95, 10.05], [179.95, 10.05], [179.95, 10.0]]
+    return {
+        "name": "Island clinic",
+        "category": "hospital",
+        "footprint": {"type": "Polygon", "coordinates": [ring]},
+        "radius_m": 500,
+        "accuracy_m": 50,
+        "valid_until": format_time(clock() + timedelta(days=30)),
+    }
+
+
+def test_a_polygon_site_across_the_antimeridian_is_guarded_where_it_is(
+    client: TestClient, keys: dict[str, str], parties: dict[str, tuple[Party, str]], clock: FakeClock, rt: Runtime
+) -> None:
+    from deconfliction.service.tactical.setup import AreasInForce
+
+    assert client.post("/v1/sites", json=island_clinic(clock), headers=auth(keys["bravo"])).status_code == 201
+    (site,) = AreasInForce(rt)()[1]
+    assert abs(abs(site.lon) - 180.0) < 1e-9 and abs(site.lat - 10.025) < 1e-9, (site.lon, site.lat)
+    # the farthest vertex (a corner, 5.5 km east and 2.8 km north: 6.1 km) + radius + accuracy (550 m)
+    assert 6_600 < site.radius_m < 6_800, site.radius_m
+    # alpha's aircraft on the other side of the earth (Greenwich, at the site's latitude) enters nothing;
+    # one 10 km west of the site flying east at 100 m/s enters it
+    far = rep(clock, "A1", 10.025, 0.0, ground_speed_mps=100.0, track_deg=90.0)
+    lon, lat, _ = GEOD.fwd(179.95, 10.025, 270.0, 10_000.0)
+    near = rep(clock, "A2", float(lat), float(lon), ground_speed_mps=100.0, track_deg=90.0)
+    for where in (0.0, float(lon)):
+        disc = circle([where, 10.025], 15_000)
+        declare_active(rt, parties["alpha"][0], disc, 2000.0, 4000.0, clock(), clock() + timedelta(hours=1))
+    assert client.post("/v1/tracks", json={"reports": [far, near]}, headers=auth(keys["alpha"])).status_code == 200
+    tactical(client).cycle()
+    alerts = client.get("/v1/alerts", headers=auth(keys["alpha"])).json()["items"]
+    assert [(a["type"], a["own_tracks"]) for a in alerts] == [("site", ["A2"])], alerts

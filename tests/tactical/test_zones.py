@@ -13,7 +13,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from pyproj import Geod, Transformer
 
-from deconfliction.domain.tactical_zones import Site, TrackState, Zone, predict_entries
+from deconfliction.domain.tactical.zones import Site, TrackState, Zone, predict_entries
 
 GEOD = Geod(ellps="WGS84")
 T0 = 5_000.0

@@ -48,9 +48,9 @@ from deconfliction.service.notifications import flag_expired_sites, run_escalati
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.sanity import expire_conflicts
 from deconfliction.service.signing import announce_service_key
+from deconfliction.service.tactical.setup import build_tactical
 from deconfliction.settings import Settings
 from deconfliction.store import open_store
-from deconfliction.tactical.setup import build_tactical
 
 log = logging.getLogger(__name__)
 

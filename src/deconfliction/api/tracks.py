@@ -31,9 +31,9 @@ from deconfliction.domain.volume import format_time, parse_time
 from deconfliction.errors import FieldError, Forbidden, InvalidInput
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import signed_receipt
+from deconfliction.service.tactical.cycle import TacticalService, VisibleTrack
 from deconfliction.service.tracks import TrackStatement, claim_track, disclaim_track
-from deconfliction.tactical.cycle import TacticalService, VisibleTrack
-from deconfliction.tactical.store import BBox
+from deconfliction.store.tracks import BBox
 
 router = APIRouter(tags=["tactical"])
 

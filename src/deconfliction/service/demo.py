@@ -172,8 +172,8 @@ def unknown_column(rt: Runtime) -> list[Alert]:
     from pyproj import Geod
 
     from deconfliction.service.notifications import notify_alert
-    from deconfliction.tactical.cycle import TacticalService
-    from deconfliction.tactical.setup import AreasInForce, DeclaredInForce
+    from deconfliction.service.tactical.cycle import TacticalService
+    from deconfliction.service.tactical.setup import AreasInForce, DeclaredInForce
 
     service = TacticalService(
         policy=TacticalPolicy(),

@@ -20,7 +20,7 @@ from deconfliction.service.runtime import Runtime
 if TYPE_CHECKING:
     from deconfliction.domain.conflict import Conflict
     from deconfliction.domain.tactical import AlertChange
-    from deconfliction.tactical.cycle import CycleReport
+    from deconfliction.service.tactical.cycle import CycleReport
 
 log = logging.getLogger("deconfliction.events")
 

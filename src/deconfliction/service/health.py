@@ -43,19 +43,17 @@ def migrations_current(applied: set[int]) -> CheckResult:
 
 
 def tactical_cycle_elected(tactical: Any) -> CheckResult:
-    """Whether the tactical detection cycle runs somewhere in the deployment.
-
-    Today each process holds its own tactical picture and runs its own cycle, so this answers for this
-    process: ready when it runs its cycle, or when the deployment runs none
-    (DECONFLICTION_TACTICAL_CYCLE_S=0). Replace this function when the cycle is elected through the
-    database: it must then say whether any process holds the election."""
+    """Whether the tactical detection cycle runs somewhere in the deployment: some process on this
+    database (this one or another) holds the election and finished a cycle within 3 s
+    (``TacticalService.cycle_elected``); or the deployment runs none (DECONFLICTION_TACTICAL_CYCLE_S=0)."""
     if tactical is None:
         return CheckResult("tactical_cycle", False, "the tactical layer has not started")
     if tactical.cycle_s <= 0:
         return CheckResult("tactical_cycle", True, "no cycle configured (DECONFLICTION_TACTICAL_CYCLE_S=0)")
-    if tactical.runs_cycle:
-        return CheckResult("tactical_cycle", True, "runs in this process")
-    return CheckResult("tactical_cycle", False, "not running in this process")
+    if tactical.cycle_elected():
+        where = "this process" if tactical.elected else "another process on the same database"
+        return CheckResult("tactical_cycle", True, f"elected: {where} ran a cycle within the last 3 s")
+    return CheckResult("tactical_cycle", False, "no process has run a cycle within the last 3 s")
 
 
 def readiness(rt: Runtime, tactical: Any) -> list[CheckResult]:

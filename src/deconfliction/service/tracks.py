@@ -11,8 +11,8 @@ for information (no deadline). Then the track picture follows the statement:
 * disclaiming one's own track makes it a track of no party (unknown), the live track and its later
   reports alike; disclaiming a track of no party records "not ours" and changes nothing else.
 
-Tracks and alerts live in the server process (docs/tactical.md), so claims do too; the ledger keeps
-every statement.
+Tracks, alerts and claims live in the database, shared by every server process (docs/tactical.md);
+the ledger keeps every statement.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from deconfliction.errors import Forbidden, InvalidInput, NotFound, TrackNotClai
 from deconfliction.service.delivery import enqueue
 from deconfliction.service.notifications import undeclared_audience
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.tactical.cycle import TacticalService
 from deconfliction.store.ports import Transaction
-from deconfliction.tactical.cycle import TacticalService
 
 MAX_REASON = 500
 

@@ -1,7 +1,7 @@
 """One tactical detection pass: every pair of tracks predicted to lose separation within the look-ahead.
 
 A pair (i, j) **loses separation** when there is a time ``t`` in ``[0, T]`` (seconds after the pass time)
-at which, both extrapolated straight ahead (``tactical_motion``), their horizontal distance (the geodesic
+at which, both extrapolated straight ahead (``tactical.motion``), their horizontal distance (the geodesic
 on the WGS84 surface between the points below them) is below ``S`` *and* their altitudes differ by less
 than ``V``; ``S``, ``V`` and ``T`` come from the rule of the pair's two parties. That is the closest point
 of approach restricted to the times when the pair is vertically too close. "Below" and "less than" are
@@ -31,7 +31,7 @@ nearby pairs, never with their square. It runs in three stages; docs/tactical.md
    settles, a scan and golden section elsewhere, both ends of the window compared) and decided there:
    exact within ``2 * circle error + 1 mm``.
 
-This is the exact earth model ("wgs84"), the default. The other one, "flat" (``tactical_flat.detect_flat``),
+This is the exact earth model ("wgs84"), the default. The other one, "flat" (``tactical.flat.detect_flat``),
 gives the pairs of BlueSky's flat-earth detector for compatibility with tools built on it; it shares
 stage 1 (``candidate_pairs`` with ``widen_m``) and replaces stages 2 and 3 by BlueSky's own test.
 """
@@ -47,7 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from deconfliction.domain.minima import closer_than, threshold_m
-from deconfliction.domain.tactical_motion import (
+from deconfliction.domain.tactical.motion import (
     KAPPA_MAX,
     WGS84_B,
     FloatArray,
@@ -398,7 +398,7 @@ def candidate_pairs(
 
     ``widen_m`` maps the slabs' end times (shape (K,)) to an extra horizontal distance per slab: a pair
     is then kept when it can come within ``horizontal_m + widen_m(t_end)[k]`` during slab k (the flat
-    earth model uses it to cover its difference from the surface distance, ``tactical_flat``)."""
+    earth model uses it to cover its difference from the surface distance, ``tactical.flat``)."""
     rows = None if active is None else np.flatnonzero(active).astype(np.int64)
     n = motion.size if rows is None else rows.size
     empty = np.zeros(0, dtype=np.int64)

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from deconfliction.domain.tactical import PositionReport
-from deconfliction.tactical.cot import MAX_EVENT_BYTES, CotError, CotIgnored, parse_cot, split_stream
-from deconfliction.tactical.sbs import SbsAssembler, SbsError, parse_sbs_line
+from deconfliction.formats.cot import MAX_EVENT_BYTES, CotError, CotIgnored, parse_cot, split_stream
+from deconfliction.formats.sbs import SbsAssembler, SbsError, parse_sbs_line
 
-log = logging.getLogger("deconfliction.tactical.feeds")
+log = logging.getLogger("deconfliction.service.tactical.feeds")
 
 Sink = Callable[[list[PositionReport]], object]
 Clock = Callable[[], datetime]

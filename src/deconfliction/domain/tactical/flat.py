@@ -1,6 +1,6 @@
 """The ``flat`` earth model: BlueSky's CStateBased conflict test inside the detection pass.
 
-The default earth model of the detection pass (``tactical_detect.detect``, "wgs84") is exact: geodesics on
+The default earth model of the detection pass (``tactical.detect.detect``, "wgs84") is exact: geodesics on
 the WGS84 ellipsoid. This module is the other one, for compatibility with tools built on BlueSky (the
 open-source air traffic simulator of TU Delft): it finds the pairs that BlueSky's C++ state-based detector
 (``bluesky/traffic/asas/src_cpp/cstatebased.cpp``, version 1.1.1) finds on the same aircraft states, with
@@ -21,7 +21,7 @@ BlueSky's formulas:
   and ends after now.
 
 One departure from BlueSky, on purpose: ``V`` is compared by the service's exactness rule (``minima``,
-applied by ``tactical_detect.judge_pairs``), so two aircraft exactly ``V`` apart (adjacent flight levels)
+applied by ``tactical.detect.judge_pairs``), so two aircraft exactly ``V`` apart (adjacent flight levels)
 are separated; BlueSky's float comparison decides them by rounding.
 
 Every quantity is computed with BlueSky's operations in BlueSky's order, except ``(dx, dy)``, taken in
@@ -35,7 +35,7 @@ for BlueSky's two orders (which, at such a tie, can disagree with each other). N
 aircraft with bitwise the same velocity make ``tcpa = 0 / 0``, and BlueSky reports no conflict for them
 (even when already too close); nor does this module.
 
-**Candidates.** The pass keeps the detector's stage 1 (``tactical_detect.candidate_pairs``: slab boxes,
+**Candidates.** The pass keeps the detector's stage 1 (``tactical.detect.candidate_pairs``: slab boxes,
 a proof that no pair is lost), run on great circles of BlueSky's own sphere (``sphere_motion``) and
 widened per slab by ``flat_widening_m``: a bound, proved in docs/tactical.md, of how much farther apart
 on the sphere two aircraft can be than BlueSky's flat distance says at the same time. So every pair
@@ -57,7 +57,7 @@ from typing import Literal
 
 import numpy as np
 
-from deconfliction.domain.tactical_detect import (
+from deconfliction.domain.tactical.detect import (
     BoolArray,
     IntArray,
     Losses,
@@ -66,10 +66,10 @@ from deconfliction.domain.tactical_detect import (
     candidate_pairs,
     judge_pairs,
 )
-from deconfliction.domain.tactical_motion import FloatArray, Motion
+from deconfliction.domain.tactical.motion import FloatArray, Motion
 
 EarthModel = Literal["wgs84", "flat"]
-"""The detection pass's earth models: ``"wgs84"`` (``tactical_detect.detect``, exact, the default) and
+"""The detection pass's earth models: ``"wgs84"`` (``tactical.detect.detect``, exact, the default) and
 ``"flat"`` (``detect_flat``, BlueSky's)."""
 EARTH_MODELS: tuple[EarthModel, ...] = ("wgs84", "flat")
 
@@ -376,7 +376,7 @@ def detect_flat(
     active: BoolArray | None = None,
     core: RuleTable | None = None,
 ) -> tuple[Losses, PassStats]:
-    """``tactical_detect.detect`` in the flat earth model: the pairs BlueSky's CStateBased detector finds
+    """``tactical.detect.detect`` in the flat earth model: the pairs BlueSky's CStateBased detector finds
     on these states, with each pair's minima and look-ahead from the rule of its parties (BlueSky takes
     the larger of the two aircraft's values; with one rule for all the two agree). Pairs the rules do not
     check are skipped.

@@ -1,7 +1,7 @@
 """The tactical service: the track store, the detection cycle, the alerts, and the feeds that fill it.
 
 Every ``cycle_s`` (default 1 s) the cycle expires stale tracks, takes a snapshot of the store, runs one
-detection pass (``domain.tactical_detect.detect``, in a worker thread so the event loop keeps reading
+detection pass (``domain.tactical.detect.detect``, in a worker thread so the event loop keeps reading
 feeds) with the policy's minima widened by the hysteresis margins, and advances the alerts
 (``domain.tactical.advance_alerts``): a pair losing separation under the policy's own minima raises an
 alert; one found only within the margins keeps an existing alert; an alert unseen for ``clear_after_s``
@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,7 +28,6 @@ from deconfliction.domain.tactical import (
     Affiliation,
     Alert,
     AlertChange,
-    AlertKey,
     AlertKind,
     AlertState,
     Finding,
@@ -38,20 +38,34 @@ from deconfliction.domain.tactical import (
     advance_alerts,
     alert_key,
 )
-from deconfliction.domain.tactical_declared import DeclaredVolume, Observed, declaring_operation
-from deconfliction.domain.tactical_detect import PassStats, detect
-from deconfliction.domain.tactical_flat import EarthModel, FlatTracks, detect_flat
-from deconfliction.domain.tactical_motion import geodetic_from_ecef, motion_from_reports
-from deconfliction.domain.tactical_zones import Site as AreaSite
-from deconfliction.domain.tactical_zones import TrackState, predict_entries
-from deconfliction.domain.tactical_zones import Zone as AreaZone
-from deconfliction.tactical.feeds import CotTcpListener, CotUdpListener, FeedCounters, SbsClient
-from deconfliction.tactical.store import EPOCH, BBox, IngestResult, Snapshot, TrackStore, in_bbox
+from deconfliction.domain.tactical.declared import DeclaredVolume, Observed, declaring_operation
+from deconfliction.domain.tactical.detect import PassStats, detect
+from deconfliction.domain.tactical.flat import EarthModel, FlatTracks, detect_flat
+from deconfliction.domain.tactical.motion import geodetic_from_ecef, motion_from_reports
+from deconfliction.domain.tactical.zones import Site as AreaSite
+from deconfliction.domain.tactical.zones import TrackState, predict_entries
+from deconfliction.domain.tactical.zones import Zone as AreaZone
+from deconfliction.service.tactical.feeds import CotTcpListener, CotUdpListener, FeedCounters, SbsClient
+from deconfliction.store.election import CycleLease
+from deconfliction.store.tactical import (
+    AlertStorage,
+    CycleBeats,
+    MemoryAlerts,
+    TacticalDb,
+    TrackStorage,
+    alert_tracks,
+    beat_fresh,
+)
+from deconfliction.store.tracks import EPOCH, BBox, IngestResult, Snapshot, TrackStore, in_bbox
 
 log = logging.getLogger("deconfliction.tactical")
 
-RESOLVED_KEPT = 1000
-"""Resolved alerts kept for ``GET /v1/alerts?state=resolved`` (the newest ones)."""
+FEED_FLUSH_S = 0.2
+"""Reports read from the feeds are written to the track storage in one batch this often (``ingest_soon``):
+one transaction per batch, off the event loop, rather than one per report on it."""
+
+ELECTED_WITHIN_S = 3.0
+"""A cycle finished within this long (wall clock) means a detection cycle is elected somewhere."""
 
 Listener = Callable[[AlertChange], None]
 
@@ -75,20 +89,18 @@ class VisibleTrack:
     alerts: tuple[str, ...]
 
 
-def alert_tracks(a: Alert) -> tuple[tuple[str, str], ...]:
-    """The track keys of an alert: both subjects of a pair, the first of a zone or site entry (the
-    second is the zone's or site's owner and id)."""
-    return a.subjects if a.kind is AlertKind.TRACKS else (a.subjects[0],)
-
-
 @dataclass
 class TacticalService:
-    """One per server process. Thread-safe: feeds, API requests and the cycle share it."""
+    """One per server process. Thread-safe: feeds, API requests and the cycle share it.
+
+    With the database's storage (``build_tactical``) every process ingests into and reads from the same
+    tracks and alerts, and only the process that holds ``lease`` runs the periodic cycle; without
+    (``store`` and ``alert_store`` in process, no lease) the process is the whole picture."""
 
     policy: TacticalPolicy
     clock: Callable[[], datetime]
     new_id: Callable[[], str]
-    store: TrackStore = field(default_factory=TrackStore)
+    store: TrackStorage = field(default_factory=TrackStore)
     cycle_s: float = 1.0
     listeners: list[Listener] = field(default_factory=list)
     areas: Callable[[], tuple[list[AreaZone], list[AreaSite]]] | None = None
@@ -104,13 +116,23 @@ class TacticalService:
     """Told of every accepted batch with its path (http, sbs, cot_udp, cot_tcp): the metrics."""
     on_cycle: Callable[[CycleReport, float], None] | None = None
     """Told of every cycle with the period it should keep (``cycle_s``): duration, overruns, tracks."""
-    _active: dict[AlertKey, Alert] = field(default_factory=dict, init=False)
-    _resolved: deque[Alert] = field(default_factory=lambda: deque(maxlen=RESOLVED_KEPT), init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    alert_store: AlertStorage = field(default_factory=MemoryAlerts)
+    lease: CycleLease | None = None
+    """The election of the periodic cycle (None: this process always runs it)."""
+    beats: CycleBeats | None = None
+    """Where the elected cycle says it ran (None: nowhere but in ``last``)."""
+    db: TacticalDb | None = None
+    """The connections ``store``, ``alert_store`` and ``beats`` use (closed by ``stop``)."""
+    holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    elected: bool = field(default=False, init=False)
+    """Whether this process held the election at its last try."""
     _cycle_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _feeds: list[SbsClient | CotUdpListener | CotTcpListener] = field(default_factory=list, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
     last: CycleReport | None = field(default=None, init=False)
+    _pending: dict[str, list[PositionReport]] = field(default_factory=dict, init=False)
+    _pending_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _last_wall: float = field(default=0.0, init=False)
 
     # ------------------------------------------------------------------------------------------ ingest
 
@@ -125,6 +147,30 @@ class TacticalService:
         """This process runs the periodic detection cycle (started, and not stopped)."""
         return any(t.get_name() == "tactical cycle" and not t.done() for t in self._tasks)
 
+    def ingest_soon(self, reports: list[PositionReport], path: str = "http") -> None:
+        """Keep reports for the next batch of their path (the feeds' sink; ``start`` flushes every
+        ``FEED_FLUSH_S``)."""
+        with self._pending_lock:
+            self._pending.setdefault(path, []).extend(reports)
+
+    def flush(self) -> IngestResult:
+        """Ingest the reports kept by ``ingest_soon``: one batch per path (the metrics count per path)."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        total = IngestResult()
+        for path, batch in pending.items():
+            if batch:
+                total = total + self.ingest(batch, path)
+        return total
+
+    async def _run_flushes(self) -> None:
+        while True:
+            await asyncio.sleep(FEED_FLUSH_S)
+            try:
+                await asyncio.to_thread(self.flush)
+            except Exception:  # a failed batch is logged (its reports are lost: newer ones follow)
+                log.exception("writing the feeds' reports failed")
+
     # ------------------------------------------------------------------------------------------ cycle
 
     def cycle(self) -> CycleReport:
@@ -136,12 +182,9 @@ class TacticalService:
             snap = self.store.snapshot(now)
             findings, stats = self._findings(snap.of_parties(), now)
             findings += self._entry_findings(snap, now)
-            with self._lock:
-                active, changes = advance_alerts(self._active, findings, now, self.policy.clear_after_s, self.new_id)
-                self._active = active
-                for ch in changes:
-                    if ch.change == "resolved":
-                        self._resolved.appendleft(ch.alert)
+            current = self.alert_store.active()
+            active, changes = advance_alerts(current, findings, now, self.policy.clear_after_s, self.new_id)
+            self.alert_store.save(active, changes)
             report = CycleReport(now, len(snap), len(expired), stats, changes, time.perf_counter() - started)
             self.last = report
         if self.on_cycle is not None:
@@ -242,17 +285,11 @@ class TacticalService:
         """Alerts involving ``party_id`` (None: all), newest first, in the given states (default: the
         active ones, new and ongoing)."""
         wanted = set(states) if states else {AlertState.NEW, AlertState.ONGOING}
-        with self._lock:
-            pool = list(self._active.values()) + list(self._resolved)
-        out = [a for a in pool if a.state in wanted and (party_id is None or a.involves(party_id))]
-        out.sort(key=lambda a: (a.created_at, a.id), reverse=True)
-        return out
+        return self.alert_store.listing(party_id, wanted)
 
     def alerted_about(self, key: tuple[str, str]) -> list[Alert]:
         """Every alert kept (active or among the newest resolved) whose track is ``key``."""
-        with self._lock:
-            pool = list(self._active.values()) + list(self._resolved)
-        return [a for a in pool if key in alert_tracks(a)]
+        return self.alert_store.about(key)
 
     def claim(self, track_id: str, party_id: str) -> None:
         """The live track of no party ``track_id`` (and its later reports) is ``party_id``'s from now on."""
@@ -274,13 +311,14 @@ class TacticalService:
         gone, even before the next cycle drops them. ``bbox`` keeps the tracks inside it (see ``in_bbox``)."""
         now = self.clock()
         visible = self.alerts(party_id)
-        snap = self.store.current(now)
         halos: dict[tuple[str, str], list[str]] = {}
         shown: set[tuple[str, str]] = set()  # the tracks of the reader's alerts (every one of them involves it)
         for a in visible:
             for key in alert_tracks(a):
                 halos.setdefault(key, []).append(a.id)
             shown.update(alert_tracks(a))
+        # the storage may leave out what the reader cannot see (a pre-filter); the rule is applied below
+        snap = self.store.current(now, None if party_id is None else (party_id, shown))
         c = snap.columns
         mask = in_bbox(c["lon"], c["lat"], bbox) if bbox is not None else np.ones(len(snap), dtype=bool)
         out: list[VisibleTrack] = []
@@ -321,12 +359,15 @@ class TacticalService:
         self._feeds.append(feed)
 
     async def start(self, run_cycle: bool = True) -> None:
-        """Open the listeners, start the SBS clients and (unless told not to) the periodic cycle."""
+        """Open the listeners, start the SBS clients, the feeds' batches and (unless told not to) the
+        periodic cycle."""
         for feed in self._feeds:
             if isinstance(feed, SbsClient):
                 self._tasks.append(asyncio.create_task(feed.run(), name=feed.name))
             else:
                 await feed.start()
+        if self._feeds:
+            self._tasks.append(asyncio.create_task(self._run_flushes(), name="tactical feeds' batches"))
         if run_cycle and self.cycle_s > 0:
             self._tasks.append(asyncio.create_task(self._run_cycles(), name="tactical cycle"))
 
@@ -340,13 +381,48 @@ class TacticalService:
         for feed in self._feeds:
             if isinstance(feed, CotUdpListener | CotTcpListener):
                 feed.close()
+        with contextlib.suppress(Exception):  # the last batch, if the database still answers
+            await asyncio.to_thread(self.flush)
+        await asyncio.to_thread(self.close)
+
+    def close(self) -> None:
+        """Give up the election and close the database connections (``stop`` does it too)."""
+        if self.lease is not None:
+            self.lease.release()
+        self.elected = False
+        if self.db is not None:
+            self.db.close()
+
+    def cycle_elected(self, max_age_s: float = ELECTED_WITHIN_S) -> bool:
+        """Whether a detection cycle is elected somewhere: some process (this one or another on the same
+        database) finished a cycle within ``max_age_s`` (wall clock). For the readiness probe."""
+        if self.beats is not None:
+            return beat_fresh(self.beats, time.time(), max_age_s)
+        return self.last is not None and bool(self._tasks) and time.time() - self._last_wall <= max_age_s
+
+    def _elect(self) -> bool:
+        held = True if self.lease is None else self.lease.hold()
+        if held != self.elected:
+            log.info("tactical cycle %s in %s", "elected" if held else "not elected", self.holder)
+            self.elected = held
+        return held
+
+    def _run_elected(self) -> CycleReport | None:
+        """One period: take or keep the election; if held, one cycle and its heartbeat."""
+        if not self._elect():
+            return None
+        report = self.cycle()
+        self._last_wall = time.time()
+        if self.beats is not None:
+            self.beats.beat(self.holder, self._last_wall)
+        return report
 
     async def _run_cycles(self) -> None:
         loop = asyncio.get_running_loop()
         next_at = loop.time()
         while True:
             try:
-                await asyncio.to_thread(self.cycle)  # an overrun is told to ``on_cycle``
+                await asyncio.to_thread(self._run_elected)  # an overrun is told to ``on_cycle``
             except Exception:  # a failed cycle is logged; the next one runs
                 log.exception("tactical cycle failed")
             next_at = max(next_at + self.cycle_s, loop.time())

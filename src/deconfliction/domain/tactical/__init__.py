@@ -6,8 +6,8 @@
   expiry time is dropped.
 * The **tactical policy** gives, per pair of parties, the separation minima (horizontal, vertical) and
   the look-ahead; pairs of one party's own aircraft are not checked unless the policy says so.
-* An **alert** is a pair of tracks predicted to lose separation (``tactical_detect``), or a track
-  predicted to enter another party's zone or a protected site's radius (``tactical_zones``). It is
+* An **alert** is a pair of tracks predicted to lose separation (``tactical.detect``), or a track
+  predicted to enter another party's zone or a protected site's radius (``tactical.zones``). It is
   ``new`` in the cycle that first finds it, ``ongoing`` while it is found again, and ``resolved`` only
   once it has not been found for ``clear_after_s`` seconds even with the hysteresis margins, so that a
   prediction hovering at a threshold does not raise and clear an alert every second.
@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from deconfliction.domain.policy import FT, NM
-from deconfliction.domain.tactical_declared import DeclaredTolerance
-from deconfliction.domain.tactical_detect import RuleTable
+from deconfliction.domain.tactical.declared import DeclaredTolerance
+from deconfliction.domain.tactical.detect import RuleTable
 from deconfliction.errors import FieldError, InvalidInput
 
 MAX_GROUND_SPEED_MPS = 600.0
@@ -207,7 +207,7 @@ class TacticalPolicy:
         return self.default
 
     def table(self, parties: Sequence[str], widen: bool = False) -> RuleTable:
-        """Dense (P, P) arrays for ``tactical_detect`` over parties numbered as in ``parties``; with
+        """Dense (P, P) arrays for ``tactical.detect`` over parties numbered as in ``parties``; with
         ``widen`` the minima include the hysteresis margins."""
         n = len(parties)
         h = np.zeros((n, n))

@@ -4,7 +4,7 @@ they are stored.
 
 * A **zone** is a polygon (lon/lat rings, the first the exterior, the others holes; edges are geodesics, as
   everywhere in the service) with an owner. A track of another party enters it when its extrapolated
-  path (the geodesic along its track, ``tactical_motion``) is inside the polygon at some time in
+  path (the geodesic along its track, ``tactical.motion``) is inside the polygon at some time in
   [0, T]; the entry time is the first such time (0 when already inside).
 * A **site** is a point with a radius (metres; add the stated coordinate accuracy before calling) and an
   owner. A track of another party enters it when its geodesic distance to the point falls below the

@@ -8,26 +8,30 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 from pyproj import Geod
 
 from deconfliction.domain.footprint import footprint_to_geojson
+from deconfliction.domain.geo import wrap_longitude
 from deconfliction.domain.line import band_outline
 from deconfliction.domain.operation import OperationState
 from deconfliction.domain.site import SitePoint
 from deconfliction.domain.tactical import NO_PARTY, TacticalPolicy
-from deconfliction.domain.tactical_declared import DeclaredVolume
-from deconfliction.domain.tactical_flat import EarthModel
-from deconfliction.domain.tactical_zones import Site as AreaSite
-from deconfliction.domain.tactical_zones import Zone as AreaZone
+from deconfliction.domain.tactical.declared import DeclaredVolume
+from deconfliction.domain.tactical.flat import EarthModel
+from deconfliction.domain.tactical.zones import Site as AreaSite
+from deconfliction.domain.tactical.zones import Zone as AreaZone
 from deconfliction.domain.zone import ZoneState
 from deconfliction.errors import InvalidInput
 from deconfliction.service.events import alert_changed, cycled, ingested
 from deconfliction.service.notifications import notify_alert
 from deconfliction.service.runtime import Runtime
-from deconfliction.tactical.cycle import TacticalService
-from deconfliction.tactical.feeds import CotTcpListener, CotUdpListener, Endpoint, SbsClient, parse_endpoints
-from deconfliction.tactical.store import EPOCH, TrackStore
+from deconfliction.service.tactical.cycle import TacticalService
+from deconfliction.service.tactical.feeds import CotTcpListener, CotUdpListener, Endpoint, SbsClient, parse_endpoints
+from deconfliction.store.election import lease_for
+from deconfliction.store.tactical import MemoryAlerts, SqlAlerts, SqlCycleBeats, SqlTracks, open_tactical_db
+from deconfliction.store.tracks import EPOCH, TrackStore
 
 
 def _party_ids(rt: Runtime) -> dict[str, str]:
@@ -71,13 +75,17 @@ def build_tactical(
     cot_tcp: str | None,
     earth_model: EarthModel = "wgs84",
 ) -> TacticalService:
+    """The tactical service of a server process over ``rt``'s database: tracks, alerts and the cycle's
+    election shared with every other process on it (docs/tactical.md, Several processes)."""
     needs_parties = bool(policy_file or sbs_feeds or cot_udp or cot_tcp)
     party_ids = _party_ids(rt) if needs_parties else {}
+    policy = load_policy(policy_file, party_ids)
+    db = open_tactical_db(rt.store)  # None for a store that names no database (a test's stand-in)
     service = TacticalService(
-        policy=load_policy(policy_file, party_ids),
+        policy=policy,
         clock=rt.clock,
         new_id=lambda: rt.ids.new_id("al"),
-        store=TrackStore(expiry_s=expiry_s),
+        store=TrackStore(expiry_s=expiry_s) if db is None else SqlTracks(db, expiry_s=expiry_s),
         cycle_s=cycle_s,
         listeners=[lambda change: alert_changed(rt, change), lambda change: notify_alert(rt, change)],
         areas=AreasInForce(rt),
@@ -85,6 +93,10 @@ def build_tactical(
         declared=DeclaredInForce(rt),
         on_ingest=lambda path, result: ingested(rt, path, result.accepted),
         on_cycle=lambda report, period_s: cycled(rt, report, period_s),
+        alert_store=MemoryAlerts() if db is None else SqlAlerts(db),
+        lease=None if db is None else lease_for(rt.store),
+        beats=None if db is None else SqlCycleBeats(db),
+        db=db,
     )
 
     def party_of(ep: Endpoint, setting: str) -> str:
@@ -98,17 +110,17 @@ def build_tactical(
         (
             sbs_feeds,
             "DECONFLICTION_SBS_FEEDS",
-            lambda ep, pid: SbsClient(ep, pid, lambda r: service.ingest(r, "sbs"), rt.clock),
+            lambda ep, pid: SbsClient(ep, pid, lambda r: service.ingest_soon(r, "sbs"), rt.clock),
         ),
         (
             cot_udp,
             "DECONFLICTION_COT_UDP",
-            lambda ep, pid: CotUdpListener(ep, pid, lambda r: service.ingest(r, "cot_udp"), rt.clock),
+            lambda ep, pid: CotUdpListener(ep, pid, lambda r: service.ingest_soon(r, "cot_udp"), rt.clock),
         ),
         (
             cot_tcp,
             "DECONFLICTION_COT_TCP",
-            lambda ep, pid: CotTcpListener(ep, pid, lambda r: service.ingest(r, "cot_tcp"), rt.clock),
+            lambda ep, pid: CotTcpListener(ep, pid, lambda r: service.ingest_soon(r, "cot_tcp"), rt.clock),
         ),
     ]
     for raw, setting, factory in make:
@@ -124,8 +136,8 @@ class AreasInForce:
     """Agreed zones in force, the bands of lines in force (one copy per side's party, ``kind`` band), and
     active protected sites, as the entry prediction takes them; read from
     the store at most every ``ttl_s`` seconds (they change rarely, the cycle runs every second). A site is
-    a point with radius + stated accuracy; a polygon site is its smallest enclosing circle around its
-    centroid, grown the same way (a conservative stand-in: it may warn early, never late)."""
+    a point with radius + stated accuracy; a polygon site is the circle around its vertex mean through its
+    farthest vertex (``site_circle``), grown the same way (a conservative stand-in: it may warn early, never late)."""
 
     def __init__(self, rt: Runtime, ttl_s: float = 5.0) -> None:
         self.rt, self.ttl_s = rt, ttl_s
@@ -183,7 +195,7 @@ def band_rings(band: Any) -> tuple[tuple[tuple[float, float], ...], ...]:
 
 class DeclaredInForce:
     """The volumes of every active operation (a movement's are its swept corridors), by party: what each
-    party declared, for comparing its live tracks with (``domain.tactical_declared``). Read from the
+    party declared, for comparing its live tracks with (``domain.tactical.declared``). Read from the
     store at most every ``ttl_s`` seconds."""
 
     def __init__(self, rt: Runtime, ttl_s: float = 5.0) -> None:
@@ -229,12 +241,17 @@ def footprint_polygons(fp: Any) -> list[tuple[tuple[tuple[float, float], ...], .
 
 
 def site_circle(site: Any) -> tuple[float, float, float]:
-    """Centre and extra radius of a site: its point, or its polygon's centroid and farthest vertex."""
+    """Centre and extra radius of a site: its point, or its polygon's vertex mean and farthest vertex.
+
+    The mean is taken over the distinct vertices of the outer rings with their longitudes continuous
+    (``PolygonFootprint.unwrapped``), then wrapped: a polygon across the antimeridian is centred on it, not
+    on the far side of the earth."""
     if isinstance(site.footprint, SitePoint):
         lon, lat = site.footprint.position
         return float(lon), float(lat), 0.0
-    ring = [p for poly in footprint_polygons(site.footprint) for p in poly[0]]
-    lon = sum(p[0] for p in ring) / len(ring)
-    lat = sum(p[1] for p in ring) / len(ring)
-    _, _, d = _GEOD.inv([lon] * len(ring), [lat] * len(ring), [p[0] for p in ring], [p[1] for p in ring])
-    return lon, lat, float(max(d))
+    rings = [poly[0] for poly in site.footprint.unwrapped]
+    lons = np.concatenate([r[0][:-1] for r in rings])  # a ring repeats its first vertex last
+    lats = np.concatenate([r[1][:-1] for r in rings])
+    c_lon, c_lat = wrap_longitude(float(lons.mean())), float(lats.mean())
+    _, _, d = _GEOD.inv(np.full(lons.size, c_lon), np.full(lats.size, c_lat), lons, lats)
+    return c_lon, c_lat, float(np.max(d))

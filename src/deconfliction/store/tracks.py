@@ -14,6 +14,7 @@ one store behind one lock, held only for array copies and slot updates.
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -23,6 +24,8 @@ import numpy.typing as npt
 from deconfliction.domain.tactical import NO_PARTY, Affiliation, PositionReport
 
 _COLUMNS = ("lat", "lon", "alt", "gs", "trk", "vs", "t")
+Reader = tuple[str, Collection[tuple[str, str]]]
+"""A reader of the tracks: its party id and the track keys of its alerts (``current``'s ``narrow_to``)."""
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -262,9 +265,10 @@ class TrackStore:
         with self._lock:
             return self._rows(now, np.flatnonzero(self._live))
 
-    def current(self, now: datetime) -> Snapshot:
+    def current(self, now: datetime, narrow_to: Reader | None = None) -> Snapshot:
         """The tracks not past the expiry at ``now``, without dropping the others (a read: between two
-        cycles a silent track is still held, but it is gone for readers as soon as it has expired)."""
+        cycles a silent track is still held, but it is gone for readers as soon as it has expired).
+        ``narrow_to`` is ignored: in process, filtering the arrays costs the caller no more."""
         with self._lock:
             return self._rows(now, np.flatnonzero(self._live & (self._cols["t"] >= seconds(now) - self.expiry_s)))
 

@@ -1,0 +1,791 @@
+"""The tactical picture in the database: tracks (the newest report of each), claims and disclaims, alerts,
+and the elected cycle's heartbeat (migration 0023; docs/tactical.md, Several processes).
+
+Three small ports, each with an in-process implementation (one process, the unit tests) and a SQL one
+that both backends run (``tests/store/test_tactical_contract.py`` holds them to the same contract):
+
+* ``TrackStorage``: ingest a batch of reports (a report older than, or as old as, its track's newest is
+  ignored; so is one past the expiry or too far in the future), read the live tracks, claim and disclaim,
+  expire. ``deconfliction.store.tracks.TrackStore`` is the in-process one, ``SqlTracks`` the shared one.
+* ``AlertStorage``: the active alerts and the newest resolved ones; only the elected cycle writes them.
+* ``CycleBeats``: when the elected cycle last finished (wall clock), for the readiness probe.
+
+The tactical tables are written apart from the store's serialised write path (``TacticalDb``): a batch
+of position reports takes no ledger lock and waits for no strategic write on PostgreSQL; on SQLite, which
+has one writer per file, it takes its turn on the same lock file as every other writer, committed without
+an fsync of its own (a track is replaced within seconds; nothing acknowledged to a party depends on it).
+"""
+
+from __future__ import annotations
+
+import builtins
+import fcntl
+import math
+import os
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import orjson
+
+from deconfliction.domain.tactical import (
+    NO_PARTY,
+    Affiliation,
+    Alert,
+    AlertChange,
+    AlertKey,
+    AlertKind,
+    AlertState,
+    PositionReport,
+    Prediction,
+    TacticalRule,
+    alert_key,
+)
+from deconfliction.store.sql import POSTGRES, SQLITE, Dialect, from_us, to_us
+from deconfliction.store.tracks import _COLUMNS, IngestResult, Reader, Snapshot, seconds
+
+RESOLVED_KEPT = 1000
+"""Resolved alerts kept for ``GET /v1/alerts?state=resolved`` (the newest ones)."""
+
+ACTIVE = (AlertState.NEW.value, AlertState.ONGOING.value)
+
+# ---------------------------------------------------------------------------------------------- the ports
+
+
+class TrackStorage(Protocol):
+    expiry_s: float
+    max_future_s: float
+
+    def __len__(self) -> int: ...
+    def ingest(self, reports: list[PositionReport], now: datetime) -> IngestResult:
+        """Keep each report newer than its track's newest; count the others by reason."""
+        ...
+
+    def live(self, key: tuple[str, str], now: datetime) -> tuple[Affiliation, str | None] | None:
+        """A track not past the expiry: its affiliation and reporter; None when there is none."""
+        ...
+
+    def live_of_a_party(self, track_id: str, now: datetime) -> bool: ...
+    def claim(self, track_id: str, party_id: str) -> None:
+        """Track ``track_id`` of no party is ``party_id``'s from now on (the live track and later reports)."""
+        ...
+
+    def disown(self, key: tuple[str, str], affiliation: Affiliation = Affiliation.UNKNOWN) -> None:
+        """A party's track ``key`` belongs to no party from now on (``affiliation``), reported by it."""
+        ...
+
+    def expire(self, now: datetime) -> builtins.list[tuple[str, str]]:
+        """Drop tracks past the expiry; their keys."""
+        ...
+
+    def snapshot(self, now: datetime) -> Snapshot:
+        """Every track held (the cycle expires stale ones first)."""
+        ...
+
+    def current(self, now: datetime, narrow_to: Reader | None = None) -> Snapshot:
+        """The tracks not past the expiry, without dropping the others. ``narrow_to`` (a party and the track
+        keys of its alerts) may leave out tracks that party cannot see: an implementation may return more
+        (the need-to-know rule is the caller's), never fewer than its own, those of no party it reported,
+        and those keys."""
+        ...
+
+    def track(self, key: tuple[str, str]) -> dict[str, float] | None:
+        """The newest report of one track as numbers (``t`` in seconds since the epoch)."""
+        ...
+
+
+class AlertStorage(Protocol):
+    def active(self) -> dict[AlertKey, Alert]:
+        """The new and ongoing alerts, by key."""
+        ...
+
+    def save(self, active: dict[AlertKey, Alert], changes: Sequence[AlertChange]) -> None:
+        """A cycle's outcome: ``active`` is the whole active set now; the resolved ones are in ``changes``."""
+        ...
+
+    def listing(self, party_id: str | None, states: Iterable[AlertState]) -> builtins.list[Alert]:
+        """Alerts involving ``party_id`` (None: all) in ``states``, newest first."""
+        ...
+
+    def about(self, key: tuple[str, str]) -> builtins.list[Alert]:
+        """Every alert kept (active or among the newest resolved) whose track is ``key``."""
+        ...
+
+
+class CycleBeats(Protocol):
+    def beat(self, holder: str, at_s: float) -> None:
+        """The elected cycle ``holder`` finished a cycle at ``at_s`` (wall clock, seconds since the epoch)."""
+        ...
+
+    def last(self) -> tuple[str, float] | None:
+        """The holder and time of the newest beat, or None."""
+        ...
+
+
+def alert_tracks(a: Alert) -> tuple[tuple[str, str], ...]:
+    """The track keys of an alert: both subjects of a pair, the first of a zone or site entry (the second
+    is the zone's or site's owner and id)."""
+    return a.subjects if a.kind is AlertKind.TRACKS else (a.subjects[0],)
+
+
+def _involves(a: Alert, party_id: str | None) -> bool:
+    return party_id is None or a.involves(party_id)
+
+
+def _newest_first(alerts: Iterable[Alert]) -> builtins.list[Alert]:
+    return sorted(alerts, key=lambda a: (a.created_at, a.id), reverse=True)
+
+
+class MemoryAlerts:
+    """The alerts of one process (no database: one process, the unit tests)."""
+
+    def __init__(self, kept: int = RESOLVED_KEPT) -> None:
+        self._lock = threading.Lock()
+        self._active: dict[AlertKey, Alert] = {}
+        self._resolved: deque[Alert] = deque(maxlen=kept)
+
+    def active(self) -> dict[AlertKey, Alert]:
+        with self._lock:
+            return dict(self._active)
+
+    def save(self, active: dict[AlertKey, Alert], changes: Sequence[AlertChange]) -> None:
+        with self._lock:
+            self._active = dict(active)
+            for ch in changes:
+                if ch.change == "resolved":
+                    self._resolved.appendleft(ch.alert)
+
+    def _pool(self) -> builtins.list[Alert]:
+        with self._lock:
+            return [*self._active.values(), *self._resolved]
+
+    def listing(self, party_id: str | None, states: Iterable[AlertState]) -> builtins.list[Alert]:
+        wanted = set(states)
+        return _newest_first(a for a in self._pool() if a.state in wanted and _involves(a, party_id))
+
+    def about(self, key: tuple[str, str]) -> builtins.list[Alert]:
+        return [a for a in self._pool() if key in alert_tracks(a)]
+
+
+# -------------------------------------------------------------------------------------------- connections
+
+
+class TacticalDb(Protocol):
+    """Transactions on the tactical tables, apart from the store's write path (module docstring)."""
+
+    dialect: Dialect
+    backend: str
+
+    def read(self) -> Any: ...
+    def write(self) -> Any: ...
+    def close(self) -> None: ...
+
+
+class SqliteTacticalDb:
+    """The tactical tables of a SQLite file. Writes take the file's writer lock (``<file>.lock``, the one
+    ``SQLiteStore`` takes) then ``BEGIN IMMEDIATE``, and commit with ``synchronous=NORMAL``; reads use one
+    connection per thread (WAL: they never wait for a writer)."""
+
+    dialect = SQLITE
+    backend = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None
+        self._lock_fd: int | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[Any]:
+        with self._write_lock:
+            if self._writer is None:
+                self._writer = self._connect()
+                self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            conn, fd = self._writer, self._lock_fd
+            assert fd is not None
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn.cursor()
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    @contextmanager
+    def read(self) -> Iterator[Any]:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        conn.execute("BEGIN")
+        try:
+            yield conn.cursor()
+        finally:
+            conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+            self._writer = None
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+
+class PostgresTacticalDb:
+    """The tactical tables of a PostgreSQL database, through a small pool of its own (opened on first use):
+    no write here takes the store's ledger lock."""
+
+    dialect = POSTGRES
+    backend = "postgresql"
+
+    def __init__(self, url: str, max_size: int = 4) -> None:
+        self.url = url
+        self._max_size = max_size
+        self._pool: Any = None
+        self._lock = threading.Lock()
+
+    def _connections(self) -> Any:
+        with self._lock:
+            if self._pool is None:
+                from psycopg_pool import ConnectionPool
+
+                self._pool = ConnectionPool(
+                    self.url, min_size=1, max_size=self._max_size, open=True, kwargs={"autocommit": False}
+                )
+            return self._pool
+
+    @contextmanager
+    def write(self) -> Iterator[Any]:
+        with self._connections().connection() as conn, conn.cursor() as cur:
+            yield cur
+
+    @contextmanager
+    def read(self) -> Iterator[Any]:
+        with self._connections().connection() as conn, conn.cursor() as cur:
+            yield cur
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+
+
+def open_tactical_db(store: Any) -> TacticalDb | None:
+    """The tactical tables of ``store``'s database (a ``SQLiteStore`` or a ``PostgresStore``); None for a
+    store that names no database file or URL (a test's stand-in): the picture is then held in process."""
+    backend = getattr(store, "backend", None)
+    if backend == "sqlite" and hasattr(store, "path"):
+        return SqliteTacticalDb(store.path)
+    if backend == "postgresql" and hasattr(store, "url"):
+        return PostgresTacticalDb(store.url)
+    return None
+
+
+def _q(db: TacticalDb, sql: str) -> str:
+    return db.dialect.q(sql)
+
+
+# ------------------------------------------------------------------------------------------------ tracks
+
+_TRACK_COLS = "party_id, track_id, t, lat, lon, alt, gs, trk, vs, callsign, source, affiliation, reporter"
+_NEWER = (
+    "ON CONFLICT (party_id, track_id) DO UPDATE SET t = excluded.t, lat = excluded.lat, lon = excluded.lon, "
+    "alt = excluded.alt, gs = excluded.gs, trk = excluded.trk, vs = excluded.vs, "
+    "callsign = COALESCE(excluded.callsign, tactical_tracks.callsign), source = excluded.source, "
+    "affiliation = excluded.affiliation, reporter = excluded.reporter "
+    "WHERE excluded.t > tactical_tracks.t"
+)
+"""A report replaces its track's only when it is newer (two processes ingesting one aircraft keep the newest)."""
+_UPSERT = f"INSERT INTO tactical_tracks ({_TRACK_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {_NEWER}"
+_PG_UPSERT = (
+    f"INSERT INTO tactical_tracks ({_TRACK_COLS}) SELECT * FROM unnest(%s::text[], %s::text[], "
+    + ", ".join(["%s::float8[]"] * 7)
+    + f", %s::text[], %s::text[], %s::text[], %s::text[]) {_NEWER} RETURNING party_id, track_id"
+)
+_IN_CHUNK = 500
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for k in range(0, len(items), size):
+        yield items[k : k + size]
+
+
+class SqlTracks:
+    """``TrackStorage`` in the ``tactical_tracks`` table: every process ingests into it and reads from it."""
+
+    def __init__(self, db: TacticalDb, expiry_s: float = 30.0, max_future_s: float = 5.0) -> None:
+        self.db = db
+        self.expiry_s = expiry_s
+        self.max_future_s = max_future_s
+
+    def __len__(self) -> int:
+        with self.db.read() as cur:
+            cur.execute("SELECT COUNT(*) FROM tactical_tracks")
+            return int(cur.fetchone()[0])
+
+    # ------------------------------------------------------------------------------------------ writes
+
+    def ingest(self, reports: list[PositionReport], now: datetime) -> IngestResult:
+        t_now = seconds(now)
+        expired = future = older = accepted = 0
+        fresh: list[tuple[PositionReport, float]] = []
+        for r in reports:
+            t = seconds(r.time)
+            if t > t_now + self.max_future_s:
+                future += 1
+            elif t < t_now - self.expiry_s:
+                expired += 1
+            else:
+                fresh.append((r, t))
+        if not fresh:
+            return IngestResult(0, 0, expired, future)
+        with self.db.write() as cur:
+            claims, disowned = self._statements(cur)
+            # the newest of each track's reports in the batch (each later one newer than those before it
+            # is taken, as one at a time would be); then the database keeps it only over an older one
+            newest: dict[tuple[str, str], float] = {}
+            taken: dict[tuple[str, str], int] = {}
+            rows: dict[tuple[str, str], list[Any]] = {}
+            for raw, t in fresh:
+                r = _owned(raw, claims, disowned) if claims or disowned else raw
+                key = r.key
+                if t <= newest.get(key, -math.inf):
+                    older += 1
+                    continue
+                newest[key] = t
+                taken[key] = taken.get(key, 0) + 1
+                callsign = r.callsign or (rows[key][9] if key in rows else None)
+                rows[key] = [
+                    key[0],
+                    key[1],
+                    t,
+                    r.lat,
+                    r.lon,
+                    r.altitude_m,
+                    r.ground_speed_mps,
+                    r.track_deg,
+                    r.vertical_rate_mps,
+                    callsign,
+                    r.source,
+                    r.affiliation.value,
+                    r.reporter,
+                ]
+            written = self._upsert(cur, [rows[k] for k in sorted(rows)])  # one lock order: no deadlock
+        for key, n in taken.items():
+            if key in written:
+                accepted += n
+            else:
+                older += n
+        return IngestResult(accepted, older, expired, future)
+
+    def _upsert(self, cur: Any, rows: list[list[Any]]) -> set[tuple[str, str]]:
+        """Write each row over an older one of its track (never over a newer one); the keys written."""
+        if not rows:
+            return set()
+        if self.db.backend == "postgresql":  # one statement for the batch, its columns as arrays
+            cur.execute(_PG_UPSERT, [list(c) for c in zip(*rows, strict=True)])
+            return {(str(p), str(i)) for p, i in cur.fetchall()}
+        stored = self._stored_times(cur, {(r[0], r[1]) for r in rows})
+        fresh = [r for r in rows if r[2] > stored.get((r[0], r[1]), -math.inf)]
+        cur.executemany(_q(self.db, _UPSERT), fresh)
+        return {(r[0], r[1]) for r in fresh}
+
+    def _statements(self, cur: Any) -> tuple[dict[str, str], dict[tuple[str, str], Affiliation]]:
+        cur.execute("SELECT track_id, party_id FROM tactical_claims")
+        claims = {str(t): str(p) for t, p in cur.fetchall()}
+        cur.execute("SELECT party_id, track_id, affiliation FROM tactical_disowned")
+        disowned = {(str(p), str(t)): Affiliation(a) for p, t, a in cur.fetchall()}
+        return claims, disowned
+
+    def _stored_times(self, cur: Any, keys: set[tuple[str, str]]) -> dict[tuple[str, str], float]:
+        out: dict[tuple[str, str], float] = {}
+        ids = sorted({k[1] for k in keys})
+        for part in _chunks(ids, _IN_CHUNK):
+            marks = ", ".join("?" * len(part))
+            cur.execute(
+                _q(self.db, f"SELECT party_id, track_id, t FROM tactical_tracks WHERE track_id IN ({marks})"),
+                list(part),
+            )
+            for p, i, t in cur.fetchall():
+                if (p, i) in keys:
+                    out[(p, i)] = float(t)
+        return out
+
+    def claim(self, track_id: str, party_id: str) -> None:
+        with self.db.write() as cur:
+            cur.execute(_q(self.db, "DELETE FROM tactical_claims WHERE track_id = ?"), (track_id,))
+            cur.execute(
+                _q(self.db, "INSERT INTO tactical_claims (track_id, party_id) VALUES (?, ?)"), (track_id, party_id)
+            )
+            cur.execute(
+                _q(self.db, "DELETE FROM tactical_disowned WHERE party_id = ? AND track_id = ?"), (party_id, track_id)
+            )
+            self._rekey(cur, (NO_PARTY, track_id), (party_id, track_id), Affiliation.PARTY, None)
+
+    def disown(self, key: tuple[str, str], affiliation: Affiliation = Affiliation.UNKNOWN) -> None:
+        party_id, track_id = key
+        with self.db.write() as cur:
+            cur.execute(
+                _q(self.db, "DELETE FROM tactical_claims WHERE track_id = ? AND party_id = ?"), (track_id, party_id)
+            )
+            cur.execute(
+                _q(self.db, "DELETE FROM tactical_disowned WHERE party_id = ? AND track_id = ?"), (party_id, track_id)
+            )
+            cur.execute(
+                _q(self.db, "INSERT INTO tactical_disowned (party_id, track_id, affiliation) VALUES (?, ?, ?)"),
+                (party_id, track_id, affiliation.value),
+            )
+            self._rekey(cur, key, (NO_PARTY, track_id), affiliation, party_id)
+
+    def _rekey(
+        self, cur: Any, old: tuple[str, str], new: tuple[str, str], affiliation: Affiliation, reporter: str | None
+    ) -> None:
+        def stored(key: tuple[str, str]) -> float | None:
+            cur.execute(_q(self.db, "SELECT t FROM tactical_tracks WHERE party_id = ? AND track_id = ?"), key)
+            row = cur.fetchone()
+            return None if row is None else float(row[0])
+
+        def drop(key: tuple[str, str]) -> None:
+            cur.execute(_q(self.db, "DELETE FROM tactical_tracks WHERE party_id = ? AND track_id = ?"), key)
+
+        t_old = stored(old)
+        if t_old is None:
+            return
+        t_new = stored(new)
+        if t_new is not None:  # the new owner reports it already: keep the newer of the two
+            if t_new >= t_old:
+                drop(old)
+                return
+            drop(new)
+        cur.execute(
+            _q(
+                self.db,
+                "UPDATE tactical_tracks SET party_id = ?, affiliation = ?, reporter = ? "
+                "WHERE party_id = ? AND track_id = ?",
+            ),
+            (new[0], affiliation.value, reporter, *old),
+        )
+
+    def expire(self, now: datetime) -> list[tuple[str, str]]:
+        cutoff = seconds(now) - self.expiry_s
+        with self.db.read() as cur:  # most cycles expire nothing: no write then
+            cur.execute(_q(self.db, "SELECT 1 FROM tactical_tracks WHERE t < ? LIMIT 1"), (cutoff,))
+            if cur.fetchone() is None:
+                return []
+        with self.db.write() as cur:
+            cur.execute(_q(self.db, "SELECT party_id, track_id FROM tactical_tracks WHERE t < ?"), (cutoff,))
+            gone = [(str(p), str(i)) for p, i in cur.fetchall()]
+            if gone:
+                cur.execute(_q(self.db, "DELETE FROM tactical_tracks WHERE t < ?"), (cutoff,))
+        return gone
+
+    # ------------------------------------------------------------------------------------------- reads
+
+    def live(self, key: tuple[str, str], now: datetime) -> tuple[Affiliation, str | None] | None:
+        with self.db.read() as cur:
+            cur.execute(
+                _q(
+                    self.db,
+                    "SELECT affiliation, reporter FROM tactical_tracks WHERE party_id = ? AND track_id = ? AND t >= ?",
+                ),
+                (*key, seconds(now) - self.expiry_s),
+            )
+            row = cur.fetchone()
+        return None if row is None else (Affiliation(row[0]), row[1])
+
+    def live_of_a_party(self, track_id: str, now: datetime) -> bool:
+        with self.db.read() as cur:
+            cur.execute(
+                _q(self.db, "SELECT 1 FROM tactical_tracks WHERE track_id = ? AND party_id <> ? AND t >= ? LIMIT 1"),
+                (track_id, NO_PARTY, seconds(now) - self.expiry_s),
+            )
+            return cur.fetchone() is not None
+
+    def snapshot(self, now: datetime) -> Snapshot:
+        return self._rows(now, None)
+
+    def current(self, now: datetime, narrow_to: Reader | None = None) -> Snapshot:
+        if narrow_to is None:
+            return self._rows(now, seconds(now) - self.expiry_s)
+        party_id, shown = narrow_to
+        cutoff = seconds(now) - self.expiry_s
+        sql = f"SELECT {_TRACK_COLS} FROM tactical_tracks WHERE t >= ?"
+        with self.db.read() as cur:
+            cur.execute(
+                _q(self.db, sql + " AND (party_id = ? OR (party_id = ? AND reporter = ?))"),
+                (cutoff, party_id, NO_PARTY, party_id),
+            )
+            rows = {(r[0], r[1]): r for r in cur.fetchall()}
+            wanted = set(shown)
+            for part in _chunks(sorted({k[1] for k in wanted}), _IN_CHUNK):
+                cur.execute(_q(self.db, sql + f" AND track_id IN ({', '.join('?' * len(part))})"), (cutoff, *part))
+                rows.update(((r[0], r[1]), r) for r in cur.fetchall() if (r[0], r[1]) in wanted)
+        return snapshot_of_rows(seconds(now), list(rows.values()))
+
+    def _rows(self, now: datetime, cutoff: float | None) -> Snapshot:
+        sql = f"SELECT {_TRACK_COLS} FROM tactical_tracks"
+        with self.db.read() as cur:
+            if cutoff is None:
+                cur.execute(sql)
+            else:
+                cur.execute(_q(self.db, sql + " WHERE t >= ?"), (cutoff,))
+            rows = cur.fetchall()
+        return snapshot_of_rows(seconds(now), rows)
+
+    def track(self, key: tuple[str, str]) -> dict[str, float] | None:
+        with self.db.read() as cur:
+            cur.execute(
+                _q(
+                    self.db,
+                    "SELECT t, lat, lon, alt, gs, trk, vs FROM tactical_tracks WHERE party_id = ? AND track_id = ?",
+                ),
+                key,
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None
+        t, lat, lon, alt, gs, trk, vs = (float(v) for v in row)
+        return {"lat": lat, "lon": lon, "alt": alt, "gs": gs, "trk": trk, "vs": vs, "t": t}
+
+
+def _owned(r: PositionReport, claims: dict[str, str], disowned: dict[tuple[str, str], Affiliation]) -> PositionReport:
+    """A report as its track's claims and disclaims say (as ``TrackStore._owned``)."""
+    if r.party_id == NO_PARTY and r.track_id in claims:
+        return replace(r, party_id=claims[r.track_id], affiliation=Affiliation.PARTY, reporter=None)
+    if r.party_id != NO_PARTY and r.key in disowned:
+        return replace(r, party_id=NO_PARTY, affiliation=disowned[r.key], reporter=r.party_id)
+    return r
+
+
+_AFFILIATION = {a.value: a for a in Affiliation}
+
+
+def snapshot_of_rows(at: float, rows: Sequence[Sequence[Any]]) -> Snapshot:
+    """Rows of ``tactical_tracks`` (``_TRACK_COLS`` order) as the arrays the detection pass reads."""
+    if not rows:
+        empty = np.zeros(0)
+        return Snapshot(at, [], [], np.zeros(0, dtype=np.int64), {c: empty.copy() for c in _COLUMNS}, [], [], [], [])
+    cols = list(zip(*rows, strict=True))
+    parties = list(dict.fromkeys(cols[0]))
+    number = {p: n for n, p in enumerate(parties)}
+    numeric = dict(zip(("t", "lat", "lon", "alt", "gs", "trk", "vs"), cols[2:9], strict=True))
+    return Snapshot(
+        at=at,
+        keys=list(zip(cols[0], cols[1], strict=True)),
+        parties=parties,
+        party=np.fromiter((number[p] for p in cols[0]), dtype=np.int64, count=len(rows)),
+        columns={c: np.array(numeric[c], dtype=np.float64) for c in _COLUMNS},
+        callsigns=list(cols[9]),
+        sources=list(cols[10]),
+        affiliations=[_AFFILIATION[a] for a in cols[11]],
+        reporters=list(cols[12]),
+    )
+
+
+# ------------------------------------------------------------------------------------------------ alerts
+
+_ALERT_COLS = (
+    "id, kind, a_party, a_id, b_party, b_id, state, created_at, updated_at, last_found_at, resolved_at, prediction"
+)
+
+
+def _prediction_json(p: Prediction) -> str:
+    return orjson.dumps(
+        {
+            "loss_at": to_us(p.loss_at),
+            "closest_at": to_us(p.closest_at),
+            "horizontal_m": p.horizontal_m,
+            "vertical_m": p.vertical_m,
+            "now": p.now,
+            "rule": p.rule.as_dict(),
+            "position": list(p.position) if p.position is not None else None,
+            "target": p.target,
+            "affiliation": p.affiliation.value,
+        }
+    ).decode()
+
+
+def _prediction(raw: str) -> Prediction:
+    d = orjson.loads(raw)
+    pos = d["position"]
+    return Prediction(
+        loss_at=from_us(d["loss_at"]),
+        closest_at=from_us(d["closest_at"]),
+        horizontal_m=float(d["horizontal_m"]),
+        vertical_m=float(d["vertical_m"]),
+        now=bool(d["now"]),
+        rule=TacticalRule(**d["rule"]),
+        position=(float(pos[0]), float(pos[1])) if pos is not None else None,
+        target=d["target"],
+        affiliation=Affiliation(d["affiliation"]),
+    )
+
+
+def alert_row(a: Alert) -> tuple[Any, ...]:
+    (ap, ai), (bp, bi) = a.subjects
+    return (
+        a.id,
+        a.kind.value,
+        ap,
+        ai,
+        bp,
+        bi,
+        a.state.value,
+        to_us(a.created_at),
+        to_us(a.updated_at),
+        to_us(a.last_found_at),
+        to_us(a.resolved_at) if a.resolved_at is not None else None,
+        _prediction_json(a.prediction),
+    )
+
+
+def alert_of_row(r: Sequence[Any]) -> Alert:
+    return Alert(
+        id=r[0],
+        kind=AlertKind(r[1]),
+        subjects=((r[2], r[3]), (r[4], r[5])),
+        state=AlertState(r[6]),
+        prediction=_prediction(r[11]),
+        created_at=from_us(r[7]),
+        updated_at=from_us(r[8]),
+        last_found_at=from_us(r[9]),
+        resolved_at=from_us(r[10]) if r[10] is not None else None,
+    )
+
+
+_ALERT_UPSERT = (
+    f"INSERT INTO tactical_alerts ({_ALERT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, "
+    "last_found_at = excluded.last_found_at, resolved_at = excluded.resolved_at, prediction = excluded.prediction"
+)
+
+
+class SqlAlerts:
+    """``AlertStorage`` in the ``tactical_alerts`` table: the elected cycle writes, every process reads."""
+
+    def __init__(self, db: TacticalDb, kept: int = RESOLVED_KEPT) -> None:
+        self.db = db
+        self.kept = kept
+
+    def active(self) -> dict[AlertKey, Alert]:
+        with self.db.read() as cur:
+            cur.execute(_q(self.db, f"SELECT {_ALERT_COLS} FROM tactical_alerts WHERE state IN (?, ?)"), ACTIVE)
+            alerts = [alert_of_row(r) for r in cur.fetchall()]
+        return {alert_key(a.kind, *a.subjects): a for a in alerts}
+
+    def save(self, active: dict[AlertKey, Alert], changes: Sequence[AlertChange]) -> None:
+        resolved = [ch.alert for ch in changes if ch.change == "resolved"]
+        rows = [alert_row(a) for a in [*active.values(), *resolved]]
+        keep = {a.id for a in active.values()}
+        if not rows:  # a quiet cycle writes nothing, unless alerts were left active by another holder
+            with self.db.read() as cur:
+                cur.execute(_q(self.db, "SELECT 1 FROM tactical_alerts WHERE state IN (?, ?) LIMIT 1"), ACTIVE)
+                if cur.fetchone() is None:
+                    return
+        with self.db.write() as cur:
+            # an alert no longer in the active set and not resolved by this cycle (left by a cycle that
+            # lost the election midway) is resolved now, so that no process shows it forever
+            cur.execute(_q(self.db, "SELECT id FROM tactical_alerts WHERE state IN (?, ?)"), ACTIVE)
+            stale = [str(r[0]) for r in cur.fetchall() if r[0] not in keep and r[0] not in {a.id for a in resolved}]
+            if rows:
+                cur.executemany(_q(self.db, _ALERT_UPSERT), rows)
+            for part in _chunks(stale, _IN_CHUNK):
+                marks = ", ".join("?" * len(part))
+                cur.execute(
+                    _q(self.db, f"UPDATE tactical_alerts SET state = ? WHERE id IN ({marks})"),
+                    (AlertState.RESOLVED.value, *part),
+                )
+            if resolved or stale:
+                cur.execute(
+                    _q(
+                        self.db,
+                        "DELETE FROM tactical_alerts WHERE state = ? AND id NOT IN (SELECT id FROM tactical_alerts "
+                        "WHERE state = ? ORDER BY updated_at DESC, id DESC LIMIT ?)",
+                    ),
+                    (AlertState.RESOLVED.value, AlertState.RESOLVED.value, self.kept),
+                )
+
+    def listing(self, party_id: str | None, states: Iterable[AlertState]) -> builtins.list[Alert]:
+        wanted = sorted({s.value for s in states})
+        if not wanted or party_id == NO_PARTY:
+            return []
+        marks = ", ".join("?" * len(wanted))
+        sql = f"SELECT {_ALERT_COLS} FROM tactical_alerts WHERE state IN ({marks})"
+        params: list[Any] = list(wanted)
+        if party_id is not None:
+            sql += " AND (a_party = ? OR b_party = ?)"
+            params += [party_id, party_id]
+        with self.db.read() as cur:
+            cur.execute(_q(self.db, sql + " ORDER BY created_at DESC, id DESC"), params)
+            return [alert_of_row(r) for r in cur.fetchall()]
+
+    def about(self, key: tuple[str, str]) -> builtins.list[Alert]:
+        with self.db.read() as cur:
+            cur.execute(
+                _q(
+                    self.db,
+                    f"SELECT {_ALERT_COLS} FROM tactical_alerts WHERE (a_party = ? AND a_id = ?) "
+                    "OR (kind = ? AND b_party = ? AND b_id = ?) ORDER BY created_at, id",
+                ),
+                (*key, AlertKind.TRACKS.value, *key),
+            )
+            return [alert_of_row(r) for r in cur.fetchall()]
+
+
+# ------------------------------------------------------------------------------------------------- beats
+
+
+class SqlCycleBeats:
+    """``CycleBeats`` in the one-row ``tactical_cycle`` table."""
+
+    def __init__(self, db: TacticalDb) -> None:
+        self.db = db
+
+    def beat(self, holder: str, at_s: float) -> None:
+        with self.db.write() as cur:
+            cur.execute(
+                _q(
+                    self.db,
+                    "INSERT INTO tactical_cycle (id, holder, beat_at) VALUES (1, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, beat_at = excluded.beat_at",
+                ),
+                (holder, at_s),
+            )
+
+    def last(self) -> tuple[str, float] | None:
+        with self.db.read() as cur:
+            cur.execute("SELECT holder, beat_at FROM tactical_cycle WHERE id = 1")
+            row = cur.fetchone()
+        return None if row is None else (str(row[0]), float(row[1]))
+
+
+def beat_fresh(beats: CycleBeats, now_s: float, max_age_s: float) -> bool:
+    """Whether some process finished a detection cycle within ``max_age_s`` of ``now_s`` (wall clock)."""
+    last = beats.last()
+    return last is not None and now_s - last[1] <= max_age_s
