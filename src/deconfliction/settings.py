@@ -69,6 +69,10 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _list_env(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(f"{ENV_PREFIX}{name}", "").split(",") if item.strip())
+
+
 def _origins(env: Mapping[str, str]) -> tuple[str, ...] | None:
     """DECONFLICTION_CORS_ORIGINS: each an origin exactly (scheme://host[:port]); '*' is refused."""
     out = []
@@ -167,6 +171,15 @@ class Settings:
     """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in."""
     cors_origins: tuple[str, ...] | None = None
     """DECONFLICTION_CORS_ORIGINS: space-separated origins whose pages may call the API (unset: none)."""
+    dss_public_keys: tuple[str, ...] = ()
+    """DECONFLICTION_DSS_PUBLIC_KEYS: comma-separated PEM files of the public keys that sign USS access tokens
+    (RS256); unset: the ASTM F3548 DSS interface at /dss/v1 is off (docs/dss.md)."""
+    dss_audiences: tuple[str, ...] = ()
+    """DECONFLICTION_DSS_AUDIENCES: comma-separated audiences (``aud``) a DSS access token must name, usually
+    the service's host name."""
+    dss_allow_http_base_urls: bool = False
+    """DECONFLICTION_DSS_ALLOW_HTTP_BASE_URLS: 1 lets USSs register plain-http ``uss_base_url``s (tests and
+    local set-ups); default off: refused with 400, as the reference DSS."""
     limits: Limits = field(default_factory=Limits)
     """DECONFLICTION_MAX_VERTICES, ..._MAX_AREA_KM2, ..._MAX_WINDOW_S, ..._MAX_VOLUMES, ..._MAX_BODY_BYTES,
     ..._MIN_ALTITUDE_M, ..._MAX_ALTITUDE_M, ..._POLE_MARGIN_DEG, ..._PAGE_SIZE_MAX"""
@@ -213,6 +226,9 @@ class Settings:
             else None,
             body_timeout_s=_positive(env, "BODY_TIMEOUT_S", 1.0) if f"{ENV_PREFIX}BODY_TIMEOUT_S" in env else None,
             cors_origins=_origins(env),
+            dss_public_keys=_list_env(env, "DSS_PUBLIC_KEYS"),
+            dss_audiences=_list_env(env, "DSS_AUDIENCES"),
+            dss_allow_http_base_urls=env.get(f"{ENV_PREFIX}DSS_ALLOW_HTTP_BASE_URLS", "0").lower() in ("1", "true", "yes"),
             limits=limits,
         )
 
@@ -273,5 +289,6 @@ class Settings:
             + [f"{ENV_PREFIX}{n}" for n in ("EXERCISE_START", "EXERCISE_SPEED")]
             + [f"{ENV_PREFIX}{n}" for n in ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE")]
             + [f"{ENV_PREFIX}{n}" for n in ("HEADER_TIMEOUT_S", "BODY_TIMEOUT_S", "CORS_ORIGINS", "SECRETS_KEY_FILE")]
+            + [f"{ENV_PREFIX}{n}" for n in ("DSS_PUBLIC_KEYS", "DSS_AUDIENCES", "DSS_ALLOW_HTTP_BASE_URLS")]
             + list(_LIMIT_ENV)
         )

@@ -51,6 +51,7 @@ from deconfliction.domain.site import ProtectedSite, SiteCategory, SitePoint, Si
 from deconfliction.domain.unit import Unit
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.domain.zone import Zone, ZoneAnswer, ZoneState
+from deconfliction.store.dss import SqlDss
 from deconfliction.store.ports import (
     CandidateQuery,
     ClientCertificate,
@@ -1811,6 +1812,7 @@ class SqlTransaction:
         self.idempotency = SqlIdempotency(cur, dialect)
         self.events = SqlEvents(cur, dialect)
         self.deployment = SqlDeployment(cur, dialect)
+        self.dss = SqlDss(cur, dialect)
 
 
 @lru_cache(maxsize=1)
