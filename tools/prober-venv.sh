@@ -30,7 +30,30 @@ find_python() {
   return 1
 }
 
+# The prober's error-case tests read request bodies from monitoring/prober/scd/resources/, which the
+# wheel does not ship: they come from the same release of the interuss/monitoring repository (or from a
+# local checkout of it named by PROBER_RESOURCES_DIR), into the environment, never into this repository.
+add_resources() {
+  local target
+  target="$("$VENV/bin/python" -c 'import monitoring.prober, os; print(os.path.dirname(monitoring.prober.__file__))')/scd/resources"
+  [ -d "$target" ] && return 0
+  if [ -n "${PROBER_RESOURCES_DIR:-}" ]; then
+    cp -r "$PROBER_RESOURCES_DIR" "$target"
+    return 0
+  fi
+  local tmp
+  tmp="$(mktemp -d)"
+  if curl -fsSL --max-time 60 "https://github.com/interuss/monitoring/archive/refs/tags/v$VERSION.tar.gz" \
+      | tar xz -C "$tmp" --wildcards "*/monitoring/prober/scd/resources" 2>/dev/null; then
+    cp -r "$tmp"/*/monitoring/prober/scd/resources "$target"
+  else
+    echo "warning: could not fetch the prober's scd/resources (v$VERSION) from GitHub; its error-case tests will fail" >&2
+  fi
+  rm -rf "$tmp"
+}
+
 if [ -f "$STAMP" ]; then
+  add_resources
   echo "$VENV is ready"
   exit 0
 fi
@@ -43,4 +66,5 @@ echo "creating $VENV with $PY"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet "interuss-monitoring==$VERSION"
 touch "$STAMP"
+add_resources
 echo "$VENV is ready"

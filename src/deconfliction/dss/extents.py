@@ -1,7 +1,9 @@
 """The standard's 4D volumes, parsed and checked (pure: no I/O).
 
-A footprint is kept exactly (a shapely geometry in lon/lat degrees); several volumes become one extent:
-the union of their footprints, the lowest floor to the highest ceiling and the earliest start to the
+A footprint is kept exactly: its parts' vertices in lon/lat degrees (a shapely geometry, never compared
+in degrees). Two footprints are compared in an azimuthal equidistant frame centred on one of them, so
+that the poles and the antimeridian are ordinary places. Several volumes become one extent: all their
+footprints' parts, the lowest floor to the highest ceiling and the earliest start to the
 latest end, as the reference DSS unions them. Two extents meet when their footprints intersect and their
 altitude and time ranges overlap, bounds included.
 """
@@ -12,10 +14,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import shapely
-from pyproj import Geod
+from pyproj import Geod, Transformer
 from shapely.geometry.base import BaseGeometry
 
 MAX_AREA_KM2 = 2500.0
@@ -44,13 +47,60 @@ class Extent:
             return False
         if self.footprint is None or other.footprint is None:
             return False
-        return bool(self.footprint.intersects(other.footprint))
+        return footprints_meet(self.footprint, other.footprint)
 
     def covers(self, other: Extent) -> bool:
-        """The footprint of ``other`` lies within this one's."""
+        """The footprint of ``other`` lies within this one's (to a centimetre)."""
         if self.footprint is None or other.footprint is None:
             return False
-        return bool(self.footprint.buffer(1e-9).covers(other.footprint))
+        a, b = _in_frame(self.footprint, other.footprint)
+        return bool(shapely.union_all(_parts(a)).buffer(0.01).covers(shapely.union_all(_parts(b))))
+
+
+@lru_cache(maxsize=4096)
+def _frame(lon: float, lat: float) -> Transformer:
+    return Transformer.from_crs(
+        "EPSG:4326", f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m", always_xy=True
+    )
+
+
+def _parts(geometry: BaseGeometry) -> list[BaseGeometry]:
+    return list(getattr(geometry, "geoms", [geometry]))
+
+
+def _in_frame(a: BaseGeometry, b: BaseGeometry) -> tuple[BaseGeometry, BaseGeometry]:
+    """Both footprints in metres, in the azimuthal equidistant frame centred on a vertex of ``a``."""
+    lon, lat = shapely.get_coordinates(a)[0]
+    t = _frame(round(float(lon), 4), round(float(lat), 4))
+
+    def move(g: BaseGeometry) -> BaseGeometry:
+        return shapely.transform(g, lambda xy: _stack(t.transform(xy[:, 0], xy[:, 1])))
+
+    return move(a), move(b)
+
+
+def _stack(xy: tuple[Any, Any]) -> Any:
+    import numpy as np
+
+    return np.column_stack(xy)
+
+
+def footprints_meet(a: BaseGeometry, b: BaseGeometry) -> bool:
+    pa, pb = _in_frame(a, b)
+    return any(x.intersects(y) for x in _parts(pa) for y in _parts(pb))
+
+
+def bounding_box(geometry: BaseGeometry) -> tuple[float, float, float, float]:
+    """(min lon, min lat, max lon, max lat) that surely holds the footprint: a footprint that spans more
+    than half the longitudes (around a pole, across the antimeridian) gets every longitude, and the pole."""
+    x0, y0, x1, y1 = (float(v) for v in geometry.bounds)
+    if x1 - x0 > 180.0:
+        x0, x1 = -180.0, 180.0
+        if y1 > 0:
+            y1 = 90.0
+        if y0 < 0:
+            y0 = -90.0
+    return x0, y0, x1, y1
 
 
 def _ranges_meet(a0: Any, a1: Any, b0: Any, b1: Any) -> bool:
@@ -113,9 +163,10 @@ def _polygon(value: Any, field: str) -> BaseGeometry:
     if len(set(points)) != len(points):
         raise ExtentError(f"{field}.vertices: a vertex is repeated")
     polygon = shapely.Polygon(points)
-    if not polygon.is_valid:
-        raise ExtentError(f"{field}: {shapely.is_valid_reason(polygon)}")
-    if polygon.area == 0:
+    flat, _ = _in_frame(polygon, polygon)
+    if not flat.is_valid:
+        raise ExtentError(f"{field}: {shapely.is_valid_reason(flat)}")
+    if flat.area == 0:
         raise ExtentError(f"{field}: the polygon has no area")
     if _area_km2(polygon) > MAX_AREA_KM2:
         raise ExtentError(f"{field}: area too large ({_area_km2(polygon):.0f} km² > {MAX_AREA_KM2:g} km²)")
@@ -177,10 +228,8 @@ def _highest(values: Sequence[Any]) -> Any:
 def union(extents: Sequence[Extent], field: str = "extents") -> Extent:
     if not extents:
         raise ExtentError(f"{field}: at least one volume is required")
-    shapes = [e.footprint for e in extents if e.footprint is not None]
-    footprint = shapely.union_all(shapes) if shapes else None
-    if footprint is not None and len(shapes) > 1 and _area_km2(footprint) > MAX_AREA_KM2:
-        raise ExtentError(f"{field}: area too large")
+    shapes = [p for e in extents if e.footprint is not None for p in _parts(e.footprint)]
+    footprint = (shapes[0] if len(shapes) == 1 else shapely.GeometryCollection(shapes)) if shapes else None
     return Extent(
         footprint,
         _lowest([e.alt_lo for e in extents]),
@@ -207,3 +256,11 @@ def require_bounds(extent: Extent, field: str, *, altitude: bool, now: datetime)
         raise ExtentError(f"{field}: time_end may not be in the past")
     if altitude and (extent.alt_lo is None or extent.alt_hi is None):
         raise ExtentError(f"{field}: altitude_lower and altitude_upper are required")
+
+
+def merge(a: BaseGeometry | None, b: BaseGeometry | None) -> BaseGeometry | None:
+    """Both footprints' parts as one footprint."""
+    shapes = [p for g in (a, b) if g is not None for p in _parts(g)]
+    if not shapes:
+        return None
+    return shapes[0] if len(shapes) == 1 else shapely.GeometryCollection(shapes)

@@ -17,10 +17,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-import shapely
 from uas_standards.astm.f3548.v21 import api
 
-from deconfliction.dss.extents import Extent, ExtentError, format_time, parse_extents, parse_volume, require_bounds
+from deconfliction.dss.extents import (
+    Extent,
+    ExtentError,
+    format_time,
+    merge,
+    parse_extents,
+    parse_volume,
+    require_bounds,
+)
 from deconfliction.dss.records import CONSTRAINT, INTENT, Reference, Subscription
 from deconfliction.store.dss import SqlDss
 from deconfliction.store.ports import Store
@@ -333,8 +340,7 @@ class Dss:
         if not e.covers(extent):
             if not sub.implicit:
                 raise _bad("Subscription does not cover entire spatial area of the OperationalIntent")
-            shapes = [s for s in (footprint, extent.footprint) if s is not None]
-            footprint, changed = shapely.union_all(shapes), True
+            footprint, changed = merge(footprint, extent.footprint), True
         if not changed:
             return sub
         grown = replace(sub, extent=replace(e, start=start, end=end, footprint=footprint))
@@ -519,7 +525,8 @@ class Dss:
                 if old.manager != caller:
                     raise DssError(403, "Subscription is owned by different client")
                 index = old.notification_index
-                implicit = old.implicit
+                # a subscription its USS writes is its own from then on: no longer removed with its intents
+                # (as the reference DSS, which the prober checks)
                 dependents = db.dependents(sub_id)
                 for dep_id in dependents:
                     dep = db.reference(INTENT, dep_id)
@@ -530,8 +537,11 @@ class Dss:
             )
             db.put_subscription(sub)
             out = api.PutSubscriptionResponse(subscription=self._subscription(db, sub))
+            # each list only when its notifications were asked for (the defaults would always add both)
+            out.pop("operational_intent_references", None)
+            out.pop("constraint_references", None)
             if for_intents:
-                refs = db.search_references(INTENT, replace(extent, alt_lo=extent.alt_lo, alt_hi=extent.alt_hi))
+                refs = db.search_references(INTENT, extent)
                 out.operational_intent_references = [self._intent(db, r, caller) for r in refs]
             if for_constraints:
                 refs = db.search_references(CONSTRAINT, extent)
@@ -610,9 +620,11 @@ class Dss:
 
     def set_availability(self, uss_id: str, body: Any) -> api.UssAvailabilityStatusResponse:
         params = _body(body)
-        availability = params.get("availability")
-        if availability not in AVAILABILITY:
-            raise _bad(f"Invalid availability state: {availability!r}")
+        raw = params.get("availability")
+        by_name = {a.lower(): a for a in AVAILABILITY}
+        if not isinstance(raw, str) or raw.lower() not in by_name:
+            raise _bad(f"Invalid availability state: {raw!r}")
+        availability = by_name[raw.lower()]
         old_version = params.get("old_version") or ""
         with self.store.write() as tx:
             db: SqlDss = tx.dss  # type: ignore[attr-defined]
@@ -636,13 +648,11 @@ class Dss:
 
 
 def _union(a: Extent, b: Extent) -> Extent:
-    shapes = [s for s in (a.footprint, b.footprint) if s is not None]
-
     def pick(f: Callable[[Sequence[Any]], Any], x: Any, y: Any) -> Any:
         return None if x is None or y is None else f([x, y])
 
     return Extent(
-        shapely.union_all(shapes) if shapes else None,
+        merge(a.footprint, b.footprint),
         pick(min, a.alt_lo, b.alt_lo),
         pick(max, a.alt_hi, b.alt_hi),
         pick(min, a.start, b.start),

@@ -11,7 +11,7 @@ from typing import Any
 
 import shapely
 
-from deconfliction.dss.extents import Extent
+from deconfliction.dss.extents import Extent, bounding_box, footprints_meet
 from deconfliction.dss.records import Reference, Subscription
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -31,7 +31,7 @@ def _time(value: int) -> datetime:
 
 def _box(extent: Extent) -> tuple[float, float, float, float]:
     assert extent.footprint is not None
-    return tuple(float(v) for v in extent.footprint.bounds)  # type: ignore[return-value]
+    return bounding_box(extent.footprint)
 
 
 class SqlDss:
@@ -109,8 +109,8 @@ class SqlDss:
             sql += " AND alt_lo <= ?"
             params.append(extent.alt_hi)
         rows = [self._ref(r) for r in self._exec(sql + " ORDER BY id", params).fetchall()]
-        shapely.prepare(extent.footprint)
-        return [r for r in rows if extent.footprint.intersects(r.extent.footprint)]
+        footprint = extent.footprint
+        return [r for r in rows if r.extent.footprint is not None and footprints_meet(footprint, r.extent.footprint)]
 
     def dependents(self, subscription_id: str) -> list[str]:
         rows = self._exec(
@@ -174,8 +174,8 @@ class SqlDss:
             sql += f" AND {flag} = 1"
         params = [_us(extent.start, -_FAR), _us(extent.end, _FAR), x0, x1, y0, y1]
         rows = [self._sub(r) for r in self._exec(sql + " ORDER BY id", params).fetchall()]
-        shapely.prepare(extent.footprint)
-        return [s for s in rows if extent.footprint.intersects(s.extent.footprint)]
+        footprint = extent.footprint
+        return [s for s in rows if s.extent.footprint is not None and footprints_meet(footprint, s.extent.footprint)]
 
     def increment(self, sub_ids: Sequence[str]) -> None:
         for sub_id in sub_ids:
