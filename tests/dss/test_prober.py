@@ -30,6 +30,7 @@ EXPECTED = 173
 
 pytestmark = [pytest.mark.xdist_group("dss-prober")]
 
+_PROBER_DIR = "import os, monitoring.prober as p; print(os.path.dirname(p.__file__))"
 _PUBLIC_KEY = (
     "import sys\n"
     "from monitoring.monitorlib.auth import NoAuth\n"
@@ -79,6 +80,8 @@ def test_the_interuss_prober_passes_every_strategic_coordination_test(database_u
     need(_prober_missing(), REQUIRED)
     key = tmp_path / "noauth-public.pem"
     key.write_bytes(subprocess.run([str(PROBER_PYTHON), "-c", _PUBLIC_KEY], check=True, capture_output=True).stdout)
+    # the prober reads its request bodies from ./scd/resources: it runs in its own package directory
+    prober_dir = subprocess.run([str(PROBER_PYTHON), "-c", _PROBER_DIR], check=True, capture_output=True, text=True)
     server = _server_class()(
         database_url,
         tmp_path,
@@ -97,8 +100,7 @@ def test_the_interuss_prober_passes_every_strategic_coordination_test(database_u
                 str(PROBER_PYTHON),
                 "-m",
                 "pytest",
-                "--pyargs",
-                "monitoring.prober.scd",
+                "scd",
                 "-p",
                 "no:cacheprovider",
                 "-q",
@@ -108,12 +110,13 @@ def test_the_interuss_prober_passes_every_strategic_coordination_test(database_u
                 "--scd-auth1=NoAuth(sub=uss1)",
                 "--scd-auth2=NoAuth(sub=uss2)",
             ],
-            cwd=tmp_path,
+            cwd=prober_dir.stdout.strip(),
             env=env,
             capture_output=True,
             text=True,
             timeout=900,
         )
+        assert junit.exists(), f"the prober did not run:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
         tally = _tally(junit)
         print(f"InterUSS prober on {database_url.split(':')[0]}: {tally}")
         summary = "\n".join(run.stdout.splitlines()[-60:])
