@@ -69,8 +69,18 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _list_env(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in env.get(f"{ENV_PREFIX}{name}", "").split(",") if item.strip())
+def _list_env(env: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    items = tuple(item.strip() for item in env.get(f"{ENV_PREFIX}{name}", "").split(",") if item.strip())
+    return items or None
+
+
+def _flag_env(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(f"{ENV_PREFIX}{name}", "0").strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not 1 or 0")
 
 
 def _origins(env: Mapping[str, str]) -> tuple[str, ...] | None:
@@ -171,10 +181,10 @@ class Settings:
     """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in."""
     cors_origins: tuple[str, ...] | None = None
     """DECONFLICTION_CORS_ORIGINS: space-separated origins whose pages may call the API (unset: none)."""
-    dss_public_keys: tuple[str, ...] = ()
+    dss_public_keys: tuple[str, ...] | None = None
     """DECONFLICTION_DSS_PUBLIC_KEYS: comma-separated PEM files of the public keys that sign USS access tokens
     (RS256); unset: the ASTM F3548 DSS interface at /dss/v1 is off (docs/dss.md)."""
-    dss_audiences: tuple[str, ...] = ()
+    dss_audiences: tuple[str, ...] | None = None
     """DECONFLICTION_DSS_AUDIENCES: comma-separated audiences (``aud``) a DSS access token must name, usually
     the service's host name."""
     dss_allow_http_base_urls: bool = False
@@ -228,7 +238,7 @@ class Settings:
             cors_origins=_origins(env),
             dss_public_keys=_list_env(env, "DSS_PUBLIC_KEYS"),
             dss_audiences=_list_env(env, "DSS_AUDIENCES"),
-            dss_allow_http_base_urls=env.get(f"{ENV_PREFIX}DSS_ALLOW_HTTP_BASE_URLS", "0").lower() in ("1", "true", "yes"),
+            dss_allow_http_base_urls=_flag_env(env, "DSS_ALLOW_HTTP_BASE_URLS"),
             limits=limits,
         )
 

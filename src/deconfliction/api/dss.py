@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from uas_standards.astm.f3548.v21.constants import Scope
 
@@ -47,13 +47,16 @@ async def _body(request: Request) -> Any:
 
 
 def build_router(verifier: TokenVerifier, allow_http: bool) -> APIRouter:
-    router = APIRouter(prefix="/dss/v1", tags=["ASTM F3548-21 DSS"])
+    # the contract of these routes is the standard's own OpenAPI document (astm-utm/Protocol), not /v1's
+    router = APIRouter(prefix="/dss/v1", tags=["ASTM F3548-21 DSS"], include_in_schema=False)
 
     def dss(request: Request) -> Dss:
         rt = request.app.state.runtime
         return Dss(rt.store, rt.clock, allow_http=allow_http)
 
-    async def call(request: Request, scopes: tuple[str, ...], work: Callable[[Dss, Caller], Any], ok: int = 200) -> Response:
+    async def call(
+        request: Request, scopes: tuple[str, ...], work: Callable[[Dss, Caller], Any], ok: int = 200
+    ) -> Response:
         try:
             caller = verifier.verify(request.headers.get("authorization"), scopes)
             result = await run_in_threadpool(work, dss(request), caller)
@@ -134,7 +137,9 @@ def build_router(verifier: TokenVerifier, allow_http: bool) -> APIRouter:
 
     @router.delete("/subscriptions/{subscriptionid}/{version}", summary="Delete a subscription")
     async def delete_subscription(request: Request, subscriptionid: str, version: str) -> Response:
-        return await call(request, SUBSCRIPTIONS, lambda d, c: d.delete_subscription(c.subject, subscriptionid, version))
+        return await call(
+            request, SUBSCRIPTIONS, lambda d, c: d.delete_subscription(c.subject, subscriptionid, version)
+        )
 
     @router.post("/reports", summary="Report a communication issue with a DSS")
     async def make_report(request: Request) -> Response:
@@ -168,6 +173,13 @@ def install(app: FastAPI, settings: Settings) -> None:
     """Mount /dss/v1 when public keys are configured (the interface is off otherwise)."""
     if not settings.dss_public_keys:
         return
-    keys = [Path(p).read_bytes() for p in settings.dss_public_keys]
+    if not settings.dss_audiences:
+        raise ValueError("DECONFLICTION_DSS_AUDIENCES is required with DECONFLICTION_DSS_PUBLIC_KEYS")
+    keys = []
+    for path in settings.dss_public_keys:
+        try:
+            keys.append(Path(path).read_bytes())
+        except OSError as exc:
+            raise ValueError(f"DECONFLICTION_DSS_PUBLIC_KEYS: cannot read {path}: {exc.strerror}") from None
     verifier = TokenVerifier(keys, settings.dss_audiences)
     app.include_router(build_router(verifier, settings.dss_allow_http_base_urls))

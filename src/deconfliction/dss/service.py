@@ -230,8 +230,10 @@ class Dss:
         if params.get("requested_ovn_suffix") is not None:
             new_ovn = f"{entity_id}_{self._ovn_suffix(params['requested_ovn_suffix'], now)}"
         if state != "Accepted" and sub_id is None and new_sub is None:
-            raise _bad(f"Provided Operational Intent Reference state `{state}` requires either a subscription ID or "
-                       "information to create an implicit subscription")
+            raise _bad(
+                f"Provided Operational Intent Reference state `{state}` requires either a subscription ID or "
+                "information to create an implicit subscription"
+            )
         key = params.get("key") or []
         if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
             raise _bad("key: a list of OVNs is required")
@@ -389,7 +391,9 @@ class Dss:
             db.delete_reference(entity_id)
             if remove and previous is not None:
                 db.delete_subscription(previous.id)
-            return api.ChangeOperationalIntentReferenceResponse(subscribers=subscribers, operational_intent_reference=out)
+            return api.ChangeOperationalIntentReferenceResponse(
+                subscribers=subscribers, operational_intent_reference=out
+            )
 
     # ---------------------------------------------------------------------------------- constraints
 

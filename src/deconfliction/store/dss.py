@@ -179,7 +179,9 @@ class SqlDss:
 
     def increment(self, sub_ids: Sequence[str]) -> None:
         for sub_id in sub_ids:
-            self._exec("UPDATE dss_subscriptions SET notification_index = notification_index + 1 WHERE id = ?", (sub_id,))
+            self._exec(
+                "UPDATE dss_subscriptions SET notification_index = notification_index + 1 WHERE id = ?", (sub_id,)
+            )
 
     # ------------------------------------------------------------------------------ availability, reports
 
