@@ -52,7 +52,7 @@ def build_router(verifier: TokenVerifier, allow_http: bool) -> APIRouter:
 
     def dss(request: Request) -> Dss:
         rt = request.app.state.runtime
-        return Dss(rt.store, rt.clock, allow_http=allow_http)
+        return Dss(rt.store, rt.clock, allow_http=allow_http, runtime=rt)
 
     async def call(
         request: Request, scopes: tuple[str, ...], work: Callable[[Dss, Caller], Any], ok: int = 200

@@ -64,8 +64,12 @@ def _frame(lon: float, lat: float) -> Transformer:
     )
 
 
-def _parts(geometry: BaseGeometry) -> list[BaseGeometry]:
+def parts(geometry: BaseGeometry) -> list[BaseGeometry]:
+    """The polygons of a footprint."""
     return list(getattr(geometry, "geoms", [geometry]))
+
+
+_parts = parts
 
 
 def _in_frame(a: BaseGeometry, b: BaseGeometry) -> tuple[BaseGeometry, BaseGeometry]:

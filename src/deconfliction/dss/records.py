@@ -23,6 +23,8 @@ class Reference:
     uss_base_url: str
     subscription_id: str | None
     extent: Extent
+    mirror_id: str | None = None
+    """The service operation that mirrors this intent (docs/dss.md, One model); None when not mirrored."""
 
 
 @dataclass(frozen=True)

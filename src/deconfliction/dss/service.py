@@ -28,7 +28,9 @@ from deconfliction.dss.extents import (
     parse_volume,
     require_bounds,
 )
+from deconfliction.dss.mirror import cancel_mirror, mirror_intent
 from deconfliction.dss.records import CONSTRAINT, INTENT, Reference, Subscription
+from deconfliction.service.runtime import Runtime
 from deconfliction.store.dss import SqlDss
 from deconfliction.store.ports import Store
 
@@ -96,10 +98,14 @@ def _time(value: datetime | None) -> api.Time:
 class Dss:
     """The DSS over one store. ``now`` is the clock; ``allow_http`` lets plain-http base URLs in."""
 
-    def __init__(self, store: Store, now: Callable[[], datetime], *, allow_http: bool = False) -> None:
+    def __init__(
+        self, store: Store, now: Callable[[], datetime], *, allow_http: bool = False, runtime: Runtime | None = None
+    ) -> None:
         self.store = store
         self.now = now
         self.allow_http = allow_http
+        self.runtime = runtime
+        """Set: intents are mirrored as operations of their USS's party (``deconfliction.dss.mirror``)."""
 
     # --------------------------------------------------------------------------------------- wire forms
 
@@ -297,6 +303,9 @@ class Dss:
                 attached.id if attached is not None else None,
                 extent,
             )
+            if self.runtime is not None:
+                previous_mirror = old.mirror_id if old is not None else None
+                ref = replace(ref, mirror_id=mirror_intent(tx, self.runtime, ref, previous_mirror))
             db.put_reference(ref)
             if remove_previous and previous is not None:
                 db.delete_subscription(previous.id)
@@ -388,6 +397,8 @@ class Dss:
             remove = previous is not None and self._only_for(db, previous, entity_id)
             subscribers = self._notify(db, old.extent, "notify_for_intents")
             out = self._intent(db, old, caller)
+            if self.runtime is not None and old.mirror_id is not None:
+                cancel_mirror(tx, self.runtime, old.manager, old.mirror_id)
             db.delete_reference(entity_id)
             if remove and previous is not None:
                 db.delete_subscription(previous.id)

@@ -37,7 +37,7 @@ def _box(extent: Extent) -> tuple[float, float, float, float]:
 class SqlDss:
     _REF = (
         "id, kind, manager, version, ovn, state, uss_base_url, subscription_id, t_start, t_end, alt_lo, alt_hi, "
-        "footprint"
+        "footprint, mirror_id"
     )
     _SUB = (
         "id, manager, version, notification_index, uss_base_url, notify_for_intents, notify_for_constraints, "
@@ -57,7 +57,7 @@ class SqlDss:
     @staticmethod
     def _ref(r: Sequence[Any]) -> Reference:
         extent = Extent(shapely.from_wkb(bytes(r[12])), r[10], r[11], _time(r[8]), _time(r[9]))
-        return Reference(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], extent)
+        return Reference(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], extent, r[13])
 
     def reference(self, kind: str, ref_id: str) -> Reference | None:
         r = self._exec(f"SELECT {self._REF} FROM dss_entities WHERE id = ? AND kind = ?", (ref_id, kind)).fetchone()
@@ -69,8 +69,8 @@ class SqlDss:
         self._exec("DELETE FROM dss_entities WHERE id = ?", (ref.id,))
         self._exec(
             "INSERT INTO dss_entities (id, kind, manager, version, ovn, state, uss_base_url, subscription_id, "
-            "t_start, t_end, alt_lo, alt_hi, min_lon, min_lat, max_lon, max_lat, footprint) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "t_start, t_end, alt_lo, alt_hi, min_lon, min_lat, max_lon, max_lat, footprint, mirror_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 ref.id,
                 ref.kind,
@@ -86,6 +86,7 @@ class SqlDss:
                 e.alt_hi,
                 *_box(e),
                 shapely.to_wkb(e.footprint),
+                ref.mirror_id,
             ),
         )
 

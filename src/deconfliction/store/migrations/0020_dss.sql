@@ -18,7 +18,8 @@ CREATE TABLE dss_entities (
     min_lat DOUBLE PRECISION NOT NULL,
     max_lon DOUBLE PRECISION NOT NULL,
     max_lat DOUBLE PRECISION NOT NULL,
-    footprint {blob} NOT NULL
+    footprint {blob} NOT NULL,
+    mirror_id TEXT
 );
 CREATE INDEX dss_entities_kind_time ON dss_entities (kind, t_end);
 CREATE INDEX dss_entities_subscription ON dss_entities (subscription_id);
