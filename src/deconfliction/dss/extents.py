@@ -14,11 +14,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import shapely
-from pyproj import Geod, Transformer
+from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
 MAX_AREA_KM2 = 2500.0
@@ -57,11 +57,23 @@ class Extent:
         return bool(shapely.union_all(_parts(a)).buffer(0.01).covers(shapely.union_all(_parts(b))))
 
 
-@lru_cache(maxsize=4096)
-def _frame(lon: float, lat: float) -> Transformer:
-    return Transformer.from_crs(
-        "EPSG:4326", f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m", always_xy=True
-    )
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def _aeqd(lon0: float, lat0: float, xy: Any) -> Any:
+    """Spherical azimuthal equidistant projection centred on (lon0, lat0), in metres: continuous and
+    one-to-one around the centre, poles and the antimeridian included (footprints are at most 2,500 km²,
+    so a few tens of kilometres from their centre)."""
+    lam = np.radians(xy[:, 0] - lon0)
+    phi = np.radians(xy[:, 1])
+    phi0 = math.radians(lat0)
+    cos_c = np.clip(math.sin(phi0) * np.sin(phi) + math.cos(phi0) * np.cos(phi) * np.cos(lam), -1.0, 1.0)
+    c = np.arccos(cos_c)
+    sin_c = np.sin(c)
+    k = np.where(sin_c > 1e-15, c / np.where(sin_c > 1e-15, sin_c, 1.0), 1.0)
+    x = EARTH_RADIUS_M * k * np.cos(phi) * np.sin(lam)
+    y = EARTH_RADIUS_M * k * (math.cos(phi0) * np.sin(phi) - math.sin(phi0) * np.cos(phi) * np.cos(lam))
+    return np.column_stack((x, y))
 
 
 def parts(geometry: BaseGeometry) -> list[BaseGeometry]:
@@ -74,19 +86,11 @@ _parts = parts
 
 def _in_frame(a: BaseGeometry, b: BaseGeometry) -> tuple[BaseGeometry, BaseGeometry]:
     """Both footprints in metres, in the azimuthal equidistant frame centred on a vertex of ``a``."""
-    lon, lat = shapely.get_coordinates(a)[0]
-    t = _frame(round(float(lon), 4), round(float(lat), 4))
-
-    def move(g: BaseGeometry) -> BaseGeometry:
-        return shapely.transform(g, lambda xy: _stack(t.transform(xy[:, 0], xy[:, 1])))
-
-    return move(a), move(b)
-
-
-def _stack(xy: tuple[Any, Any]) -> Any:
-    import numpy as np
-
-    return np.column_stack(xy)
+    lon, lat = (float(v) for v in shapely.get_coordinates(a)[0])
+    return (
+        shapely.transform(a, lambda xy: _aeqd(lon, lat, xy)),
+        shapely.transform(b, lambda xy: _aeqd(lon, lat, xy)),
+    )
 
 
 def footprints_meet(a: BaseGeometry, b: BaseGeometry) -> bool:
