@@ -16,7 +16,7 @@ OIR = "/dss/v1/operational_intent_references"
 
 def _count(rt: Runtime) -> int:
     with rt.store.read() as tx:
-        return len(tx.dss.search_references("intent", _world(rt)))  # type: ignore[attr-defined]
+        return len(tx.dss.search_references("intent", _world(rt)))
 
 
 def _world(rt: Runtime) -> Any:

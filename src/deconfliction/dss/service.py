@@ -31,8 +31,7 @@ from deconfliction.dss.extents import (
 from deconfliction.dss.mirror import cancel_mirror, mirror_intent
 from deconfliction.dss.records import CONSTRAINT, INTENT, Reference, Subscription
 from deconfliction.service.runtime import Runtime
-from deconfliction.store.dss import SqlDss
-from deconfliction.store.ports import Store
+from deconfliction.store.ports import DssRecords, Store
 
 NO_OVN = "Available from USS"
 NULL_SUBSCRIPTION = "00000000-0000-4000-8000-000000000000"
@@ -109,11 +108,11 @@ class Dss:
 
     # --------------------------------------------------------------------------------------- wire forms
 
-    def _availability(self, db: SqlDss, manager: str) -> str:
+    def _availability(self, db: DssRecords, manager: str) -> str:
         found = db.availability(manager)
         return found[0] if found else "Unknown"
 
-    def _intent(self, db: SqlDss, ref: Reference, caller: str) -> api.OperationalIntentReference:
+    def _intent(self, db: DssRecords, ref: Reference, caller: str) -> api.OperationalIntentReference:
         return api.OperationalIntentReference(
             id=ref.id,
             manager=ref.manager,
@@ -127,7 +126,7 @@ class Dss:
             subscription_id=ref.subscription_id or NULL_SUBSCRIPTION,
         )
 
-    def _constraint(self, db: SqlDss, ref: Reference, caller: str) -> api.ConstraintReference:
+    def _constraint(self, db: DssRecords, ref: Reference, caller: str) -> api.ConstraintReference:
         return api.ConstraintReference(
             id=ref.id,
             manager=ref.manager,
@@ -140,7 +139,7 @@ class Dss:
         )
 
     @staticmethod
-    def _subscription(db: SqlDss, sub: Subscription) -> api.Subscription:
+    def _subscription(db: DssRecords, sub: Subscription) -> api.Subscription:
         out = api.Subscription(
             id=sub.id,
             version=sub.version,
@@ -158,7 +157,7 @@ class Dss:
         return out
 
     @staticmethod
-    def _notify(db: SqlDss, extent: Extent, flag: str) -> list[api.SubscriberToNotify]:
+    def _notify(db: DssRecords, extent: Extent, flag: str) -> list[api.SubscriberToNotify]:
         """Increment the index of every subscription the change concerns; the subscribers by base URL."""
         subs = db.search_subscriptions(extent, flag=flag)
         db.increment([s.id for s in subs])
@@ -186,7 +185,7 @@ class Dss:
     def query_intents(self, caller: str, body: Any) -> api.QueryOperationalIntentReferenceResponse:
         extent = self._area_of_interest(body)
         with self.store.read() as tx:
-            db: SqlDss = tx.dss  # type: ignore[attr-defined]
+            db = tx.dss
             refs = db.search_references(INTENT, extent)
             return api.QueryOperationalIntentReferenceResponse(
                 operational_intent_references=[self._intent(db, r, caller) for r in refs]
@@ -195,7 +194,7 @@ class Dss:
     def get_intent(self, caller: str, entity_id: str) -> api.GetOperationalIntentReferenceResponse:
         entity_id = _uuid(entity_id)
         with self.store.read() as tx:
-            db: SqlDss = tx.dss  # type: ignore[attr-defined]
+            db = tx.dss
             ref = db.reference(INTENT, entity_id)
             if ref is None:
                 raise DssError(404, f"OperationalIntent {entity_id} not found")
@@ -247,7 +246,7 @@ class Dss:
             raise DssError(403, f"Missing `{CMSA_SCOPE}` scope to transition to CMSA state: {state}")
 
         with self.store.write() as tx:
-            db: SqlDss = tx.dss  # type: ignore[attr-defined]
+            db = tx.dss
             old = db.reference(INTENT, entity_id)
             if old is None and db.reference(CONSTRAINT, entity_id) is not None:
                 raise DssError(409, f"{entity_id} is a constraint")
@@ -329,13 +328,13 @@ class Dss:
         return str(parsed)
 
     @staticmethod
-    def _only_for(db: SqlDss, sub: Subscription, intent_id: str) -> bool:
+    def _only_for(db: DssRecords, sub: Subscription, intent_id: str) -> bool:
         if not sub.implicit:
             return False
         return db.dependents(sub.id) == [intent_id]
 
     @staticmethod
-    def _cover(db: SqlDss, sub: Subscription, extent: Extent) -> Subscription:
+    def _cover(db: DssRecords, sub: Subscription, extent: Extent) -> Subscription:
         """The subscription, grown to cover the intent when implicit; refused when explicit and short."""
         e = sub.extent
         start, end, footprint = e.start, e.end, e.footprint
@@ -359,7 +358,7 @@ class Dss:
         return grown
 
     def _check_key(
-        self, db: SqlDss, caller: str, entity_id: str, extent: Extent, key: set[str], attached: Subscription | None
+        self, db: DssRecords, caller: str, entity_id: str, extent: Extent, key: set[str], attached: Subscription | None
     ) -> None:
         missing_intents = []
         for other in db.search_references(INTENT, extent):
@@ -385,7 +384,7 @@ class Dss:
         if not ovn:
             raise _bad("Missing OVN for operational intent to modify")
         with self.store.write() as tx:
-            db: SqlDss = tx.dss  # type: ignore[attr-defined]
+            db = tx.dss
             old = db.reference(INTENT, entity_id)
             if old is None:
                 raise DssError(404, f"OperationalIntent {entity_id} not found")
@@ -411,7 +410,7 @@ class Dss:
     def query_constraints(self, caller: str, body: Any) -> api.QueryConstraintReferencesResponse:
         extent = self._area_of_interest(body)
         with self.store.read() as tx:
-            db: SqlDss = tx.dss  # type: ignore[attr-defined]
+            db = tx.dss
             refs = db.search_references(CONSTRAINT, extent)
             return api.QueryConstraintReferencesResponse(
                 constraint_references=[self._constraint(db, r, caller) for r in refs]
@@ -420,7 +419,7 @@ class Dss:
     def get_constraint(self, caller: str, entity_id: str) -> api.GetConstraintReferenceResponse:
         entity_id = _uuid(entity_id)
         with self.store.read() as tx:
-            db: SqlDss = tx.dss  # type: ignore[attr-defined]
+            db = tx.dss
             ref = db.reference(CONSTRAINT, entity_id)
             if ref is None:
                 raise DssError(404, f"Constraint {entity_id} not found")
@@ -442,7 +441,7 @@ class Dss:
             alt_hi=extent.alt_hi if extent.alt_hi is not None else 1e9,
         )
         with self.store.write() as tx:
-            db: SqlDss = tx.dss  # type: ignore[attr-defined]
+            db = tx.dss
             old = db.reference(CONSTRAINT, entity_id)
             if old is None and db.reference(INTENT, entity_id) is not None:
                 raise DssError(409, f"{entity_id} is an operational intent")
@@ -477,7 +476,7 @@ class Dss:
         if not ovn:
             raise _bad("Missing OVN for constraint to modify")
         with self.store.write() as tx:
-            db: SqlDss = tx.dss  # type: ignore[attr-defined]
+            db = tx.dss
             old = db.reference(CONSTRAINT, entity_id)
             if old is None:
                 raise DssError(404, f"Constraint {entity_id} not found")
@@ -508,7 +507,7 @@ class Dss:
         if not for_intents and not for_constraints:
             raise _bad("No notification triggers requested for Subscription")
         with self.store.write() as tx:
-            db: SqlDss = tx.dss  # type: ignore[attr-defined]
+            db = tx.dss
             old = db.subscription(sub_id)
             start, end = extent.start, extent.end
             if start is None:
@@ -582,7 +581,7 @@ class Dss:
     def get_subscription(self, caller: str, sub_id: str) -> api.GetSubscriptionResponse:
         sub_id = _uuid(sub_id)
         with self.store.read() as tx:
-            db: SqlDss = tx.dss  # type: ignore[attr-defined]
+            db = tx.dss
             sub = db.subscription(sub_id)
             if sub is None:
                 raise DssError(404, f"Subscription {sub_id} not found")
@@ -594,7 +593,7 @@ class Dss:
         extent = self._area_of_interest(body)
         now = self.now()
         with self.store.read() as tx:
-            db: SqlDss = tx.dss  # type: ignore[attr-defined]
+            db = tx.dss
             subs = [
                 s
                 for s in db.search_subscriptions(extent)
@@ -607,7 +606,7 @@ class Dss:
         if not version:
             raise _bad("Missing version")
         with self.store.write() as tx:
-            db: SqlDss = tx.dss  # type: ignore[attr-defined]
+            db = tx.dss
             sub = db.subscription(sub_id)
             if sub is None:
                 raise DssError(404, f"Subscription {sub_id} not found")
@@ -627,7 +626,7 @@ class Dss:
         if not uss_id:
             raise _bad("UssId not provided")
         with self.store.read() as tx:
-            found = tx.dss.availability(uss_id)  # type: ignore[attr-defined]
+            found = tx.dss.availability(uss_id)
         availability, version = found if found else ("Unknown", "")
         return api.UssAvailabilityStatusResponse(
             version=version, status=api.UssAvailabilityStatus(uss=uss_id, availability=availability)
@@ -642,7 +641,7 @@ class Dss:
         availability = by_name[raw.lower()]
         old_version = params.get("old_version") or ""
         with self.store.write() as tx:
-            db: SqlDss = tx.dss  # type: ignore[attr-defined]
+            db = tx.dss
             old = db.availability(uss_id)
             if old is None and old_version:
                 raise DssError(409, f"availability for USS {uss_id} already exists")
@@ -658,7 +657,7 @@ class Dss:
         params = dict(_body(body))
         params["report_id"] = str(uuid.uuid4())
         with self.store.write() as tx:
-            tx.dss.add_report(params["report_id"], caller, self.now(), orjson.dumps(params).decode())  # type: ignore[attr-defined]
+            tx.dss.add_report(params["report_id"], caller, self.now(), orjson.dumps(params).decode())
         return api.ErrorReport(params)
 
 
