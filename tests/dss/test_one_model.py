@@ -82,4 +82,10 @@ def test_every_uss_write_is_in_the_ledger(dss_client: Any, rt: Runtime, clock: F
         after = tx.events.head()
         types = [e.type for e in tx.events.after(before[0], 100)]
     assert after != before
-    assert "party.created" in types and "operation.created" in types
+    assert "party.created" in types and "operation.created" in types and "dss.intent.put" in types
+    ref = made.json()["operational_intent_reference"]
+    gone = dss_client.delete(f"{OIR}/{ref['id']}/{ref['ovn']}", headers=bearer(token()))
+    assert gone.status_code == 200
+    with rt.store.read() as tx:
+        later = [e.type for e in tx.events.after(after[0], 100)]
+    assert later[0] == "dss.intent.deleted" and "operation.changed" in later

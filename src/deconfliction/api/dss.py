@@ -153,7 +153,7 @@ def build_router(verifier: TokenVerifier, allow_http: bool) -> APIRouter:
     @router.put("/uss_availability/{uss_id}", summary="Set a USS's availability")
     async def set_availability(request: Request, uss_id: str) -> Response:
         body = await _safe_body(request)
-        return await call(request, AVAILABILITY_WRITE, lambda d, c: d.set_availability(uss_id, body))
+        return await call(request, AVAILABILITY_WRITE, lambda d, c: d.set_availability(c.subject, uss_id, body))
 
     return router
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from deconfliction.domain.footprint import parse_footprint
 from deconfliction.domain.ledger import EVERYONE
@@ -34,9 +35,13 @@ _NOT_A_NAME = re.compile(r"[^A-Za-z0-9 .,'()&/-]+")
 
 
 def uss_party(tx: Transaction, rt: Runtime, subject: str) -> Party:
-    """The party of the USS ``subject``, created (role ``uss``, no API key) on first use."""
-    name = f"USS {_NOT_A_NAME.sub('-', subject)}"[:80]
+    """The party of the USS ``subject``, created (role ``uss``, no API key) on first use; a name already
+    taken by a party of another role gets the suffix " (F3548)"."""
+    name = f"USS {_NOT_A_NAME.sub('-', subject)}"[:70]
     party = tx.parties.by_name(name)
+    if party is not None and party.role is not Role.USS:
+        name = f"{name} (F3548)"
+        party = tx.parties.by_name(name)
     if party is not None:
         return party
     party = Party(rt.ids.new_id("pt"), name, Role.USS, rt.clock())
@@ -112,3 +117,16 @@ def cancel_mirror(tx: Transaction, rt: Runtime, subject: str, mirror_id: str) ->
     party = uss_party(tx, rt, subject)
     new = op.transition(OperationState.CANCELLED, now=rt.clock(), ovn=rt.ids.new_token())
     apply_change(tx, rt, party, new, detect_again=False, known=(), created=False, signed=None)
+
+
+def record(tx: Transaction, rt: Runtime, subject: str, kind: str, entity_id: str, payload: dict[str, Any]) -> None:
+    """A ledger entry for a DSS write (``dss.<kind>``), seen by the USS that made it (and the coordinator)."""
+    party = uss_party(tx, rt, subject)
+    tx.events.append(
+        at=rt.clock(),
+        actor_id=party.id,
+        type=f"dss.{kind}",
+        subject_id=entity_id,
+        payload=payload,
+        audience=[party.id],
+    )

@@ -28,7 +28,7 @@ from deconfliction.dss.extents import (
     parse_volume,
     require_bounds,
 )
-from deconfliction.dss.mirror import cancel_mirror, mirror_intent
+from deconfliction.dss.mirror import cancel_mirror, mirror_intent, record
 from deconfliction.dss.records import CONSTRAINT, INTENT, Reference, Subscription
 from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import DssRecords, Store
@@ -105,6 +105,10 @@ class Dss:
         self.allow_http = allow_http
         self.runtime = runtime
         """Set: intents are mirrored as operations of their USS's party (``deconfliction.dss.mirror``)."""
+
+    def _record(self, tx: Any, subject: str, kind: str, entity_id: str, **payload: Any) -> None:
+        if self.runtime is not None:
+            record(tx, self.runtime, subject, kind, entity_id, payload)
 
     # --------------------------------------------------------------------------------------- wire forms
 
@@ -310,6 +314,7 @@ class Dss:
                 db.delete_subscription(previous.id)
             notify = _union(extent, old.extent) if old is not None else extent
             subscribers = self._notify(db, notify, "notify_for_intents")
+            self._record(tx, caller, "intent.put", entity_id, version=ref.version, state=state, operation=ref.mirror_id)
             return api.ChangeOperationalIntentReferenceResponse(
                 subscribers=subscribers, operational_intent_reference=self._intent(db, ref, caller)
             )
@@ -396,6 +401,7 @@ class Dss:
             remove = previous is not None and self._only_for(db, previous, entity_id)
             subscribers = self._notify(db, old.extent, "notify_for_intents")
             out = self._intent(db, old, caller)
+            self._record(tx, caller, "intent.deleted", entity_id, version=old.version)
             if self.runtime is not None and old.mirror_id is not None:
                 cancel_mirror(tx, self.runtime, old.manager, old.mirror_id)
             db.delete_reference(entity_id)
@@ -467,6 +473,7 @@ class Dss:
             db.put_reference(ref)
             notify = _union(extent, old.extent) if old is not None else extent
             subscribers = self._notify(db, notify, "notify_for_constraints")
+            self._record(tx, caller, "constraint.put", entity_id, version=ref.version)
             return api.ChangeConstraintReferenceResponse(
                 subscribers=subscribers, constraint_reference=self._constraint(db, ref, caller)
             )
@@ -486,6 +493,7 @@ class Dss:
                 raise DssError(409, f"Current version is {old.ovn} but client specified version {ovn}")
             subscribers = self._notify(db, old.extent, "notify_for_constraints")
             out = self._constraint(db, old, caller)
+            self._record(tx, caller, "constraint.deleted", entity_id, version=old.version)
             db.delete_reference(entity_id)
             return api.ChangeConstraintReferenceResponse(subscribers=subscribers, constraint_reference=out)
 
@@ -550,6 +558,7 @@ class Dss:
                 sub_id, caller, _new_version(), index, uss_base_url, for_intents, for_constraints, implicit, extent
             )
             db.put_subscription(sub)
+            self._record(tx, caller, "subscription.put", sub_id, version=sub.version)
             out = api.PutSubscriptionResponse(subscription=self._subscription(db, sub))
             # each list only when its notifications were asked for (the defaults would always add both)
             out.pop("operational_intent_references", None)
@@ -617,6 +626,7 @@ class Dss:
             if db.dependents(sub_id):
                 raise _bad("Subscriptions with dependent Operations may not be removed")
             out = self._subscription(db, sub)
+            self._record(tx, caller, "subscription.deleted", sub_id)
             db.delete_subscription(sub_id)
             return api.DeleteSubscriptionResponse(subscription=out)
 
@@ -632,7 +642,7 @@ class Dss:
             version=version, status=api.UssAvailabilityStatus(uss=uss_id, availability=availability)
         )
 
-    def set_availability(self, uss_id: str, body: Any) -> api.UssAvailabilityStatusResponse:
+    def set_availability(self, caller: str, uss_id: str, body: Any) -> api.UssAvailabilityStatusResponse:
         params = _body(body)
         raw = params.get("availability")
         by_name = {a.lower(): a for a in AVAILABILITY}
@@ -649,6 +659,7 @@ class Dss:
                 raise DssError(409, f"USS availability version {old_version} is not current")
             version = _new_version()
             db.put_availability(uss_id, availability, version)
+            self._record(tx, caller, "availability.set", uss_id, availability=availability)
         return api.UssAvailabilityStatusResponse(
             version=version, status=api.UssAvailabilityStatus(uss=uss_id, availability=availability)
         )
@@ -658,6 +669,7 @@ class Dss:
         params["report_id"] = str(uuid.uuid4())
         with self.store.write() as tx:
             tx.dss.add_report(params["report_id"], caller, self.now(), orjson.dumps(params).decode())
+            self._record(tx, caller, "report", params["report_id"])
         return api.ErrorReport(params)
 
 
