@@ -89,3 +89,29 @@ def test_every_uss_write_is_in_the_ledger(dss_client: Any, rt: Runtime, clock: F
     with rt.store.read() as tx:
         later = [e.type for e in tx.events.after(after[0], 100)]
     assert later[0] == "dss.intent.deleted" and "operation.changed" in later
+
+
+def test_a_constraint_is_a_site_of_its_uss_that_other_parties_operations_are_told_about(
+    dss_client: Any, rt: Runtime, clock: FakeClock, parties: dict[str, tuple[Party, str]], token: TokenMaker
+) -> None:
+    from deconfliction.domain.footprint import CircleFootprint
+    from deconfliction.domain.policy import OperationKind
+    from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
+    from deconfliction.service import operations as ops
+
+    force = parties["bravo"][0]
+    start = clock() + timedelta(hours=1)
+    window = TimeWindow(start, start + timedelta(hours=2))
+    volume = Volume4D.create(CircleFootprint((50.005, 20.005), 50.0), AltitudeBand(0, 100), window)
+    op = ops.submit_operation(rt, force, ops.OperationDraft(OperationKind.AIR, (volume,)))
+    body = {"extents": [square_volume(50, 20, start)], "uss_base_url": "https://uss.example/c"}
+    cm = ("utm.constraint_management",)
+    made = dss_client.put(f"/dss/v1/constraint_references/{new_id()}", json=body, headers=bearer(token("cm", cm)))
+    assert made.status_code == 201, made.text
+    told = list_conflicts(rt, force, state=ConflictState.OPEN)
+    assert [(c["kind"], c["operation"]) for c in told] == [("protected_site", op.operation.id)]
+
+    ref = made.json()["constraint_reference"]
+    gone = dss_client.delete(f"/dss/v1/constraint_references/{ref['id']}/{ref['ovn']}", headers=bearer(token("cm", cm)))
+    assert gone.status_code == 200
+    assert list_conflicts(rt, force, state=ConflictState.OPEN) == []

@@ -20,13 +20,16 @@ from deconfliction.domain.ledger import EVERYONE
 from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.policy import OperationKind
+from deconfliction.domain.site import SiteCategory, SiteState, withdraw_site
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.dss.extents import parts
 from deconfliction.dss.records import Reference
 from deconfliction.errors import InvalidInput
+from deconfliction.service import areas
 from deconfliction.service.operations import apply_change
 from deconfliction.service.parties import hash_key
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.sites import SiteDraft, add_site, reach_boxes, site_record
 from deconfliction.store.ports import Transaction
 
 log = logging.getLogger(__name__)
@@ -117,6 +120,50 @@ def cancel_mirror(tx: Transaction, rt: Runtime, subject: str, mirror_id: str) ->
     party = uss_party(tx, rt, subject)
     new = op.transition(OperationState.CANCELLED, now=rt.clock(), ovn=rt.ids.new_token())
     apply_change(tx, rt, party, new, detect_again=False, known=(), created=False, signed=None)
+
+
+def mirror_constraint(tx: Transaction, rt: Runtime, ref: Reference, previous: str | None) -> str | None:
+    """Create (or replace) the protected site, of category ``other``, that mirrors the constraint ``ref``
+    until its end; its id (None when the service's limits refuse the shape). Sites are static places: the
+    constraint's start is not kept, it protects from its declaration on."""
+    if previous is not None:
+        withdraw_mirror_site(tx, rt, ref.manager, previous)
+    e = ref.extent
+    if e.footprint is None or e.end is None:
+        return None
+    rings = [[[[float(x), float(y)] for x, y in p.exterior.coords]] for p in parts(e.footprint)]  # type: ignore[attr-defined]
+    geojson = (
+        {"type": "Polygon", "coordinates": rings[0]}
+        if len(rings) == 1
+        else {"type": "MultiPolygon", "coordinates": rings}
+    )
+    party = uss_party(tx, rt, ref.manager)
+    try:
+        footprint = parse_footprint(geojson, rt.limits)
+        draft = SiteDraft(f"F3548 constraint {ref.id}", SiteCategory.OTHER, footprint, 0.0, 0.0, e.end)  # type: ignore[arg-type]
+        return add_site(tx, rt, party, draft, None).site.id
+    except InvalidInput as exc:
+        log.info("constraint %s is not mirrored: %s", ref.id, exc)
+        return None
+
+
+def withdraw_mirror_site(tx: Transaction, rt: Runtime, subject: str, site_id: str) -> None:
+    site = tx.sites.get(site_id)
+    if site is None or site.state is not SiteState.ACTIVE:
+        return
+    party = uss_party(tx, rt, subject)
+    now = rt.clock()
+    site = withdraw_site(site, party_id=party.id, now=now)
+    tx.sites.replace(site)
+    tx.events.append(
+        at=now,
+        actor_id=party.id,
+        type="site.withdrawn",
+        subject_id=site.id,
+        payload=site_record(site, now),
+        audience=[EVERYONE],
+    )
+    areas.reconcile_target(tx, rt, party.id, site.id, reach_boxes(site), now)
 
 
 def record(tx: Transaction, rt: Runtime, subject: str, kind: str, entity_id: str, payload: dict[str, Any]) -> None:

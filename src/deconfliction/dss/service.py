@@ -28,7 +28,13 @@ from deconfliction.dss.extents import (
     parse_volume,
     require_bounds,
 )
-from deconfliction.dss.mirror import cancel_mirror, mirror_intent, record
+from deconfliction.dss.mirror import (
+    cancel_mirror,
+    mirror_constraint,
+    mirror_intent,
+    record,
+    withdraw_mirror_site,
+)
 from deconfliction.dss.records import CONSTRAINT, INTENT, Reference, Subscription
 from deconfliction.service.runtime import Runtime
 from deconfliction.store.ports import DssRecords, Store
@@ -470,6 +476,9 @@ class Dss:
                 None,
                 extent,
             )
+            if self.runtime is not None:
+                previous_mirror = old.mirror_id if old is not None else None
+                ref = replace(ref, mirror_id=mirror_constraint(tx, self.runtime, ref, previous_mirror))
             db.put_reference(ref)
             notify = _union(extent, old.extent) if old is not None else extent
             subscribers = self._notify(db, notify, "notify_for_constraints")
@@ -494,6 +503,8 @@ class Dss:
             subscribers = self._notify(db, old.extent, "notify_for_constraints")
             out = self._constraint(db, old, caller)
             self._record(tx, caller, "constraint.deleted", entity_id, version=old.version)
+            if self.runtime is not None and old.mirror_id is not None:
+                withdraw_mirror_site(tx, self.runtime, old.manager, old.mirror_id)
             db.delete_reference(entity_id)
             return api.ChangeConstraintReferenceResponse(subscribers=subscribers, constraint_reference=out)
 
