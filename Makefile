@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install web lint typecheck pytest bench mutation clean
+.PHONY: demo test install web lint typecheck pytest bench mutation clean prober
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +42,14 @@ pytest: $(STAMP) $(WEB_STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/strategic.py
 
+## InterUSS's DSS prober (interuss-monitoring, Python 3.13) in its own environment .venv-prober, for
+## tests/dss/test_prober.py (docs/dss.md). Needs Python 3.13 (PATH or pyenv) and the package index.
+prober:
+	tools/prober-venv.sh .venv-prober
+
 ## Mutation testing of the pure core (docs/testing.md); not part of `make test`. Niced: it takes both cores.
 mutation: $(STAMP)
 	HYPOTHESIS_PROFILE=mutation nice -n 19 $(BIN)/python tools/mutation.py
 
 clean:
-	rm -rf $(VENV) mutants web/node_modules src/deconfliction/web/static/vendor var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-prober mutants web/node_modules src/deconfliction/web/static/vendor var .pytest_cache .mypy_cache .ruff_cache .hypothesis

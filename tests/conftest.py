@@ -110,6 +110,10 @@ def postgres_url() -> Iterator[str]:
 
 
 TABLES = (
+    "dss_entities",
+    "dss_subscriptions",
+    "dss_availability",
+    "dss_reports",
     "volume_cells",
     "volumes",
     "conflicts",

@@ -130,6 +130,15 @@ class Settings(BaseModel):
     """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in."""
     cors_origins: tuple[str, ...] | None = None
     """DECONFLICTION_CORS_ORIGINS: space-separated origins whose pages may call the API (unset: none)."""
+    dss_public_keys: tuple[str, ...] | None = None
+    """DECONFLICTION_DSS_PUBLIC_KEYS: comma-separated PEM files of the public keys that sign USS access tokens
+    (RS256); unset: the ASTM F3548 DSS interface at /dss/v1 is off (docs/dss.md)."""
+    dss_audiences: tuple[str, ...] | None = None
+    """DECONFLICTION_DSS_AUDIENCES: comma-separated audiences (``aud``) a DSS access token must name, usually
+    the service's host name."""
+    dss_allow_http_base_urls: bool = False
+    """DECONFLICTION_DSS_ALLOW_HTTP_BASE_URLS: 1 lets USSs register plain-http ``uss_base_url``s (tests and
+    local set-ups); default off: refused with 400, as the reference DSS."""
     limits: Limits = Field(default_factory=Limits)
     """DECONFLICTION_MAX_VERTICES, ..._MAX_AREA_KM2, ... one variable per field of ``Limits``, named after it."""
 
@@ -175,6 +184,13 @@ class Settings(BaseModel):
             if value.tzinfo is None or value.utcoffset() is None:
                 raise ValueError("no UTC offset; add Z or +hh:mm")
             return value.astimezone(UTC)
+        return value
+
+    @field_validator("dss_public_keys", "dss_audiences", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip()) or None
         return value
 
     @field_validator("cors_origins", mode="before")

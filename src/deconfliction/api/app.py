@@ -28,6 +28,7 @@ from deconfliction.api import (
     problems,
     requests,
 )
+from deconfliction.api import dss as dss_api
 from deconfliction.api import exercise as exercise_api
 from deconfliction.api import lines as lines_api
 from deconfliction.api import movements as movements_api
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(exercise_api.router)
     app.include_router(units_api.router)
     app.include_router(certificates_api.router)
+    dss_api.install(app, settings)  # /dss/v1, only when DSS public keys are configured (docs/dss.md)
     web_ui.install(app, settings.tile_url)
     limits = runtime.limits if runtime is not None else settings.limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)

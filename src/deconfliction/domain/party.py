@@ -16,6 +16,9 @@ class Role(StrEnum):
     """Reads what concerns it; declares nothing."""
     AUDITOR = "auditor"
     """Reads the record; declares nothing."""
+    USS = "uss"
+    """A drone service supplier coming through the ASTM F3548 DSS interface (docs/dss.md): created on
+    its first request, named by its token's subject; its intents are mirrored as its operations."""
 
 
 DECLARING_ROLES = frozenset({Role.PARTY, Role.COORDINATOR})

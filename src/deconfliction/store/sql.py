@@ -51,6 +51,7 @@ from deconfliction.domain.site import ProtectedSite, SiteCategory, SitePoint, Si
 from deconfliction.domain.unit import Unit
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.domain.zone import Zone, ZoneAnswer, ZoneState
+from deconfliction.store.dss import SqlDss
 from deconfliction.store.gauges import SqlGauges
 from deconfliction.store.ports import (
     CandidateQuery,
@@ -1813,6 +1814,7 @@ class SqlTransaction:
         self.events = SqlEvents(cur, dialect)
         self.deployment = SqlDeployment(cur, dialect)
         self.gauges = SqlGauges(cur, dialect.q, to_us)
+        self.dss = SqlDss(cur, dialect)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,185 @@
+"""HTTP adapter of the ASTM F3548-21 DSS interface at /dss/v1 (docs/dss.md): parse, check the token and
+its scope, call one ``deconfliction.dss.service.Dss`` method, serialise. Wire bodies are the
+``uas_standards`` types; errors are the standard's ``ErrorResponse`` (``{"message": ...}``), not problem+json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from uas_standards.astm.f3548.v21.constants import Scope
+
+from deconfliction.dss.auth import AuthError, Caller, TokenVerifier
+from deconfliction.dss.service import Dss, DssError
+from deconfliction.settings import Settings
+
+SC = Scope.StrategicCoordination.value
+CM = Scope.ConstraintManagement.value
+CP = Scope.ConstraintProcessing.value
+CMSA = Scope.ConformanceMonitoringForSituationalAwareness.value
+AA = Scope.AvailabilityArbitration.value
+
+INTENTS = (SC, CMSA)
+CONSTRAINTS_READ = (CM, CP)
+CONSTRAINTS_WRITE = (CM,)
+SUBSCRIPTIONS = (SC, CP)
+REPORTS = (SC, CM, CP, CMSA, AA)
+AVAILABILITY_READ = (SC, CMSA, AA)
+AVAILABILITY_WRITE = (AA,)
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError as exc:
+        raise DssError(400, f"Malformed params: {exc}") from None
+
+
+def build_router(verifier: TokenVerifier, allow_http: bool) -> APIRouter:
+    # the contract of these routes is the standard's own OpenAPI document (astm-utm/Protocol), not /v1's
+    router = APIRouter(prefix="/dss/v1", tags=["ASTM F3548-21 DSS"], include_in_schema=False)
+
+    def dss(request: Request) -> Dss:
+        rt = request.app.state.runtime
+        return Dss(rt.store, rt.clock, allow_http=allow_http, runtime=rt)
+
+    async def call(
+        request: Request, scopes: tuple[str, ...], work: Callable[[Dss, Caller], Any], ok: int = 200
+    ) -> Response:
+        try:
+            caller = verifier.verify(request.headers.get("authorization"), scopes)
+            result = await run_in_threadpool(work, dss(request), caller)
+        except AuthError as exc:
+            return _json(exc.status, {"message": exc.message})
+        except DssError as exc:
+            return _json(exc.status, exc.body)
+        return _json(ok, result)
+
+    @router.post("/operational_intent_references/query", summary="Query operational intent references")
+    async def query_intents(request: Request) -> Response:
+        body = await _safe_body(request)
+        return await call(request, INTENTS, lambda d, c: d.query_intents(c.subject, body))
+
+    @router.get("/operational_intent_references/{entityid}", summary="Get an operational intent reference")
+    async def get_intent(request: Request, entityid: str) -> Response:
+        return await call(request, INTENTS, lambda d, c: d.get_intent(c.subject, entityid))
+
+    @router.put("/operational_intent_references/{entityid}", summary="Create an operational intent reference")
+    async def create_intent(request: Request, entityid: str) -> Response:
+        body = await _safe_body(request)
+        return await call(request, INTENTS, lambda d, c: d.put_intent(c.subject, c.scopes, entityid, "", body), 201)
+
+    @router.put("/operational_intent_references/{entityid}/{ovn}", summary="Update an operational intent reference")
+    async def update_intent(request: Request, entityid: str, ovn: str) -> Response:
+        body = await _safe_body(request)
+        return await call(request, INTENTS, lambda d, c: d.put_intent(c.subject, c.scopes, entityid, ovn, body))
+
+    @router.delete("/operational_intent_references/{entityid}/{ovn}", summary="Delete an operational intent reference")
+    async def delete_intent(request: Request, entityid: str, ovn: str) -> Response:
+        return await call(request, INTENTS, lambda d, c: d.delete_intent(c.subject, entityid, ovn))
+
+    @router.post("/constraint_references/query", summary="Query constraint references")
+    async def query_constraints(request: Request) -> Response:
+        body = await _safe_body(request)
+        return await call(request, CONSTRAINTS_READ, lambda d, c: d.query_constraints(c.subject, body))
+
+    @router.get("/constraint_references/{entityid}", summary="Get a constraint reference")
+    async def get_constraint(request: Request, entityid: str) -> Response:
+        return await call(request, CONSTRAINTS_READ, lambda d, c: d.get_constraint(c.subject, entityid))
+
+    @router.put("/constraint_references/{entityid}", summary="Create a constraint reference")
+    async def create_constraint(request: Request, entityid: str) -> Response:
+        body = await _safe_body(request)
+        return await call(request, CONSTRAINTS_WRITE, lambda d, c: d.put_constraint(c.subject, entityid, "", body), 201)
+
+    @router.put("/constraint_references/{entityid}/{ovn}", summary="Update a constraint reference")
+    async def update_constraint(request: Request, entityid: str, ovn: str) -> Response:
+        body = await _safe_body(request)
+        return await call(request, CONSTRAINTS_WRITE, lambda d, c: d.put_constraint(c.subject, entityid, ovn, body))
+
+    @router.delete("/constraint_references/{entityid}/{ovn}", summary="Delete a constraint reference")
+    async def delete_constraint(request: Request, entityid: str, ovn: str) -> Response:
+        return await call(request, CONSTRAINTS_WRITE, lambda d, c: d.delete_constraint(c.subject, entityid, ovn))
+
+    @router.post("/subscriptions/query", summary="Query subscriptions")
+    async def query_subscriptions(request: Request) -> Response:
+        body = await _safe_body(request)
+        return await call(request, SUBSCRIPTIONS, lambda d, c: d.query_subscriptions(c.subject, body))
+
+    @router.get("/subscriptions/{subscriptionid}", summary="Get a subscription")
+    async def get_subscription(request: Request, subscriptionid: str) -> Response:
+        return await call(request, SUBSCRIPTIONS, lambda d, c: d.get_subscription(c.subject, subscriptionid))
+
+    @router.put("/subscriptions/{subscriptionid}", summary="Create a subscription")
+    async def create_subscription(request: Request, subscriptionid: str) -> Response:
+        body = await _safe_body(request)
+        return await call(
+            request, SUBSCRIPTIONS, lambda d, c: d.put_subscription(c.subject, c.scopes, subscriptionid, "", body)
+        )
+
+    @router.put("/subscriptions/{subscriptionid}/{version}", summary="Update a subscription")
+    async def update_subscription(request: Request, subscriptionid: str, version: str) -> Response:
+        body = await _safe_body(request)
+        return await call(
+            request, SUBSCRIPTIONS, lambda d, c: d.put_subscription(c.subject, c.scopes, subscriptionid, version, body)
+        )
+
+    @router.delete("/subscriptions/{subscriptionid}/{version}", summary="Delete a subscription")
+    async def delete_subscription(request: Request, subscriptionid: str, version: str) -> Response:
+        return await call(
+            request, SUBSCRIPTIONS, lambda d, c: d.delete_subscription(c.subject, subscriptionid, version)
+        )
+
+    @router.post("/reports", summary="Report a communication issue with a DSS")
+    async def make_report(request: Request) -> Response:
+        body = await _safe_body(request)
+        return await call(request, REPORTS, lambda d, c: d.make_report(c.subject, body), 201)
+
+    @router.get("/uss_availability/{uss_id}", summary="Get a USS's availability")
+    async def get_availability(request: Request, uss_id: str) -> Response:
+        return await call(request, AVAILABILITY_READ, lambda d, c: d.get_availability(uss_id))
+
+    @router.put("/uss_availability/{uss_id}", summary="Set a USS's availability")
+    async def set_availability(request: Request, uss_id: str) -> Response:
+        body = await _safe_body(request)
+        return await call(request, AVAILABILITY_WRITE, lambda d, c: d.set_availability(c.subject, uss_id, body))
+
+    return router
+
+
+async def _safe_body(request: Request) -> Any:
+    try:
+        return await _body(request)
+    except DssError:
+        return _MALFORMED
+
+
+_MALFORMED = object()
+"""A body that is not JSON: the service refuses it as a non-object (400) once the token is checked."""
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Mount /dss/v1 when public keys are configured (the interface is off otherwise)."""
+    if not settings.dss_public_keys:
+        return
+    if not settings.dss_audiences:
+        raise ValueError("DECONFLICTION_DSS_AUDIENCES is required with DECONFLICTION_DSS_PUBLIC_KEYS")
+    keys = []
+    for path in settings.dss_public_keys:
+        try:
+            keys.append(Path(path).read_bytes())
+        except OSError as exc:
+            raise ValueError(f"DECONFLICTION_DSS_PUBLIC_KEYS: cannot read {path}: {exc.strerror}") from None
+    verifier = TokenVerifier(keys, settings.dss_audiences)
+    app.include_router(build_router(verifier, settings.dss_allow_http_base_urls))

@@ -1,0 +1,179 @@
+"""One model underneath the DSS interface (docs/dss.md, "One model").
+
+Each USS (a token's subject) is a party of role ``uss``, created on its first write; each operational
+intent it declares is also an ordinary operation of that party, kept in step in the same transaction, so
+the service's exact detection finds the sites, zones and other parties' operations it enters and tells
+their owners (need-to-know, ledger, notifications as for any operation). The mirror is a *draft*
+operation: drafts are detected and told, and never held by the service's proof-of-knowledge or
+acknowledgement gates, so no F3548 answer depends on it. An intent the service's own limits refuse
+(altitude, window, size) is served by the DSS but not mirrored.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from deconfliction.domain.footprint import parse_footprint
+from deconfliction.domain.ledger import EVERYONE
+from deconfliction.domain.operation import Operation, OperationState
+from deconfliction.domain.party import Party, Role
+from deconfliction.domain.policy import OperationKind
+from deconfliction.domain.site import SiteCategory, SiteState, withdraw_site
+from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
+from deconfliction.dss.extents import parts
+from deconfliction.dss.records import Reference
+from deconfliction.errors import InvalidInput
+from deconfliction.service import areas
+from deconfliction.service.operations import apply_change
+from deconfliction.service.parties import hash_key
+from deconfliction.service.runtime import Runtime
+from deconfliction.service.sites import SiteDraft, add_site, reach_boxes, site_record
+from deconfliction.store.ports import Transaction
+
+log = logging.getLogger(__name__)
+
+_NOT_A_NAME = re.compile(r"[^A-Za-z0-9 .,'()&/-]+")
+
+
+def uss_party(tx: Transaction, rt: Runtime, subject: str) -> Party:
+    """The party of the USS ``subject``, created (role ``uss``, no API key) on first use; a name already
+    taken by a party of another role gets the suffix " (F3548)"."""
+    name = f"USS {_NOT_A_NAME.sub('-', subject)}"[:70]
+    party = tx.parties.by_name(name)
+    if party is not None and party.role is not Role.USS:
+        name = f"{name} (F3548)"
+        party = tx.parties.by_name(name)
+    if party is not None:
+        return party
+    party = Party(rt.ids.new_id("pt"), name, Role.USS, rt.clock())
+    tx.parties.add(party, hash_key(rt.ids.new_api_key()))  # a key nobody holds: the USS signs in with JWTs
+    tx.events.append(
+        at=party.created_at,
+        actor_id=None,
+        type="party.created",
+        subject_id=party.id,
+        payload={"name": name, "role": Role.USS.value, "dss_subject": subject},
+        audience=[EVERYONE],
+    )
+    return party
+
+
+def _volumes(rt: Runtime, ref: Reference) -> tuple[Volume4D, ...] | None:
+    e = ref.extent
+    if e.footprint is None or e.start is None or e.end is None or e.alt_lo is None or e.alt_hi is None:
+        return None
+    try:
+        band = AltitudeBand.of(e.alt_lo, e.alt_hi, rt.limits)
+        window = TimeWindow.of(e.start, e.end, rt.limits)
+        out = []
+        for part in parts(e.footprint):
+            ring = [[float(x), float(y)] for x, y in part.exterior.coords]  # type: ignore[attr-defined]
+            footprint = parse_footprint({"type": "Polygon", "coordinates": [ring]}, rt.limits)
+            out.append(Volume4D.create(footprint, band, window))
+        return tuple(out)
+    except InvalidInput as exc:
+        log.info("intent %s is not mirrored: %s", ref.id, exc)
+        return None
+
+
+def mirror_intent(tx: Transaction, rt: Runtime, ref: Reference, previous: str | None) -> str | None:
+    """Create or revise the operation that mirrors ``ref``; its id (None when not mirrored)."""
+    volumes = _volumes(rt, ref)
+    if volumes is None:
+        if previous is not None:
+            cancel_mirror(tx, rt, ref.manager, previous)
+        return None
+    party = uss_party(tx, rt, ref.manager)
+    now = rt.clock()
+    title = f"F3548 operational intent {ref.id} ({ref.state})"
+    old = tx.operations.get(previous) if previous is not None else None
+    if old is not None and old.is_live:
+        new = old.revise(
+            volumes=volumes, kind=OperationKind.AIR, priority=0, title=title, now=now, ovn=rt.ids.new_token()
+        )
+        created = False
+    else:
+        new = Operation(
+            rt.ids.new_id("op"),
+            party.id,
+            OperationKind.AIR,
+            0,
+            OperationState.DRAFT,
+            1,
+            rt.ids.new_token(),
+            volumes,
+            title,
+            now,
+            now,
+        )
+        created = True
+    apply_change(tx, rt, party, new, detect_again=True, known=(), created=created, signed=None)
+    return new.id
+
+
+def cancel_mirror(tx: Transaction, rt: Runtime, subject: str, mirror_id: str) -> None:
+    op = tx.operations.get(mirror_id)
+    if op is None or not op.is_live:
+        return
+    party = uss_party(tx, rt, subject)
+    new = op.transition(OperationState.CANCELLED, now=rt.clock(), ovn=rt.ids.new_token())
+    apply_change(tx, rt, party, new, detect_again=False, known=(), created=False, signed=None)
+
+
+def mirror_constraint(tx: Transaction, rt: Runtime, ref: Reference, previous: str | None) -> str | None:
+    """Create (or replace) the protected site, of category ``other``, that mirrors the constraint ``ref``
+    until its end; its id (None when the service's limits refuse the shape). Sites are static places: the
+    constraint's start is not kept, it protects from its declaration on."""
+    if previous is not None:
+        withdraw_mirror_site(tx, rt, ref.manager, previous)
+    e = ref.extent
+    if e.footprint is None or e.end is None:
+        return None
+    rings = [[[[float(x), float(y)] for x, y in p.exterior.coords]] for p in parts(e.footprint)]  # type: ignore[attr-defined]
+    geojson = (
+        {"type": "Polygon", "coordinates": rings[0]}
+        if len(rings) == 1
+        else {"type": "MultiPolygon", "coordinates": rings}
+    )
+    party = uss_party(tx, rt, ref.manager)
+    try:
+        footprint = parse_footprint(geojson, rt.limits)
+        draft = SiteDraft(f"F3548 constraint {ref.id}", SiteCategory.OTHER, footprint, 0.0, 0.0, e.end)  # type: ignore[arg-type]
+        return add_site(tx, rt, party, draft, None).site.id
+    except InvalidInput as exc:
+        log.info("constraint %s is not mirrored: %s", ref.id, exc)
+        return None
+
+
+def withdraw_mirror_site(tx: Transaction, rt: Runtime, subject: str, site_id: str) -> None:
+    site = tx.sites.get(site_id)
+    if site is None or site.state is not SiteState.ACTIVE:
+        return
+    party = uss_party(tx, rt, subject)
+    now = rt.clock()
+    site = withdraw_site(site, party_id=party.id, now=now)
+    tx.sites.replace(site)
+    tx.events.append(
+        at=now,
+        actor_id=party.id,
+        type="site.withdrawn",
+        subject_id=site.id,
+        payload=site_record(site, now),
+        audience=[EVERYONE],
+    )
+    areas.reconcile_target(tx, rt, party.id, site.id, reach_boxes(site), now)
+
+
+def record(tx: Transaction, rt: Runtime, subject: str, kind: str, entity_id: str, payload: dict[str, Any]) -> None:
+    """A ledger entry for a DSS write (``dss.<kind>``), seen by the USS that made it (and the coordinator)."""
+    party = uss_party(tx, rt, subject)
+    tx.events.append(
+        at=rt.clock(),
+        actor_id=party.id,
+        type=f"dss.{kind}",
+        subject_id=entity_id,
+        payload=payload,
+        audience=[party.id],
+    )
