@@ -403,7 +403,8 @@ class StoreContract:
             assert [c.id for c in tx.conflicts.ended(end)] == ["cf_2"]
 
     def test_records_before_migration_14_get_their_windows_end(self, seeded: Store) -> None:
-        from deconfliction.store.sql import POSTGRES, SQLITE, backfill_conflict_window_end
+        from deconfliction.store.sql import POSTGRES, SQLITE
+        from deconfliction.store.sql.conflicts import backfill_conflict_window_end
 
         with seeded.write() as tx:
             tx.conflicts.save(conflict("cf_1", "op_a", "op_b"))

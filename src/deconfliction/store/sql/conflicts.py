@@ -1,0 +1,170 @@
+"""Conflict records and the JSON of their encounters."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+import shapely
+
+from deconfliction.domain.conflict import Conflict, ConflictState, Encounter
+from deconfliction.domain.policy import SeparationRule
+from deconfliction.domain.volume import AltitudeBand, TimeWindow
+from deconfliction.store.sql.base import Dialect, Repo, from_us, to_us
+
+
+def _encounter_json(e: Encounter) -> dict[str, Any]:
+    return {
+        "a": e.index_a,
+        "b": e.index_b,
+        "h": e.horizontal_m,
+        "v": e.vertical_m,
+        "t": e.time_s,
+        "w": [to_us(e.window.start), to_us(e.window.end)],
+        "alt": [e.altitude.lower_m, e.altitude.upper_m],
+        "region": shapely.to_wkb(e.region, hex=True),
+        "pa": list(e.point_a),
+        "pb": list(e.point_b),
+    }
+
+
+def _encounter(d: Mapping[str, Any]) -> Encounter:
+    return Encounter(
+        d["a"],
+        d["b"],
+        d["h"],
+        d["v"],
+        d["t"],
+        TimeWindow(from_us(d["w"][0]), from_us(d["w"][1])),
+        AltitudeBand(d["alt"][0], d["alt"][1]),
+        shapely.from_wkb(d["region"]),
+        (d["pa"][0], d["pa"][1]),
+        (d["pb"][0], d["pb"][1]),
+    )
+
+
+class SqlConflicts(Repo):
+    _COLS = (
+        "id, kind, state, version, operation_a, party_a, operation_b, party_b, token_a, token_b, body, "
+        "created_at, updated_at, historical, window_end"
+    )
+
+    @staticmethod
+    def _row(r: Sequence[Any]) -> Conflict:
+        body = orjson.loads(r[10])
+        return Conflict(
+            r[0],
+            r[1],
+            ConflictState(r[2]),
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            SeparationRule(**body["rule"]),
+            tuple(_encounter(e) for e in body["encounters"]),
+            from_us(r[11]),
+            from_us(r[12]),
+            body.get("content_version", r[3]),
+            bool(r[13]),
+        )
+
+    def save(self, c: Conflict) -> None:
+        body = orjson.dumps(
+            {
+                "rule": c.rule.as_dict(),
+                "encounters": [_encounter_json(e) for e in c.encounters],
+                "content_version": c.content_version,
+            }
+        )
+        row = (
+            c.id,
+            c.kind,
+            c.state.value,
+            c.version,
+            c.operation_a,
+            c.party_a,
+            c.operation_b,
+            c.party_b,
+            c.token_a,
+            c.token_b,
+            body.decode(),
+            to_us(c.created_at),
+            to_us(c.updated_at),
+            int(c.historical),
+            to_us(c.window.end),
+        )
+        self._exec(
+            f"INSERT INTO conflicts ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = excluded.version, "
+            "token_a = excluded.token_a, token_b = excluded.token_b, body = excluded.body, "
+            "updated_at = excluded.updated_at, historical = excluded.historical, window_end = excluded.window_end",
+            row,
+        )
+
+    def get(self, conflict_id: str) -> Conflict | None:
+        r = self._exec(f"SELECT {self._COLS} FROM conflicts WHERE id = ?", (conflict_id,)).fetchone()
+        return self._row(r) if r else None
+
+    def for_operation(self, op_id: str) -> dict[str, Conflict]:
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM conflicts WHERE operation_a = ? "
+            f"UNION ALL SELECT {self._COLS} FROM conflicts WHERE operation_b = ?",
+            (op_id, op_id),
+        ).fetchall()
+        out = {}
+        for r in rows:
+            c = self._row(r)
+            out[c.operation_b if c.operation_a == op_id else c.operation_a] = c
+        return out
+
+    def list(
+        self,
+        *,
+        party_id: str | None = None,
+        state: ConflictState | None = None,
+        operation_id: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+        states: Sequence[ConflictState] | None = None,
+    ) -> builtins.list[Conflict]:
+        where, params = ["id > ?"], [after or ""]
+        if party_id is not None:
+            where.append("(party_a = ? OR party_b = ?)")
+            params += [party_id, party_id]
+        if state is not None:
+            where.append("state = ?")
+            params.append(state.value)
+        if states is not None:
+            where.append(f"state IN ({', '.join('?' for _ in states) or 'NULL'})")
+            params.extend(s.value for s in states)
+        if operation_id is not None:
+            where.append("(operation_a = ? OR operation_b = ?)")
+            params += [operation_id, operation_id]
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM conflicts WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+    def ended(self, now: datetime, limit: int = 100) -> builtins.list[Conflict]:
+        rows = self._exec(
+            f"SELECT {self._COLS} FROM conflicts WHERE state = ? AND window_end <= ? ORDER BY window_end, id LIMIT ?",
+            (ConflictState.OPEN.value, to_us(now), limit),
+        ).fetchall()
+        return [self._row(r) for r in rows]
+
+
+def backfill_conflict_window_end(cur: Any, dialect: Dialect) -> int:
+    """Give the conflict records written before migration 14 the end of their window (from their
+    encounters), so the expiry round finds them; returns the number of records updated."""
+    cur.execute("SELECT id, body FROM conflicts WHERE window_end IS NULL")
+    rows = [(r[0], max(e["w"][1] for e in orjson.loads(r[1])["encounters"])) for r in cur.fetchall()]
+    for conflict_id, end in rows:
+        cur.execute(dialect.q("UPDATE conflicts SET window_end = ? WHERE id = ?"), (end, conflict_id))
+    return len(rows)
