@@ -412,11 +412,14 @@ class StoreContract:
             import sqlite3
 
             conn: Any = sqlite3.connect(self.url.removeprefix("sqlite:///"))
+            conn.row_factory = sqlite3.Row
             dialect = SQLITE
         else:
             import psycopg
 
-            conn = psycopg.connect(self.url)
+            from psycopg.rows import dict_row
+
+            conn = psycopg.connect(self.url, row_factory=dict_row)
             dialect = POSTGRES
         try:
             cur = conn.cursor()

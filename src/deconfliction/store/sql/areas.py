@@ -23,7 +23,7 @@ from deconfliction.store.ports import (
     LineRecord,
     chunks,
 )
-from deconfliction.store.sql.base import Repo, from_us, to_us
+from deconfliction.store.sql.base import Repo, Row, from_us, to_us
 
 
 class _AreaIndex(Repo):
@@ -50,7 +50,7 @@ class _AreaIndex(Repo):
         rows = self._exec(
             f"SELECT DISTINCT target_id FROM area_boxes WHERE kind = ? AND ({where}) ORDER BY target_id", params
         ).fetchall()
-        return [r[0] for r in rows]
+        return [r["target_id"] for r in rows]
 
 
 def _site_footprint_json(site: ProtectedSite) -> dict[str, Any]:
@@ -78,8 +78,8 @@ class SqlSites(_AreaIndex):
     _COLS = "id, owner_id, state, body, created_at, updated_at"
 
     @staticmethod
-    def _row(r: Sequence[Any]) -> ProtectedSite:
-        b = orjson.loads(r[3])
+    def _row(r: Row) -> ProtectedSite:
+        b = orjson.loads(r["body"])
         fp = b["footprint"]
         footprint = (
             SitePoint((fp["coordinates"][0], fp["coordinates"][1]))
@@ -88,18 +88,18 @@ class SqlSites(_AreaIndex):
         )
         assert isinstance(footprint, SitePoint | PolygonFootprint)  # stored by _site_body
         return ProtectedSite(
-            r[0],
-            r[1],
+            r["id"],
+            r["owner_id"],
             b["name"],
             SiteCategory(b["category"]),
             footprint,
             b["radius_m"],
             b["accuracy_m"],
             from_us(b["valid_until"]),
-            SiteState(r[2]),
+            SiteState(r["state"]),
             b["version"],
-            from_us(r[4]),
-            from_us(r[5]),
+            from_us(r["created_at"]),
+            from_us(r["updated_at"]),
             b.get("unit"),
         )
 
@@ -157,7 +157,7 @@ class SqlSites(_AreaIndex):
             rows = self._exec(
                 f"SELECT {self._COLS}, token FROM sites WHERE id IN ({', '.join('?' for _ in part)}) ORDER BY id", part
             ).fetchall()
-            out += [(self._row(r), str(r[6])) for r in rows]
+            out += [(self._row(r), str(r["token"])) for r in rows]
         return out
 
 
@@ -178,23 +178,23 @@ class SqlZones(_AreaIndex):
     _COLS = "id, version, owner_id, state, body, created_at, updated_at"
 
     @staticmethod
-    def _row(r: Sequence[Any]) -> Zone:
-        b = orjson.loads(r[4])
+    def _row(r: Row) -> Zone:
+        b = orjson.loads(r["body"])
         fp = footprint_from_trusted(b["footprint"])
         assert isinstance(fp, PolygonFootprint)  # a zone is an area
         return Zone(
-            r[0],
-            int(r[1]),
-            r[2],
+            r["id"],
+            int(r["version"]),
+            r["owner_id"],
             tuple(b["counterparties"]),
             b["name"],
             fp,
             TimeWindow(from_us(b["validity"][0]), from_us(b["validity"][1])),
-            ZoneState(r[3]),
+            ZoneState(r["state"]),
             tuple((p, ZoneAnswer(a)) for p, a in b["answers"]),
             b["revision"],
-            from_us(r[5]),
-            from_us(r[6]),
+            from_us(r["created_at"]),
+            from_us(r["updated_at"]),
         )
 
     def _index(self, z: Zone) -> None:
@@ -244,7 +244,7 @@ class SqlZones(_AreaIndex):
 
     def list(self, *, after: str | None = None, limit: int = 100) -> builtins.list[Zone]:
         ids = [
-            r[0]
+            r["id"]
             for r in self._exec(
                 "SELECT DISTINCT id FROM zones WHERE id > ? ORDER BY id LIMIT ?", (after or "", limit)
             ).fetchall()
@@ -267,7 +267,7 @@ class SqlZones(_AreaIndex):
                 f"SELECT {self._COLS}, token FROM zones WHERE id = ? AND version = ?", (zone_id, int(version))
             ).fetchone()
             if r is not None:
-                out.append((self._row(r), str(r[7])))
+                out.append((self._row(r), str(r["token"])))
         return out
 
 
@@ -293,20 +293,20 @@ class SqlLines(_AreaIndex):
     _COLS = "id, creator_id, party_left, party_right, body, created_at"
 
     @staticmethod
-    def _row(r: Sequence[Any]) -> LineRecord:
-        b = orjson.loads(r[4])
+    def _row(r: Row) -> LineRecord:
+        b = orjson.loads(r["body"])
         return LineRecord(
-            r[0],
-            r[1],
+            r["id"],
+            r["creator_id"],
             b["name"],
             b["area"],
             tuple((p[0], p[1]) for p in b["line"]),
-            r[2],
-            r[3],
+            r["party_left"],
+            r["party_right"],
             b["zone_left"],
             b["zone_right"],
             None if b["band"] is None else _band(b["band"]),
-            from_us(r[5]),
+            from_us(r["created_at"]),
             None if b.get("withdrawn_at") is None else from_us(b["withdrawn_at"]),
         )
 
@@ -365,5 +365,5 @@ class SqlLines(_AreaIndex):
             if r is not None:
                 line = self._row(r)
                 if line.band is not None:
-                    out.append((line.band, str(r[6])))
+                    out.append((line.band, str(r["token"])))
         return out

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+Row: TypeAlias = Mapping[str, Any]
+"""A fetched row, read by column name: both backends' connections make rows that are looked up by name
+(``sqlite3.Row`` on SQLite, a dict on PostgreSQL), never by position, so a statement's column order is
+free to change and a column added to a table changes no reader."""
 
 
 def to_us(value: datetime) -> int:

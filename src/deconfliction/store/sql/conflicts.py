@@ -13,7 +13,7 @@ import shapely
 from deconfliction.domain.conflict import Conflict, ConflictState, Encounter
 from deconfliction.domain.policy import SeparationRule
 from deconfliction.domain.volume import AltitudeBand, TimeWindow
-from deconfliction.store.sql.base import Dialect, Repo, from_us, to_us
+from deconfliction.store.sql.base import Dialect, Repo, Row, from_us, to_us
 
 
 def _encounter_json(e: Encounter) -> dict[str, Any]:
@@ -53,25 +53,25 @@ class SqlConflicts(Repo):
     )
 
     @staticmethod
-    def _row(r: Sequence[Any]) -> Conflict:
-        body = orjson.loads(r[10])
+    def _row(r: Row) -> Conflict:
+        body = orjson.loads(r["body"])
         return Conflict(
-            r[0],
-            r[1],
-            ConflictState(r[2]),
-            r[3],
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            r[8],
-            r[9],
+            r["id"],
+            r["kind"],
+            ConflictState(r["state"]),
+            r["version"],
+            r["operation_a"],
+            r["party_a"],
+            r["operation_b"],
+            r["party_b"],
+            r["token_a"],
+            r["token_b"],
             SeparationRule(**body["rule"]),
             tuple(_encounter(e) for e in body["encounters"]),
-            from_us(r[11]),
-            from_us(r[12]),
-            body.get("content_version", r[3]),
-            bool(r[13]),
+            from_us(r["created_at"]),
+            from_us(r["updated_at"]),
+            body.get("content_version", r["version"]),
+            bool(r["historical"]),
         )
 
     def save(self, c: Conflict) -> None:
@@ -164,7 +164,7 @@ def backfill_conflict_window_end(cur: Any, dialect: Dialect) -> int:
     """Give the conflict records written before migration 14 the end of their window (from their
     encounters), so the expiry round finds them; returns the number of records updated."""
     cur.execute("SELECT id, body FROM conflicts WHERE window_end IS NULL")
-    rows = [(r[0], max(e["w"][1] for e in orjson.loads(r[1])["encounters"])) for r in cur.fetchall()]
+    rows = [(r["id"], max(e["w"][1] for e in orjson.loads(r["body"])["encounters"])) for r in cur.fetchall()]
     for conflict_id, end in rows:
         cur.execute(dialect.q("UPDATE conflicts SET window_end = ? WHERE id = ?"), (end, conflict_id))
     return len(rows)

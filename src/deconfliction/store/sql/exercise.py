@@ -10,7 +10,7 @@ class SqlDeployment(Repo):
     """What the database holds (``store_head.deployment``) and the exercise clock's anchor (migration 15)."""
 
     def mode(self) -> DeploymentMode | None:
-        (mode,) = self._exec("SELECT deployment FROM store_head WHERE id = 1").fetchone()
+        mode = self._exec("SELECT deployment FROM store_head WHERE id = 1").fetchone()["deployment"]
         return None if mode is None else DeploymentMode(mode)
 
     def mark(self, mode: DeploymentMode) -> None:
@@ -22,7 +22,9 @@ class SqlDeployment(Repo):
         ).fetchone()
         if r is None:
             return None
-        return ScenarioAnchor(from_us(r[0]), from_us(r[1]), float(r[2]), int(r[3]) / 1_000_000)
+        return ScenarioAnchor(
+            from_us(r["scenario_start"]), from_us(r["real_start"]), float(r["speed"]), int(r["advanced_us"]) / 1_000_000
+        )
 
     def put_anchor(self, anchor: ScenarioAnchor) -> None:
         self._exec(

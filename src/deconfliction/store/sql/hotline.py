@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
-from typing import Any
 
 import orjson
 
 from deconfliction.domain.hotline import Message, MessageContent, Thread
-from deconfliction.store.sql.base import Repo, from_us, to_us
+from deconfliction.store.sql.base import Repo, Row, from_us, to_us
 
 
 class SqlHotline(Repo):
     @staticmethod
-    def _thread(r: Sequence[Any]) -> Thread:
-        return Thread(r[0], r[1], tuple(orjson.loads(r[2])), r[3], from_us(r[4]))
+    def _thread(r: Row) -> Thread:
+        return Thread(
+            r["id"], r["subject"], tuple(orjson.loads(r["participants"])), r["created_by"], from_us(r["created_at"])
+        )
 
     def add_thread(self, thread: Thread) -> None:
         t = thread
@@ -59,11 +59,20 @@ class SqlHotline(Repo):
             "SELECT id, thread_id, sender, content, created_at FROM messages WHERE thread_id = ? ORDER BY id",
             (thread_id,),
         ).fetchall()
-        return [Message(r[0], r[1], r[2], MessageContent.from_record(orjson.loads(r[3])), from_us(r[4])) for r in rows]
+        return [
+            Message(
+                r["id"],
+                r["thread_id"],
+                r["sender"],
+                MessageContent.from_record(orjson.loads(r["content"])),
+                from_us(r["created_at"]),
+            )
+            for r in rows
+        ]
 
     def language(self, party_id: str) -> str:
         r = self._exec("SELECT language FROM preferences WHERE party_id = ?", (party_id,)).fetchone()
-        return str(r[0]) if r else "en"
+        return str(r["language"]) if r else "en"
 
     def set_language(self, party_id: str, language: str) -> None:
         self._exec(

@@ -20,7 +20,7 @@ class SqlIdempotency(Repo):
         ).fetchone()
         if r is None:
             return None
-        return StoredResponse(r[0], r[1], orjson.loads(r[2]), bytes(r[3]))
+        return StoredResponse(r["fingerprint"], r["status"], orjson.loads(r["headers"]), bytes(r["body"]))
 
     def put(self, party_id: str, key: str, response: StoredResponse, at: datetime) -> None:
         self._exec(

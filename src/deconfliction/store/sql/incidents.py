@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
-from typing import Any
 
 import orjson
 
 from deconfliction.domain.incident import Incident
-from deconfliction.store.sql.base import Repo, from_us, to_us
+from deconfliction.store.sql.base import Repo, Row, from_us, to_us
 
 
 class SqlIncidents(Repo):
     @staticmethod
-    def _row(r: Sequence[Any]) -> Incident:
-        b = orjson.loads(r[1])
+    def _row(r: Row) -> Incident:
+        b = orjson.loads(r["body"])
         return Incident(
-            r[0],
+            r["id"],
             b["reporter"],
             b["lon"],
             b["lat"],
@@ -26,7 +24,7 @@ class SqlIncidents(Repo):
             b["radius_m"],
             b["before_s"],
             b["after_s"],
-            from_us(r[2]),
+            from_us(r["created_at"]),
         )
 
     def add(self, incident: Incident) -> None:

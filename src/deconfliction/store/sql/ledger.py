@@ -89,17 +89,17 @@ class SqlEvents(Repo):
         ).fetchall()
         return [
             Event(
-                r[0],
-                from_us(r[1]),
-                r[2],
-                r[3],
-                r[4],
-                orjson.loads(r[5]),
-                tuple(orjson.loads(r[6])),
-                r[7],
-                r[8],
-                None if r[9] is None else orjson.loads(r[9]),
-                bool(r[10]),
+                r["seq"],
+                from_us(r["at"]),
+                r["actor_id"],
+                r["type"],
+                r["subject_id"],
+                orjson.loads(r["payload"]),
+                tuple(orjson.loads(r["audience"])),
+                r["content_hash"],
+                r["hash"],
+                None if r["signed"] is None else orjson.loads(r["signed"]),
+                bool(r["exercise"]),
             )
             for r in rows
         ]
@@ -107,15 +107,15 @@ class SqlEvents(Repo):
     def head(self) -> tuple[int, str]:
         if self._head is not None:
             return self._head
-        seq, last, mode = self._exec("SELECT last_seq, last_hash, deployment FROM store_head WHERE id = 1").fetchone()
-        if self._exercise is None and mode is not None:
-            self._exercise = mode == DeploymentMode.EXERCISE
-        return int(seq), str(last)
+        r = self._exec("SELECT last_seq, last_hash, deployment FROM store_head WHERE id = 1").fetchone()
+        if self._exercise is None and r["deployment"] is not None:
+            self._exercise = r["deployment"] == DeploymentMode.EXERCISE
+        return int(r["last_seq"]), str(r["last_hash"])
 
     def _deployment_for_append(self) -> bool:
         """Inside the write: is this an exercise database? An unmarked one becomes live here, with its
         first entry, so a database never holds entries of both kinds."""
-        (mode,) = self._exec("SELECT deployment FROM store_head WHERE id = 1").fetchone()
+        mode = self._exec("SELECT deployment FROM store_head WHERE id = 1").fetchone()["deployment"]
         if mode is None:
             self._exec("UPDATE store_head SET deployment = ? WHERE id = 1", (DeploymentMode.LIVE.value,))
             return False
@@ -125,7 +125,7 @@ class SqlEvents(Repo):
         if seq == 0:
             return GENESIS
         row = self._exec("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else str(row["hash"])
 
 
 def seal_unsealed(cur: Any, dialect: Dialect) -> int:
@@ -137,12 +137,17 @@ def seal_unsealed(cur: Any, dialect: Dialect) -> int:
     if not rows:
         return 0
     cur.execute(dialect.q("SELECT last_hash FROM store_head WHERE id = 1"))
-    previous = str(cur.fetchone()[0])
+    previous = str(cur.fetchone()["last_hash"])
     for r in rows:
-        sealed = seal(Entry(r[0], from_us(r[1]), r[2], r[3], r[4], (), orjson.loads(r[5])), previous)
+        sealed = seal(
+            Entry(
+                r["seq"], from_us(r["at"]), r["actor_id"], r["type"], r["subject_id"], (), orjson.loads(r["payload"])
+            ),
+            previous,
+        )
         cur.execute(
             dialect.q("UPDATE events SET content_hash = ?, hash = ? WHERE seq = ?"),
-            (sealed.content_hash, sealed.hash, r[0]),
+            (sealed.content_hash, sealed.hash, r["seq"]),
         )
         previous = sealed.hash
     cur.execute(dialect.q("UPDATE store_head SET last_hash = ? WHERE id = 1"), (previous,))

@@ -41,7 +41,7 @@ def apply_migrations(cur: Any, dialect: Dialect) -> list[int]:
         "applied_at BIGINT NOT NULL)"
     )
     cur.execute("SELECT version FROM schema_migrations")
-    done = {r[0] for r in cur.fetchall()}
+    done = {r["version"] for r in cur.fetchall()}
     applied = []
     for version, name, script in migration_scripts():
         if version in done:
@@ -71,7 +71,7 @@ def backfill_cell_boxes(cur: Any, dialect: Dialect) -> int:
             "ON v.op_id = c.op_id AND v.vol_idx = c.vol_idx"
         )
     )
-    rows = [(*hull(orjson.loads(boxes)), op_id, idx) for op_id, idx, boxes in cur.fetchall()]
+    rows = [(*hull(orjson.loads(r["boxes"])), r["op_id"], r["vol_idx"]) for r in cur.fetchall()]
     if rows:
         cur.executemany(
             dialect.q(

@@ -11,7 +11,7 @@ import orjson
 
 from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint, EndpointKind
 from deconfliction.domain.notification import Contact, Notification, NotificationState
-from deconfliction.store.sql.base import Repo, from_us, to_us
+from deconfliction.store.sql.base import Repo, Row, from_us, to_us
 
 
 class SqlNotifications(Repo):
@@ -21,37 +21,37 @@ class SqlNotifications(Repo):
     )
 
     @staticmethod
-    def _row(r: Sequence[Any]) -> Notification:
+    def _row(r: Row) -> Notification:
         return Notification(
-            r[0],
-            int(r[1]),
-            r[2],
-            r[3],
-            r[4],
-            int(r[5]),
-            orjson.loads(r[6]),
-            from_us(r[7]),
-            None if r[8] is None else from_us(r[8]),
-            NotificationState(r[9]),
-            None if r[10] is None else from_us(r[10]),
-            r[11],
-            int(r[12]),
-            tuple(orjson.loads(r[13])),
-            bool(r[14]),
-            None if r[15] is None else from_us(r[15]),
-            r[16],
-            r[17],
+            r["id"],
+            int(r["seq"]),
+            r["party_id"],
+            r["kind"],
+            r["subject_id"],
+            int(r["entry_seq"]),
+            orjson.loads(r["body"]),
+            from_us(r["created_at"]),
+            None if r["deadline"] is None else from_us(r["deadline"]),
+            NotificationState(r["state"]),
+            None if r["acknowledged_at"] is None else from_us(r["acknowledged_at"]),
+            r["acknowledged_by"],
+            int(r["step"]),
+            tuple(orjson.loads(r["escalations"])),
+            bool(r["at_coordinator"]),
+            None if r["starts_at"] is None else from_us(r["starts_at"]),
+            r["superseded_by"],
+            r["unit_id"],
         )
 
     def next_seq(self) -> int:
-        (seq,) = self._exec(
+        r = self._exec(
             "UPDATE store_head SET last_notification = last_notification + 1 WHERE id = 1 RETURNING last_notification"
         ).fetchone()
-        return int(seq)
+        return int(r["last_notification"])
 
     def last_seq(self) -> int:
-        (seq,) = self._exec("SELECT last_notification FROM store_head WHERE id = 1").fetchone()
-        return int(seq)
+        r = self._exec("SELECT last_notification FROM store_head WHERE id = 1").fetchone()
+        return int(r["last_notification"])
 
     def add(self, n: Notification) -> None:
         self._exec(
@@ -170,8 +170,16 @@ class SqlEndpoints(Repo):
     _COLS = "id, party_id, kind, address, secret, created_at, active"
 
     @staticmethod
-    def _row(r: Sequence[Any]) -> Endpoint:
-        return Endpoint(r[0], r[1], EndpointKind(r[2]), r[3], r[4], from_us(r[5]), bool(r[6]))
+    def _row(r: Row) -> Endpoint:
+        return Endpoint(
+            r["id"],
+            r["party_id"],
+            EndpointKind(r["kind"]),
+            r["address"],
+            r["secret"],
+            from_us(r["created_at"]),
+            bool(r["active"]),
+        )
 
     def add(self, endpoint: Endpoint) -> None:
         e = endpoint
@@ -200,19 +208,19 @@ class SqlDeliveries(Repo):
     )
 
     @staticmethod
-    def _row(r: Sequence[Any]) -> Delivery:
+    def _row(r: Row) -> Delivery:
         return Delivery(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            bytes(r[4]),
-            from_us(r[5]),
-            from_us(r[6]),
-            int(r[7]),
-            DeliveryState(r[8]),
-            r[9],
-            None if r[10] is None else from_us(r[10]),
+            r["id"],
+            r["endpoint_id"],
+            r["party_id"],
+            r["notification_id"],
+            bytes(r["body"]),
+            from_us(r["created_at"]),
+            from_us(r["next_attempt_at"]),
+            int(r["attempts"]),
+            DeliveryState(r["state"]),
+            r["last_error"],
+            None if r["delivered_at"] is None else from_us(r["delivered_at"]),
         )
 
     def add(self, delivery: Delivery) -> None:
@@ -281,7 +289,7 @@ class SqlContacts(Repo):
         r = self._exec("SELECT ladder FROM contacts WHERE party_id = ?", (party_id,)).fetchone()
         if r is None:
             return ()
-        return tuple(Contact(c["name"], c["channels"]) for c in orjson.loads(r[0]))
+        return tuple(Contact(c["name"], c["channels"]) for c in orjson.loads(r["ladder"]))
 
     def put(self, party_id: str, ladder: Sequence[Contact], at: datetime) -> None:
         self._exec(

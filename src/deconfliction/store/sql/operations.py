@@ -161,51 +161,51 @@ class SqlOperations(Repo):
             "ON o.id = v.op_id LIMIT ?",
             (owner_id, exclude, limit, limit),
         ).fetchall()
-        return [(float(r[0]), float(r[1]), float(r[2])) for r in rows]
+        return [(float(r["center_lon"]), float(r["center_lat"]), float(r["reach_m"])) for r in rows]
 
     def _load(self, sql: str, params: Sequence[Any]) -> builtins.list[Operation]:
         rows = self._exec(sql, params).fetchall()
         if not rows:
             return []
-        volumes: dict[str, builtins.list[Volume4D]] = {r[0]: [] for r in rows}
+        volumes: dict[str, builtins.list[Volume4D]] = {r["id"]: [] for r in rows}
         for part in chunks(list(volumes), 500):
             vrows = self._exec(
                 f"SELECT {self._VOL_COLS} FROM volumes WHERE op_id IN ({', '.join('?' for _ in part)}) "
                 "ORDER BY op_id, vol_idx",
                 part,
             ).fetchall()
-            cores = shapely.from_wkb(np.array([bytes(v[3]) for v in vrows], dtype=object))
+            cores = shapely.from_wkb(np.array([bytes(v["core"]) for v in vrows], dtype=object))
             for v, core in zip(vrows, cores, strict=True):
-                volumes[v[0]].append(
+                volumes[v["op_id"]].append(
                     Volume4D(
-                        footprint_from_trusted(orjson.loads(v[2])),
-                        AltitudeBand(v[11], v[12]),
-                        TimeWindow(from_us(v[9]), from_us(v[10])),
-                        _shape(core, v[4], v[5], v[6], v[7], v[8]),
+                        footprint_from_trusted(orjson.loads(v["footprint"])),
+                        AltitudeBand(v["alt_lo"], v["alt_hi"]),
+                        TimeWindow(from_us(v["t_start"]), from_us(v["t_end"])),
+                        _shape(core, v["radius_m"], v["center_lon"], v["center_lat"], v["reach_m"], v["boxes"]),
                     )
                 )
         return [
             Operation(
-                r[0],
-                r[1],
-                OperationKind(r[2]),
-                r[3],
-                OperationState(r[4]),
-                r[5],
-                r[6],
-                tuple(volumes[r[0]]),
-                r[7],
-                from_us(r[8]),
-                from_us(r[9]),
-                r[10],
-                bool(r[11]),
+                r["id"],
+                r["owner_id"],
+                OperationKind(r["kind"]),
+                r["priority"],
+                OperationState(r["state"]),
+                r["version"],
+                r["ovn"],
+                tuple(volumes[r["id"]]),
+                r["title"],
+                from_us(r["created_at"]),
+                from_us(r["updated_at"]),
+                r["unit_id"],
+                bool(r["historical"]),
             )
             for r in rows
         ]
 
     def unit_of(self, op_id: str) -> str | None:
         r = self._exec("SELECT unit_id FROM operations WHERE id = ?", (op_id,)).fetchone()
-        return None if r is None else r[0]
+        return None if r is None else r["unit_id"]
 
     def candidates(self, query: CandidateQuery) -> builtins.list[Occupancy]:
         ranges, points = query_keys(query.boxes)
@@ -230,22 +230,28 @@ class SqlOperations(Repo):
         # drop the rows whose own boxes miss the query's before parsing any geometry.
         rows = []
         for r in self._exec(candidate_sql(n_ranges, n_points, has_alt), params).fetchall():
-            boxes = orjson.loads(r[10])
+            boxes = orjson.loads(r["boxes"])
             if boxes_meet(boxes, query.boxes):
                 rows.append((r, boxes))
         if not rows:
             return []
-        cores = shapely.from_wkb(np.array([bytes(r[5]) for r, _ in rows], dtype=object))
+        cores = shapely.from_wkb(np.array([bytes(r["core"]) for r, _ in rows], dtype=object))
         return [
             Occupancy(
-                r[0],
-                r[2],
-                OperationKind(r[3]),
-                r[4],
-                r[1],
-                Shape(core, r[6], (r[7], r[8]), r[9], tuple(tuple(b) for b in boxes)),
-                AltitudeBand(r[13], r[14]),
-                TimeWindow(from_us(r[11]), from_us(r[12])),
+                r["op_id"],
+                r["owner_id"],
+                OperationKind(r["kind"]),
+                r["ovn"],
+                r["vol_idx"],
+                Shape(
+                    core,
+                    r["radius_m"],
+                    (r["center_lon"], r["center_lat"]),
+                    r["reach_m"],
+                    tuple(tuple(b) for b in boxes),
+                ),
+                AltitudeBand(r["alt_lo"], r["alt_hi"]),
+                TimeWindow(from_us(r["t_start"]), from_us(r["t_end"])),
             )
             for (r, boxes), core in zip(rows, cores, strict=True)
         ]
@@ -261,4 +267,4 @@ class SqlMovements(Repo):
 
     def get(self, op_id: str) -> tuple[int, Mapping[str, Any]] | None:
         r = self._exec("SELECT op_version, body FROM movements WHERE op_id = ?", (op_id,)).fetchone()
-        return None if r is None else (int(r[0]), orjson.loads(r[1]))
+        return None if r is None else (int(r["op_version"]), orjson.loads(r["body"]))

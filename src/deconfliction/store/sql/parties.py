@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.signing import b64url, from_b64url
@@ -13,15 +11,15 @@ from deconfliction.store.ports import (
     ClientCertificate,
     PartyKey,
 )
-from deconfliction.store.sql.base import Repo, from_us, to_us
+from deconfliction.store.sql.base import Repo, Row, from_us, to_us
 
 
 class SqlParties(Repo):
     _COLS = "id, name, role, created_at"
 
     @staticmethod
-    def _row(r: Sequence[Any]) -> Party:
-        return Party(r[0], r[1], Role(r[2]), from_us(r[3]))
+    def _row(r: Row) -> Party:
+        return Party(r["id"], r["name"], Role(r["role"]), from_us(r["created_at"]))
 
     def add(self, party: Party, key_hash: str) -> None:
         self._exec(
@@ -53,9 +51,13 @@ class SqlPartyKeys(Repo):
     _COLS = "key_id, party_id, public_key, created_at, revoked_at"
 
     @staticmethod
-    def _row(r: Sequence[Any]) -> PartyKey:
+    def _row(r: Row) -> PartyKey:
         return PartyKey(
-            r[0], r[1], from_b64url(r[2], "public_key", 32), from_us(r[3]), None if r[4] is None else from_us(r[4])
+            r["key_id"],
+            r["party_id"],
+            from_b64url(r["public_key"], "public_key", 32),
+            from_us(r["created_at"]),
+            None if r["revoked_at"] is None else from_us(r["revoked_at"]),
         )
 
     def add(self, key: PartyKey) -> None:
@@ -98,8 +100,14 @@ class SqlClientCertificates(Repo):
     _COLS = "fingerprint, party_id, label, created_at, revoked_at"
 
     @staticmethod
-    def _row(r: Sequence[Any]) -> ClientCertificate:
-        return ClientCertificate(r[0], r[1], r[2], from_us(r[3]), None if r[4] is None else from_us(r[4]))
+    def _row(r: Row) -> ClientCertificate:
+        return ClientCertificate(
+            r["fingerprint"],
+            r["party_id"],
+            r["label"],
+            from_us(r["created_at"]),
+            None if r["revoked_at"] is None else from_us(r["revoked_at"]),
+        )
 
     def add(self, cert: ClientCertificate) -> None:
         revoked = None if cert.revoked_at is None else to_us(cert.revoked_at)
@@ -130,10 +138,12 @@ class SqlAuthFailures(Repo):
     def record(self, scope: str, at: datetime, since: datetime) -> int:
         self._exec("DELETE FROM auth_failures WHERE scope = ? AND at < ?", (scope, to_us(since)))
         self._exec("INSERT INTO auth_failures (scope, at) VALUES (?, ?)", (scope, to_us(at)))
-        return self.window(scope, since)[0]
+        count, _ = self.window(scope, since)
+        return count
 
     def window(self, scope: str, since: datetime) -> tuple[int, datetime | None]:
         r = self._exec(
-            "SELECT COUNT(*), MIN(at) FROM auth_failures WHERE scope = ? AND at >= ?", (scope, to_us(since))
+            "SELECT COUNT(*) AS n, MIN(at) AS first_at FROM auth_failures WHERE scope = ? AND at >= ?",
+            (scope, to_us(since)),
         ).fetchone()
-        return int(r[0]), None if r[1] is None else from_us(r[1])
+        return int(r["n"]), None if r["first_at"] is None else from_us(r["first_at"])

@@ -3,30 +3,29 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from deconfliction.domain.request import Request, RequestKind, RequestState
 from deconfliction.domain.volume import TimeWindow
-from deconfliction.store.sql.base import Repo, from_us, to_us
+from deconfliction.store.sql.base import Repo, Row, from_us, to_us
 
 
 class SqlRequests(Repo):
     @staticmethod
-    def _row(r: Sequence[Any]) -> Request:
-        b = orjson.loads(r[1])
+    def _row(r: Row) -> Request:
+        b = orjson.loads(r["body"])
         window = None if b["window"] is None else TimeWindow(from_us(b["window"][0]), from_us(b["window"][1]))
         return Request(
-            r[0],
+            r["id"],
             RequestKind(b["kind"]),
             b["requester"],
             b["owner"],
             b["subject"],
             b["text"],
             window,
-            from_us(r[2]),
+            from_us(r["created_at"]),
             RequestState(b["state"]),
             tuple(b["comments"]),
             None if b["answered_at"] is None else from_us(b["answered_at"]),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +18,7 @@ from deconfliction.domain.unit import Unit
 from deconfliction.store.ports import (
     UnitKey,
 )
-from deconfliction.store.sql.base import Repo, from_us, to_us, us_or_none
+from deconfliction.store.sql.base import Repo, Row, from_us, to_us, us_or_none
 
 
 class SqlUnits(Repo):
@@ -27,11 +26,20 @@ class SqlUnits(Repo):
     _KEY_COLS = "id, unit_id, created_at, revoked_at"
 
     @staticmethod
-    def _row(r: Sequence[Any]) -> Unit:
-        area = None if r[4] is None else footprint_from_trusted(orjson.loads(r[4]))
+    def _row(r: Row) -> Unit:
+        area = None if r["area"] is None else footprint_from_trusted(orjson.loads(r["area"]))
         assert area is None or isinstance(area, PolygonFootprint)  # stored by add/save
-        contacts = tuple(Contact(c["name"], c["channels"]) for c in orjson.loads(r[3]))
-        return Unit(r[0], r[1], r[2], contacts, area, int(r[5]), from_us(r[6]), from_us(r[7]))
+        contacts = tuple(Contact(c["name"], c["channels"]) for c in orjson.loads(r["contacts"]))
+        return Unit(
+            r["id"],
+            r["party_id"],
+            r["name"],
+            contacts,
+            area,
+            int(r["version"]),
+            from_us(r["created_at"]),
+            from_us(r["updated_at"]),
+        )
 
     @staticmethod
     def _values(u: Unit) -> tuple[Any, ...]:
@@ -83,7 +91,15 @@ class SqlUnits(Repo):
         rows = self._exec(
             f"SELECT {self._KEY_COLS} FROM unit_keys WHERE unit_id = ? ORDER BY created_at, id", (unit_id,)
         ).fetchall()
-        return [UnitKey(r[0], r[1], from_us(r[2]), None if r[3] is None else from_us(r[3])) for r in rows]
+        return [
+            UnitKey(
+                r["id"],
+                r["unit_id"],
+                from_us(r["created_at"]),
+                None if r["revoked_at"] is None else from_us(r["revoked_at"]),
+            )
+            for r in rows
+        ]
 
     def revoke_key(self, key_id: str, at: datetime) -> None:
         self._exec("UPDATE unit_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (to_us(at), key_id))
@@ -92,4 +108,4 @@ class SqlUnits(Repo):
         r = self._exec(
             "SELECT unit_id FROM unit_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,)
         ).fetchone()
-        return None if r is None else self.get(r[0])
+        return None if r is None else self.get(r["unit_id"])
