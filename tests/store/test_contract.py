@@ -404,7 +404,7 @@ class StoreContract:
 
     def test_records_before_migration_14_get_their_windows_end(self, seeded: Store) -> None:
         from deconfliction.store.sql import POSTGRES, SQLITE
-        from deconfliction.store.sql.conflicts import backfill_conflict_window_end
+        from deconfliction.store.sql.backfills import backfill_conflict_window_end
 
         with seeded.write() as tx:
             tx.conflicts.save(conflict("cf_1", "op_a", "op_b"))
@@ -416,7 +416,6 @@ class StoreContract:
             dialect = SQLITE
         else:
             import psycopg
-
             from psycopg.rows import dict_row
 
             conn = psycopg.connect(self.url, row_factory=dict_row)

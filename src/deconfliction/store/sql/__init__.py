@@ -20,19 +20,21 @@ of the same name in ``store/ports.py``) and the JSON of its domain objects:
     incidents      incident reports
     exercise       deployment mode and the exercise clock
     transaction    SqlTransaction: every repository over one cursor (a new repository is added here)
-    migrate        the migration runner
+    migrate        the migration runner (checksums, refusals)
+    backfills      the data steps of migrations (what their SQL cannot do portably)
 
 A new aggregate gets its own module here and one line in ``transaction.py``.
 """
 
 from deconfliction.store.sql.base import POSTGRES, SQLITE, Dialect, Repo, from_us, to_us
-from deconfliction.store.sql.migrate import apply_migrations, migration_scripts, statements
+from deconfliction.store.sql.migrate import MigrationError, apply_migrations, migration_scripts, statements
 from deconfliction.store.sql.transaction import SqlTransaction
 
 __all__ = [
     "POSTGRES",
     "SQLITE",
     "Dialect",
+    "MigrationError",
     "Repo",
     "SqlTransaction",
     "apply_migrations",

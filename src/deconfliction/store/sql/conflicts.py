@@ -13,7 +13,7 @@ import shapely
 from deconfliction.domain.conflict import Conflict, ConflictState, Encounter
 from deconfliction.domain.policy import SeparationRule
 from deconfliction.domain.volume import AltitudeBand, TimeWindow
-from deconfliction.store.sql.base import Dialect, Repo, Row, from_us, to_us
+from deconfliction.store.sql.base import Repo, Row, from_us, to_us
 
 
 def _encounter_json(e: Encounter) -> dict[str, Any]:
@@ -158,13 +158,3 @@ class SqlConflicts(Repo):
             (ConflictState.OPEN.value, to_us(now), limit),
         ).fetchall()
         return [self._row(r) for r in rows]
-
-
-def backfill_conflict_window_end(cur: Any, dialect: Dialect) -> int:
-    """Give the conflict records written before migration 14 the end of their window (from their
-    encounters), so the expiry round finds them; returns the number of records updated."""
-    cur.execute("SELECT id, body FROM conflicts WHERE window_end IS NULL")
-    rows = [(r["id"], max(e["w"][1] for e in orjson.loads(r["body"])["encounters"])) for r in cur.fetchall()]
-    for conflict_id, end in rows:
-        cur.execute(dialect.q("UPDATE conflicts SET window_end = ? WHERE id = ?"), (end, conflict_id))
-    return len(rows)

@@ -126,29 +126,3 @@ class SqlEvents(Repo):
             return GENESIS
         row = self._exec("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
         return None if row is None else str(row["hash"])
-
-
-def seal_unsealed(cur: Any, dialect: Dialect) -> int:
-    """Seal the events written before the chain existed (migration 2), in order; returns how many."""
-    cur.execute(
-        dialect.q("SELECT seq, at, actor_id, type, subject_id, payload FROM events WHERE hash IS NULL ORDER BY seq")
-    )
-    rows = cur.fetchall()
-    if not rows:
-        return 0
-    cur.execute(dialect.q("SELECT last_hash FROM store_head WHERE id = 1"))
-    previous = str(cur.fetchone()["last_hash"])
-    for r in rows:
-        sealed = seal(
-            Entry(
-                r["seq"], from_us(r["at"]), r["actor_id"], r["type"], r["subject_id"], (), orjson.loads(r["payload"])
-            ),
-            previous,
-        )
-        cur.execute(
-            dialect.q("UPDATE events SET content_hash = ?, hash = ? WHERE seq = ?"),
-            (sealed.content_hash, sealed.hash, r["seq"]),
-        )
-        previous = sealed.hash
-    cur.execute(dialect.q("UPDATE store_head SET last_hash = ? WHERE id = 1"), (previous,))
-    return len(rows)
