@@ -64,7 +64,7 @@ def split(script: str) -> list[str]:
     ``{blob}`` and ``{without_rowid}`` marks)."""
     out = []
     for stmt in sqlparse.split(script, strip_semicolon=True):
-        text = sqlparse.format(stmt, strip_comments=True).strip()
+        text = sqlparse.format(stmt, strip_comments=True).strip().removesuffix(";").rstrip()
         if text:
             out.append(text)
     return out
