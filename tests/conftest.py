@@ -108,29 +108,8 @@ def postgres_url() -> Iterator[str]:
     drop()
 
 
-TABLES = (
-    "volume_cells",
-    "volumes",
-    "conflicts",
-    "operations",
-    "idempotency",
-    "events",
-    "used_signatures",
-    "incidents",
-    "area_boxes",
-    "movements",
-    "lines",
-    "zones",
-    "sites",
-    "notifications",
-    "contacts",
-    "party_keys",
-    "unit_keys",
-    "client_certificates",
-    "auth_failures",
-    "units",
-    "parties",
-)
+KEPT = ("schema_migrations", "store_head")
+"""Tables a truncation keeps (reset, not emptied: the migrations' record and the one head row)."""
 
 
 def truncate(url: str) -> None:
@@ -139,10 +118,14 @@ def truncate(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         exists = conn.execute("SELECT to_regclass('public.parties')").fetchone()
         if exists and exists[0]:
-            conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+            tables = [  # every table the migrations made, whoever added it
+                r[0]
+                for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+                if r[0] not in KEPT
+            ]
+            conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
             conn.execute("UPDATE store_head SET last_seq = 0, last_notification = 0, last_hash = '" + GENESIS + "'")
             conn.execute("UPDATE store_head SET deployment = NULL")  # neither live nor exercise yet
-            conn.execute("DELETE FROM exercise_clock")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
