@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from deconfliction.domain.party import Role
@@ -37,8 +38,13 @@ DEMO_DATABASE_URL = "sqlite:///var/demo.db"
 def _runtime(settings: Settings) -> Any:
     from deconfliction.service.exercise import DeploymentMismatch, open_deployment
     from deconfliction.store import open_store
+    from deconfliction.store.sql import MigrationError
 
-    store = open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    try:
+        store = open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    except MigrationError as exc:  # the schema and this version disagree: nothing was changed (docs/storage.md)
+        err.print("[bold red]error[/] the database was not opened:", escape(str(exc)))
+        raise typer.Exit(2) from None
     try:  # an exercise database only with the exercise's settings, and the other way round
         scenario = open_deployment(store, settings.exercise_start, settings.exercise_speed)
     except DeploymentMismatch as exc:
