@@ -76,13 +76,16 @@ def write_migrations(folder: Path, files: dict[str, str]) -> tuple[Migration, ..
     return load(folder)
 
 
-def old_runner(cur: Any, dialect: Dialect) -> None:
-    """What the runner before checksums left: its table without a checksum column, every migration
-    applied (the same statements: the old runner's split gives the same ones for the shipped files)."""
+def old_runner(cur: Any, dialect: Dialect, upto: int | None = None) -> None:
+    """What the runner before checksums left: its table without a checksum column, every migration (up
+    to ``upto``) applied (the same statements: the old runner's split gives the same ones for the shipped
+    files), and one party."""
     cur.execute(
         "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
     )
     for m in shipped():
+        if upto is not None and m.version > upto:
+            break
         for stmt in statements(m.text, dialect):
             cur.execute(stmt)
         cur.execute(
@@ -251,3 +254,62 @@ def test_processes_starting_together_apply_each_migration_once(db: Database) -> 
     assert len(stores) == n
     recorded = db.rows("SELECT version FROM schema_migrations ORDER BY version")
     assert [r["version"] for r in recorded] == [m.version for m in shipped()]
+
+
+def test_an_early_database_upgrades_through_the_data_steps_of_its_migrations(db: Database) -> None:
+    """A database at migration 1 with rows of that time: events before the hash chain (step of 2), index
+    rows without boxes (step of 10), conflicts without the end of their window (step of 14)."""
+    from datetime import timedelta
+
+    import orjson
+    import shapely
+
+    from deconfliction.domain.ledger import GENESIS, seal
+    from deconfliction.store.sql import from_us, to_us
+
+    boxes = [[40.0, 35.0, 40.5, 35.25], [41.0, 34.5, 41.25, 35.0]]
+    t0 = 1_800_000_000_000_000
+    encounter = {"a": 0, "b": 0, "h": 1.0, "v": 0.0, "t": 0.0, "w": [t0, t0 + 3_600_000_000], "alt": [0, 100]}
+    encounter |= {"region": shapely.to_wkb(shapely.Point(40.2, 35.1), hex=True), "pa": [40.2, 35.1], "pb": [40.2, 35.1]}
+    rule = {"name": "air-air", "horizontal_m": 9260.0, "vertical_m": 304.8, "time_s": 0.0}
+
+    def early(cur: Any) -> None:
+        old_runner(cur, db.dialect, upto=1)
+        q = db.dialect.q
+        for seq, kind in ((1, "party.created"), (2, "operation.submitted")):
+            cur.execute(q("INSERT INTO events VALUES (?, ?, NULL, ?, 'pt_old', '{}')"), (seq, t0 + seq, kind))
+        cur.execute("UPDATE store_head SET last_seq = 2")
+        cur.execute(
+            q("INSERT INTO operations VALUES ('op_1', 'pt_old', 'air', 3, 'planned', 1, 'ovn', 't', ?, ?)"), (t0, t0)
+        )
+        cur.execute(
+            q("INSERT INTO volumes VALUES ('op_1', 0, '{}', ?, 0, 40.5, 35, 1000, ?, ?, ?, 0, 100)"),
+            (shapely.to_wkb(shapely.Point(40.5, 35.0)), orjson.dumps(boxes).decode(), t0, t0 + 3_600_000_000),
+        )
+        cur.execute(q("INSERT INTO volume_cells VALUES (7, 'op_1', 0, ?, ?, 0, 100)"), (t0, t0 + 3_600_000_000))
+        cur.execute(
+            q(
+                "INSERT INTO conflicts VALUES "
+                "('cf_1', 'op-op', 'open', 1, 'op_1', 'pt_old', 'op_2', 'pt_b', 'ta', 'tb', ?, ?, ?)"
+            ),
+            (orjson.dumps({"rule": rule, "encounters": [encounter]}).decode(), t0, t0),
+        )
+
+    db.run(early)
+    store = open_store(db.url)
+    try:
+        with store.read() as tx:
+            events = tx.events.after(0)
+            previous = GENESIS
+            for e in events:  # sealed in order, and the head is the last of them
+                sealed = seal(e.sealed().entry, previous)
+                assert (sealed.content_hash, sealed.hash) == (e.content_hash, e.hash)
+                previous = e.hash
+            assert [e.seq for e in events] == [1, 2] and tx.events.head() == (2, previous)
+            ended = tx.conflicts.ended(from_us(t0) + timedelta(hours=1))
+            assert [c.id for c in ended] == ["cf_1"]
+            assert to_us(ended[0].window.end) == t0 + 3_600_000_000
+    finally:
+        store.close()
+    cells = db.rows("SELECT lon_lo, lat_lo, lon_hi, lat_hi FROM volume_cells")
+    assert cells == [{"lon_lo": 40.0, "lat_lo": 34.5, "lon_hi": 41.25, "lat_hi": 35.25}]
