@@ -19,10 +19,7 @@ from deconfliction.domain.line import Band
 from deconfliction.domain.site import ProtectedSite, SiteCategory, SitePoint, SiteState
 from deconfliction.domain.volume import TimeWindow
 from deconfliction.domain.zone import Zone, ZoneAnswer, ZoneState
-from deconfliction.store.ports import (
-    LineRecord,
-    chunks,
-)
+from deconfliction.store.ports import LineRecord, chunks
 from deconfliction.store.sql.base import Repo, Row, from_us, to_us
 
 

@@ -6,9 +6,7 @@ from datetime import datetime
 
 import orjson
 
-from deconfliction.store.ports import (
-    StoredResponse,
-)
+from deconfliction.store.ports import StoredResponse
 from deconfliction.store.sql.base import Repo, to_us
 
 

@@ -5,14 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
-from deconfliction.domain.cells import (
-    MAX_STORE_LEVEL,
-    Box,
-    cells_at,
-    descendant_range,
-    level_for,
-    parent_at,
-)
+from deconfliction.domain.cells import MAX_STORE_LEVEL, Box, cells_at, descendant_range, level_for, parent_at
 
 
 def hull(boxes: Sequence[Sequence[float]]) -> tuple[float, float, float, float]:

@@ -11,9 +11,7 @@ import orjson
 
 from deconfliction.domain.exercise import DeploymentMode
 from deconfliction.domain.ledger import GENESIS, Entry, seal
-from deconfliction.store.ports import (
-    Event,
-)
+from deconfliction.store.ports import Event
 from deconfliction.store.sql.base import Dialect, Repo, from_us, to_us
 
 

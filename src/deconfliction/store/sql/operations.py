@@ -11,22 +11,13 @@ import numpy as np
 import orjson
 import shapely
 
-from deconfliction.domain.cells import (
-    covering,
-)
+from deconfliction.domain.cells import covering
 from deconfliction.domain.conflict import Occupancy
-from deconfliction.domain.footprint import (
-    Shape,
-    footprint_from_trusted,
-    footprint_to_geojson,
-)
+from deconfliction.domain.footprint import Shape, footprint_from_trusted, footprint_to_geojson
 from deconfliction.domain.operation import LIVE_STATES, Operation, OperationState
 from deconfliction.domain.policy import OperationKind
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
-from deconfliction.store.ports import (
-    CandidateQuery,
-    chunks,
-)
+from deconfliction.store.ports import CandidateQuery, chunks
 from deconfliction.store.sql.base import Repo, from_us, to_us
 from deconfliction.store.sql.index import boxes_meet, bucket, candidate_sql, hull, query_keys
 

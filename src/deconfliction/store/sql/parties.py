@@ -7,10 +7,7 @@ from datetime import datetime
 
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.signing import b64url, from_b64url
-from deconfliction.store.ports import (
-    ClientCertificate,
-    PartyKey,
-)
+from deconfliction.store.ports import ClientCertificate, PartyKey
 from deconfliction.store.sql.base import Repo, Row, from_us, to_us
 
 

@@ -8,16 +8,10 @@ from typing import Any
 
 import orjson
 
-from deconfliction.domain.footprint import (
-    PolygonFootprint,
-    footprint_from_trusted,
-    footprint_to_geojson,
-)
+from deconfliction.domain.footprint import PolygonFootprint, footprint_from_trusted, footprint_to_geojson
 from deconfliction.domain.notification import Contact
 from deconfliction.domain.unit import Unit
-from deconfliction.store.ports import (
-    UnitKey,
-)
+from deconfliction.store.ports import UnitKey
 from deconfliction.store.sql.base import Repo, Row, from_us, to_us, us_or_none
 
 
