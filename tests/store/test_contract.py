@@ -434,6 +434,36 @@ class StoreContract:
         with seeded.read() as tx:
             assert [c.id for c in tx.conflicts.ended(T0 + timedelta(hours=1))] == ["cf_1"]
 
+    def test_the_schema_reports_the_migrations_not_applied(self, store: Store) -> None:
+        from deconfliction.store.sql.migrate import shipped
+
+        last = shipped()[-1]
+        with store.read() as tx:
+            assert tx.schema.pending() == []
+        if self.url.startswith("sqlite"):
+            import sqlite3
+
+            conn: Any = sqlite3.connect(self.url.removeprefix("sqlite:///"))
+        else:
+            import psycopg
+
+            conn = psycopg.connect(self.url)
+        try:  # as if this version brought the last migration and the database had not applied it yet
+            conn.execute(f"DELETE FROM schema_migrations WHERE version = {last.version}")
+            conn.commit()
+            with store.read() as tx:
+                assert tx.schema.pending() == [last.name]
+        finally:
+            conn.rollback()
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at, checksum) "
+                f"VALUES ({last.version}, '{last.name}', 0, '{last.checksum}')"
+            )
+            conn.commit()
+            conn.close()
+        with store.read() as tx:
+            assert tx.schema.pending() == []
+
     def test_historical_operations_and_a_partys_places(self, seeded: Store) -> None:
         with seeded.write() as tx:
             tx.operations.add(replace(operation("op_1", "pt_alpha", 40.0, 35.0), historical=True))

@@ -31,7 +31,7 @@ from typing import Any
 import sqlparse
 
 from deconfliction.store.sql.backfills import STEPS
-from deconfliction.store.sql.base import Dialect, to_us
+from deconfliction.store.sql.base import Dialect, Repo, to_us
 
 TABLE = "schema_migrations"
 
@@ -177,3 +177,9 @@ def apply_migrations(cur: Any, dialect: Dialect, migrations: Sequence[Migration]
         )
         done.append(m.version)
     return done
+
+
+class SqlSchema(Repo):
+    def pending(self) -> list[str]:
+        done = {int(r["version"]) for r in self._exec(f"SELECT version FROM {TABLE}").fetchall()}
+        return [m.name for m in shipped() if m.version not in done]

@@ -12,6 +12,7 @@ from deconfliction.store.sql.hotline import SqlHotline
 from deconfliction.store.sql.idempotency import SqlIdempotency
 from deconfliction.store.sql.incidents import SqlIncidents
 from deconfliction.store.sql.ledger import SqlEvents
+from deconfliction.store.sql.migrate import SqlSchema
 from deconfliction.store.sql.notifications import SqlContacts, SqlDeliveries, SqlEndpoints, SqlNotifications
 from deconfliction.store.sql.operations import SqlMovements, SqlOperations
 from deconfliction.store.sql.parties import SqlAuthFailures, SqlClientCertificates, SqlParties, SqlPartyKeys
@@ -44,3 +45,4 @@ class SqlTransaction:
         self.idempotency = SqlIdempotency(cur, dialect)
         self.events = SqlEvents(cur, dialect)
         self.deployment = SqlDeployment(cur, dialect)
+        self.schema = SqlSchema(cur, dialect)
