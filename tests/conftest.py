@@ -109,38 +109,8 @@ def postgres_url() -> Iterator[str]:
     drop()
 
 
-TABLES = (
-    "dss_entities",
-    "dss_subscriptions",
-    "dss_availability",
-    "dss_reports",
-    "volume_cells",
-    "volumes",
-    "conflicts",
-    "operations",
-    "idempotency",
-    "events",
-    "used_signatures",
-    "incidents",
-    "area_boxes",
-    "movements",
-    "lines",
-    "zones",
-    "sites",
-    "notifications",
-    "contacts",
-    "party_keys",
-    "unit_keys",
-    "client_certificates",
-    "auth_failures",
-    "units",
-    "parties",
-    "tactical_tracks",
-    "tactical_claims",
-    "tactical_disowned",
-    "tactical_alerts",
-    "tactical_cycle",
-)
+KEPT = ("schema_migrations", "store_head")
+"""Tables a truncation keeps (reset, not emptied: the migrations' record and the one head row)."""
 
 
 def truncate(url: str) -> None:
@@ -149,10 +119,14 @@ def truncate(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         exists = conn.execute("SELECT to_regclass('public.parties')").fetchone()
         if exists and exists[0]:
-            conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+            tables = [  # every table the migrations made, whoever added it
+                r[0]
+                for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+                if r[0] not in KEPT
+            ]
+            conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
             conn.execute("UPDATE store_head SET last_seq = 0, last_notification = 0, last_hash = '" + GENESIS + "'")
             conn.execute("UPDATE store_head SET deployment = NULL")  # neither live nor exercise yet
-            conn.execute("DELETE FROM exercise_clock")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -220,3 +220,24 @@ def test_unit_add_list_and_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         assert party.name == "Relief Corps" and party.unit_id == unit["id"]
     finally:
         store.close()
+
+
+def test_a_changed_applied_migration_stops_every_command_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from deconfliction.store import open_store
+
+    db = tmp_path / "m.db"
+    open_store(f"sqlite:///{db}").close()
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE schema_migrations SET checksum = '0000' WHERE version = 3")
+    monkeypatch.setenv("DECONFLICTION_DATABASE_URL", f"sqlite:///{db}")
+    result = CliRunner().invoke(app, ["party", "add", "Alpha"])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "the database was not opened: migration 0003_signatures.sql was changed after it was applied" in said
+    assert "Traceback" not in said
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT COUNT(*) FROM parties").fetchone() == (0,)

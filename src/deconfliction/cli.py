@@ -76,8 +76,13 @@ def _party_names(rt: Any) -> dict[str, str]:
 def _runtime(settings: Settings) -> Any:
     from deconfliction.service.exercise import DeploymentMismatch, open_deployment
     from deconfliction.store import open_store
+    from deconfliction.store.sql import MigrationError
 
-    store = open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    try:
+        store = open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    except MigrationError as exc:  # the schema and this version disagree: nothing was changed (docs/storage.md)
+        err.print("[bold red]error[/] the database was not opened:", escape(str(exc)))
+        raise typer.Exit(2) from None
     try:  # an exercise database only with the exercise's settings, and the other way round
         scenario = open_deployment(store, settings.exercise_start, settings.exercise_speed)
     except DeploymentMismatch as exc:

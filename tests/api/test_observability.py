@@ -279,12 +279,12 @@ def test_readiness_follows_the_schema(rt: Runtime) -> None:
     assert all(c.ok for c in readiness(rt, _Running()))
     with rt.store.write() as tx:
         cur = tx.gauges._cur  # type: ignore[attr-defined]
-        cur.execute("SELECT version, name, applied_at FROM schema_migrations WHERE version = 18")
-        kept = cur.fetchone()
+        cur.execute("SELECT * FROM schema_migrations WHERE version = 18")
+        kept = dict(cur.fetchone())
     try:
         with rt.store.write() as tx:  # a newer version migrated this database
             tx.gauges._cur.execute(  # type: ignore[attr-defined]
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'x', 0)"
+                "INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES (9999, 'x', 0, 'x')"
             )
         found = {c.name: c for c in readiness(rt, _Running())}
         assert not found["migrations"].ok and "9999" in found["migrations"].detail
@@ -296,8 +296,9 @@ def test_readiness_follows_the_schema(rt: Runtime) -> None:
         with rt.store.write() as tx:
             cur = tx.gauges._cur  # type: ignore[attr-defined]
             cur.execute("DELETE FROM schema_migrations WHERE version IN (9999, 18)")
-            placeholders = "?, ?, ?" if rt.store.backend == "sqlite" else "%s, %s, %s"
-            cur.execute(f"INSERT INTO schema_migrations (version, name, applied_at) VALUES ({placeholders})", kept)
+            mark = "?" if rt.store.backend == "sqlite" else "%s"
+            columns, values = ", ".join(kept), tuple(kept.values())
+            cur.execute(f"INSERT INTO schema_migrations ({columns}) VALUES ({', '.join([mark] * len(kept))})", values)
     assert all(c.ok for c in readiness(rt, _Running()))
 
 

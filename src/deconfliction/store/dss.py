@@ -54,8 +54,9 @@ class SqlDss:
 
     # ------------------------------------------------------------------------------------- references
 
-    @staticmethod
-    def _ref(r: Sequence[Any]) -> Reference:
+    @classmethod
+    def _ref(cls, row: Any) -> Reference:
+        r = [row[c.strip()] for c in cls._REF.split(",")]  # by column name, in the order of _REF
         extent = Extent(shapely.from_wkb(bytes(r[12])), r[10], r[11], _time(r[8]), _time(r[9]))
         return Reference(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], extent, r[13])
 
@@ -117,12 +118,13 @@ class SqlDss:
         rows = self._exec(
             "SELECT id FROM dss_entities WHERE subscription_id = ? AND kind = 'intent' ORDER BY id", (subscription_id,)
         ).fetchall()
-        return [r[0] for r in rows]
+        return [r["id"] for r in rows]
 
     # ------------------------------------------------------------------------------------ subscriptions
 
-    @staticmethod
-    def _sub(r: Sequence[Any]) -> Subscription:
+    @classmethod
+    def _sub(cls, row: Any) -> Subscription:
+        r = [row[c.strip()] for c in cls._SUB.split(",")]  # by column name, in the order of _SUB
         footprint = shapely.from_wkb(bytes(r[12])) if r[12] is not None else None
         extent = Extent(footprint, r[10], r[11], _time(r[8]), _time(r[9]))
         return Subscription(r[0], r[1], r[2], r[3], r[4], bool(r[5]), bool(r[6]), bool(r[7]), extent)
@@ -188,7 +190,7 @@ class SqlDss:
 
     def availability(self, uss_id: str) -> tuple[str, str] | None:
         r = self._exec("SELECT availability, version FROM dss_availability WHERE uss_id = ?", (uss_id,)).fetchone()
-        return (r[0], r[1]) if r else None
+        return (r["availability"], r["version"]) if r else None
 
     def put_availability(self, uss_id: str, availability: str, version: str) -> None:
         self._exec("DELETE FROM dss_availability WHERE uss_id = ?", (uss_id,))

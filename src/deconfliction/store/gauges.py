@@ -30,18 +30,18 @@ class SqlGauges:
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         self._cur.execute(self._q(sql), params)
-        return int(self._cur.fetchone()[0])
+        return int(self._cur.fetchone()["n"])
 
     def open_conflicts(self) -> int:
-        return self._one("SELECT COUNT(*) FROM conflicts WHERE state = ?", (ConflictState.OPEN.value,))
+        return self._one("SELECT COUNT(*) AS n FROM conflicts WHERE state = ?", (ConflictState.OPEN.value,))
 
     def overdue_notifications(self, now: datetime) -> int:
         return self._one(
-            "SELECT COUNT(*) FROM notifications "
+            "SELECT COUNT(*) AS n FROM notifications "
             "WHERE state = ? AND deadline IS NOT NULL AND (deadline <= ? OR step > 0)",
             (NotificationState.PENDING.value, self._to_us(now)),
         )
 
     def migrations(self) -> set[int]:
         self._cur.execute("SELECT version FROM schema_migrations")
-        return {int(r[0]) for r in self._cur.fetchall()}
+        return {int(r["version"]) for r in self._cur.fetchall()}

@@ -468,6 +468,14 @@ class Deployment(Protocol):
     def put_anchor(self, anchor: ScenarioAnchor) -> None: ...
 
 
+class Schema(Protocol):
+    """The database's migrations (docs/storage.md), as a readiness probe reads them."""
+
+    def pending(self) -> builtins.list[str]:
+        """The migrations shipped with this version that the database has not applied, by file name in
+        order: empty when the schema is current. Reads only."""
+
+
 class Transaction(Protocol):
     @property
     def parties(self) -> Parties: ...
@@ -515,6 +523,8 @@ class Transaction(Protocol):
     def gauges(self) -> Gauges: ...
     @property
     def dss(self) -> DssRecords: ...
+    @property
+    def schema(self) -> Schema: ...
 
 
 class DssRecords(Protocol):

@@ -2,7 +2,7 @@
 -- an operation filed as a historical record for an inquiry, and conflicts with one, are marked; a
 -- conflict keeps the end of its window so the expiry round finds the open ones whose window ended
 -- through an index instead of reading every record. Rows written before this migration get their
--- window's end from their encounters (apply_migrations: backfill_conflict_window_end).
+-- window's end from their encounters (store/sql/backfills.py, the data step of this migration).
 ALTER TABLE operations ADD COLUMN historical INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE conflicts ADD COLUMN historical INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE conflicts ADD COLUMN window_end BIGINT;
