@@ -154,3 +154,22 @@ def test_parties_without_keys_need_no_signature_and_receipts_are_signed(
     tampered = {**receipt, "at": "2020-01-01T00:00:00.000000Z"}
     report = verify(export, receipts=[tampered])
     assert any("signature does not verify" in p.what for p in report.problems)
+
+
+def test_a_key_revoked_with_its_own_signature_leaves_a_valid_export(
+    client: TestClient, alpha: tuple[str, Ed25519PrivateKey], clock: FakeClock
+) -> None:
+    """docs/signing.md: a revocation is signed "with either" key, the one being revoked included; its
+    entry was signed while the key was active, so the export verifies."""
+    key, old = alpha
+    assert post_signed(client, key, old, clock).status_code == 201
+    old_id = client.get("/v1/keys", headers=auth(key)).json()["items"][0]["key_id"]
+    path = f"/v1/keys/{old_id}/revoke"
+    r = client.post(path, headers=auth(key, **JSON, **sign_request(old, "POST", path, None, clock.now)))
+    assert r.status_code == 200, r.text
+    report = verify(client.get("/v1/ledger", headers=auth(key)).content.splitlines(), receipts=[r.json()["receipt"]])
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.signatures_checked == 2  # the write and the revocation
+    # and a signature by it after the revocation is still a problem
+    clock.advance(seconds=1)
+    assert post_signed(client, key, old, clock).status_code == 401
