@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
@@ -38,6 +38,7 @@ from deconfliction.api import units as units_api
 from deconfliction.api import web as web_ui
 from deconfliction.api import zones as zones_api
 from deconfliction.api.limits import BodyLimit
+from deconfliction.api.screen import screen
 from deconfliction.api.security import SecurityHeaders
 from deconfliction.service.delivery import NetworkSender, Sender, run_deliveries
 from deconfliction.service.exercise import open_deployment
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         docs_url="/v1/docs",
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(screen)],  # control characters and out-of-range integers, for every route
     )
     if runtime is not None:
         app.state.runtime = runtime
