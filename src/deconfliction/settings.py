@@ -20,6 +20,7 @@ from deconfliction.domain.limits import Limits
 from deconfliction.domain.notification import EscalationPolicy
 from deconfliction.domain.policy import POLICY_SECTIONS, SeparationPolicy
 from deconfliction.domain.tactical_flat import EARTH_MODELS, EarthModel
+from deconfliction.service.egress import Network, parse_networks
 
 DEFAULT_DATABASE_URL = "sqlite:///var/deconfliction.db"
 
@@ -166,6 +167,9 @@ class Settings:
     body_timeout_s: float | None = None
     """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in."""
     cors_origins: tuple[str, ...] | None = None
+    webhook_allow_networks: tuple[Network, ...] = ()
+    """DECONFLICTION_WEBHOOK_ALLOW_NETWORKS: CIDR networks (comma-separated) a webhook may point into
+    besides public addresses; loopback, link-local and private ones are refused otherwise (docs/security.md)."""
     """DECONFLICTION_CORS_ORIGINS: space-separated origins whose pages may call the API (unset: none)."""
     limits: Limits = field(default_factory=Limits)
     """DECONFLICTION_MAX_VERTICES, ..._MAX_AREA_KM2, ..._MAX_WINDOW_S, ..._MAX_VOLUMES, ..._MAX_BODY_BYTES,
@@ -213,6 +217,9 @@ class Settings:
             else None,
             body_timeout_s=_positive(env, "BODY_TIMEOUT_S", 1.0) if f"{ENV_PREFIX}BODY_TIMEOUT_S" in env else None,
             cors_origins=_origins(env),
+            webhook_allow_networks=parse_networks(
+                env.get(f"{ENV_PREFIX}WEBHOOK_ALLOW_NETWORKS", ""), f"{ENV_PREFIX}WEBHOOK_ALLOW_NETWORKS"
+            ),
             limits=limits,
         )
 
@@ -244,6 +251,7 @@ class Settings:
             escalation=self.escalation(),
             acknowledgement=self.acknowledgement(),
             secrets_key=self.secrets_key(),
+            webhook_allow=self.webhook_allow_networks,
         )
 
     def secrets_key(self) -> bytes | None:

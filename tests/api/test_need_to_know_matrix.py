@@ -21,6 +21,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from ipaddress import ip_network
 from typing import Any
 
 import orjson
@@ -36,6 +37,7 @@ from deconfliction.domain.signing import b64url, sign_request
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.settings import Settings
+from deconfliction.store.ports import Store
 from tests.conftest import FakeClock
 
 CALLERS = ("cell", "alpha", "bravo", "charlie", "watcher", "auditor", "anonymous")
@@ -312,6 +314,12 @@ class Scene:
         r = self.call("GET", "/v1/conflicts", caller, params={"operation": op_id, "state": "open"})
         assert r.status_code == 200, r.text
         return [c["token"] for c in r.json()["items"]]
+
+
+@pytest.fixture
+def rt(store: Store, clock: FakeClock) -> Runtime:
+    """Webhooks here point at loopback, which a deployment must allow (docs/security.md)."""
+    return Runtime(store, clock=clock, webhook_allow=(ip_network("127.0.0.0/8"),))
 
 
 @pytest.fixture

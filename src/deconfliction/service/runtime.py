@@ -19,6 +19,7 @@ from deconfliction.domain.notification import EscalationPolicy
 from deconfliction.domain.party import Party
 from deconfliction.domain.policy import SeparationPolicy
 from deconfliction.domain.signing import ServiceSigner
+from deconfliction.service.egress import Network
 from deconfliction.store.ports import Store
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -98,3 +99,6 @@ class Runtime:
     file's ``acknowledgement`` section)."""
     secrets_key: bytes | None = field(default=None, repr=False)
     """Seals webhook secrets in the database (DECONFLICTION_SECRETS_KEY_FILE, service/sealed.py)."""
+    webhook_allow: tuple[Network, ...] = ()
+    """Networks a webhook may point into besides the public internet (DECONFLICTION_WEBHOOK_ALLOW_NETWORKS,
+    service/egress.py)."""
