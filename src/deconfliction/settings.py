@@ -167,7 +167,7 @@ class Settings:
     body_timeout_s: float | None = None
     """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in."""
     cors_origins: tuple[str, ...] | None = None
-    webhook_allow_networks: tuple[Network, ...] = ()
+    webhook_allow_networks: tuple[Network, ...] | None = None
     """DECONFLICTION_WEBHOOK_ALLOW_NETWORKS: CIDR networks (comma-separated) a webhook may point into
     besides public addresses; loopback, link-local and private ones are refused otherwise (docs/security.md)."""
     """DECONFLICTION_CORS_ORIGINS: space-separated origins whose pages may call the API (unset: none)."""
@@ -219,7 +219,8 @@ class Settings:
             cors_origins=_origins(env),
             webhook_allow_networks=parse_networks(
                 env.get(f"{ENV_PREFIX}WEBHOOK_ALLOW_NETWORKS", ""), f"{ENV_PREFIX}WEBHOOK_ALLOW_NETWORKS"
-            ),
+            )
+            or None,
             limits=limits,
         )
 
@@ -251,7 +252,7 @@ class Settings:
             escalation=self.escalation(),
             acknowledgement=self.acknowledgement(),
             secrets_key=self.secrets_key(),
-            webhook_allow=self.webhook_allow_networks,
+            webhook_allow=self.webhook_allow_networks or (),
         )
 
     def secrets_key(self) -> bytes | None:
