@@ -136,6 +136,21 @@ def accept_signature(
     return signed.evidence()
 
 
+def require_signature(rt: Runtime, actor: Party) -> None:
+    """An unsigned write: refused (401 ``signature_required``) when the party has an active key. Every
+    write route passes here before its body is read (api/http.py): the one rule, in one place."""
+    with rt.store.read() as tx:
+        if any(k.active for k in tx.party_keys.for_party(actor.id)):
+            raise SignatureRequired("this party has a signing key, so its writes must be signed")
+
+
+def accept_signature_alone(rt: Runtime, actor: Party, signed: SignedRequest) -> None:
+    """A signed write whose use case does not keep the signature in its own transaction: checked and
+    recorded as used (once, also across processes) in a transaction of its own, before the write."""
+    with rt.store.write() as tx:
+        accept_signature(tx, rt, actor, signed)
+
+
 def announce_service_key(rt: Runtime) -> int:
     """Put the receipt key in the ledger (readable by every party); returns the entry's number."""
     with rt.store.write() as tx:
