@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from deconfliction import __version__
+from deconfliction.api import api_keys as api_keys_api
 from deconfliction.api import certificates as certificates_api
 from deconfliction.api import (
     conflicts,
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(exercise_api.router)
     app.include_router(units_api.router)
     app.include_router(certificates_api.router)
+    app.include_router(api_keys_api.router)
     web_ui.install(app, settings.tile_url)
     limits = runtime.limits if runtime is not None else settings.limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)

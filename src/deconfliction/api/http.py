@@ -24,10 +24,12 @@ from deconfliction.errors import (
     SignatureInvalid,
     SignatureReplayed,
 )
+from deconfliction.service.api_keys import check_active
 from deconfliction.service.certificates import NOT_BOUND, party_of_certificate
+from deconfliction.service.exercise import real_now
 from deconfliction.service.guard import guarded, party_scope, record_failure, refuse_if_locked
 from deconfliction.service.operations import Idempotency
-from deconfliction.service.parties import party_of_key
+from deconfliction.service.parties import hash_key, party_of_key
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import accept_signature_alone, require_signature
 from deconfliction.store.ports import StoredResponse
@@ -101,9 +103,14 @@ def _party(rt: Runtime, key: str) -> Party:
     address = getattr(key, "address", None)
     if isinstance(key, CertificateCaller):  # never cached: a revoked binding ends at once
         return guarded(rt, "certificate", address, lambda tx: party_of_certificate(tx, key), NOT_BOUND)
-    return rt.keys.party(
-        key, lambda: guarded(rt, "api_key", address, lambda tx: party_of_key(tx, key), "this API key is not valid")
+    party = rt.keys.party(
+        key,
+        lambda: guarded(
+            rt, "api_key", address, lambda tx: party_of_key(tx, key, real_now(rt)), "this API key is not valid"
+        ),
     )
+    check_active(rt, hash_key(key))  # a key revoked or expired since it was cached ends at once
+    return party
 
 
 async def as_party(rt: Runtime, key: str, work: Callable[[Party], T]) -> T:

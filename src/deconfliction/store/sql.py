@@ -1792,6 +1792,9 @@ class SqlTransaction:
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         self.parties = SqlParties(cur, dialect)
         self.party_keys = SqlPartyKeys(cur, dialect)
+        from deconfliction.store.api_keys import SqlApiKeys  # its own module (it imports this one)
+
+        self.api_keys = SqlApiKeys(cur, dialect)
         self.units = SqlUnits(cur, dialect)
         self.client_certificates = SqlClientCertificates(cur, dialect)
         self.auth_failures = SqlAuthFailures(cur, dialect)
