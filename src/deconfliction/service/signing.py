@@ -1,8 +1,8 @@
 """Use cases of signatures: a party registers, lists and revokes its Ed25519 keys; a signed write is
 accepted once; the service announces its receipt key and signs receipts.
 
-Once a party has an active key, every write it makes to its operations must be signed: a stolen API key
-alone then no longer changes its plans. The signature is checked inside the write's transaction, with
+Once a party has an active key, every write in its name must be signed (the rule is enforced once, for
+every write route, in api/http.py): a stolen API key alone then changes nothing. The signature is checked inside the write's transaction, with
 the replay record, so a request is accepted at most once even with several API processes.
 """
 
