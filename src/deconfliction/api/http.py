@@ -29,7 +29,7 @@ from deconfliction.service.certificates import NOT_BOUND, party_of_certificate
 from deconfliction.service.exercise import real_now
 from deconfliction.service.guard import guarded, party_scope, record_failure, refuse_if_locked
 from deconfliction.service.operations import Idempotency
-from deconfliction.service.parties import hash_key, party_of_key
+from deconfliction.service.parties import party_of_key
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.signing import accept_signature_alone, require_signature
 from deconfliction.store.ports import StoredResponse
@@ -103,14 +103,13 @@ def _party(rt: Runtime, key: str) -> Party:
     address = getattr(key, "address", None)
     if isinstance(key, CertificateCaller):  # never cached: a revoked binding ends at once
         return guarded(rt, "certificate", address, lambda tx: party_of_certificate(tx, key), NOT_BOUND)
-    party = rt.keys.party(
+    return rt.keys.party(
         key,
         lambda: guarded(
             rt, "api_key", address, lambda tx: party_of_key(tx, key, real_now(rt)), "this API key is not valid"
         ),
+        lambda digest: check_active(rt, digest),  # a key revoked or expired since it was cached ends at once
     )
-    check_active(rt, hash_key(key))  # a key revoked or expired since it was cached ends at once
-    return party
 
 
 async def as_party(rt: Runtime, key: str, work: Callable[[Party], T]) -> T:

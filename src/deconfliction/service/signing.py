@@ -2,8 +2,9 @@
 accepted once; the service announces its receipt key and signs receipts.
 
 Once a party has an active key, every write in its name must be signed (the rule is enforced once, for
-every write route, in api/http.py): a stolen API key alone then changes nothing. The signature is checked inside the write's transaction, with
-the replay record, so a request is accepted at most once even with several API processes.
+every write route, in api/http.py): a stolen API key alone then changes nothing. The signature is checked
+inside the write's transaction (or, for a write whose use case does not take it, in one of its own just
+before), with the replay record, so a request is accepted at most once even with several API processes.
 """
 
 from __future__ import annotations
