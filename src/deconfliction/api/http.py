@@ -78,7 +78,8 @@ async def bearer_key(
 ) -> str:
     """The API key of an ``Authorization: Bearer`` header, else the connection's client certificate. A
     request with neither is refused here, before the body is read; a wrong one with the request's work
-    (one database read, in the worker thread)."""
+    (one database read, in the worker thread), except an unsigned write: its caller is looked up here, so
+    that a party with a signing key is told ``signature_required`` before anything else."""
     if credentials is None or not credentials.credentials:
         fingerprint = client_fingerprint(request.scope)
         if fingerprint is None:
