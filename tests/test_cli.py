@@ -241,3 +241,36 @@ def test_a_changed_applied_migration_stops_every_command_with_the_reason(
     assert "Traceback" not in said
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT COUNT(*) FROM parties").fetchone() == (0,)
+
+
+def test_party_keys_are_made_listed_and_revoked_at_the_console(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path}/cli.db"
+    monkeypatch.setenv("DECONFLICTION_DATABASE_URL", url)
+    assert runner.invoke(app, ["party", "add", "North"]).exit_code == 0
+    made = runner.invoke(app, ["party", "key-add", "North", "--label", "gateway", "--expires", "2999-01-01T00:00:00Z"])
+    assert made.exit_code == 0, made.output
+    secret = re.search(r"dk_[\w-]+", made.output)
+    key_id = re.search(r"ak_\w+", made.output)
+    assert secret and key_id
+    listed = runner.invoke(app, ["party", "keys", "North"], terminal_width=200)
+    assert listed.exit_code == 0 and "gateway" in listed.output and "first key" in listed.output
+    assert secret.group(0) not in listed.output
+
+    from deconfliction.errors import NotAuthenticated
+    from deconfliction.service.parties import authenticate
+    from deconfliction.service.runtime import Runtime
+    from deconfliction.store import open_store
+
+    store = open_store(url)
+    try:
+        assert authenticate(Runtime(store), secret.group(0)).name == "North"
+        revoked = runner.invoke(app, ["party", "key-revoke", key_id.group(0)])
+        assert revoked.exit_code == 0, revoked.output
+        with pytest.raises(NotAuthenticated):
+            authenticate(Runtime(store), secret.group(0))
+    finally:
+        store.close()
+    missing = runner.invoke(app, ["party", "keys", "South"])
+    assert missing.exit_code == 2 and "no party named" in missing.output
+    past = runner.invoke(app, ["party", "key-add", "North", "--expires", "2000-01-01T00:00:00Z"])
+    assert past.exit_code == 2 and "expires_at" in past.output

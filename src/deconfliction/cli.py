@@ -328,6 +328,71 @@ def party_add(
     out.print(f"API key (shown once, store it now): [bold]{key}[/]")
 
 
+@party_app.command("keys")
+def party_keys(name: str) -> None:
+    """List a party's API keys (never their secrets): label, expiry, revocation."""
+    from deconfliction.service.api_keys import list_api_keys
+    from deconfliction.service.exercise import real_now
+
+    rt = _runtime(_settings())
+    try:
+        keys = list_api_keys(rt, None, _party_named(rt, name).id)
+        now = real_now(rt)
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    table = Table("id", "label", "created", "expires", "revoked", "active")
+    for k in keys:
+        table.add_row(
+            k.id,
+            k.label,
+            format_time(k.created_at),
+            format_time(k.expires_at) if k.expires_at else "-",
+            format_time(k.revoked_at) if k.revoked_at else "-",
+            "yes" if k.active(now) else "no",
+        )
+    out.print(table)
+
+
+@party_app.command("key-add")
+def party_key_add(
+    name: str,
+    label: Annotated[str, typer.Option(help="What will use the key, e.g. 'north-c2 gateway'")] = "console",
+    expires: Annotated[str | None, typer.Option(help="RFC 3339 time after which the key is refused")] = None,
+) -> None:
+    """Make another API key for a party (a party that revoked its last one, a key per system) and print
+    it once. A ledger entry party.api_key_created."""
+    from deconfliction.domain.volume import parse_time
+    from deconfliction.service.api_keys import create_api_key
+
+    rt = _runtime(_settings())
+    try:
+        when = None if expires is None else parse_time(expires, "expires")
+        key, secret, _ = create_api_key(rt, None, label, when, _party_named(rt, name).id)
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    out.print(f"Made API key {key.id} ({key.label}) for [bold]{name}[/]")
+    out.print(f"API key (shown once, store it now): [bold]{secret}[/]")
+
+
+@party_app.command("key-revoke")
+def party_key_revoke(key_id: str) -> None:
+    """Revoke an API key: every server process refuses it from the next request on."""
+    from deconfliction.service.api_keys import revoke_api_key
+
+    rt = _runtime(_settings())
+    try:
+        key, _ = revoke_api_key(rt, None, key_id)
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    out.print(f"Revoked API key {key.id} ({key.label}) of {key.party_id}")
+
+
 @app.command()
 def check(
     file: Annotated[Path, typer.Argument(help="A FeatureCollection as `export` writes it (docs/formats.md)")],

@@ -28,6 +28,7 @@ from deconfliction.domain.limits import Limits
 from deconfliction.domain.notification import EscalationPolicy
 from deconfliction.domain.policy import POLICY_SECTIONS, SeparationPolicy
 from deconfliction.domain.tactical.flat import EarthModel
+from deconfliction.service.egress import Network, parse_networks
 
 DEFAULT_DATABASE_URL = "sqlite:///var/deconfliction.db"
 
@@ -130,6 +131,9 @@ class Settings(BaseModel):
     """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in."""
     cors_origins: tuple[str, ...] | None = None
     """DECONFLICTION_CORS_ORIGINS: space-separated origins whose pages may call the API (unset: none)."""
+    webhook_allow_networks: tuple[Network, ...] | None = None
+    """DECONFLICTION_WEBHOOK_ALLOW_NETWORKS: CIDR networks (comma-separated) a webhook may point into
+    besides public addresses; loopback, link-local and private ones are refused otherwise (docs/security.md)."""
     dss_public_keys: tuple[str, ...] | None = None
     """DECONFLICTION_DSS_PUBLIC_KEYS: comma-separated PEM files of the public keys that sign USS access tokens
     (RS256); unset: the ASTM F3548 DSS interface at /dss/v1 is off (docs/dss.md)."""
@@ -184,6 +188,13 @@ class Settings(BaseModel):
             if value.tzinfo is None or value.utcoffset() is None:
                 raise ValueError("no UTC offset; add Z or +hh:mm")
             return value.astimezone(UTC)
+        return value
+
+    @field_validator("webhook_allow_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_networks(value, env_name("webhook_allow_networks")) or None
         return value
 
     @field_validator("dss_public_keys", "dss_audiences", mode="before")
@@ -289,6 +300,7 @@ class Settings(BaseModel):
             escalation=self.escalation(),
             acknowledgement=self.acknowledgement(),
             secrets_key=self.secrets_key(),
+            webhook_allow=self.webhook_allow_networks or (),
         )
 
     def secrets_key(self) -> bytes | None:

@@ -21,6 +21,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from ipaddress import ip_network
 from typing import Any
 
 import orjson
@@ -36,6 +37,7 @@ from deconfliction.domain.signing import b64url, sign_request
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.settings import Settings
+from deconfliction.store.ports import Store
 from tests.conftest import FakeClock
 from tests.shapes import circle, members
 
@@ -316,6 +318,12 @@ class Scene:
 
 
 @pytest.fixture
+def rt(store: Store, clock: FakeClock) -> Runtime:
+    """Webhooks here point at loopback, which a deployment must allow (docs/security.md)."""
+    return Runtime(store, clock=clock, webhook_allow=(ip_network("127.0.0.0/8"),))
+
+
+@pytest.fixture
 def scene(client: TestClient, rt: Runtime, parties: dict[str, tuple[Party, str]]) -> Scene:
     keys = {name: key for name, (_, key) in parties.items()}
     party_ids = {name: p.id for name, (p, _) in parties.items()}
@@ -583,6 +591,21 @@ MATRIX: dict[tuple[str, str], Case] = {
         (*CALLERS[:-1], "missing-key"),
         lambda s, c, o: s.signed_post(f"/v1/keys/{s.obj_id(str(o))}/revoke", c, None),
         lambda s, c, o: 401 if c == "anonymous" else 200 if o == c else 404,
+    ),
+    ("GET", "/v1/api-keys"): Case(
+        (None,), lambda s, c, o: s.call("GET", "/v1/api-keys", c), lambda s, c, o: any_key(c)
+    ),
+    ("POST", "/v1/api-keys"): Case(
+        (None,),
+        lambda s, c, o: s.call("POST", "/v1/api-keys", c, json={"label": f"spare of {c}"}),
+        lambda s, c, o: 401 if c == "anonymous" else 201,
+    ),
+    ("POST", "/v1/api-keys/{key_id}/revoke"): Case(
+        (*(f"ak-{c}" for c in CALLERS[:-1]), "ak-missing"),
+        lambda s, c, o: s.call("POST", f"/v1/api-keys/{s.obj_id(str(o))}/revoke", c),
+        lambda s, c, o: (
+            401 if c == "anonymous" else 404 if o == "ak-missing" else 200 if c == "cell" or o == f"ak-{c}" else 404
+        ),
     ),
     ("GET", "/v1/certificates"): Case(
         (None,), lambda s, c, o: s.call("GET", "/v1/certificates", c), lambda s, c, o: any_key(c)
@@ -1406,6 +1429,21 @@ def test_client_certificates(scene: Scene) -> None:
     for caller in CALLERS[:-1]:
         assert [c["fingerprint"] for c in answers[(caller, None)].json()["items"]] == [cert_of(caller)]
     run(scene, ("POST", "/v1/certificates/{fingerprint}/revoke"))
+
+
+def test_api_keys(scene: Scene) -> None:
+    """A caller lists, makes and revokes its own API keys only (the coordinator revokes anyone's); another's
+    key is answered like a missing one, and no listing shows another party's keys."""
+    made = run(scene, ("POST", "/v1/api-keys"))
+    for caller in CALLERS[:-1]:
+        scene.ids[f"ak-{caller}"] = made[(caller, None)].json()["key"]["id"]
+    scene.ids["ak-missing"] = "ak_" + "0" * 26
+    answers = run(scene, ("GET", "/v1/api-keys"))
+    for caller in CALLERS[:-1]:
+        items = answers[(caller, None)].json()["items"]
+        assert {k["party"] for k in items} == {scene.party_ids[caller]}
+        assert [k["label"] for k in items] == ["first key", f"spare of {caller}"]
+    run(scene, ("POST", "/v1/api-keys/{key_id}/revoke"))
 
 
 def test_incidents(scene: Scene) -> None:

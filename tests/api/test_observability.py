@@ -5,6 +5,7 @@ authentications counted by kind and a lockout counted and recorded once; the pro
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import replace
 from datetime import timedelta
@@ -138,10 +139,11 @@ def test_conflicts_acknowledgements_and_escalations_are_logged_and_counted(
 def test_a_failed_delivery_is_a_warning_and_counted(
     rt: Runtime, client: TestClient, keys: dict[str, str], parties: dict[str, tuple[Party, str]], caplog: Any
 ) -> None:
-    delivery.register_endpoint(rt, parties["alpha"][0], "webhook", f"http://127.0.0.1:{free_port()}/down")
+    local = replace(rt, webhook_allow=(ipaddress.ip_network("127.0.0.0/8"),))  # the same instruments
+    delivery.register_endpoint(local, parties["alpha"][0], "webhook", f"http://127.0.0.1:{free_port()}/down")
     crossing_pair(client, keys["alpha"], keys["bravo"])
     with caplog.at_level(logging.INFO, logger="deconfliction.events"):
-        assert delivery.run_deliveries(rt, delivery.NetworkSender(timeout_s=2)) == (0, 1)
+        assert delivery.run_deliveries(local, delivery.NetworkSender(timeout_s=2)) == (0, 1)
     (failed,) = events_of(caplog, "delivery.failed")
     assert failed.levelno == logging.WARNING
     assert (failed.channel, failed.party, failed.attempt, failed.dead) == ("webhook", parties["alpha"][0].id, 1, False)  # type: ignore[attr-defined]

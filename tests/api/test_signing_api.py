@@ -154,3 +154,103 @@ def test_parties_without_keys_need_no_signature_and_receipts_are_signed(
     tampered = {**receipt, "at": "2020-01-01T00:00:00.000000Z"}
     report = verify(export, receipts=[tampered])
     assert any("signature does not verify" in p.what for p in report.problems)
+
+
+def test_a_key_revoked_with_its_own_signature_leaves_a_valid_export(
+    client: TestClient, alpha: tuple[str, Ed25519PrivateKey], clock: FakeClock
+) -> None:
+    """docs/signing.md: a revocation is signed "with either" key, the one being revoked included; its
+    entry was signed while the key was active, so the export verifies."""
+    key, old = alpha
+    assert post_signed(client, key, old, clock).status_code == 201
+    old_id = client.get("/v1/keys", headers=auth(key)).json()["items"][0]["key_id"]
+    path = f"/v1/keys/{old_id}/revoke"
+    r = client.post(path, headers=auth(key, **JSON, **sign_request(old, "POST", path, None, clock.now)))
+    assert r.status_code == 200, r.text
+    report = verify(client.get("/v1/ledger", headers=auth(key)).content.splitlines(), receipts=[r.json()["receipt"]])
+    assert report.ok, [str(p) for p in report.problems]
+    assert report.signatures_checked == 2  # the write and the revocation
+    # and a signature by it after the revocation is still a problem
+    clock.advance(seconds=1)
+    assert post_signed(client, key, old, clock).status_code == 401
+
+
+WRITES = ("post", "put", "patch", "delete")
+
+
+def test_every_write_route_needs_a_signature_once_a_party_has_a_key(
+    client: TestClient, alpha: tuple[str, Ed25519PrivateKey]
+) -> None:
+    """From the OpenAPI document: every route that changes something in the caller's name answers an
+    unsigned request of a party with a key with 401 signature_required, before its body or its ids are
+    looked at, so a route added later cannot forget it."""
+    key, _ = alpha
+    checked = []
+    for path, operations in client.get("/v1/openapi.json").json()["paths"].items():
+        for method in operations:
+            if method not in WRITES or not path.startswith("/v1/"):
+                continue
+            url = path.replace("{", "x").replace("}", "")
+            r = client.request(method.upper(), url, json={}, headers=auth(key))
+            assert (r.status_code, r.json().get("code")) == (401, "signature_required"), (method, path, r.text)
+            checked.append((method, path))
+    assert ("post", "/v1/endpoints") in checked and ("put", "/v1/contacts") in checked
+    assert len(checked) >= 40
+
+
+def test_an_api_key_alone_no_longer_acts_for_a_party_with_a_key(
+    client: TestClient, alpha: tuple[str, Ed25519PrivateKey], clock: FakeClock, parties: dict[str, tuple[Party, str]]
+) -> None:
+    """The writes found open under attack: a webhook, the on-call ladder, an acknowledgement, tracks, an
+    incident. Unsigned: refused and nothing stored. Signed by the party's key: done once; the same
+    signature again is a replay."""
+    key, k = alpha
+    bravo = parties["bravo"][1]
+    assert client.post("/v1/operations", json=BODY, headers=auth(bravo)).status_code == 201
+    assert post_signed(client, key, k, clock).status_code == 201  # a conflict: alpha is told
+    (note,) = client.get("/v1/notifications", headers=auth(key)).json()["items"]
+    now = clock.now.isoformat().replace("+00:00", "Z")
+    writes: list[tuple[str, str, Any]] = [
+        ("POST", "/v1/endpoints", {"kind": "email", "address": "duty@alpha.example"}),
+        ("PUT", "/v1/contacts", {"contacts": [{"name": "Thief", "channels": {"phone": "+1 555 0100"}}]}),
+        ("POST", f"/v1/notifications/{note['id']}/ack", None),
+        (
+            "POST",
+            "/v1/tracks",
+            {
+                "reports": [
+                    {
+                        "id": "A1",
+                        "time": now,
+                        "lat": 35.0,
+                        "lon": 40.0,
+                        "altitude_m": 1000.0,
+                        "ground_speed_mps": 100.0,
+                        "track_deg": 90.0,
+                    }
+                ]
+            },
+        ),
+        (
+            "POST",
+            "/v1/incidents",
+            {"place": {"type": "Point", "coordinates": [40.0, 35.0]}, "at": now, "description": "near miss"},
+        ),
+    ]
+    head = client.get("/v1/ledger/head", headers=auth(key)).json()
+    for method, path, body in writes:
+        content = b"" if body is None else orjson.dumps(body)
+        r = client.request(method, path, content=content, headers=auth(key, **JSON))
+        assert (r.status_code, r.json()["code"]) == (401, "signature_required"), (path, r.text)
+    assert client.get("/v1/ledger/head", headers=auth(key)).json() == head
+    assert client.get("/v1/endpoints", headers=auth(key)).json()["items"] == []
+    for method, path, body in writes:
+        content = b"" if body is None else orjson.dumps(body)
+        signed = auth(key, **JSON, **sign_request(k, method, path, body, clock.now))
+        r = client.request(method, path, content=content, headers=signed)
+        assert r.status_code in (200, 201), (path, r.text)
+        again = client.request(method, path, content=content, headers=signed)
+        assert (again.status_code, again.json()["code"]) == (401, "signature_replayed"), (path, again.text)
+        other = auth(key, **JSON, **sign_request(Ed25519PrivateKey.generate(), method, path, body, clock.now))
+        r = client.request(method, path, content=content, headers=other)
+        assert (r.status_code, r.json()["code"]) == (401, "signature_invalid"), (path, r.text)

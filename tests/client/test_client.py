@@ -664,3 +664,23 @@ def test_times_may_be_iso_strings_and_a_time_without_an_offset_is_refused_by_nam
         Window("tomorrow at eight", end)
     with pytest.raises(TypeError, match="not int"):
         Window(1_700_000_000, end)  # type: ignore[arg-type]
+
+
+def test_api_keys_are_made_listed_and_revoked(served: Served) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from deconfliction.client import ApiKey, NotAuthenticated
+
+    with served.client("alpha") as alpha:
+        later = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
+        made = alpha.create_api_key("gateway", expires_at=later)
+        assert made.secret and made.key.expires_at == later and made.key.active
+        assert made.receipt in alpha.receipts
+        listed = alpha.list_api_keys()
+        assert [k.label for k in listed] == ["first key", "gateway"] and all(isinstance(k, ApiKey) for k in listed)
+        with Client(served.url, made.secret, backoff=0.0) as gateway:
+            assert gateway.me().name == "alpha"
+            revoked = alpha.revoke_api_key(made.key.id)
+            assert revoked.key.revoked_at is not None and revoked.secret is None and not revoked.key.active
+            with pytest.raises(NotAuthenticated):
+                gateway.me()

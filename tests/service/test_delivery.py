@@ -7,8 +7,10 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_network
 from typing import Any
 
 import orjson
@@ -21,6 +23,7 @@ from deconfliction.service import delivery
 from deconfliction.service import operations as ops
 from deconfliction.service.delivery import NetworkSender
 from deconfliction.service.runtime import Runtime
+from deconfliction.store.ports import Store
 from tests.conftest import FakeClock
 from tests.service.test_operations import draft
 
@@ -71,6 +74,15 @@ class Receiver:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+LOOPBACK = (ip_network("127.0.0.0/8"),)
+
+
+@pytest.fixture
+def rt(store: Store, clock: FakeClock) -> Runtime:
+    """The receivers here listen on loopback, which a deployment must allow (docs/security.md)."""
+    return Runtime(store, clock=clock, webhook_allow=LOOPBACK)
 
 
 @pytest.fixture
@@ -182,3 +194,64 @@ def test_bad_endpoints_are_refused_by_field(rt: Runtime, parties: dict[str, tupl
         with pytest.raises(InvalidInput) as e:
             delivery.register_endpoint(rt, parties["alpha"][0], kind, address)
         assert e.value.errors[0].field == field
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("http://127.0.0.1:9/hook", "loopback"),
+        ("http://[::1]:9/hook", "loopback"),
+        ("http://localhost:9/hook", "loopback"),  # a name that resolves to loopback
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://[fe80::1]/hook", "link-local"),
+        ("https://10.1.2.3/hook", "a private range"),
+        ("https://172.16.0.1/hook", "a private range"),
+        ("https://192.168.1.1/hook", "a private range"),
+        ("https://[fd00::1]/hook", "a private range"),
+        ("http://[::ffff:127.0.0.1]/hook", "loopback"),
+        ("http://0.0.0.0:9/hook", "not a public address"),
+    ],
+)
+def test_webhooks_into_the_deployments_own_networks_are_refused(
+    rt: Runtime, parties: dict[str, tuple[Party, str]], address: str, why: str
+) -> None:
+    from deconfliction.errors import InvalidInput
+
+    closed = replace(rt, webhook_allow=())
+    with pytest.raises(InvalidInput) as e:
+        delivery.register_endpoint(closed, parties["alpha"][0], "webhook", address)
+    (error,) = e.value.errors
+    assert (error.field, error.code) == ("address", "address_not_allowed")
+    assert why in error.message and "DECONFLICTION_WEBHOOK_ALLOW_NETWORKS" in error.message
+    assert delivery.list_endpoints(closed, parties["alpha"][0]) == []
+    # a network the deployment names is allowed, and nothing wider
+    if "127.0.0.1" in address or "localhost" in address:
+        delivery.register_endpoint(rt, parties["alpha"][0], "webhook", address.replace("localhost", "127.0.0.1"))
+
+
+def test_a_webhook_whose_address_is_no_longer_allowed_is_not_called(
+    rt: Runtime, parties: dict[str, tuple[Party, str]], receiver: Receiver, clock: FakeClock
+) -> None:
+    """Checked again at delivery: an allowance withdrawn (or a name that now resolves inside) stops the
+    delivery, which is recorded as failed with the reason; allowed again, it is delivered."""
+    endpoint, _ = delivery.register_endpoint(rt, parties["alpha"][0], "webhook", f"http://127.0.0.1:{receiver.port}/")
+    receiver.secret = endpoint.secret
+    receiver.start()
+    conflict(rt, parties)
+    closed = replace(rt, webhook_allow=())
+    assert delivery.run_deliveries(closed, NetworkSender()) == (0, 1)
+    assert receiver.got == []
+    (d,) = delivery.list_deliveries(rt, parties["alpha"][0])
+    assert d.last_error is not None and "loopback" in d.last_error
+    clock.advance(seconds=3600)
+    assert delivery.run_deliveries(rt, NetworkSender()) == (1, 0)
+    assert len(receiver.got) == 1
+
+
+def test_the_allowed_networks_setting_is_parsed_and_a_bad_one_named() -> None:
+    from deconfliction.settings import Settings
+
+    env = {"DECONFLICTION_WEBHOOK_ALLOW_NETWORKS": "10.0.0.0/8, fd00::/8"}
+    assert Settings.from_env(env).webhook_allow_networks == (ip_network("10.0.0.0/8"), ip_network("fd00::/8"))
+    with pytest.raises(ValueError, match="DECONFLICTION_WEBHOOK_ALLOW_NETWORKS: 'ten' is not a network"):
+        Settings.from_env({"DECONFLICTION_WEBHOOK_ALLOW_NETWORKS": "ten"})

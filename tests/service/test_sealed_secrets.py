@@ -15,7 +15,7 @@ from deconfliction.service.delivery import NetworkSender
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.sealed import PREFIX, load_key, seal, unseal
 from deconfliction.settings import Settings
-from tests.service.test_delivery import Receiver, conflict, free_port
+from tests.service.test_delivery import LOOPBACK, Receiver, conflict, free_port
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def key_file(tmp_path: Path) -> Path:
 def test_a_webhook_secret_is_stored_sealed_and_deliveries_are_signed_with_it(
     rt: Runtime, parties: dict[str, tuple[Party, str]], key_file: Path
 ) -> None:
-    sealed_rt = replace(rt, secrets_key=Settings(secrets_key_file=str(key_file)).secrets_key())
+    sealed_rt = replace(rt, secrets_key=Settings(secrets_key_file=str(key_file)).secrets_key(), webhook_allow=LOOPBACK)
     receiver = Receiver(free_port())
     try:
         endpoint, _ = delivery.register_endpoint(
@@ -51,10 +51,11 @@ def test_a_webhook_secret_is_stored_sealed_and_deliveries_are_signed_with_it(
 def test_a_sealed_secret_without_its_key_fails_the_delivery_with_the_reason(
     rt: Runtime, parties: dict[str, tuple[Party, str]], key_file: Path
 ) -> None:
-    sealed_rt = replace(rt, secrets_key=load_key(str(key_file), "K"))
+    sealed_rt = replace(rt, secrets_key=load_key(str(key_file), "K"), webhook_allow=LOOPBACK)
     delivery.register_endpoint(sealed_rt, parties["alpha"][0], "webhook", f"http://127.0.0.1:{free_port()}/")
     conflict(rt, parties)
-    assert delivery.run_deliveries(rt, NetworkSender()) == (0, 1)  # a server started without the key
+    keyless = replace(rt, webhook_allow=LOOPBACK)  # a server started without the key
+    assert delivery.run_deliveries(keyless, NetworkSender()) == (0, 1)
     (d,) = delivery.list_deliveries(rt, parties["alpha"][0])
     assert "DECONFLICTION_SECRETS_KEY_FILE" in (d.last_error or "")
 

@@ -242,6 +242,58 @@ class StoreContract:
             # once expired, the record is forgotten (the signature's timestamp refuses it by then)
             assert tx.party_keys.use_signature("d1", "pt_alpha", later + timedelta(seconds=300), later)
 
+    def test_api_keys(self, seeded: Store) -> None:
+        from deconfliction.store.ports import ApiKey
+
+        k1 = ApiKey("ak_1", "pt_alpha", "gateway", NOW, NOW + timedelta(hours=1))
+        k2 = ApiKey("ak_2", "pt_alpha", "spare", NOW + timedelta(seconds=1))
+        with seeded.write() as tx:
+            tx.api_keys.add(k2, "h2")
+            tx.api_keys.add(k1, "h1")
+            tx.api_keys.revoke("ak_2", NOW + timedelta(seconds=5))
+            tx.api_keys.revoke("ak_2", NOW + timedelta(seconds=9))  # the first revocation stands
+        with seeded.read() as tx:
+            assert tx.api_keys.get("ak_1") == k1 and tx.api_keys.by_hash("h1") == k1
+            assert tx.api_keys.by_hash("h2") == replace(k2, revoked_at=NOW + timedelta(seconds=5))
+            assert tx.api_keys.by_hash("nope") is None and tx.api_keys.get("ak_3") is None
+            assert [k.id for k in tx.api_keys.for_party("pt_alpha")] == ["ak_1", "ak_2"]
+            assert tx.api_keys.for_party("pt_bravo") == []
+        assert k1.active(NOW) and not k1.active(NOW + timedelta(hours=1))
+        import sqlite3
+
+        import psycopg
+
+        with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)), seeded.write() as tx:
+            tx.api_keys.add(ApiKey("ak_4", "pt_bravo", "same secret", NOW), "h1")
+
+    def test_migration_22_carries_every_partys_first_key(self, seeded: Store) -> None:
+        """Keys kept on the party's row before migration 22 become its first API key, still valid."""
+        from deconfliction.store.ports import ApiKey
+        from deconfliction.store.sql import POSTGRES, SQLITE, migration_scripts, statements
+
+        script = next(text for version, _, text in migration_scripts() if version == 22)
+        dialect = SQLITE if self.url.startswith("sqlite") else POSTGRES
+        copy = [s for s in statements(script, dialect) if s.startswith("INSERT")]
+        if self.url.startswith("sqlite"):
+            import sqlite3
+
+            conn: Any = sqlite3.connect(self.url.removeprefix("sqlite:///"))
+        else:
+            import psycopg
+
+            conn = psycopg.connect(self.url)
+        try:  # the parties were added with their key on their row only: as before the migration
+            cur = conn.cursor()
+            for stmt in copy:
+                cur.execute(stmt)
+            conn.commit()
+        finally:
+            conn.close()
+        with seeded.read() as tx:
+            first = tx.api_keys.by_hash("hash-alpha")
+            assert first == ApiKey("ak_alpha", "pt_alpha", "first key", party("alpha").created_at)
+            assert first.active(NOW) and tx.api_keys.by_hash("hash-bravo") is not None
+
     def test_client_certificates(self, seeded: Store) -> None:
         import sqlite3
 

@@ -8,11 +8,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from deconfliction import __version__
+from deconfliction.api import api_keys as api_keys_api
 from deconfliction.api import certificates as certificates_api
 from deconfliction.api import (
     conflicts,
@@ -41,6 +42,7 @@ from deconfliction.api import zones as zones_api
 from deconfliction.api.access import Observe
 from deconfliction.api.limits import BodyLimit
 from deconfliction.api.probes import router as probes_router
+from deconfliction.api.screen import screen
 from deconfliction.api.security import SecurityHeaders
 from deconfliction.service.delivery import NetworkSender, Sender, run_deliveries
 from deconfliction.service.exercise import open_deployment
@@ -153,6 +155,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         docs_url="/v1/docs",
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(screen)],  # control characters and out-of-range integers, for every route
     )
     if runtime is not None:
         app.state.runtime = runtime
@@ -179,6 +182,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(units_api.router)
     app.include_router(certificates_api.router)
     dss_api.install(app, settings)  # /dss/v1, only when DSS public keys are configured (docs/dss.md)
+    app.include_router(api_keys_api.router)
     web_ui.install(app, settings.tile_url)
     limits = runtime.limits if runtime is not None else settings.limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)

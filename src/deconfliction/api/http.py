@@ -25,11 +25,14 @@ from deconfliction.errors import (
     SignatureInvalid,
     SignatureReplayed,
 )
+from deconfliction.service.api_keys import check_active
 from deconfliction.service.certificates import NOT_BOUND, party_of_certificate
+from deconfliction.service.exercise import real_now
 from deconfliction.service.guard import guarded, party_scope, record_failure, refuse_if_locked
 from deconfliction.service.operations import Idempotency
 from deconfliction.service.parties import party_of_key
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.signing import accept_signature_alone, require_signature
 from deconfliction.store.ports import StoredResponse
 
 T = TypeVar("T")
@@ -45,18 +48,24 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 _bearer = HTTPBearer(auto_error=False, description="Your party's API key")
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 class Caller(str):
     """An API key, with what the edge knows of the request: the source address (failures are counted
-    per address, docs/security.md) and whether it carries a signature."""
+    per address, docs/security.md), whether it carries a signature, and the request itself (a write's
+    signature is checked against it)."""
 
     address: str | None = None
     signed: bool = False
+    request: Request | None = None
 
     @classmethod
     def of(cls, value: str, request: Request) -> Caller:
         caller = cls(value)
         caller.address = request.client.host if request.client else None
-        caller.signed = bool(request.headers.get("Signature"))
+        caller.signed = any(request.headers.get(h) for h in SIGNATURE_HEADERS)
+        caller.request = request
         return caller
 
 
@@ -70,16 +79,39 @@ async def bearer_key(
 ) -> str:
     """The API key of an ``Authorization: Bearer`` header, else the connection's client certificate. A
     request with neither is refused here, before the body is read; a wrong one with the request's work
-    (one database read, in the worker thread)."""
+    (one database read, in the worker thread), except an unsigned write: its caller is looked up here, so
+    that a party with a signing key is told ``signature_required`` before anything else."""
     if credentials is None or not credentials.credentials:
         fingerprint = client_fingerprint(request.scope)
-        if fingerprint is not None:
-            return CertificateCaller.of(fingerprint, request)
-        raise NotAuthenticated("send your API key as 'Authorization: Bearer <key>'")
-    return Caller.of(credentials.credentials, request)
+        if fingerprint is None:
+            raise NotAuthenticated("send your API key as 'Authorization: Bearer <key>'")
+        caller: Caller = CertificateCaller.of(fingerprint, request)
+    else:
+        caller = Caller.of(credentials.credentials, request)
+    if request.method in WRITE_METHODS and not caller.signed:
+        # the one rule of signed writes (docs/signing.md): a party with a key signs every write, and an
+        # unsigned one is refused here, before its body or ids are looked at
+        rt: Runtime = request.app.state.runtime
+        await run_in_threadpool(lambda: require_signature(rt, _party(rt, caller)))
+    return caller
 
 
 KeyDep = Annotated[str, Depends(bearer_key)]
+
+
+def _party(rt: Runtime, key: str) -> Party:
+    """The caller's party: a key verified recently is not checked again; an unknown one counts against
+    the address."""
+    address = getattr(key, "address", None)
+    if isinstance(key, CertificateCaller):  # never cached: a revoked binding ends at once
+        return guarded(rt, "certificate", address, lambda tx: party_of_certificate(tx, key), NOT_BOUND)
+    return rt.keys.party(
+        key,
+        lambda: guarded(
+            rt, "api_key", address, lambda tx: party_of_key(tx, key, real_now(rt)), "this API key is not valid"
+        ),
+        lambda digest: check_active(rt, digest),  # a key revoked or expired since it was cached ends at once
+    )
 
 
 async def as_party(rt: Runtime, key: str, work: Callable[[Party], T]) -> T:
@@ -88,27 +120,30 @@ async def as_party(rt: Runtime, key: str, work: Callable[[Party], T]) -> T:
     verified in the last ``rt.keys.ttl_s`` seconds is not read from the database again."""
 
     address = getattr(key, "address", None)
-
-    def party() -> Party:
-        # a key verified recently is not checked again; an unknown one counts against the address
-        if isinstance(key, CertificateCaller):  # never cached: a revoked binding ends at once
-            return guarded(rt, "certificate", address, lambda tx: party_of_certificate(tx, key), NOT_BOUND)
-        return rt.keys.party(
-            key, lambda: guarded(rt, "api_key", address, lambda tx: party_of_key(tx, key), "this API key is not valid")
-        )
+    request: Request | None = getattr(key, "request", None)
+    alone = None  # a signed write whose use case does not take the signature: checked here, before it
+    if request is not None and request.method in WRITE_METHODS and not getattr(request.state, SIGNATURE_TAKEN, False):
+        alone = signed_request(request, await request.body())
 
     def job() -> T:
-        caller = party()
+        caller = _party(rt, key)
         note_party(caller.id)  # the access log's party
         if getattr(key, "signed", False):  # signatures are guessed by a key holder: counted per party
             refuse_if_locked(rt, [party_scope(caller.id)])
         try:
+            if alone is not None:
+                accept_signature_alone(rt, caller, alone)
             return work(caller)
         except (SignatureInvalid, SignatureReplayed):
             record_failure(rt, "signature", address, caller.id)
             raise
 
     return await run_in_threadpool(job)
+
+
+SIGNATURE_TAKEN = "signature_in_transaction"
+"""Set on ``request.state`` by ``request_signature``: the route hands the signature to its use case,
+which checks it inside the write's own transaction and keeps it in the ledger entry."""
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -209,6 +244,21 @@ def after_cursor(items: list[dict[str, Any]], after: str | None) -> list[dict[st
 
 
 SIGNATURE_HEADERS = ("Signature-Key-Id", "Signature-Timestamp", "Signature")
+
+
+def take_signature(request: Request, body: bytes) -> SignedRequest | None:
+    """The request's signature, handed to the route's use case (checked in the write's transaction, kept
+    in its ledger entry); every other write has it checked by ``as_party`` just before the write. Call
+    it before ``as_party``."""
+    setattr(request.state, SIGNATURE_TAKEN, True)
+    return signed_request(request, body)
+
+
+async def request_signature(request: Request, body: RawBody) -> SignedRequest | None:
+    return take_signature(request, body)
+
+
+Signature = Annotated[SignedRequest | None, Depends(request_signature)]
 
 
 def signed_request(request: Request, body: bytes) -> SignedRequest | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from deconfliction.api.http import KeyDep, RawBody, RuntimeDep, as_party, json_response, signed_request
+from deconfliction.api.http import KeyDep, RawBody, RuntimeDep, Signature, as_party, json_response
 from deconfliction.api.schemas import KeyIn
 from deconfliction.domain.party import Party
 from deconfliction.service import signing
@@ -15,12 +15,14 @@ router = APIRouter(prefix="/v1/keys", tags=["signing keys"])
 
 
 @router.post("", status_code=201, summary="Register a signing key; from now on your writes must be signed")
-async def register(body: KeyIn, request: Request, raw: RawBody, rt: RuntimeDep, key: KeyDep) -> Response:
+async def register(
+    body: KeyIn, request: Request, raw: RawBody, signed: Signature, rt: RuntimeDep, key: KeyDep
+) -> Response:
     """Rotation: register the new key, sign with it, then revoke the old one. A party has at most 10
     active keys. Once it has one, registering and revoking are signed writes (by an active key)."""
 
     def work(party: Party) -> Response:
-        added, receipt = signing.register_key(rt, party, body.public_key, signed_request(request, raw))
+        added, receipt = signing.register_key(rt, party, body.public_key, signed)
         return json_response(
             {"key": key_view(added), "receipt": signed_receipt(rt, receipt)},
             201,
@@ -39,9 +41,11 @@ async def list_(rt: RuntimeDep, key: KeyDep) -> Response:
 
 
 @router.post("/{key_id}/revoke", summary="Revoke a signing key (entries it signed stay valid)")
-async def revoke(key_id: str, request: Request, raw: RawBody, rt: RuntimeDep, key: KeyDep) -> Response:
+async def revoke(
+    key_id: str, request: Request, raw: RawBody, signed: Signature, rt: RuntimeDep, key: KeyDep
+) -> Response:
     def work(party: Party) -> Response:
-        revoked, receipt = signing.revoke_key(rt, party, key_id, signed_request(request, raw))
+        revoked, receipt = signing.revoke_key(rt, party, key_id, signed)
         return json_response({"key": key_view(revoked), "receipt": signed_receipt(rt, receipt)})
 
     return await as_party(rt, key, work)

@@ -15,6 +15,7 @@ from deconfliction.api.http import (
     KeyDep,
     RawBody,
     RuntimeDep,
+    Signature,
     as_party,
     decode_cursor,
     idempotency,
@@ -22,7 +23,6 @@ from deconfliction.api.http import (
     page,
     page_size,
     respond,
-    signed_request,
 )
 from deconfliction.api.zones import WindowIn, parse_area, parse_validity
 from deconfliction.domain.line import parse_line
@@ -94,13 +94,19 @@ def _render(rt: Runtime, actor: Party) -> Callable[[Any], tuple[int, dict[str, s
 
 @router.post("", status_code=201, summary="Split an area by a line into two proposed zones (and a band)")
 async def create(
-    body: LineIn, request: Request, raw: RawBody, rt: RuntimeDep, key: KeyDep, idempotency_key: IdemKey = None
+    body: LineIn,
+    request: Request,
+    raw: RawBody,
+    signed: Signature,
+    rt: RuntimeDep,
+    key: KeyDep,
+    idempotency_key: IdemKey = None,
 ) -> Response:
     def work(party: Party) -> Response:
         draft = line_draft(body, rt)
         render = _render(rt, party)
         idem = idempotency(request, raw, idempotency_key, render)
-        out = lines.create_line(rt, party, draft, idempotency=idem, signature=signed_request(request, raw))
+        out = lines.create_line(rt, party, draft, idempotency=idem, signature=signed)
         return respond(out, render)
 
     return await as_party(rt, key, work)
@@ -108,7 +114,13 @@ async def create(
 
 @router.post("/{line_id}/withdraw", summary="Withdraw a line's band (either party or the coordinator)")
 async def withdraw(
-    line_id: str, request: Request, raw: RawBody, rt: RuntimeDep, key: KeyDep, idempotency_key: IdemKey = None
+    line_id: str,
+    request: Request,
+    raw: RawBody,
+    signed: Signature,
+    rt: RuntimeDep,
+    key: KeyDep,
+    idempotency_key: IdemKey = None,
 ) -> Response:
     """The band stops counting and its open `band_entry` conflicts resolve; the zones keep their states."""
 
@@ -120,7 +132,7 @@ async def withdraw(
             return 200, {}, body
 
         idem = idempotency(request, raw, idempotency_key, render)
-        out = lines.withdraw_line(rt, party, line_id, idempotency=idem, signature=signed_request(request, raw))
+        out = lines.withdraw_line(rt, party, line_id, idempotency=idem, signature=signed)
         return respond(out, render)
 
     return await as_party(rt, key, work)

@@ -13,13 +13,13 @@ from deconfliction.api.http import (
     KeyDep,
     RawBody,
     RuntimeDep,
+    Signature,
     as_party,
     etag,
     idempotency,
     if_match_version,
     json_response,
     respond,
-    signed_request,
 )
 from deconfliction.domain.operation import OperationState
 from deconfliction.domain.party import Party
@@ -64,7 +64,13 @@ def _render(rt: Runtime, actor: Party, status: int = 201) -> Any:
 
 @router.post("", status_code=201, summary="Declare a movement: an operation swept along its route")
 async def submit(
-    body: MovementIn, request: Request, raw: RawBody, rt: RuntimeDep, key: KeyDep, idempotency_key: IdemKey = None
+    body: MovementIn,
+    request: Request,
+    raw: RawBody,
+    signed: Signature,
+    rt: RuntimeDep,
+    key: KeyDep,
+    idempotency_key: IdemKey = None,
 ) -> Response:
     """The route is swept into corridor segments, each over the window the schedule (with its tolerance)
     puts the movement there; they are declared as one operation, so it conflicts only where and when it
@@ -83,7 +89,7 @@ async def submit(
             state=OperationState(body.state),
             known_tokens=body.known_conflict_tokens,
             idempotency=idem,
-            signature=signed_request(request, raw),
+            signature=signed,
             unit=body.unit,
             historical=body.historical,
         )
@@ -108,6 +114,7 @@ async def revise(
     body: MovementRevisionIn,
     request: Request,
     raw: RawBody,
+    signed: Signature,
     rt: RuntimeDep,
     key: KeyDep,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
@@ -130,7 +137,7 @@ async def revise(
             title=body.title,
             known_tokens=body.known_conflict_tokens,
             idempotency=idem,
-            signature=signed_request(request, raw),
+            signature=signed,
             unit=body.unit,
         )
         return respond(out, render)

@@ -125,7 +125,9 @@ async def put_contacts(
 async def stream(
     rt: RuntimeDep,
     key: KeyDep,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: Annotated[
+        int | None, Header(alias="Last-Event-ID", ge=0, description="The id of the last event received")
+    ] = None,
     after: Annotated[int | None, Query(ge=0, description="Start after this notification number")] = None,
     limit: Annotated[int | None, Query(ge=1, description="Close the stream after this many events")] = None,
     idle_s: Annotated[
@@ -135,12 +137,7 @@ async def stream(
     """Each event: `id` = the notification's number, `event: notification`, `data` = the notification.
     After a disconnect, reconnect with `Last-Event-ID` (browsers do it by themselves): the stream resumes
     right after it, with no gap and no repeat. A comment line every 15 s keeps proxies from closing it."""
-    start = after or 0
-    if last_event_id is not None:
-        try:
-            start = int(last_event_id)
-        except ValueError:
-            raise InvalidInput.one("Last-Event-ID", "invalid_value", "the id of the last event received") from None
+    start = after or 0 if last_event_id is None else last_event_id
     party = await as_party(rt, key, lambda p: p)
 
     async def events() -> AsyncIterator[bytes]:

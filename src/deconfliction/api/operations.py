@@ -17,6 +17,7 @@ from deconfliction.api.http import (
     RawBody,
     Render,
     RuntimeDep,
+    Signature,
     after_cursor,
     as_party,
     decode_cursor,
@@ -28,7 +29,7 @@ from deconfliction.api.http import (
     page_size,
     respond,
     runtime,
-    signed_request,
+    take_signature,
 )
 from deconfliction.api.schemas import OperationFields, OperationIn, TransitionIn, draft_from_wire, overrides_from_wire
 from deconfliction.domain.operation import OperationState
@@ -69,6 +70,7 @@ async def submit(body: OperationIn, request: Request, key: KeyDep, idempotency_k
     # here rather than through two more dependencies for FastAPI to solve on every submission
     rt = await runtime(request)
     raw = await request.body()
+    signed = take_signature(request, raw)
 
     def work(party: Party) -> Response:
         draft = draft_from_wire(body, rt.limits)
@@ -81,7 +83,7 @@ async def submit(body: OperationIn, request: Request, key: KeyDep, idempotency_k
             state=OperationState(body.state),
             known_tokens=body.known_conflict_tokens,
             idempotency=idem,
-            signature=signed_request(request, raw),
+            signature=signed,
             overrides=overrides_from_wire(body.override),
         )
         return respond(out, render)
@@ -133,6 +135,7 @@ async def revise(
     body: OperationFields,
     request: Request,
     raw: RawBody,
+    signed: Signature,
     rt: RuntimeDep,
     key: KeyDep,
     if_match: IfMatch = None,
@@ -151,7 +154,7 @@ async def revise(
             expected_version=version,
             known_tokens=body.known_conflict_tokens,
             idempotency=idem,
-            signature=signed_request(request, raw),
+            signature=signed,
         )
         return respond(out, render)
 
@@ -163,6 +166,7 @@ def _transition(to: OperationState, summary: str) -> Callable[..., Any]:
         op_id: str,
         request: Request,
         raw: RawBody,
+        signed: Signature,
         rt: RuntimeDep,
         key: KeyDep,
         body: TransitionIn | None = None,
@@ -181,7 +185,7 @@ def _transition(to: OperationState, summary: str) -> Callable[..., Any]:
                 expected_version=version,
                 known_tokens=body.known_conflict_tokens if body else (),
                 idempotency=idem,
-                signature=signed_request(request, raw),
+                signature=signed,
                 overrides=overrides_from_wire(body.override) if body else (),
             )
             return respond(out, render)

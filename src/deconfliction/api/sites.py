@@ -18,6 +18,7 @@ from deconfliction.api.http import (
     RawBody,
     Render,
     RuntimeDep,
+    Signature,
     after_cursor,
     as_party,
     decode_cursor,
@@ -28,7 +29,6 @@ from deconfliction.api.http import (
     page,
     page_size,
     respond,
-    signed_request,
 )
 from deconfliction.api.schemas import Strict as _Strict
 from deconfliction.domain.coordinates import parse_position
@@ -129,7 +129,13 @@ def _render(
 
 @router.post("", status_code=201, summary="Declare a protected site")
 async def create(
-    body: SiteIn, request: Request, raw: RawBody, rt: RuntimeDep, key: KeyDep, idempotency_key: IdemKey = None
+    body: SiteIn,
+    request: Request,
+    raw: RawBody,
+    signed: Signature,
+    rt: RuntimeDep,
+    key: KeyDep,
+    idempotency_key: IdemKey = None,
 ) -> Response:
     """Every live operation of another party within radius + accuracy + policy distance gets a
     `protected_site` conflict, told to both; the owner's active sites within 25 m are reported as
@@ -139,7 +145,7 @@ async def create(
         draft, warnings = site_draft(body, rt.limits)
         render = _render(rt, party, 201, warnings, position=body.position is not None)
         idem = idempotency(request, raw, idempotency_key, render)
-        out = sites.create_site(rt, party, draft, idempotency=idem, signature=signed_request(request, raw))
+        out = sites.create_site(rt, party, draft, idempotency=idem, signature=signed)
         return respond(out, render)
 
     return await as_party(rt, key, work)
@@ -147,7 +153,13 @@ async def create(
 
 @router.post("/import", summary="Import a CSV of your sites: all or nothing, with a dry run")
 async def import_csv(
-    body: ImportIn, request: Request, raw: RawBody, rt: RuntimeDep, key: KeyDep, idempotency_key: IdemKey = None
+    body: ImportIn,
+    request: Request,
+    raw: RawBody,
+    signed: Signature,
+    rt: RuntimeDep,
+    key: KeyDep,
+    idempotency_key: IdemKey = None,
 ) -> Response:
     """200 with the report of every row (a dry run, or an import refused because a row or the file
     is); 201 when every row was accepted and stored, with the site id of each row."""
@@ -162,9 +174,7 @@ async def import_csv(
             return (201 if r.kept else 200), {}, out
 
         idem = idempotency(request, raw, idempotency_key, render)
-        out = transfer.import_sites_csv(
-            rt, party, body.csv, dry_run=body.dry_run, idempotency=idem, signature=signed_request(request, raw)
-        )
+        out = transfer.import_sites_csv(rt, party, body.csv, dry_run=body.dry_run, idempotency=idem, signature=signed)
         return respond(out, render)
 
     return await as_party(rt, key, work)
@@ -232,6 +242,7 @@ async def revalidate(
     body: RevalidateIn,
     request: Request,
     raw: RawBody,
+    signed: Signature,
     rt: RuntimeDep,
     key: KeyDep,
     if_match: IfMatch = None,
@@ -249,7 +260,7 @@ async def revalidate(
             valid_until,
             expected_version=version,
             idempotency=idem,
-            signature=signed_request(request, raw),
+            signature=signed,
         )
         return respond(out, render)
 
@@ -261,6 +272,7 @@ async def withdraw(
     site_id: str,
     request: Request,
     raw: RawBody,
+    signed: Signature,
     rt: RuntimeDep,
     key: KeyDep,
     if_match: IfMatch = None,
@@ -270,9 +282,7 @@ async def withdraw(
         version = if_match_version(if_match)
         render = _render(rt, party, 200)
         idem = idempotency(request, raw, idempotency_key, render)
-        out = sites.withdraw(
-            rt, party, site_id, expected_version=version, idempotency=idem, signature=signed_request(request, raw)
-        )
+        out = sites.withdraw(rt, party, site_id, expected_version=version, idempotency=idem, signature=signed)
         return respond(out, render)
 
     return await as_party(rt, key, work)

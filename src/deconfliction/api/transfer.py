@@ -14,10 +14,10 @@ from deconfliction.api.http import (
     KeyDep,
     RawBody,
     RuntimeDep,
+    Signature,
     as_party,
     idempotency,
     respond,
-    signed_request,
 )
 from deconfliction.domain.party import Party
 from deconfliction.errors import FieldError, InvalidInput
@@ -52,6 +52,7 @@ async def export(
 async def import_(
     request: Request,
     raw: RawBody,
+    signed: Signature,
     rt: RuntimeDep,
     key: KeyDep,
     dry_run: Annotated[bool, Query(description="Check everything; store nothing")] = False,
@@ -83,9 +84,7 @@ async def import_(
             return (201 if r.receipt is not None else 200), {}, out  # 200: a dry run, or nothing new
 
         idem = idempotency(request, raw, idempotency_key, render)
-        result = transfer.import_geojson(
-            rt, party, body, dry_run=dry, idempotency=idem, signature=signed_request(request, raw)
-        )
+        result = transfer.import_geojson(rt, party, body, dry_run=dry, idempotency=idem, signature=signed)
         return respond(result, render)
 
     return await as_party(rt, key, work)

@@ -17,6 +17,7 @@ from deconfliction.api.http import (
     RawBody,
     Render,
     RuntimeDep,
+    Signature,
     as_party,
     decode_cursor,
     encode_cursor,
@@ -26,7 +27,6 @@ from deconfliction.api.http import (
     json_response,
     page_size,
     respond,
-    signed_request,
 )
 from deconfliction.api.schemas import Strict as _Strict
 from deconfliction.domain.footprint import PolygonFootprint, parse_polygon_footprint
@@ -111,7 +111,13 @@ def _render(rt: Runtime, actor: Party, status: int) -> Render:
 
 @router.post("", status_code=201, summary="Propose a zone of responsibility to counter-parties")
 async def propose(
-    body: ZoneIn, request: Request, raw: RawBody, rt: RuntimeDep, key: KeyDep, idempotency_key: IdemKey = None
+    body: ZoneIn,
+    request: Request,
+    raw: RawBody,
+    signed: Signature,
+    rt: RuntimeDep,
+    key: KeyDep,
+    idempotency_key: IdemKey = None,
 ) -> Response:
     def work(party: Party) -> Response:
         errors: list[FieldError] = []
@@ -129,7 +135,7 @@ async def propose(
         render = _render(rt, party, 201)
         idem = idempotency(request, raw, idempotency_key, render)
         draft = zones.ZoneDraft(body.name, body.counterparties, footprint, validity)
-        out = zones.propose(rt, party, draft, idempotency=idem, signature=signed_request(request, raw))
+        out = zones.propose(rt, party, draft, idempotency=idem, signature=signed)
         return respond(out, render)
 
     return await as_party(rt, key, work)
@@ -185,6 +191,7 @@ async def answer(
     body: AnswerIn,
     request: Request,
     raw: RawBody,
+    signed: Signature,
     rt: RuntimeDep,
     key: KeyDep,
     idempotency_key: IdemKey = None,
@@ -192,9 +199,7 @@ async def answer(
     def work(party: Party) -> Response:
         render = _render(rt, party, 200)
         idem = idempotency(request, raw, idempotency_key, render)
-        out = zones.answer(
-            rt, party, zone_id, ZoneAnswer(body.answer), idempotency=idem, signature=signed_request(request, raw)
-        )
+        out = zones.answer(rt, party, zone_id, ZoneAnswer(body.answer), idempotency=idem, signature=signed)
         return respond(out, render)
 
     return await as_party(rt, key, work)
@@ -206,6 +211,7 @@ async def revise(
     body: ZoneRevisionIn,
     request: Request,
     raw: RawBody,
+    signed: Signature,
     rt: RuntimeDep,
     key: KeyDep,
     if_match: IfMatch = None,
@@ -239,7 +245,7 @@ async def revise(
             counterparties=body.counterparties,
             name=body.name,
             idempotency=idem,
-            signature=signed_request(request, raw),
+            signature=signed,
         )
         return respond(out, render)
 
@@ -251,6 +257,7 @@ async def withdraw(
     zone_id: str,
     request: Request,
     raw: RawBody,
+    signed: Signature,
     rt: RuntimeDep,
     key: KeyDep,
     if_match: IfMatch = None,
@@ -260,9 +267,7 @@ async def withdraw(
         version = if_match_version(if_match)
         render = _render(rt, party, 200)
         idem = idempotency(request, raw, idempotency_key, render)
-        out = zones.withdraw(
-            rt, party, zone_id, expected_version=version, idempotency=idem, signature=signed_request(request, raw)
-        )
+        out = zones.withdraw(rt, party, zone_id, expected_version=version, idempotency=idem, signature=signed)
         return respond(out, render)
 
     return await as_party(rt, key, work)

@@ -96,6 +96,8 @@ from deconfliction.client.errors import (
 )
 from deconfliction.client.models import (
     Altitude,
+    ApiKey,
+    ApiKeyChange,
     AwaitingConflict,
     Clock,
     ClockAdvanced,
@@ -132,6 +134,8 @@ __all__ = [
     "AlreadyExists",
     "Altitude",
     "ApiError",
+    "ApiKey",
+    "ApiKeyChange",
     "AwaitingAcknowledgement",
     "AwaitingConflict",
     "BodyTooLarge",

@@ -464,6 +464,42 @@ class PartyCreated:
 
 
 @dataclass(frozen=True)
+class ApiKey:
+    """One of the party's API keys, as ``GET /v1/api-keys`` lists it: never its secret."""
+
+    id: str
+    party: str
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    active: bool
+    """Neither revoked nor expired when the service answered."""
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ApiKey:
+        return cls(
+            d["id"],
+            d["party"],
+            d["label"],
+            parse_time(d["created_at"]),
+            _opt_time(d.get("expires_at")),
+            _opt_time(d.get("revoked_at")),
+            bool(d["active"]),
+        )
+
+
+@dataclass(frozen=True)
+class ApiKeyChange:
+    """A made or revoked API key, with the receipt of its ledger entry; ``secret`` only when made (shown
+    this once)."""
+
+    key: ApiKey
+    receipt: Receipt
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
 class SigningKey:
     key_id: str
     algorithm: str

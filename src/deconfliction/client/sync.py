@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from deconfliction.client.errors import error_for
 from deconfliction.client.models import (
+    ApiKey,
+    ApiKeyChange,
     Clock,
     ClockAdvanced,
     Conflict,
@@ -185,6 +187,32 @@ class Client:
         self.signing_key = new_private_key
         revoked = None if old is None else self.revoke_key(key_id_of(old))
         return Rotation(added, revoked)
+
+    # ----------------------------------------------------------------------------------------- API keys
+
+    def list_api_keys(self) -> tuple[ApiKey, ...]:
+        """``GET /v1/api-keys``: the party's API keys, revoked and expired ones included, oldest first,
+        without their secrets."""
+        return tuple(ApiKey.from_json(k) for k in self._get("/v1/api-keys")["items"])
+
+    def create_api_key(self, label: str, expires_at: datetime | None = None) -> ApiKeyChange:
+        """``POST /v1/api-keys``: a new key of the party (``secret`` is shown this once). Not retried once
+        sent: a retry of a success would make a second key."""
+        body: dict[str, Any] = {"label": label}
+        if expires_at is not None:
+            body["expires_at"] = format_time(expires_at)
+        d = self._json(self._send("POST", "/v1/api-keys", body=body, idempotent=False))
+        change = ApiKeyChange(ApiKey.from_json(d["key"]), Receipt.from_json(d["receipt"]), str(d["api_key"]))
+        self._keep(change.receipt)
+        return change
+
+    def revoke_api_key(self, key_id: str) -> ApiKeyChange:
+        """``POST /v1/api-keys/{id}/revoke``: refused at once by every server process. Revoking a revoked
+        key changes nothing, so this is retried like a read."""
+        d = self._json(self._send("POST", f"/v1/api-keys/{quote(key_id, safe='')}/revoke", body=_NO_BODY))
+        change = ApiKeyChange(ApiKey.from_json(d["key"]), Receipt.from_json(d["receipt"]))
+        self._keep(change.receipt)
+        return change
 
     # --------------------------------------------------------------------------------------- operations
 

@@ -314,7 +314,9 @@ class _Keys:
         self.revoked: set[str] = set()
 
     def see(self, content: Mapping[str, Any]) -> str | None:
-        """Learn from one verified entry; the reason it is wrong, if it is."""
+        """Learn from one verified entry; the reason it is wrong, if it is. A key added by the entry
+        counts for its own signature (a first key signs its registration); a key revoked by the entry
+        stops counting only after it (a key may sign its own revocation, docs/signing.md)."""
         kind, payload = content.get("type"), content.get("payload")
         if not isinstance(payload, Mapping):
             payload = {}
@@ -325,9 +327,15 @@ class _Keys:
                 raw = from_b64url(str(payload["public_key"]), "public_key", 32)
                 self.party[str(payload["key_id"])] = (str(payload["party"]), raw)
             elif kind == "party.key_revoked":
-                self.revoked.add(str(payload["key_id"]))
+                revoked = str(payload["key_id"])
         except (KeyError, InvalidInput):
             return f"a {kind} entry without a valid key"
+        problem = self._signature(content)
+        if kind == "party.key_revoked":
+            self.revoked.add(revoked)
+        return problem
+
+    def _signature(self, content: Mapping[str, Any]) -> str | None:
         signed = content.get("signed")
         if signed is None:
             return None

@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from typing import Protocol
-from urllib.parse import urlparse
 
 import httpx
 import orjson
@@ -26,6 +25,7 @@ from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint, End
 from deconfliction.domain.notification import Notification
 from deconfliction.domain.party import Party, Role
 from deconfliction.errors import Forbidden, InvalidInput, NotFound, StateConflict
+from deconfliction.service.egress import webhook_target
 from deconfliction.service.events import after_commit, emit
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.sealed import seal, unseal
@@ -37,7 +37,10 @@ MAX_ENDPOINTS = 10
 class Sender(Protocol):
     """How a delivery leaves the service; raises on failure (the message is the recorded error)."""
 
-    def webhook(self, url: str, headers: dict[str, str], body: bytes) -> None: ...
+    def webhook(self, url: str, headers: dict[str, str], body: bytes, server_name: str | None = None) -> None:
+        """POST ``body`` to ``url`` (an address the service checked); ``server_name``: the TLS server
+        name to verify the certificate against when ``url`` names an address, not the host."""
+
     def email(self, to: str, subject: str, body: str) -> None: ...
 
 
@@ -50,8 +53,10 @@ class NetworkSender:
     smtp_from: str = "deconfliction@localhost"
     timeout_s: float = 10.0
 
-    def webhook(self, url: str, headers: dict[str, str], body: bytes) -> None:
-        r = httpx.post(url, content=body, headers=headers, timeout=self.timeout_s)
+    def webhook(self, url: str, headers: dict[str, str], body: bytes, server_name: str | None = None) -> None:
+        extensions = {"sni_hostname": server_name} if server_name else None
+        with httpx.Client(timeout=self.timeout_s) as client:
+            r = client.post(url, content=body, headers=headers, extensions=extensions)
         if not 200 <= r.status_code < 300:
             raise RuntimeError(f"HTTP {r.status_code}")
 
@@ -74,10 +79,8 @@ def register_endpoint(rt: Runtime, actor: Party, kind: str, address: str) -> tup
     except ValueError:
         raise InvalidInput.one("kind", "invalid_value", "kind is 'webhook' or 'email'") from None
     address = address.strip()
-    if k is EndpointKind.WEBHOOK:
-        url = urlparse(address)
-        if url.scheme not in ("http", "https") or not url.netloc:
-            raise InvalidInput.one("address", "invalid_url", "a webhook is an http(s) URL with a host")
+    if k is EndpointKind.WEBHOOK:  # public addresses and the networks the deployment allows (service/egress.py)
+        webhook_target(address, rt.webhook_allow, field="address")
     elif "@" not in address or len(address) > 320 or any(c.isspace() for c in address):
         raise InvalidInput.one("address", "invalid_email", "an e-mail address such as ops@example.org")
     with rt.store.write() as tx:
@@ -137,17 +140,20 @@ def enqueue(tx: Transaction, rt: Runtime, n: Notification) -> None:
         tx.deliveries.add(Delivery(rt.ids.new_id("dl"), e.id, n.party_id, n.id, body, now, now))
 
 
-def _send(sender: Sender, e: Endpoint, d: Delivery, secrets_key: bytes | None = None) -> None:
+def _send(sender: Sender, e: Endpoint, d: Delivery, rt: Runtime) -> None:
     if e.kind is EndpointKind.WEBHOOK:
+        # checked again at every delivery (a name's address can change), and sent to the address checked
+        target = webhook_target(e.address, rt.webhook_allow)
         ts = int(time.time())
         headers = {  # Standard Webhooks (standardwebhooks.com): receivers verify with its libraries
+            "Host": target.host,
             "Content-Type": "application/json",
             "webhook-id": d.id,
             "webhook-timestamp": str(ts),
-            "webhook-signature": signature(unseal(secrets_key, e.secret), d.id, ts, d.body),
+            "webhook-signature": signature(unseal(rt.secrets_key, e.secret), d.id, ts, d.body),
             "Deconfliction-Notification": d.notification_id,
         }
-        sender.webhook(e.address, headers, d.body)
+        sender.webhook(target.url, headers, d.body, target.server_name)
         return
     note = orjson.loads(d.body)
     subject = f"[deconfliction] {note['kind']} {note['subject']}"
@@ -176,7 +182,7 @@ def run_deliveries(rt: Runtime, sender: Sender, limit: int = 50) -> tuple[int, i
             error = "endpoint removed"
         else:
             try:
-                _send(sender, e, d, rt.secrets_key)
+                _send(sender, e, d, rt)
             except Exception as exc:  # any failure of the receiver is a failed attempt, recorded
                 error = f"{type(exc).__name__}: {exc}"
         outcomes.append((d, error))

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 
 from deconfliction.domain.ledger import EVERYONE
 from deconfliction.domain.party import Party, Role
 from deconfliction.errors import AlreadyExists, Forbidden, InvalidInput, NotAuthenticated
+from deconfliction.service.api_keys import add_first_key
+from deconfliction.service.exercise import real_now
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.units import party_of_unit_key
 from deconfliction.store.ports import Transaction
@@ -24,17 +27,21 @@ def hash_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
 
 
-def party_of_key(tx: Transaction, api_key: str) -> Party | None:
-    """The party (or unit principal) an API key belongs to, within a transaction."""
+def party_of_key(tx: Transaction, api_key: str, now: datetime) -> Party | None:
+    """The party (or unit principal) an active API key belongs to, within a transaction: a party's key
+    that expired or was revoked belongs to nobody."""
     digest = hash_key(api_key)
-    return tx.parties.by_key_hash(digest) or party_of_unit_key(tx, digest)
+    key = tx.api_keys.by_hash(digest)
+    if key is not None:
+        return tx.parties.get(key.party_id) if key.active(now) else None
+    return party_of_unit_key(tx, digest)
 
 
 def authenticate(rt: Runtime, api_key: str | None) -> Party:
     if not api_key:
         raise NotAuthenticated("send your API key as 'Authorization: Bearer <key>'")
     with rt.store.read() as tx:
-        party = party_of_key(tx, api_key)
+        party = party_of_key(tx, api_key, real_now(rt))
     if party is None:
         raise NotAuthenticated("this API key is not valid")
     return party
@@ -56,6 +63,7 @@ def create_party(rt: Runtime, actor: Party | None, name: str, role: Role) -> tup
             raise AlreadyExists(f"a party named {name!r} already exists", name=name)
         party = Party(rt.ids.new_id("pt"), name, role, rt.clock())
         tx.parties.add(party, hash_key(key))
+        add_first_key(tx, party, hash_key(key))
         tx.events.append(
             at=party.created_at,
             actor_id=actor.id if actor else None,

@@ -20,6 +20,7 @@ from deconfliction.domain.notification import EscalationPolicy
 from deconfliction.domain.party import Party
 from deconfliction.domain.policy import SeparationPolicy
 from deconfliction.domain.signing import ServiceSigner
+from deconfliction.service.egress import Network
 from deconfliction.store.ports import Store
 
 if TYPE_CHECKING:
@@ -59,9 +60,11 @@ class Ids:
 
 class KeyCache:
     """API keys this process verified recently, by the SHA-256 of the key, for ``ttl_s`` seconds: a
-    request with a known key skips the database read. Only successful look-ups are kept. Keys are
-    never changed (a party keeps the key it was given); a unit's key can be revoked, which takes
-    effect within ``ttl_s`` in every process, and at once in the revoking one (it calls ``clear``)."""
+    request with a known key skips the full look-up (and the lock-out check of its address). Only
+    successful look-ups are kept. A party's key can expire or be revoked (service/api_keys.py), which must
+    take effect at once in every process: a hit is confirmed by ``recheck`` (one small read). A unit's
+    key can be revoked too, which takes effect within ``ttl_s`` in every process, and at once in the
+    revoking one (it calls ``clear``)."""
 
     def __init__(self, ttl_s: float = 30.0, max_entries: int = 4096) -> None:
         self.ttl_s = ttl_s
@@ -69,13 +72,21 @@ class KeyCache:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, Party]] = {}
 
-    def party(self, api_key: str, look_up: Callable[[], Party]) -> Party:
-        """The party of ``api_key``: from the cache while fresh, else ``look_up()`` (which raises for
-        a wrong key; nothing is cached then)."""
+    def party(self, api_key: str, look_up: Callable[[], Party], recheck: Callable[[str], None] | None = None) -> Party:
+        """The party of ``api_key``: from the cache while fresh (after ``recheck(sha256 hex)``, which
+        raises for a key no longer valid), else ``look_up()`` (which raises for a wrong key; nothing is
+        cached then)."""
         digest = hashlib.sha256(api_key.encode("utf-8")).hexdigest()
         now = time.monotonic()
         hit = self._entries.get(digest)
         if hit is not None and now - hit[0] < self.ttl_s:
+            if recheck is not None:
+                try:
+                    recheck(digest)
+                except Exception:
+                    with self._lock:
+                        self._entries.pop(digest, None)
+                    raise
             return hit[1]
         party = look_up()
         with self._lock:
@@ -110,3 +121,6 @@ class Runtime:
     """Seals webhook secrets in the database (DECONFLICTION_SECRETS_KEY_FILE, service/sealed.py)."""
     metrics: Metrics = field(default_factory=lambda: _metrics(), compare=False, repr=False)
     """This process's Prometheus instruments (service/metrics.py)."""
+    webhook_allow: tuple[Network, ...] = ()
+    """Networks a webhook may point into besides the public internet (DECONFLICTION_WEBHOOK_ALLOW_NETWORKS,
+    service/egress.py)."""

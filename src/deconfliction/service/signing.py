@@ -1,9 +1,10 @@
 """Use cases of signatures: a party registers, lists and revokes its Ed25519 keys; a signed write is
 accepted once; the service announces its receipt key and signs receipts.
 
-Once a party has an active key, every write it makes to its operations must be signed: a stolen API key
-alone then no longer changes its plans. The signature is checked inside the write's transaction, with
-the replay record, so a request is accepted at most once even with several API processes.
+Once a party has an active key, every write in its name must be signed (the rule is enforced once, for
+every write route, in api/http.py): a stolen API key alone then changes nothing. The signature is checked
+inside the write's transaction (or, for a write whose use case does not take it, in one of its own just
+before), with the replay record, so a request is accepted at most once even with several API processes.
 """
 
 from __future__ import annotations
@@ -134,6 +135,21 @@ def accept_signature(
     if not tx.party_keys.use_signature(digest, actor.id, signed_at + timedelta(seconds=MAX_SKEW_S), now):
         raise SignatureReplayed("this signature was accepted before; sign each request anew")
     return signed.evidence()
+
+
+def require_signature(rt: Runtime, actor: Party) -> None:
+    """An unsigned write: refused (401 ``signature_required``) when the party has an active key. Every
+    write route passes here before its body is read (api/http.py): the one rule, in one place."""
+    with rt.store.read() as tx:
+        if any(k.active for k in tx.party_keys.for_party(actor.id)):
+            raise SignatureRequired("this party has a signing key, so its writes must be signed")
+
+
+def accept_signature_alone(rt: Runtime, actor: Party, signed: SignedRequest) -> None:
+    """A signed write whose use case does not keep the signature in its own transaction: checked and
+    recorded as used (once, also across processes) in a transaction of its own, before the write."""
+    with rt.store.write() as tx:
+        accept_signature(tx, rt, actor, signed)
 
 
 def announce_service_key(rt: Runtime) -> int:

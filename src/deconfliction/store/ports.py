@@ -126,6 +126,34 @@ class PartyKeys(Protocol):
 
 
 @dataclass(frozen=True)
+class ApiKey:
+    """One of a party's API keys: only its SHA-256 is stored; shown once when made."""
+
+    id: str
+    party_id: str
+    label: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+class ApiKeys(Protocol):
+    def add(self, key: ApiKey, key_hash: str) -> None: ...
+    def get(self, key_id: str) -> ApiKey | None: ...
+    def by_hash(self, key_hash: str) -> ApiKey | None:
+        """The key with this SHA-256, active or not."""
+
+    def for_party(self, party_id: str) -> builtins.list[ApiKey]:
+        """Every key of the party, revoked and expired ones too, oldest first."""
+
+    def revoke(self, key_id: str, at: datetime) -> None:
+        """Mark revoked at ``at``; a key revoked before keeps its first revocation."""
+
+
+@dataclass(frozen=True)
 class ClientCertificate:
     """A client certificate bound to a party: the SHA-256 of its DER encoding (lower-case hex)."""
 
@@ -481,6 +509,8 @@ class Transaction(Protocol):
     def parties(self) -> Parties: ...
     @property
     def party_keys(self) -> PartyKeys: ...
+    @property
+    def api_keys(self) -> ApiKeys: ...
     @property
     def units(self) -> Units: ...
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from deconfliction.store.api_keys import SqlApiKeys
 from deconfliction.store.dss import SqlDss
 from deconfliction.store.gauges import SqlGauges
 from deconfliction.store.sql.areas import SqlLines, SqlSites, SqlZones
@@ -28,6 +29,7 @@ class SqlTransaction:
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         self.parties = SqlParties(cur, dialect)
         self.party_keys = SqlPartyKeys(cur, dialect)
+        self.api_keys = SqlApiKeys(cur, dialect)
         self.units = SqlUnits(cur, dialect)
         self.client_certificates = SqlClientCertificates(cur, dialect)
         self.auth_failures = SqlAuthFailures(cur, dialect)

@@ -1,0 +1,115 @@
+"""/v1/api-keys: a party's own API keys (list without secrets, make with an optional expiry, revoke);
+the coordinator revokes anyone's (docs/security.md, API keys)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
+from deconfliction.domain.party import Party
+from deconfliction.domain.volume import parse_time
+from deconfliction.service import api_keys
+from deconfliction.service.api_keys import format_time
+from deconfliction.service.exercise import real_now
+from deconfliction.service.signing import signed_receipt
+from deconfliction.store.ports import ApiKey
+
+router = APIRouter(prefix="/v1/api-keys", tags=["API keys"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "no valid API key (or signature_required)"}}
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(description="What uses it, e.g. 'north-c2 gateway' (1 to 200 characters)")
+    expires_at: str | None = Field(None, description="RFC 3339 time after which the key is refused; none: never")
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    party: str
+    label: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    active: bool = Field(description="Neither revoked nor expired")
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyOut]
+
+
+class ApiKeyCreated(BaseModel):
+    key: ApiKeyOut
+    api_key: str = Field(description="The secret: shown this once, never stored (only its SHA-256 is)")
+    receipt: dict[str, Any] = Field(description="The signed receipt of the party.api_key_created ledger entry")
+
+
+class ApiKeyRevoked(BaseModel):
+    key: ApiKeyOut
+    receipt: dict[str, Any] = Field(description="The signed receipt of the party.api_key_revoked ledger entry")
+
+
+def view(k: ApiKey, rt_now: Any) -> ApiKeyOut:
+    return ApiKeyOut(
+        id=k.id,
+        party=k.party_id,
+        label=k.label,
+        created_at=str(format_time(k.created_at)),
+        expires_at=format_time(k.expires_at),
+        revoked_at=format_time(k.revoked_at),
+        active=k.active(rt_now),
+    )
+
+
+@router.get("", summary="Your API keys, without their secrets", response_model=ApiKeyList, responses=ERRORS)
+async def list_(rt: RuntimeDep, key: KeyDep) -> Response:
+    def work(party: Party) -> Response:
+        now = real_now(rt)
+        out = ApiKeyList(items=[view(k, now) for k in api_keys.list_api_keys(rt, party)])
+        return json_response(out.model_dump())
+
+    return await as_party(rt, key, work)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Make an API key, with an optional expiry; its secret is shown once",
+    response_model=ApiKeyCreated,
+    responses={**ERRORS, 403: {"description": "a unit's key"}, 422: {"description": "label or expires_at"}},
+)
+async def create(body: ApiKeyIn, rt: RuntimeDep, key: KeyDep) -> Response:
+    """At most 10 active keys a party. A ledger entry `party.api_key_created` (label and expiry, never
+    the secret)."""
+    expires = None if body.expires_at is None else parse_time(body.expires_at, "expires_at")
+
+    def work(party: Party) -> Response:
+        made, secret, receipt = api_keys.create_api_key(rt, party, body.label, expires)
+        out = ApiKeyCreated(key=view(made, real_now(rt)), api_key=secret, receipt=signed_receipt(rt, receipt))
+        return json_response(out.model_dump(), 201, {"Location": f"/v1/api-keys/{made.id}"})
+
+    return await as_party(rt, key, work)
+
+
+@router.post(
+    "/{key_id}/revoke",
+    summary="Revoke an API key at once (yours; the coordinator: anyone's)",
+    response_model=ApiKeyRevoked,
+    responses={**ERRORS, 404: {"description": "no such key (of yours)"}},
+)
+async def revoke(key_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
+    """Every server process refuses it from the next request on (401). Revoking your own last key locks
+    you out: the coordinator makes a party a new one only through the console (`deconflict`). A ledger
+    entry `party.api_key_revoked` the key's party reads."""
+
+    def work(party: Party) -> Response:
+        revoked, receipt = api_keys.revoke_api_key(rt, party, key_id)
+        out = ApiKeyRevoked(key=view(revoked, real_now(rt)), receipt=signed_receipt(rt, receipt))
+        return json_response(out.model_dump())
+
+    return await as_party(rt, key, work)
