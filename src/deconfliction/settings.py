@@ -69,6 +69,17 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _bool_env(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(f"{ENV_PREFIX}{name}")
+    if raw is None:
+        return default
+    if raw.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not true or false")
+
+
 def _origins(env: Mapping[str, str]) -> tuple[str, ...] | None:
     """DECONFLICTION_CORS_ORIGINS: each an origin exactly (scheme://host[:port]); '*' is refused."""
     out = []
@@ -167,6 +178,14 @@ class Settings:
     """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in."""
     cors_origins: tuple[str, ...] | None = None
     """DECONFLICTION_CORS_ORIGINS: space-separated origins whose pages may call the API (unset: none)."""
+    stream_poll_s: float = 10.0
+    """DECONFLICTION_STREAM_POLL_S: the streams' safety net: how often each process checks for a commit that
+    no wake-up announced (one query per process, docs/notifications.md); without wake-ups, how often each
+    stream reads."""
+    stream_wakeups: bool = True
+    """DECONFLICTION_STREAM_WAKEUPS: true (default): streams are woken by commits (PostgreSQL LISTEN/NOTIFY,
+    SQLite a wake-up file); false: each stream polls every DECONFLICTION_STREAM_POLL_S (for a connection
+    pooler that drops LISTEN)."""
     limits: Limits = field(default_factory=Limits)
     """DECONFLICTION_MAX_VERTICES, ..._MAX_AREA_KM2, ..._MAX_WINDOW_S, ..._MAX_VOLUMES, ..._MAX_BODY_BYTES,
     ..._MIN_ALTITUDE_M, ..._MAX_ALTITUDE_M, ..._POLE_MARGIN_DEG, ..._PAGE_SIZE_MAX"""
@@ -213,6 +232,8 @@ class Settings:
             else None,
             body_timeout_s=_positive(env, "BODY_TIMEOUT_S", 1.0) if f"{ENV_PREFIX}BODY_TIMEOUT_S" in env else None,
             cors_origins=_origins(env),
+            stream_poll_s=_positive(env, "STREAM_POLL_S", base.stream_poll_s),
+            stream_wakeups=_bool_env(env, "STREAM_WAKEUPS", base.stream_wakeups),
             limits=limits,
         )
 
@@ -244,6 +265,8 @@ class Settings:
             escalation=self.escalation(),
             acknowledgement=self.acknowledgement(),
             secrets_key=self.secrets_key(),
+            stream_poll_s=self.stream_poll_s,
+            stream_wakeups=self.stream_wakeups,
         )
 
     def secrets_key(self) -> bytes | None:
@@ -273,5 +296,6 @@ class Settings:
             + [f"{ENV_PREFIX}{n}" for n in ("EXERCISE_START", "EXERCISE_SPEED")]
             + [f"{ENV_PREFIX}{n}" for n in ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE")]
             + [f"{ENV_PREFIX}{n}" for n in ("HEADER_TIMEOUT_S", "BODY_TIMEOUT_S", "CORS_ORIGINS", "SECRETS_KEY_FILE")]
+            + [f"{ENV_PREFIX}{n}" for n in ("STREAM_POLL_S", "STREAM_WAKEUPS")]
             + list(_LIMIT_ENV)
         )

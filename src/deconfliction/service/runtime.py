@@ -98,3 +98,7 @@ class Runtime:
     file's ``acknowledgement`` section)."""
     secrets_key: bytes | None = field(default=None, repr=False)
     """Seals webhook secrets in the database (DECONFLICTION_SECRETS_KEY_FILE, service/sealed.py)."""
+    stream_poll_s: float = 10.0
+    """Without wake-ups, how often a stream reads (DECONFLICTION_STREAM_POLL_S)."""
+    stream_wakeups: bool = True
+    """Streams wait for ``store.wakeups`` rather than poll (DECONFLICTION_STREAM_WAKEUPS)."""

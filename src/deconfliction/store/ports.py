@@ -30,6 +30,7 @@ from deconfliction.domain.request import Request, RequestState
 from deconfliction.domain.site import ProtectedSite
 from deconfliction.domain.unit import Unit
 from deconfliction.domain.zone import Zone
+from deconfliction.store.wakeup import Wakeups
 
 
 @dataclass(frozen=True)
@@ -466,6 +467,10 @@ class Deployment(Protocol):
 
 
 class Transaction(Protocol):
+    def wake(self, channel: str) -> None:
+        """Wake the readers of ``channel`` (``Store.wakeups``) once this transaction commits; nothing when
+        it rolls back. Repositories call it for what they add (a notification wakes its party's stream)."""
+
     @property
     def parties(self) -> Parties: ...
     @property
@@ -513,6 +518,10 @@ class Transaction(Protocol):
 class Store(Protocol):
     backend: str
     """'sqlite' or 'postgresql'."""
+
+    @property
+    def wakeups(self) -> Wakeups:
+        """Readers wait here for commits that ``Transaction.wake`` announced (store/wakeup.py)."""
 
     def read(self) -> AbstractContextManager[Transaction]: ...
     def write(self) -> AbstractContextManager[Transaction]:

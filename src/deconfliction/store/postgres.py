@@ -2,7 +2,9 @@
 
 Every write transaction starts by locking the single ``store_head`` row (``SELECT ... FOR UPDATE``), so
 writes are serialised across all processes: the second of two concurrent conflicting submissions waits
-for the first to commit, then sees it. Reads run at REPEATABLE READ, one snapshot each.
+for the first to commit, then sees it. Reads run at REPEATABLE READ, one snapshot each. A write that woke
+a channel (``tx.wake``) ends with ``pg_notify``, so every process's listener hears it on commit
+(store/wakeup.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from contextlib import contextmanager
 from psycopg_pool import ConnectionPool
 
 from deconfliction.store.sql import POSTGRES, SqlTransaction, apply_migrations
+from deconfliction.store.wakeup import DEFAULT_SAFETY_NET_S, PG_CHANNEL, PostgresWakeups
 
 _MIGRATION_LOCK = 4_206_553_001
 """Advisory lock key: processes starting together apply migrations one at a time."""
@@ -21,8 +24,11 @@ _MIGRATION_LOCK = 4_206_553_001
 class PostgresStore:
     backend = "postgresql"
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8) -> None:
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = 8, safety_net_s: float = DEFAULT_SAFETY_NET_S
+    ) -> None:
         self.url = url
+        self.wakeups = PostgresWakeups(url, safety_net_s)
         self._pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True, kwargs={"autocommit": False})
         with self._pool.connection() as conn, conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
@@ -32,7 +38,10 @@ class PostgresStore:
     def write(self) -> Iterator[SqlTransaction]:
         with self._pool.connection() as conn, conn.cursor() as cur:
             cur.execute("SELECT last_seq FROM store_head WHERE id = 1 FOR UPDATE")
-            yield SqlTransaction(cur, POSTGRES)
+            tx = SqlTransaction(cur, POSTGRES)
+            yield tx
+            if tx.woken:  # delivered by PostgreSQL when this commits, to every process's listener
+                cur.execute("SELECT pg_notify(%s, c) FROM unnest(%s::text[]) AS c", (PG_CHANNEL, sorted(tx.woken)))
 
     @contextmanager
     def read(self) -> Iterator[SqlTransaction]:
@@ -41,4 +50,5 @@ class PostgresStore:
             yield SqlTransaction(cur, POSTGRES)
 
     def close(self) -> None:
+        self.wakeups.close()
         self._pool.close()

@@ -7,7 +7,7 @@ else is here, so both backends run the same statements and the contract suite te
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -61,6 +61,7 @@ from deconfliction.store.ports import (
     UnitKey,
     chunks,
 )
+from deconfliction.store.wakeup import notifications_channel
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -760,6 +761,10 @@ class SqlNotifications(_Repo):
             r[17],
         )
 
+    def __init__(self, cur: Any, dialect: Dialect, wake: Callable[[str], None]) -> None:
+        super().__init__(cur, dialect)
+        self._wake = wake
+
     def next_seq(self) -> int:
         (seq,) = self._exec(
             "UPDATE store_head SET last_notification = last_notification + 1 WHERE id = 1 RETURNING last_notification"
@@ -794,6 +799,7 @@ class SqlNotifications(_Repo):
                 n.unit_id,
             ),
         )
+        self._wake(notifications_channel(n.party_id))  # its stream reads it once this commits
 
     def save(self, n: Notification) -> None:
         self._exec(
@@ -1790,13 +1796,15 @@ class SqlTransaction:
     """All repositories over one cursor, inside one database transaction."""
 
     def __init__(self, cur: Any, dialect: Dialect) -> None:
+        self.woken: set[str] = set()
+        """The wake-up channels to signal when this transaction commits (store/wakeup.py)."""
         self.parties = SqlParties(cur, dialect)
         self.party_keys = SqlPartyKeys(cur, dialect)
         self.units = SqlUnits(cur, dialect)
         self.client_certificates = SqlClientCertificates(cur, dialect)
         self.auth_failures = SqlAuthFailures(cur, dialect)
         self.incidents = SqlIncidents(cur, dialect)
-        self.notifications = SqlNotifications(cur, dialect)
+        self.notifications = SqlNotifications(cur, dialect, self.wake)
         self.contacts = SqlContacts(cur, dialect)
         self.hotline = SqlHotline(cur, dialect)
         self.requests = SqlRequests(cur, dialect)
@@ -1811,6 +1819,9 @@ class SqlTransaction:
         self.idempotency = SqlIdempotency(cur, dialect)
         self.events = SqlEvents(cur, dialect)
         self.deployment = SqlDeployment(cur, dialect)
+
+    def wake(self, channel: str) -> None:
+        self.woken.add(channel)
 
 
 @lru_cache(maxsize=1)
