@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 PG_CHANNEL = "deconfliction"
 """The one PostgreSQL notification channel; the payload is the wake-up's channel name."""
 
+LISTENER_NAME = "deconfliction-wakeups"
+"""PostgreSQL: the listener connection's application_name (as pg_stat_activity shows it)."""
+
 HEAD_QUERY = "SELECT last_seq, last_notification FROM store_head WHERE id = 1"
 """What the safety net reads: it moves with every ledger entry and every notification."""
 
@@ -237,6 +240,8 @@ class SQLiteWakeups(WakeupHub):
                 if not self.subscribers():
                     continue
                 now_ino, size = self._stat()
+                if now_ino != ino and ino is None:  # made by the first commit that woke something
+                    ino, offset = now_ino, 0
                 if now_ino != ino or size < offset:  # replaced: what was appended before is unknown
                     ino, offset = now_ino, size
                     self.fire_all()
@@ -290,7 +295,9 @@ class PostgresWakeups(WakeupHub):
         backoff = 0.5
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self._url, autocommit=True, connect_timeout=10) as conn:
+                with psycopg.connect(
+                    self._url, autocommit=True, connect_timeout=10, application_name=LISTENER_NAME
+                ) as conn:
                     conn.execute(f"LISTEN {PG_CHANNEL}")
                     net = _SafetyNet(self.safety_net_s, lambda: conn.execute(HEAD_QUERY).fetchone())
                     net.check()
