@@ -57,7 +57,7 @@ LISTENER_NAME = "deconfliction-wakeups"
 HEAD_QUERY = "SELECT last_seq, last_notification FROM store_head WHERE id = 1"
 """What the safety net reads: it moves with every ledger entry and every notification."""
 
-WATCH_S = 0.005
+WATCH_S = 0.01
 """SQLite: how often a process looks at ``<file>.wake`` for other processes' commits while a reader waits."""
 
 WAKE_FILE_MAX = 1 << 20
@@ -127,12 +127,15 @@ class WakeupHub:
         self._lock = threading.Lock()
         self._subs: dict[str, set[Subscription]] = {}
         self._stop = threading.Event()
+        self._active = threading.Event()
+        """Set while someone is subscribed: the watcher sleeps otherwise."""
         self._thread: threading.Thread | None = None
 
     def subscribe(self, channel: str) -> Subscription:
         sub = Subscription(self, channel, asyncio.get_running_loop())
         with self._lock:
             self._subs.setdefault(channel, set()).add(sub)
+            self._active.set()
             start = self._thread is None and not self._stop.is_set()
             if start:
                 self._thread = threading.Thread(target=self._watch_forever, name="wakeups", daemon=True)
@@ -148,6 +151,8 @@ class WakeupHub:
                 subs.discard(sub)
                 if not subs:
                     del self._subs[sub.channel]
+                    if not self._subs:
+                        self._active.clear()
 
     def subscribers(self) -> int:
         with self._lock:
@@ -177,6 +182,13 @@ class WakeupHub:
 
     def _watch(self) -> None:
         """Backends: deliver other processes' commits until ``self._stop`` is set."""
+
+    def _idle(self) -> bool:
+        """For watchers: wait while nobody is subscribed; True when it is time to stop."""
+        while not self._active.wait(0.25):
+            if self._stop.is_set():
+                return True
+        return self._stop.is_set()
 
     def close(self) -> None:
         self._stop.set()
@@ -236,8 +248,14 @@ class SQLiteWakeups(WakeupHub):
             net = _SafetyNet(self.safety_net_s, lambda: conn.execute(HEAD_QUERY).fetchone())
             net.check()
             ino, offset = self._stat()
+            self.fire_all()  # what committed between the first subscription and this look
             while not self._stop.wait(WATCH_S):
-                if not self.subscribers():
+                if not self._active.is_set():
+                    if self._idle():
+                        return
+                    net.check()  # the head now is the one to compare with
+                    ino, offset = self._stat()
+                    self.fire_all()  # as at the start
                     continue
                 now_ino, size = self._stat()
                 if now_ino != ino and ino is None:  # made by the first commit that woke something
@@ -307,8 +325,11 @@ class PostgresWakeups(WakeupHub):
                         wait = max(0.0, min(0.25, net.next_at - time.monotonic()))
                         for n in conn.notifies(timeout=wait):
                             self.fire((n.payload,))
-                        if time.monotonic() >= net.next_at and net.check():
-                            self.fire_all()
+                        if time.monotonic() >= net.next_at:
+                            if not self._active.is_set():  # nobody to wake: no query
+                                net.next_at = time.monotonic() + net.period
+                            elif net.check():
+                                self.fire_all()
             except psycopg.Error as exc:
                 if self._stop.is_set():
                     return
