@@ -30,6 +30,10 @@ How the signal travels, per backend:
 - **Safety net**, both backends: every ``safety_net_s`` (DECONFLICTION_STREAM_POLL_S) each process reads
   the store's head (ledger and notification counters, one query per process, not per reader) and wakes
   every reader when it moved: a commit that no wake-up announced is still seen, late.
+
+A new kind of live reader (alerts, tracks) takes a channel of its own: its repository calls
+``tx.wake("alerts")`` where it writes, its reader subscribes to ``"alerts"``. What it writes is then told
+at once; the safety net sees it only if it also moves the ledger head (``HEAD_QUERY``).
 """
 
 from __future__ import annotations
