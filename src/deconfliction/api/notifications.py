@@ -29,6 +29,8 @@ def _fmt(t: datetime | None) -> str | None:
 
 
 HEARTBEAT_S = 15.0
+STREAM_PAGE = 500
+"""Notifications read at once by a stream."""
 
 
 @router.get("/v1/notifications", summary="Your notifications, newest last")
@@ -154,7 +156,7 @@ async def stream(
             read = True
             while limit is None or sent < limit:
                 if read:
-                    batch = await run_in_threadpool(notes.stream_after, rt, party, seen)
+                    batch = await run_in_threadpool(notes.stream_after, rt, party, seen, STREAM_PAGE)
                     for n in batch:
                         yield f"id: {n.seq}\nevent: notification\ndata: ".encode() + orjson.dumps(n.record()) + b"\n\n"
                         seen, sent = n.seq, sent + 1
@@ -162,7 +164,8 @@ async def stream(
                             return
                     if batch:
                         last_out = last_event = loop.time()
-                        continue  # maybe more than one page
+                    if len(batch) == STREAM_PAGE:
+                        continue  # more may be waiting; otherwise a commit since that read has woken us
                 now = loop.time()
                 if idle_s is not None and now - last_event >= idle_s:
                     return
