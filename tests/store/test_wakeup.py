@@ -205,6 +205,34 @@ class TestSQLiteWakeups(WakeupContract):
             other.close()
         assert WAKE_FILE_MAX > 64
 
+    def test_a_watcher_that_fails_starts_again(self, store: Store, monkeypatch: Any) -> None:
+        self.setup_parties(store)
+        other = self.other()
+        wakeups = store.wakeups
+        assert isinstance(wakeups, SQLiteWakeups)
+        stat, failures = wakeups._stat, [1]
+
+        def broken_once() -> tuple[int | None, int]:
+            if failures and wakeups.subscribers():
+                failures.pop()
+                raise RuntimeError("a bug")
+            return stat()
+
+        monkeypatch.setattr(wakeups, "_stat", broken_once)
+        try:
+
+            async def test() -> None:
+                with wakeups.subscribe(notifications_channel("pt_a")) as sub:
+                    await asyncio.sleep(1.5)  # failed, said so, woke everyone, started again
+                    assert not failures
+                    assert await sub.wait(0.1)
+                    await asyncio.to_thread(add_notification, other, "pt_a")
+                    assert await sub.wait(SOON)
+
+            run(test)
+        finally:
+            other.close()
+
 
 @pytest.mark.postgres
 class TestPostgresWakeups(WakeupContract):

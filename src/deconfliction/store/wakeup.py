@@ -179,13 +179,17 @@ class WakeupHub:
             self._remove(s)
 
     def _watch_forever(self) -> None:
-        try:
-            self._watch()
-        except Exception:  # never silent: readers fall back on their timeouts
-            log.exception("wake-up watcher stopped")
+        while not self._stop.is_set():
+            try:
+                self._watch()
+            except Exception:  # a bug or a broken file: said, and the watcher starts again
+                log.exception("wake-up watcher failed; starting it again in 1 s")
+                self.fire_all()
+                self._stop.wait(1.0)
 
     def _watch(self) -> None:
-        """Backends: deliver other processes' commits until ``self._stop`` is set."""
+        """Backends: deliver other processes' commits until ``self._stop`` is set (here: in-process only)."""
+        self._stop.wait()
 
     def _idle(self) -> bool:
         """For watchers: wait while nobody is subscribed; True when it is time to stop."""
