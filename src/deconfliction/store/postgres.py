@@ -40,8 +40,13 @@ class PostgresStore:
             cur.execute("SELECT last_seq FROM store_head WHERE id = 1 FOR UPDATE")
             tx = SqlTransaction(cur, POSTGRES)
             yield tx
-            if tx.woken:  # delivered by PostgreSQL when this commits, to every process's listener
-                cur.execute("SELECT pg_notify(%s, c) FROM unnest(%s::text[]) AS c", (PG_CHANNEL, sorted(tx.woken)))
+            if tx.woken:  # delivered by PostgreSQL when this commits, to the other processes' listeners
+                cur.execute(
+                    "SELECT pg_notify(%s, c) FROM unnest(%s::text[]) AS c",
+                    (PG_CHANNEL, self.wakeups.payloads(tx.woken)),
+                )
+        if tx.woken:  # committed: this process's readers at once, without the round trip
+            self.wakeups.fire(tx.woken)
 
     @contextmanager
     def read(self) -> Iterator[SqlTransaction]:

@@ -21,7 +21,8 @@ How the signal travels, per backend:
 - **PostgreSQL**: ``pg_notify`` in the writing transaction (PostgreSQL delivers it on commit, and drops it
   on rollback). Each process keeps one ``LISTEN`` connection, opened when its first reader subscribes,
   and fans each notification out to its own readers. After (re)connecting, every reader is woken once:
-  whatever committed while nobody listened is read.
+  whatever committed while nobody listened is read. The writer's own process is woken by the writer,
+  right after the commit (its listener skips the notifications it sent: they carry its token).
 - **SQLite**: in-process, the writer wakes the readers right after its commit. Other processes on the
   same file learn it from ``<file>.wake``, an append-only file of ``<writer token> <channel>`` lines
   written after each commit that woke something (under the file lock every writer already holds); one
@@ -314,6 +315,12 @@ class PostgresWakeups(WakeupHub):
     def __init__(self, url: str, safety_net_s: float = DEFAULT_SAFETY_NET_S) -> None:
         super().__init__(safety_net_s)
         self._url = url
+        self._token = secrets.token_hex(8)
+
+    def payloads(self, channels: set[str]) -> list[str]:
+        """The NOTIFY payloads of a commit's channels: ``<this store's token> <channel>``; the writer wakes
+        its own process's readers itself, right after the commit, and its listener skips them."""
+        return [f"{self._token} {c}" for c in sorted(channels)]
 
     def _watch(self) -> None:
         import psycopg
@@ -332,7 +339,9 @@ class PostgresWakeups(WakeupHub):
                     while not self._stop.is_set():
                         wait = max(0.0, min(0.25, net.next_at - time.monotonic()))
                         for n in conn.notifies(timeout=wait):
-                            self.fire((n.payload,))
+                            token, _, channel = n.payload.partition(" ")
+                            if token != self._token:
+                                self.fire((channel,))
                         if time.monotonic() >= net.next_at:
                             if not self._active.is_set():  # nobody to wake: no query
                                 net.next_at = time.monotonic() + net.period
