@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from deconfliction.store.ports import Store
+from deconfliction.store.wakeup import DEFAULT_SAFETY_NET_S
 
 
-def open_store(url: str, *, sqlite_synchronous: str = "FULL", safety_net_s: float = 10.0) -> Store:
+def open_store(url: str, *, sqlite_synchronous: str = "FULL", safety_net_s: float = DEFAULT_SAFETY_NET_S) -> Store:
     """A store for a database URL: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
     ``postgresql://user@host:port/dbname``. Migrations are applied before it is returned.
     ``safety_net_s``: how often the process checks for commits no wake-up announced (store/wakeup.py)."""

@@ -3,8 +3,8 @@
 Every write transaction starts by locking the single ``store_head`` row (``SELECT ... FOR UPDATE``), so
 writes are serialised across all processes: the second of two concurrent conflicting submissions waits
 for the first to commit, then sees it. Reads run at REPEATABLE READ, one snapshot each. A write that woke
-a channel (``tx.wake``) ends with ``pg_notify``, so every process's listener hears it on commit
-(store/wakeup.py).
+a channel (``tx.wake``) ends with ``pg_notify``, so the other processes' listeners hear it on commit; its
+own process's readers are woken right after the commit (store/wakeup.py).
 """
 
 from __future__ import annotations
