@@ -17,7 +17,12 @@ class Server:
     """``deconflict serve`` in its own session, on a free port, over one database."""
 
     def __init__(
-        self, url: str, workdir: Path, workers: int = 1, env: dict[str, str] | None = None, port: int | None = None
+        self,
+        url: str,
+        workdir: Path,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
     ) -> None:
         self.port = port or free_port()
         self.tls = bool((env or {}).get("DECONFLICTION_TLS_CERT_FILE"))
@@ -92,7 +97,13 @@ def _unverified_tls() -> ssl.SSLContext:
     return context
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(lo: int = 0, hi: int = 0) -> int:
+    """A port nobody listens on: any (the default), or the first free one in [lo, hi]."""
+    for port in range(lo, hi + 1) if lo else (0,):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise RuntimeError(f"no free port in {lo}-{hi}")

@@ -131,6 +131,14 @@ class Settings(BaseModel):
     """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in."""
     cors_origins: tuple[str, ...] | None = None
     """DECONFLICTION_CORS_ORIGINS: space-separated origins whose pages may call the API (unset: none)."""
+    stream_poll_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 10.0
+    """DECONFLICTION_STREAM_POLL_S: the streams' safety net: how often each process checks for a commit that
+    no wake-up announced (one query per process, docs/notifications.md); without wake-ups, how often each
+    stream reads."""
+    stream_wakeups: bool = True
+    """DECONFLICTION_STREAM_WAKEUPS: true (default): streams are woken by commits (PostgreSQL LISTEN/NOTIFY,
+    SQLite a wake-up file); false: each stream polls every DECONFLICTION_STREAM_POLL_S (for a connection
+    pooler that drops LISTEN)."""
     webhook_allow_networks: tuple[Network, ...] | None = None
     """DECONFLICTION_WEBHOOK_ALLOW_NETWORKS: CIDR networks (comma-separated) a webhook may point into
     besides public addresses; loopback, link-local and private ones are refused otherwise (docs/security.md)."""
@@ -301,6 +309,8 @@ class Settings(BaseModel):
             acknowledgement=self.acknowledgement(),
             secrets_key=self.secrets_key(),
             webhook_allow=self.webhook_allow_networks or (),
+            stream_poll_s=self.stream_poll_s,
+            stream_wakeups=self.stream_wakeups,
         )
 
     def secrets_key(self) -> bytes | None:

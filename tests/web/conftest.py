@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import shutil
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -218,6 +219,8 @@ def open_page(browser: Any, cell: Cell, who: str, errors: list[str], fake_clock:
             page.keyboard.press("Enter")
         try:  # the first load: a generous bound, the suite runs browsers and servers side by side on 2 cores
             page.wait_for_selector("body[data-ready=true]", timeout=READY_MS)
+            if stalls:  # recovered by the reload: still said, so that how often it happens is known
+                warnings.warn(f"{who}: the map's first load stalled, the reload worked: {stalls}", stacklevel=2)
             return page
         except Exception:
             waiting = sorted(v for v in pending.values() if "/v1/stream" not in v)

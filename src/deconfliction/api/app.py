@@ -105,7 +105,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
         if runtime is None:
-            store = open_store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+            store = open_store(
+                settings.database_url,
+                sqlite_synchronous=settings.sqlite_synchronous,
+                safety_net_s=settings.stream_poll_s,
+            )
             try:  # live or exercise: the database must hold the same kind of data (docs/exercise.md)
                 scenario = open_deployment(store, settings.exercise_start, settings.exercise_speed)
             except Exception:

@@ -19,6 +19,7 @@ from deconfliction.domain.volume import format_time
 from deconfliction.errors import InvalidInput
 from deconfliction.service import notifications as notes
 from deconfliction.service.signing import signed_receipt
+from deconfliction.store.wakeup import notifications_channel
 
 router = APIRouter(tags=["notifications"])
 
@@ -27,10 +28,9 @@ def _fmt(t: datetime | None) -> str | None:
     return None if t is None else format_time(t)
 
 
-POLL_S = 0.025
-"""How often a stream looks for new notifications (any process may have written them): one indexed read
-per open stream every 25 ms, which bounds the delay a stream adds."""
 HEARTBEAT_S = 15.0
+STREAM_PAGE = 500
+"""Notifications read at once by a stream."""
 
 
 @router.get("/v1/notifications", summary="Your notifications, newest last")
@@ -136,28 +136,49 @@ async def stream(
 ) -> Response:
     """Each event: `id` = the notification's number, `event: notification`, `data` = the notification.
     After a disconnect, reconnect with `Last-Event-ID` (browsers do it by themselves): the stream resumes
-    right after it, with no gap and no repeat. A comment line every 15 s keeps proxies from closing it."""
+    right after it, with no gap and no repeat. A comment line every 15 s keeps proxies from closing it.
+    A notification is sent as soon as the write that made it commits, whichever server process took it."""
     start = after or 0 if last_event_id is None else last_event_id
     party = await as_party(rt, key, lambda p: p)
 
     async def events() -> AsyncIterator[bytes]:
-        seen, sent, idle, quiet = start, 0, 0.0, 0.0
-        yield b": connected\n\n"
-        while (limit is None or sent < limit) and (idle_s is None or quiet < idle_s):
-            batch = await run_in_threadpool(notes.stream_after, rt, party, seen)
-            for n in batch:
-                yield f"id: {n.seq}\nevent: notification\ndata: ".encode() + orjson.dumps(n.record()) + b"\n\n"
-                seen, sent = n.seq, sent + 1
-                if limit is not None and sent >= limit:
+        # woken by the commits that add this party's notifications (store/wakeup.py); subscribed before
+        # the first read, so nothing committed after that read is missed
+        sub = rt.store.wakeups.subscribe(notifications_channel(party.id)) if rt.stream_wakeups else None
+        loop = asyncio.get_running_loop()
+        try:
+            seen, sent = start, 0
+            yield b": connected\n\n"
+            last_out = last_event = loop.time()
+            read = True
+            while limit is None or sent < limit:
+                if read:
+                    batch = await run_in_threadpool(notes.stream_after, rt, party, seen, STREAM_PAGE)
+                    for n in batch:
+                        yield f"id: {n.seq}\nevent: notification\ndata: ".encode() + orjson.dumps(n.record()) + b"\n\n"
+                        seen, sent = n.seq, sent + 1
+                        if limit is not None and sent >= limit:
+                            return
+                    if batch:
+                        last_out = last_event = loop.time()
+                    if len(batch) == STREAM_PAGE:
+                        continue  # more may be waiting; otherwise a commit since that read has woken us
+                now = loop.time()
+                if idle_s is not None and now - last_event >= idle_s:
                     return
-            if batch:
-                idle = quiet = 0.0
-                continue
-            await asyncio.sleep(POLL_S)
-            idle += POLL_S
-            quiet += POLL_S
-            if idle >= HEARTBEAT_S:
-                idle = 0.0
-                yield b": heartbeat\n\n"
+                if now - last_out >= HEARTBEAT_S:
+                    yield b": heartbeat\n\n"
+                    last_out = now
+                timeout = HEARTBEAT_S - (now - last_out)
+                if idle_s is not None:
+                    timeout = min(timeout, idle_s - (now - last_event))
+                if sub is not None:
+                    read = await sub.wait(timeout)
+                else:  # polling (DECONFLICTION_STREAM_WAKEUPS=false)
+                    await asyncio.sleep(min(timeout, rt.stream_poll_s))
+                    read = True
+        finally:
+            if sub is not None:
+                sub.close()
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

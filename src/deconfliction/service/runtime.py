@@ -124,3 +124,7 @@ class Runtime:
     webhook_allow: tuple[Network, ...] = ()
     """Networks a webhook may point into besides the public internet (DECONFLICTION_WEBHOOK_ALLOW_NETWORKS,
     service/egress.py)."""
+    stream_poll_s: float = 10.0
+    """Without wake-ups, how often a stream reads (DECONFLICTION_STREAM_POLL_S)."""
+    stream_wakeups: bool = True
+    """Streams wait for ``store.wakeups`` rather than poll (DECONFLICTION_STREAM_WAKEUPS)."""

@@ -33,6 +33,7 @@ from deconfliction.domain.zone import Zone
 from deconfliction.dss.extents import Extent
 from deconfliction.dss.records import Reference, Subscription
 from deconfliction.store.gauges import Gauges
+from deconfliction.store.wakeup import Wakeups
 
 
 @dataclass(frozen=True)
@@ -505,6 +506,10 @@ class Schema(Protocol):
 
 
 class Transaction(Protocol):
+    def wake(self, channel: str) -> None:
+        """Wake the readers of ``channel`` (``Store.wakeups``) once this transaction commits; nothing when
+        it rolls back. Repositories call it for what they add (a notification wakes its party's stream)."""
+
     @property
     def parties(self) -> Parties: ...
     @property
@@ -578,6 +583,10 @@ class DssRecords(Protocol):
 class Store(Protocol):
     backend: str
     """'sqlite' or 'postgresql'."""
+
+    @property
+    def wakeups(self) -> Wakeups:
+        """Readers wait here for commits that ``Transaction.wake`` announced (store/wakeup.py)."""
 
     def read(self) -> AbstractContextManager[Transaction]: ...
     def write(self) -> AbstractContextManager[Transaction]:

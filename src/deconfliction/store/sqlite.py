@@ -10,13 +10,15 @@ each write is serialised and atomic, and under load many share one fsync.
 
 ``synchronous=FULL`` by default: a write that was acknowledged survives a crash of the process *and* of
 the machine. Reads use one connection per thread and see the last committed state. The writer never
-checkpoints the WAL; a background thread does.
+checkpoints the WAL; a background thread does. The channels a group's writes woke (``tx.wake``) are
+announced after its commit, still under the file lock (store/wakeup.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
@@ -25,6 +27,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from deconfliction.store.sql import SQLITE, SqlTransaction, apply_migrations
+from deconfliction.store.wakeup import DEFAULT_SAFETY_NET_S, SQLiteWakeups
+
+log = logging.getLogger(__name__)
 
 MAX_GROUP = 64
 """Writes committed together at most: bounds the wait of the first member of a group."""
@@ -41,10 +46,12 @@ faster). Writes are unchanged (WAL), so durability is the same."""
 class _Group:
     """One open transaction shared by consecutive writers."""
 
-    __slots__ = ("done", "error", "size")
+    __slots__ = ("done", "error", "size", "woken")
 
     def __init__(self) -> None:
         self.size = 0
+        self.woken: set[str] = set()
+        """The wake-up channels of the members that succeeded: announced once the group commits."""
         self.done = threading.Event()
         self.error: BaseException | None = None
 
@@ -52,9 +59,12 @@ class _Group:
 class SQLiteStore:
     backend = "sqlite"
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+    def __init__(
+        self, path: str | Path, *, synchronous: str = "FULL", safety_net_s: float = DEFAULT_SAFETY_NET_S
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.wakeups = SQLiteWakeups(self.path, safety_net_s)
         if synchronous.upper() not in {"FULL", "NORMAL", "EXTRA"}:
             raise ValueError(f"synchronous must be FULL, NORMAL or EXTRA, not {synchronous!r}")
         self._synchronous = synchronous.upper()
@@ -136,12 +146,15 @@ class SQLiteStore:
         failure: BaseException | None = None
         try:
             conn.execute("SAVEPOINT write")
+            tx = SqlTransaction(conn.cursor(), SQLITE)
             try:
-                yield SqlTransaction(conn.cursor(), SQLITE)
+                yield tx
             except BaseException as exc:
                 failure = exc
                 conn.execute("ROLLBACK TO write")
             conn.execute("RELEASE write")
+            if failure is None:
+                group.woken |= tx.woken
         except BaseException as exc:  # the shared transaction itself broke: the whole group fails
             group.error = group.error or exc
         finally:
@@ -171,6 +184,11 @@ class SQLiteStore:
         finally:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if group.error is None and group.woken:  # under the file lock: wake-file appends never interleave
+                try:
+                    self.wakeups.announce(group.woken)
+                except Exception:  # committed all the same; readers catch up through the safety net
+                    log.exception("wake-up after commit failed")
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             self._group = None
             group.done.set()
@@ -198,6 +216,7 @@ class SQLiteStore:
         if self._stop.is_set():
             return
         self._stop.set()
+        self.wakeups.close()
         self._checkpointer.join(10)
         with contextlib.suppress(sqlite3.Error):  # a reader still open elsewhere: the next start checkpoints
             self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")

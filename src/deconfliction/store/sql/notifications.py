@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,8 @@ import orjson
 
 from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint, EndpointKind
 from deconfliction.domain.notification import Contact, Notification, NotificationState
-from deconfliction.store.sql.base import Repo, Row, from_us, to_us
+from deconfliction.store.sql.base import Dialect, Repo, Row, from_us, to_us
+from deconfliction.store.wakeup import notifications_channel
 
 
 class SqlNotifications(Repo):
@@ -19,6 +20,10 @@ class SqlNotifications(Repo):
         "id, seq, party_id, kind, subject_id, entry_seq, body, created_at, deadline, state, acknowledged_at, "
         "acknowledged_by, step, escalations, at_coordinator, starts_at, superseded_by, unit_id"
     )
+
+    def __init__(self, cur: Any, dialect: Dialect, wake: Callable[[str], None]) -> None:
+        super().__init__(cur, dialect)
+        self._wake = wake
 
     @staticmethod
     def _row(r: Row) -> Notification:
@@ -77,6 +82,7 @@ class SqlNotifications(Repo):
                 n.unit_id,
             ),
         )
+        self._wake(notifications_channel(n.party_id))  # its stream reads it once this commits
 
     def save(self, n: Notification) -> None:
         self._exec(

@@ -27,6 +27,8 @@ class SqlTransaction:
     """All repositories over one cursor, inside one database transaction."""
 
     def __init__(self, cur: Any, dialect: Dialect) -> None:
+        self.woken: set[str] = set()
+        """The wake-up channels to signal when this transaction commits (store/wakeup.py)."""
         self.parties = SqlParties(cur, dialect)
         self.party_keys = SqlPartyKeys(cur, dialect)
         self.api_keys = SqlApiKeys(cur, dialect)
@@ -34,7 +36,7 @@ class SqlTransaction:
         self.client_certificates = SqlClientCertificates(cur, dialect)
         self.auth_failures = SqlAuthFailures(cur, dialect)
         self.incidents = SqlIncidents(cur, dialect)
-        self.notifications = SqlNotifications(cur, dialect)
+        self.notifications = SqlNotifications(cur, dialect, self.wake)
         self.contacts = SqlContacts(cur, dialect)
         self.hotline = SqlHotline(cur, dialect)
         self.requests = SqlRequests(cur, dialect)
@@ -52,3 +54,6 @@ class SqlTransaction:
         self.schema = SqlSchema(cur, dialect)
         self.gauges = SqlGauges(cur, dialect.q, to_us)
         self.dss = SqlDss(cur, dialect)
+
+    def wake(self, channel: str) -> None:
+        self.woken.add(channel)
