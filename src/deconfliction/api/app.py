@@ -16,6 +16,7 @@ from deconfliction import __version__
 from deconfliction.api import certificates as certificates_api
 from deconfliction.api import (
     conflicts,
+    contract,
     delivery,
     health,
     hotline,
@@ -147,13 +148,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description=API_DESCRIPTION,
         openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        docs_url=None,  # served by web_ui with bundled assets: /v1/docs works with no internet
         redoc_url=None,
         lifespan=lifespan,
     )
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app)
+    contract.install(app)
     for module in (
         health,
         parties,
