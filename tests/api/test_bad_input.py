@@ -846,3 +846,27 @@ def test_unknown_route_and_method_are_problems(client: TestClient, world: dict[s
         405,
         "method_not_allowed",
     )
+
+
+def test_a_nul_character_is_refused_by_field_on_every_backend(
+    client: TestClient, world: dict[str, Any], refused: Any
+) -> None:
+    """Found by schemathesis on PostgreSQL: a unit named with a NUL character (U+0000) was a 500 there
+    (PostgreSQL text cannot hold it) and stored on SQLite; it is a named 422 on both, wherever it is."""
+    key = world["bravo"]
+    doc = refused(
+        lambda: client.post("/v1/units", json={"name": "North\u0000"}, headers=auth(key)), 422, "validation_failed"
+    )
+    assert fields(doc) == [("name", "nul_character")]
+    op = body(volume_json(square(40, 35)))
+    op["title"] = "x"
+    op["volumes"][0]["footprint"]["x\u0000"] = 1
+    doc = refused(lambda: client.post("/v1/operations", json=op, headers=auth(key)), 422, "validation_failed")
+    assert fields(doc) == [("volumes[0].footprint", "nul_character")]
+    doc = refused(lambda: client.get("/v1/operations/op_%00", headers=auth(key)), 422, "validation_failed")
+    assert fields(doc) == [("", "nul_character")]
+    doc = refused(lambda: client.get("/v1/operations?cursor=a%00", headers=auth(key)), 422, "validation_failed")
+    assert fields(doc) == [("cursor", "nul_character")]
+    # an escaped backslash before "u0000" is text, not a NUL
+    r = client.post("/v1/units", json={"name": "North \\u0000 team"}, headers=auth(key))
+    assert r.status_code == 201, r.text

@@ -136,8 +136,8 @@ def test_implied_statuses_follow_the_route() -> None:
     """The helper documents what a route's own parameters imply, and no more."""
     app = create_app(Settings())
     by_id = {r.operation_id: r for _, r in contract.api_routes(app)}
-    assert contract._implied(by_id["getHealth"]) == {500}
-    assert contract._implied(by_id["getCurrentParty"]) == {401, 403, 429, 500}
+    assert contract._implied(by_id["getHealth"]) == {422, 500}
+    assert contract._implied(by_id["getCurrentParty"]) == {401, 403, 422, 429, 500}
     assert contract._implied(by_id["reviseOperation"]) >= {404, 409, 412, 413, 422, 428}
     assert contract.problems(409) == {409: {"description": contract.STATUS_TEXT[409]}}
 

@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
@@ -38,6 +38,7 @@ from deconfliction.api import transfer as transfer_api
 from deconfliction.api import units as units_api
 from deconfliction.api import web as web_ui
 from deconfliction.api import zones as zones_api
+from deconfliction.api.http import refuse_nul_characters
 from deconfliction.api.limits import BodyLimit
 from deconfliction.api.security import SecurityHeaders
 from deconfliction.service.delivery import NetworkSender, Sender, run_deliveries
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         docs_url=None,  # served by web_ui with bundled assets: /v1/docs works with no internet
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul_characters)],  # found by schemathesis: NUL crashed PostgreSQL writes
     )
     if runtime is not None:
         app.state.runtime = runtime

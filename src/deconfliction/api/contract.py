@@ -10,11 +10,11 @@ and :func:`openapi` adds what follows from the route's own parameters, so no rou
 
 - a Bearer key (``KeyDep``): 401 (missing or wrong key, bad signature), 403 (the role may not), 429
   (too many failed attempts from this address);
-- any parameter or body: 422 (the field and the reason); a body: 413 (larger than the limit);
+- any request: 422 (the field and the reason; a NUL character even in an unknown parameter) and 500;
+  a body: 413 (larger than the limit);
 - a path parameter: 404 (absent, or not the caller's to see: the same answer);
 - ``If-Match``: 412 (stale version) and 428 (missing); ``Idempotency-Key``: 409 (reused for another
-  request);
-- every route: 500.
+  request).
 
 Every status from 400 up is documented as ``application/problem+json`` with the :class:`Problem` schema;
 FastAPI's own ``HTTPValidationError`` (a body the service never sends) is not in the document.
@@ -97,7 +97,7 @@ def api_routes(app: FastAPI) -> Iterator[tuple[str, APIRoute]]:
 
 def _implied(route: APIRoute) -> set[int]:
     """The error statuses that follow from a route's parameters."""
-    out = {500}
+    out = {422, 500}  # 422: any request, for a NUL character in its path or query (http.refuse_nul_characters)
     flat = route.dependant
     calls = set()
     stack = [flat]
@@ -111,8 +111,6 @@ def _implied(route: APIRoute) -> set[int]:
         stack.extend(d.dependencies)
     if "bearer_key" in calls:
         out |= {401, 403, 429}
-    if params:
-        out.add(422)
     if flat.body_params or "raw_body" in calls:
         out |= {413, 422}
     if (route.methods or set()) & {"POST", "PUT", "PATCH"}:
@@ -157,8 +155,8 @@ def build(app: FastAPI) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     for path, route in api_routes(app):
-        if not route.include_in_schema:
-            continue
+        if not route.include_in_schema or not path.startswith("/v1/"):
+            continue  # other interfaces (the DSS at /dss/v1) keep the error format of their standard
         for method in route.methods or ():
             op = doc["paths"].get(path, {}).get(method.lower())
             if op is None:

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from deconfliction.api import wire
+from deconfliction.api.contract import problems
 from deconfliction.api.http import SEQ_MAX, KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.domain.notification import Notification, NotificationState
 from deconfliction.domain.party import Party
@@ -63,7 +64,7 @@ async def list_(
 @router.get(
     "/v1/notifications/overdue",
     operation_id="listOverdueNotifications",
-    response_model=wire.Page[wire.Notification],
+    response_model=wire.Page[wire.OverdueNotification],
     summary="What is late: yours (the coordinator: everyone's)",
 )
 async def overdue(
@@ -101,6 +102,7 @@ async def get(notification_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     "/v1/notifications/{notification_id}/ack",
     operation_id="acknowledgeNotification",
     response_model=wire.NotificationWrite,
+    responses=problems(409),
     summary="Acknowledge: received (not approved)",
 )
 async def ack(notification_id: str, rt: RuntimeDep, key: KeyDep) -> Response:

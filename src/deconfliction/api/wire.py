@@ -239,6 +239,11 @@ class Notification(Out):
     unit: str | None
 
 
+class OverdueNotification(Notification):
+    overdue: bool
+    overdue_since: str | None = Field(description="The first deadline it missed")
+
+
 class NotificationWrite(Out):
     notification: Notification
     receipt: Receipt
