@@ -30,7 +30,7 @@ from deconfliction.service.parties import create_party
 from deconfliction.store import open_store
 from tests.conftest import make_postgres_database, need_postgres, square, volume_json
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("schemathesis")]
+pytestmark = [pytest.mark.slow]
 
 
 EXAMPLES = int(os.environ.get("DECONFLICTION_SCHEMATHESIS_EXAMPLES", "6"))

@@ -515,33 +515,65 @@ class TracksAccepted(Out):
     ignored_expired: int
 
 
-class Alert(Open):
-    """A tactical alert as the caller may see it (docs/tactical.md)."""
+class TacticalRule(Out):
+    horizontal_m: float
+    vertical_m: float
+    lookahead_s: float
+
+
+class AlertSide(Out):
+    party: str | None
+    party_name: str | None
+    track: str
+
+
+class AlertTarget(Out):
+    kind: str = Field(description="What an undeclared track entered: zone or site")
+    id: str
+    owner: str | None
+
+
+class Alert(Out):
+    """A tactical alert as the caller may see it (docs/tactical.md): the coordinator's has both
+    ``tracks``; a party's its ``own_tracks`` and the ``counterpart`` (party and aircraft only)."""
 
     id: str
     kind: Literal["tactical"]
     type: str
     state: str
-    rule: Rule
+    rule: TacticalRule
     loss_at: str
     closest_at: str
     min_horizontal_m: float
     vertical_m: float
+    now: bool = Field(description="Separation is lost now (not only predicted)")
+    position: list[float] | None
     created_at: str
     updated_at: str
     resolved_at: str | None
+    affiliation: str | None = Field(None, description="Undeclared activity: the track's affiliation")
+    target: AlertTarget | None = None
+    tracks: list[AlertSide] | None = None
+    own_tracks: list[str] | None = None
+    counterpart: AlertSide | None = None
 
 
-class Track(Open):
+class Track(Out):
     id: str
     party: str | None
     party_name: str | None
     affiliation: str
+    callsign: str | None
     time: str
     lat: float
     lon: float
+    altitude_m: float | None
+    ground_speed_mps: float | None
+    track_deg: float | None
+    vertical_rate_mps: float | None
     own: bool
     alerts: list[str]
+    reported_by: str | None = Field(None, description="A sensor track: the party whose feed reported it")
 
 
 class Tracks(Out):
