@@ -4,7 +4,7 @@ backends, with a party's key and with the coordinator's. Every answer must be no
 status the document declares for that operation, in the media type it declares, with a body that
 matches the declared schema (docs/api.md, The contract).
 
-Bounded: a few examples per operation (``DECONFLICTION_SCHEMATHESIS_EXAMPLES``, default 6), no
+Bounded: a few examples per operation (``DECONFLICTION_SCHEMATHESIS_EXAMPLES``, default 4), no
 shrinking; the failures of every operation are collected and reported together.
 """
 
@@ -33,7 +33,7 @@ from tests.conftest import make_postgres_database, need_postgres, square, volume
 pytestmark = [pytest.mark.slow]
 
 
-EXAMPLES = int(os.environ.get("DECONFLICTION_SCHEMATHESIS_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("DECONFLICTION_SCHEMATHESIS_EXAMPLES", "4"))
 CHECKS = [
     st_checks.not_a_server_error,
     st_checks.status_code_conformance,

@@ -52,7 +52,6 @@ CLIENT_ONLY = {
     ("WriteResult", "replayed"): "from the Idempotent-Replayed header",
     ("Receipt", "extra"): "members a newer server may add, kept as they came",
     ("UnitKey", "api_key"): "from the api_key beside the key in POST /v1/units/{id}/keys",
-    ("Contact", "channels"): "a rung's channels (Contact is open: name plus its channels)",
 }
 NOT_READ = {
     ("UnitKey", "active"): "the client tells an active key by revoked_at",

@@ -249,10 +249,11 @@ class NotificationWrite(Out):
     receipt: Receipt
 
 
-class Contact(Open):
-    """One rung of an on-call ladder (name, channels, wait)."""
+class Contact(Out):
+    """One rung of an on-call ladder."""
 
     name: str
+    channels: dict[str, str] = Field(description='Channel -> address: {"email": "ops@example.org", ...}')
 
 
 class Contacts(Out):
