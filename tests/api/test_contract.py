@@ -117,6 +117,8 @@ def test_the_document_has_no_fastapi_validation_error_and_no_duplicated_names(do
     assert "HTTPValidationError" not in str(doc["paths"])
     # FastAPI names a schema after its module when two models share a name: that is a duplicate
     assert not [name for name in schemas if "__" in name], sorted(schemas)
+    # and every schema has a class name a generated client can use (no Page_Operation_)
+    assert not [name for name in schemas if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name)], sorted(schemas)
     problem = schemas["Problem"]
     assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])
 

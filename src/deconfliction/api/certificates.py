@@ -53,7 +53,7 @@ async def bind(body: CertificateIn, rt: RuntimeDep, key: KeyDep) -> Response:
 @router.get(
     "",
     operation_id="listCertificates",
-    response_model=wire.Items[wire.Certificate],
+    response_model=wire.CertificateList,
     summary="Your bound client certificates, revoked ones included",
 )
 async def list_(rt: RuntimeDep, key: KeyDep) -> Response:

@@ -70,7 +70,7 @@ async def add(body: EndpointIn, rt: RuntimeDep, key: KeyDep) -> Response:
 @router.get(
     "/v1/endpoints",
     operation_id="listEndpoints",
-    response_model=wire.Items[wire.Endpoint],
+    response_model=wire.EndpointList,
     summary="Your active endpoints",
 )
 async def list_endpoints(rt: RuntimeDep, key: KeyDep) -> Response:
@@ -96,7 +96,7 @@ async def remove(endpoint_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
 @router.get(
     "/v1/deliveries",
     operation_id="listDeliveries",
-    response_model=wire.Page[wire.Delivery],
+    response_model=wire.DeliveryPage,
     summary="Your deliveries; state=dead lists the dead letters",
 )
 async def list_deliveries(

@@ -42,7 +42,7 @@ async def start(body: ThreadIn, rt: RuntimeDep, key: KeyDep) -> Response:
 @router.get(
     "/v1/threads",
     operation_id="listThreads",
-    response_model=wire.Page[wire.ThreadSummary],
+    response_model=wire.ThreadSummaryPage,
     summary="Your hotline threads (the coordinator and auditors: all)",
 )
 async def list_(

@@ -39,7 +39,7 @@ async def report(body: IncidentIn, rt: RuntimeDep, key: KeyDep) -> Response:
 @router.get(
     "",
     operation_id="listIncidents",
-    response_model=wire.Page[wire.Incident],
+    response_model=wire.IncidentPage,
     summary="Incidents you reported (the coordinator and auditors: all)",
 )
 async def list_(

@@ -42,7 +42,7 @@ async def register(body: KeyIn, request: Request, raw: RawBody, rt: RuntimeDep, 
 @router.get(
     "",
     operation_id="listSigningKeys",
-    response_model=wire.Items[wire.SigningKey],
+    response_model=wire.SigningKeyList,
     summary="Your signing keys, revoked ones included",
 )
 async def list_(rt: RuntimeDep, key: KeyDep) -> Response:

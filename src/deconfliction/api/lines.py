@@ -143,7 +143,7 @@ async def withdraw(
 @router.get(
     "",
     operation_id="listLines",
-    response_model=wire.Page[wire.Line],
+    response_model=wire.LinePage,
     summary="Lines you take part in (the coordinator: all)",
 )
 async def list_(

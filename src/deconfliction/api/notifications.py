@@ -38,7 +38,7 @@ HEARTBEAT_S = 15.0
 @router.get(
     "/v1/notifications",
     operation_id="listNotifications",
-    response_model=wire.Page[wire.Notification],
+    response_model=wire.NotificationPage,
     summary="Your notifications, newest last",
 )
 async def list_(
@@ -64,7 +64,7 @@ async def list_(
 @router.get(
     "/v1/notifications/overdue",
     operation_id="listOverdueNotifications",
-    response_model=wire.Page[wire.OverdueNotification],
+    response_model=wire.OverdueNotificationPage,
     summary="What is late: yours (the coordinator: everyone's)",
 )
 async def overdue(

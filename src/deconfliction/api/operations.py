@@ -100,7 +100,7 @@ async def submit(body: OperationIn, request: Request, key: KeyDep, idempotency_k
 @router.get(
     "",
     operation_id="listOperations",
-    response_model=wire.Page[wire.Operation],
+    response_model=wire.OperationPage,
     summary="List your operations (the coordinator: all)",
 )
 async def list_(

@@ -33,9 +33,7 @@ async def create(body: PartyIn, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, work)
 
 
-@router.get(
-    "", operation_id="listParties", response_model=wire.Page[wire.Party], summary="List parties (names and roles)"
-)
+@router.get("", operation_id="listParties", response_model=wire.PartyPage, summary="List parties (names and roles)")
 async def list_(
     rt: RuntimeDep,
     key: KeyDep,

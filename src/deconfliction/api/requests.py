@@ -41,7 +41,7 @@ async def make(body: RequestIn, rt: RuntimeDep, key: KeyDep) -> Response:
 @router.get(
     "",
     operation_id="listRequests",
-    response_model=wire.Page[wire.Request],
+    response_model=wire.RequestPage,
     summary="Requests you made or were asked (the coordinator and auditors: all)",
 )
 async def list_(

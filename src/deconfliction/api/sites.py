@@ -186,9 +186,7 @@ def party_names_of(r: transfer.SitesImportResult) -> dict[str, str]:
     return names
 
 
-@router.get(
-    "", operation_id="listSites", response_model=wire.Page[wire.Site], summary="Every protected site of the cell"
-)
+@router.get("", operation_id="listSites", response_model=wire.SitePage, summary="Every protected site of the cell")
 async def list_(
     rt: RuntimeDep,
     key: KeyDep,

@@ -218,7 +218,7 @@ def alert_view(viewer: Party, a: Alert, names: dict[str, str]) -> dict[str, Any]
 @router.get(
     "/v1/alerts",
     operation_id="listAlerts",
-    response_model=wire.Items[wire.Alert],
+    response_model=wire.AlertList,
     summary="Tactical alerts involving your tracks (the coordinator: all)",
 )
 async def list_alerts(

@@ -58,7 +58,7 @@ async def create(body: UnitIn, rt: RuntimeDep, key: KeyDep) -> Response:
 @router.get(
     "",
     operation_id="listUnits",
-    response_model=wire.Page[wire.Unit],
+    response_model=wire.UnitPage,
     summary="Your party's units (a unit's key: its own; the coordinator: every party's)",
 )
 async def list_(
@@ -124,7 +124,7 @@ async def issue_key(unit_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
 @router.get(
     "/{unit_id}/keys",
     operation_id="listUnitKeys",
-    response_model=wire.Items[wire.UnitKey],
+    response_model=wire.UnitKeyList,
     summary="The unit's API keys (never the keys themselves)",
 )
 async def list_keys(unit_id: str, rt: RuntimeDep, key: KeyDep) -> Response:

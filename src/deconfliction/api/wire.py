@@ -625,3 +625,74 @@ class UnitKeyWrite(Out):
 
 class ConflictPage(Page[Conflict | Alert]):
     """GET /v1/conflicts: conflicts, or with ``kind=tactical`` the live alerts."""
+
+
+# Named listings: a generated client gets a class name, not Page_Operation_.
+
+
+class AlertList(Items[Alert]):
+    pass
+
+
+class CertificateList(Items[Certificate]):
+    pass
+
+
+class DeliveryPage(Page[Delivery]):
+    pass
+
+
+class EndpointList(Items[Endpoint]):
+    pass
+
+
+class IncidentPage(Page[Incident]):
+    pass
+
+
+class LinePage(Page[Line]):
+    pass
+
+
+class NotificationPage(Page[Notification]):
+    pass
+
+
+class OperationPage(Page[Operation]):
+    pass
+
+
+class OverdueNotificationPage(Page[OverdueNotification]):
+    pass
+
+
+class PartyPage(Page[Party]):
+    pass
+
+
+class RequestPage(Page[Request]):
+    pass
+
+
+class SigningKeyList(Items[SigningKey]):
+    pass
+
+
+class SitePage(Page[Site]):
+    pass
+
+
+class ThreadSummaryPage(Page[ThreadSummary]):
+    pass
+
+
+class UnitKeyList(Items[UnitKey]):
+    pass
+
+
+class UnitPage(Page[Unit]):
+    pass
+
+
+class ZoneVersionPage(Page[ZoneVersion]):
+    pass

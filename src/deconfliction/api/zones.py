@@ -145,7 +145,7 @@ async def propose(
 @router.get(
     "",
     operation_id="listZones",
-    response_model=wire.Page[wire.ZoneVersion],
+    response_model=wire.ZoneVersionPage,
     summary="Zones you may see: every agreed one, and the proposals you take part in",
 )
 async def list_(
