@@ -213,8 +213,10 @@ def client(rt: Runtime) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
     from deconfliction.api.app import create_app
+    from tests.api.contract_check import checked
 
-    with TestClient(create_app(runtime=rt)) as c:
+    # every answer is checked against the OpenAPI document (tests/api/contract_check.py)
+    with TestClient(checked(create_app(runtime=rt))) as c:
         yield c
 
 

@@ -187,6 +187,32 @@ def test_a_body_that_is_not_json_is_refused_as_a_whole(client: TestClient, world
             assert "at character" in doc["errors"][0]["message"]
 
 
+def test_a_body_that_is_not_utf8_is_a_named_422_not_a_400(
+    client: TestClient, world: dict[str, Any], refused: Any
+) -> None:
+    """Found by schemathesis: FastAPI answered a body it could not decode with its own 400, a status the
+    document does not declare; it is bad input like any other."""
+    for content in (b'{"kind": "\xff"}', b"\xfe\xff\x00{"):
+        doc = refused(
+            lambda content=content: client.post(
+                "/v1/operations", content=content, headers=auth(world["bravo"], **{"Content-Type": "application/json"})
+            ),
+            422,
+            "validation_failed",
+        )
+        assert fields(doc) == [("", "invalid_json")], content
+
+
+def test_a_cursor_number_past_any_database_integer_is_refused_not_a_500(
+    client: TestClient, world: dict[str, Any], refused: Any
+) -> None:
+    """Found by schemathesis: ``GET /v1/ledger?after=<above 2**63>`` reached the database and failed with
+    a 500; it is refused by field now, on both backends."""
+    for path in ("/v1/ledger?after=22788295612339324977152", "/v1/stream?after=9223372036854775808"):
+        doc = refused(lambda path=path: client.get(path, headers=auth(world["bravo"])), 422, "validation_failed")
+        assert fields(doc)[0][0] == "after", path
+
+
 def _great_circle_crossing(a0: list[float], a1: list[float], b0: list[float], b1: list[float]) -> tuple[float, float]:
     """Where the great circles through a0-a1 and b0-b1 meet (the one near the segments)."""
 
@@ -821,3 +847,27 @@ def test_unknown_route_and_method_are_problems(client: TestClient, world: dict[s
         405,
         "method_not_allowed",
     )
+
+
+def test_a_nul_character_is_refused_by_field_on_every_backend(
+    client: TestClient, world: dict[str, Any], refused: Any
+) -> None:
+    """Found by schemathesis on PostgreSQL: a unit named with a NUL character (U+0000) was a 500 there
+    (PostgreSQL text cannot hold it) and stored on SQLite; it is a named 422 on both, wherever it is."""
+    key = world["bravo"]
+    doc = refused(
+        lambda: client.post("/v1/units", json={"name": "North\u0000"}, headers=auth(key)), 422, "validation_failed"
+    )
+    assert fields(doc) == [("name", "control_character")]
+    op = body(volume_json(square(40, 35)))
+    op["title"] = "x"
+    op["volumes"][0]["footprint"]["x\u0000"] = 1
+    doc = refused(lambda: client.post("/v1/operations", json=op, headers=auth(key)), 422, "validation_failed")
+    assert fields(doc) == [("volumes[0].footprint.x\u0000", "control_character")]  # the key, as sent
+    doc = refused(lambda: client.get("/v1/operations/op_%00", headers=auth(key)), 422, "validation_failed")
+    assert fields(doc) == [("op_id", "control_character")]  # the path parameter, by name
+    doc = refused(lambda: client.get("/v1/operations?cursor=a%00", headers=auth(key)), 422, "validation_failed")
+    assert fields(doc) == [("cursor", "control_character")]
+    # an escaped backslash before "u0000" is text, not a NUL
+    r = client.post("/v1/units", json={"name": "North \\u0000 team"}, headers=auth(key))
+    assert r.status_code == 201, r.text

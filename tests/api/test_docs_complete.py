@@ -120,8 +120,10 @@ def _problem_codes_in_api() -> set[str]:
                 and isinstance(node.args[1], ast.Constant)
             ):
                 codes.add(node.args[1].value)
-            if isinstance(node, ast.Dict) and _status_keys(node):
-                codes |= {v.value for v in node.values if isinstance(v, ast.Constant)}
+            if isinstance(node, ast.Dict) and _status_keys(node):  # {404: "not_found"}, not {404: "a sentence"}
+                codes |= {
+                    v.value for v in node.values if isinstance(v, ast.Constant) and re.fullmatch(r"[a-z_]+", v.value)
+                }
             if (  # {404: "not_found", ...}.get(status, "default")
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.party import Party
 from deconfliction.domain.volume import parse_time
@@ -19,8 +20,6 @@ from deconfliction.service.signing import signed_receipt
 from deconfliction.store.ports import ApiKey
 
 router = APIRouter(prefix="/v1/api-keys", tags=["API keys"])
-
-ERRORS: dict[int | str, dict[str, Any]] = {401: {"description": "no valid API key (or signature_required)"}}
 
 
 class ApiKeyIn(BaseModel):
@@ -66,7 +65,13 @@ def view(k: ApiKey, rt_now: Any) -> ApiKeyOut:
     )
 
 
-@router.get("", summary="Your API keys, without their secrets", response_model=ApiKeyList, responses=ERRORS)
+@router.get(
+    "",
+    operation_id="listApiKeys",
+    summary="Your API keys, without their secrets",
+    response_model=ApiKeyList,
+    responses=problems(),
+)
 async def list_(rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         now = real_now(rt)
@@ -78,10 +83,11 @@ async def list_(rt: RuntimeDep, key: KeyDep) -> Response:
 
 @router.post(
     "",
+    operation_id="createApiKey",
     status_code=201,
     summary="Make an API key, with an optional expiry; its secret is shown once",
     response_model=ApiKeyCreated,
-    responses={**ERRORS, 403: {"description": "a unit's key"}, 422: {"description": "label or expires_at"}},
+    responses=problems(),
 )
 async def create(body: ApiKeyIn, rt: RuntimeDep, key: KeyDep) -> Response:
     """At most 10 active keys a party. A ledger entry `party.api_key_created` (label and expiry, never
@@ -98,9 +104,10 @@ async def create(body: ApiKeyIn, rt: RuntimeDep, key: KeyDep) -> Response:
 
 @router.post(
     "/{key_id}/revoke",
+    operation_id="revokeApiKey",
     summary="Revoke an API key at once (yours; the coordinator: anyone's)",
     response_model=ApiKeyRevoked,
-    responses={**ERRORS, 404: {"description": "no such key (of yours)"}},
+    responses=problems(),
 )
 async def revoke(key_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     """Every server process refuses it from the next request on (401). Revoking your own last key locks

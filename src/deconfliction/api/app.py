@@ -17,6 +17,7 @@ from deconfliction.api import api_keys as api_keys_api
 from deconfliction.api import certificates as certificates_api
 from deconfliction.api import (
     conflicts,
+    contract,
     delivery,
     health,
     hotline,
@@ -156,7 +157,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description=API_DESCRIPTION,
         openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        docs_url=None,  # served by web_ui with bundled assets: /v1/docs works with no internet
         redoc_url=None,
         lifespan=lifespan,
         dependencies=[Depends(screen)],  # control characters and out-of-range integers, for every route
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.state.runtime = runtime
     problems.install(app)
     app.include_router(probes_router)  # /v1/health/live, /v1/health/ready, /metrics
+    contract.install(app)
     for module in (
         health,
         parties,

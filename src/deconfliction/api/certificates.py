@@ -8,6 +8,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from deconfliction.api import wire
+from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.party import Party
 from deconfliction.domain.volume import format_time
@@ -32,7 +34,14 @@ def view(c: ClientCertificate) -> dict[str, Any]:
     }
 
 
-@router.post("", status_code=201, summary="Bind a client certificate: its holder then acts as you with no API key")
+@router.post(
+    "",
+    operation_id="bindCertificate",
+    response_model=wire.CertificateWrite,
+    responses=problems(409),
+    status_code=201,
+    summary="Bind a client certificate: its holder then acts as you with no API key",
+)
 async def bind(body: CertificateIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         cert = certificates.bind_certificate(rt, party, body.fingerprint, body.label)
@@ -41,7 +50,12 @@ async def bind(body: CertificateIn, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, work)
 
 
-@router.get("", summary="Your bound client certificates, revoked ones included")
+@router.get(
+    "",
+    operation_id="listCertificates",
+    response_model=wire.CertificateList,
+    summary="Your bound client certificates, revoked ones included",
+)
 async def list_(rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         return json_response({"items": [view(c) for c in certificates.list_certificates(rt, party)]})
@@ -49,7 +63,12 @@ async def list_(rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, work)
 
 
-@router.post("/{fingerprint}/revoke", summary="Revoke a bound client certificate (takes effect at once)")
+@router.post(
+    "/{fingerprint}/revoke",
+    operation_id="revokeCertificate",
+    response_model=wire.CertificateWrite,
+    summary="Revoke a bound client certificate (takes effect at once)",
+)
 async def revoke(fingerprint: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         return json_response({"certificate": view(certificates.revoke_certificate(rt, party, fingerprint))})

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from deconfliction.api import wire
+from deconfliction.api.contract import problems
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
     AsOf,
@@ -30,7 +32,13 @@ from deconfliction.service.replay import replay
 router = APIRouter(prefix="/v1/conflicts", tags=["conflicts"])
 
 
-@router.get("", summary="Your conflicts (the coordinator: all)")
+@router.get(
+    "",
+    operation_id="listConflicts",
+    response_model=wire.ConflictPage,
+    responses=problems(404),
+    summary="Your conflicts (the coordinator: all)",
+)
 async def list_(
     rt: RuntimeDep,
     key: KeyDep,
@@ -77,7 +85,7 @@ async def list_(
     return await as_party(rt, key, work)
 
 
-@router.get("/{conflict_id}", summary="One conflict")
+@router.get("/{conflict_id}", operation_id="getConflict", response_model=wire.Conflict, summary="One conflict")
 async def get(conflict_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> Response:
     def work(party: Party) -> Response:
         if as_of is not None:

@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from deconfliction.api import wire
+from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import EndpointIn
 from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint
@@ -46,7 +48,13 @@ def delivery_view(d: Delivery) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/endpoints", status_code=201, summary="Also send your notifications to a webhook or e-mail")
+@router.post(
+    "/v1/endpoints",
+    operation_id="createEndpoint",
+    response_model=wire.EndpointWrite,
+    status_code=201,
+    summary="Also send your notifications to a webhook or e-mail",
+)
 async def add(body: EndpointIn, rt: RuntimeDep, key: KeyDep) -> Response:
     """A webhook's `secret` is shown once, here: keep it to check each request's signature."""
 
@@ -59,14 +67,24 @@ async def add(body: EndpointIn, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, work)
 
 
-@router.get("/v1/endpoints", summary="Your active endpoints")
+@router.get(
+    "/v1/endpoints",
+    operation_id="listEndpoints",
+    response_model=wire.EndpointList,
+    summary="Your active endpoints",
+)
 async def list_endpoints(rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(
         rt, key, lambda party: json_response({"items": [endpoint_view(e) for e in delivery.list_endpoints(rt, party)]})
     )
 
 
-@router.delete("/v1/endpoints/{endpoint_id}", summary="Stop sending to an endpoint")
+@router.delete(
+    "/v1/endpoints/{endpoint_id}",
+    operation_id="deleteEndpoint",
+    response_model=wire.EndpointRemoved,
+    summary="Stop sending to an endpoint",
+)
 async def remove(endpoint_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         receipt = delivery.remove_endpoint(rt, party, endpoint_id)
@@ -75,7 +93,12 @@ async def remove(endpoint_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, work)
 
 
-@router.get("/v1/deliveries", summary="Your deliveries; state=dead lists the dead letters")
+@router.get(
+    "/v1/deliveries",
+    operation_id="listDeliveries",
+    response_model=wire.DeliveryPage,
+    summary="Your deliveries; state=dead lists the dead letters",
+)
 async def list_deliveries(
     rt: RuntimeDep,
     key: KeyDep,
@@ -96,7 +119,13 @@ async def list_deliveries(
     return await as_party(rt, key, work)
 
 
-@router.post("/v1/deliveries/{delivery_id}/replay", summary="Send a dead letter again")
+@router.post(
+    "/v1/deliveries/{delivery_id}/replay",
+    operation_id="replayDelivery",
+    response_model=wire.Delivery,
+    responses=problems(409),
+    summary="Send a dead letter again",
+)
 async def replay(delivery_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(
         rt, key, lambda party: json_response(delivery_view(delivery.replay_dead(rt, party, delivery_id)))

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from deconfliction.api import wire
 from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.party import Party
 from deconfliction.service import exercise
@@ -31,10 +32,15 @@ class ClockOut(BaseModel):
 
 class AdvanceOut(BaseModel):
     clock: ClockOut
-    receipt: dict[str, Any] = Field(description="The signed receipt of the exercise.advanced ledger entry")
+    receipt: wire.Receipt = Field(description="The signed receipt of the exercise.advanced ledger entry")
 
 
-@router.get("/v1/clock", summary="The service's now (scenario time on an exercise server)", response_model=ClockOut)
+@router.get(
+    "/v1/clock",
+    operation_id="getClock",
+    summary="The service's now (scenario time on an exercise server)",
+    response_model=ClockOut,
+)
 async def clock(rt: RuntimeDep) -> Response:
     """No key needed: the web map reads it to show the service's time, countdowns and the EXERCISE
     banner. Real time on a live server; on an exercise server the scenario time, with its speed."""
@@ -43,6 +49,7 @@ async def clock(rt: RuntimeDep) -> Response:
 
 @router.post(
     "/v1/exercise/advance",
+    operation_id="advanceExerciseClock",
     summary="Move the exercise clock forward (coordinator, exercise server only)",
     response_model=AdvanceOut,
     responses={403: {"description": "not a coordinator"}, 409: {"description": "not_an_exercise: a live server"}},

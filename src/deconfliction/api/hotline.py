@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from deconfliction.api import wire
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import MessageIn, PreferencesIn, ThreadIn
 from deconfliction.domain.hotline import LANGUAGES, PARAM_KINDS, TEMPLATES, parse_message, template_fields
@@ -17,7 +18,13 @@ from deconfliction.service.signing import signed_receipt
 router = APIRouter(tags=["hotline"])
 
 
-@router.post("/v1/threads", status_code=201, summary="Start a hotline thread with other parties")
+@router.post(
+    "/v1/threads",
+    operation_id="createThread",
+    response_model=wire.ThreadWrite,
+    status_code=201,
+    summary="Start a hotline thread with other parties",
+)
 async def start(body: ThreadIn, rt: RuntimeDep, key: KeyDep) -> Response:
     content = parse_message(body.message)
 
@@ -32,7 +39,12 @@ async def start(body: ThreadIn, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, work)
 
 
-@router.get("/v1/threads", summary="Your hotline threads (the coordinator and auditors: all)")
+@router.get(
+    "/v1/threads",
+    operation_id="listThreads",
+    response_model=wire.ThreadSummaryPage,
+    summary="Your hotline threads (the coordinator and auditors: all)",
+)
 async def list_(
     rt: RuntimeDep,
     key: KeyDep,
@@ -52,12 +64,23 @@ async def list_(
     return await as_party(rt, key, work)
 
 
-@router.get("/v1/threads/{thread_id}", summary="A thread with its messages, in your language")
+@router.get(
+    "/v1/threads/{thread_id}",
+    operation_id="getThread",
+    response_model=wire.Thread,
+    summary="A thread with its messages, in your language",
+)
 async def get(thread_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, lambda party: json_response(hotline.get_thread(rt, party, thread_id)))
 
 
-@router.post("/v1/threads/{thread_id}/messages", status_code=201, summary="Post a message in a thread")
+@router.post(
+    "/v1/threads/{thread_id}/messages",
+    operation_id="postMessage",
+    response_model=wire.MessageWrite,
+    status_code=201,
+    summary="Post a message in a thread",
+)
 async def post(thread_id: str, body: MessageIn, rt: RuntimeDep, key: KeyDep) -> Response:
     content = parse_message(body.model_dump(exclude_none=True), where="")
 
@@ -68,7 +91,12 @@ async def post(thread_id: str, body: MessageIn, rt: RuntimeDep, key: KeyDep) -> 
     return await as_party(rt, key, work)
 
 
-@router.get("/v1/templates", summary="The message templates, with their parameters and translations")
+@router.get(
+    "/v1/templates",
+    operation_id="listTemplates",
+    response_model=wire.Templates,
+    summary="The message templates, with their parameters and translations",
+)
 async def templates(rt: RuntimeDep, key: KeyDep) -> Response:
     body: dict[str, Any] = {
         "languages": list(LANGUAGES),
@@ -84,12 +112,22 @@ async def templates(rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, lambda _party: json_response(body))
 
 
-@router.get("/v1/preferences", summary="Your preferences (the language messages are shown in)")
+@router.get(
+    "/v1/preferences",
+    operation_id="getPreferences",
+    response_model=wire.Preferences,
+    summary="Your preferences (the language messages are shown in)",
+)
 async def preferences(rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, lambda party: json_response({"language": hotline.get_language(rt, party)}))
 
 
-@router.put("/v1/preferences", summary="Set your language: en, ru or ar")
+@router.put(
+    "/v1/preferences",
+    operation_id="setPreferences",
+    response_model=wire.Preferences,
+    summary="Set your language: en, ru or ar",
+)
 async def set_preferences(body: PreferencesIn, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(
         rt, key, lambda party: json_response({"language": hotline.set_language(rt, party, body.language)})

@@ -165,6 +165,10 @@ def if_match_version(if_match: str | None) -> int:
         raise InvalidInput.one("If-Match", "invalid_header", f"If-Match {if_match!r} is not a version ETag") from None
 
 
+SEQ_MAX = 2**63 - 1
+"""The largest number a ledger or notification sequence column holds (a 64-bit integer on both backends):
+a larger ``after`` is refused as invalid, never passed to the database."""
+
 DEFAULT_PAGE_SIZE = 100
 PAGE_SIZE_HELP = "Items per page: default 100, at most DECONFLICTION_PAGE_SIZE_MAX (500 unless configured)"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import HTMLResponse, Response
 
+from deconfliction.api import wire
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import IncidentIn
 from deconfliction.domain.incident import Incident, parse_incident
@@ -16,7 +17,13 @@ from deconfliction.service.signing import signed_receipt
 router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
 
 
-@router.post("", status_code=201, summary="Report an incident (place, time, what happened)")
+@router.post(
+    "",
+    operation_id="reportIncident",
+    response_model=wire.IncidentWrite,
+    status_code=201,
+    summary="Report an incident (place, time, what happened)",
+)
 async def report(body: IncidentIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         incident, receipt = incidents.report_incident(rt, party, parse_incident(body.model_dump()))
@@ -29,7 +36,12 @@ async def report(body: IncidentIn, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, work)
 
 
-@router.get("", summary="Incidents you reported (the coordinator and auditors: all)")
+@router.get(
+    "",
+    operation_id="listIncidents",
+    response_model=wire.IncidentPage,
+    summary="Incidents you reported (the coordinator and auditors: all)",
+)
 async def list_(
     rt: RuntimeDep,
     key: KeyDep,
@@ -49,7 +61,12 @@ async def list_(
     return await as_party(rt, key, work)
 
 
-@router.get("/{incident_id}", summary="The inquiry: what was near, and who was told what, when")
+@router.get(
+    "/{incident_id}",
+    operation_id="getIncident",
+    response_model=wire.Inquiry,
+    summary="The inquiry: what was near, and who was told what, when",
+)
 async def get(incident_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(
         rt, key, lambda party: json_response(incidents.inquiry_json(incidents.inquire(rt, party, incident_id)))
@@ -58,6 +75,7 @@ async def get(incident_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
 
 @router.get(
     "/{incident_id}/report",
+    operation_id="getIncidentReport",
     summary="The inquiry as one self-contained HTML page",
     response_class=HTMLResponse,
 )

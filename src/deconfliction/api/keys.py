@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from deconfliction.api import wire
+from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, RawBody, RuntimeDep, Signature, as_party, json_response
 from deconfliction.api.schemas import KeyIn
 from deconfliction.domain.party import Party
@@ -14,7 +16,14 @@ from deconfliction.service.signing import key_view, signed_receipt
 router = APIRouter(prefix="/v1/keys", tags=["signing keys"])
 
 
-@router.post("", status_code=201, summary="Register a signing key; from now on your writes must be signed")
+@router.post(
+    "",
+    operation_id="registerSigningKey",
+    response_model=wire.SigningKeyWrite,
+    responses=problems(409),
+    status_code=201,
+    summary="Register a signing key; from now on your writes must be signed",
+)
 async def register(
     body: KeyIn, request: Request, raw: RawBody, signed: Signature, rt: RuntimeDep, key: KeyDep
 ) -> Response:
@@ -32,7 +41,12 @@ async def register(
     return await as_party(rt, key, work)
 
 
-@router.get("", summary="Your signing keys, revoked ones included")
+@router.get(
+    "",
+    operation_id="listSigningKeys",
+    response_model=wire.SigningKeyList,
+    summary="Your signing keys, revoked ones included",
+)
 async def list_(rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         return json_response({"items": [key_view(k) for k in signing.list_keys(rt, party)]})
@@ -40,7 +54,12 @@ async def list_(rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, work)
 
 
-@router.post("/{key_id}/revoke", summary="Revoke a signing key (entries it signed stay valid)")
+@router.post(
+    "/{key_id}/revoke",
+    operation_id="revokeSigningKey",
+    response_model=wire.SigningKeyWrite,
+    summary="Revoke a signing key (entries it signed stay valid)",
+)
 async def revoke(
     key_id: str, request: Request, raw: RawBody, signed: Signature, rt: RuntimeDep, key: KeyDep
 ) -> Response:

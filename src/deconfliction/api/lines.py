@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from deconfliction.api import examples, wire
+from deconfliction.api.contract import problems
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
     IdemKey,
@@ -24,7 +26,7 @@ from deconfliction.api.http import (
     page_size,
     respond,
 )
-from deconfliction.api.zones import WindowIn, parse_area, parse_validity
+from deconfliction.api.zones import ValidityIn, parse_area, parse_validity
 from deconfliction.domain.line import parse_line
 from deconfliction.domain.party import Party
 from deconfliction.errors import FieldError, InvalidInput
@@ -37,13 +39,13 @@ router = APIRouter(prefix="/v1/lines", tags=["zones"])
 
 
 class LineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.LINE]})
     name: str = Field("", description="What the line is (a river, a road)")
     area: dict[str, Any] = Field(description="The area of interest: GeoJSON Polygon or MultiPolygon")
     line: dict[str, Any] | list[Any] = Field(description="GeoJSON LineString (or its coordinates), end to end across")
     party_left: str = Field(description="Party id for the side on the left of the line's direction")
     party_right: str = Field(description="Party id for the side on its right")
-    validity: WindowIn = Field(description="Of the two zones and the band")
+    validity: ValidityIn = Field(description="Of the two zones and the band")
     band_half_width_m: float | None = Field(None, description="A band this wide on both sides of the line")
 
 
@@ -92,7 +94,13 @@ def _render(rt: Runtime, actor: Party) -> Callable[[Any], tuple[int, dict[str, s
     return render
 
 
-@router.post("", status_code=201, summary="Split an area by a line into two proposed zones (and a band)")
+@router.post(
+    "",
+    operation_id="createLine",
+    response_model=wire.LineWrite,
+    status_code=201,
+    summary="Split an area by a line into two proposed zones (and a band)",
+)
 async def create(
     body: LineIn,
     request: Request,
@@ -112,7 +120,13 @@ async def create(
     return await as_party(rt, key, work)
 
 
-@router.post("/{line_id}/withdraw", summary="Withdraw a line's band (either party or the coordinator)")
+@router.post(
+    "/{line_id}/withdraw",
+    operation_id="withdrawLine",
+    response_model=wire.LineWrite,
+    responses=problems(409),
+    summary="Withdraw a line's band (either party or the coordinator)",
+)
 async def withdraw(
     line_id: str,
     request: Request,
@@ -138,7 +152,12 @@ async def withdraw(
     return await as_party(rt, key, work)
 
 
-@router.get("", summary="Lines you take part in (the coordinator: all)")
+@router.get(
+    "",
+    operation_id="listLines",
+    response_model=wire.LinePage,
+    summary="Lines you take part in (the coordinator: all)",
+)
 async def list_(
     rt: RuntimeDep,
     key: KeyDep,
@@ -156,6 +175,6 @@ async def list_(
     return await as_party(rt, key, work)
 
 
-@router.get("/{line_id}", summary="A line you take part in")
+@router.get("/{line_id}", operation_id="getLine", response_model=wire.Line, summary="A line you take part in")
 async def get(line_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, lambda party: json_response(lines.line_record(lines.get_line(rt, party, line_id))))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from deconfliction.api import examples, wire
 from deconfliction.api.http import (
     IdemKey,
     KeyDep,
@@ -33,7 +34,7 @@ router = APIRouter(prefix="/v1/movements", tags=["operations"])
 
 
 class MovementIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.MOVEMENT]})
     kind: OperationKind
     movement: dict[str, Any] = Field(
         description="route (GeoJSON LineString), departure + speed_m_s or waypoint_times, half_width_m, "
@@ -62,7 +63,13 @@ def _render(rt: Runtime, actor: Party, status: int = 201) -> Any:
     return render
 
 
-@router.post("", status_code=201, summary="Declare a movement: an operation swept along its route")
+@router.post(
+    "",
+    operation_id="createMovement",
+    response_model=wire.MovementWrite,
+    status_code=201,
+    summary="Declare a movement: an operation swept along its route",
+)
 async def submit(
     body: MovementIn,
     request: Request,
@@ -108,7 +115,12 @@ class MovementRevisionIn(BaseModel):
     unit: str | None = Field(None, description="Now declared for this unit of yours; omitted: unchanged")
 
 
-@router.put("/{op_id}", summary="A new route or schedule for your movement (If-Match required)")
+@router.put(
+    "/{op_id}",
+    operation_id="reviseMovement",
+    response_model=wire.MovementWrite,
+    summary="A new route or schedule for your movement (If-Match required)",
+)
 async def revise(
     op_id: str,
     body: MovementRevisionIn,
@@ -145,7 +157,12 @@ async def revise(
     return await as_party(rt, key, work)
 
 
-@router.get("/{op_id}", summary="The movement of one of your operations (route and schedule)")
+@router.get(
+    "/{op_id}",
+    operation_id="getMovement",
+    response_model=wire.MovementRead,
+    summary="The movement of one of your operations (route and schedule)",
+)
 async def get(op_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         op, movement = movements.get_movement(rt, party, op_id)

@@ -12,7 +12,9 @@ from fastapi import APIRouter, Body, Header, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
+from deconfliction.api import wire
+from deconfliction.api.contract import problems
+from deconfliction.api.http import SEQ_MAX, KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.domain.notification import Notification, NotificationState
 from deconfliction.domain.party import Party
 from deconfliction.domain.volume import format_time
@@ -33,7 +35,12 @@ STREAM_PAGE = 500
 """Notifications read at once by a stream."""
 
 
-@router.get("/v1/notifications", summary="Your notifications, newest last")
+@router.get(
+    "/v1/notifications",
+    operation_id="listNotifications",
+    response_model=wire.NotificationPage,
+    summary="Your notifications, newest last",
+)
 async def list_(
     rt: RuntimeDep,
     key: KeyDep,
@@ -54,7 +61,12 @@ async def list_(
     return await as_party(rt, key, work)
 
 
-@router.get("/v1/notifications/overdue", summary="What is late: yours (the coordinator: everyone's)")
+@router.get(
+    "/v1/notifications/overdue",
+    operation_id="listOverdueNotifications",
+    response_model=wire.OverdueNotificationPage,
+    summary="What is late: yours (the coordinator: everyone's)",
+)
 async def overdue(
     rt: RuntimeDep,
     key: KeyDep,
@@ -74,14 +86,25 @@ async def overdue(
     return await as_party(rt, key, work)
 
 
-@router.get("/v1/notifications/{notification_id}", summary="One notification")
+@router.get(
+    "/v1/notifications/{notification_id}",
+    operation_id="getNotification",
+    response_model=wire.Notification,
+    summary="One notification",
+)
 async def get(notification_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(
         rt, key, lambda party: json_response(notes.get_notification(rt, party, notification_id).record())
     )
 
 
-@router.post("/v1/notifications/{notification_id}/ack", summary="Acknowledge: received (not approved)")
+@router.post(
+    "/v1/notifications/{notification_id}/ack",
+    operation_id="acknowledgeNotification",
+    response_model=wire.NotificationWrite,
+    responses=problems(409),
+    summary="Acknowledge: received (not approved)",
+)
 async def ack(notification_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         n, receipt = notes.acknowledge_notification(rt, party, notification_id)
@@ -90,14 +113,24 @@ async def ack(notification_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, work)
 
 
-@router.get("/v1/contacts", summary="Your on-call ladder, primary first")
+@router.get(
+    "/v1/contacts",
+    operation_id="getContacts",
+    response_model=wire.Contacts,
+    summary="Your on-call ladder, primary first",
+)
 async def contacts(rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(
         rt, key, lambda party: json_response({"contacts": [c.record() for c in notes.get_contacts(rt, party)]})
     )
 
 
-@router.put("/v1/contacts", summary="Replace your on-call ladder")
+@router.put(
+    "/v1/contacts",
+    operation_id="replaceContacts",
+    response_model=wire.ContactsWrite,
+    summary="Replace your on-call ladder",
+)
 async def put_contacts(
     rt: RuntimeDep,
     key: KeyDep,
@@ -118,6 +151,7 @@ async def put_contacts(
 
 @router.get(
     "/v1/stream",
+    operation_id="streamEvents",
     summary="Your notifications as Server-Sent Events, resumable with Last-Event-ID",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
@@ -126,9 +160,9 @@ async def stream(
     rt: RuntimeDep,
     key: KeyDep,
     last_event_id: Annotated[
-        int | None, Header(alias="Last-Event-ID", ge=0, description="The id of the last event received")
+        int | None, Header(alias="Last-Event-ID", ge=0, le=SEQ_MAX, description="The id of the last event received")
     ] = None,
-    after: Annotated[int | None, Query(ge=0, description="Start after this notification number")] = None,
+    after: Annotated[int | None, Query(ge=0, le=SEQ_MAX, description="Start after this notification number")] = None,
     limit: Annotated[int | None, Query(ge=1, description="Close the stream after this many events")] = None,
     idle_s: Annotated[
         float | None, Query(gt=0, le=3600, description="Close the stream after this many seconds without an event")

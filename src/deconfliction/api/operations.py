@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from deconfliction.api import wire
+from deconfliction.api.contract import problems
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
     AsOf,
@@ -60,7 +62,13 @@ def _render(rt: Runtime, actor: Party, status: int) -> Render:
     return render
 
 
-@router.post("", status_code=201, summary="Declare an operation")
+@router.post(
+    "",
+    operation_id="createOperation",
+    response_model=wire.OperationWrite,
+    status_code=201,
+    summary="Declare an operation",
+)
 async def submit(body: OperationIn, request: Request, key: KeyDep, idempotency_key: IdemKey = None) -> Response:
     """Declare an operation as a draft (conflicts are found and both sides told) or as planned (then
     `known_conflict_tokens` must hold the token of every conflict it would have; otherwise 409
@@ -91,7 +99,12 @@ async def submit(body: OperationIn, request: Request, key: KeyDep, idempotency_k
     return await as_party(rt, key, work)
 
 
-@router.get("", summary="List your operations (the coordinator: all)")
+@router.get(
+    "",
+    operation_id="listOperations",
+    response_model=wire.OperationPage,
+    summary="List your operations (the coordinator: all)",
+)
 async def list_(
     rt: RuntimeDep,
     key: KeyDep,
@@ -115,7 +128,9 @@ async def list_(
     return await as_party(rt, key, work)
 
 
-@router.get("/{op_id}", summary="Read one of your operations")
+@router.get(
+    "/{op_id}", operation_id="getOperation", response_model=wire.Operation, summary="Read one of your operations"
+)
 async def get(op_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> Response:
     def work(party: Party) -> Response:
         if as_of is not None:
@@ -129,7 +144,12 @@ async def get(op_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> Re
     return await as_party(rt, key, work)
 
 
-@router.put("/{op_id}", summary="Revise an operation (If-Match required)")
+@router.put(
+    "/{op_id}",
+    operation_id="reviseOperation",
+    response_model=wire.OperationWrite,
+    summary="Revise an operation (If-Match required)",
+)
 async def revise(
     op_id: str,
     body: OperationFields,
@@ -217,4 +237,7 @@ for _verb, _state, _summary in (
         methods=["POST"],
         summary=_summary,
         name=f"operation_{_verb}",
+        operation_id=f"{_verb}Operation",
+        response_model=wire.OperationWrite,
+        responses=problems(409),
     )

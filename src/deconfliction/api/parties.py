@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from deconfliction.api import wire
+from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import PartyIn
 from deconfliction.domain.party import Party, Role
@@ -14,7 +16,14 @@ from deconfliction.service.views import party_view
 router = APIRouter(prefix="/v1/parties", tags=["parties"])
 
 
-@router.post("", status_code=201, summary="Create a party (coordinator only); its API key is shown once")
+@router.post(
+    "",
+    operation_id="createParty",
+    response_model=wire.PartyCreated,
+    responses=problems(409),
+    status_code=201,
+    summary="Create a party (coordinator only); its API key is shown once",
+)
 async def create(body: PartyIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         created, api_key = parties.create_party(rt, party, body.name, Role(body.role))
@@ -24,7 +33,7 @@ async def create(body: PartyIn, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, work)
 
 
-@router.get("", summary="List parties (names and roles)")
+@router.get("", operation_id="listParties", response_model=wire.PartyPage, summary="List parties (names and roles)")
 async def list_(
     rt: RuntimeDep,
     key: KeyDep,
@@ -44,6 +53,8 @@ async def list_(
     return await as_party(rt, key, work)
 
 
-@router.get("/me", summary="The party this API key belongs to")
+@router.get(
+    "/me", operation_id="getCurrentParty", response_model=wire.Party, summary="The party this API key belongs to"
+)
 async def me(rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, lambda party: json_response(party_view(party)))

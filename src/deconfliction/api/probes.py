@@ -36,7 +36,9 @@ class Ready(BaseModel):
     checks: list[Check]
 
 
-@router.get("/v1/health/live", summary="Liveness: is this process serving?", response_model=Live)
+@router.get(
+    "/v1/health/live", operation_id="getLiveness", summary="Liveness: is this process serving?", response_model=Live
+)
 async def live() -> Live:
     """200 while the process answers at all: no database, nothing that can be slow. Restart the process
     when it fails."""
@@ -45,6 +47,7 @@ async def live() -> Live:
 
 @router.get(
     "/v1/health/ready",
+    operation_id="getReadiness",
     summary="Readiness: may this process take traffic?",
     response_model=Ready,
     responses={503: {"model": Ready, "description": "Not ready: the failing checks say why"}},

@@ -57,6 +57,9 @@ def _loc_to_field(loc: tuple[Any, ...]) -> str:
     return out
 
 
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
+"""FastAPI's 400 for a body it cannot decode; answered as the 422 ``invalid_json`` of any other bad JSON."""
+
 _PYDANTIC_CODES = {
     "extra_forbidden": ("unknown_field", "unknown field"),
     "missing": ("missing_field", "this field is required"),
@@ -92,6 +95,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and exc.detail == FASTAPI_BODY_ERROR:
+            # a body FastAPI could not even decode (not UTF-8, say): bad input like any other, named
+            return error_response(InvalidInput.one("", "invalid_json", "the body is not valid JSON in UTF-8"))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return problem_response(exc.status_code, code, str(exc.detail), str(exc.detail))
 

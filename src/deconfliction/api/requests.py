@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from deconfliction.api import wire
+from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import AnswerIn, RequestIn
 from deconfliction.domain.party import Party
@@ -19,7 +21,13 @@ from deconfliction.service.signing import signed_receipt
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 
 
-@router.post("", status_code=201, summary="Ask another party: to enter its zone, cross a line, pass its site")
+@router.post(
+    "",
+    operation_id="createRequest",
+    response_model=wire.RequestWrite,
+    status_code=201,
+    summary="Ask another party: to enter its zone, cross a line, pass its site",
+)
 async def make(body: RequestIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         r, receipt = requests.make_request(rt, party, body.model_dump())
@@ -30,7 +38,12 @@ async def make(body: RequestIn, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, work)
 
 
-@router.get("", summary="Requests you made or were asked (the coordinator and auditors: all)")
+@router.get(
+    "",
+    operation_id="listRequests",
+    response_model=wire.RequestPage,
+    summary="Requests you made or were asked (the coordinator and auditors: all)",
+)
 async def list_(
     rt: RuntimeDep,
     key: KeyDep,
@@ -51,7 +64,9 @@ async def list_(
     return await as_party(rt, key, work)
 
 
-@router.get("/{request_id}", summary="One request and its state")
+@router.get(
+    "/{request_id}", operation_id="getRequest", response_model=wire.Request, summary="One request and its state"
+)
 async def get(request_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, lambda party: json_response(requests.get_request(rt, party, request_id).record()))
 
@@ -81,5 +96,8 @@ for _verb, _summary in (
         _action(_verb, _summary),
         methods=["POST"],
         summary=_summary,
+        operation_id=f"{_verb}Request",
+        response_model=wire.RequestWrite,
+        responses=problems(409),
         name=f"request_{_verb}",
     )

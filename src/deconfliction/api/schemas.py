@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from deconfliction.api import examples
 from deconfliction.domain.acknowledgement import Override
 from deconfliction.domain.footprint import located, parse_footprint
 from deconfliction.domain.limits import Limits
@@ -123,6 +124,7 @@ _OVERRIDE_HELP = (
 
 
 class OperationIn(OperationFields):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.OPERATION]})
     state: Literal["draft", "planned"] = "draft"
     override: list[OverrideIn] = Field(default_factory=list, description=_OVERRIDE_HELP)
     historical: bool = Field(
@@ -142,11 +144,13 @@ def overrides_from_wire(items: list[OverrideIn]) -> tuple[Override, ...]:
 
 
 class PartyIn(_Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.PARTY]})
     name: str = Field(min_length=1, max_length=80)
     role: Literal["party", "coordinator", "observer", "auditor"] = "party"
 
 
 class IncidentIn(_Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.INCIDENT]})
     place: dict[str, Any] = Field(description='GeoJSON Point: {"type": "Point", "coordinates": [lon, lat]}')
     at: str = Field(description="RFC 3339 time of the incident")
     description: str = Field(description="What happened (up to 4,000 characters)")

@@ -2,10 +2,10 @@
 
 - ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy: no-referrer`` on everything;
 - a Content-Security-Policy: the web map's (scripts, styles, images and connections from the service
-  itself, images also from the configured tile server), the incident report's (set by its handler: no
-  script at all), and ``default-src 'none'`` on everything else (JSON, static files), which nothing
-  renders; every policy forbids framing (``frame-ancestors 'none'``, and ``X-Frame-Options: DENY`` for
-  browsers that predate it);
+  itself, images also from the configured tile server), the API documentation page's (the same, from the
+  service alone), the incident report's (set by its handler: no script at all), and
+  ``default-src 'none'`` on everything else (JSON, static files), which nothing renders; every policy
+  forbids framing (``frame-ancestors 'none'``, and ``X-Frame-Options: DENY`` for browsers that predate it);
 - ``Strict-Transport-Security`` when the answer goes over TLS.
 
 A pure ASGI middleware: it sees refusals (413, 429, problems) as well as answers, and a header a handler
@@ -21,12 +21,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 """JSON and static files: nothing to run, nothing to fetch, nothing to frame."""
 
-DOCS_CSP = "frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
-"""/v1/docs (Swagger UI) loads its script from a CDN and starts it inline: it may, but it is never framed."""
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'none'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
+)
+"""/v1/docs (Swagger UI, bundled): its script, styles and the OpenAPI document from the service itself;
+images also as data: URIs (Swagger UI's icons are inlined in its stylesheet); never framed."""
 
 HSTS = "max-age=31536000"
 
-DOCS_PATHS = ("/v1/docs", "/v1/docs/oauth2-redirect")
+DOCS_PATHS = ("/v1/docs",)
 
 
 def tile_source(tile_url: str | None) -> str | None:

@@ -6,9 +6,10 @@ import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from starlette.responses import Response
 
+from deconfliction.api import examples, wire
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
     AsOf,
@@ -47,6 +48,7 @@ router = APIRouter(prefix="/v1/sites", tags=["sites"])
 
 
 class SiteIn(_Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.SITE]})
     name: str = Field(description="What the site is called")
     category: str = Field(description="hospital, school, shelter, warehouse, office or other")
     footprint: dict[str, Any] | None = Field(
@@ -127,7 +129,9 @@ def _render(
     return render
 
 
-@router.post("", status_code=201, summary="Declare a protected site")
+@router.post(
+    "", operation_id="createSite", response_model=wire.SiteWrite, status_code=201, summary="Declare a protected site"
+)
 async def create(
     body: SiteIn,
     request: Request,
@@ -151,7 +155,13 @@ async def create(
     return await as_party(rt, key, work)
 
 
-@router.post("/import", summary="Import a CSV of your sites: all or nothing, with a dry run")
+@router.post(
+    "/import",
+    operation_id="importSites",
+    response_model=wire.SiteImport,
+    responses={201: {"model": wire.SiteImport, "description": "Stored (not a dry run)"}},
+    summary="Import a CSV of your sites: all or nothing, with a dry run",
+)
 async def import_csv(
     body: ImportIn,
     request: Request,
@@ -187,7 +197,7 @@ def party_names_of(r: transfer.SitesImportResult) -> dict[str, str]:
     return names
 
 
-@router.get("", summary="Every protected site of the cell")
+@router.get("", operation_id="listSites", response_model=wire.SitePage, summary="Every protected site of the cell")
 async def list_(
     rt: RuntimeDep,
     key: KeyDep,
@@ -222,7 +232,7 @@ async def list_(
     return await as_party(rt, key, work)
 
 
-@router.get("/{site_id}", summary="Read a protected site")
+@router.get("/{site_id}", operation_id="getSite", response_model=wire.Site, summary="Read a protected site")
 async def get(site_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> Response:
     def work(party: Party) -> Response:
         if as_of is not None:
@@ -236,7 +246,12 @@ async def get(site_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> 
     return await as_party(rt, key, work)
 
 
-@router.post("/{site_id}/revalidate", summary="Confirm your site until a new valid_until (If-Match required)")
+@router.post(
+    "/{site_id}/revalidate",
+    operation_id="revalidateSite",
+    response_model=wire.SiteWrite,
+    summary="Confirm your site until a new valid_until (If-Match required)",
+)
 async def revalidate(
     site_id: str,
     body: RevalidateIn,
@@ -267,7 +282,12 @@ async def revalidate(
     return await as_party(rt, key, work)
 
 
-@router.post("/{site_id}/withdraw", summary="Withdraw your site: it protects nothing more (If-Match required)")
+@router.post(
+    "/{site_id}/withdraw",
+    operation_id="withdrawSite",
+    response_model=wire.SiteWrite,
+    summary="Withdraw your site: it protects nothing more (If-Match required)",
+)
 async def withdraw(
     site_id: str,
     request: Request,

@@ -12,6 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from deconfliction.api import examples, wire
+from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.conflict import ConflictState
 from deconfliction.domain.party import DECLARING_ROLES, Party, Role
@@ -78,7 +80,7 @@ class ReportIn(BaseModel):
 
 
 class TracksIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.TRACKS]})
     reports: list[ReportIn] = Field(max_length=MAX_REPORTS)
 
 
@@ -143,7 +145,12 @@ def in_feet(e: FieldError, r: ReportIn) -> FieldError:
     return FieldError("altitude_ft", e.code, message, e.detail)
 
 
-@router.post("/v1/tracks", summary="Post position reports of your aircraft")
+@router.post(
+    "/v1/tracks",
+    operation_id="postTracks",
+    response_model=wire.TracksAccepted,
+    summary="Post position reports of your aircraft",
+)
 async def post_tracks(body: TracksIn, rt: RuntimeDep, key: KeyDep, service: TacticalDep) -> Response:
     """Reports of the caller's own aircraft (a batch; at most 5,000), and of tracks of no party it observes
     (``affiliation`` other than ``party``). A report older than the newest one of its track, or older than
@@ -208,7 +215,12 @@ def alert_view(viewer: Party, a: Alert, names: dict[str, str]) -> dict[str, Any]
     return out
 
 
-@router.get("/v1/alerts", summary="Tactical alerts involving your tracks (the coordinator: all)")
+@router.get(
+    "/v1/alerts",
+    operation_id="listAlerts",
+    response_model=wire.AlertList,
+    summary="Tactical alerts involving your tracks (the coordinator: all)",
+)
 async def list_alerts(
     rt: RuntimeDep,
     key: KeyDep,
@@ -277,7 +289,12 @@ def track_view(viewer: Party, t: VisibleTrack, names: dict[str, str]) -> dict[st
     return out
 
 
-@router.get("/v1/tracks", summary="Live tracks you may see: your own, and others' in an alert with yours")
+@router.get(
+    "/v1/tracks",
+    operation_id="listTracks",
+    response_model=wire.Tracks,
+    summary="Live tracks you may see: your own, and others' in an alert with yours",
+)
 async def list_tracks(
     rt: RuntimeDep,
     key: KeyDep,
@@ -322,7 +339,13 @@ def statement_view(rt: Runtime, done: TrackStatement) -> dict[str, Any]:
     }
 
 
-@router.post("/v1/tracks/{track_id:path}/claim", summary='Claim a track of no party: "ours"')
+@router.post(
+    "/v1/tracks/{track_id:path}/claim",
+    operation_id="claimTrack",
+    response_model=wire.TrackStatement,
+    responses=problems(409),
+    summary='Claim a track of no party: "ours"',
+)
 async def claim(
     track_id: str, rt: RuntimeDep, key: KeyDep, service: TacticalDep, body: TrackStatementIn | None = None
 ) -> Response:
@@ -336,7 +359,13 @@ async def claim(
     )
 
 
-@router.post("/v1/tracks/{track_id:path}/disclaim", summary='Disclaim a track: "not ours"')
+@router.post(
+    "/v1/tracks/{track_id:path}/disclaim",
+    operation_id="disclaimTrack",
+    response_model=wire.TrackStatement,
+    responses=problems(409),
+    summary='Disclaim a track: "not ours"',
+)
 async def disclaim(
     track_id: str, rt: RuntimeDep, key: KeyDep, service: TacticalDep, body: TrackStatementIn | None = None
 ) -> Response:

@@ -7,8 +7,9 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
+from deconfliction.api import wire
 from deconfliction.api.http import (
     IdemKey,
     KeyDep,
@@ -28,8 +29,23 @@ from deconfliction.service.views import conflict_view
 
 router = APIRouter(prefix="/v1", tags=["import and export"])
 
+KML = "application/vnd.google-earth.kml+xml"
 
-@router.get("/export", summary="What you may see, as GeoJSON or KML")
+
+class GeoJSONResponse(JSONResponse):
+    """For the document only (the handler sends its bytes as they are): JSON, as application/geo+json."""
+
+    media_type = "application/geo+json"
+
+
+@router.get(
+    "/export",
+    operation_id="exportObjects",
+    summary="What you may see, as GeoJSON or KML",
+    response_class=GeoJSONResponse,
+    response_model=wire.FeatureCollection,
+    responses={200: {"content": {KML: {"schema": {"type": "string"}}}, "description": "GeoJSON, or KML"}},
+)
 async def export(
     rt: RuntimeDep, key: KeyDep, format: Annotated[Literal["geojson", "kml"], Query()] = "geojson"
 ) -> Response:
@@ -40,15 +56,21 @@ async def export(
         if format == "kml":
             return Response(
                 transfer.export_kml(rt, party),
-                media_type="application/vnd.google-earth.kml+xml",
+                media_type=KML,
                 headers={"Content-Disposition": 'attachment; filename="deconfliction.kml"'},
             )
-        return Response(orjson.dumps(transfer.export_geojson(rt, party)), media_type="application/geo+json")
+        return Response(orjson.dumps(transfer.export_geojson(rt, party)), media_type=GeoJSONResponse.media_type)
 
     return await as_party(rt, key, work)
 
 
-@router.post("/import", summary="Declare a FeatureCollection (or a KML document) of your objects, all or nothing")
+@router.post(
+    "/import",
+    operation_id="importObjects",
+    response_model=wire.ImportReport,
+    responses={201: {"model": wire.ImportReport, "description": "Stored (not a dry run)"}},
+    summary="Declare a FeatureCollection (or a KML document) of your objects, all or nothing",
+)
 async def import_(
     request: Request,
     raw: RawBody,

@@ -8,6 +8,8 @@ from fastapi import APIRouter
 from pydantic import Field
 from starlette.responses import Response
 
+from deconfliction.api import wire
+from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import Strict
 from deconfliction.domain.party import Party
@@ -33,7 +35,14 @@ class UnitContactsIn(Strict):
     )
 
 
-@router.post("", status_code=201, summary="Create a unit of your party (the coordinator: of any party)")
+@router.post(
+    "",
+    operation_id="createUnit",
+    response_model=wire.UnitWrite,
+    responses=problems(409),
+    status_code=201,
+    summary="Create a unit of your party (the coordinator: of any party)",
+)
 async def create(body: UnitIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         unit, receipt = units.create_unit(
@@ -46,7 +55,12 @@ async def create(body: UnitIn, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, work)
 
 
-@router.get("", summary="Your party's units (a unit's key: its own; the coordinator: every party's)")
+@router.get(
+    "",
+    operation_id="listUnits",
+    response_model=wire.UnitPage,
+    summary="Your party's units (a unit's key: its own; the coordinator: every party's)",
+)
 async def list_(
     rt: RuntimeDep, key: KeyDep, party: str | None = None, cursor: str | None = None, limit: Limit = None
 ) -> Response:
@@ -63,12 +77,22 @@ async def list_(
     return await as_party(rt, key, work)
 
 
-@router.get("/{unit_id}", summary="One unit: its name, ladder and area of interest")
+@router.get(
+    "/{unit_id}",
+    operation_id="getUnit",
+    response_model=wire.Unit,
+    summary="One unit: its name, ladder and area of interest",
+)
 async def get(unit_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, lambda party: json_response(units.get_unit(rt, party, unit_id).record()))
 
 
-@router.put("/{unit_id}/contacts", summary="Replace a unit's on-call ladder (asked before the party's)")
+@router.put(
+    "/{unit_id}/contacts",
+    operation_id="replaceUnitContacts",
+    response_model=wire.UnitWrite,
+    summary="Replace a unit's on-call ladder (asked before the party's)",
+)
 async def put_contacts(unit_id: str, body: UnitContactsIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         unit, receipt = units.set_unit_contacts(rt, party, unit_id, body.contacts)
@@ -77,7 +101,13 @@ async def put_contacts(unit_id: str, body: UnitContactsIn, rt: RuntimeDep, key: 
     return await as_party(rt, key, work)
 
 
-@router.post("/{unit_id}/keys", status_code=201, summary="Issue an API key scoped to the unit (shown once)")
+@router.post(
+    "/{unit_id}/keys",
+    operation_id="createUnitKey",
+    response_model=wire.UnitKeyWrite,
+    status_code=201,
+    summary="Issue an API key scoped to the unit (shown once)",
+)
 async def issue_key(unit_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     """The key acts as the party for that unit: it declares for the unit, and reads the unit's items and
     the party's items of no unit, never a sibling unit's. Only the party's key or the coordinator issues."""
@@ -91,7 +121,12 @@ async def issue_key(unit_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, work)
 
 
-@router.get("/{unit_id}/keys", summary="The unit's API keys (never the keys themselves)")
+@router.get(
+    "/{unit_id}/keys",
+    operation_id="listUnitKeys",
+    response_model=wire.UnitKeyList,
+    summary="The unit's API keys (never the keys themselves)",
+)
 async def list_keys(unit_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         return json_response({"items": [units.unit_key_view(k) for k in units.list_unit_keys(rt, party, unit_id)]})
@@ -99,7 +134,12 @@ async def list_keys(unit_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(rt, key, work)
 
 
-@router.post("/{unit_id}/keys/{key_id}/revoke", summary="Revoke a unit's API key")
+@router.post(
+    "/{unit_id}/keys/{key_id}/revoke",
+    operation_id="revokeUnitKey",
+    response_model=wire.UnitKeyWrite,
+    summary="Revoke a unit's API key",
+)
 async def revoke_key(unit_id: str, key_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         revoked, receipt = units.revoke_unit_key(rt, party, unit_id, key_id)

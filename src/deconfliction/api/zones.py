@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from starlette.responses import Response
 
+from deconfliction.api import examples, wire
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
     AsOf,
@@ -44,30 +45,31 @@ from deconfliction.service.views import conflict_view, may_see_zone
 router = APIRouter(prefix="/v1/zones", tags=["zones"])
 
 
-class WindowIn(_Strict):
+class ValidityIn(_Strict):
     start: str
     end: str
 
 
 class ZoneIn(_Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.ZONE]})
     name: str = Field("", description="What the zone is called")
     counterparties: list[str] = Field(description="Party ids that must accept it")
     footprint: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon (geodesic edges)")
-    validity: WindowIn = Field(description="RFC 3339 [start, end) during which it is in force once agreed")
+    validity: ValidityIn = Field(description="RFC 3339 [start, end) during which it is in force once agreed")
 
 
 class ZoneRevisionIn(_Strict):
     name: str | None = None
     counterparties: list[str] | None = None
     footprint: dict[str, Any] | None = None
-    validity: WindowIn | None = None
+    validity: ValidityIn | None = None
 
 
-class AnswerIn(_Strict):
+class ZoneAnswerIn(_Strict):
     answer: Literal["accepted", "rejected"]
 
 
-def parse_validity(raw: WindowIn, field: str = "validity") -> TimeWindow:
+def parse_validity(raw: ValidityIn, field: str = "validity") -> TimeWindow:
     errors: list[FieldError] = []
     start = end = None
     try:
@@ -109,7 +111,13 @@ def _render(rt: Runtime, actor: Party, status: int) -> Render:
     return render
 
 
-@router.post("", status_code=201, summary="Propose a zone of responsibility to counter-parties")
+@router.post(
+    "",
+    operation_id="createZone",
+    response_model=wire.ZoneWrite,
+    status_code=201,
+    summary="Propose a zone of responsibility to counter-parties",
+)
 async def propose(
     body: ZoneIn,
     request: Request,
@@ -141,7 +149,12 @@ async def propose(
     return await as_party(rt, key, work)
 
 
-@router.get("", summary="Zones you may see: every agreed one, and the proposals you take part in")
+@router.get(
+    "",
+    operation_id="listZones",
+    response_model=wire.ZoneVersionPage,
+    summary="Zones you may see: every agreed one, and the proposals you take part in",
+)
 async def list_(
     rt: RuntimeDep,
     key: KeyDep,
@@ -170,7 +183,7 @@ async def list_(
     return await as_party(rt, key, work)
 
 
-@router.get("/{zone_id}", summary="A zone: the versions you may see")
+@router.get("/{zone_id}", operation_id="getZone", response_model=wire.Zone, summary="A zone: the versions you may see")
 async def get(zone_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> Response:
     def work(party: Party) -> Response:
         if as_of is not None:
@@ -185,10 +198,15 @@ async def get(zone_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> 
     return await as_party(rt, key, work)
 
 
-@router.post("/{zone_id}/answer", summary="Accept or reject the pending version (counter-parties)")
+@router.post(
+    "/{zone_id}/answer",
+    operation_id="answerZone",
+    response_model=wire.ZoneWrite,
+    summary="Accept or reject the pending version (counter-parties)",
+)
 async def answer(
     zone_id: str,
-    body: AnswerIn,
+    body: ZoneAnswerIn,
     request: Request,
     raw: RawBody,
     signed: Signature,
@@ -205,7 +223,12 @@ async def answer(
     return await as_party(rt, key, work)
 
 
-@router.post("/{zone_id}/revise", summary="Propose a new version (owner; If-Match: the latest version)")
+@router.post(
+    "/{zone_id}/revise",
+    operation_id="reviseZone",
+    response_model=wire.ZoneWrite,
+    summary="Propose a new version (owner; If-Match: the latest version)",
+)
 async def revise(
     zone_id: str,
     body: ZoneRevisionIn,
@@ -252,7 +275,12 @@ async def revise(
     return await as_party(rt, key, work)
 
 
-@router.post("/{zone_id}/withdraw", summary="Withdraw the zone (owner; If-Match: the latest version)")
+@router.post(
+    "/{zone_id}/withdraw",
+    operation_id="withdrawZone",
+    response_model=wire.ZoneWrite,
+    summary="Withdraw the zone (owner; If-Match: the latest version)",
+)
 async def withdraw(
     zone_id: str,
     request: Request,

@@ -15,7 +15,7 @@ from typing import Any, Generic, Literal, TypeVar, cast
 Kind = Literal["air", "ground", "maritime"]
 OperationState = Literal["draft", "planned", "active", "ended", "cancelled"]
 ConflictState = Literal["open", "resolved", "expired"]
-Role = Literal["party", "coordinator", "observer", "auditor"]
+Role = Literal["party", "coordinator", "observer", "auditor", "uss"]
 GeoJSON = Mapping[str, Any]
 
 T = TypeVar("T")
