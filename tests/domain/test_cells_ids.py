@@ -93,6 +93,8 @@ def test_parent_at_every_level_above() -> None:
         ((0.0, 0.0, 0.001, 0.001), 17),  # log2(180 / 0.001) = 17.46 on latitude, 18.46 on longitude
         ((10.0, 10.0, 10.0, 10.0), 20),  # a point: the deepest stored level
         ((10.0, 10.0, 10.0001, 10.0001), 20),
+        ((0.0, 0.0, 0.001, 90.1), 0),  # 180 / 90.1 is just below 2: level 0 on latitude
+        ((0.0, 0.0, 180.1, 0.001), 0),  # 360 / 180.1 likewise on longitude
     ],
 )
 def test_level_for(box: cells.Box, level: int) -> None:
@@ -111,6 +113,9 @@ def test_cells_at_a_level() -> None:
     assert cells.cells_at((179.0, 89.0, 180.0, 90.0), 3) == [c(3, 7, 7)]
     assert sorted(cells.cells_at((-5.0, 5.0, 0.0, 6.0), 1)) == sorted([c(1, 0, 1), c(1, 1, 1)])
     assert cells.cells_at((1.0, 1.0, 2.0, 2.0), 0) == [c(0, 0, 0)]
+    # just past the middle on each axis: the second column and row of level 1
+    assert cells.cells_at((0.3, 0.2, 0.3, 0.2), 1) == [c(1, 1, 1)]
+    assert cells.cells_at((-0.3, -0.2, -0.3, -0.2), 1) == [c(1, 0, 0)]
     # level 2: 90 x 45 degree cells; x = 100 is column 3, y = 50 is row 3, -100 column 0, -50 row 0
     assert sorted(cells.cells_at((-100.0, -50.0, 100.0, -50.0), 2)) == sorted(c(2, ix, 0) for ix in range(4))
 

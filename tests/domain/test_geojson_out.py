@@ -27,6 +27,26 @@ def test_a_polygon_beyond_180_is_shifted_back() -> None:
     assert west.normalize().equals_exact(shapely.box(160.0, 0.0, 170.0, 1.0).normalize(), 1e-9)
 
 
+def test_a_polygon_from_the_antimeridian_on_is_shifted_whole() -> None:
+    # it touches the cell west of 180 along a line: that line is no piece of it
+    out = wrapped(shapely.box(180.0, 0.0, 182.0, 1.0))
+    assert isinstance(out, shapely.Polygon)
+    assert out.normalize().equals_exact(shapely.box(-180.0, 0.0, -178.0, 1.0).normalize(), 1e-9)
+
+
+def test_pieces_that_are_multipolygons_are_taken_apart() -> None:
+    three = shapely.MultiPolygon(
+        [shapely.box(170, 0, 171, 1), shapely.box(175, 0, 176, 1), shapely.box(181, 0, 182, 1)]
+    )
+    out = wrapped(three)
+    assert isinstance(out, shapely.MultiPolygon)
+    assert sorted(tuple(round(v, 9) for v in p.bounds) for p in out.geoms) == [
+        (-179.0, 0.0, -178.0, 1.0),
+        (170.0, 0.0, 171.0, 1.0),
+        (175.0, 0.0, 176.0, 1.0),
+    ]
+
+
 def test_a_polygon_across_the_antimeridian_is_cut_in_two() -> None:
     out = wrapped(shapely.box(179.0, 0.0, 181.0, 1.0))
     assert isinstance(out, shapely.MultiPolygon)
@@ -84,9 +104,14 @@ def test_holes_follow_the_shell() -> None:
 
 def test_a_multipolygon_and_a_cut_polygon_are_multipolygons() -> None:
     two = shapely.MultiPolygon([shapely.box(0.0, 0.0, 1.0, 1.0), shapely.box(5.0, 5.0, 6.0, 6.0)])
-    out = to_geojson(two)
-    assert out["type"] == "MultiPolygon"
-    assert len(out["coordinates"]) == 2 and all(len(p) == 1 and len(p[0]) == 5 for p in out["coordinates"])
+    # written as given, vertex for vertex (not re-noded by GEOS)
+    assert to_geojson(two) == {
+        "type": "MultiPolygon",
+        "coordinates": [
+            [[[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0], [1.0, 0.0]]],
+            [[[6.0, 5.0], [6.0, 6.0], [5.0, 6.0], [5.0, 5.0], [6.0, 5.0]]],
+        ],
+    }
     cut = to_geojson(shapely.box(179.5, 0.0, 180.5, 1.0))
     assert cut["type"] == "MultiPolygon"
     assert all(-180.0 <= x <= 180.0 for poly in cut["coordinates"] for ring in poly for x, _ in ring)
