@@ -105,11 +105,11 @@ def names_to_run(only: list[str] | None, *, open_only: bool) -> list[str]:
     )
 
 
-def run_mutmut(max_children: int, names: list[str]) -> int:
+def run_mutmut(max_children: int, names: list[str], log_name: str = "run.log") -> int:
     cmd = [str(Path(sys.executable).parent / "mutmut"), "run", "--max-children", str(max_children), *names]
-    log = ROOT / "mutants" / "run.log"
+    log = ROOT / "mutants" / log_name
     log.parent.mkdir(exist_ok=True)
-    print("running:", " ".join(cmd[:5]), f"<{len(names)} names>  (log: mutants/run.log)", flush=True)
+    print("running:", " ".join(cmd[:4]), f"<{len(names)} names>  (log: mutants/{log_name})", flush=True)
     with log.open("w") as out:
         return subprocess.call(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
@@ -205,12 +205,18 @@ def main() -> None:
     args = ap.parse_args()
     if not args.report:
         if not results():
-            # the first run: mutmut writes the mutants (and their names) before it can be given a sample
-            code = run_mutmut(args.max_children, ["deconfliction.none"])
+            # the first run: mutmut writes every mutant (so the samples can be named) while it runs the rows
+            # that are run whole (or, when none is selected, the 11 mutants of domain.minima)
+            whole = [r for r in rows(args.only) if r in FULL or not r.startswith("domain.")]
+            first = [p for r in whole or ["domain.minima"] for p in SCOPE[r]]
+            code = run_mutmut(args.max_children, first, "run-first.log")
             if code != 0:
-                print(f"mutmut exited {code}; see mutants/run.log", file=sys.stderr)
+                print(f"mutmut exited {code}; see mutants/run-first.log", file=sys.stderr)
                 sys.exit(code)
-        names = names_to_run(args.only, open_only=args.open)
+            codes = results()
+            names = [n for n in names_to_run(args.only, open_only=False) if codes[n] is None]
+        else:
+            names = names_to_run(args.only, open_only=args.open)
         if not names:
             print("nothing open")
             sys.exit(0 if report(args.only) else 1)

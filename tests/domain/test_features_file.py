@@ -128,6 +128,12 @@ def test_circle_errors_are_named_where_the_numbers_are() -> None:
     assert problems(feature({"type": "Point", "coordinates": [36.0, 35.0]}, radius_m=-5))[0][0] == "properties.radius_m"
 
 
+def test_an_error_of_the_whole_circle_is_named_at_the_geometry() -> None:
+    # 300 km of radius is 283,000 km2, past the 250,000 km2 limit: an error of no one field
+    found = problems(feature({"type": "Point", "coordinates": [36.0, 35.0]}, radius_m=300_000))
+    assert found == [("geometry", "area_too_large")]
+
+
 def test_corridor_errors_are_named_where_the_numbers_are() -> None:
     assert problems(feature({"type": "LineString", "coordinates": [[36.0, 35.0]]}, half_width_m=10)) == [
         ("geometry.coordinates", "invalid_geojson")

@@ -239,6 +239,7 @@ def test_a_template_message() -> None:
         ({"template": "request_call", "params": {"subject": 5}}, [("m.params", "invalid_value")]),
         ({"template": "request_call", "params": {"subject": "s" * 201}}, [("m.params", "invalid_value")]),
         ({"template": "request_call"}, [("m.params.subject", "missing_field")]),
+        ({"template": "request_call", "params": {}}, [("m.params.subject", "missing_field")]),
         (
             {"template": "request_call", "params": {"subject": "y", "time": "14:00Z"}},
             [("m.params.time", "unknown_field")],
@@ -257,6 +258,15 @@ def test_a_template_message() -> None:
 )  # fmt: skip
 def test_every_refusal(raw: Any, expected: list[tuple[str, str]]) -> None:
     assert problems(raw) == expected
+
+
+def test_parameter_messages() -> None:
+    with pytest.raises(InvalidInput) as e:
+        parse_message({"template": "request_call", "params": {"time": "14:00Z"}})
+    assert [(f.field, f.message) for f in e.value.errors] == [
+        ("message.params.subject", "request_call needs subject"),
+        ("message.params.time", "request_call has no time"),
+    ]
 
 
 def test_the_language_refusal_says_why() -> None:
