@@ -77,6 +77,26 @@ def test_a_point_with_a_radius_is_a_circle_and_a_line_with_a_half_width_a_corrid
 @pytest.mark.parametrize("raw", [None, [], {"type": "Polygon"}, {"geometry": None}])
 def test_not_a_feature(raw: Any) -> None:
     assert problems(raw) == [("", "invalid_geojson")]
+    with pytest.raises(InvalidInput, match=r"^expected a GeoJSON Feature$"):
+        parse_feature(raw, L)
+
+
+def test_the_messages_of_a_feature() -> None:
+    def messages(raw: Any) -> list[str]:
+        with pytest.raises(InvalidInput) as e:
+            parse_feature(raw, L)
+        return [f.message for f in e.value.errors]
+
+    assert messages({**feature(), "properties": 5}) == ["properties must be an object"]
+    assert messages({**feature(), "geometry": 5}) == ["a feature needs a geometry object"]
+    assert messages(feature(colour=1)) == [
+        "unknown property; expected some of ['end', 'half_width_m', 'id', 'kind', 'lower_m', 'operation', 'party', "
+        "'priority', 'radius_m', 'start', 'state', 'title', 'upper_m']"
+    ]
+    assert messages(feature(party="")) == ["every feature names its party"]
+    assert messages(feature(kind="x")) == ["kind is one of air, ground, maritime"]
+    assert messages(feature(priority=-1)) == ["priority is an integer from 0 to 100"]
+    assert messages(feature(lower_m="1")) == ["lower_m must be a number of metres"]
 
 
 def test_properties_must_be_an_object_and_none_is_no_properties() -> None:
@@ -192,13 +212,17 @@ def test_features_sharing_an_operation_are_one_operation() -> None:
 def test_not_a_collection(raw: Any) -> None:
     with pytest.raises(InvalidInput) as e:
         parse_feature_collection(raw, L)
-    assert [(f.field, f.code) for f in e.value.errors] == [("", "invalid_geojson")]
+    assert [(f.field, f.code, f.message) for f in e.value.errors] == [
+        ("", "invalid_geojson", "expected a GeoJSON FeatureCollection")
+    ]
 
 
 def test_features_must_be_a_list() -> None:
     with pytest.raises(InvalidInput) as e:
         parse_feature_collection({"type": "FeatureCollection", "features": {}}, L)
-    assert [(f.field, f.code) for f in e.value.errors] == [("features", "invalid_geojson")]
+    assert [(f.field, f.code, f.message) for f in e.value.errors] == [
+        ("features", "invalid_geojson", "features must be a list")
+    ]
 
 
 def test_every_bad_feature_is_named_at_its_index() -> None:

@@ -260,6 +260,20 @@ def test_every_refusal(raw: Any, expected: list[tuple[str, str]]) -> None:
     assert problems(raw) == expected
 
 
+def test_refs_and_language_messages() -> None:
+    with pytest.raises(InvalidInput) as e:
+        parse_message({"text": "x", "refs": "zn_1"})
+    assert [(f.field, f.message) for f in e.value.errors] == [("message.refs", "a list of {type, id}")]
+    with pytest.raises(InvalidInput) as e:
+        parse_message({"text": "x", "refs": [5]})
+    assert [(f.field, f.message) for f in e.value.errors] == [
+        ("message.refs[0]", "{type: operation|conflict|zone|site|line, id}")
+    ]
+    with pytest.raises(InvalidInput) as e:
+        parse_language("fr")
+    assert e.value.errors[0].message == "languages: en, ru, ar"
+
+
 def test_parameter_messages() -> None:
     with pytest.raises(InvalidInput) as e:
         parse_message({"template": "request_call", "params": {"time": "14:00Z"}})
