@@ -167,6 +167,7 @@ def test_corridor_errors_are_named_where_the_numbers_are() -> None:
 def test_time_and_altitude_errors_are_named_under_properties() -> None:
     assert problems(feature(start=..., end="2026-11-23T07:00:00Z")) == [("properties.start", "invalid_time")]
     assert problems(feature(end="2026-11-23T07:00:00Z")) == [("properties.end", "window_inverted")]
+    assert problems(feature(end="later")) == [("properties.end", "invalid_time")]
     assert problems(feature(lower_m="0")) == [("properties.lower_m", "invalid_number")]
     assert problems(feature(upper_m=True)) == [("properties.upper_m", "invalid_number")]
     assert problems(feature(lower_m=500)) == [("properties.lower_m", "altitude_inverted")]

@@ -82,6 +82,20 @@ def test_positions_off_the_globe_are_refused(kind: str, raw: str) -> None:
     assert [(f.field, f.code) for f in e.value.errors] == [("p", "out_of_range")]
 
 
+def test_value_messages() -> None:
+    def message(kind: str, raw: str) -> str:
+        with pytest.raises(InvalidInput) as e:
+            parse_value(kind, raw, "p")
+        return e.value.errors[0].message
+
+    assert message("time", "soon") == (
+        "an RFC 3339 time with an offset (2026-12-06T14:00:00Z) or a time of day (14:00Z)"
+    )
+    assert message("position", "91,0") == "latitude in [-90, 90], longitude in [-180, 180]"
+    assert message("position", "bridge") == "a position is 'lat, lon' in decimal degrees (35.4012, 40.1234)"
+    assert message("text", " ") == "empty"
+
+
 def test_a_place_may_be_a_name_and_a_position_may_not() -> None:
     assert parse_value("place", "  the old bridge ", "p") == "the old bridge"
     assert parse_value("place", "35.12345678,40", "p") == "35.12345678,40"  # 8 decimals: not a position

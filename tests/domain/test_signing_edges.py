@@ -60,6 +60,10 @@ def test_key_ids_and_base64url() -> None:
     assert key_id_for(PUBLIC) == KEY_ID
     assert b64url(PUBLIC) == URL_B64
     assert b64url(b"") == ""
+    # the last six bits 010111 are the letter X: only the padding is taken off
+    assert b64url(b"\x00\x00\x17") == "AAAX"
+    assert from_b64url("AAAX", "k", 3) == b"\x00\x00\x17"
+    assert b64url(b"\x00\x17") == "ABc"
 
 
 @pytest.mark.parametrize("text", [URL_B64, STD_B64, URL_B64 + "=", f"  {STD_B64}\n", STD_B64.rstrip("=")])
@@ -76,6 +80,12 @@ def test_not_base64_or_empty_is_named(text: str, code: str) -> None:
     with pytest.raises(InvalidInput) as e:
         from_b64url(text, "signature", 64)
     assert [(f.field, f.code) for f in e.value.errors] == [("signature", code)]
+
+
+def test_not_base64_says_so() -> None:
+    with pytest.raises(InvalidInput) as e:
+        from_b64url("abcde", "signature", 64)
+    assert e.value.errors[0].message == "not base64url"
 
 
 def test_the_wrong_number_of_bytes_is_named_with_both_numbers() -> None:

@@ -231,6 +231,22 @@ def test_revalidation_due_oldest_expiry_first_then_by_id() -> None:
     assert revalidation_due([], T0) == []
 
 
+def test_every_point_within_25_m_is_a_likely_duplicate_nearest_first() -> None:
+    from pyproj import Geod
+
+    from deconfliction.domain.site import likely_duplicates
+
+    geod = Geod(ellps="WGS84")
+    new = site(site_id="new", footprint=SitePoint((40.14, 35.33)))
+    near = {}
+    for sid, az, dist in (("far", 10.0, 30.0), ("d20", 100.0, 20.0), ("d10", 200.0, 10.0), ("d25", 300.0, 24.9)):
+        lon, lat, _ = geod.fwd(40.14, 35.33, az, dist)
+        near[sid] = site(site_id=sid, footprint=SitePoint((lon, lat)))
+    found = likely_duplicates(new, [near["far"], near["d20"], near["d10"], near["d25"]])
+    assert [d.site.id for d in found] == ["d10", "d20", "d25"]
+    assert [round(d.distance_m, 6) for d in found] == [10.0, 20.0, 24.9]
+
+
 def test_parse_category() -> None:
     assert parse_category("school") is SiteCategory.SCHOOL
     with pytest.raises(InvalidInput) as e:
