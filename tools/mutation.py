@@ -3,7 +3,9 @@
 Runs ``mutmut run`` on the mutants named by ``SCOPE`` (every function of the domain modules listed in
 pyproject.toml's ``[tool.mutmut] only_mutate``, and only the deciding functions of the service modules),
 then prints per module: mutants, killed, survived, timed out, no tests, equivalent, and the score
-``killed / (mutants - equivalent)``, followed by the diff of every survivor that counts.
+``(killed + timed out) / (mutants - equivalent)``, followed by the diff of every survivor that counts.
+The rows in ``FULL`` and the service rows run every mutant; every other domain row runs a fixed sample of
+``SAMPLE`` mutants (docs/testing.md). ``--only ROW`` runs and reports one row.
 
 Survivors that cannot change behaviour are listed in tests/mutation_equivalent.toml, each with the line
 the mutant writes and the reason; an entry whose line no longer matches is reported as stale and does not
