@@ -97,14 +97,23 @@ def row_names(row: str, codes: dict[str, int | None]) -> list[str]:
 
 
 def names_to_run(only: list[str] | None, *, open_only: bool) -> list[str]:
-    """The mutants of the selected rows (only those the last run did not kill with ``open_only``)."""
+    """The mutants of the selected rows; with ``open_only`` those the last run did not kill, but for the
+    survivors listed as equivalent (running them again only costs time)."""
     codes = results()
+    names = [n for row in rows(only) for n in row_names(row, codes)]
+    if not open_only:
+        return sorted(names)
+    exempt = {e["name"] for e in equivalents()}
     return sorted(
-        n
-        for row in rows(only)
-        for n in row_names(row, codes)
-        if not open_only or (codes[n] not in FAILED and codes[n] not in TIMEOUT)
+        n for n in names if codes[n] not in FAILED and codes[n] not in TIMEOUT and not (n in exempt and codes[n] == 0)
     )
+
+
+def equivalents() -> list[dict[str, str]]:
+    if not EQUIVALENT.exists():
+        return []
+    entries: list[dict[str, str]] = tomllib.loads(EQUIVALENT.read_text("utf-8")).get("mutant", [])
+    return entries
 
 
 def run_mutmut(max_children: int, names: list[str], log_name: str = "run.log") -> int:
@@ -140,8 +149,7 @@ def report(only: list[str] | None = None) -> bool:
     import os
 
     os.chdir(ROOT)
-    equivalent = tomllib.loads(EQUIVALENT.read_text("utf-8")).get("mutant", []) if EQUIVALENT.exists() else []
-    exempt = {e["name"]: e for e in equivalent}
+    exempt = {e["name"]: e for e in equivalents()}
     codes = results()
     table = []
     survivors: list[tuple[str, str]] = []
