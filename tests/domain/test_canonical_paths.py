@@ -154,6 +154,18 @@ def test_plain_floats_only_for_floats() -> None:
     assert not c._plain_floats([[]])
 
 
+def test_format_at_is_utc_whatever_the_machine_s_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        assert c.format_at(datetime(2026, 11, 23, 8, 0, tzinfo=UTC)) == "2026-11-23T08:00:00.000000Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 def test_format_at_always_has_microseconds_in_utc() -> None:
     at = datetime(2026, 11, 23, 10, 0, tzinfo=timezone(timedelta(hours=2)))
     assert c.format_at(at) == "2026-11-23T08:00:00.000000Z"

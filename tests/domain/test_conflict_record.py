@@ -182,6 +182,36 @@ def test_reconcile_opens_a_record_with_the_sides_ordered_by_operation_id() -> No
     assert (flipped.horizontal_m, flipped.window) == (e.horizontal_m, e.window)
 
 
+def test_reconcile_opens_every_new_pair() -> None:
+    e = enc(0, 0, end=2)
+    findings = [
+        Finding("op_m", "pt_s", "op_x", "pt_o", "o1", RULE, (e,)),
+        Finding("op_m", "pt_s", "op_y", "pt_p", "o2", RULE, (e,)),
+        Finding("op_m", "pt_s", "op_a", "pt_q", "o3", RULE, (e,)),
+    ]
+    out = reconcile(op("op_m", "pt_s"), findings, {}, now=NOW, new_id=new_id_from(ids()))
+    assert [(c.id, c.operation_a, c.operation_b) for c in out] == [
+        ("cf_1", "op_m", "op_x"),
+        ("cf_2", "op_m", "op_y"),
+        ("cf_3", "op_a", "op_m"),
+    ]
+
+
+def test_reconcile_updates_the_other_side_s_token_and_the_historical_mark() -> None:
+    e = enc(0, 0, end=2)
+    old = conflict(
+        e, operation_a="op_m", party_a="pt_s", operation_b="op_z", party_b="pt_o", token_a="ovn_o", token_b="ovn_s"
+    )
+    moved = Finding("op_m", "pt_s", "op_z", "pt_o", "ovn_o2", RULE, (e,))
+    (c,) = reconcile(op("op_m", "pt_s"), [moved], {"op_z": old}, now=h(0.5), new_id=new_id_from(ids()))
+    assert (c.token_a, c.token_b, c.version, c.content_version) == ("ovn_o2", "ovn_s", 2, 1)
+    same = Finding("op_m", "pt_s", "op_z", "pt_o", "ovn_o", RULE, (e,))
+    (c,) = reconcile(
+        op("op_m", "pt_s"), [same], {"op_z": old}, now=h(0.5), new_id=new_id_from(ids()), historical={"op_z"}
+    )
+    assert (c.historical, c.state, c.content_version) == (True, ConflictState.EXPIRED, 2)
+
+
 def test_reconcile_marks_historical_records_expired() -> None:
     finding = Finding("op_m", "pt_s", "op_z", "pt_o", "ovn_o", RULE, (enc(end=2),))
     (c,) = reconcile(op("op_m", "pt_s"), [finding], {}, now=NOW, new_id=new_id_from(ids()), historical={"op_z"})

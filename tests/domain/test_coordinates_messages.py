@@ -196,6 +196,25 @@ def test_column_messages() -> None:
     assert e.value.errors[0].message == "'-35.3S' has both a sign and a hemisphere letter; give one"
 
 
+def test_refusals_carry_what_was_read() -> None:
+    with pytest.raises(InvalidInput) as e:
+        parse_position("35.336, 40.141", datum="Atlantis 2000")
+    assert e.value.errors[0].detail == {"text": "Atlantis 2000"}
+    with pytest.raises(InvalidInput) as e:
+        parse_position("35.5°20'N 40°30.5'10\"E")
+    assert [(f.code, f.detail) for f in e.value.errors] == [
+        ("fractional_degrees", {"text": "35.5°20'N"}),
+        ("fractional_minutes", {"text": "40°30.5'10\"E"}),
+    ]
+
+
+def test_a_label_is_read_whole() -> None:
+    # "ED50X" is no datum: refused as text, not read as ED50
+    assert said("35.336, 40.141 (ED50X)") == [
+        ("", "invalid_position", "'ED50X' is neither part of a coordinate nor a known datum; positions are WGS84 only")
+    ]
+
+
 def test_datum_messages() -> None:
     assert said("35.336, 40.141", datum="Atlantis 2000") == [
         (

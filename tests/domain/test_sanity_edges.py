@@ -56,6 +56,13 @@ def test_within_at_the_distance_less_both_reaches_on_both_sides() -> None:
     assert not within([a], [1_000.0], [Place(b[0], b[1], 0.0)], edge + 1_999.0)[0]
 
 
+def test_within_includes_the_distance_itself() -> None:
+    # the same place, no reach: a distance of exactly 0, within 0 m
+    assert within([(36.0, 35.0)], [0.0], [Place(36.0, 35.0, 0.0)], 0.0)[0]
+    assert within([(36.0, 35.0)], [5.0], [Place(36.0, 35.0, 5.0)], -10.0)[0]
+    assert not within([(36.0, 35.0)], [5.0], [Place(36.0, 35.0, 5.0)], -10.001)[0]
+
+
 def test_within_for_many_at_once_and_for_none() -> None:
     centers = [(36.0, 35.0), (100.0, -20.0), (36.1, 35.0)]
     got = within(centers, [0.0, 0.0, 0.0], [Place(36.0, 35.0, 0.0), Place(101.0, -20.0, 0.0)], 50_000.0)
