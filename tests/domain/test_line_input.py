@@ -5,12 +5,25 @@ meridian (both geodesics, so the crossing is known exactly)."""
 from __future__ import annotations
 
 import math
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from deconfliction.domain.footprint import PolygonFootprint, parse_footprint
 from deconfliction.domain.limits import Limits
-from deconfliction.domain.line import OUTLINE_EDGE_M, SNAP_M, geodesic_crossing, parse_line
+from deconfliction.domain.line import (
+    OUTLINE_EDGE_M,
+    SNAP_M,
+    AreaSplit,
+    band_along,
+    geodesic_crossing,
+    parse_line,
+    propose_split_zones,
+    split_area,
+)
+from deconfliction.domain.volume import TimeWindow
 from deconfliction.errors import InvalidInput
 
 L = Limits()
@@ -81,3 +94,79 @@ def test_a_meridian_crosses_the_equator_on_it(lon: float, guess: tuple[float, fl
     assert got[0] == pytest.approx(lon, abs=1e-11)  # 1e-11 degree is a micrometre
     back = geodesic_crossing(*meridian, *equator, guess)
     assert back[0] == pytest.approx(lon, abs=1e-11) and back[1] == pytest.approx(0.0, abs=1e-11)
+
+
+# ------------------------------------------------------------------------------------ bands and zones
+
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+WINDOW = TimeWindow(T0, T0 + timedelta(days=30))
+
+
+def box(lon: float, lat: float, size: float = 0.2) -> PolygonFootprint:
+    ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+    fp = parse_footprint({"type": "Polygon", "coordinates": [ring]}, L)
+    assert isinstance(fp, PolygonFootprint)
+    return fp
+
+
+def band_refusal(split: AreaSplit, **kw: Any) -> tuple[str, str, str]:
+    args: dict[str, Any] = {"band_id": "b1", "half_width_m": 500.0, "validity": WINDOW}
+    with pytest.raises(InvalidInput) as e:
+        band_along(split, **(args | kw))
+    ((field, code, message),) = [(f.field, f.code, f.message) for f in e.value.errors]
+    return field, code, message
+
+
+def test_band_refusals() -> None:
+    split = split_area(box(10.0, 45.0), [(9.9, 45.1), (10.3, 45.1)], "a", "b")
+    for bad in (0.0, -1.0, math.inf, True):
+        assert band_refusal(split, half_width_m=bad) == (
+            "half_width_m",
+            "out_of_range",
+            "half_width_m must be a number of metres above 0",
+        )
+    assert band_refusal(split, validity=TimeWindow(T0, T0)) == (
+        "validity.end",
+        "window_empty",
+        "the band's validity must not be empty",
+    )
+    band = band_along(split, band_id="b1", half_width_m=0.001, validity=TimeWindow(T0, T0 + timedelta(microseconds=1)))
+    assert (band.id, band.party_left, band.party_right, band.validity.start) == ("b1", "a", "b", T0)
+    assert isinstance(band.footprint.half_width_m, float)
+
+
+def test_a_band_reaching_the_pole_cap() -> None:
+    # a line at 88.65 degrees: 40 km of half-width reach 89.01 with the 1 % margin, 30 km stop at 88.92
+    split = split_area(box(10.0, 88.6, 0.1), [(9.9, 88.65), (10.2, 88.65)], "a", "b")
+    assert band_refusal(split, half_width_m=40_000.0) == (
+        "half_width_m",
+        "near_pole",
+        "the band reaches within 1.0 degree of a pole",
+    )
+    assert band_along(split, band_id="b1", half_width_m=30_000.0, validity=WINDOW).half_width_m == 30_000.0
+
+
+def test_proposed_zones_are_dated_now() -> None:
+    split = split_area(box(10.0, 45.0), [(9.9, 45.1), (10.3, 45.1)], "north", "south")
+    left, right = propose_split_zones(split, zone_ids=("z1", "z2"), validity=WINDOW, now=T0, names=("N", "S"))
+    assert (left.created_at, right.created_at, left.validity, right.validity) == (T0, T0, WINDOW, WINDOW)
+    assert (left.name, right.name) == ("N", "S")
+
+
+def test_a_part_not_crossed_is_named_by_where_it_lies() -> None:
+    two = {
+        "type": "MultiPolygon",
+        "coordinates": [
+            [[[10.0, 45.0], [10.2, 45.0], [10.2, 45.2], [10.0, 45.2], [10.0, 45.0]]],
+            [[[11.0, 45.0], [11.2, 45.0], [11.2, 45.2], [11.0, 45.2], [11.0, 45.0]]],
+        ],
+    }
+    area = parse_footprint(two, L)
+    assert isinstance(area, PolygonFootprint)
+    with pytest.raises(InvalidInput) as e:
+        split_area(area, [(9.9, 45.1), (10.3, 45.1)], "a", "b")
+    (err,) = e.value.errors
+    found = re.search(r"around \[(-?[\d.]+), (-?[\d.]+)\]", err.message)
+    assert found is not None, err.message
+    lon, lat = float(found.group(1)), float(found.group(2))
+    assert 11.0 < lon < 11.2 and 45.0 < lat < 45.2  # a point of the part that is not crossed

@@ -82,6 +82,7 @@ def test_a_route_of_the_most_vertices_and_one_more() -> None:
         ((180.5, 35.0), ("route[1][0]", "out_of_range", "longitude 180.5 is outside [-180, 180]")),
         ((-180.5, 35.0), ("route[1][0]", "out_of_range", "longitude -180.5 is outside [-180, 180]")),
         ((40.0, -90.5), ("route[1][1]", "out_of_range", "latitude -90.5 is outside [-90, 90]")),
+        ((40.0, 90.5), ("route[1][1]", "out_of_range", "latitude 90.5 is outside [-90, 90]")),
     ],
 )
 def test_each_bad_position_is_named(position: Any, expected: tuple[str, str, str]) -> None:
@@ -274,6 +275,30 @@ def test_parse_movement_reads_a_list_of_positions_and_defaults() -> None:
 )  # fmt: skip
 def test_parse_movement_refusals(change: dict[str, Any], expected: list[tuple[str, str]]) -> None:
     assert problems({**JSON, **change}) == expected
+
+
+def test_parse_movement_messages() -> None:
+    def messages(obj: Any) -> list[str]:
+        with pytest.raises(InvalidInput) as e:
+            parse_movement(obj, Limits())
+        return [f.message for f in e.value.errors]
+
+    assert messages({**JSON, "route": {"type": "Point", "coordinates": [[1, 2], [3, 4]]}}) == [
+        "the route is a GeoJSON LineString"
+    ]
+    assert messages({**JSON, "route": 5}) == ["the route is a LineString or a list of positions"]
+    assert messages({**JSON, "altitude": 5}) == ["altitude is {lower_m, upper_m}"]
+    assert messages({**JSON, "altitude": {"lower_m": None, "upper_m": 1}}) == [
+        "lower_m and upper_m must be numbers of metres"
+    ]
+    assert messages({**JSON, "waypoint_times": 5}) == ["waypoint_times is a list of RFC 3339 times"]
+    assert messages(5) == ["a movement is a JSON object"]
+    assert messages({**JSON, "x": 1}) == ["unknown field for a movement"]
+    with pytest.raises(InvalidInput) as e:
+        sweep_movement(draft(route=[(40.0, 35.0), (40.0, 35.0)]))
+    assert [(f.field, f.code, f.message) for f in e.value.errors] == [
+        ("route", "degenerate_path", "the route has no length")
+    ]
 
 
 def test_parse_movement_refuses_what_is_not_an_object() -> None:
