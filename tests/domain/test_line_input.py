@@ -170,3 +170,42 @@ def test_a_part_not_crossed_is_named_by_where_it_lies() -> None:
     assert found is not None, err.message
     lon, lat = float(found.group(1)), float(found.group(2))
     assert 11.0 < lon < 11.2 and 45.0 < lat < 45.2  # a point of the part that is not crossed
+
+
+def split_refusal(area: PolygonFootprint, line: list[tuple[float, float]], left: str = "a", right: str = "b") -> Any:
+    with pytest.raises(InvalidInput) as e:
+        split_area(area, line, left, right)
+    return [(f.field, f.code, f.message) for f in e.value.errors]
+
+
+def test_parties_are_both_named_and_different() -> None:
+    area = box(10.0, 45.0)
+    line = [(9.9, 45.1), (10.3, 45.1)]
+    assert split_refusal(area, line, "", "") == [
+        ("party_left", "required", "a party id is needed"),
+        ("party_right", "required", "a party id is needed"),
+    ]
+    assert split_refusal(area, line, "a", "a") == [
+        ("party_right", "same_party", "the two sides must go to two different parties")
+    ]
+
+
+def test_a_line_from_a_hole_does_not_separate_and_says_so() -> None:
+    shell = [[10.0, 45.0], [10.2, 45.0], [10.2, 45.2], [10.0, 45.2], [10.0, 45.0]]
+    hole = [[10.08, 45.08], [10.12, 45.08], [10.12, 45.12], [10.08, 45.12], [10.08, 45.08]]
+    area = parse_footprint({"type": "Polygon", "coordinates": [shell, hole]}, L)
+    assert isinstance(area, PolygonFootprint)
+    ((field, code, message),) = split_refusal(area, [(10.1, 45.1), (10.3, 45.1)])
+    assert (field, code) == ("line", "line_does_not_separate")
+    assert re.fullmatch(
+        r"the (area around \[[-\d.]+, [-\d.]+\] lies on both sides of the line|line runs into the area around "
+        r"\[[-\d.]+, [-\d.]+\] without cutting it in two) \(does (the line|it) end in a hole of the area\?\); "
+        r"a deconfliction line must divide the area in two sides",
+        message,
+    ), message
+
+
+def test_a_line_that_misses_the_area_says_so() -> None:
+    assert split_refusal(box(10.0, 45.0), [(9.9, 45.3), (10.3, 45.3)]) == [
+        ("line", "line_misses_area", "the line does not divide the area: it misses it")
+    ]
