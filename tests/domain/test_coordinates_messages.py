@@ -235,3 +235,24 @@ def test_datum_messages() -> None:
     assert message == "WGS 84 / UTM zone 37N is a projected system; give degrees or MGRS on WGS84"
     ((field, code, message),) = said("35.336, 40.141", datum="ED50")
     assert message == "datum 'ED50' (European Datum 1950) is not WGS84; convert the position to WGS84 before sending it"
+
+
+def test_a_label_before_a_colon_may_hold_digits() -> None:
+    # "1942" alone would read as a number: the whole prefix before the colon is the label
+    with pytest.raises(InvalidInput) as e:
+        parse_position("Pulkovo 1942: 35.336, 40.141")
+    assert [(f.field, f.code, f.detail) for f in e.value.errors] == [
+        ("datum", "unsupported_datum", {"datum": "Pulkovo 1942"})
+    ]
+
+
+def test_decimal_commas_with_a_comma_and_space_between() -> None:
+    p = parse_position("35,5, 40,1")
+    assert (p.lat, p.lon) == (35.5, 40.1)
+
+
+def test_a_colon_needs_minutes_after_it() -> None:
+    with pytest.raises(InvalidInput) as e:
+        parse_lat_lon("35:", "40.1")
+    assert [(f.field, f.code) for f in e.value.errors] == [("lat", "invalid_coordinate")]
+    assert parse_lat_lon("35:30", "40.1").lat == 35.5
