@@ -144,6 +144,11 @@ def test_plain_floats_by_map_and_by_numpy(n: int) -> None:
     assert c._plain_floats(few(n, 4503599627370495.5)) and c._plain_floats(few(n, -4503599627370495.5))
 
 
+def test_plain_floats_in_lists_and_tuples_alike() -> None:
+    assert c._plain_floats([[0.5, 1.5], (2.5, 3.5)])
+    assert c._plain_floats(([0.5], (1.5,)))
+
+
 def test_plain_floats_only_for_floats() -> None:
     assert not c._plain_floats([])
     assert not c._plain_floats([0.5, 1])

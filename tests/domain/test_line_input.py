@@ -209,3 +209,18 @@ def test_a_line_that_misses_the_area_says_so() -> None:
     assert split_refusal(box(10.0, 45.0), [(9.9, 45.3), (10.3, 45.3)]) == [
         ("line", "line_misses_area", "the line does not divide the area: it misses it")
     ]
+
+
+def test_a_band_entry_names_the_line_s_other_party_and_version_1() -> None:
+    from deconfliction.domain.areas import band_entries
+    from deconfliction.domain.footprint import CircleFootprint
+    from deconfliction.domain.operation import Operation, OperationState
+    from deconfliction.domain.policy import OperationKind
+    from deconfliction.domain.volume import AltitudeBand, Volume4D
+
+    split = split_area(box(10.0, 45.0), [(9.9, 45.1), (10.3, 45.1)], "north", "south")
+    band = band_along(split, band_id="b1", half_width_m=500.0, validity=WINDOW)
+    v = Volume4D.create(CircleFootprint((10.1, 45.1), 10.0), AltitudeBand(0.0, 1.0), WINDOW)
+    op = Operation("op", "south", OperationKind.GROUND, 0, OperationState.PLANNED, 1, "o", (v,), "t", T0, T0)
+    (f,) = band_entries(op, [band])
+    assert (f.target_id, f.target_version, f.target_owner_id, f.operator_id, f.ovn) == ("b1", 1, "north", "south", "o")
