@@ -255,6 +255,19 @@ def test_footprints_just_outside_the_pole_cap_are_accepted() -> None:
     )
 
 
+def test_the_pole_messages() -> None:
+    assert refusal({"type": "Circle", "center": [0, 89.01], "radius_m": 1}) == (
+        "center",
+        "near_pole",
+        "the footprint reaches within 1.0 degree of a pole; footprints there are not supported",
+    )
+    assert refusal({"type": "Polygon", "coordinates": [[[0, 88], [1, 88], [1, 89.2], [0, 88]]]}) == (
+        "coordinates[0][2]",
+        "near_pole",
+        "latitude 89.2 is within 1.0 degree of a pole; footprints there are not supported",
+    )
+
+
 def test_a_ring_around_the_pole_is_refused() -> None:
     ring = [[0, 80], [90, 80], [180, 80], [-90, 80], [0, 80]]
     assert refusal({"type": "Polygon", "coordinates": [ring]})[:2] == ("coordinates[0]", "encloses_pole")

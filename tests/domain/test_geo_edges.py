@@ -140,3 +140,5 @@ def test_frames_are_centred_where_asked() -> None:
     assert x[0] == pytest.approx(0.0, abs=1e-9) and y[0] == pytest.approx(1000.0, abs=1e-6)
     lon, lat = s.inverse(np.array([1000.0]), np.array([0.0]))
     assert lat[0] < 35.0 + 1e-9 and lon[0] > 40.0
+    lon, _ = s.inverse(np.array([1.0]), np.array([0.0]))  # 1 m east of the centre is east of it
+    assert lon[0] == pytest.approx(40.0 + math.degrees(1.0 / MEAN_RADIUS_M) / math.cos(math.radians(35.0)), abs=1e-12)
