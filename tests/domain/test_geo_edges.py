@@ -142,3 +142,19 @@ def test_frames_are_centred_where_asked() -> None:
     assert lat[0] < 35.0 + 1e-9 and lon[0] > 40.0
     lon, _ = s.inverse(np.array([1.0]), np.array([0.0]))  # 1 m east of the centre is east of it
     assert lon[0] == pytest.approx(40.0 + math.degrees(1.0 / MEAN_RADIUS_M) / math.cos(math.radians(35.0)), abs=1e-12)
+
+
+def test_densify_edge_indices_are_integers() -> None:
+    for lons, lats in ((np.array([10.0]), np.array([20.0])), (np.array([10.0, 10.01]), np.array([20.0, 20.0]))):
+        assert densify_geodesic(lons, lats)[2].dtype == np.int64
+    assert densify_geodesic(np.array([0.0, 1.0]), np.array([0.0, 0.0]))[2].dtype == np.int64
+
+
+def test_an_edge_just_longer_than_the_limit_is_cut() -> None:
+    # 10,050 m along the equator (a geodesic): longer than 10 km, so cut in two, although the mean sphere
+    # makes it 0.1 % shorter
+    lon1, _, _ = WGS84.fwd(0.0, 0.0, 90.0, 10_050.0)
+    lons, _, edges = densify_geodesic(np.array([0.0, lon1]), np.array([0.0, 0.0]))
+    assert len(lons) == 3 and edges.tolist() == [0, 0, 1]
+    lon2, _, _ = WGS84.fwd(0.0, 0.0, 90.0, 9_000.0)
+    assert len(densify_geodesic(np.array([0.0, lon2]), np.array([0.0, 0.0]))[0]) == 2
