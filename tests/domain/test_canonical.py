@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deconfliction.domain.canonical import _FEW, canonical
+from tests.oracle import examples
 
 # coordinates as regions carry them, plus the values at the edges of the fast path, so that arrays both
 # above and below the bulk threshold hold a value the fast path must leave to the reference
@@ -23,7 +24,7 @@ odd = st.lists(number | st.integers(-(2**40), 2**40) | st.booleans() | st.none()
 
 
 @given(st.one_of(ring, flat, st.lists(ring, max_size=3), st.lists(odd, max_size=3), odd))
-@settings(max_examples=400)
+@settings(max_examples=examples(400))  # 400 by default, 100 under make mutation's profile
 def test_coordinate_arrays_equal_the_reference(value: Any) -> None:
     doc = {"region": {"type": "Polygon", "coordinates": value}, "n": 1}
     assert canonical(doc) == rfc8785.dumps(doc)
