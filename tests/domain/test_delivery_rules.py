@@ -17,22 +17,30 @@ from deconfliction.domain.delivery import (
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
-# printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac 'whsec_test'  (an independent implementation)
-OPENSSL_HMAC = "38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789"
+# Standard Webhooks: base64 of HMAC-SHA256 over "<id>.<timestamp>.<body>", keyed by the base64 after "whsec_"
+# ("test" decodes to b5eb2d); computed by an independent implementation:
+# printf '%s' 'dl_1.1700000000.{"a":1}' | openssl dgst -sha256 -mac HMAC -macopt hexkey:b5eb2d -binary | base64
+OPENSSL_HMAC = "xLWteIAyOolcxYehw6EGxe1nCn60cCoeIhp4+deLQ5w="
+# an endpoint registered before (no whsec_ prefix): its UTF-8 bytes are the key
+# printf '%s' 'dl_1.1700000000.{"a":1}' | openssl dgst -sha256 -hmac 'legacy-secret' -binary | base64
+OPENSSL_LEGACY = "80/0RUAyWmDYgsKnNsxd8YqDHuTaYU9BIQVyqrXBCXU="
 
 
-def test_signature_is_the_hmac_of_timestamp_dot_body_as_openssl_computes_it() -> None:
-    assert signature("whsec_test", 1_700_000_000, b'{"a":1}') == "sha256=" + OPENSSL_HMAC
+def test_signature_is_the_standard_webhooks_hmac_as_openssl_computes_it() -> None:
+    assert signature("whsec_test", "dl_1", 1_700_000_000, b'{"a":1}') == "v1," + OPENSSL_HMAC
+    assert signature("legacy-secret", "dl_1", 1_700_000_000, b'{"a":1}') == "v1," + OPENSSL_LEGACY
 
 
 def test_a_receiver_accepts_the_signature_and_nothing_else() -> None:
     body = b'{"a":1}'
-    good = "sha256=" + OPENSSL_HMAC
-    assert signature_valid("whsec_test", 1_700_000_000, body, good)
-    assert not signature_valid("whsec_test", 1_700_000_001, body, good)  # another timestamp
-    assert not signature_valid("whsec_other", 1_700_000_000, body, good)  # another secret
-    assert not signature_valid("whsec_test", 1_700_000_000, b'{"a":2}', good)  # another body
-    assert not signature_valid("whsec_test", 1_700_000_000, body, OPENSSL_HMAC)  # without its prefix
+    good = "v1," + OPENSSL_HMAC
+    assert signature_valid("whsec_test", "dl_1", 1_700_000_000, body, good)
+    assert signature_valid("whsec_test", "dl_1", 1_700_000_000, body, "v1,bm90aGluZw== " + good)  # any of several
+    assert not signature_valid("whsec_test", "dl_1", 1_700_000_001, body, good)  # another timestamp
+    assert not signature_valid("whsec_test", "dl_2", 1_700_000_000, body, good)  # another message id
+    assert not signature_valid("whsec_other", "dl_1", 1_700_000_000, body, good)  # another secret
+    assert not signature_valid("whsec_test", "dl_1", 1_700_000_000, b'{"a":2}', good)  # another body
+    assert not signature_valid("whsec_test", "dl_1", 1_700_000_000, body, OPENSSL_HMAC)  # without its version
 
 
 @pytest.mark.parametrize(

@@ -142,9 +142,7 @@ def test_circle_errors_are_named_where_the_numbers_are() -> None:
     point = {"type": "Point", "coordinates": [36.0, 95.0]}
     found = problems(feature(point, radius_m=500))
     assert found and all(f.startswith("geometry.coordinates") for f, _ in found)
-    assert problems(feature({"type": "Point", "coordinates": [36.0, 35.0]})) == [
-        ("properties.radius_m", "invalid_number")
-    ]
+    assert problems(feature({"type": "Point", "coordinates": [36.0, 35.0]})) == [("properties.radius_m", "required")]
     assert problems(feature({"type": "Point", "coordinates": [36.0, 35.0]}, radius_m=-5))[0][0] == "properties.radius_m"
 
 
@@ -161,7 +159,7 @@ def test_corridor_errors_are_named_where_the_numbers_are() -> None:
     found = problems(feature({"type": "LineString", "coordinates": [[36.0, 35.0], [36.0, 99.0]]}, half_width_m=10))
     assert found and all(f.startswith("geometry.coordinates[1]") for f, _ in found)
     line = {"type": "LineString", "coordinates": [[36.0, 35.0], [36.1, 35.0]]}
-    assert problems(feature(line)) == [("properties.half_width_m", "invalid_number")]
+    assert problems(feature(line)) == [("properties.half_width_m", "required")]
 
 
 def test_time_and_altitude_errors_are_named_under_properties() -> None:

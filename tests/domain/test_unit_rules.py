@@ -52,9 +52,9 @@ def test_an_area_is_a_polygon_or_multipolygon(kind: str) -> None:
 
 def test_a_circle_is_not_an_area() -> None:
     with pytest.raises(InvalidInput) as e:
-        parse_area({"type": "Circle", "center": [36.0, 35.0], "radius_m": 100.0}, Limits())
+        parse_area({"type": "Point", "coordinates": [36.0, 35.0]}, Limits())
     assert [(f.field, f.code, f.message) for f in e.value.errors] == [
-        ("area.type", "not_a_polygon", "an area of interest is a Polygon or MultiPolygon")
+        ("area.type", "not_a_polygon", "an area of interest is a Polygon or MultiPolygon; got Point")
     ]
 
 

@@ -76,7 +76,7 @@ def test_each_refusal_of_a_proposal() -> None:
         ("counterparties[3]", "duplicate", "counter-party bravo is listed twice"),
         ("counterparties[4]", "invalid", "a counter-party is a party id"),
     ]
-    circle = parse_footprint({"type": "Circle", "center": [30, 10], "radius_m": 500}, L)
+    circle = parse_footprint({"type": "Point", "coordinates": [30, 10]}, L, radius_m=500)
     assert problems(footprint=circle) == [
         ("footprint.type", "not_a_polygon", "a zone's footprint is a Polygon or MultiPolygon (an area)")
     ]
@@ -191,7 +191,7 @@ def test_a_revision_carries_over_what_is_not_given() -> None:
     assert (changed.footprint, changed.validity, changed.counterparties, changed.name) == (
         OTHER, new_validity, ("bravo", "delta"), ""
     )  # fmt: skip
-    circle = parse_footprint({"type": "Circle", "center": [30, 10], "radius_m": 500}, L)
+    circle = parse_footprint({"type": "Point", "coordinates": [30, 10]}, L, radius_m=500)
     for bad, field in (
         ({"counterparties": ["alpha"]}, "counterparties[0]"),
         ({"validity": TimeWindow(T0, T0)}, "validity.end"),
