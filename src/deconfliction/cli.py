@@ -154,9 +154,6 @@ def serve(
             highlight=False,
         )
     scheme = "https" if tls else "http"
-    # header and body deadlines, and the client certificate handed on, need the hardened protocol; without
-    # them uvicorn's own is used (docs/security.md says why the deadlines are not on by default yet)
-    hardened = bool(settings.header_timeout_s or settings.body_timeout_s or settings.tls_client_ca_file)
     out.print(
         f"Serving the web map on [bold]{scheme}://{host or settings.host}:{port or settings.port}/[/], "
         f"the API on /v1 (docs: /v1/docs) "
@@ -180,7 +177,7 @@ def serve(
         log_config=logging_config(settings.log_format, settings.log_level),
         log_level=settings.log_level.lower(),
         access_log=False,
-        http=HardenedHttpTools if hardened else "auto",
+        http=HardenedHttpTools,  # header and body deadlines; the client certificate handed on (api/tls.py)
         **tls,
     )
 

@@ -124,11 +124,11 @@ class Settings(BaseModel):
     secrets_key_file: str | None = None
     """DECONFLICTION_SECRETS_KEY_FILE: a file of 32+ random bytes, kept outside the database, that seals the
     webhook secrets stored in it (docs/security.md). Unset: they are stored in clear."""
-    header_timeout_s: Seconds | None = None
-    """DECONFLICTION_HEADER_TIMEOUT_S: a request's headers must arrive within this (docs/security.md);
-    unset: no deadline of the service's own."""
-    body_timeout_s: Seconds | None = None
-    """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in."""
+    header_timeout_s: Seconds = 10.0
+    """DECONFLICTION_HEADER_TIMEOUT_S: a request's headers must arrive within this (docs/security.md)."""
+    body_timeout_s: Seconds = 120.0
+    """DECONFLICTION_BODY_TIMEOUT_S: a request's body must arrive within this once its headers are in (a
+    connection that sends nothing is closed after it too)."""
     cors_origins: tuple[str, ...] | None = None
     """DECONFLICTION_CORS_ORIGINS: space-separated origins whose pages may call the API (unset: none)."""
     stream_poll_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 10.0

@@ -125,3 +125,16 @@ def test_many_slow_clients_do_not_stop_the_service_and_are_cut_off(server: Serve
         for s in slow_headers + slow_bodies:
             with contextlib.suppress(OSError):
                 s.close()
+
+
+def test_the_deadlines_are_on_by_default_and_serve_always_keeps_them() -> None:
+    """Closed by default: with no setting a request's headers have 10 s and its body 120 s, and `deconflict
+    serve` always runs the protocol that keeps them (api/tls.py); the slow-client test above measures them."""
+    import inspect
+
+    from deconfliction import cli
+
+    settings = Settings.from_env({})
+    assert (settings.header_timeout_s, settings.body_timeout_s) == (10.0, 120.0)
+    source = inspect.getsource(cli.serve)
+    assert "http=HardenedHttpTools," in source and '"auto"' not in source
