@@ -105,3 +105,29 @@ def test_over_http_missing_bad_and_wrong_scope(dss_client: Any, token: TokenMake
 
 def test_dss_is_off_without_public_keys(client: Any, token: TokenMaker) -> None:
     assert client.post(QUERY, json={}, headers=bearer(token())).status_code == 404
+
+
+def test_guessed_tokens_are_limited_per_address_and_counted(rt: Any, public_key_file: Path, token: TokenMaker) -> None:
+    """A bad token is a failed authentication like a bad API key (docs/security.md): counted in the
+    metrics (kind jwt), and past the limit the address gets 429 with Retry-After, even with a good token."""
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from deconfliction.api.app import create_app
+    from deconfliction.domain.limits import Limits
+    from tests.dss.conftest import dss_settings
+
+    strict = replace(rt, limits=Limits(auth_failures_max=3, auth_failures_window_s=60))
+    with TestClient(create_app(dss_settings(public_key_file), runtime=strict)) as client:
+        assert client.post(QUERY, json={}, headers=bearer(token(scopes=(CM,)))).status_code == 403  # not a guess
+        for _ in range(3):
+            assert client.post(QUERY, json={}, headers=bearer("not.a.token")).status_code == 401
+        locked = client.post(QUERY, json={}, headers=bearer(token()))
+        assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+        assert set(locked.json()) == {"message"}  # the standard's error body
+        page = client.get("/metrics").text
+    assert 'deconfliction_auth_failures_total{kind="jwt"} 3.0' in page
+    with strict.store.read() as tx:
+        locks = [e for e in tx.events.after(0) if e.type == "auth.locked_out"]
+    assert [(e.payload["kind"], e.payload["scope"]) for e in locks] == [("jwt", "address:testclient")]

@@ -17,6 +17,8 @@ from uas_standards.astm.f3548.v21.constants import Scope
 
 from deconfliction.dss.auth import AuthError, Caller, TokenVerifier
 from deconfliction.dss.service import Dss, DssError
+from deconfliction.errors import TooManyFailures
+from deconfliction.service.guard import address_scope, record_failure, refuse_if_locked
 from deconfliction.settings import Settings
 
 SC = Scope.StrategicCoordination.value
@@ -34,8 +36,8 @@ AVAILABILITY_READ = (SC, CMSA, AA)
 AVAILABILITY_WRITE = (AA,)
 
 
-def _json(status: int, body: Any) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
 async def _body(request: Request) -> Any:
@@ -57,10 +59,19 @@ def build_router(verifier: TokenVerifier, allow_http: bool) -> APIRouter:
     async def call(
         request: Request, scopes: tuple[str, ...], work: Callable[[Dss, Caller], Any], ok: int = 200
     ) -> Response:
+        rt = request.app.state.runtime
+        address = request.client.host if request.client else None
         try:
+            if address:  # guessing tokens is limited as guessing keys is (docs/security.md)
+                await run_in_threadpool(refuse_if_locked, rt, [address_scope(address)])
             caller = verifier.verify(request.headers.get("authorization"), scopes)
             result = await run_in_threadpool(work, dss(request), caller)
+        except TooManyFailures as exc:
+            retry = str(exc.extra.get("retry_after_s", 1))
+            return _json(429, {"message": str(exc)}, headers={"Retry-After": retry})
         except AuthError as exc:
+            if exc.status == 401:  # no or a bad token (a good token short of a scope is not a guess)
+                await run_in_threadpool(record_failure, rt, "jwt", address)
             return _json(exc.status, {"message": exc.message})
         except DssError as exc:
             return _json(exc.status, exc.body)
