@@ -48,7 +48,6 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,26 +62,11 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.store import open_store
 from deconfliction.store.tactical import SqlCycleBeats, SqlTracks, open_tactical_db
-from servers import Server
+from servers import Server, postgres_database
 
-ADMIN_URL = os.environ.get("DECONFLICTION_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 FEED_AIRCRAFT = 10_000
 HTTP_TARGET = 50_000.0
 PERIOD_TARGET_S = 1.1
-
-
-def postgres_database() -> tuple[str, Callable[[], None]]:
-    import psycopg
-
-    name = f"dc_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name, drop
 
 
 def iso(t: float) -> str:

@@ -1,4 +1,5 @@
-"""What the benchmarks share: a real ``deconflict serve`` process they start, measure and stop."""
+"""What the benchmarks share: a real ``deconflict serve`` process they start, measure and stop, and a
+PostgreSQL database of their own."""
 
 from __future__ import annotations
 
@@ -10,7 +11,27 @@ import ssl
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+
+ADMIN_URL = os.environ.get("DECONFLICTION_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+"""Where a bench makes and drops its PostgreSQL database (DECONFLICTION_BENCH_POSTGRES_URL)."""
+
+
+def postgres_database(prefix: str = "dc_bench") -> tuple[str, Callable[[], None]]:
+    """A new database on ``ADMIN_URL`` (``prefix`` and a random suffix): its URL, and how to drop it."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name, drop
 
 
 class Server:

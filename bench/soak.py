@@ -41,8 +41,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,27 +52,12 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.store import open_store
 from deconfliction.store.tactical import SqlCycleBeats, open_tactical_db
-from servers import Server
+from servers import Server, postgres_database
 
-ADMIN_URL = os.environ.get("DECONFLICTION_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AIRCRAFT = 10_000
 STREAMS = 50
 CYCLE_GAP_TARGET_S = 3.0
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
-
-
-def postgres_database() -> tuple[str, Callable[[], None]]:
-    import psycopg
-
-    name = f"dc_soak_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name, drop
 
 
 class Fleet:
@@ -329,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=15)
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
-        url, drop = postgres_database()
+        url, drop = postgres_database("dc_soak")
         try:
             return run(args, url, Path(tmp))
         finally:
