@@ -46,7 +46,7 @@ def _collection(base: str, c: layers.Collection, found: list[ogc.GisFeature]) ->
         "description": c.description,
         "itemType": "feature",
         "crs": [ogc.CRS84],
-        "extent": ogc.extent(found),
+        **ogc.extent(found),
         "links": [
             _link(here, "self", ogc.JSON, c.title),
             _link(f"{here}/items", "items", ogc.GEOJSON, f"{c.title}: the features"),

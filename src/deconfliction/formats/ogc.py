@@ -403,13 +403,12 @@ def check_format(params: Mapping[str, str]) -> None:
 
 
 def extent(features: Sequence[GisFeature]) -> dict[str, Any]:
-    """The spatial and temporal extent of a collection as the caller sees it (the whole world and all
-    time when it sees nothing)."""
-    if features:
-        lon0, lat0, lon1, lat1 = shapely.union_all([f.shape.envelope for f in features]).bounds
-        bbox = [round(lon0, 7), round(lat0, 7), round(lon1, 7), round(lat1, 7)]
-    else:
-        bbox = [-180.0, -90.0, 180.0, 90.0]
+    """The spatial and temporal extent of a collection as the caller sees it; none when it sees nothing
+    (the extent is optional, and a world-sized one would mislead). A temporal bound is open (null) when
+    some feature has no time."""
+    if not features:
+        return {}
+    lon0, lat0, lon1, lat1 = shapely.union_all([f.shape.envelope for f in features]).bounds
     starts = [f.start for f in features if f.start is not None]
     ends = [f.end for f in features if f.end is not None]
     interval = [
@@ -417,8 +416,10 @@ def extent(features: Sequence[GisFeature]) -> dict[str, Any]:
         format_time(max(ends)) if ends and len(ends) == len(features) else None,
     ]
     return {
-        "spatial": {"bbox": [bbox], "crs": CRS84},
-        "temporal": {"interval": [interval], "trs": GREGORIAN},
+        "extent": {
+            "spatial": {"bbox": [[round(lon0, 7), round(lat0, 7), round(lon1, 7), round(lat1, 7)]], "crs": CRS84},
+            "temporal": {"interval": [interval], "trs": GREGORIAN},
+        }
     }
 
 
