@@ -12,8 +12,8 @@ import os
 import re
 import shutil
 import subprocess
-from datetime import datetime, timedelta
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
