@@ -137,3 +137,9 @@ def test_spat_selects_what_meets_the_box(cell: Cell) -> None:
     assert {f["properties"]["id"] for f in near_c} == {i["C"]}
     bravo = cell.export("bravo", "operations", "-spat", "39.9", "34.9", "46", "37")
     assert {f["properties"]["id"] for f in bravo} == {i["B"], i["M"]}
+
+
+def test_ogr2ogr_follows_the_next_links_page_by_page(cell: Cell) -> None:
+    i = cell.scene.ids
+    paged = cell.export("cell", "operations", "-oo", "PAGE_SIZE=1")  # four pages of one feature
+    assert sorted(f["properties"]["id"] for f in paged) == sorted([i["A"], i["B"], i["C"], i["M"]])

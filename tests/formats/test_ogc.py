@@ -8,8 +8,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import shapely
 
+from deconfliction.domain.footprint import CircleFootprint, CorridorFootprint
 from deconfliction.errors import InvalidQuery
-from deconfliction.formats.ogc import GisFeature, ItemsQuery, extent, parse_bbox, parse_datetime, parse_items_query
+from deconfliction.formats.ogc import (
+    GisFeature,
+    ItemsQuery,
+    drawn,
+    extent,
+    parse_bbox,
+    parse_datetime,
+    parse_items_query,
+)
 
 T = datetime(2026, 11, 23, 8, tzinfo=UTC)
 
@@ -81,3 +90,21 @@ def test_the_extent_covers_every_feature_and_is_open_where_one_has_no_time() -> 
     assert box["spatial"]["bbox"] == [[0.0, 0.0, 6.0, 1.0]]
     assert box["temporal"]["interval"] == [[at(0), at(4)]]
     assert extent([*timed, feature(None, None)])["extent"]["temporal"]["interval"] == [[None, None]]
+
+
+@pytest.mark.parametrize(
+    "footprint",
+    [CircleFootprint((179.99, 0.0), 5000.0), CorridorFootprint(((179.9, 0.0), (-179.9, 0.0)), 3000.0)],
+    ids=["circle", "corridor"],
+)
+def test_an_area_across_the_antimeridian_is_cut_there_and_found_on_both_sides(
+    footprint: CircleFootprint | CorridorFootprint,
+) -> None:
+    shape = drawn(footprint)
+    lon0, _, lon1, _ = shape.bounds
+    assert shape.geom_type == "MultiPolygon" and lon0 >= -180 and lon1 <= 180
+    assert all(p.bounds[2] - p.bounds[0] < 0.2 for p in shape.geoms)  # no band around the globe
+    f = GisFeature("f", shape, {})
+    for box in ("179.95,-0.01,180,0.01", "-180,-0.01,-179.95,0.01", "179.9,-1,-179.9,1"):
+        assert ItemsQuery(boxes=parse_bbox(box)).selects(f), box
+    assert not ItemsQuery(boxes=parse_bbox("0,-1,1,1")).selects(f)

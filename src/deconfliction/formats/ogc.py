@@ -27,6 +27,7 @@ from deconfliction.domain.footprint import (
     PolygonFootprint,
     footprint_display_geojson,
 )
+from deconfliction.domain.geo import unwrap_longitudes
 from deconfliction.domain.geojson import to_geojson, wrapped
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.site import ProtectedSite, SitePoint
@@ -69,8 +70,13 @@ class GisFeature:
 
 def drawn(fp: Footprint) -> BaseGeometry:
     """The area a footprint covers as a GIS draws it: a circle or a corridor as its polygon (the same
-    drawing as the KML export's), a polygon as it is."""
-    return shapely.geometry.shape(footprint_display_geojson(fp))
+    drawing as the KML export's), a polygon as it is; cut at the antimeridian (RFC 7946 3.1.9)."""
+    shape = shapely.geometry.shape(footprint_display_geojson(fp))
+    if isinstance(fp, CircleFootprint):  # its ring's longitudes jump at +/-180: made continuous, then cut
+        ring = shapely.get_coordinates(shape)
+        ring[:, 0] = unwrap_longitudes(ring[:, 0])
+        shape = shapely.Polygon(ring)
+    return wrapped(shape)
 
 
 def _site_shape(site: ProtectedSite) -> BaseGeometry:
@@ -102,7 +108,7 @@ def _kind(fp: Footprint) -> str:
 
 
 def _union(shapes: Iterable[BaseGeometry]) -> BaseGeometry:
-    return shapely.union_all([wrapped(s) for s in shapes])
+    return shapely.union_all(list(shapes))
 
 
 # -------------------------------------------------------------------------------------------- features
