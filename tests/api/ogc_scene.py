@@ -7,7 +7,8 @@ Places (lon, lat), each far from the others so that only A and B conflict:
 * line ``River`` drawn by alpha between alpha (left) and bravo (right) at 42.1 E, band 1,000 m;
 * sites: bravo's hospital, a point at 43.0 E 36.0 N with radius 500 m; alpha's warehouse, a polygon;
 * operations: alpha's A (40.0-40.1 E 35.0-35.1 N) and bravo's B (40.05-40.15 E 35.05-35.15 N) cross: one
-  conflict; alpha's C, a circle of 2,000 m at 44 E 36 N, later; bravo's movement M along 45.0-45.2 E.
+  conflict; alpha's C, a circle of 2,000 m at 44 E 36 N, later; bravo's movement M along 45.0-45.2 E, and
+  charlie's D on M's road while M passes: a second conflict, which alpha is no side of.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import httpx
 
-CALLERS = ("cell", "alpha", "bravo", "watcher", "auditor")
+CALLERS = ("cell", "alpha", "bravo", "charlie", "watcher", "auditor")
 LAYERS = ("zones", "lines", "bands", "sites", "operations", "movements", "conflicts")
 
 
@@ -51,7 +52,14 @@ def _ok(r: httpx.Response, status: int = 201) -> dict[str, Any]:
 def build(client: httpx.Client, coordinator_key: str, t0: datetime) -> Scene:
     """Declare the scene through /v1 with ``client`` (a TestClient or an httpx.Client on a server)."""
     s = Scene(t0, {"cell": coordinator_key})
-    for who, role in (("alpha", "party"), ("bravo", "party"), ("watcher", "observer"), ("auditor", "auditor")):
+    parties = (
+        ("alpha", "party"),
+        ("bravo", "party"),
+        ("charlie", "party"),
+        ("watcher", "observer"),
+        ("auditor", "auditor"),
+    )
+    for who, role in parties:
         made = _ok(
             client.post("/v1/parties", json={"name": f"{who.title()} Force", "role": role}, headers=s.auth("cell"))
         )
@@ -115,6 +123,7 @@ def build(client: httpx.Client, coordinator_key: str, t0: datetime) -> Scene:
         )
     )
     s.ids["M"] = made["operation"]["id"]
+    operation("charlie", "D", "ground", box(45.09, 36.04, 45.11, 36.06), 1)
     return s
 
 

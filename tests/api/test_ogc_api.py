@@ -93,22 +93,31 @@ def test_a_party_sees_its_own_plans_and_nothing_of_another_partys(cell: tuple[Te
     i = scene.ids
     assert ids(client, scene, "alpha", "operations") == {i["A"], i["C"]}
     assert ids(client, scene, "bravo", "operations") == {i["B"], i["M"]}
-    assert ids(client, scene, "cell", "operations") == {i["A"], i["B"], i["C"], i["M"]}
+    assert ids(client, scene, "cell", "operations") == {i["A"], i["B"], i["C"], i["M"], i["D"]}
+    assert ids(client, scene, "charlie", "operations") == {i["D"]}
     assert ids(client, scene, "bravo", "movements") == ids(client, scene, "cell", "movements") == {i["M"]}
     for who in ("watcher", "auditor"):
         assert not ids(client, scene, who, "operations") | ids(client, scene, who, "conflicts")
         assert not ids(client, scene, who, "lines")
     assert ids(client, scene, "alpha", "zones") == {i["alpha-zone"]}  # bravo's proposal is not agreed
-    # the one conflict, for both sides; alpha is told its own operation and bravo's name, never B
+    # AB for alpha and bravo, MD for bravo and charlie; alpha is told its own operation and bravo's name
     (conflict,) = items(client, scene, "alpha", "conflicts")["features"]
     assert conflict["properties"]["operation"] == i["A"]
     assert conflict["properties"]["counterpart"] == "Bravo Force"
-    assert ids(client, scene, "bravo", "conflicts") == {conflict["id"]}
+    (other,) = items(client, scene, "charlie", "conflicts")["features"]
+    assert (other["properties"]["operation"], other["properties"]["counterpart"]) == (i["D"], "Bravo Force")
+    assert (
+        ids(client, scene, "bravo", "conflicts")
+        == ids(client, scene, "cell", "conflicts")
+        == {conflict["id"], other["id"]}
+    )
     everything = b"".join(
         client.get(f"/ogc/collections/{layer}/items", headers=scene.auth("alpha")).content for layer in LAYERS
     )
     assert i["B"].encode() not in everything
     assert i["M"].encode() not in everything
+    assert i["D"].encode() not in everything
+    assert other["id"].encode() not in everything
     theirs = client.get(f"/ogc/collections/operations/items/{i['B']}", headers=scene.auth("alpha"))
     missing = client.get("/ogc/collections/operations/items/op_00000000000000000000000000", headers=scene.auth("alpha"))
     assert theirs.status_code == missing.status_code == 404
@@ -225,7 +234,7 @@ def test_bbox_selects_what_meets_the_box(cell: tuple[TestClient, Scene]) -> None
     assert ids(client, scene, "alpha", "operations", bbox="39.9,34.9,40.2,35.2") == {i["A"]}
     assert ids(client, scene, "alpha", "operations", bbox="44.01,35.99,45,37") == {i["C"]}  # inside the circle
     assert ids(client, scene, "alpha", "operations", bbox="44.03,35.9,45,37") == set()  # 2.7 km east of it
-    assert ids(client, scene, "cell", "operations", bbox="39,34,46,37") == {i["A"], i["B"], i["C"], i["M"]}
+    assert ids(client, scene, "cell", "operations", bbox="39,34,46,37") == {i["A"], i["B"], i["C"], i["M"], i["D"]}
     assert ids(client, scene, "cell", "operations", bbox="170,-10,-170,10") == set()  # across the antimeridian
     path = "/ogc/collections/operations/items"
     refused(client, scene, path, "bbox", bbox="39,34,0,46,37,3000")
@@ -262,7 +271,7 @@ def test_limit_pages_with_next_links(cell: tuple[TestClient, Scene]) -> None:
     seen: list[str] = []
     page = items(client, scene, "cell", "operations", limit=1)
     while True:
-        assert (page["numberMatched"], page["numberReturned"]) == (4, len(page["features"])) == (4, 1)
+        assert (page["numberMatched"], page["numberReturned"]) == (5, len(page["features"])) == (5, 1)
         assert page["timeStamp"].endswith("Z")
         seen += [f["id"] for f in page["features"]]
         following = [x["href"] for x in page["links"] if x["rel"] == "next"]
@@ -271,13 +280,13 @@ def test_limit_pages_with_next_links(cell: tuple[TestClient, Scene]) -> None:
         r = client.get(following[0], headers=scene.auth("cell"))
         assert r.status_code == 200
         page = r.json()
-    assert sorted(seen) == seen and len(set(seen)) == 4
+    assert sorted(seen) == seen and len(set(seen)) == 5
     both = items(client, scene, "cell", "operations", limit=1, bbox="39.9,34.9,40.2,35.2")
     (nxt,) = [x["href"] for x in both["links"] if x["rel"] == "next"]
     assert "bbox=" in nxt  # the next page keeps the filter
     assert both["numberMatched"] == 2
     everything = items(client, scene, "cell", "operations", limit=100000)  # above the maximum: the maximum
-    assert everything["numberReturned"] == 4
+    assert everything["numberReturned"] == 5
     assert not [x for x in everything["links"] if x["rel"] == "next"]
     path = "/ogc/collections/operations/items"
     refused(client, scene, path, "limit", limit=0)

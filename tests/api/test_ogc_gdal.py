@@ -93,7 +93,7 @@ def layer_counts(text: str) -> dict[str, int]:
     return {name: int(count) for name, count in found}
 
 
-@pytest.mark.parametrize("who", ["alpha", "bravo", "cell", "watcher"])
+@pytest.mark.parametrize("who", ["alpha", "bravo", "charlie", "cell", "watcher"])
 def test_ogrinfo_lists_every_layer_with_what_the_caller_may_see(cell: Cell, who: str) -> None:
     counts = layer_counts(cell.gdal(who, "ogrinfo", "-ro", "-al", "-so", cell.source()))
     expected = ogc_scene.v1_ids(cell.client, cell.scene, who)
@@ -104,9 +104,9 @@ def test_another_party_sees_less(cell: Cell) -> None:
     everything = layer_counts(cell.gdal("cell", "ogrinfo", "-ro", "-al", "-so", cell.source()))
     alpha = layer_counts(cell.gdal("alpha", "ogrinfo", "-ro", "-al", "-so", cell.source()))
     watcher = layer_counts(cell.gdal("watcher", "ogrinfo", "-ro", "-al", "-so", cell.source()))
-    assert (everything["operations"], alpha["operations"], watcher["operations"]) == (4, 2, 0)
+    assert (everything["operations"], alpha["operations"], watcher["operations"]) == (5, 2, 0)
     assert (everything["movements"], alpha["movements"]) == (1, 0)
-    assert (alpha["conflicts"], watcher["conflicts"], watcher["lines"]) == (1, 0, 0)
+    assert (everything["conflicts"], alpha["conflicts"], watcher["conflicts"], watcher["lines"]) == (2, 1, 0, 0)
 
 
 @pytest.mark.parametrize("layer", LAYERS)
@@ -141,5 +141,5 @@ def test_spat_selects_what_meets_the_box(cell: Cell) -> None:
 
 def test_ogr2ogr_follows_the_next_links_page_by_page(cell: Cell) -> None:
     i = cell.scene.ids
-    paged = cell.export("cell", "operations", "-oo", "PAGE_SIZE=1")  # four pages of one feature
-    assert sorted(f["properties"]["id"] for f in paged) == sorted([i["A"], i["B"], i["C"], i["M"]])
+    paged = cell.export("cell", "operations", "-oo", "PAGE_SIZE=1")  # five pages of one feature
+    assert sorted(f["properties"]["id"] for f in paged) == sorted([i["A"], i["B"], i["C"], i["M"], i["D"]])
