@@ -4,6 +4,7 @@ window is half-open, the query's interval closed), and the extent."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import shapely
@@ -15,6 +16,7 @@ from deconfliction.formats.ogc import (
     ItemsQuery,
     drawn,
     extent,
+    footprint_numbers,
     parse_bbox,
     parse_datetime,
     parse_items_query,
@@ -108,3 +110,17 @@ def test_an_area_across_the_antimeridian_is_cut_there_and_found_on_both_sides(
     for box in ("179.95,-0.01,180,0.01", "-180,-0.01,-179.95,0.01", "179.9,-1,-179.9,1"):
         assert ItemsQuery(boxes=parse_bbox(box)).selects(f), box
     assert not ItemsQuery(boxes=parse_bbox("0,-1,1,1")).selects(f)
+
+
+def test_an_operation_keeps_its_radius_or_half_width_when_all_its_volumes_share_it() -> None:
+    def numbers(*footprints: CircleFootprint | CorridorFootprint) -> tuple[Any, ...]:
+        got = footprint_numbers(list(footprints))
+        return got["footprint"], got["radius_m"], got["half_width_m"]
+
+    c500, c700 = CircleFootprint((0.0, 0.0), 500.0), CircleFootprint((1.0, 0.0), 700.0)
+    corridor = CorridorFootprint(((0.0, 0.0), (1.0, 0.0)), 250.0)
+    assert numbers(c500) == ("circle", 500.0, None)
+    assert numbers(c500, CircleFootprint((2.0, 0.0), 500.0)) == ("circle", 500.0, None)
+    assert numbers(c500, c700) == ("circle", None, None)
+    assert numbers(corridor) == ("corridor", None, 250.0)
+    assert numbers(c500, corridor) == ("mixed", None, None)

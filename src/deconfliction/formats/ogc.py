@@ -88,16 +88,17 @@ def _site_shape(site: ProtectedSite) -> BaseGeometry:
     return drawn(site.footprint)
 
 
-def _footprint_numbers(footprints: Sequence[Footprint]) -> dict[str, Any]:
+def footprint_numbers(footprints: Sequence[Footprint]) -> dict[str, Any]:
     """``footprint`` (polygon, circle, corridor or mixed) and the radius or half-width when every part
     has the same one: the attribute table keeps the declared numbers beside the drawn polygon."""
     kinds = {_kind(fp) for fp in footprints}
+    kind = kinds.pop() if len(kinds) == 1 else "mixed"
     radii = {fp.radius_m for fp in footprints if isinstance(fp, CircleFootprint)}
     widths = {fp.half_width_m for fp in footprints if isinstance(fp, CorridorFootprint)}
     return {
-        "footprint": kinds.pop() if len(kinds) == 1 else "mixed",
-        "radius_m": radii.pop() if len(radii) == 1 and len(kinds) == 0 else None,
-        "half_width_m": widths.pop() if len(widths) == 1 and len(kinds) == 0 else None,
+        "footprint": kind,
+        "radius_m": radii.pop() if kind == "circle" and len(radii) == 1 else None,
+        "half_width_m": widths.pop() if kind == "corridor" and len(widths) == 1 else None,
     }
 
 
@@ -236,7 +237,7 @@ def operation_feature(op: Operation, names: Mapping[str, str]) -> GisFeature:
         {
             **_operation_properties(op, names),
             "volumes": len(op.volumes),
-            **_footprint_numbers([v.footprint for v in op.volumes]),
+            **footprint_numbers([v.footprint for v in op.volumes]),
         },
         min(v.window.start for v in op.volumes),
         max(v.window.end for v in op.volumes),
