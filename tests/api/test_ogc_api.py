@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation import OpenAPIV30SpecValidator
 
+from deconfliction.api import ogc as ogc_routes
 from deconfliction.api.app import create_app
 from deconfliction.domain.geo import geodesic_distance
 from deconfliction.domain.party import Role
@@ -164,6 +165,10 @@ def test_the_api_definition_is_valid_openapi_3_0_and_states_the_page_sizes(cell:
     limit = doc["components"]["parameters"]["limit"]["schema"]
     assert (limit["default"], limit["maximum"]) == (100, 500)
     assert set(doc["paths"]["/collections/{collectionId}"]["get"]["parameters"][0]["schema"]["enum"]) == set(LAYERS)
+    served = {route.path.removeprefix("/ogc") or "/" for route in ogc_routes.router.routes}  # type: ignore[attr-defined]
+    assert set(doc["paths"]) == {
+        p.replace("{collection_id}", "{collectionId}").replace("{feature_id}", "{featureId}") for p in served
+    }
     v1 = client.get("/v1/openapi.json").json()
     assert not [p for p in v1["paths"] if p.startswith("/ogc")]
 
