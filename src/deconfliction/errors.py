@@ -7,6 +7,7 @@ class is part of the public contract: clients switch on it, so it never changes 
     DeconflictionError
      +-- InvalidInput            422 validation_failed      bad request content; carries FieldErrors
      |    +-- BodyTooLarge       413 body_too_large
+     |    +-- InvalidQuery       400 invalid_query          a bad query parameter of /ogc (OGC API - Features)
      +-- NotAuthenticated        401 not_authenticated      missing or wrong API key
  |    +-- SignatureRequired  401 signature_required     the party has a signing key: writes must be signed
  |    +-- SignatureInvalid   401 signature_invalid      unknown or revoked key, stale time, wrong signature
@@ -88,6 +89,17 @@ class InvalidInput(DeconflictionError):
 
     def at(self, prefix: str) -> InvalidInput:
         return InvalidInput([e.at(prefix) for e in self.errors])
+
+
+class InvalidQuery(InvalidInput):
+    """A query parameter of a standard interface that answers 400 for it (OGC API - Features)."""
+
+    status = 400
+    code = "invalid_query"
+    title = "A query parameter is not valid"
+
+    def at(self, prefix: str) -> InvalidQuery:
+        return InvalidQuery([e.at(prefix) for e in self.errors])
 
 
 class BodyTooLarge(InvalidInput):

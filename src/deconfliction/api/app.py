@@ -34,6 +34,7 @@ from deconfliction.api import dss as dss_api
 from deconfliction.api import exercise as exercise_api
 from deconfliction.api import lines as lines_api
 from deconfliction.api import movements as movements_api
+from deconfliction.api import ogc as ogc_api
 from deconfliction.api import sites as sites_api
 from deconfliction.api import tracks as tracks_api
 from deconfliction.api import transfer as transfer_api
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(certificates_api.router)
     dss_api.install(app, settings)  # /dss/v1, only when DSS public keys are configured (docs/dss.md)
     app.include_router(api_keys_api.router)
+    app.include_router(ogc_api.router)  # /ogc: OGC API - Features for GIS tools, its own OpenAPI 3.0 (docs/gis.md)
     web_ui.install(app, settings.tile_url)
     limits = runtime.limits if runtime is not None else settings.limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
