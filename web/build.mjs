@@ -1,5 +1,6 @@
 // Copies the web map's third-party assets from node_modules into the Python package, so the service serves
-// them itself and the page works with no internet: the map library (Leaflet), the MGRS converter (mgrs),
+// them itself and the page works with no internet: the map library (Leaflet), the MGRS converter (mgrs) and
+// the projection library for the MGRS grid's lines (proj4, loaded only when the grid is shown),
 // the vector-tile reader for a deployment's own PMTiles extract (protomaps-leaflet, loaded only when set),
 // and the basemap, converted here once at build time into static/vendor/basemap/*.geojson:
 //   countries.geojson  Natural Earth 1:50m country borders (world-atlas), with `name`
@@ -42,6 +43,9 @@ mkdirSync(basemap, { recursive: true });
 mkdirSync(join(out, "mgrs"), { recursive: true });
 cpSync(join(modules, "mgrs", "dist", "mgrs.esm.js"), join(out, "mgrs", "mgrs.esm.js"));
 cpSync(join(modules, "mgrs", "license.md"), join(out, "mgrs", "LICENSE"));
+mkdirSync(join(out, "proj4"), { recursive: true }); // the MGRS grid's UTM lines, loaded when the grid is shown
+cpSync(join(modules, "proj4", "dist", "proj4.js"), join(out, "proj4", "proj4.js"));
+cpSync(join(modules, "proj4", "LICENSE.md"), join(out, "proj4", "LICENSE"));
 mkdirSync(join(out, "protomaps-leaflet"), { recursive: true });
 cpSync(join(modules, "protomaps-leaflet", "dist", "protomaps-leaflet.js"), join(out, "protomaps-leaflet", "protomaps-leaflet.js"));
 cpSync(join(modules, "protomaps-leaflet", "LICENSE"), join(out, "protomaps-leaflet", "LICENSE"));
@@ -126,6 +130,6 @@ writeFileSync(
   "Built by web/build.mjs from the npm packages pinned in web/package-lock.json; not edited by hand, not in git.\n",
 );
 console.log(
-  `web assets: Leaflet, mgrs, protomaps-leaflet, Swagger UI; basemap of ${countries.features.length} countries and ` +
+  `web assets: Leaflet, mgrs, proj4, protomaps-leaflet, Swagger UI; basemap of ${countries.features.length} countries and ` +
     `${places.length} places -> ${out}; text assets ${(plain / 1e6).toFixed(1)} MB, ${(brotli / 1e6).toFixed(1)} MB as brotli`,
 );

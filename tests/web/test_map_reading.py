@@ -1,0 +1,173 @@
+"""Reading the map as a duty officer would, on the demo (around Deir ez-Zor and the Euphrates), in Debian's
+chromium against the real service, at 1366x768 and 1024x768: the basemap (river, lakes, named towns) from
+the service itself, the names of zones, lines, sites and operations decluttered, a scale bar, the cursor's
+coordinates in decimal degrees and MGRS, the MGRS grid on demand, the legend always in view, each party's
+colour and dash from its id as in KML, conflicts that do not hide each other, and the size of the first load.
+Screenshots of each step go to test-artifacts/web/."""
+
+from __future__ import annotations
+
+import itertools
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from bench.servers import Server
+from pyproj import Proj
+
+from deconfliction.formats.kml import KML_NS, kml_colour, party_colour, party_style
+from deconfliction.service.demo import load_demo
+from deconfliction.settings import Settings
+from deconfliction.store import open_store
+from tests.web.conftest import Cell, Shots, chromium, need_browser, open_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+SIZES = [(1366, 768), (1024, 768)]
+FIRST_LOAD_LIMIT = 1_000_000  # bytes on the wire, compressed: the page and its data at theatre scale
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cell]:
+    """The demo scenario on a SQLite database, served by ``deconflict serve``."""
+    need_browser()
+    workdir = tmp_path_factory.mktemp("demo-map")
+    url = f"sqlite:///{workdir / 'demo.db'}"
+    rt = Settings().runtime(open_store(url))
+    try:
+        loaded = load_demo(rt)
+    finally:
+        rt.store.close()
+    keys = {p.name: key for p, key in loaded.parties}
+    ids = {p.name: p.id for p, _ in loaded.parties}
+    server = Server(url, workdir)
+    try:
+        server.wait_ready()
+        yield Cell(server.url, keys, ids, {})
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def chrome(demo: Cell) -> Iterator[Any]:
+    with chromium() as b:
+        yield b
+
+
+def signed_in(chrome: Any, demo: Cell, errors: list[str], size: tuple[int, int], who: str = "North Force") -> Any:
+    page = open_page(chrome, demo, who, errors)
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.locator(".label-place").first.wait_for(timeout=30_000)  # the basemap's towns are in
+    return page
+
+
+def set_view(page: Any, lat: float, lon: float, zoom: int) -> None:
+    """Move the map (through Leaflet, as a drag and a wheel would) and wait for the labels' new layout."""
+    page.evaluate(
+        """([lat, lon, zoom]) => new Promise((done) => {
+             const m = document.querySelector('#map').situationMap;
+             m.once('moveend', () => requestAnimationFrame(() => requestAnimationFrame(done)));
+             m.setView([lat, lon], zoom, { animate: false });
+           })""",
+        [lat, lon, zoom],
+    )
+
+
+def label_boxes(page: Any) -> list[dict[str, Any]]:
+    return page.eval_on_selector_all(
+        ".map-label",
+        """els => els.map(e => { const r = e.getBoundingClientRect();
+             return { text: e.textContent, kind: e.className, x1: r.left, y1: r.top, x2: r.right, y2: r.bottom }; })""",
+    )
+
+
+def overlapping(boxes: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [
+        (a["text"], b["text"])
+        for a, b in itertools.combinations(boxes, 2)
+        if a["x1"] < b["x2"] and b["x1"] < a["x2"] and a["y1"] < b["y2"] and b["y1"] < a["y2"]
+    ]
+
+
+def river_pixels(page: Any) -> int:
+    """How many pixels of the basemap's canvas have the rivers' blue (#4f8cc9, drawn at 90 %)."""
+    return page.evaluate(
+        """() => { const c = document.querySelector('.basemap-pane canvas'); const d = c.getContext('2d')
+             .getImageData(0, 0, c.width, c.height).data; let n = 0;
+             for (let i = 0; i < d.length; i += 4) {
+               if (Math.abs(d[i] - 86) < 24 && Math.abs(d[i + 1] - 143) < 24 && Math.abs(d[i + 2] - 201) < 24) n++;
+             } return n; }"""
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_demo_at_theatre_scale_reads_like_a_map(chrome: Any, demo: Cell, shots: Shots, size: Any) -> None:
+    errors: list[str] = []
+    page = signed_in(chrome, demo, errors, size)
+    set_view(page, 35.3, 40.2, 10)
+
+    # the river is drawn, the towns are named
+    assert river_pixels(page) > 200
+    assert page.locator(".label-place").count() >= 1
+    # three hours on: the operations are in force, and the names of zones, the line, sites and operations show
+    page.locator("#time").focus()
+    for _ in range(12):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.querySelectorAll('.label-operations').length > 0")
+    names = page.locator(".map-label:not(.label-place):not(.label-grid)").all_inner_texts()
+    assert "Al-Noor Hospital" in names and "WFP warehouse" in names, names
+    assert any(n.startswith("Euphrates") for n in names), names
+    assert page.locator(".label-zones").count() >= 1 and page.locator(".label-lines").count() >= 1
+    assert not overlapping(label_boxes(page))
+    shots.take(page, "theatre")
+    # Deir ez-Zor lies under the hospital's and the zones' names: it gives way to them, and shows once they go
+    hidden = int(page.locator(".labels-pane").get_attribute("data-hidden"))
+    assert hidden >= 1
+    page.get_by_role("tab", name="Layers").click()
+    for layer in ("zones", "sites", "lines", "operations"):
+        page.locator(f"#layer-{layer}").uncheck()
+    page.wait_for_function("() => [...document.querySelectorAll('.label-place')].some(e => e.textContent === 'Deir ez-Zor')")
+    shots.take(page, "theatre-basemap-only")
+    for layer in ("zones", "sites", "lines", "operations"):
+        page.locator(f"#layer-{layer}").check()
+    page.get_by_role("tab", name="Inbox").click()
+    # scale bar, and the legend in view without opening any tab
+    assert page.locator(".leaflet-control-scale-line").first.is_visible()
+    assert "km" in page.locator(".leaflet-control-scale-line").first.inner_text()
+    legend = page.locator("#map-legend")
+    assert legend.is_visible() and legend.locator("#legend li").count() >= 3
+    assert page.locator("#tab-inbox").get_attribute("aria-selected") == "true"
+
+    # the cursor's coordinates: decimal degrees and MGRS, the same point as pyproj puts in UTM zone 37
+    box = page.locator("#map").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.6)
+    cursor = page.locator("#cursor")
+    text = cursor.inner_text()
+    lat, lon = float(cursor.get_attribute("data-lat")), float(cursor.get_attribute("data-lon"))
+    assert text.startswith("Cursor") and f"{lat:.5f}, {lon:.5f}" in text
+    easting, northing = Proj(proj="utm", zone=37, ellps="WGS84")(lon, lat)
+    zone_band, square, e, n = text.split("MGRS ")[1].split()
+    assert zone_band == "37S" and len(square) == 2
+    assert abs(int(e) - int(easting) % 100_000) <= 1 and abs(int(n) - int(northing) % 100_000) <= 1, (text, easting)
+
+    # the grid, from the keyboard: Tab from the map reaches its switch, Space turns it on
+    page.locator("#map").focus()
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "grid-toggle":
+            break
+    assert page.evaluate("document.activeElement.id") == "grid-toggle"
+    page.keyboard.press("Space")
+    page.locator(".label-grid").first.wait_for(timeout=15_000)
+    assert page.locator("#map").get_attribute("data-grid") == "100 km"
+    grid = page.locator(".label-grid").all_inner_texts()
+    assert any(g.startswith("37S ") for g in grid), grid
+    assert not overlapping(label_boxes(page))
+    shots.take(page, "theatre-grid")
+    set_view(page, 35.33, 40.14, 11)
+    page.wait_for_function("() => document.querySelector('#map').dataset.grid === '10 km'")
+    shots.take(page, "grid-10km")
+    page.keyboard.press("Space")  # off again
+    page.wait_for_function("() => document.querySelectorAll('.label-grid').length === 0")
+    assert not errors, errors
