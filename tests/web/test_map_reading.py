@@ -127,7 +127,9 @@ def test_the_demo_at_theatre_scale_reads_like_a_map(chrome: Any, demo: Cell, sho
     page.get_by_role("tab", name="Layers").click()
     for layer in ("zones", "sites", "lines", "operations"):
         page.locator(f"#layer-{layer}").uncheck()
-    page.wait_for_function("() => [...document.querySelectorAll('.label-place')].some(e => e.textContent === 'Deir ez-Zor')")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.label-place')].some(e => e.textContent === 'Deir ez-Zor')"
+    )
     shots.take(page, "theatre-basemap-only")
     for layer in ("zones", "sites", "lines", "operations"):
         page.locator(f"#layer-{layer}").check()
@@ -171,3 +173,116 @@ def test_the_demo_at_theatre_scale_reads_like_a_map(chrome: Any, demo: Cell, sho
     page.keyboard.press("Space")  # off again
     page.wait_for_function("() => document.querySelectorAll('.label-grid').length === 0")
     assert not errors, errors
+
+
+def test_labels_never_overlap_at_any_scale(chrome: Any, demo: Cell, shots: Shots) -> None:
+    """From the region down to the street, with the grid on: no two names touch, and where they would the
+    lower priority gives way (a town to a site, a grid square to a town)."""
+    errors: list[str] = []
+    page = signed_in(chrome, demo, errors, SIZES[0])
+    page.locator("#time").focus()
+    for _ in range(12):
+        page.keyboard.press("ArrowRight")
+    page.locator("#grid-toggle").check()
+    gave_way = 0
+    for zoom in (6, 8, 9, 10, 11, 12, 13, 14):
+        set_view(page, 35.33, 40.14, zoom)
+        boxes = label_boxes(page)
+        assert boxes, f"no label at zoom {zoom}"
+        assert not overlapping(boxes), (zoom, overlapping(boxes))
+        gave_way += int(page.locator(".labels-pane").get_attribute("data-hidden"))
+        if zoom == 8:
+            shots.take(page, "region")
+    assert gave_way > 0  # there was something to declutter
+    # what gives way has the lower priority: every shown label outranks every hidden one that competed for
+    # its place, so the hospital's name, the highest, is always shown when in view
+    for zoom in (9, 10, 11, 12):
+        set_view(page, 35.33, 40.14, zoom)
+        assert "Al-Noor Hospital" in page.locator(".label-sites").all_inner_texts(), zoom
+    assert not errors, errors
+
+
+def test_party_colours_come_from_the_id_and_match_kml(chrome: Any, demo: Cell, shots: Shots) -> None:
+    errors: list[str] = []
+    page = signed_in(chrome, demo, errors, SIZES[1])
+    ids = demo.ids
+    # the page's own algorithm, for every party id of the demo and a few more, equals the Python one
+    sample = [*ids.values(), "", "Ünïcødé", "pty_01JD3Q8K2M00000000000000"]
+    js = page.evaluate("ids => import('/static/js/colours.js').then(m => ids.map(m.partyStyle))", sample)
+    assert js == [{"colour": party_style(i).colour, "dash": party_style(i).dash} for i in sample]
+    # the legend: each party's swatch in its colour, its line sample in its dash
+    for name in ("North Force", "East Force", "Aid Agency"):
+        item = page.locator(f'#legend li[data-party="{ids[name]}"]')
+        swatch = item.locator(".swatch").evaluate("e => getComputedStyle(e).backgroundColor")
+        r, g, b = (int(v) for v in swatch.removeprefix("rgb(").removesuffix(")").split(","))
+        assert f"#{r:02X}{g:02X}{b:02X}" == party_style(ids[name]).colour
+        assert (item.locator("line").get_attribute("stroke-dasharray") or "") == party_style(ids[name]).dash
+    # East's agreed zone on North's map: East's colour and dash
+    east = party_style(ids["East Force"])
+    strokes = page.eval_on_selector_all(
+        "path.leaflet-interactive",
+        "els => els.map(e => [e.getAttribute('stroke'), e.getAttribute('stroke-dasharray')])",
+    )
+    assert [east.colour, east.dash or None] in [[s, d] for s, d in strokes], strokes
+    # and the same colour in North's KML export
+    kml = ET.fromstring(demo.call("North Force", "GET", "/v1/export", params={"format": "kml"}).content)
+    colours = {s.findtext(f"{{{KML_NS}}}LineStyle/{{{KML_NS}}}color") for s in kml.iter(f"{{{KML_NS}}}Style")}
+    assert kml_colour(party_colour(ids["East Force"])) in colours
+    shots.take(page, "colours")
+    assert not errors, errors
+
+
+def test_overlapping_conflicts_do_not_hide_each_other(chrome: Any, demo: Cell, shots: Shots) -> None:
+    """Three hours on, the demo's conflicts overlap: each is an opaque red outline over a light fill, so
+    every edge stays visible through the others and the overlap reads darker."""
+    errors: list[str] = []
+    page = signed_in(chrome, demo, errors, SIZES[0])
+    page.locator("#time").focus()
+    for _ in range(12):
+        page.keyboard.press("ArrowRight")
+    page.locator(".conflict-icon").first.wait_for(timeout=15_000)
+    shapes = page.eval_on_selector_all(
+        'path[stroke="#b00020"]',
+        """els => els.map(e => ({ fill: +e.getAttribute('fill-opacity'), stroke: +e.getAttribute('stroke-opacity'),
+               width: +e.getAttribute('stroke-width'), dash: e.getAttribute('stroke-dasharray') }))""",
+    )
+    assert len(shapes) >= 2, shapes
+    assert all(s["fill"] <= 0.15 and s["stroke"] == 1 and s["width"] >= 2 and not s["dash"] for s in shapes), shapes
+    shots.take(page, "conflicts-overlapping")
+    assert not errors, errors
+
+
+def test_the_first_load_is_under_a_megabyte_compressed(chrome: Any, demo: Cell) -> None:
+    """Sign-in to a drawn map with its towns (theatre scale): the bytes on the wire, headers and compressed
+    bodies, of every request the page made (the event stream's open connection counted as far as it got)."""
+    errors: list[str] = []
+    context = chrome.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(demo.url + "/")
+        page.get_by_label("Party API key").fill(demo.keys["North Force"])
+        page.keyboard.press("Enter")
+        page.wait_for_selector("body[data-ready=true]", timeout=40_000)
+        page.locator(".label-place").first.wait_for(timeout=30_000)
+        # every resource the page has finished fetching, as the browser counts it: headers and the body as
+        # it came over the wire (compressed)
+        entries = page.evaluate(
+            """() => [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+                 .map(e => ({ url: e.name, size: e.transferSize, body: e.encodedBodySize,
+                              plain: e.decodedBodySize }))"""
+        )
+        total = sum(e["size"] for e in entries)
+        plain = sum(e["plain"] for e in entries)
+        print(
+            f"\nfirst load at theatre scale: {total / 1e6:.3f} MB on the wire "
+            f"({plain / 1e6:.3f} MB decoded), {len(entries)} requests"
+        )
+        for e in sorted(entries, key=lambda e: -e["size"])[:8]:
+            print(f"  {e['size']:>9,} B  ({e['plain']:>9,} B decoded)  {e['url'].removeprefix(demo.url)}")
+        countries = next(e for e in entries if e["url"].endswith("/basemap/countries.geojson"))
+        assert countries["body"] < countries["plain"] / 3  # it came compressed
+        assert total < FIRST_LOAD_LIMIT, total
+        assert not errors, errors
+    finally:
+        context.close()

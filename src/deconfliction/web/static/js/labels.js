@@ -5,6 +5,7 @@
 /* global L */
 
 const FONT_PX = 12;
+const MARK = { place: "• ", sites: "✚ " }; // drawn before the name by app.css (::before), measured with it
 const PAD = 3; // px kept clear around each label
 
 /** A label: `{latlng: [lat, lon], text, priority, kind, minZoom?, anchor?: "centre" | "right"}`, or with
@@ -64,7 +65,7 @@ export class Labels {
     let hidden = 0;
     const clear = (box) => !placed.some((b) => b.x1 < box.x2 && box.x1 < b.x2 && b.y1 < box.y2 && box.y1 < b.y2);
     for (const item of candidates) {
-      const w = this.width(item.text, item.kind !== "place" && item.kind !== "grid");
+      const w = this.width((MARK[item.kind] || "") + item.text, item.kind !== "place" && item.kind !== "grid");
       const h = FONT_PX + 6;
       let spot = null;
       let onScreen = false;
@@ -73,7 +74,7 @@ export class Labels {
         const p = map.latLngToContainerPoint(latlng);
         if (p.x < -50 || p.y < -20 || p.x > size.x + 50 || p.y > size.y + 20) continue; // off screen
         onScreen = true;
-        const x = item.anchor === "right" ? p.x + 6 : p.x - w / 2;
+        const x = item.anchor === "right" ? p.x - 6 : p.x - w / 2; // "right": its mark on the point, the name after
         const y = p.y - h / 2;
         const box = { x1: x - PAD, y1: y - PAD, x2: x + w + PAD, y2: y + h + PAD };
         if (clear(box)) {
