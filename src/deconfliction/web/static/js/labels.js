@@ -72,10 +72,11 @@ export class Labels {
       // the first free spot among the label's candidates (a line's name can sit at any of its vertices)
       for (const latlng of item.latlngs || [item.latlng]) {
         const p = map.latLngToContainerPoint(latlng);
-        if (p.x < -50 || p.y < -20 || p.x > size.x + 50 || p.y > size.y + 20) continue; // off screen
+        if (p.x < 0 || p.y < 0 || p.x > size.x || p.y > size.y) continue; // off screen
         onScreen = true;
         const x = item.anchor === "right" ? p.x - 6 : p.x - w / 2; // "right": its mark on the point, the name after
         const y = p.y - h / 2;
+        if (x < 0 || y < 0 || x + w > size.x || y + h > size.y) continue; // cut by the map's edge
         const box = { x1: x - PAD, y1: y - PAD, x2: x + w + PAD, y2: y + h + PAD };
         if (clear(box)) {
           spot = { x, y, box };
