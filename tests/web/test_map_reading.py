@@ -8,16 +8,20 @@ Screenshots of each step go to test-artifacts/web/."""
 from __future__ import annotations
 
 import itertools
+import math
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from bench.servers import Server
 from pyproj import Proj
 
+from deconfliction.domain.party import Role
 from deconfliction.formats.kml import KML_NS, kml_colour, party_colour, party_style
 from deconfliction.service.demo import load_demo
+from deconfliction.service.parties import create_party
 from deconfliction.settings import Settings
 from deconfliction.store import open_store
 from tests.web.conftest import Cell, Shots, chromium, need_browser, open_page
@@ -286,3 +290,115 @@ def test_the_first_load_is_under_a_megabyte_compressed(chrome: Any, demo: Cell) 
         assert not errors, errors
     finally:
         context.close()
+
+
+STREET = (35.335, 40.14)  # lat, lon: central Deir ez-Zor
+
+
+def street_extract(path: Path) -> None:
+    """A small PMTiles archive in the Protomaps basemap's layout, made here (the real one is cut from a
+    Protomaps build, docs/web.md): at zooms 11 to 13 around STREET, land everywhere, a lake and a main road
+    across each tile."""
+    import mapbox_vector_tile
+    from pmtiles.tile import Compression, TileType, zxy_to_tileid
+    from pmtiles.writer import Writer
+
+    def tile_of(lat: float, lon: float, z: int) -> tuple[float, float]:
+        n = 2**z
+        y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+        return (lon + 180) / 360 * n, y
+
+    with path.open("wb") as f:
+        writer = Writer(f)
+        tiles = []
+        for z in (11, 12, 13):
+            fx, fy = tile_of(*STREET, z)
+            for x in range(int(fx) - 2, int(fx) + 3):
+                for y in range(int(fy) - 2, int(fy) + 3):
+                    tiles.append(zxy_to_tileid(z, x, y))
+        for tile_id in sorted(tiles):
+            layers = [
+                {
+                    "name": "earth",
+                    "features": [
+                        {"geometry": "POLYGON((0 0,4096 0,4096 4096,0 4096,0 0))", "properties": {"kind": "earth"}}
+                    ],
+                },
+                {
+                    "name": "water",
+                    "features": [
+                        {
+                            "geometry": "POLYGON((200 200,1400 200,1400 1400,200 1400,200 200))",
+                            "properties": {"kind": "lake"},
+                        }
+                    ],
+                },
+                {
+                    "name": "roads",
+                    "features": [
+                        {
+                            "geometry": "LINESTRING(0 2048,4096 2300)",
+                            "properties": {"kind": "major_road", "name": "Street"},
+                        }
+                    ],
+                },
+            ]
+            writer.write_tile(tile_id, mapbox_vector_tile.encode(layers, default_options={"y_coord_down": True}))
+        writer.finalize(
+            {
+                "tile_type": TileType.MVT,
+                "tile_compression": Compression.NONE,
+                "min_lon_e7": 399000000,
+                "min_lat_e7": 351000000,
+                "max_lon_e7": 404000000,
+                "max_lat_e7": 356000000,
+            },
+            {"vector_layers": [{"id": n, "fields": {}} for n in ("earth", "water", "roads")]},
+        )
+
+
+def test_a_pmtiles_extract_draws_the_streets(shots: Shots, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """DECONFLICTION_MAP_PMTILES: from zoom 11 the page reads the extract from the service by range requests
+    (never the whole file) and draws its tiles over the built-in basemap; below, it reads nothing of it."""
+    need_browser()
+    workdir = tmp_path_factory.mktemp("streets")
+    archive = workdir / "streets.pmtiles"
+    street_extract(archive)
+    url = f"sqlite:///{workdir / 'streets.db'}"
+    rt = Settings().runtime(open_store(url))
+    try:
+        _, key = create_party(rt, None, "Coordination Cell", Role.COORDINATOR)
+    finally:
+        rt.store.close()
+    server = Server(url, workdir, env={"DECONFLICTION_MAP_PMTILES": str(archive)})
+    try:
+        server.wait_ready()
+        cell = Cell(server.url, {"coordinator": key}, {}, {})
+        with chromium() as b:
+            errors: list[str] = []
+            ranges: list[tuple[str | None, int]] = []
+            page = open_page(b, cell, "coordinator", errors)
+            page.on(
+                "response",
+                lambda r: "/map/tiles.pmtiles" in r.url and ranges.append((r.request.headers.get("range"), r.status)),
+            )
+            set_view(page, *STREET, 9)
+            page.wait_for_timeout(500)
+            assert not ranges  # theatre scale: the extract is not read
+            set_view(page, *STREET, 12)
+            page.wait_for_function(
+                "() => document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile').length > 0"
+            )
+            page.wait_for_function(
+                """() => [...document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile')].some(c => {
+                     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                     const seen = new Set();
+                     for (let i = 0; i < d.length; i += 16) seen.add(d[i] << 16 | d[i + 1] << 8 | d[i + 2]);
+                     return seen.size >= 3; })""",
+                timeout=20_000,
+            )
+            shots.take(page, "streets")
+            assert ranges and all(r and r.startswith("bytes=") and status == 206 for r, status in ranges), ranges
+            assert not errors, errors
+    finally:
+        server.stop()
