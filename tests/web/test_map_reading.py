@@ -194,6 +194,13 @@ def test_labels_never_overlap_at_any_scale(chrome: Any, demo: Cell, shots: Shots
         boxes = label_boxes(page)
         assert boxes, f"no label at zoom {zoom}"
         assert not overlapping(boxes), (zoom, overlapping(boxes))
+        # nor under the legend or the map's controls
+        covers = page.eval_on_selector_all(
+            "#map-legend, #map .leaflet-control",
+            """els => els.map(e => { const r = e.getBoundingClientRect();
+                 return { text: e.id || e.className, x1: r.left, y1: r.top, x2: r.right, y2: r.bottom }; })""",
+        )
+        assert not [pair for pair in overlapping(boxes + covers) if pair[0] in {b["text"] for b in boxes}], zoom
         gave_way += int(page.locator(".labels-pane").get_attribute("data-hidden"))
         if zoom == 8:
             shots.take(page, "region")

@@ -80,6 +80,7 @@ async function start(key) {
   const map = new SituationMap($("map"), tileUrl, pmtilesUrl);
   map.setParties(parties);
   map.showCoordinates($("cursor"));
+  map.labels.avoid($("map-legend"));
   $("grid-toggle").addEventListener("change", async (ev) => {
     try {
       await map.grid.show(ev.target.checked);

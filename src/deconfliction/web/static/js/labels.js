@@ -19,10 +19,16 @@ export class Labels {
     this.ruler = document.createElement("canvas").getContext("2d");
     this.widths = new Map();
     this.pending = false;
-    this.shown = [];
     this.hidden = 0;
+    this.covers = []; // elements over the map (the legend): no label under them
     map.on("zoomend moveend resize viewreset", () => this.schedule());
     map.on("zoomstart", () => this.pane.replaceChildren());
+  }
+
+  /** Keep labels out from under an element laid over the map (and lay them out again when it changes size). */
+  avoid(element) {
+    this.covers.push(element);
+    element.addEventListener("toggle", () => this.schedule());
   }
 
   /** Replace one named set of labels (the basemap's places, the situation's objects, the grid's squares). */
@@ -60,7 +66,12 @@ export class Labels {
       for (const item of items) if (!item.minZoom || zoom >= item.minZoom) candidates.push(item);
     }
     candidates.sort((a, b) => b.priority - a.priority);
-    const placed = [];
+    // nothing under the map's own controls, nor under the legend that floats over the map
+    const frame = map.getContainer().getBoundingClientRect();
+    const placed = [...map.getContainer().querySelectorAll(".leaflet-control"), ...this.covers]
+      .map((el) => el.getBoundingClientRect())
+      .filter((r) => r.width > 0 && r.height > 0)
+      .map((r) => ({ x1: r.left - frame.left, y1: r.top - frame.top, x2: r.right - frame.left, y2: r.bottom - frame.top }));
     const nodes = [];
     let hidden = 0;
     const clear = (box) => !placed.some((b) => b.x1 < box.x2 && box.x1 < b.x2 && b.y1 < box.y2 && box.y1 < b.y2);
