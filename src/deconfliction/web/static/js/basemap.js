@@ -58,6 +58,7 @@ export async function addBasemap(map, { tileUrl, pmtilesUrl, labels }) {
     );
   }
   if (pmtilesUrl) addVectorTiles(map, pmtilesUrl);
+  map.getContainer().dataset.basemap = "drawn"; // for tests and monitoring, as body[data-ready]
 }
 
 /** The deployment's PMTiles extract over the theatre basemap from STREET_ZOOM: protomaps-leaflet's script is
