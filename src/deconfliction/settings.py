@@ -109,6 +109,10 @@ class Settings(BaseModel):
     tile_url: str | None = None
     """DECONFLICTION_TILE_URL: the web map's raster tiles, e.g. https://tiles.example.org/{z}/{x}/{y}.png (unset:
     the Natural Earth borders shipped with the package, so the map works with no network)."""
+    map_pmtiles: str | None = None
+    """DECONFLICTION_MAP_PMTILES: a PMTiles vector-tile extract on this server's disk (a Protomaps basemap build cut
+    to the deployment's area) that the web map draws for street scale, served by the service itself at
+    /map/tiles.pmtiles with range requests (unset: the built-in theatre basemap only; docs/web.md)."""
     exercise_start: datetime | None = None
     """DECONFLICTION_EXERCISE_START: RFC 3339 scenario time at which an exercise starts (unset: live service;
     docs/exercise.md)."""
@@ -164,6 +168,7 @@ class Settings(BaseModel):
         "cot_tcp",
         "smtp_host",
         "tile_url",
+        "map_pmtiles",
         "tls_cert_file",
         "tls_key_file",
         "tls_client_ca_file",

@@ -3,8 +3,10 @@ deployment's tile server when one is set (the browser tests in tests/web drive t
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -57,5 +59,58 @@ def test_built_assets_are_served(rt: Runtime) -> None:
         pytest.skip("the web map's assets are not built (make web)")
     with TestClient(create_app(runtime=rt)) as c:
         assert c.get("/static/vendor/leaflet/leaflet.js").status_code == 200
-        world = c.get("/static/vendor/countries.geojson").json()
+        world = c.get("/static/vendor/basemap/countries.geojson").json()
     assert world["type"] == "FeatureCollection" and len(world["features"]) > 200
+
+
+def raw_get(c: TestClient, path: str, **headers: str) -> tuple[Any, bytes]:
+    """The answer's headers and its body as sent (not decoded)."""
+    with c.stream("GET", path, headers=headers) as r:
+        return r, b"".join(r.iter_raw())
+
+
+def test_text_assets_go_out_compressed_as_the_browser_accepts(rt: Runtime) -> None:
+    """The first load over a slow link: the build's brotli or gzip sibling of a vendor file, gzip made in
+    memory for the page's own files and the page itself, the plain file to a client that accepts neither."""
+    if not VENDOR_BUILT.exists():
+        pytest.skip("the web map's assets are not built (make web)")
+    places = STATIC / "vendor" / "basemap" / "places.geojson"
+    with TestClient(create_app(runtime=rt)) as c:
+        r, body = raw_get(c, "/static/vendor/basemap/places.geojson", **{"Accept-Encoding": "gzip, br;q=1"})
+        assert r.headers["content-encoding"] == "br" and r.headers["vary"] == "Accept-Encoding"
+        assert r.headers["content-type"] == "application/geo+json"
+        assert body == places.with_name("places.geojson.br").read_bytes() and len(body) < places.stat().st_size / 4
+        r, body = raw_get(c, "/static/vendor/basemap/places.geojson", **{"Accept-Encoding": "gzip, br;q=0"})
+        assert r.headers["content-encoding"] == "gzip" and gzip.decompress(body) == places.read_bytes()
+        etag = r.headers["etag"]
+        conditional = {"Accept-Encoding": "gzip", "If-None-Match": etag}
+        again = c.get("/static/vendor/basemap/places.geojson", headers=conditional)
+        assert again.status_code == 304
+        r, body = raw_get(c, "/static/vendor/basemap/places.geojson", **{"Accept-Encoding": "identity"})
+        assert "content-encoding" not in r.headers and body == places.read_bytes()
+        r, body = raw_get(c, "/static/js/app.js", **{"Accept-Encoding": "gzip"})
+        assert r.headers["content-encoding"] == "gzip"
+        assert r.headers["content-type"].startswith("text/javascript")
+        assert gzip.decompress(body) == (STATIC / "js" / "app.js").read_bytes()
+        r, body = raw_get(c, "/", **{"Accept-Encoding": "gzip"})
+        assert r.headers["content-encoding"] == "gzip" and b'name="pmtiles-url" content=""' in gzip.decompress(body)
+        # a file that is not text is sent as it is
+        r, body = raw_get(c, "/static/vendor/leaflet/images/marker-icon.png", **{"Accept-Encoding": "gzip, br"})
+        assert "content-encoding" not in r.headers and body[:4] == b"\x89PNG"
+
+
+def test_a_pmtiles_extract_is_served_with_range_requests(rt: Runtime, tmp_path: Path) -> None:
+    """The vector-tile reader asks for byte ranges of the archive: 206 with those bytes, never the whole."""
+    archive = tmp_path / "area.pmtiles"
+    data = bytes(range(256)) * 64
+    archive.write_bytes(data)
+    settings = Settings.from_env({"DECONFLICTION_MAP_PMTILES": str(archive)})
+    with TestClient(create_app(settings, runtime=rt)) as c:
+        assert '<meta name="pmtiles-url" content="/map/tiles.pmtiles">' in c.get("/").text
+        r = c.get("/map/tiles.pmtiles", headers={"Range": "bytes=127-8000"})
+        assert r.status_code == 206 and r.content == data[127:8001]
+        assert r.headers["content-range"] == f"bytes 127-8000/{len(data)}"
+        assert "content-encoding" not in r.headers
+    with TestClient(create_app(Settings(), runtime=rt)) as c:
+        assert c.get("/map/tiles.pmtiles").status_code == 404
+        assert '<meta name="pmtiles-url" content="">' in c.get("/").text

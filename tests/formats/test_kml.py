@@ -5,9 +5,14 @@ antimeridian without losing area, densified along the geodesics. Reading KML bac
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import os
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +21,22 @@ from hypothesis import strategies as st
 from pyproj import Geod
 
 from deconfliction.errors import InvalidInput
-from deconfliction.formats.kml import KML_NS, KmlPlacemark, kml_colour, party_colour, style_id, write_kml
+from deconfliction.formats.kml import (
+    KML_NS,
+    PARTY_COLOURS,
+    PARTY_DASHES,
+    KmlPlacemark,
+    kml_colour,
+    party_colour,
+    party_style,
+    style_id,
+    write_kml,
+)
+from tests.conftest import need
+
+REQUIRED = os.environ.get("DECONFLICTION_REQUIRE_BROWSER") == "1"
+REQUIRE_BROWSER_ENV = "DECONFLICTION_REQUIRE_BROWSER" if REQUIRED else None
+COLOURS_JS = Path(__file__).resolve().parents[2] / "src" / "deconfliction" / "web" / "static" / "js" / "colours.js"
 
 GEOD = Geod(ellps="WGS84")
 NS = {"k": KML_NS}
@@ -187,9 +207,14 @@ def test_line_corridor_and_circle() -> None:
     assert sizes["Convoy 7"]["half_width_m"] == "100" and sizes["Orbit"]["radius_m"] == "2000"
 
 
-def test_colours_are_stable_and_differ() -> None:
-    assert party_colour("North Force") == party_colour("North Force")
-    assert len({party_colour(f"party {i}") for i in range(20)}) == 20
+def test_colours_are_stable_colour_blind_safe_and_spread() -> None:
+    assert party_style("pty_north") == party_style("pty_north")
+    ids = [f"pty_{i:04d}" for i in range(400)]
+    styles = [party_style(i) for i in ids]
+    assert {s.colour for s in styles} == set(PARTY_COLOURS)  # every colour is used, none outside the palette
+    assert {s.dash for s in styles} == set(PARTY_DASHES)
+    assert len({(s.colour, s.dash) for s in styles}) == len(PARTY_COLOURS) * len(PARTY_DASHES)
+    # a party's colour comes from its id, whoever else is in the document
     first = parse(write_kml(PLACEMARKS[:1]))
     again = parse(write_kml(PLACEMARKS))
     colour = "k:Document/k:Style/k:LineStyle/k:color"
@@ -198,7 +223,30 @@ def test_colours_are_stable_and_differ() -> None:
         s.findtext("k:LineStyle/k:color", namespaces=NS) == first.findtext(colour, namespaces=NS)
         for s in again.iter(f"{{{KML_NS}}}Style")
     )
-    assert kml_colour((0x12, 0x34, 0x56), 0x80) == "80563412"  # aabbggrr
+
+
+def test_the_colour_comes_from_the_party_id_when_given() -> None:
+    ring = square(40.0, 35.0)
+    pm = KmlPlacemark("z", "North Force", "zone", {"type": "Polygon", "coordinates": [ring]}, party_id="pty_7")
+    assert party_colour("pty_7") != party_colour("North Force")  # else this test would prove nothing
+    root = parse(write_kml([pm]))
+    assert root.findtext("k:Document/k:Style/k:LineStyle/k:color", namespaces=NS) == kml_colour(party_colour("pty_7"))
+
+
+def test_the_web_map_derives_the_same_style_as_kml() -> None:
+    """js/colours.js and ``party_style``: the same colour and dash for ids of every sort (ASCII, accented,
+    non-Latin, empty), run in node as the browser would run it."""
+    node = shutil.which("node")
+    need(None if node else "node is not installed (it builds the web map: make web)", REQUIRE_BROWSER_ENV)
+    ids = ["", "a", "North Force", "pty_01JD3Q8K2M", "Ünïcødé party", "قوة الشرق", "x" * 300]
+    script = (
+        f"import {{ partyStyle }} from {json.dumps(COLOURS_JS.as_uri())};\n"
+        f"console.log(JSON.stringify({json.dumps(ids)}.map(partyStyle)));"
+    )
+    out = subprocess.run([str(node), "--input-type=module", "-e", script], capture_output=True, text=True, check=True)
+    js = json.loads(out.stdout)
+    assert js == [{"colour": party_style(i).colour, "dash": party_style(i).dash} for i in ids]
+    assert len({(s["colour"], s["dash"]) for s in js}) > 3
 
 
 def test_text_that_xml_cannot_carry_is_dropped() -> None:

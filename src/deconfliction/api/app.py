@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -191,7 +192,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     dss_api.install(app, settings)  # /dss/v1, only when DSS public keys are configured (docs/dss.md)
     app.include_router(api_keys_api.router)
     app.include_router(ogc_api.router)  # /ogc: OGC API - Features for GIS tools, its own OpenAPI 3.0 (docs/gis.md)
-    web_ui.install(app, settings.tile_url)
+    web_ui.install(app, settings.tile_url, Path(settings.map_pmtiles) if settings.map_pmtiles else None)
     limits = runtime.limits if runtime is not None else settings.limits
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(exercise_api.ExerciseHeader)  # outermost: every answer, refusals included

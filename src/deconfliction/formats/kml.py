@@ -1,10 +1,11 @@
 """KML 2.2 out, for Google Earth and the other tools that read it, and back in.
 
 ``write_kml`` turns plain placemarks (a name, the party, a kind, a GeoJSON geometry, a description, an
-optional time span, more properties) into one KML document: one ``Style`` per party, with a colour derived
-from the party's name (the same name always gets the same colour, in every export), and one ``Folder`` per
-party. Each placemark's ``ExtendedData`` holds its ``party``, its ``object`` (the kind of placemark) and the
-extra properties, so that ``read_kml`` can read the document back.
+optional time span, more properties) into one KML document: one ``Style`` per party, with the colour that
+``party_style`` derives from the party's id (the same party always gets the same colour, in every export and
+on the web map, whose js/colours.js runs the same algorithm), and one ``Folder`` per party. Each placemark's
+``ExtendedData`` holds its ``party``, its ``object`` (the kind of placemark) and the extra properties, so
+that ``read_kml`` can read the document back.
 
 * zones and operations are translucent polygons with an opaque outline in the party's colour;
 * a site is a point, and with a ``radius_m`` above 0 also the circle of its protection radius (64 points
@@ -29,7 +30,6 @@ the KML that other tools write (a Placemark with a name and a Polygon), refusing
 
 from __future__ import annotations
 
-import colorsys
 import hashlib
 import json
 import math
@@ -76,13 +76,45 @@ class KmlPlacemark:
     """For a Point (a site): its protection radius, drawn as a circle around it when above 0."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """More name/value pairs for the placemark's ExtendedData (``data_value`` writes each value)."""
+    party_id: str = ""
+    """The party's id, from which its colour comes (as on the web map); empty: the colour comes from ``party``."""
 
 
-def party_colour(party: str) -> tuple[int, int, int]:
-    """A stable, saturated RGB colour for a party: the hue comes from a hash of its name."""
-    hue = int.from_bytes(hashlib.sha256(party.encode("utf-8")).digest()[:4], "big") / 2**32
-    r, g, b = colorsys.hsv_to_rgb(hue, 0.8, 0.95)
-    return round(r * 255), round(g * 255), round(b * 255)
+PARTY_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#CC79A7")
+"""Okabe and Ito's colour-blind-safe palette, less black (the deconfliction lines), yellow (unreadable as an
+outline on a light map) and vermillion (too near the conflicts' red)."""
+PARTY_DASHES = ("", "10 5", "3 5", "12 4 3 4")
+"""Outline dash patterns (SVG ``stroke-dasharray``) that, with the colour, tell parties apart without hue."""
+
+
+@dataclass(frozen=True)
+class PartyStyle:
+    colour: str
+    """``#rrggbb``, one of ``PARTY_COLOURS``."""
+    dash: str
+    """One of ``PARTY_DASHES`` ("" is a solid line)."""
+
+
+def party_hash(key: str) -> int:
+    """32-bit FNV-1a of the key's UTF-8 bytes: a few lines in any language, so that js/colours.js matches."""
+    h = 0x811C9DC5
+    for byte in key.encode("utf-8"):
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def party_style(key: str) -> PartyStyle:
+    """A party's colour and dash pattern, from its id alone: stable whoever else takes part."""
+    h = party_hash(key)
+    return PartyStyle(
+        PARTY_COLOURS[h % len(PARTY_COLOURS)], PARTY_DASHES[(h // len(PARTY_COLOURS)) % len(PARTY_DASHES)]
+    )
+
+
+def party_colour(key: str) -> tuple[int, int, int]:
+    """The RGB of ``party_style(key).colour``."""
+    colour = party_style(key).colour
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
 def kml_colour(rgb: tuple[int, int, int], alpha: int = 0xFF) -> str:
@@ -116,8 +148,9 @@ def write_kml(
     doc = ET.SubElement(root, "Document")
     _text(doc, "name", name)
     parties = sorted({pm.party for pm in placemarks})
+    colour_keys = {pm.party: pm.party_id or pm.party for pm in placemarks}
     for party in parties:
-        doc.append(_style(party))
+        doc.append(_style(party, colour_keys[party]))
     for party in parties:
         folder = ET.SubElement(doc, "Folder")
         _text(folder, "name", party)
@@ -140,8 +173,8 @@ def _text(parent: ET.Element, tag: str, value: str) -> ET.Element:
     return el
 
 
-def _style(party: str) -> ET.Element:
-    rgb = party_colour(party)
+def _style(party: str, colour_key: str) -> ET.Element:
+    rgb = party_colour(colour_key)
     style = ET.Element("Style", {"id": style_id(party)})
     icon = ET.SubElement(style, "IconStyle")
     _text(icon, "color", kml_colour(rgb))

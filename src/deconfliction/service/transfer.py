@@ -325,6 +325,7 @@ def export_kml(rt: Runtime, viewer: Party | None) -> str:
     }
     marks: list[KmlPlacemark] = []
     volume_of: dict[str, int] = {}
+    ids = {party_name: party_id for party_id, party_name in scene.names.items()}  # the colour comes from the id
     for f in _features(rt, scene):
         props = dict(f["properties"])
         obj, party, geometry = props.pop("object"), str(props.pop("party") or ""), f["geometry"]
@@ -357,7 +358,7 @@ def export_kml(rt: Runtime, viewer: Party | None) -> str:
         else:
             title, radius_m = props["name"], props.pop("radius_m")
             about = f"{props['category']}, protection radius {radius_m:g} m, accuracy {props['accuracy_m']:g} m"
-        marks.append(KmlPlacemark(title, party, obj, geometry, about, start, end, radius_m, props))
+        marks.append(KmlPlacemark(title, party, obj, geometry, about, start, end, radius_m, props, ids.get(party, "")))
     name = scene.names.get
     for line in scene.lines:
         marks.append(
@@ -367,6 +368,7 @@ def export_kml(rt: Runtime, viewer: Party | None) -> str:
                 "line",
                 {"type": "LineString", "coordinates": [list(p) for p in line.line]},
                 f"deconfliction line between {name(line.party_left)} (left) and {name(line.party_right)} (right)",
+                party_id=line.creator_id,
             )
         )
     return write_kml(marks)

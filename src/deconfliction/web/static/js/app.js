@@ -4,6 +4,7 @@
 import { Api, ApiError, Stream } from "./api.js";
 import { keepClock, serviceNow, syncClock } from "./clock.js";
 import { Drawing } from "./draw.js";
+import { gridStep } from "./grid.js";
 import { Inbox } from "./inbox.js";
 import { Operations } from "./operations.js";
 import { LAYERS, SituationMap, escapeHtml, fmtTime } from "./map.js";
@@ -75,8 +76,23 @@ async function start(key) {
   });
 
   const tileUrl = document.querySelector('meta[name="tile-url"]').content;
-  const map = new SituationMap($("map"), tileUrl);
+  const pmtilesUrl = document.querySelector('meta[name="pmtiles-url"]').content;
+  const map = new SituationMap($("map"), tileUrl, pmtilesUrl);
   map.setParties(parties);
+  map.showCoordinates($("cursor"));
+  map.labels.avoid($("map-legend"));
+  $("grid-toggle").addEventListener("change", async (ev) => {
+    try {
+      await map.grid.show(ev.target.checked);
+      $("grid-note").textContent = "";
+    } catch (err) {
+      $("grid-note").textContent = err.message;
+    }
+  });
+  map.map.on("moveend", () => {
+    // the grid says when the whole world is too much for it
+    $("grid-note").textContent = $("grid-toggle").checked && gridStep(map.map.getZoom()) === null ? "Zoom in to see the grid." : "";
+  });
   const view = { zones: [], lines: [], sites: [], operations: [], conflicts: [], tracks: [], alerts: [] };
   const slider = $("time");
   let base = serviceNow(); // the service's now: scenario time on an exercise server
@@ -197,12 +213,24 @@ async function start(key) {
     toggles.append(row);
   }
   const legendParties = parties.filter((p) => p.role === "party");
+  // each party: its colour and its outline's dash pattern (a line sample drawn in SVG), so that no one needs
+  // to tell the hues apart
   $("legend").innerHTML = legendParties
-    .map((p) => `<li><span class="swatch" aria-hidden="true"></span>${escapeHtml(p.name)}${p.id === me.id ? " (you)" : ""}</li>`)
+    .map(
+      (p) =>
+        `<li><span class="swatch" aria-hidden="true"></span><svg class="line-key" width="28" height="10" aria-hidden="true">` +
+        `<line x1="1" y1="5" x2="27" y2="5" stroke-width="2.5"></line></svg>${escapeHtml(p.name)}${p.id === me.id ? " (you)" : ""}</li>`,
+    )
     .join("");
-  // the colour through the CSSOM, not a style attribute: the page's Content-Security-Policy allows no inline style
-  $("legend").querySelectorAll(".swatch").forEach((swatch, i) => {
-    swatch.style.background = map.colour(legendParties[i].id);
+  // the colour through the CSSOM and SVG attributes, not a style attribute: the page's Content-Security-Policy
+  // allows no inline style
+  $("legend").querySelectorAll("li").forEach((item, i) => {
+    const id = legendParties[i].id;
+    item.querySelector(".swatch").style.background = map.colour(id);
+    const line = item.querySelector("line");
+    line.setAttribute("stroke", map.colour(id));
+    if (map.dash(id)) line.setAttribute("stroke-dasharray", map.dash(id));
+    item.dataset.party = id;
   });
 
   // tabs: click, or the arrow keys within the tab list

@@ -1,7 +1,15 @@
-// The map: basemap, one layer group per kind of object, and the rendering of the party's view at one moment.
+// The map: basemap, one layer group per kind of object, and the rendering of the party's view at one moment,
+// with the objects' names (decluttered, labels.js), a scale bar, the cursor's coordinates in decimal degrees
+// and MGRS, and the optional MGRS grid (grid.js).
 /* global L */
+import { addBasemap } from "./basemap.js";
+import { partyStyle } from "./colours.js";
+import { MgrsGrid, mgrsAt } from "./grid.js";
+import { Labels } from "./labels.js";
 
-const PALETTE = ["#1f77b4", "#d95f02", "#7570b3", "#1b9e77", "#e7298a", "#66a61e", "#a6761d", "#e6ab02", "#17becf", "#666666"];
+const CONFLICT = { color: "#b00020", weight: 2.5, fillColor: "#b00020", fillOpacity: 0.12 };
+// label priorities: what a duty officer must not miss first; town names (basemap.js) and grid squares below
+const PRIORITY = { sites: 400, operations: 300, zones: 200, lines: 100 };
 export const LAYERS = [
   ["zones", "Zones of responsibility"],
   ["lines", "Deconfliction lines"],
@@ -24,39 +32,47 @@ export function fmtTime(iso) {
 }
 
 export class SituationMap {
-  constructor(element, tileUrl) {
+  constructor(element, tileUrl, pmtilesUrl) {
     this.map = L.map(element, { worldCopyJump: true, keyboard: true, preferCanvas: false }).setView([35.3, 40.2], 9);
     this.map.attributionControl.setPrefix("Leaflet");
+    element.situationMap = this.map; // for tests and the browser's console: the Leaflet map itself
+    L.control.scale({ metric: true, imperial: false, maxWidth: 160 }).addTo(this.map);
+    this.labels = new Labels(this.map);
+    this.grid = new MgrsGrid(this.map, this.labels);
     this.groups = {};
     for (const [name] of LAYERS) this.groups[name] = L.layerGroup().addTo(this.map);
     this.drawing = L.layerGroup().addTo(this.map);
     this.marks = L.layerGroup().addTo(this.map);
-    this.colours = new Map();
     this.conflictShapes = new Map();
-    if (tileUrl) {
-      L.tileLayer(tileUrl, { maxZoom: 19, attribution: "Tiles: this deployment's server" }).addTo(this.map);
-    } else {
-      this.map.attributionControl.addAttribution("Borders: Natural Earth");
-      fetch("/static/vendor/countries.geojson")
-        .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`basemap: HTTP ${r.status}`))))
-        .then((world) => {
-          L.geoJSON(world, {
-            interactive: false,
-            style: { color: "#8c8c8c", weight: 1, fillColor: "#efece3", fillOpacity: 1 },
-          }).addTo(this.map).bringToBack();
-        })
-        .catch((err) => console.warn(err));
-    }
+    this.basemap = addBasemap(this.map, { tileUrl, pmtilesUrl, labels: this.labels }).catch((err) => console.warn(err));
   }
 
   setParties(parties) {
-    const sorted = [...parties].sort((a, b) => a.name.localeCompare(b.name));
-    sorted.forEach((p, i) => this.colours.set(p.id, PALETTE[i % PALETTE.length]));
     this.names = new Map(parties.map((p) => [p.id, p.name]));
   }
 
+  /** A party's colour, from its id (colours.js: the same as in a KML export). */
   colour(partyId) {
-    return this.colours.get(partyId) || "#444";
+    return partyId ? partyStyle(partyId).colour : "#444";
+  }
+
+  /** A party's outline dash pattern (SVG stroke-dasharray; null: solid), so that parties differ without hue. */
+  dash(partyId) {
+    return (partyId && partyStyle(partyId).dash) || null;
+  }
+
+  /** Write the coordinates under the pointer (or of the map's centre, for the keyboard) into `output`. */
+  showCoordinates(output) {
+    const say = (latlng, what) => {
+      const { lat, lng } = latlng.wrap();
+      output.textContent = `${what} ${lat.toFixed(5)}, ${lng.toFixed(5)} · MGRS ${mgrsAt(lng, lat, 5)}`;
+      output.dataset.lat = String(lat);
+      output.dataset.lon = String(lng);
+    };
+    this.map.on("mousemove", (ev) => say(ev.latlng, "Cursor"));
+    this.map.on("moveend", () => say(this.map.getCenter(), "Centre"));
+    this.map.getContainer().addEventListener("mouseleave", () => say(this.map.getCenter(), "Centre"));
+    say(this.map.getCenter(), "Centre");
   }
 
   name(partyId) {
@@ -67,6 +83,7 @@ export class SituationMap {
     const g = this.groups[name];
     if (visible) g.addTo(this.map);
     else g.remove();
+    this.showLabels();
   }
 
   /** Draw everything the party may see as it stands at time `at` (a Date). */
@@ -75,25 +92,34 @@ export class SituationMap {
     const within = (w) => w && Date.parse(w.start) <= t && t < Date.parse(w.end);
     for (const g of Object.values(this.groups)) g.clearLayers();
     this.conflictShapes.clear();
+    const labels = [];
+    const label = (group, latlng, text, extra = {}) => text && labels.push({ latlng, text, priority: PRIORITY[group], kind: group, ...extra });
 
     for (const z of view.zones) {
       if (!["agreed", "proposed"].includes(z.state) || !within(z.validity)) continue;
       const agreed = z.state === "agreed";
       const c = this.colour(z.owner);
-      L.geoJSON(z.footprint, {
-        style: { color: c, weight: 2, dashArray: agreed ? null : "6 6", fillColor: c, fillOpacity: agreed ? 0.12 : 0.04 },
+      // the party's dash on its outline; a proposal is thinner and nearly clear, and says so in its name
+      const shape = L.geoJSON(z.footprint, {
+        style: { color: c, weight: agreed ? 2.5 : 1.5, dashArray: this.dash(z.owner), fillColor: c, fillOpacity: agreed ? 0.12 : 0.03 },
       })
         .bindTooltip(
           `<b>${escapeHtml(z.name)}</b> (${agreed ? "agreed" : "proposed"} zone)<br>${escapeHtml(this.name(z.owner))}<br>` +
             `${fmtTime(z.validity.start)} – ${fmtTime(z.validity.end)}`,
         )
         .addTo(this.groups.zones);
+      label("zones", shape.getBounds().getCenter(), agreed ? z.name : `${z.name} (proposed)`);
     }
 
     for (const l of view.lines) {
       if (l.withdrawn_at) continue;
       const tip = `<b>${escapeHtml(l.name)}</b> (deconfliction line)<br>left: ${escapeHtml(this.name(l.party_left))}, right: ${escapeHtml(this.name(l.party_right))}`;
       L.geoJSON(l.line, { style: { color: "#111", weight: 3 } }).bindTooltip(tip).addTo(this.groups.lines);
+      // its name at its middle vertex, or the next free one outwards
+      const path = l.line.coordinates || [];
+      const mid = (path.length - 1) / 2;
+      const spots = path.map(([lon, lat], i) => [Math.abs(i - mid), [lat, lon]]).sort((a, b) => a[0] - b[0]);
+      if (spots.length) label("lines", null, l.name, { latlngs: spots.map(([, p]) => p) });
       if (l.band && l.band.half_width_m > 0 && within(l.band.validity)) {
         L.polygon(corridorRings(l.band.path, l.band.half_width_m), {
           color: "#111", weight: 1, dashArray: "2 4", fillColor: "#111", fillOpacity: 0.08, fillRule: "nonzero",
@@ -108,26 +134,33 @@ export class SituationMap {
       const tip = `<b>${escapeHtml(s.name)}</b> (${escapeHtml(s.category)})<br>${escapeHtml(this.name(s.owner))}<br>protection radius ${s.radius_m} m, accuracy ${s.accuracy_m} m${flag}`;
       if (s.footprint.type === "Point") {
         const [lon, lat] = s.footprint.coordinates;
-        L.circle([lat, lon], { radius: s.radius_m, color: c, weight: 2, dashArray: "4 3", fillColor: c, fillOpacity: 0.1 })
+        L.circle([lat, lon], { radius: s.radius_m, color: c, weight: 2, dashArray: this.dash(s.owner), fillColor: c, fillOpacity: 0.1 })
           .bindTooltip(tip).addTo(this.groups.sites);
+        label("sites", [lat, lon], s.name, { anchor: "right" });
         L.circleMarker([lat, lon], { radius: 5, color: "#fff", weight: 2, fillColor: c, fillOpacity: 1 })
           .bindTooltip(tip).addTo(this.groups.sites);
       } else {
-        L.geoJSON(s.footprint, { style: { color: c, weight: 3, fillColor: c, fillOpacity: 0.25 } })
+        const shape = L.geoJSON(s.footprint, { style: { color: c, weight: 3, dashArray: this.dash(s.owner), fillColor: c, fillOpacity: 0.25 } })
           .bindTooltip(tip).addTo(this.groups.sites);
+        label("sites", shape.getBounds().getCenter(), s.name);
       }
     }
 
     for (const op of view.operations) {
       if (!["draft", "planned", "active"].includes(op.state)) continue;
       const c = this.colour(op.owner);
+      let shown = false;
       op.volumes.forEach((v, k) => {
         if (!within(v.window)) return;
         const tip =
           `<b>${escapeHtml(op.title || op.id)}</b> (${escapeHtml(op.kind)}, ${escapeHtml(op.state)})<br>` +
           `${escapeHtml(this.name(op.owner))}, volume ${k + 1} of ${op.volumes.length}<br>` +
           `${v.altitude.lower_m}–${v.altitude.upper_m} m<br>${fmtTime(v.window.start)} – ${fmtTime(v.window.end)}`;
-        footprintLayer(v, { color: c, weight: 2, fillColor: c, fillOpacity: 0.3 }).bindTooltip(tip).addTo(this.groups.operations);
+        const shape = footprintLayer(v, { color: c, weight: 2, dashArray: this.dash(op.owner), fillColor: c, fillOpacity: 0.3 })
+          .bindTooltip(tip)
+          .addTo(this.groups.operations);
+        if (!shown) label("operations", shape.getBounds().getCenter(), op.title || op.id);
+        shown = true; // one name per operation: where its first volume in force is
       });
     }
 
@@ -144,7 +177,8 @@ export class SituationMap {
         `closest ${cf.min_horizontal_m} m`;
       const shape = L.geoJSON(
         { type: "GeometryCollection", geometries: parts.length ? parts : [cf.region] },
-        { style: { color: "#b00020", weight: 3, dashArray: "8 4", fillColor: "#b00020", fillOpacity: 0.35 } },
+        // outline and a light fill: where conflicts overlap each one's edge stays visible, the overlap darker
+        { style: CONFLICT },
       ).bindTooltip(tip).addTo(this.groups.conflicts);
       this.conflictShapes.set(cf.id, shape);
       const centre = shape.getBounds().getCenter();
@@ -155,6 +189,9 @@ export class SituationMap {
         keyboard: true,
       }).bindTooltip(tip).addTo(this.groups.conflicts);
     }
+
+    this.objectLabels = labels;
+    this.showLabels();
 
     if (live) {
       for (const tr of view.tracks) {
@@ -204,6 +241,11 @@ export class SituationMap {
         }).addTo(this.groups.tracks);
       }
     }
+  }
+
+  /** The names of what is drawn and shown (zones, lines, sites, operations), to the decluttering labeller. */
+  showLabels() {
+    this.labels.set("objects", (this.objectLabels || []).filter((l) => this.map.hasLayer(this.groups[l.kind])));
   }
 
   /** Centre on a conflict and make it blink. */
