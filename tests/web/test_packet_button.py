@@ -26,15 +26,25 @@ def test_print_packet_downloads_the_partys_pdf_at_the_sliders_time(
         assert r.status_code == 201, r.text
     errors: list[str] = []
     page = open_page(browser, cell, "north", errors)
-    # the slider three hours ahead: inside the window
-    slider = page.get_by_label("Situation at")
-    slider.focus()
+    page.set_viewport_size({"width": 1024, "height": 768})
+    button = page.get_by_role("button", name="Print packet")
+    box = button.bounding_box()
+    assert (
+        button.is_visible() and box is not None and box["y"] + box["height"] <= 768 and box["x"] + box["width"] <= 1024
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024  # nothing runs off a small screen
+    # by the keyboard alone: the slider three hours ahead (inside the window), then the paper, then the button
+    page.get_by_label("Situation at").focus()
     for _ in range(12):
         page.keyboard.press("ArrowRight")
+    page.keyboard.press("Tab")  # Now
+    page.keyboard.press("Tab")  # the paper
+    assert page.evaluate("document.activeElement.id") == "packet-paper"
     page.get_by_label("Paper").select_option("letter")
-    button = page.get_by_role("button", name="Print packet")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "print-packet"
     with page.expect_download(timeout=60_000) as info:
-        button.click()
+        page.keyboard.press("Enter")
     download = info.value
     assert download.suggested_filename.startswith("packet-") and download.suggested_filename.endswith(".pdf")
     saved = tmp_path / download.suggested_filename
