@@ -169,3 +169,28 @@ def test_an_exercise_packet_is_marked_on_every_page(store: Store) -> None:
         body = _packet(client, key)
     pages = pdf.text(body).split("\f")
     assert "EXERCISE" in pages[0] and all("EXERCISE" in p for p in pages if p.strip())
+
+
+def test_a_units_packet_has_its_unit_and_nothing_of_a_sibling_unit(
+    client: TestClient, parties: dict[str, tuple[Party, str]]
+) -> None:
+    keys = {n: k for n, (_, k) in parties.items()}
+    units = {}
+    for name, lon in (("Convoy team", 40.0), ("Air wing", 41.0)):
+        body = {"name": name, "contacts": [{"name": f"{name} lead", "channels": {"radio": f"{name} net"}}]}
+        r = client.post("/v1/units", json=body, headers=auth(keys["alpha"]))
+        assert r.status_code == 201, r.text
+        unit = r.json()["unit"]["id"]
+        op = {"kind": "air", "title": f"{name} task", "unit": unit, "volumes": [volume_json(square(lon, 35))]}
+        assert client.post("/v1/operations", json=op, headers=auth(keys["alpha"])).status_code == 201
+        crossing = {"kind": "air", "volumes": [volume_json(square(lon + 0.05, 35.05))]}
+        assert client.post("/v1/operations", json=crossing, headers=auth(keys["bravo"])).status_code == 201
+        r = client.post(f"/v1/units/{unit}/keys", headers=auth(keys["alpha"]))
+        assert r.status_code == 201, r.text
+        units[name] = r.json()["api_key"]
+    said = pdf.words(_packet(client, units["Convoy team"]))
+    assert "Situation packet: alpha (unit Convoy team)" in said and "Open conflicts (1)" in said
+    assert "Convoy team task" in said and "Convoy team lead" in said
+    assert "Air wing" not in said  # a sibling unit's operation, conflict and ladder are not the unit's to see
+    whole = pdf.words(_packet(client, keys["alpha"]))  # the party's own key: both units
+    assert "Open conflicts (2)" in whole and "Air wing lead" in whole and "Convoy team lead" in whole
