@@ -98,3 +98,14 @@ def test_a_packet_without_an_area_has_no_map_but_everything_else() -> None:
     said = pdf.words(render_packet(replace(_packet([], ""), area=None, exercise="EXERCISE")))
     assert "No map" in said and "Open conflicts (1)" in said and "Ledger head 7 " + "ab" * 32 in said
     assert said.count("EXERCISE") >= 4
+
+
+@pytest.mark.parametrize("area", [(-170.0, -60.0, 170.0, 70.0), (10.0, 80.0, 30.0, 85.0), (-179.9, -85.0, 179.9, 85.0)])
+def test_a_world_wide_or_polar_area_is_cut_to_a_theatre_around_its_middle(
+    vendor: Path, area: tuple[float, float, float, float]
+) -> None:
+    """The UTM grid holds at theatre scale: a wider area (a coordinator's cell on several continents) or
+    one beyond UTM's latitudes is drawn around its middle, and the paper says so."""
+    features, source = basemap_around(area, vendor)
+    said = pdf.words(render_packet(replace(_packet(features, source), area=area)))
+    assert "The map shows the middle of a wider area" in said and "Open conflicts (1)" in said

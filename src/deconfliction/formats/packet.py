@@ -169,11 +169,14 @@ class _Frame:
             geom = shape(dict(geometry))
         except (ValueError, TypeError, AttributeError, KeyError, IndexError):
             return None
-        if geom.is_empty or not geom.intersects(self.lonlat):
+        try:
+            if geom.is_empty or not geom.intersects(self.lonlat):
+                return None
+            if not geom.is_valid:
+                geom = shapely.make_valid(geom)
+            geom = geom.intersection(self.lonlat)
+        except shapely.errors.GEOSException:
             return None
-        if not geom.is_valid:
-            geom = shapely.make_valid(geom)
-        geom = geom.intersection(self.lonlat)
         if geom.is_empty:
             return None
 
@@ -181,11 +184,32 @@ class _Frame:
             x, y = self.forward.transform(coords[:, 0], coords[:, 1])
             return np.column_stack([x, y])
 
-        projected = shapely.transform(geom, fwd)
-        if not projected.is_valid:
-            projected = shapely.make_valid(projected)
-        clipped = projected.intersection(box(self.x0, self.y0, self.x1, self.y1))
-        return None if clipped.is_empty or not np.isfinite(shapely.bounds(clipped)).all() else clipped
+        try:
+            projected = shapely.transform(geom, fwd)
+            if not np.isfinite(shapely.get_coordinates(projected)).all():
+                return None  # beyond where the projection holds: not drawn
+            if not projected.is_valid:
+                projected = shapely.make_valid(projected)
+            clipped = projected.intersection(box(self.x0, self.y0, self.x1, self.y1))
+        except shapely.errors.GEOSException:  # a degenerate shape: left off the map, still in the tables
+            return None
+        return None if clipped.is_empty else clipped
+
+
+MAX_SPAN_DEG = (24.0, 16.0)
+"""The widest map (degrees of longitude, latitude): theatre scale, where a UTM grid is true enough."""
+
+
+def map_area(area: tuple[float, float, float, float]) -> tuple[tuple[float, float, float, float], bool]:
+    """The part of ``area`` the map shows, and whether it was cut: at most ``MAX_SPAN_DEG`` around its
+    centre, within UTM's latitudes (80 S to 84 N)."""
+    lon0, lat0, lon1, lat1 = area
+    clon, clat = (lon0 + lon1) / 2, (lat0 + lat1) / 2
+    half_w = min((lon1 - lon0) / 2, MAX_SPAN_DEG[0] / 2)
+    half_h = min((lat1 - lat0) / 2, MAX_SPAN_DEG[1] / 2)
+    clat = max(min(clat, 84.0 - half_h), -80.0 + half_h)
+    shown = (clon - half_w, clat - half_h, clon + half_w, clat + half_h)
+    return shown, any(abs(a - b) > 1e-9 for a, b in zip(shown, area, strict=True))
 
 
 def _parts(geom: Any) -> Iterator[Any]:
@@ -221,9 +245,10 @@ class MapFlowable(Flowable):
         self.packet = packet
         self.width = width
         self.height = height
-        assert packet.area is not None  # the caller draws a map only for an area
+        if packet.area is None:
+            raise ValueError("a map needs an area")
         inner_w, inner_h = width - 2 * self.MARGIN, height - 2 * self.MARGIN
-        self.frame = _Frame.around(packet.area, inner_w / inner_h)
+        self.frame = _Frame.around(map_area(packet.area)[0], inner_w / inner_h)
         self.k = inner_w / self.frame.width_m  # points per metre
         self.placed: list[tuple[float, float, float, float]] = []
 
@@ -647,9 +672,11 @@ def render_packet(packet: Packet) -> bytes:
     ]
     if packet.area is not None:
         story.append(MapFlowable(packet, width, min(width * 0.86, page_h * 0.56)))
+        shown, cut = map_area(packet.area)
         grid = (
-            f"Grid: UTM zone {_zone_of(packet.area)} (WGS84); lines labelled with the MGRS easting/northing in km, "
+            f"Grid: UTM zone {_zone_of(shown)} (WGS84); lines labelled with the MGRS easting/northing in km, "
             "100 km squares by their letters; true north by the arrow."
+            + (" The map shows the middle of a wider area; the tables list everything." if cut else "")
         )
         story += [Paragraph(_esc(grid + " " + packet.basemap_source), styles["cell"]), Spacer(1, 3)]
         story.append(_legend(packet, styles, width))
