@@ -378,7 +378,8 @@ class MapFlowable(Flowable):
                 point = _anchor(geom)
                 labels.append((point.x, point.y, s.label, CONFLICT_RED if s.kind == "conflict" else s.colour))
         for x, y, text, colour in labels[::-1]:  # conflicts' and sites' first, zones' last
-            self._label(c, x, y, text, size=7.5, colour=tuple(v / 255 for v in colour), bold=True, halo=True)
+            # the party's hue, darkened: a yellow or cyan party's names stay readable on paper
+            self._label(c, x, y, text, size=7.5, colour=tuple(v / 255 * 0.55 for v in colour), bold=True, halo=True)
 
     def _conflict(self, c: Canvas, geom: BaseGeometry, now: bool) -> None:
         """Red, outlined and hatched (readable without colour): solid when in force, dashed when later."""
