@@ -8,6 +8,7 @@ DECONFLICTION_REQUIRE_POSTGRES=1 (set by .ci/run): then they fail.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -78,6 +79,17 @@ def need(reason: str | None, required_by: str | None) -> None:
 
 def need_postgres() -> None:
     need(_postgres_unavailable(), "DECONFLICTION_REQUIRE_POSTGRES" if REQUIRE_POSTGRES else None)
+
+
+POPPLER = ("pdftoppm", "pdftotext", "pdfinfo")
+
+
+def need_poppler() -> None:
+    """Debian's poppler-utils, to render a PDF to images and read its text (the situation packet)."""
+    missing = [tool for tool in POPPLER if shutil.which(tool) is None]
+    reason = f"{', '.join(missing)} not found (apt-get install poppler-utils)" if missing else None
+    required = os.environ.get("DECONFLICTION_REQUIRE_POPPLER") == "1"
+    need(reason, "DECONFLICTION_REQUIRE_POPPLER" if required else None)
 
 
 def _db_url(name: str) -> str:

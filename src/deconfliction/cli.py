@@ -661,6 +661,49 @@ def replay(
     out.print(table)
 
 
+@app.command()
+def packet(
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="The PDF to write ('-' for stdout)")],
+    party: Annotated[str | None, typer.Option(help="Whose packet (a party's name), read locally")] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(help="Whose packet: the party (or unit) of the API key in this file ('-': read from stdin)"),
+    ] = None,
+    at: Annotated[str | None, typer.Option(help="RFC 3339 time of the situation; without it, now")] = None,
+    paper: Annotated[str, typer.Option(help="a4 or letter")] = "a4",
+) -> None:
+    """The situation packet of a party as a PDF to print (docs/packet.md): the map, its open conflicts,
+    the contacts to call and the ledger head, exactly as GET /v1/packet gives it to that party."""
+    from deconfliction.domain.volume import parse_time
+    from deconfliction.service.packet import situation_packet
+    from deconfliction.service.parties import authenticate
+
+    if (party is None) == (key_file is None):
+        _fail(InvalidInput.one("--party", "invalid_value", "give one of --party NAME and --key-file FILE"))
+    key = None
+    if key_file is not None:  # never on the command line, where other users of the machine would see it
+        try:
+            key = (sys.stdin.read() if str(key_file) == "-" else key_file.read_text(encoding="utf-8")).strip()
+        except OSError as exc:
+            _fail(InvalidInput.one("--key-file", "invalid_value", f"cannot read {key_file}: {exc.strerror}"))
+    if paper not in ("a4", "letter"):
+        _fail(InvalidInput.one("--paper", "invalid_value", f"{paper!r}: a4 or letter"))
+    rt = _runtime(_settings())
+    try:
+        when = parse_time(at, "--at") if at is not None else None
+        viewer = _party_named(rt, party) if party is not None else authenticate(rt, key)
+        pdf = situation_packet(rt, viewer, when, paper)
+    except DeconflictionError as exc:
+        _fail(exc)
+    finally:
+        rt.store.close()
+    if str(out_file) == "-":
+        sys.stdout.buffer.write(pdf)
+        return
+    out_file.write_bytes(pdf)
+    err.print(f"wrote {out_file} ({len(pdf):,} bytes) for {viewer.name}")
+
+
 site_app = typer.Typer(help="Protected sites: list them, and those due for revalidation.", no_args_is_help=True)
 app.add_typer(site_app, name="site")
 zone_app = typer.Typer(help="Zones of responsibility: list them.", no_args_is_help=True)

@@ -19,8 +19,9 @@ from deconfliction.domain.party import Party
 from deconfliction.settings import Settings
 from tests.conftest import auth
 
-NON_JSON = {"text/event-stream", "application/jsonl", "text/html"}
-"""Success media types that are not one JSON document: the stream, the ledger export, the HTML report."""
+NON_JSON = {"text/event-stream", "application/jsonl", "text/html", "application/pdf"}
+"""Success media types that are not one JSON document: the stream, the ledger export, the HTML report,
+the situation packet."""
 
 MAIN_REQUESTS = {
     "createOperation",

@@ -18,6 +18,7 @@ tests/api/test_need_to_know.py reads the conflict views field by field; this fil
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,6 +39,7 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.settings import Settings
 from deconfliction.store.ports import Store
+from tests import pdf
 from tests.conftest import FakeClock
 from tests.shapes import circle, members
 
@@ -1257,6 +1259,31 @@ MATRIX.update(
 )
 
 
+@dataclass
+class ReadAloud:
+    """A PDF answer as its words (pdftotext), so that ``leaks`` reads what a person reads on the paper;
+    its times as RFC 3339 again ("2026-11-23 08:00Z" -> "2026-11-23T08:00:00Z")."""
+
+    status_code: int
+    text: str
+    headers: Any
+    content: bytes = b""
+
+
+def read_packet(r: Any) -> Any:
+    if r.status_code != 200:
+        return r
+    words = re.sub(r"(\d{4}-\d\d-\d\d) (\d\d:\d\d)Z", r"\1T\2:00Z", pdf.words(r.content))
+    return ReadAloud(r.status_code, words, {k: v for k, v in r.headers.items() if k != "content-type"})
+
+
+MATRIX[("GET", "/v1/packet")] = Case(
+    (None,),
+    lambda s, c, o: read_packet(s.call("GET", "/v1/packet", c, params={"at": "2026-11-23T09:07:00Z"})),
+    lambda s, c, o: any_key(c),
+)
+
+
 def test_every_route_of_the_openapi_document_is_in_the_matrix() -> None:
     """A new endpoint fails here until its row says who may see what through it."""
     spec = create_app(Settings()).openapi()
@@ -1565,6 +1592,14 @@ def test_tracks_and_alerts(scene: Scene) -> None:
     for caller in ("alpha", "bravo", "charlie"):
         for alert in answers[(caller, None)].json()["items"]:
             assert alert["own_tracks"], (caller, alert)
+
+
+def test_the_situation_packet(scene: Scene) -> None:
+    """Each caller's packet (read as text) names its own operations and its side of its conflicts, and
+    nothing of another party's plan: the same need-to-know as the JSON reads."""
+    answers = run(scene, ("GET", "/v1/packet"))
+    assert PLANS["A"]["title"] in answers[("alpha", None)].text
+    assert all(PLANS[n]["title"] in answers[("cell", None)].text for n in "AB")
 
 
 def test_the_exercise_clock(scene: Scene) -> None:

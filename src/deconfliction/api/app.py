@@ -27,6 +27,7 @@ from deconfliction.api import (
     ledger,
     notifications,
     operations,
+    packet,
     parties,
     problems,
     requests,
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         hotline,
         requests,
         ledger,
+        packet,
     ):
         app.include_router(module.router)
     for areas_module in (sites_api, zones_api, lines_api, movements_api, transfer_api):

@@ -27,7 +27,10 @@ def parse_time(raw: object, field: str) -> datetime:
         raise InvalidInput.one(field, "invalid_time", f"expected an RFC 3339 time string, got {type(raw).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput.one(field, "time_without_offset", f"{raw!s} has no UTC offset; add Z or +hh:mm (RFC 3339)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00: before the first representable UTC time
+        raise InvalidInput.one(field, "invalid_time", f"{raw!s} is out of the representable range") from None
 
 
 def format_time(value: datetime) -> str:

@@ -53,7 +53,7 @@ from deconfliction.service.delivery import enqueue
 from deconfliction.service.events import after_commit, emit
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.units import ladder_for, unit_of_side
-from deconfliction.service.views import may_see_unit_item
+from deconfliction.service.views import may_read_notification, may_see_unit_item
 from deconfliction.store.ports import Transaction
 
 
@@ -332,7 +332,7 @@ def _tell(
 def get_notification(rt: Runtime, viewer: Party, notification_id: str) -> Notification:
     with rt.store.read() as tx:
         n = tx.notifications.get(notification_id)
-    if n is None or not (may_see_unit_item(viewer, n.party_id, n.unit_id) or _reads_all(viewer)):
+    if n is None or not may_read_notification(viewer, n):
         raise NotFound(f"no notification {notification_id}", id=notification_id)
     return n
 

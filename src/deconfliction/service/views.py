@@ -23,6 +23,7 @@ from typing import Any
 from deconfliction.domain.conflict import Conflict, Encounter
 from deconfliction.domain.footprint import footprint_wire
 from deconfliction.domain.ledger import Entry
+from deconfliction.domain.notification import Notification
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.unit import Unit
@@ -65,6 +66,12 @@ def may_read_unit_payload(viewer: Party | None, payload: Mapping[str, Any]) -> b
     """A unit's key does not read what a ledger entry records about a sibling unit's objects (the entry
     names the unit in ``unit``); a party's own key reads all of its units'."""
     return viewer is None or viewer.unit_id is None or payload.get("unit") in (None, viewer.unit_id)
+
+
+def may_read_notification(viewer: Party, n: Notification) -> bool:
+    """A notification: its party's (a unit's key: its unit's and those of no unit); the coordinator and
+    auditors read any (GET /v1/notifications/{id})."""
+    return viewer.sees_all or viewer.role is Role.AUDITOR or may_see_unit_item(viewer, n.party_id, n.unit_id)
 
 
 def may_see_conflict(viewer: Party, c: Conflict) -> bool:
