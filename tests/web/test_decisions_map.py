@@ -180,8 +180,9 @@ def test_movement_drawn_revised_planned_and_activated_from_the_page(
     shots.take(page, "speed-refused")
 
     # a time at every waypoint, the second before the first: refused next to the second time
-    tab_to(page, "#m-by-times", "#m-tolerance")
-    page.keyboard.press("Space")
+    tab_to(page, "#m-by-speed", "#m-tolerance")  # Tab reaches the radio group, an arrow key chooses
+    page.keyboard.press("ArrowDown")
+    assert page.locator("#m-by-times").is_checked()
     assert page.locator("#m-times input").count() == 3
     first = page.locator("#m-time-0").input_value()
     page.locator("#m-time-1").fill(first[:11] + "00:00")

@@ -162,7 +162,8 @@ export class Drawing {
       return;
     }
     const typed = given || [...list.querySelectorAll("input")].map((i) => i.value);
-    const speed = Math.max(Number($("m-speed").value) / 3.6, 0.1) || 10;
+    const kmh = Number($("m-speed").value);
+    const speed = kmh > 0 ? kmh / 3.6 : 10; // m/s: a first guess for each time, to be corrected
     let t = Date.parse(utc($("m-departure").value)) || serviceNow();
     list.replaceChildren();
     route.forEach((point, i) => {
