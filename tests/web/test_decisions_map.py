@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.web.conftest import ZONE, Cell, Shots, open_page
-from tests.web.test_map import LIVE_S
+from tests.web.test_map import LIVE_S, error_next_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -173,10 +173,7 @@ def test_movement_drawn_revised_planned_and_activated_from_the_page(
     # a speed of zero: refused, the problem's detail next to the speed
     page.get_by_label("Speed (km/h)").fill("0")
     page.get_by_role("button", name="Submit").click()
-    speed_error = page.locator("#m-speed + .field-error")
-    speed_error.wait_for(timeout=LIVE_S)
-    assert "movement.speed_m_s" in speed_error.inner_text()
-    assert page.locator("#m-speed").get_attribute("aria-invalid") == "true"
+    assert "movement.speed_m_s" in error_next_to(page, "#m-speed")
     shots.take(page, "speed-refused")
 
     # a time at every waypoint, the second before the first: refused next to the second time
@@ -188,9 +185,7 @@ def test_movement_drawn_revised_planned_and_activated_from_the_page(
     page.locator("#m-time-1").fill(first[:11] + "00:00")
     page.locator("#m-time-0").fill(first[:11] + "01:00")
     page.get_by_role("button", name="Submit").click()
-    times_error = page.locator("#m-time-1 + .field-error")
-    times_error.wait_for(timeout=LIVE_S)
-    assert "waypoint_times[1]" in times_error.inner_text()
+    assert "waypoint_times[1]" in error_next_to(page, "#m-time-1")
     shots.take(page, "times-refused")
 
     # back to a steady speed: stored, swept along the route, the conflict with East's zone told
