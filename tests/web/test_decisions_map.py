@@ -5,9 +5,10 @@ The inbox: one card per conflict naming my operation, its unit and the other par
 notifications and the hotline messages about it inside; a live alert above a conflict in force, above the
 rest sorted by what is due first; an ended conflict out of the active list and reachable under the
 "ended" filter; filters by kind; counts per group. The decisions: a movement drawn on the map (route,
-departure and speed, or a time at every waypoint, corridor width), its errors next to their fields; the
-movement revised from its card with If-Match (a stale version refused in place); planned, then activated
-with an override and its reason. Every new control is reached with Tab and used with Enter."""
+departure and speed, or a time at every waypoint, corridor width), declared for a unit chosen in the
+form, its errors next to their fields; the movement revised from its card with If-Match (a stale version
+refused in place); planned, then activated with an override and its reason. Every new control is
+reached with Tab and used with Enter."""
 
 from __future__ import annotations
 
@@ -154,6 +155,9 @@ def test_movement_drawn_revised_planned_and_activated_from_the_page(
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     title = f"Convoy {tag}"
+    r = cell.call("north", "POST", "/v1/units", json={"name": f"Convoy team {tag}", "contacts": [{"name": "Lead"}]})
+    assert r.status_code == 201, r.text
+    unit = r.json()["unit"]
     errors: list[str] = []
     page = sized(open_page(browser, cell, "north", errors), screen)
     page.get_by_role("tab", name="Draw and upload").click()
@@ -168,6 +172,7 @@ def test_movement_drawn_revised_planned_and_activated_from_the_page(
     assert route["type"] == "LineString" and len(route["coordinates"]) == 3
     assert page.locator("#draw-what").input_value() == "movement"
     page.get_by_label("Title").fill(title)
+    page.get_by_label("Declared by").select_option(label=f"Convoy team {tag}")  # the movement is the unit's
     page.get_by_label("Corridor half-width", exact=False).fill("75")
 
     # a speed of zero: refused, the problem's detail next to the speed
@@ -197,6 +202,7 @@ def test_movement_drawn_revised_planned_and_activated_from_the_page(
     op = next(o for o in cell.call("north", "GET", "/v1/operations").json()["items"] if o["title"] == title)
     movement = cell.call("north", "GET", f"/v1/movements/{op['id']}").json()["movement"]
     assert movement["half_width_m"] == 75 and movement["speed_m_s"] == pytest.approx(10)
+    assert op["unit"] == unit["id"]
     assert movement["route"]["coordinates"] == route["coordinates"]
     shots.take(page, "movement-stored")
 
@@ -214,12 +220,14 @@ def test_movement_drawn_revised_planned_and_activated_from_the_page(
     page.locator("#draw-revising").wait_for(timeout=LIVE_S)
     assert "Revising movement" in page.locator("#draw-revising").inner_text()
     assert page.get_by_label("Speed (km/h)").input_value() == "36"
+    assert page.get_by_label("Declared by").input_value() == unit["id"]
     assert page.locator("#draw-what").is_disabled()
     page.get_by_label("Speed (km/h)").fill("54")
     page.get_by_role("button", name="Send revision").click()
     page.locator("#draw-result").get_by_text("Revised").wait_for(timeout=LIVE_S)
     movement = cell.call("north", "GET", f"/v1/movements/{op['id']}").json()["movement"]
     assert movement["speed_m_s"] == pytest.approx(15)
+    assert cell.call("north", "GET", f"/v1/operations/{op['id']}").json()["unit"] == unit["id"]
     shots.take(page, "movement-revised")
 
     # revised meanwhile elsewhere: the page's revision is refused (If-Match), said in place
