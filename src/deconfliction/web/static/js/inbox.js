@@ -226,7 +226,7 @@ export class Inbox {
       const w = g.window;
       const now = serviceNow();
       const when = w
-        ? `${fmtTime(w.start)} – ${fmtTime(w.end)}${g.rank === "in-force" ? ", in force now" : Date.parse(w.start) > now ? `, starts in ${remaining(w.start, now).text}` : ""}`
+        ? `${fmtTime(w.start)} – ${fmtTime(w.end)}${g.rank === "in-force" ? ", in force now" : Date.parse(w.start) > now ? `, starts in ${remaining(w.start, now).text.slice(0, -3)} h` : ""}`
         : "";
       return { title: `${kind ? `${kind[0].toUpperCase()}${kind.slice(1)} conflict` : "Conflict"} with ${other}`, mine, when };
     }
@@ -312,6 +312,15 @@ export class Inbox {
    * that passed is read again once, a few seconds later: the service may have escalated it to the next
    * contact, with a new deadline to count down to. */
   tick() {
+    // once a minute the groups are sorted again (a conflict comes into force, a window passes), unless the
+    // officer is working in the list (a re-render would take the focus away)
+    const minute = Math.floor(serviceNow() / 60000);
+    if (this.minute !== undefined && minute !== this.minute && !this.listEl.contains(document.activeElement)) {
+      this.minute = minute;
+      this.renderNotifications();
+      return;
+    }
+    this.minute = minute;
     this.refetched = this.refetched || new Set();
     for (const span of this.listEl.querySelectorAll(".countdown")) {
       const r = remaining(span.dataset.deadline);
