@@ -226,7 +226,7 @@ export class Inbox {
       const w = g.window;
       const now = serviceNow();
       const when = w
-        ? `${fmtTime(w.start)} – ${fmtTime(w.end)}${g.rank === "in-force" ? ", in force now" : Date.parse(w.start) > now ? `, starts in ${remaining(w.start, now).text.slice(0, -3)} h` : ""}`
+        ? `${fmtTime(w.start)} – ${fmtTime(w.end)}${g.rank === "in-force" ? ", in force now" : Date.parse(w.start) > now && g.rank !== "ended" ? `, starts in ${remaining(w.start, now).text.slice(0, -3)} h` : ""}`
         : "";
       return { title: `${kind ? `${kind[0].toUpperCase()}${kind.slice(1)} conflict` : "Conflict"} with ${other}`, mine, when };
     }
