@@ -73,6 +73,8 @@ def test_inbox_is_grouped_by_conflict_and_sorted_by_danger(
     in_force = across_zone(cell, "north", f"In force {tag}", now - timedelta(minutes=5), unit=unit["id"])
     across_zone(cell, "north", f"Later {tag}", later)
     gone = across_zone(cell, "north", f"Called off {tag}", later + timedelta(hours=5))["operation"]
+    # filed afterwards for an inquiry: its conflict is expired from the start (and left out of the map's list)
+    across_zone(cell, "north", f"Last night {tag}", now - timedelta(minutes=20), hours=0.25, historical=True)
     r = cell.call(
         "north", "POST", f"/v1/operations/{gone['id']}/cancel", json={}, headers={"If-Match": f'"{gone["version"]}"'}
     )
@@ -123,6 +125,9 @@ def test_inbox_is_grouped_by_conflict_and_sorted_by_danger(
     assert "ended: " in gone_card.inner_text()
     assert "Your operation Called off" in gone_card.inner_text() and "(cancelled)" in gone_card.inner_text()
     assert north.locator("#notifications li.group").count() == ended_count
+    expired = group_of(north, f"Last night {tag}")  # named once the expired conflicts are read
+    expired.wait_for(timeout=LIVE_S)
+    assert "ended: conflict expired" in expired.inner_text()
     shots.take(north, "north-ended")
     north.locator("#inbox-state").select_option("active")
     north.locator("#inbox-kind").select_option("message")

@@ -115,7 +115,9 @@ export class Inbox {
     this.kindEl = document.getElementById("inbox-kind");
     this.stateEl = document.getElementById("inbox-state");
     this.requests = [];
-    for (const select of [this.kindEl, this.stateEl]) select.addEventListener("change", () => this.renderNotifications());
+    this.expired = []; // expired conflicts, read when ended cards are asked for (the map's list leaves them out)
+    this.kindEl.addEventListener("change", () => this.renderNotifications());
+    this.stateEl.addEventListener("change", () => this.showState());
     this.openThread = null;
     setInterval(() => this.tick(), 1000);
   }
@@ -145,9 +147,23 @@ export class Inbox {
     if (n.kind === "message") this.loadHotline();
   }
 
+  /** The state filter changed: ended cards name their operation, so expired conflicts are read (one
+   * request) before they are shown. */
+  async showState() {
+    this.renderNotifications();
+    if (this.stateEl.value !== "ended" && this.stateEl.value !== "all") return;
+    try {
+      this.expired = await this.ctx.api.all("/v1/conflicts?state=expired");
+      this.renderNotifications();
+    } catch (err) {
+      console.warn("expired conflicts", err);
+    }
+  }
+
   /** The groups of the inbox (js/triage.js) with the filters applied, and every group's rank counted. */
   groups() {
-    const situation = this.ctx.situation ? this.ctx.situation() : {};
+    const seen = this.ctx.situation ? this.ctx.situation() : {};
+    const situation = { ...seen, conflicts: [...(seen.conflicts || []), ...this.expired] };
     const aboutConflicts = (this.requests || []).filter((r) => r.about && r.about.type === "conflict");
     return triage([...this.notifications.values()], aboutConflicts, situation, serviceNow());
   }
