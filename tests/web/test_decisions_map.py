@@ -271,3 +271,57 @@ def test_movement_drawn_revised_planned_and_activated_from_the_page(
 
 
 MOVEMENT_IN = ("route", "departure", "speed_m_s", "waypoint_times", "half_width_m", "altitude", "tolerance_s")
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_an_operation_is_revised_from_its_card(browser: Any, cell: Cell, shots: Shots, screen: tuple[int, int]) -> None:
+    """An operation of one volume opens in the draw form with its footprint and window; its new end is
+    sent with If-Match and stored as a new version, the state kept. One of two volumes says why the form
+    cannot hold it."""
+    tag = uuid.uuid4().hex[:6]
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    one = across_zone(cell, "north", f"Resupply {tag}", start)["operation"]
+    two = across_zone(cell, "north", f"Two legs {tag}", start)["operation"]
+    legs = [
+        two["volumes"][0],
+        {
+            **two["volumes"][0],
+            "window": {"start": _t(start + timedelta(hours=3)), "end": _t(start + timedelta(hours=4))},
+        },
+    ]
+    r = cell.call(
+        "north",
+        "PUT",
+        f"/v1/operations/{two['id']}",
+        json={"kind": "air", "title": f"Two legs {tag}", "volumes": legs},
+        headers={"If-Match": f'"{two["version"]}"'},
+    )
+    assert r.status_code == 200, r.text
+    errors: list[str] = []
+    page = sized(open_page(browser, cell, "north", errors), screen)
+    page.locator("#own-operations summary").click()
+    page.locator("#operations .card").filter(has_text=f"Two legs {tag}").get_by_role(
+        "button", name=f"Revise: Two legs {tag}"
+    ).click()
+    refusal = page.locator("#operations .card").filter(has_text=f"Two legs {tag}").locator(".field-error")
+    refusal.wait_for(timeout=LIVE_S)
+    assert "has 2 volumes" in refusal.inner_text()
+
+    page.locator("#operations .card").filter(has_text=f"Resupply {tag}").get_by_role(
+        "button", name=f"Revise: Resupply {tag}"
+    ).press("Enter")
+    page.locator("#draw-revising").wait_for(timeout=LIVE_S)
+    assert "Revising operation" in page.locator("#draw-revising").inner_text()
+    assert json.loads(page.locator("#f-footprint").input_value()) == ZONE
+    assert page.get_by_label("Start (UTC)").input_value() == f"{start:%Y-%m-%dT%H:%M}"
+    assert page.locator("#f-state-row").is_hidden()  # a revision keeps the state
+    page.get_by_label("End (UTC)").fill(f"{start + timedelta(hours=5):%Y-%m-%dT%H:%M}")
+    shots.take(page, "revising")
+    page.get_by_role("button", name="Send revision").click()
+    page.locator("#draw-result").get_by_text("Revised").wait_for(timeout=LIVE_S)
+    now = cell.call("north", "GET", f"/v1/operations/{one['id']}").json()
+    assert now["version"] == one["version"] + 1 and now["state"] == "draft"
+    assert now["volumes"][0]["window"]["end"] == _t(start + timedelta(hours=5))
+    assert page.locator("#draw-revising").is_hidden() and page.get_by_role("button", name="Submit").is_visible()
+    shots.take(page, "revised")
+    assert not errors, errors
