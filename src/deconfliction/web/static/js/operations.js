@@ -1,7 +1,8 @@
 // The party's own operations: Revise (in the draw form, with If-Match: js/draw.js), Plan and Activate, with
-// the current token of each open conflict (the proof of knowledge). When the service answers 409 awaiting_acknowledgement, the card says which conflicts wait for
-// whom, and offers an override per conflict, whose reason is required: a deliberate step, recorded in the
-// ledger and told at once to the other side and the coordinators (docs/notifications.md).
+// the current token of each open conflict (the proof of knowledge). When the service answers 409
+// awaiting_acknowledgement, the card says which conflicts wait for whom, and offers an override per
+// conflict, whose reason is required: a deliberate step, recorded in the ledger and told at once to the
+// other side and the coordinators (docs/notifications.md).
 import { escapeHtml as esc, fmtTime } from "./map.js";
 import { showErrors } from "./inbox.js";
 
