@@ -212,6 +212,13 @@ def open_page(browser: Any, cell: Cell, who: str, errors: list[str], fake_clock:
     page.goto(cell.url + "/")
     stalls = []
     for _attempt in range(2):
+        # the sign-in dialog opens only once the page has read the service's clock (GET /v1/clock): wait for
+        # it (or for the load a stored key starts), else a key typed too early is never typed at all
+        with contextlib.suppress(Exception):
+            page.wait_for_function(
+                "() => document.body.dataset.ready === 'true' || document.getElementById('sign-in').open",
+                timeout=READY_MS,
+            )
         key = page.get_by_label("Party API key")
         if key.is_visible():
             key.focus()

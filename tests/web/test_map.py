@@ -40,6 +40,14 @@ def draw_polygon(page: Any, fractions: list[tuple[float, float]]) -> None:
     page.locator("#map").press("Enter")
 
 
+def error_next_to(page: Any, selector: str) -> str:
+    """The refusal placed right after the input of ``selector`` (waited for), which is marked invalid."""
+    error = page.locator(f"{selector} + .field-error")
+    error.wait_for(timeout=LIVE_S)
+    assert page.locator(selector).get_attribute("aria-invalid") == "true"
+    return str(error.inner_text())
+
+
 def test_operation_across_a_zone_is_told_acknowledged_and_seen_acknowledged(
     browser: Any, cell: Cell, shots: Shots
 ) -> None:
@@ -104,10 +112,7 @@ def test_errors_appear_next_to_what_caused_them(browser: Any, cell: Cell, shots:
     page.get_by_label("Altitude from").fill("2000")
     page.get_by_label("Altitude to").fill("1000")
     page.get_by_role("button", name="Submit").click()
-    footprint_error = page.locator("#f-footprint + .field-error")
-    footprint_error.wait_for(timeout=LIVE_S)
-    assert "self-intersecting" in footprint_error.inner_text()
-    assert page.locator("#f-footprint").get_attribute("aria-invalid") == "true"
+    assert "self-intersecting" in error_next_to(page, "#f-footprint")
     assert "lower_m" in page.locator("#f-lower + .field-error").inner_text()
     # the crossing is marked on the map with the reason
     assert page.locator(".leaflet-tooltip", has_text="self-intersecting").count() == 1

@@ -120,6 +120,7 @@ async function start(key) {
     Object.assign(view, { zones, lines, sites, operations, conflicts });
     render();
     if (ownOperations) ownOperations.render(operations);
+    if (inbox) inbox.renderNotifications(); // its cards name the operations and conflicts just read
   }
 
   function fitToView() {
@@ -135,6 +136,7 @@ async function start(key) {
     if (bounds.isValid()) map.map.fitBounds(bounds.pad(0.1), { maxZoom: 14 });
   }
 
+  let inbox = null; // grouped by conflict, naming the operations just read (inbox.js)
   let ownOperations = null; // Plan and Activate for the party's own operations (operations.js)
   let pending = null;
   function changed() {
@@ -261,9 +263,9 @@ async function start(key) {
   setInterval(() => live() && render(), 30000);
   keepClock(() => live() && render()); // a jump of an exercise clock moves Now within seconds
 
-  const inbox = new Inbox({ api, me, parties, nameOf, unitName, focusConflict, announce, changed });
-  ownOperations = new Operations({ api, me, announce, changed });
-  new Drawing({ api, me, parties, units, map, changed, announce });
+  inbox = new Inbox({ api, me, parties, nameOf, unitName, focusConflict, announce, changed, situation: () => view });
+  const drawing = new Drawing({ api, me, parties, units, map, changed, announce });
+  ownOperations = new Operations({ api, me, announce, changed, revise: (op) => drawing.revise(op) });
   await loadAll();
   fitToView();
   const after = await inbox.load();

@@ -1,9 +1,11 @@
 // Drawing and upload: a shape drawn on the map (or typed as GeoJSON) becomes an operation, a zone proposal
-// or a protected site; a file of GeoJSON, KML or CSV is imported. Errors from the API appear next to the
+// or a protected site; a route drawn on the map, with a departure and a speed or a time at every waypoint,
+// becomes a movement (POST /v1/movements); an operation or a movement of the party's is revised in the same
+// form (PUT with If-Match); a file of GeoJSON, KML or CSV is imported. Errors from the API appear next to the
 // input they name, and a geometry error that names a place is marked on the map.
 /* global L */
 import { serviceNow } from "./clock.js";
-import { escapeHtml as esc } from "./map.js";
+import { escapeHtml as esc, fmtTime } from "./map.js";
 import { showErrors } from "./inbox.js";
 
 const $ = (id) => document.getElementById(id);
@@ -44,6 +46,18 @@ function localValue(date) {
   return date.toISOString().slice(0, 16);
 }
 
+/** RFC 3339 -> "YYYY-MM-DDTHH:MM" (UTC) for a datetime-local input. */
+function fromUtc(text) {
+  return text ? localValue(new Date(text)) : "";
+}
+
+/** Great-circle distance in metres between two [lon, lat] (a schedule's first guess, not a measurement). */
+function metres([lon1, lat1], [lon2, lat2]) {
+  const r = Math.PI / 180;
+  const a = Math.sin(((lat2 - lat1) * r) / 2) ** 2 + Math.cos(lat1 * r) * Math.cos(lat2 * r) * Math.sin(((lon2 - lon1) * r) / 2) ** 2;
+  return 2 * 6371008.8 * Math.asin(Math.sqrt(a));
+}
+
 export class Drawing {
   constructor(ctx) {
     this.ctx = ctx; // {api, me, parties, units, map, changed, announce}
@@ -58,6 +72,10 @@ export class Drawing {
     this.map.on("click", (ev) => this.click(ev.latlng));
     this.map.getContainer().addEventListener("keydown", (ev) => this.key(ev));
     $("draw-start").addEventListener("click", () => this.start("polygon"));
+    $("draw-route").addEventListener("click", () => this.start("line"));
+    $("draw-stop-revise").addEventListener("click", () => this.stopRevise());
+    for (const radio of this.form.querySelectorAll('input[name="m-schedule"]')) radio.addEventListener("change", () => this.showSchedule());
+    this.revising = null; // {op, movement, volume} while the form revises one of the party's operations
     $("draw-point").addEventListener("click", () => this.start("point"));
     $("draw-undo").addEventListener("click", () => this.undo());
     $("draw-finish").addEventListener("click", () => this.finish());
@@ -77,6 +95,7 @@ export class Drawing {
     $("f-start").value = localValue(new Date(now.getTime() + 3600e3));
     $("f-end").value = localValue(new Date(now.getTime() + 3 * 3600e3));
     $("f-valid-until").value = localValue(new Date(now.getTime() + 90 * 86400e3));
+    $("m-departure").value = localValue(new Date(now.getTime() + 3600e3));
     const box = $("f-counterparties");
     for (const p of ctx.parties) {
       if (p.id === ctx.me.id || p.role !== "party") continue;
@@ -108,6 +127,121 @@ export class Drawing {
   showFields() {
     const what = this.what.value;
     for (const div of this.form.querySelectorAll("[data-for]")) div.hidden = !div.dataset.for.split(" ").includes(what);
+    this.showSchedule();
+  }
+
+  /** A movement's schedule: a departure and a speed, or a time at every waypoint of the route. */
+  byTimes() {
+    return $("m-by-times").checked;
+  }
+
+  showSchedule() {
+    $("m-speed-row").hidden = this.byTimes();
+    $("m-times-row").hidden = !this.byTimes();
+    if (this.byTimes()) this.fillTimes();
+  }
+
+  /** The route in the footprint box, if it is a LineString. */
+  route() {
+    try {
+      const g = JSON.parse(this.footprint.value);
+      return g && g.type === "LineString" && Array.isArray(g.coordinates) ? g.coordinates : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** One time input per waypoint of the route; the ones typed are kept, new ones are guessed from the
+   * departure and the speed above. */
+  fillTimes(given = null) {
+    const list = $("m-times");
+    const route = this.route();
+    $("m-times-hint").hidden = Boolean(route);
+    if (!route) {
+      list.replaceChildren();
+      return;
+    }
+    const typed = given || [...list.querySelectorAll("input")].map((i) => i.value);
+    const kmh = Number($("m-speed").value);
+    const speed = kmh > 0 ? kmh / 3.6 : 10; // m/s: a first guess for each time, to be corrected
+    let t = Date.parse(utc($("m-departure").value)) || serviceNow();
+    list.replaceChildren();
+    route.forEach((point, i) => {
+      if (i > 0) t += (metres(route[i - 1], point) / speed) * 1000;
+      const li = document.createElement("li");
+      const id = `m-time-${i}`;
+      li.innerHTML = `<label for="${id}">Waypoint ${i + 1} (${esc(point[1].toFixed(4))}, ${esc(point[0].toFixed(4))})</label>
+        <input id="${id}" type="datetime-local" step="60">`;
+      li.querySelector("input").value = typed[i] || localValue(new Date(Math.ceil(t / 60000) * 60000));
+      list.append(li);
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------ revise
+
+  /** Load one of the party's operations into the form (a movement with its route and schedule); the
+   * submit then sends its revision with If-Match, so a change made meanwhile is refused, not overwritten. */
+  async revise(op) {
+    let movement = null;
+    try {
+      movement = (await this.ctx.api.get(`/v1/movements/${encodeURIComponent(op.id)}`)).movement;
+    } catch (err) {
+      if (err.status !== 404) throw err; // 404: an operation declared by its volumes, not a movement
+    }
+    if (!movement && op.volumes.length !== 1) {
+      return `${op.title || op.id} has ${op.volumes.length} volumes: revise it through the API or a file (the form holds one volume).`;
+    }
+    this.cancel();
+    const volume = movement ? null : op.volumes[0];
+    this.revising = { op, movement, volume };
+    this.what.value = movement ? "movement" : "operation";
+    this.what.disabled = true;
+    $("f-title").value = op.title || "";
+    $("f-kind").value = op.kind;
+    const altitude = movement ? movement.altitude : volume.altitude;
+    $("f-lower").value = String(altitude.lower_m);
+    $("f-upper").value = String(altitude.upper_m);
+    $("f-unit").value = op.unit || "";
+    if (movement) {
+      this.footprint.value = JSON.stringify(movement.route);
+      $("m-half-width").value = String(movement.half_width_m);
+      $("m-tolerance").value = String((movement.tolerance_s || 0) / 60);
+      const times = movement.waypoint_times;
+      $("m-by-times").checked = Boolean(times);
+      $("m-by-speed").checked = !times;
+      if (!times) {
+        $("m-departure").value = fromUtc(movement.departure);
+        $("m-speed").value = String(Math.round(movement.speed_m_s * 3.6 * 100) / 100);
+      }
+      this.showFields();
+      if (times) this.fillTimes(times.map(fromUtc));
+    } else {
+      this.footprint.value = JSON.stringify(volume.footprint);
+      $("f-start").value = fromUtc(volume.window.start);
+      $("f-end").value = fromUtc(volume.window.end);
+      this.showFields();
+    }
+    $("f-state-row").hidden = true; // a revision keeps the state; Plan and Activate are on the inbox's card
+    $("draw-revising").hidden = false;
+    $("draw-revising-text").textContent = `Revising ${movement ? "movement" : "operation"} “${op.title || op.id}” (${op.state}, version ${op.version}). Change the shape or the fields, then send the revision.`;
+    $("draw-submit").textContent = "Send revision";
+    this.preview();
+    $("draw-result").replaceChildren();
+    return "";
+  }
+
+  /** Back to declaring new things; `clear`: the shape and the form's result go too. */
+  stopRevise(clear = true) {
+    this.revising = null;
+    this.what.disabled = false;
+    $("f-state-row").hidden = false;
+    $("draw-revising").hidden = true;
+    $("draw-submit").textContent = "Submit";
+    if (clear) {
+      this.cancel();
+      $("draw-result").replaceChildren();
+    }
+    this.showFields();
   }
 
   start(mode) {
@@ -119,7 +253,9 @@ export class Drawing {
     this.hint.textContent =
       mode === "point"
         ? "Click the map where the site is."
-        : "Click the map to add corners. Enter or “Finish shape” closes the polygon; Backspace undoes; Escape cancels.";
+        : mode === "line"
+          ? "Click the map at each waypoint, in the order travelled. Enter or “Finish shape” ends the route; Backspace undoes; Escape cancels."
+          : "Click the map to add corners. Enter or “Finish shape” closes the polygon; Backspace undoes; Escape cancels.";
   }
 
   click(latlng) {
@@ -130,7 +266,10 @@ export class Drawing {
       return;
     }
     this.redraw();
-    this.hint.textContent = `${this.points.length} corner${this.points.length > 1 ? "s" : ""}. Enter or “Finish shape” closes the polygon.`;
+    this.hint.textContent =
+      this.mode === "line"
+        ? `${this.points.length} waypoint${this.points.length > 1 ? "s" : ""}. Enter or “Finish shape” ends the route.`
+        : `${this.points.length} corner${this.points.length > 1 ? "s" : ""}. Enter or “Finish shape” closes the polygon.`;
   }
 
   key(ev) {
@@ -166,12 +305,20 @@ export class Drawing {
     } else if (this.mode === "polygon" && this.points.length >= 3) {
       const ring = [...this.points, this.points[0]];
       this.footprint.value = JSON.stringify({ type: "Polygon", coordinates: [ring] });
+    } else if (this.mode === "line" && this.points.length >= 2) {
+      this.footprint.value = JSON.stringify({ type: "LineString", coordinates: this.points });
+      if (this.what.value !== "movement" && !this.revising) {
+        this.what.value = "movement"; // a route is a movement's (an operation's corridor can be typed)
+        this.showFields();
+      }
     } else {
-      this.hint.textContent = this.mode === "polygon" ? "A polygon needs at least 3 corners." : "Choose a tool first.";
+      this.hint.textContent =
+        this.mode === "polygon" ? "A polygon needs at least 3 corners." : this.mode === "line" ? "A route needs at least 2 waypoints." : "Choose a tool first.";
       return;
     }
     this.mode = null;
     this.preview();
+    if (this.byTimes()) this.fillTimes();
     this.hint.textContent = "Shape ready: fill in the form and submit.";
   }
 
@@ -202,22 +349,19 @@ export class Drawing {
     } catch (err) {
       return { error: { field: "footprint", message: `not valid GeoJSON: ${err.message}` } };
     }
+    const altitude = { lower_m: Number($("f-lower").value), upper_m: Number($("f-upper").value) };
+    if (what === "movement") return this.movementBody(footprint, altitude);
     if (what === "operation") {
+      const volume = { footprint, altitude, window: { start: utc($("f-start").value), end: utc($("f-end").value) } };
+      const was = this.revising && this.revising.volume;
+      if (was && footprint && was.footprint.type === footprint.type) {
+        // a circle keeps its radius, a corridor its half-width (the form does not show them)
+        if (was.radius_m != null) volume.radius_m = was.radius_m;
+        if (was.half_width_m != null) volume.half_width_m = was.half_width_m;
+      }
+      const common = { kind: $("f-kind").value, title: $("f-title").value, ...this.unit(), volumes: [volume] };
       return {
-        path: "/v1/operations",
-        body: {
-          kind: $("f-kind").value,
-          title: $("f-title").value,
-          state: $("f-state").value,
-          ...this.unit(),
-          volumes: [
-            {
-              footprint,
-              altitude: { lower_m: Number($("f-lower").value), upper_m: Number($("f-upper").value) },
-              window: { start: utc($("f-start").value), end: utc($("f-end").value) },
-            },
-          ],
-        },
+        ...this.target("/v1/operations", common),
         targets: {
           "volumes[0].footprint": this.footprint,
           "volumes[0].radius_m": this.footprint,
@@ -241,6 +385,7 @@ export class Drawing {
     if (what === "zone") {
       const counterparties = [...this.form.querySelectorAll('input[name="counterparty"]:checked')].map((i) => i.value);
       return {
+        method: "POST",
         path: "/v1/zones",
         body: { name: $("f-zone-name").value, counterparties, footprint, validity: { start: utc($("f-start").value), end: utc($("f-end").value) } },
         targets: {
@@ -254,6 +399,7 @@ export class Drawing {
       };
     }
     return {
+      method: "POST",
       path: "/v1/sites",
       body: {
         name: $("f-site-name").value,
@@ -278,6 +424,62 @@ export class Drawing {
     };
   }
 
+  /** Where a declaration goes: POST a new one (with its state), or PUT the revision of the operation
+   * being revised, with If-Match its version (its state is kept). */
+  target(path, common) {
+    if (!this.revising) return { method: "POST", path, body: { ...common, state: $("f-state").value } };
+    const op = this.revising.op;
+    return { method: "PUT", path: `${path}/${encodeURIComponent(op.id)}`, body: common, headers: { "If-Match": `"${op.version}"` } };
+  }
+
+  /** A movement: the route drawn (or typed), a departure and a speed or a time at every waypoint, the
+   * corridor's half-width, the tolerance (docs/formats.md, Movements). */
+  movementBody(route, altitude) {
+    const movement = {
+      route,
+      half_width_m: Number($("m-half-width").value),
+      altitude,
+      tolerance_s: Math.round(Number($("m-tolerance").value) * 60),
+    };
+    const targets = {
+      movement: this.footprint,
+      "movement.route": this.footprint,
+      "movement.half_width_m": $("m-half-width"),
+      "movement.tolerance_s": $("m-tolerance"),
+      "movement.altitude": $("f-lower"),
+      "movement.altitude.lower_m": $("f-lower"),
+      "movement.altitude.upper_m": $("f-upper"),
+      "movement.departure": $("m-departure"),
+      "movement.speed_m_s": $("m-speed"),
+      "movement.waypoint_times": $("m-times-row"),
+      kind: $("f-kind"),
+      title: $("f-title"),
+      state: $("f-state"),
+      known_conflict_tokens: $("f-state"),
+      unit: $("f-unit"),
+    };
+    if (this.byTimes()) {
+      const inputs = [...$("m-times").querySelectorAll("input")];
+      movement.waypoint_times = inputs.map((i) => utc(i.value));
+      inputs.forEach((input, i) => (targets[`movement.waypoint_times[${i}]`] = input));
+      if (!inputs.length) targets["movement.waypoint_times"] = this.footprint; // no route yet: draw it
+    } else {
+      movement.departure = utc($("m-departure").value);
+      movement.speed_m_s = Number($("m-speed").value) / 3.6;
+      if (this.revising && this.revising.movement && this.revising.movement.speed_m_s) {
+        // unchanged in km/h as shown: the speed declared, not its rounding
+        const was = this.revising.movement.speed_m_s;
+        if (Math.round(was * 3.6 * 100) / 100 === Number($("m-speed").value)) movement.speed_m_s = was;
+      }
+    }
+    const common = { kind: $("f-kind").value, title: $("f-title").value, ...this.unit(), movement };
+    return {
+      ...this.target("/v1/movements", common),
+      targets,
+      warnTargets: { "movement.route": this.footprint, "movement.altitude": $("f-upper"), route: this.footprint },
+    };
+  }
+
   async submit() {
     const out = $("draw-result");
     out.replaceChildren();
@@ -289,13 +491,20 @@ export class Drawing {
       return;
     }
     try {
-      const answer = await this.ctx.api.post(req.path, req.body);
+      if (this.revising) {
+        // the proof of knowledge: the current token of every open conflict of the operation, read now
+        const open = await this.ctx.api.all(`/v1/conflicts?operation=${encodeURIComponent(this.revising.op.id)}&state=open`);
+        req.body.known_conflict_tokens = open.map((c) => c.token);
+      }
+      const answer = await this.ctx.api.call(req.method, req.path, req.body, req.headers || {});
       showErrors(this.form, { errors: [] }, {}).forEach((p) => p.remove());
+      const revised = Boolean(this.revising);
       const obj = answer.operation || answer.zone || answer.site;
       const conflicts = answer.conflicts || [];
       const warnings = showWarnings(this.form, answer.warnings, req.warnTargets || {});
       out.innerHTML =
-        `<p><span class="ok-flag">✓ Stored</span> ${esc(obj.id)} (${esc(obj.state || "")}), receipt ${esc(answer.receipt && answer.receipt.seq)}.</p>` +
+        `<p><span class="ok-flag">✓ ${revised ? "Revised" : "Stored"}</span> ${esc(obj.title || obj.name || obj.id)} ${obj.title || obj.name ? `(${esc(obj.id)}, ` : "("}${esc(obj.state || "")}${revised ? `, version ${esc(obj.version)}` : ""}), receipt ${esc(answer.receipt && answer.receipt.seq)}.</p>` +
+        (answer.movement ? `<p>Swept into ${esc(obj.volumes.length)} volume${obj.volumes.length === 1 ? "" : "s"} along the route, ${esc(fmtTime(obj.volumes[0].window.start))} – ${esc(fmtTime(obj.volumes[obj.volumes.length - 1].window.end))}.</p>` : "") +
         (warnings.length
           ? `<p class="field-warning">${warnings.length} warning${warnings.length > 1 ? "s" : ""} next to the input: taken as sent; check, and revise it if it is a mistake.</p>`
           : "") +
@@ -310,6 +519,8 @@ export class Drawing {
       out.scrollIntoView({ block: "nearest" });
       this.layer.clearLayers();
       this.footprint.value = "";
+      if (revised) this.stopRevise(false);
+      if (this.byTimes()) this.fillTimes();
       this.ctx.changed();
     } catch (err) {
       showErrors(this.form, err, req.targets);

@@ -1,8 +1,10 @@
-// The inbox: notifications with their deadlines counting down (overdue ones say so in words and with an
-// icon, not by colour alone), acknowledgement, requests to approve or deny, zone proposals to answer, and
+// The inbox: notifications grouped by what they are about (one card per conflict, alert or thread, naming
+// my operation and its unit and the other party) and sorted by danger (js/triage.js), with their deadlines
+// counting down (overdue ones say so in words and with an icon, not by colour alone), acknowledgement, requests to approve or deny, zone proposals to answer, and
 // the hotline. Every action is one API call; what it answers is shown where the action was taken.
 import { serviceNow } from "./clock.js";
 import { escapeHtml, fmtTime } from "./map.js";
+import { RANKS, needsAck, passes, triage } from "./triage.js";
 
 const esc = escapeHtml;
 
@@ -109,6 +111,13 @@ export class Inbox {
     this.proposalsEl = document.getElementById("proposals");
     this.hotlineEl = document.getElementById("hotline");
     this.countEl = document.getElementById("inbox-count");
+    this.countsEl = document.getElementById("inbox-counts");
+    this.kindEl = document.getElementById("inbox-kind");
+    this.stateEl = document.getElementById("inbox-state");
+    this.requests = [];
+    this.expired = []; // expired conflicts, read when ended cards are asked for (the map's list leaves them out)
+    this.kindEl.addEventListener("change", () => this.renderNotifications());
+    this.stateEl.addEventListener("change", () => this.showState());
     this.openThread = null;
     setInterval(() => this.tick(), 1000);
   }
@@ -138,21 +147,119 @@ export class Inbox {
     if (n.kind === "message") this.loadHotline();
   }
 
-  sorted() {
-    const all = [...this.notifications.values()];
-    const pending = all.filter((n) => n.state === "pending" && n.deadline).sort((a, b) => a.deadline.localeCompare(b.deadline));
-    const rest = all.filter((n) => !(n.state === "pending" && n.deadline)).sort((a, b) => b.seq - a.seq);
-    return [...pending, ...rest.slice(0, 100)];
+  /** The state filter changed: ended cards name their operation, so expired conflicts are read (one
+   * request) before they are shown. */
+  async showState() {
+    this.renderNotifications();
+    if (this.stateEl.value !== "ended" && this.stateEl.value !== "all") return;
+    try {
+      this.expired = await this.ctx.api.all("/v1/conflicts?state=expired");
+      this.renderNotifications();
+    } catch (err) {
+      console.warn("expired conflicts", err);
+    }
+  }
+
+  /** The groups of the inbox (js/triage.js) with the filters applied, and every group's rank counted. */
+  groups() {
+    const seen = this.ctx.situation ? this.ctx.situation() : {};
+    const situation = { ...seen, conflicts: [...(seen.conflicts || []), ...this.expired] };
+    const aboutConflicts = (this.requests || []).filter((r) => r.about && r.about.type === "conflict");
+    return triage([...this.notifications.values()], aboutConflicts, situation, serviceNow());
   }
 
   renderNotifications() {
     const pending = [...this.notifications.values()].filter((n) => n.state === "pending" && n.deadline).length;
     this.countEl.textContent = pending ? String(pending) : "";
+    const all = this.groups();
+    const kind = this.kindEl ? this.kindEl.value : "all";
+    const state = this.stateEl ? this.stateEl.value : "active";
+    const shown = all.filter((g) => passes(g, kind, state));
+    // counts per group, of what the kind filter keeps (the state filter picks among them)
+    const ofKind = all.filter((g) => passes(g, kind, "all"));
+    if (this.countsEl) {
+      this.countsEl.textContent = RANKS.map(([rank, label]) => `${label}: ${ofKind.filter((g) => g.rank === rank).length}`).join(" · ");
+    }
     this.listEl.replaceChildren();
-    const shown = this.sorted();
-    if (!shown.length) this.listEl.append(el('<li class="empty">No notifications.</li>'));
-    for (const n of shown) this.listEl.append(this.card(n));
+    if (!shown.length) {
+      const hidden = ofKind.length - shown.length;
+      this.listEl.append(el(`<li class="empty">Nothing here.${hidden ? ` ${hidden} more under other filters (Ended: ${ofKind.filter((g) => g.rank === "ended").length}).` : ""}</li>`));
+    }
+    let rank = null;
+    for (const g of shown.slice(0, 200)) {
+      if (g.rank !== rank) {
+        rank = g.rank;
+        const label = RANKS.find(([r]) => r === rank)[1];
+        const n = shown.filter((x) => x.rank === rank).length;
+        this.listEl.append(el(`<li class="rank" data-rank="${esc(rank)}"><h3>${esc(label)} (${n})</h3></li>`));
+      }
+      this.listEl.append(this.groupCard(g));
+    }
     this.tick();
+  }
+
+  /** One card per thing the notifications are about: for a conflict, my operation (and its unit), the
+   * other party, the window; then what was told about it, newest first, and the requests about it. */
+  groupCard(g) {
+    const head = this.headline(g);
+    const toAck = g.notifications.filter(needsAck).length + g.requests.filter((r) => r.state === "open").length;
+    const counts = `${g.notifications.length} notification${g.notifications.length === 1 ? "" : "s"}` +
+      (g.requests.length ? `, ${g.requests.length} request${g.requests.length === 1 ? "" : "s"}` : "") +
+      (toAck ? `, <b>${toAck} waiting for you</b>` : "");
+    const li = el(`<li class="group" data-group="${esc(g.key)}" data-rank="${esc(g.rank)}" data-type="${esc(g.type)}">
+      <h3>${esc(head.title)}</h3>
+      ${head.mine ? `<p class="mine">${head.mine}</p>` : ""}
+      ${head.when ? `<p class="when">${esc(head.when)}</p>` : ""}
+      <p class="counts">${counts}${g.why ? ` — <span class="ended-why">ended: ${esc(g.why)}</span>` : ""}</p>
+      <ul class="cards"></ul>
+    </li>`);
+    const ul = li.querySelector("ul");
+    for (const n of g.notifications) ul.append(this.card(n));
+    for (const r of g.requests) ul.append(this.requestCard(r, this.ctx.me.id));
+    return li;
+  }
+
+  /** The card's title, whose operation it concerns (and its unit), and when. */
+  headline(g) {
+    const newest = g.notifications[0];
+    const b = (newest && newest.body) || {};
+    const unitOf = (unit) => (unit ? `, unit <strong>${esc(this.ctx.unitName(unit))}</strong>` : "");
+    if (g.type === "conflict") {
+      const c = g.conflict;
+      const kind = ((c && c.kind) || b.kind || "").replace("_", " ");
+      const other = (c && c.counterpart && c.counterpart.party_name) || (typeof b.counterpart === "string" ? b.counterpart : "") || "the other side";
+      const op = g.operation;
+      const unit = (op && op.unit) || (c && c.unit) || (newest && newest.unit) || null;
+      // my side: my operation, or (an area conflict whose area is mine) my zone, line or site
+      const area = { zone_entry: "zone", band_entry: "line's band", protected_site: "protected site" }[(c && c.kind) || b.kind];
+      const mine = op
+        ? `Your operation <strong>${esc(op.title || op.id)}</strong> (${esc(op.state)})${unitOf(unit)}`
+        : c && area // not one of my operations: the area is mine
+          ? `Your ${esc(area)}, entered by an operation of ${esc(other)}${unitOf(unit)}`
+          : c && c.operation
+            ? `Your operation ${esc(c.operation)}${unitOf(unit)}`
+            : unit ? `For${unitOf(unit).slice(1)}` : "";
+      const w = g.window;
+      const now = serviceNow();
+      const when = w
+        ? `${fmtTime(w.start)} – ${fmtTime(w.end)}${g.rank === "in-force" ? ", in force now" : Date.parse(w.start) > now && g.rank !== "ended" ? `, starts in ${remaining(w.start, now).text.slice(0, -3)} h` : ""}`
+        : "";
+      return { title: `${kind ? `${kind[0].toUpperCase()}${kind.slice(1)} conflict` : "Conflict"} with ${other}`, mine, when };
+    }
+    if (g.type === "alert") {
+      const a = g.alert;
+      const other = a && a.counterpart ? a.counterpart.party_name || a.counterpart.track : "";
+      // before the alerts are read again (every few seconds), what its newest notification says
+      const told = describe(newest, this.ctx.nameOf).title.replace(/^(Tactical alert|Undeclared entry) (raised|resolved): /, "");
+      return {
+        title: a ? `Tactical alert${other ? ` with ${other}` : ""} (${a.state})` : `Tactical alert: ${told}`,
+        mine: a && a.own_tracks && a.own_tracks.length ? `Your track${a.own_tracks.length > 1 ? "s" : ""} <strong>${esc(a.own_tracks.join(", "))}</strong>` : "",
+        when: a ? `closest ${Math.round(a.min_horizontal_m)} m at ${fmtTime(a.closest_at)}` : "",
+      };
+    }
+    if (g.type === "thread") return { title: `Hotline: ${b.subject || "thread"}`, mine: "", when: "" };
+    if (g.type === "request") return { title: `Request ${b.kind ? b.kind.replace("_", " ") : ""}`.trim(), mine: "", when: "" };
+    return { title: describe(newest, this.ctx.nameOf).title, mine: newest && newest.unit ? `For${unitOf(newest.unit).slice(1)}` : "", when: "" };
   }
 
   card(n) {
@@ -221,6 +328,15 @@ export class Inbox {
    * that passed is read again once, a few seconds later: the service may have escalated it to the next
    * contact, with a new deadline to count down to. */
   tick() {
+    // once a minute the groups are sorted again (a conflict comes into force, a window passes), unless the
+    // officer is working in the list (a re-render would take the focus away)
+    const minute = Math.floor(serviceNow() / 60000);
+    if (this.minute !== undefined && minute !== this.minute && !this.listEl.contains(document.activeElement)) {
+      this.minute = minute;
+      this.renderNotifications();
+      return;
+    }
+    this.minute = minute;
     this.refetched = this.refetched || new Set();
     for (const span of this.listEl.querySelectorAll(".countdown")) {
       const r = remaining(span.dataset.deadline);
@@ -252,9 +368,13 @@ export class Inbox {
       this.ctx.api.all("/v1/requests"),
       this.ctx.api.all("/v1/zones?state=proposed"),
     ]);
+    // a request about a conflict is shown under that conflict's card; the others here
+    this.requests = requests;
+    this.renderNotifications();
+    const own = requests.filter((r) => !(r.about && r.about.type === "conflict"));
     this.requestsEl.replaceChildren();
-    const open = requests.filter((r) => r.state === "open");
-    const closed = requests.filter((r) => r.state !== "open").slice(-10).reverse();
+    const open = own.filter((r) => r.state === "open");
+    const closed = own.filter((r) => r.state !== "open").slice(-10).reverse();
     if (!open.length && !closed.length) this.requestsEl.append(el('<li class="empty">No requests.</li>'));
     for (const r of [...open, ...closed]) this.requestsEl.append(this.requestCard(r, me));
     this.proposalsEl.replaceChildren();

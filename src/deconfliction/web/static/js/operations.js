@@ -1,7 +1,8 @@
-// The party's own operations: Plan and Activate, with the current token of each open conflict (the proof of
-// knowledge). When the service answers 409 awaiting_acknowledgement, the card says which conflicts wait for
-// whom, and offers an override per conflict, whose reason is required: a deliberate step, recorded in the
-// ledger and told at once to the other side and the coordinators (docs/notifications.md).
+// The party's own operations: Revise (in the draw form, with If-Match: js/draw.js), Plan and Activate, with
+// the current token of each open conflict (the proof of knowledge). When the service answers 409
+// awaiting_acknowledgement, the card says which conflicts wait for whom, and offers an override per
+// conflict, whose reason is required: a deliberate step, recorded in the ledger and told at once to the
+// other side and the coordinators (docs/notifications.md).
 import { escapeHtml as esc, fmtTime } from "./map.js";
 import { showErrors } from "./inbox.js";
 
@@ -11,11 +12,11 @@ function el(html) {
   return t.content.firstElementChild;
 }
 
-const NEXT = { draft: ["plan", "Plan"], planned: ["activate", "Activate"] };
+const NEXT = { draft: ["plan", "Plan"], planned: ["activate", "Activate"], active: null };
 
 export class Operations {
   constructor(ctx) {
-    this.ctx = ctx; // {api, me, announce, changed}
+    this.ctx = ctx; // {api, me, announce, changed, revise}
     this.box = document.getElementById("own-operations");
     this.listEl = document.getElementById("operations");
     this.countEl = document.getElementById("operations-count");
@@ -24,12 +25,12 @@ export class Operations {
   }
 
   render(operations) {
-    const mine = operations.filter((o) => o.owner === this.ctx.me.id && NEXT[o.state]);
+    const mine = operations.filter((o) => o.owner === this.ctx.me.id && o.state in NEXT);
     this.countEl.textContent = String(mine.length);
     // a card whose operation did not change is kept as it is (a reason being typed is not lost)
     const kept = new Map([...this.listEl.querySelectorAll(":scope > li[data-id]")].map((li) => [li.dataset.id, li]));
     this.listEl.replaceChildren();
-    if (!mine.length) this.listEl.append(el('<li class="empty">No draft or planned operation of yours.</li>'));
+    if (!mine.length) this.listEl.append(el('<li class="empty">No draft, planned or active operation of yours.</li>'));
     for (const op of mine) {
       const old = kept.get(op.id);
       this.listEl.append(old && old.dataset.version === String(op.version) ? old : this.card(op));
@@ -37,7 +38,6 @@ export class Operations {
   }
 
   card(op) {
-    const [verb, label] = NEXT[op.state];
     const title = op.title || op.id;
     const first = op.volumes.length ? op.volumes[0].window : null;
     const li = el(`<li class="card" data-id="${esc(op.id)}" data-state="${esc(op.state)}" data-version="${esc(op.version)}">
@@ -46,13 +46,38 @@ export class Operations {
       <div class="actions"></div>
       <div class="gate" role="status" aria-live="polite"></div>
     </li>`);
+    const revise = el('<button type="button">Revise</button>');
+    revise.setAttribute("aria-label", `Revise: ${title}`);
+    revise.addEventListener("click", () => this.revise(op, li));
+    if (!NEXT[op.state]) {
+      li.querySelector(".actions").append(revise); // active: revised in place, its state kept
+      return li;
+    }
+    const [verb, label] = NEXT[op.state];
     const go = el(`<button type="button" class="primary">${label}</button>`);
     go.setAttribute("aria-label", `${label}: ${title}`);
     go.addEventListener("click", () => this.send(op, verb, [], li, go));
-    li.querySelector(".actions").append(go);
+    li.querySelector(".actions").append(go, revise);
     const waiting = this.waiting.get(op.id);
     if (waiting) this.showWaiting(op, verb, waiting, li);
     return li;
+  }
+
+  /** The operation (or movement) loaded into the draw form, which then sends its revision. */
+  async revise(op, li) {
+    const gate = li.querySelector(".gate");
+    try {
+      const refused = await this.ctx.revise(op);
+      if (refused) {
+        gate.replaceChildren(el(`<p class="field-error" role="alert">${esc(refused)}</p>`));
+        return;
+      }
+      document.getElementById("tab-draw").click();
+      document.getElementById("f-title").focus();
+      this.ctx.announce(`Revising ${op.title || op.id} in the draw form.`);
+    } catch (err) {
+      gate.replaceChildren(el(`<p class="field-error" role="alert">${esc(err.message)}</p>`));
+    }
   }
 
   /** The current token of every open conflict of the operation, read now (they change as the others do). */
