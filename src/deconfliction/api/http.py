@@ -17,10 +17,18 @@ from deconfliction.api.access import note_party
 from deconfliction.api.tls import client_fingerprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Party
-from deconfliction.domain.signing import SignedRequest
+from deconfliction.domain.signing import (
+    KEY_ID_HEADER,
+    OLD_SIGNATURE_HEADERS,
+    SIGNATURE_HEADER,
+    SIGNATURE_HEADERS,
+    TIMESTAMP_HEADER,
+    SignedRequest,
+)
 from deconfliction.errors import (
     InvalidInput,
     NotAuthenticated,
+    OldSignatureHeaders,
     PreconditionRequired,
     SignatureInvalid,
     SignatureReplayed,
@@ -88,6 +96,8 @@ async def bearer_key(
         caller: Caller = CertificateCaller.of(fingerprint, request)
     else:
         caller = Caller.of(credentials.credentials, request)
+    if request.method in WRITE_METHODS:
+        refuse_old_signature_headers(request)
     if request.method in WRITE_METHODS and not caller.signed:
         # the one rule of signed writes (docs/signing.md): a party with a key signs every write, and an
         # unsigned one is refused here, before its body or ids are looked at
@@ -247,7 +257,20 @@ def after_cursor(items: list[dict[str, Any]], after: str | None) -> list[dict[st
     return [i for i in items if after is None or i["id"] > after]
 
 
-SIGNATURE_HEADERS = ("Signature-Key-Id", "Signature-Timestamp", "Signature")
+def refuse_old_signature_headers(request: Request) -> None:
+    """A write signed with the headers' former names (``Signature-Key-Id``, ``Signature-Timestamp``,
+    ``Signature``) is refused with a 400 that names the new ones, so that an old client fails loudly
+    rather than being taken for unsigned. A ``Signature`` that comes with ``Signature-Input`` is an RFC
+    9421 message signature (of a gateway, say): not ours, and not refused."""
+    old = [h for h in OLD_SIGNATURE_HEADERS if request.headers.get(h) is not None]
+    if old == ["Signature"] and request.headers.get("Signature-Input") is not None:
+        return
+    if old:
+        raise OldSignatureHeaders(
+            f"{', '.join(old)}: sign with {', '.join(SIGNATURE_HEADERS)} instead (same values, new names; "
+            "docs/signing.md)",
+            headers=list(SIGNATURE_HEADERS),
+        )
 
 
 def take_signature(request: Request, body: bytes) -> SignedRequest | None:
@@ -281,9 +304,9 @@ def signed_request(request: Request, body: bytes) -> SignedRequest | None:
     except orjson.JSONDecodeError:
         parsed = None  # the body parser answers for it
     return SignedRequest(
-        key_id=str(values["Signature-Key-Id"]),
-        timestamp=str(values["Signature-Timestamp"]),
-        signature=str(values["Signature"]),
+        key_id=str(values[KEY_ID_HEADER]),
+        timestamp=str(values[TIMESTAMP_HEADER]),
+        signature=str(values[SIGNATURE_HEADER]),
         method=request.method,
         path=request.url.path,
         body=parsed,

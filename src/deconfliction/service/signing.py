@@ -17,6 +17,8 @@ from typing import Any
 from deconfliction.domain.party import Party
 from deconfliction.domain.signing import (
     MAX_SKEW_S,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
     SignedRequest,
     b64url,
     fresh,
@@ -125,10 +127,10 @@ def accept_signature(
     signed_at = parse_signed_at(signed.timestamp)
     if not fresh(signed_at, now):
         raise SignatureInvalid(
-            f"Signature-Timestamp {signed.timestamp} is more than {MAX_SKEW_S} s from the service's time "
+            f"{TIMESTAMP_HEADER} {signed.timestamp} is more than {MAX_SKEW_S} s from the service's time "
             f"{now.isoformat()}; sign again",
         )
-    raw = from_b64url(signed.signature, "Signature", 64)
+    raw = from_b64url(signed.signature, SIGNATURE_HEADER, 64)
     if not signature_valid(key.public_key, signed.message(), raw):
         raise SignatureInvalid("the signature does not match the request (method, path, timestamp, key, body)")
     digest = hashlib.sha256(raw).hexdigest()
