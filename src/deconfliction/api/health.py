@@ -6,8 +6,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from deconfliction import __version__
-from deconfliction.api import wire
+from deconfliction import __version__, wire
 from deconfliction.api.http import RuntimeDep, json_response
 from deconfliction.service.health import check
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import MessageIn, PreferencesIn, ThreadIn
 from deconfliction.domain.hotline import LANGUAGES, PARAM_KINDS, TEMPLATES, parse_message, template_fields

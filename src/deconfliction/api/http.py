@@ -10,9 +10,11 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from deconfliction import wire
 from deconfliction.api.access import note_party
 from deconfliction.api.tls import client_fingerprint
 from deconfliction.domain.limits import Limits
@@ -156,8 +158,14 @@ SIGNATURE_TAKEN = "signature_in_transaction"
 which checks it inside the write's own transaction and keeps it in the ledger entry."""
 
 
+def json_bytes(body: Any) -> bytes:
+    """An answer's bytes: a response model by its own serializer (``wire.to_json``), anything else
+    (a ledger line, a replayed view) by orjson."""
+    return wire.to_json(body) if isinstance(body, BaseModel) else orjson.dumps(body)
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+    return Response(json_bytes(body), status_code=status, media_type="application/json", headers=headers)
 
 
 def etag(version: int) -> str:
@@ -329,7 +337,7 @@ def idempotency(
 
     def store(result: Any) -> StoredResponse:
         status, headers, content = render(result)
-        return StoredResponse(fingerprint, status, headers, orjson.dumps(content))
+        return StoredResponse(fingerprint, status, headers, json_bytes(content))
 
     return Idempotency(key, fingerprint, store)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import HTMLResponse, Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import IncidentIn
 from deconfliction.domain.incident import Incident, parse_incident

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.http import SEQ_MAX, KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.ledger import export_line
 from deconfliction.domain.party import Party

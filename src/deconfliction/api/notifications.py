@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Header, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.contract import problems
 from deconfliction.api.http import SEQ_MAX, KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.domain.notification import Notification, NotificationState

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.http import (
     IdemKey,
     KeyDep,

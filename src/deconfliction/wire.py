@@ -2,12 +2,16 @@
 
 Each /v1 route names one of these as its ``response_model``: the document shows it, the Python client is
 checked against it (tests/client/test_models_follow_the_document.py), and the test suite checks answers
-against it (schemathesis: tests/api/test_schemathesis.py). The hot paths keep serialising their views
-with orjson; these models describe exactly those views.
+against it (schemathesis: tests/api/test_schemathesis.py). The views of ``service/views.py`` build these
+models, so an answer cannot leave its declared shape; ``to_json`` serialises one (pydantic's own
+serializer, no second validation), and the hot paths keep their answers that cheap.
+
+Here rather than in ``api/``: the service layer builds them, and it imports no web framework (this
+module needs only pydantic). ``domain/`` does not import them: domain types are not wire types.
 
 Members that a view leaves out when they do not apply (``historical``, ``unit``, ``own_volume``) are
-optional here. Objects whose members are open-ended by design (a ledger entry's payload, a notification's
-body, GeoJSON) are ``dict``.
+optional here, and left out of the JSON when the view did not set them (``to_json``). Objects whose
+members are open-ended by design (a ledger entry's payload, a notification's body, GeoJSON) are ``dict``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,18 @@ from deconfliction.domain.party import Role
 T = TypeVar("T")
 
 GeoJSON = dict[str, Any]
+
+
+def to_json(answer: BaseModel) -> bytes:
+    """An answer's JSON: the members its view set, and only those (one left out stays out; one set to
+    None is null), by pydantic's serializer without validating again."""
+    return answer.__pydantic_serializer__.to_json(answer, exclude_unset=True)
+
+
+def to_record(answer: BaseModel) -> dict[str, Any]:
+    """The same members as plain JSON values, where a dict is kept (a ledger payload, a stored view)."""
+    record: dict[str, Any] = answer.__pydantic_serializer__.to_python(answer, mode="json", exclude_unset=True)
+    return record
 
 
 class Out(BaseModel):
