@@ -87,7 +87,7 @@ class AltitudeOut(Out):
 
 class VolumeOut(Out):
     footprint: GeoJSON = Field(description="An RFC 7946 geometry, as declared (docs/formats.md)")
-    radius_m: float | None = Field(None, description="Beside a Point footprint: the circle's radius, metres")
+    radius_m: float | None = Field(default=None, description="Beside a Point footprint: the circle's radius, metres")
     half_width_m: float | None = Field(
         None, description="Beside a LineString footprint: the corridor's half-width, metres"
     )
@@ -109,8 +109,8 @@ class Operation(Out):
     volumes: list[VolumeOut]
     created_at: str
     updated_at: str
-    unit: str | None = Field(None, description="The unit of the owner's party that declared it")
-    historical: bool | None = Field(None, description="Present (true) on a historical record only")
+    unit: str | None = Field(default=None, description="The unit of the owner's party that declared it")
+    historical: bool | None = Field(default=None, description="Present (true) on a historical record only")
 
 
 class Rule(Out):
@@ -127,9 +127,9 @@ class Encounter(Out):
     horizontal_m: float
     vertical_m: float
     time_s: float
-    own_volume: int | None = Field(None, description="A party's view: its own volume's index")
+    own_volume: int | None = Field(default=None, description="A party's view: its own volume's index")
     other_volume: int | None = None
-    volume_a: int | None = Field(None, description="The coordinator's view: side a's volume index")
+    volume_a: int | None = Field(default=None, description="The coordinator's view: side a's volume index")
     volume_b: int | None = None
 
 
@@ -165,7 +165,7 @@ class Conflict(Out):
     updated_at: str
     encounters: list[Encounter]
     operation: str | None = None
-    token: str | None = Field(None, description="Send it in known_conflict_tokens to plan or activate")
+    token: str | None = Field(default=None, description="Send it in known_conflict_tokens to plan or activate")
     counterpart: Counterpart | None = None
     sides: list[Side] | None = None
     unit: str | None = None
@@ -192,7 +192,7 @@ class Party(Out):
     name: str
     role: Role
     created_at: str
-    unit: str | None = Field(None, description="GET /v1/parties/me with a unit's key: that unit")
+    unit: str | None = Field(default=None, description="GET /v1/parties/me with a unit's key: that unit")
 
 
 class Health(Out):
@@ -291,7 +291,7 @@ class Endpoint(Out):
     address: str
     active: bool
     created_at: str
-    secret: str | None = Field(None, description="A webhook's signing secret: shown once, when it is added")
+    secret: str | None = Field(default=None, description="A webhook's signing secret: shown once, when it is added")
 
 
 class EndpointWrite(Out):
@@ -572,7 +572,7 @@ class Alert(Out):
     created_at: str
     updated_at: str
     resolved_at: str | None
-    affiliation: str | None = Field(None, description="Undeclared activity: the track's affiliation")
+    affiliation: str | None = Field(default=None, description="Undeclared activity: the track's affiliation")
     target: AlertTarget | None = None
     tracks: list[AlertSide] | None = None
     own_tracks: list[str] | None = None
@@ -594,7 +594,7 @@ class Track(Out):
     vertical_rate_mps: float | None
     own: bool
     alerts: list[str]
-    reported_by: str | None = Field(None, description="A sensor track: the party whose feed reported it")
+    reported_by: str | None = Field(default=None, description="A sensor track: the party whose feed reported it")
 
 
 class Tracks(Out):
@@ -640,7 +640,7 @@ class UnitKey(Out):
 class UnitKeyWrite(Out):
     key: UnitKey
     receipt: Receipt
-    api_key: str | None = Field(None, description="Shown once, when it is issued")
+    api_key: str | None = Field(default=None, description="Shown once, when it is issued")
 
 
 class ConflictPage(Page[Conflict | Alert]):

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from deconfliction import wire
 from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.party import Party
@@ -45,12 +46,12 @@ class ApiKeyList(BaseModel):
 class ApiKeyCreated(BaseModel):
     key: ApiKeyOut
     api_key: str = Field(description="The secret: shown this once, never stored (only its SHA-256 is)")
-    receipt: dict[str, Any] = Field(description="The signed receipt of the party.api_key_created ledger entry")
+    receipt: wire.Receipt = Field(description="The signed receipt of the party.api_key_created ledger entry")
 
 
 class ApiKeyRevoked(BaseModel):
     key: ApiKeyOut
-    receipt: dict[str, Any] = Field(description="The signed receipt of the party.api_key_revoked ledger entry")
+    receipt: wire.Receipt = Field(description="The signed receipt of the party.api_key_revoked ledger entry")
 
 
 def view(k: ApiKey, rt_now: Any) -> ApiKeyOut:

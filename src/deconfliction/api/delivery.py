@@ -114,6 +114,7 @@ async def list_deliveries(
             lambda after, n: delivery.list_deliveries(rt, party, state=state, after=after, limit=n),
             delivery_view,
             lambda d: d.id,
+            wire.DeliveryPage,
         )
 
     return await as_party(rt, key, work)

@@ -59,6 +59,7 @@ async def list_(
             lambda after, n: hotline.list_threads(rt, party, after=after, limit=n),
             lambda t: t,
             lambda t: t["id"],
+            wire.ThreadSummaryPage,
         )
 
     return await as_party(rt, key, work)

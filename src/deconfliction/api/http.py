@@ -160,8 +160,14 @@ which checks it inside the write's own transaction and keeps it in the ledger en
 
 def json_bytes(body: Any) -> bytes:
     """An answer's bytes: a response model by its own serializer (``wire.to_json``), anything else
-    (a ledger line, a replayed view) by orjson."""
-    return wire.to_json(body) if isinstance(body, BaseModel) else orjson.dumps(body)
+    (a ledger line, a replayed view) by orjson, with the members of any model inside it."""
+    return wire.to_json(body) if isinstance(body, BaseModel) else orjson.dumps(body, default=_model_members)
+
+
+def _model_members(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return wire.to_record(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -238,12 +244,13 @@ def paged(
     fetch: Callable[[str | None, int], list[Any]],
     view: Callable[[Any], Any],
     last_id: Callable[[Any], str],
+    model: type[wire.Page[Any]],
 ) -> Response:
     """A list endpoint's answer: ``fetch(after, limit + 1)`` from the cursor, one page of ``view``s and
-    the next cursor (see Pagination in docs/api.md)."""
+    the next cursor (see Pagination in docs/api.md), as the route's page ``model``."""
     size = page_size(limit, rt.limits)
     items, nxt = page(fetch(decode_cursor(cursor), size + 1), size, last_id)
-    return json_response({"items": [view(i) for i in items], "next_cursor": nxt})
+    return json_response(model(items=[view(i) for i in items], next_cursor=nxt))
 
 
 async def raw_body(request: Request) -> bytes:

@@ -56,6 +56,7 @@ async def list_(
             lambda after, n: incidents.list_incidents(rt, party, after=after, limit=n),
             Incident.record,
             lambda i: i.id,
+            wire.IncidentPage,
         )
 
     return await as_party(rt, key, work)

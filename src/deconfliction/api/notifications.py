@@ -56,6 +56,7 @@ async def list_(
             lambda after, n: notes.list_notifications(rt, party, state=state, after=after, limit=n),
             Notification.record,
             lambda n: n.id,
+            wire.NotificationPage,
         )
 
     return await as_party(rt, key, work)
@@ -81,6 +82,7 @@ async def overdue(
             lambda after, n: notes.overdue(rt, party, after=after, limit=n),
             lambda n: {**n.record(), "overdue": True, "overdue_since": _fmt(n.overdue_since())},
             lambda n: n.id,
+            wire.OverdueNotificationPage,
         )
 
     return await as_party(rt, key, work)

@@ -59,6 +59,7 @@ async def list_(
             lambda after, n: requests.list_requests(rt, party, state=state, after=after, limit=n),
             Request.record,
             lambda r: r.id,
+            wire.RequestPage,
         )
 
     return await as_party(rt, key, work)

@@ -72,6 +72,7 @@ async def list_(
             lambda after, n: units.list_units(rt, viewer, party=party, after=after, limit=n),
             Unit.record,
             lambda u: u.id,
+            wire.UnitPage,
         )
 
     return await as_party(rt, key, work)

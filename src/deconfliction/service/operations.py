@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.acknowledgement import Override, check_overrides
 from deconfliction.domain.conflict import (
     Conflict,
@@ -91,12 +92,12 @@ class OperationResult:
     warnings: list[DeclarationWarning] = field(default_factory=list)
     """Likely mistakes that are not errors (``domain.sanity``), for the declaring party."""
 
-    def conflict_views(self, viewer: Party) -> list[dict[str, Any]]:
+    def conflict_views(self, viewer: Party) -> list[wire.Conflict]:
         """``conflict_view(viewer, c, names)`` of every open conflict, taken from what this write told
-        the sides where it can (the same dictionaries, not built a second time)."""
+        the sides where it can (the same members, not worked out a second time)."""
         return [self._view(viewer, c) for c in self.conflicts]
 
-    def _view(self, viewer: Party, c: Conflict) -> dict[str, Any]:
+    def _view(self, viewer: Party, c: Conflict) -> wire.Conflict:
         a, b = self.told.get((c.id, c.party_a)), self.told.get((c.id, c.party_b))
         if viewer.sees_all:
             if a is not None and b is not None and a[0] is c and b[0] is c:
@@ -106,7 +107,7 @@ class OperationResult:
             mine = a if viewer.id == c.party_a else b if viewer.id == c.party_b else None
             if mine is not None and mine[0] is c:
                 visible_conflict(viewer, c, c.id)
-                return mine[1]
+                return wire.Conflict.model_validate(mine[1])
         return conflict_view(viewer, c, self.names)
 
 
@@ -178,7 +179,7 @@ def _check_tokens(
         names = party_names(tx, missing)
         views = []
         for c in missing:
-            view = conflict_view(actor, c, names)
+            view = wire.to_record(conflict_view(actor, c, names))
             if c.id not in stored:
                 view.pop("id")
                 view.pop("version")

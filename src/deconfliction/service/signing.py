@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.party import Party
 from deconfliction.domain.signing import (
     MAX_SKEW_S,
@@ -169,8 +170,8 @@ def announce_service_key(rt: Runtime) -> int:
     return seq
 
 
-def signed_receipt(rt: Runtime, receipt: tuple[int, str]) -> dict[str, Any]:
+def signed_receipt(rt: Runtime, receipt: tuple[int, str]) -> wire.Receipt:
     """The signed receipt of a committed write. The key is announced first if the start-up could not."""
     if not rt.signer.announced:
         announce_service_key(rt)
-    return rt.signer.receipt(receipt[0], receipt[1], rt.clock())
+    return wire.Receipt.model_validate(rt.signer.receipt(receipt[0], receipt[1], rt.clock()))
