@@ -464,9 +464,13 @@ class LineWrite(Out):
 
 
 class Movement(Open):
+    """A movement as declared: timed by ``departure`` and ``speed_m_s``, or by ``waypoint_times`` (one per
+    position of the route); ``sweep`` is what the service made of it."""
+
     route: GeoJSON
-    departure: str
-    speed_m_s: float
+    departure: str | None = Field(default=None, description="With speed_m_s: when it leaves the first position")
+    speed_m_s: float | None = Field(default=None, description="With departure: its speed along the route")
+    waypoint_times: list[str] | None = Field(default=None, description="Else: RFC 3339 time at each position")
     half_width_m: float
     tolerance_s: float
     altitude: dict[str, Any]
