@@ -23,11 +23,6 @@ router = APIRouter(prefix="/v1", tags=["health"])
 async def health(rt: RuntimeDep) -> Response:
     ok, detail = await run_in_threadpool(check, rt)
     return json_response(
-        {
-            "status": "ok" if ok else "degraded",
-            "backend": rt.store.backend,
-            "version": __version__,
-            "database": detail,
-        },
+        wire.Health(status="ok" if ok else "degraded", backend=rt.store.backend, version=__version__, database=detail),
         200 if ok else 503,
     )

@@ -37,14 +37,14 @@ from deconfliction.store.ports import PartyKey, Transaction
 MAX_ACTIVE_KEYS = 10
 
 
-def key_view(k: PartyKey) -> dict[str, Any]:
-    return {
-        "key_id": k.key_id,
-        "algorithm": "Ed25519",
-        "public_key": b64url(k.public_key),
-        "created_at": k.created_at.isoformat().replace("+00:00", "Z"),
-        "revoked_at": None if k.revoked_at is None else k.revoked_at.isoformat().replace("+00:00", "Z"),
-    }
+def key_view(k: PartyKey) -> wire.SigningKey:
+    return wire.SigningKey(
+        key_id=k.key_id,
+        algorithm="Ed25519",
+        public_key=b64url(k.public_key),
+        created_at=k.created_at.isoformat().replace("+00:00", "Z"),
+        revoked_at=None if k.revoked_at is None else k.revoked_at.isoformat().replace("+00:00", "Z"),
+    )
 
 
 def register_key(

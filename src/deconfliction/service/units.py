@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.conflict import Conflict
 from deconfliction.domain.notification import Contact, Notification, parse_contacts
 from deconfliction.domain.party import DECLARING_ROLES, Party, Role
@@ -204,14 +205,19 @@ def revoke_unit_key(rt: Runtime, actor: Party | None, unit_id: str, key_id: str)
     return done, receipt
 
 
-def unit_key_view(key: UnitKey) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "unit": key.unit_id,
-        "created_at": format_time(key.created_at),
-        "revoked_at": None if key.revoked_at is None else format_time(key.revoked_at),
-        "active": key.revoked_at is None,
-    }
+def unit_key_view(key: UnitKey) -> wire.UnitKey:
+    return wire.UnitKey(
+        id=key.id,
+        unit=key.unit_id,
+        created_at=format_time(key.created_at),
+        revoked_at=None if key.revoked_at is None else format_time(key.revoked_at),
+        active=key.revoked_at is None,
+    )
+
+
+def unit_view(unit: Unit) -> wire.Unit:
+    """A unit as its party (and the coordinator) reads it: its record, checked against the model."""
+    return wire.Unit.model_validate(unit.record())
 
 
 # ------------------------------------------------------------------------- used by the other use cases
