@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from starlette.responses import Response
 
@@ -31,7 +29,7 @@ async def start(body: ThreadIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         thread, message, receipt = hotline.start_thread(rt, party, body.participants, body.subject, content)
         return json_response(
-            {"thread": thread.id, "message": message.id, "receipt": signed_receipt(rt, receipt)},
+            wire.ThreadWrite(thread=thread.id, message=message.id, receipt=signed_receipt(rt, receipt)),
             201,
             {"Location": f"/v1/threads/{thread.id}"},
         )
@@ -87,7 +85,7 @@ async def post(thread_id: str, body: MessageIn, rt: RuntimeDep, key: KeyDep) -> 
 
     def work(party: Party) -> Response:
         message, receipt = hotline.post_message(rt, party, thread_id, content)
-        return json_response({"message": message.id, "receipt": signed_receipt(rt, receipt)}, 201)
+        return json_response(wire.MessageWrite(message=message.id, receipt=signed_receipt(rt, receipt)), 201)
 
     return await as_party(rt, key, work)
 
@@ -99,9 +97,9 @@ async def post(thread_id: str, body: MessageIn, rt: RuntimeDep, key: KeyDep) -> 
     summary="The message templates, with their parameters and translations",
 )
 async def templates(rt: RuntimeDep, key: KeyDep) -> Response:
-    body: dict[str, Any] = {
-        "languages": list(LANGUAGES),
-        "templates": {
+    body = wire.Templates(
+        languages=list(LANGUAGES),
+        templates={
             k: {
                 "params": sorted(template_fields(k)),
                 "values": {f: PARAM_KINDS[f] for f in sorted(template_fields(k)) if f in PARAM_KINDS},
@@ -109,7 +107,7 @@ async def templates(rt: RuntimeDep, key: KeyDep) -> Response:
             }
             for k, v in TEMPLATES.items()
         },
-    }
+    )
     return await as_party(rt, key, lambda _party: json_response(body))
 
 
@@ -120,7 +118,9 @@ async def templates(rt: RuntimeDep, key: KeyDep) -> Response:
     summary="Your preferences (the language messages are shown in)",
 )
 async def preferences(rt: RuntimeDep, key: KeyDep) -> Response:
-    return await as_party(rt, key, lambda party: json_response({"language": hotline.get_language(rt, party)}))
+    return await as_party(
+        rt, key, lambda party: json_response(wire.Preferences(language=hotline.get_language(rt, party)))
+    )
 
 
 @router.put(
@@ -131,5 +131,5 @@ async def preferences(rt: RuntimeDep, key: KeyDep) -> Response:
 )
 async def set_preferences(body: PreferencesIn, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(
-        rt, key, lambda party: json_response({"language": hotline.set_language(rt, party, body.language)})
+        rt, key, lambda party: json_response(wire.Preferences(language=hotline.set_language(rt, party, body.language)))
     )
