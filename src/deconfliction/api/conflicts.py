@@ -64,8 +64,8 @@ async def list_(
             wanted = None if state is None else alert_states(state)
             alerts = [] if wanted == [] else service.alerts(None if party.sees_all else party.id, wanted)
             names = alert_names(rt, {pid for a in alerts for pid, _ in a.subjects})
-            views = sorted((alert_view(party, a, names) for a in alerts), key=lambda v: v["id"])
-            items, nxt = page(after_cursor(views, after)[: size + 1], size, lambda c: c["id"])
+            views = sorted((alert_view(party, a, names) for a in alerts), key=lambda v: v.id)
+            items, nxt = page([v for v in views if after is None or v.id > after][: size + 1], size, lambda c: c.id)
             return json_response(wire.ConflictPage(items=items, next_cursor=nxt))
         if as_of is not None:
             past = replay(rt, party, parse_time(as_of, "as_of"))
