@@ -70,7 +70,9 @@ async def list_(
     summary="A thread with its messages, in your language",
 )
 async def get(thread_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
-    return await as_party(rt, key, lambda party: json_response(hotline.get_thread(rt, party, thread_id)))
+    return await as_party(
+        rt, key, lambda party: json_response(wire.Thread.model_validate(hotline.get_thread(rt, party, thread_id)))
+    )
 
 
 @router.post(

@@ -70,7 +70,11 @@ async def list_(
 )
 async def get(incident_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(
-        rt, key, lambda party: json_response(incidents.inquiry_json(incidents.inquire(rt, party, incident_id)))
+        rt,
+        key,
+        lambda party: json_response(
+            wire.Inquiry.model_validate(incidents.inquiry_json(incidents.inquire(rt, party, incident_id)))
+        ),
     )
 
 

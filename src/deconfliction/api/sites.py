@@ -185,7 +185,7 @@ async def import_csv(
                 out["conflicts"] = [conflict_view(party, c, party_names_of(r)) for c in r.changed]
             if r.receipt is not None:
                 out["receipt"] = signed_receipt(rt, r.receipt)
-            return (201 if r.kept else 200), {}, out
+            return (201 if r.kept else 200), {}, wire.SiteImport.model_validate(out)
 
         idem = idempotency(request, raw, idempotency_key, render)
         out = transfer.import_sites_csv(rt, party, body.csv, dry_run=body.dry_run, idempotency=idem, signature=signed)

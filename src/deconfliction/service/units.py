@@ -25,7 +25,7 @@ from deconfliction.domain.unit import Unit, escalation_ladder, parse_area, parse
 from deconfliction.domain.volume import format_time
 from deconfliction.errors import AlreadyExists, Forbidden, InvalidInput, NotFound
 from deconfliction.service.runtime import Runtime
-from deconfliction.service.views import conflict_side_view, may_see_unit
+from deconfliction.service.views import conflict_side, may_see_unit
 from deconfliction.store.ports import Transaction, UnitKey
 
 NO_CONTACT = Contact("(no contact registered)")
@@ -263,13 +263,14 @@ def unit_of_side(tx: Transaction, c: Conflict, party_id: str) -> str | None:
     return tx.operations.unit_of(own)
 
 
-def told_view(tx: Transaction, c: Conflict, party_id: str, names: Mapping[str, str]) -> dict[str, Any]:
-    """What one side of a conflict is told (its ledger entry), with ``unit`` when its own object was
-    declared by one of its units: the record says which unit was told, and when (the entry's time)."""
-    view = conflict_side_view(c, party_id, names)
+def told_view(tx: Transaction, c: Conflict, party_id: str, names: Mapping[str, str]) -> wire.Conflict:
+    """What one side of a conflict is told (its ledger entry keeps ``wire.to_record`` of it), with
+    ``unit`` when its own object was declared by one of its units: the record says which unit was told,
+    and when (the entry's time)."""
+    view = conflict_side(c, party_id, names)
     unit = unit_of_side(tx, c, party_id)
     if unit is not None:
-        view["unit"] = unit
+        view.unit = unit
     return view
 
 

@@ -30,7 +30,7 @@ from deconfliction.domain.ledger import Entry
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.unit import Unit
-from deconfliction.domain.volume import format_time
+from deconfliction.domain.volume import AltitudeBand, format_time
 from deconfliction.domain.zone import Zone, ZoneAnswer, ZoneState
 from deconfliction.errors import NotFound
 
@@ -173,11 +173,16 @@ def _window(start: datetime, end: datetime) -> wire.WindowOut:
     return wire.WindowOut(start=format_time(start), end=format_time(end))
 
 
+def _band(altitude: AltitudeBand) -> wire.AltitudeOut:
+    """An overlap's altitude band (no reference: it is the overlap of two declared bands)."""
+    return wire.AltitudeOut(lower_m=altitude.lower_m, upper_m=altitude.upper_m)
+
+
 def _encounter(e: Encounter, own_index: int | None) -> wire.Encounter:
     out = wire.Encounter(
         region=e.region_geojson,
         window=_window(e.window.start, e.window.end),
-        altitude=wire.AltitudeOut(lower_m=e.altitude.lower_m, upper_m=e.altitude.upper_m),
+        altitude=_band(e.altitude),
         horizontal_m=round(e.horizontal_m, 1),
         vertical_m=round(e.vertical_m, 1),
         time_s=e.time_s,
@@ -210,7 +215,7 @@ def conflict_side(c: Conflict, party_id: str, names: Mapping[str, str]) -> wire.
         rule=wire.Rule(**c.rule.as_dict()),
         region=c.region_geojson,
         window=_window(c.window.start, c.window.end),
-        altitude=wire.AltitudeOut(lower_m=c.altitude.lower_m, upper_m=c.altitude.upper_m),
+        altitude=_band(c.altitude),
         min_horizontal_m=round(c.min_horizontal_m, 1),
         min_vertical_m=round(c.min_vertical_m, 1),
         min_time_s=c.min_time_s,
