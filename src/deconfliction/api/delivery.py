@@ -29,18 +29,16 @@ def endpoint_view(e: Endpoint, *, with_secret: bool = False) -> wire.Endpoint:
 
 
 def delivery_view(d: Delivery) -> wire.Delivery:
-    return wire.Delivery.model_validate(
-        {
-            "id": d.id,
-            "endpoint": d.endpoint_id,
-            "notification": d.notification_id,
-            "state": d.state.value,
-            "attempts": d.attempts,
-            "created_at": format_time(d.created_at),
-            "next_attempt_at": format_time(d.next_attempt_at),
-            "last_error": d.last_error,
-            "delivered_at": None if d.delivered_at is None else format_time(d.delivered_at),
-        }
+    return wire.Delivery(
+        id=d.id,
+        endpoint=d.endpoint_id,
+        notification=d.notification_id,
+        state=d.state.value,
+        attempts=d.attempts,
+        created_at=format_time(d.created_at),
+        next_attempt_at=format_time(d.next_attempt_at),
+        last_error=d.last_error,
+        delivered_at=None if d.delivered_at is None else format_time(d.delivered_at),
     )
 
 
