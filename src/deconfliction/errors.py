@@ -8,6 +8,7 @@ class is part of the public contract: clients switch on it, so it never changes 
      +-- InvalidInput            422 validation_failed      bad request content; carries FieldErrors
      |    +-- BodyTooLarge       413 body_too_large
      |    +-- InvalidQuery       400 invalid_query          a bad query parameter of /ogc (OGC API - Features)
+     +-- OldSignatureHeaders     400 old_signature_headers  signed with the headers' former names
      +-- NotAuthenticated        401 not_authenticated      missing or wrong API key
  |    +-- SignatureRequired  401 signature_required     the party has a signing key: writes must be signed
  |    +-- SignatureInvalid   401 signature_invalid      unknown or revoked key, stale time, wrong signature
@@ -108,6 +109,15 @@ class BodyTooLarge(InvalidInput):
     title = "The request body is too large"
 
 
+class OldSignatureHeaders(DeconflictionError):
+    status = 400
+    code = "old_signature_headers"
+    title = (
+        "Signature headers are now Deconfliction-Signature-Key-Id, Deconfliction-Signature-Timestamp and "
+        "Deconfliction-Signature"
+    )
+
+
 class NotAuthenticated(DeconflictionError):
     status = 401
     code = "not_authenticated"
@@ -116,7 +126,10 @@ class NotAuthenticated(DeconflictionError):
 
 class SignatureRequired(NotAuthenticated):
     code = "signature_required"
-    title = "This party signs its writes: send Signature-Key-Id, Signature-Timestamp and Signature"
+    title = (
+        "This party signs its writes: send Deconfliction-Signature-Key-Id, Deconfliction-Signature-Timestamp "
+        "and Deconfliction-Signature"
+    )
 
 
 class SignatureInvalid(NotAuthenticated):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import auth
+from datetime import timedelta
+
+from tests.conftest import T0, auth
 from tests.service.test_movements import ROUTE, movement
 
 
@@ -35,3 +37,18 @@ def test_bad_input(client, parties):
         "/v1/movements", json={"kind": "ground", "movement": movement()}, headers=auth(parties["watcher"][1])
     )
     assert r.status_code == 403
+
+
+def test_a_movement_by_waypoint_times_is_answered_as_the_document_declares(client, parties):
+    """Timed by its waypoints (no departure or speed): the answer and the read-back keep the movement as
+    declared, and both fit the document (the ``client`` fixture checks every answer against it)."""
+    akey = parties["alpha"][1]
+    times = [(T0 + timedelta(minutes=30 * i)).isoformat().replace("+00:00", "Z") for i in range(len(ROUTE))]
+    body = movement(departure=None, speed_m_s=None, waypoint_times=times)
+    body = {k: v for k, v in body.items() if v is not None}
+    r = client.post("/v1/movements", json={"kind": "ground", "movement": body}, headers=auth(akey))
+    assert r.status_code == 201, r.text
+    declared = r.json()["movement"]
+    assert declared["waypoint_times"] == times and "speed_m_s" not in declared
+    back = client.get(f"/v1/movements/{r.json()['operation']['id']}", headers=auth(akey))
+    assert back.status_code == 200 and back.json()["movement"] == declared

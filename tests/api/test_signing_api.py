@@ -74,8 +74,10 @@ def test_bad_signatures_are_refused_and_nothing_is_stored(
         "future": post_signed(client, key, k, clock, at=clock.now + timedelta(seconds=301)),
         "other body": post_signed(client, key, k, clock, send={**BODY, "kind": "ground"}),
         "other key": post_signed(client, key, Ed25519PrivateKey.generate(), clock),
-        "broken signature": post_signed(client, key, k, clock, headers={"Signature": "AAAA"}),
-        "half the headers": client.post("/v1/operations", json=BODY, headers=auth(key, Signature=ok["Signature"])),
+        "broken signature": post_signed(client, key, k, clock, headers={"Deconfliction-Signature": "AAAA"}),
+        "half the headers": client.post(
+            "/v1/operations", json=BODY, headers=auth(key, **{"Deconfliction-Signature": ok["Deconfliction-Signature"]})
+        ),
     }
     first = client.post("/v1/operations", content=orjson.dumps(BODY), headers=auth(key, **ok))
     assert first.status_code == 201
@@ -100,6 +102,42 @@ def test_bad_signatures_are_refused_and_nothing_is_stored(
         headers=auth(parties["bravo"][1], **JSON, **sign_request(k, "POST", "/v1/operations", BODY, clock.now)),
     )
     assert (r.status_code, r.json()["code"]) == (401, "signature_invalid")
+
+
+OLD_NAMES = {
+    "Deconfliction-Signature-Key-Id": "Signature-Key-Id",
+    "Deconfliction-Signature-Timestamp": "Signature-Timestamp",
+    "Deconfliction-Signature": "Signature",
+}
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["party-with-key", "party-without-key"])
+def test_a_write_signed_with_the_old_header_names_is_refused_loudly(
+    client: TestClient, parties: dict[str, tuple[Party, str]], clock: FakeClock, keyed: bool
+) -> None:
+    """An old client's signature (the former names, RFC 9421's ``Signature`` among them) is neither
+    checked nor taken for unsigned: 400 old_signature_headers naming the new headers, nothing stored,
+    also for a party without a key (whose unsigned write would otherwise go through)."""
+    key = parties["alpha"][1]
+    k = Ed25519PrivateKey.generate()
+    if keyed:
+        assert client.post("/v1/keys", json={"public_key": public(k)}, headers=auth(key)).status_code == 201
+    new = sign_request(k, "POST", "/v1/operations", BODY, clock.now)
+    old = {OLD_NAMES[name]: value for name, value in new.items()}
+    for sent in (old, {"Signature": old["Signature"]}, {**new, "Signature-Key-Id": old["Signature-Key-Id"]}):
+        r = client.post("/v1/operations", content=orjson.dumps(BODY), headers=auth(key, **JSON, **sent))
+        assert (r.status_code, r.json()["code"]) == (400, "old_signature_headers"), (sent, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["headers"] == list(new)
+        assert all(name in r.json()["detail"] for name in new)
+    assert client.get("/v1/operations", headers=auth(key)).json()["items"] == []
+    # reads ignore them, as they ignore any header they do not use
+    assert client.get("/v1/operations", headers=auth(key, **old)).status_code == 200
+    # RFC 9421's Signature (always with Signature-Input) belongs to someone else: not refused as ours
+    rfc9421 = {"Signature-Input": 'sig1=("@method");created=1', "Signature": "sig1=:AAAA:"}
+    r = client.post("/v1/operations", content=orjson.dumps(BODY), headers=auth(key, **JSON, **rfc9421))
+    expected = (401, "signature_required") if keyed else (201, None)
+    assert (r.status_code, r.json().get("code")) == expected, r.text
 
 
 def test_rotation_then_revocation(client: TestClient, alpha: tuple[str, Ed25519PrivateKey], clock: FakeClock) -> None:

@@ -211,9 +211,9 @@ def signed_entry(seq: int, key: Ed25519PrivateKey, actor: str = "pt_a", tamper: 
     h = sign_request(key, "POST", "/v1/operations", body, T0)
     evidence = {
         "algorithm": "Ed25519",
-        "key_id": h["Signature-Key-Id"],
-        "timestamp": h["Signature-Timestamp"],
-        "signature": h["Signature"],
+        "key_id": h["Deconfliction-Signature-Key-Id"],
+        "timestamp": h["Deconfliction-Signature-Timestamp"],
+        "signature": h["Deconfliction-Signature"],
         "request": {"method": "POST", "path": "/v1/operations", "body": {"name": "other"} if tamper else body},
     }
     return Entry(seq, T0, actor, "operation.created", "op_1", (actor,), {}, signed=evidence)

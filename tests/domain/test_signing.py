@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from deconfliction.domain.ledger import GENESIS, Entry, Sealed, export_line, header, seal, verify
 from deconfliction.domain.signing import (
+    SIGNATURE_HEADERS,
     ServiceSigner,
     SignedRequest,
     b64url,
@@ -32,7 +33,7 @@ def raw_public(k: Ed25519PrivateKey) -> bytes:
 
 def signed(k: Ed25519PrivateKey, body: object, path: str = "/v1/operations") -> SignedRequest:
     h = sign_request(k, "POST", path, body, T0)
-    return SignedRequest(h["Signature-Key-Id"], h["Signature-Timestamp"], h["Signature"], "POST", path, body)
+    return SignedRequest(*(h[name] for name in SIGNATURE_HEADERS), "POST", path, body)
 
 
 def test_a_signature_covers_method_path_time_key_and_the_parsed_body() -> None:

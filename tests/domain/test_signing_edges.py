@@ -15,6 +15,7 @@ from deconfliction.domain.canonical import canonical
 from deconfliction.domain.signing import (
     ALGORITHM,
     MAX_SKEW_S,
+    SIGNATURE_HEADERS,
     ServiceSigner,
     SignedRequest,
     b64url,
@@ -125,11 +126,11 @@ def test_the_signed_message_is_the_canonical_request() -> None:
 
 def test_sign_request_gives_the_three_headers() -> None:
     h = sign_request(PRIVATE, "post", "/v1/x", None, T0 + timedelta(hours=1, microseconds=5))
-    assert h["Signature-Key-Id"] == KEY_ID
-    assert h["Signature-Timestamp"] == "2026-11-23T09:00:00.000005Z"
-    msg = request_message("POST", "/v1/x", h["Signature-Timestamp"], KEY_ID, None)
-    assert signature_valid(PUBLIC, msg, from_b64url(h["Signature"], "s", 64))
-    assert set(h) == {"Signature-Key-Id", "Signature-Timestamp", "Signature"}
+    assert h["Deconfliction-Signature-Key-Id"] == KEY_ID
+    assert h["Deconfliction-Signature-Timestamp"] == "2026-11-23T09:00:00.000005Z"
+    msg = request_message("POST", "/v1/x", h["Deconfliction-Signature-Timestamp"], KEY_ID, None)
+    assert signature_valid(PUBLIC, msg, from_b64url(h["Deconfliction-Signature"], "s", 64))
+    assert set(h) == {"Deconfliction-Signature-Key-Id", "Deconfliction-Signature-Timestamp", "Deconfliction-Signature"}
 
 
 @pytest.mark.parametrize(
@@ -151,7 +152,7 @@ def test_signed_at_in_utc(text: str, at: datetime) -> None:
 def test_a_bad_signed_at_is_named(text: str, reason: str) -> None:
     with pytest.raises(InvalidInput) as e:
         parse_signed_at(text)
-    assert [(f.field, f.code) for f in e.value.errors] == [("Signature-Timestamp", "invalid_time")]
+    assert [(f.field, f.code) for f in e.value.errors] == [("Deconfliction-Signature-Timestamp", "invalid_time")]
     assert e.value.errors[0].message.startswith(reason)
 
 
@@ -167,8 +168,8 @@ def test_fresh_within_300_seconds_either_way() -> None:
 
 def evidence() -> dict[str, object]:
     h = sign_request(PRIVATE, "POST", "/v1/x", {"a": 1}, T0)
-    s = SignedRequest(h["Signature-Key-Id"], h["Signature-Timestamp"], h["Signature"], "POST", "/v1/x", {"a": 1})
-    assert s.message() == request_message("POST", "/v1/x", h["Signature-Timestamp"], KEY_ID, {"a": 1})
+    s = SignedRequest(*(h[name] for name in SIGNATURE_HEADERS), "POST", "/v1/x", {"a": 1})
+    assert s.message() == request_message("POST", "/v1/x", h["Deconfliction-Signature-Timestamp"], KEY_ID, {"a": 1})
     return s.evidence()
 
 
@@ -187,7 +188,7 @@ def test_the_evidence_kept_in_the_ledger() -> None:
 def test_evidence_without_a_body_is_a_request_without_one() -> None:
     e = evidence()
     h = sign_request(PRIVATE, "DELETE", "/v1/x", None, T0)
-    nobody = {**e, "signature": h["Signature"], "request": {"method": "DELETE", "path": "/v1/x"}}
+    nobody = {**e, "signature": h["Deconfliction-Signature"], "request": {"method": "DELETE", "path": "/v1/x"}}
     assert evidence_valid(nobody, PUBLIC)
 
 

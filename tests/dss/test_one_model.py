@@ -13,6 +13,7 @@ from deconfliction.domain.site import SiteCategory, SitePoint
 from deconfliction.service import sites
 from deconfliction.service.conflicts import list_conflicts
 from deconfliction.service.runtime import Runtime
+from deconfliction.wire import to_record
 from tests.conftest import T0, FakeClock
 from tests.dss.conftest import TokenMaker, bearer, intent_body, new_id, square_volume
 
@@ -58,7 +59,7 @@ def test_an_intent_over_a_protected_site_tells_its_owner_and_answers_as_anywhere
         uss = tx.parties.by_name("USS wing")
     assert uss is not None and uss.role is Role.USS
 
-    told = list_conflicts(rt, agency, state=ConflictState.OPEN)
+    told = [to_record(c) for c in list_conflicts(rt, agency, state=ConflictState.OPEN)]
     assert len(told) == 1
     conflict = told[0]
     assert conflict["kind"] == "protected_site"
@@ -109,7 +110,7 @@ def test_a_constraint_is_a_site_of_its_uss_that_other_parties_operations_are_tol
     made = dss_client.put(f"/dss/v1/constraint_references/{new_id()}", json=body, headers=bearer(token("cm", cm)))
     assert made.status_code == 201, made.text
     told = list_conflicts(rt, force, state=ConflictState.OPEN)
-    assert [(c["kind"], c["operation"]) for c in told] == [("protected_site", op.operation.id)]
+    assert [(c.kind, c.operation) for c in told] == [("protected_site", op.operation.id)]
 
     ref = made.json()["constraint_reference"]
     gone = dss_client.delete(f"/dss/v1/constraint_references/{ref['id']}/{ref['ovn']}", headers=bearer(token("cm", cm)))

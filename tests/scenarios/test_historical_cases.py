@@ -241,7 +241,7 @@ def test_world_central_kitchen_the_warning_reaches_the_unit_whose_operation_conf
     (c,) = strike.conflicts
     # the squadron is told in the answer to its own declaration, and finds it in its own inbox at once
     (told,) = strike.conflict_views(key["Drone squadron"])
-    assert told["unit"] == squadron.id
+    assert told.unit == squadron.id
     warning = pending_about(rt, key["Drone squadron"], c)
     assert warning.unit_id == squadron.id
     assert abs(warning.created_at - strike.operation.created_at) < timedelta(seconds=1)  # in the same write

@@ -25,7 +25,7 @@ def test_every_kind_of_conflict_appears(sqlite_store) -> None:
     # the agency is told of every conflict with its sites, never of the forces' plans
     agency = next(p for p, _ in load.parties if p.name == "Aid Agency")
     told = list_conflicts(rt, agency, limit=1000)
-    assert {v["kind"] for v in told} == {"operation", "zone_entry", "protected_site"}
+    assert {v.kind for v in told} == {"operation", "zone_entry", "protected_site"}
     force_ops = {r.operation.id for r in load.results if r.operation.owner_id != agency.id}
     assert not any(op in str(told) for op in force_ops)
 

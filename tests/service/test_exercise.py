@@ -276,9 +276,9 @@ def test_signatures_are_fresh_by_the_real_clock_during_an_exercise(store: Store)
     body = {"public_key": public}
     headers = sign_request(private, "POST", "/v1/keys", body, datetime.now(UTC))
     signed = SignedRequest(
-        key_id=headers["Signature-Key-Id"],
-        timestamp=headers["Signature-Timestamp"],
-        signature=headers["Signature"],
+        key_id=headers["Deconfliction-Signature-Key-Id"],
+        timestamp=headers["Deconfliction-Signature-Timestamp"],
+        signature=headers["Deconfliction-Signature"],
         method="POST",
         path="/v1/keys",
         body=body,

@@ -37,8 +37,9 @@ def test_crossing_operations_conflict_for_both_parties(rt, parties):
     assert c.min_horizontal_m == 0.0
     for p in (alpha, bravo):
         seen = list_conflicts(rt, p)
-        assert [v["id"] for v in seen] == [c.id]
-        assert seen[0]["counterpart"]["party"] == (bravo.id if p is alpha else alpha.id)
+        assert [v.id for v in seen] == [c.id]
+        assert seen[0].counterpart is not None
+        assert seen[0].counterpart.party == (bravo.id if p is alpha else alpha.id)
 
 
 def test_same_party_never_conflicts_with_itself(rt, parties):
@@ -113,7 +114,7 @@ def test_ending_resolves_and_frees_the_space(rt, parties):
     assert [c.state.value for c in cancelled.changed] == ["resolved"]
     again = ops.submit_operation(rt, bravo, draft(40.06, 35.06))
     assert again.conflicts == []
-    assert b.conflicts[0].id not in {c["id"] for c in list_conflicts(rt, bravo, state=None) if c["state"] == "open"}
+    assert b.conflicts[0].id not in {c.id for c in list_conflicts(rt, bravo, state=None) if c.state == "open"}
 
 
 def test_altitude_and_time_separation(rt, parties):

@@ -29,6 +29,7 @@ from deconfliction.service.runtime import Runtime
 from deconfliction.service.sites import SiteDraft
 from deconfliction.service.views import operation_view
 from deconfliction.store import open_store
+from deconfliction.wire import to_record
 from tests.conftest import T0, FakeClock, square
 from tests.shapes import parse_shape
 
@@ -70,8 +71,8 @@ def views(rt: Runtime, reader: Party) -> dict[str, Any]:
 
     now = rt.clock()
     return {
-        "operations": [operation_view(reader, o) for o in ops.list_operations(rt, reader, limit=10_000)],
-        "conflicts": list_conflicts(rt, reader, limit=10_000),
+        "operations": [to_record(operation_view(reader, o)) for o in ops.list_operations(rt, reader, limit=10_000)],
+        "conflicts": [to_record(c) for c in list_conflicts(rt, reader, limit=10_000)],
         "sites": [site_record(s, now) for s in list_sites(rt, reader, limit=10_000)],
         "zones": [zone_record(z) for z in list_zones(rt, reader, limit=10_000)],
     }
@@ -130,7 +131,7 @@ def test_replaying_the_ledger_rebuilds_every_view_at_every_moment(actions: list[
                         )
                     elif mine and act[0] == "state":
                         op = mine[act[2] % len(mine)]
-                        tokens = [c["token"] for c in list_conflicts(rt, actor, operation_id=op.id)] if act[4] else []
+                        tokens = [c.token for c in list_conflicts(rt, actor, operation_id=op.id)] if act[4] else []
                         ops.change_state(
                             rt, actor, op.id, OperationState(act[3]), expected_version=op.version, known_tokens=tokens
                         )

@@ -26,6 +26,7 @@ from deconfliction.service.conflicts import get_conflict, list_conflicts
 from deconfliction.service.incidents import inquire, report_incident
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.sanity import expire_conflicts
+from deconfliction.wire import to_record
 from tests.conftest import T0, FakeClock, square
 from tests.service.test_sites import HOSPITAL, site_draft
 from tests.shapes import parse_shape
@@ -133,7 +134,7 @@ def test_a_historical_record_is_stored_its_conflicts_recorded_never_chased(rt, p
     record = ops.submit_operation(rt, p["alpha"], op(vol(40, 35), historical=True))
     assert record.operation.historical and record.operation.state is OperationState.DRAFT
     assert record.conflicts == []  # nothing open: nothing to prove knowledge of, nothing in the inbox
-    found = list_conflicts(rt, p["cell"], state=ConflictState.EXPIRED)
+    found = [to_record(c) for c in list_conflicts(rt, p["cell"], state=ConflictState.EXPIRED)]
     assert sorted(c["kind"] for c in found) == ["operation", "protected_site"]
     assert all(c["historical"] is True and c["state"] == "expired" for c in found)
     assert list_conflicts(rt, p["alpha"]) == []  # not in the active list
@@ -150,7 +151,7 @@ def test_a_historical_record_is_stored_its_conflicts_recorded_never_chased(rt, p
     assert created.type == "operation.created" and created.payload["historical"] is True
     for c in found:
         assert all(e.payload["historical"] is True for e in entries(rt, c["id"]))
-    assert get_conflict(rt, p["bravo"], found[0]["id"])["historical"] is True
+    assert to_record(get_conflict(rt, p["bravo"], found[0]["id"]))["historical"] is True
     # the live operation and the site are not marked
     assert "historical" not in entries(rt, live.operation.id)[0].payload
     assert site.site.id
@@ -190,7 +191,7 @@ def crossing(rt: Runtime, parties: dict[str, tuple[Party, str]]) -> dict[str, An
 
 def test_a_conflict_whose_window_ended_is_expired_told_and_no_longer_chased(rt, crossing, clock: FakeClock):
     p = crossing
-    opened = list_conflicts(rt, p["cell"])
+    opened = [to_record(c) for c in list_conflicts(rt, p["cell"])]
     assert sorted(c["kind"] for c in opened) == ["operation", "protected_site"]
     assert all(c["state"] == "open" for c in opened)
     assert expire_conflicts(rt) == 0  # nothing ended yet
@@ -203,7 +204,7 @@ def test_a_conflict_whose_window_ended_is_expired_told_and_no_longer_chased(rt, 
     assert expire_conflicts(rt) == 2
     assert expire_conflicts(rt) == 0  # once
     for c in opened:
-        now = get_conflict(rt, p["cell"], c["id"])
+        now = to_record(get_conflict(rt, p["cell"], c["id"]))
         assert (now["state"], now["version"]) == ("expired", c["version"] + 1)
         expired = [e for e in entries(rt, c["id"]) if e.type == "conflict.expired"]
         sides = {s["party"] for s in now["sides"]}
@@ -238,10 +239,8 @@ def test_an_expired_conflict_reopens_only_when_a_revision_conflicts_again_ahead(
         rt, p["bravo"], b.operation.id, op(vol(40.05, 35.05), vol(43.5, 38, start=ahead)), expected_version=1
     )
     assert same.conflicts == [] and same.changed == []
-    assert (get_conflict(rt, p["bravo"], c.id)["state"], get_conflict(rt, p["bravo"], c.id)["version"]) == (
-        "expired",
-        c.version + 1,
-    )
+    now = get_conflict(rt, p["bravo"], c.id)
+    assert (now.state, now.version) == ("expired", c.version + 1)
     assert len(notes.list_notifications(rt, p["alpha"])) == before
     # one that conflicts again in a window still to come reopens it, chased as usual
     again = ops.revise_operation(

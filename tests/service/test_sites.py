@@ -28,6 +28,7 @@ from deconfliction.service.conflicts import list_conflicts
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.store import open_store
+from deconfliction.wire import to_record
 from tests.conftest import T0, FakeClock, square
 from tests.shapes import parse_shape
 
@@ -78,14 +79,14 @@ def test_an_operation_near_a_site_conflicts_for_both_and_the_edge_is_exact(rt, p
     assert [x.kind for x in late_near.conflicts] == ["protected_site"]
     assert late_far.conflicts == [] and far.conflicts == []
     # what each side is told
-    told = {v["id"]: v for v in list_conflicts(rt, agency)}
+    told = {v["id"]: v for v in map(to_record, list_conflicts(rt, agency))}
     assert set(told) == {c.id, late_near.conflicts[0].id}
     view = told[c.id]
     assert view["counterpart"] == {"party": force.id, "party_name": "bravo"}
     assert view["operation"] == made.site.id  # its own site, never the operation's id
     assert near.operation.id not in str(view)
     assert all("own_volume" not in e for e in view["encounters"])
-    mine = next(v for v in list_conflicts(rt, force) if v["id"] == c.id)
+    mine = next(v for v in map(to_record, list_conflicts(rt, force)) if v["id"] == c.id)
     assert mine["operation"] == near.operation.id and mine["token"] == c.token_a
     # the ledger: one entry per side, each what that side is told
     with rt.store.read() as tx:
@@ -127,7 +128,7 @@ def test_withdrawing_resolves_and_revalidating_keeps(rt, parties, clock):
     assert sites.list_sites(rt, agency, due=True) == []
     gone = sites.withdraw(rt, agency, made.site.id, expected_version=2)
     assert [(c.state.value, c.operation_a) for c in gone.changed] == [("resolved", op.operation.id)]
-    assert list_conflicts(rt, force)[0]["state"] == "resolved"
+    assert list_conflicts(rt, force)[0].state == "resolved"
     with pytest.raises(InvalidTransition):
         sites.withdraw(rt, agency, made.site.id, expected_version=3)
     assert ops.submit_operation(rt, force, circle_op(HOSPITAL, start=clock())).conflicts == []

@@ -200,9 +200,9 @@ def test_a_unit_key_sees_its_unit_and_its_party_not_a_sibling_nor_another_party(
     assert ids(ops.list_operations(rt, alpha)) == {own.operation.id, sib.operation.id, shared.operation.id}
     with pytest.raises(NotFound):
         ops.get_operation(rt, as_convoy, sib.operation.id)
-    mine = {c["operation"] for c in cfs.list_conflicts(rt, as_convoy)}
+    mine = {c.operation for c in cfs.list_conflicts(rt, as_convoy)}
     assert mine == {own.operation.id, shared.operation.id}
-    assert {c["operation"] for c in cfs.list_conflicts(rt, as_air)} == {sib.operation.id, shared.operation.id}
+    assert {c.operation for c in cfs.list_conflicts(rt, as_air)} == {sib.operation.id, shared.operation.id}
     everything = notes.list_notifications(rt, alpha)
     by_unit = {n.unit_id for n in everything}
     assert by_unit == {convoy.id, air.id, None}

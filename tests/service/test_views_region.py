@@ -11,7 +11,7 @@ from deconfliction.domain.conflict import Conflict, ConflictState, Encounter
 from deconfliction.domain.geojson import to_geojson
 from deconfliction.domain.policy import SeparationRule
 from deconfliction.domain.volume import AltitudeBand, TimeWindow
-from deconfliction.service.views import conflict_side_view, coordinator_view
+from deconfliction.service.views import conflict_side, conflict_side_view, coordinator_view
 
 T0 = datetime(2026, 11, 23, 10, tzinfo=UTC)
 
@@ -51,12 +51,16 @@ def test_each_region_is_drawn_and_converted_once_and_views_are_unchanged() -> No
     assert len(draws) == 2  # one drawing per encounter, whatever the number of views
     # what is shown is what to_geojson of the region gives, on both sides and for the coordinator
     assert view_a["region"] == view_b["region"] == to_geojson(c.region)
-    assert view_a["region"] is view_b["region"] is c.region_geojson
+    # the views share the record's one conversion (their own dict around the same coordinates)
+    coordinates = c.region_geojson["coordinates"]
+    assert conflict_side(c, "pa", names).region["coordinates"] is coordinates
+    assert conflict_side(c, "pb", names).region["coordinates"] is coordinates
+    assert len(draws) == 2
     for k, e in enumerate(c.encounters):
         assert view_a["encounters"][k]["region"] == view_b["encounters"][k]["region"] == to_geojson(e.region)
     both = coordinator_view(view_a, view_b)
-    assert both["region"] == to_geojson(c.region)
-    assert [e["region"] for e in both["encounters"]] == [to_geojson(e.region) for e in c.encounters]
+    assert both.region == to_geojson(c.region)
+    assert [e.region for e in both.encounters] == [to_geojson(e.region) for e in c.encounters]
     # a new version of the record (another state) is a new object and converts its own region
     resolved = replace(c, state=ConflictState.RESOLVED, version=2)
     assert conflict_side_view(resolved, "pa", names)["region"] == view_a["region"]

@@ -18,6 +18,7 @@ from deconfliction.service import operations as ops
 from deconfliction.service import zones
 from deconfliction.service.conflicts import list_conflicts
 from deconfliction.service.parties import create_party
+from deconfliction.wire import to_record
 from tests.conftest import T0, square
 from tests.shapes import parse_shape
 
@@ -64,7 +65,7 @@ def test_entering_an_agreed_zone_is_a_conflict_for_both(rt, parties):
     assert [x.kind for x in own] == ["operation"]  # with the third party's operation, not its own zone
     assert ops.submit_operation(rt, third, op_at(41.0, 35.1)).conflicts == []
     # what the owner is told: the operator and the overlap, never the operation
-    [view] = [v for v in list_conflicts(rt, north) if v["id"] == c.id]
+    [view] = [v for v in map(to_record, list_conflicts(rt, north)) if v["id"] == c.id]
     assert view["operation"] == agreed.zone.id and view["counterpart"]["party"] == south.id
     assert inside.operation.id not in str(view)
 
@@ -88,7 +89,7 @@ def test_a_new_version_supersedes_and_moves_the_conflicts(rt, parties):
     v2 = zones.revise(rt, north, zone_id, expected_version=1, footprint=moved)
     assert v2.zone.version == 2 and v2.zone.state is ZoneState.PROPOSED
     assert [v.state for v in v2.versions] == [ZoneState.AGREED, ZoneState.PROPOSED]  # v1 still in force
-    assert list_conflicts(rt, south, operation_id=inside.id)[0]["state"] == "open"
+    assert list_conflicts(rt, south, operation_id=inside.id)[0].state == "open"
     later = ops.submit_operation(rt, south, op_at(40.35, 35.05)).operation
     done = zones.answer(rt, south, zone_id, ZoneAnswer.ACCEPTED)
     assert [v.state for v in done.versions] == [ZoneState.SUPERSEDED, ZoneState.AGREED]

@@ -86,7 +86,7 @@ def _race(url: str) -> None:
             seen = list_conflicts(rt, party, limit=1000)
             mine = set(owned[party.id])
             assert len(seen) == (PROCESSES - 1) * PER_PROCESS * PER_PROCESS
-            assert all(v["operation"] in mine for v in seen)
+            assert all(v.operation in mine for v in seen)
         coordinator_view = create_party(rt, None, "cell", Role.COORDINATOR)[0]
         assert len(list_conflicts(rt, coordinator_view, limit=1000)) == expected
     finally:

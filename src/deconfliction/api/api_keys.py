@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from deconfliction import wire
 from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.party import Party
@@ -45,12 +46,12 @@ class ApiKeyList(BaseModel):
 class ApiKeyCreated(BaseModel):
     key: ApiKeyOut
     api_key: str = Field(description="The secret: shown this once, never stored (only its SHA-256 is)")
-    receipt: dict[str, Any] = Field(description="The signed receipt of the party.api_key_created ledger entry")
+    receipt: wire.Receipt = Field(description="The signed receipt of the party.api_key_created ledger entry")
 
 
 class ApiKeyRevoked(BaseModel):
     key: ApiKeyOut
-    receipt: dict[str, Any] = Field(description="The signed receipt of the party.api_key_revoked ledger entry")
+    receipt: wire.Receipt = Field(description="The signed receipt of the party.api_key_revoked ledger entry")
 
 
 def view(k: ApiKey, rt_now: Any) -> ApiKeyOut:
@@ -76,7 +77,7 @@ async def list_(rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         now = real_now(rt)
         out = ApiKeyList(items=[view(k, now) for k in api_keys.list_api_keys(rt, party)])
-        return json_response(out.model_dump())
+        return json_response(out)
 
     return await as_party(rt, key, work)
 
@@ -97,7 +98,7 @@ async def create(body: ApiKeyIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         made, secret, receipt = api_keys.create_api_key(rt, party, body.label, expires)
         out = ApiKeyCreated(key=view(made, real_now(rt)), api_key=secret, receipt=signed_receipt(rt, receipt))
-        return json_response(out.model_dump(), 201, {"Location": f"/v1/api-keys/{made.id}"})
+        return json_response(out, 201, {"Location": f"/v1/api-keys/{made.id}"})
 
     return await as_party(rt, key, work)
 
@@ -117,6 +118,6 @@ async def revoke(key_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         revoked, receipt = api_keys.revoke_api_key(rt, party, key_id)
         out = ApiKeyRevoked(key=view(revoked, real_now(rt)), receipt=signed_receipt(rt, receipt))
-        return json_response(out.model_dump())
+        return json_response(out)
 
     return await as_party(rt, key, work)

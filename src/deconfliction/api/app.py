@@ -48,6 +48,7 @@ from deconfliction.api.limits import BodyLimit
 from deconfliction.api.probes import router as probes_router
 from deconfliction.api.screen import screen
 from deconfliction.api.security import SecurityHeaders
+from deconfliction.domain.signing import SIGNATURE_HEADERS
 from deconfliction.service.delivery import NetworkSender, Sender, run_deliveries
 from deconfliction.service.exercise import open_deployment
 from deconfliction.service.exercise import refresh as refresh_exercise_clock
@@ -77,9 +78,7 @@ CORS_HEADERS = [
     "Content-Type",
     "If-Match",
     "Idempotency-Key",
-    "Signature",
-    "Signature-Key-Id",
-    "Signature-Timestamp",
+    *SIGNATURE_HEADERS,
 ]
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.party import Party
@@ -24,14 +22,14 @@ class CertificateIn(BaseModel):
     label: str = Field(description="What presents it, e.g. 'north-c2 gateway'")
 
 
-def view(c: ClientCertificate) -> dict[str, Any]:
-    return {
-        "fingerprint": c.fingerprint,
-        "party": c.party_id,
-        "label": c.label,
-        "created_at": format_time(c.created_at),
-        "revoked_at": None if c.revoked_at is None else format_time(c.revoked_at),
-    }
+def view(c: ClientCertificate) -> wire.Certificate:
+    return wire.Certificate(
+        fingerprint=c.fingerprint,
+        party=c.party_id,
+        label=c.label,
+        created_at=format_time(c.created_at),
+        revoked_at=None if c.revoked_at is None else format_time(c.revoked_at),
+    )
 
 
 @router.post(
@@ -45,7 +43,9 @@ def view(c: ClientCertificate) -> dict[str, Any]:
 async def bind(body: CertificateIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         cert = certificates.bind_certificate(rt, party, body.fingerprint, body.label)
-        return json_response({"certificate": view(cert)}, 201, {"Location": f"/v1/certificates/{cert.fingerprint}"})
+        return json_response(
+            wire.CertificateWrite(certificate=view(cert)), 201, {"Location": f"/v1/certificates/{cert.fingerprint}"}
+        )
 
     return await as_party(rt, key, work)
 
@@ -58,7 +58,7 @@ async def bind(body: CertificateIn, rt: RuntimeDep, key: KeyDep) -> Response:
 )
 async def list_(rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
-        return json_response({"items": [view(c) for c in certificates.list_certificates(rt, party)]})
+        return json_response(wire.CertificateList(items=[view(c) for c in certificates.list_certificates(rt, party)]))
 
     return await as_party(rt, key, work)
 
@@ -71,6 +71,8 @@ async def list_(rt: RuntimeDep, key: KeyDep) -> Response:
 )
 async def revoke(fingerprint: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
-        return json_response({"certificate": view(certificates.revoke_certificate(rt, party, fingerprint))})
+        return json_response(
+            wire.CertificateWrite(certificate=view(certificates.revoke_certificate(rt, party, fingerprint)))
+        )
 
     return await as_party(rt, key, work)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.contract import problems
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
@@ -64,9 +64,9 @@ async def list_(
             wanted = None if state is None else alert_states(state)
             alerts = [] if wanted == [] else service.alerts(None if party.sees_all else party.id, wanted)
             names = alert_names(rt, {pid for a in alerts for pid, _ in a.subjects})
-            views = sorted((alert_view(party, a, names) for a in alerts), key=lambda v: v["id"])
-            items, nxt = page(after_cursor(views, after)[: size + 1], size, lambda c: c["id"])
-            return json_response({"items": items, "next_cursor": nxt})
+            views = sorted((alert_view(party, a, names) for a in alerts), key=lambda v: v.id)
+            items, nxt = page([v for v in views if after is None or v.id > after][: size + 1], size, lambda c: c.id)
+            return json_response(wire.ConflictPage(items=items, next_cursor=nxt))
         if as_of is not None:
             past = replay(rt, party, parse_time(as_of, "as_of"))
             if operation is not None and operation not in past.operations:  # as the live read: 404
@@ -74,13 +74,13 @@ async def list_(
             listed = past.conflict_list(state.value if state else None, operation)
             if state is None:  # as the live read: expired ones only when asked for
                 listed = [c for c in listed if c.get("state") != ConflictState.EXPIRED.value]
-            found = after_cursor(listed, after)[: size + 1]
+            found = [wire.Conflict.model_validate(c) for c in after_cursor(listed, after)[: size + 1]]
         else:
             found = conflicts.list_conflicts(
                 rt, party, state=state, operation_id=operation, after=after, limit=size + 1
             )
-        items, nxt = page(found, size, lambda c: c["id"])
-        return json_response({"items": items, "next_cursor": nxt})
+        items, nxt = page(found, size, lambda c: c.id)
+        return json_response(wire.ConflictPage(items=items, next_cursor=nxt))
 
     return await as_party(rt, key, work)
 
@@ -92,8 +92,9 @@ async def get(conflict_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None)
             past = replay(rt, party, parse_time(as_of, "as_of")).conflicts.get(conflict_id)
             if past is None:
                 raise NotFound(f"no conflict {conflict_id} at {as_of}", id=conflict_id)
-            return json_response(past, headers={"ETag": f'"{past["version"]}"'})
-        view = conflicts.get_conflict(rt, party, conflict_id)
-        return json_response(view, headers={"ETag": f'"{view["version"]}"'})
+            view = wire.Conflict.model_validate(past)  # as that reader was told it, from the ledger
+        else:
+            view = conflicts.get_conflict(rt, party, conflict_id)
+        return json_response(view, headers={"ETag": f'"{view.version}"'})
 
     return await as_party(rt, key, work)

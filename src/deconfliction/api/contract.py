@@ -9,7 +9,8 @@ A route declares what only it knows, with one helper::
 and :func:`openapi` adds what follows from the route's own parameters, so no route can forget them:
 
 - a Bearer key (``KeyDep``): 401 (missing or wrong key, bad signature), 403 (the role may not), 429
-  (too many failed attempts from this address);
+  (too many failed attempts from this address); on a write also 400 (signed with the signature
+  headers' former names);
 - any request: 422 (the field and the reason; a NUL character even in an unknown parameter) and 500;
   a body: 413 (larger than the limit);
 - a path parameter: 404 (absent, or not the caller's to see: the same answer);
@@ -35,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 STATUS_TEXT = {
-    400: "Bad request",
+    400: "`old_signature_headers`: a write signed with the signature headers' former names",
     401: "Missing or invalid API key, or a write's signature is missing or not valid",
     403: "Authenticated, but this role may not do this",
     404: "Absent, or not visible to the caller (the same answer)",
@@ -111,6 +112,8 @@ def _implied(route: APIRoute) -> set[int]:
         stack.extend(d.dependencies)
     if "bearer_key" in calls:
         out |= {401, 403, 429}
+        if (route.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}:
+            out.add(400)  # signed with the former header names (api/http.py refuse_old_signature_headers)
     if flat.body_params or "raw_body" in calls:
         out |= {413, 422}
     if (route.methods or set()) & {"POST", "PUT", "PATCH"}:

@@ -3,12 +3,10 @@ and what could not be delivered (dead letters, replayable)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import EndpointIn
@@ -21,31 +19,27 @@ from deconfliction.service.signing import signed_receipt
 router = APIRouter(tags=["delivery"])
 
 
-def endpoint_view(e: Endpoint, *, with_secret: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": e.id,
-        "kind": e.kind.value,
-        "address": e.address,
-        "created_at": format_time(e.created_at),
-        "active": e.active,
-    }
+def endpoint_view(e: Endpoint, *, with_secret: bool = False) -> wire.Endpoint:
+    out = wire.Endpoint(
+        id=e.id, kind=e.kind.value, address=e.address, created_at=format_time(e.created_at), active=e.active
+    )
     if with_secret and e.secret:
-        out["secret"] = e.secret
+        out.secret = e.secret
     return out
 
 
-def delivery_view(d: Delivery) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "endpoint": d.endpoint_id,
-        "notification": d.notification_id,
-        "state": d.state.value,
-        "attempts": d.attempts,
-        "created_at": format_time(d.created_at),
-        "next_attempt_at": format_time(d.next_attempt_at),
-        "last_error": d.last_error,
-        "delivered_at": None if d.delivered_at is None else format_time(d.delivered_at),
-    }
+def delivery_view(d: Delivery) -> wire.Delivery:
+    return wire.Delivery(
+        id=d.id,
+        endpoint=d.endpoint_id,
+        notification=d.notification_id,
+        state=d.state.value,
+        attempts=d.attempts,
+        created_at=format_time(d.created_at),
+        next_attempt_at=format_time(d.next_attempt_at),
+        last_error=d.last_error,
+        delivered_at=None if d.delivered_at is None else format_time(d.delivered_at),
+    )
 
 
 @router.post(
@@ -61,7 +55,7 @@ async def add(body: EndpointIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         e, receipt = delivery.register_endpoint(rt, party, body.kind, body.address)
         return json_response(
-            {"endpoint": endpoint_view(e, with_secret=True), "receipt": signed_receipt(rt, receipt)}, 201
+            wire.EndpointWrite(endpoint=endpoint_view(e, with_secret=True), receipt=signed_receipt(rt, receipt)), 201
         )
 
     return await as_party(rt, key, work)
@@ -75,7 +69,11 @@ async def add(body: EndpointIn, rt: RuntimeDep, key: KeyDep) -> Response:
 )
 async def list_endpoints(rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(
-        rt, key, lambda party: json_response({"items": [endpoint_view(e) for e in delivery.list_endpoints(rt, party)]})
+        rt,
+        key,
+        lambda party: json_response(
+            wire.EndpointList(items=[endpoint_view(e) for e in delivery.list_endpoints(rt, party)])
+        ),
     )
 
 
@@ -88,7 +86,7 @@ async def list_endpoints(rt: RuntimeDep, key: KeyDep) -> Response:
 async def remove(endpoint_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         receipt = delivery.remove_endpoint(rt, party, endpoint_id)
-        return json_response({"removed": endpoint_id, "receipt": signed_receipt(rt, receipt)})
+        return json_response(wire.EndpointRemoved(removed=endpoint_id, receipt=signed_receipt(rt, receipt)))
 
     return await as_party(rt, key, work)
 
@@ -114,6 +112,7 @@ async def list_deliveries(
             lambda after, n: delivery.list_deliveries(rt, party, state=state, after=after, limit=n),
             delivery_view,
             lambda d: d.id,
+            wire.DeliveryPage,
         )
 
     return await as_party(rt, key, work)

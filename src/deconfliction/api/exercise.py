@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.party import Party
 from deconfliction.service import exercise
@@ -44,7 +44,7 @@ class AdvanceOut(BaseModel):
 async def clock(rt: RuntimeDep) -> Response:
     """No key needed: the web map reads it to show the service's time, countdowns and the EXERCISE
     banner. Real time on a live server; on an exercise server the scenario time, with its speed."""
-    return json_response(exercise.clock_view(rt).record())
+    return json_response(ClockOut.model_validate(exercise.clock_view(rt).record()))
 
 
 @router.post(
@@ -66,7 +66,9 @@ async def advance(
     def work(party: Party) -> Response:
         seconds = exercise.parse_advance(body)
         view, receipt = exercise.advance(rt, party, seconds)
-        return json_response({"clock": view.record(), "receipt": signed_receipt(rt, receipt)})
+        return json_response(
+            AdvanceOut(clock=ClockOut.model_validate(view.record()), receipt=signed_receipt(rt, receipt))
+        )
 
     return await as_party(rt, key, work)
 

@@ -6,8 +6,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from deconfliction import __version__
-from deconfliction.api import wire
+from deconfliction import __version__, wire
 from deconfliction.api.http import RuntimeDep, json_response
 from deconfliction.service.health import check
 
@@ -24,11 +23,6 @@ router = APIRouter(prefix="/v1", tags=["health"])
 async def health(rt: RuntimeDep) -> Response:
     ok, detail = await run_in_threadpool(check, rt)
     return json_response(
-        {
-            "status": "ok" if ok else "degraded",
-            "backend": rt.store.backend,
-            "version": __version__,
-            "database": detail,
-        },
+        wire.Health(status="ok" if ok else "degraded", backend=rt.store.backend, version=__version__, database=detail),
         200 if ok else 503,
     )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import MessageIn, PreferencesIn, ThreadIn
 from deconfliction.domain.hotline import LANGUAGES, PARAM_KINDS, TEMPLATES, parse_message, template_fields
@@ -31,7 +29,7 @@ async def start(body: ThreadIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         thread, message, receipt = hotline.start_thread(rt, party, body.participants, body.subject, content)
         return json_response(
-            {"thread": thread.id, "message": message.id, "receipt": signed_receipt(rt, receipt)},
+            wire.ThreadWrite(thread=thread.id, message=message.id, receipt=signed_receipt(rt, receipt)),
             201,
             {"Location": f"/v1/threads/{thread.id}"},
         )
@@ -59,6 +57,7 @@ async def list_(
             lambda after, n: hotline.list_threads(rt, party, after=after, limit=n),
             lambda t: t,
             lambda t: t["id"],
+            wire.ThreadSummaryPage,
         )
 
     return await as_party(rt, key, work)
@@ -71,7 +70,9 @@ async def list_(
     summary="A thread with its messages, in your language",
 )
 async def get(thread_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
-    return await as_party(rt, key, lambda party: json_response(hotline.get_thread(rt, party, thread_id)))
+    return await as_party(
+        rt, key, lambda party: json_response(wire.Thread.model_validate(hotline.get_thread(rt, party, thread_id)))
+    )
 
 
 @router.post(
@@ -86,7 +87,7 @@ async def post(thread_id: str, body: MessageIn, rt: RuntimeDep, key: KeyDep) -> 
 
     def work(party: Party) -> Response:
         message, receipt = hotline.post_message(rt, party, thread_id, content)
-        return json_response({"message": message.id, "receipt": signed_receipt(rt, receipt)}, 201)
+        return json_response(wire.MessageWrite(message=message.id, receipt=signed_receipt(rt, receipt)), 201)
 
     return await as_party(rt, key, work)
 
@@ -98,9 +99,9 @@ async def post(thread_id: str, body: MessageIn, rt: RuntimeDep, key: KeyDep) -> 
     summary="The message templates, with their parameters and translations",
 )
 async def templates(rt: RuntimeDep, key: KeyDep) -> Response:
-    body: dict[str, Any] = {
-        "languages": list(LANGUAGES),
-        "templates": {
+    body = wire.Templates(
+        languages=list(LANGUAGES),
+        templates={
             k: {
                 "params": sorted(template_fields(k)),
                 "values": {f: PARAM_KINDS[f] for f in sorted(template_fields(k)) if f in PARAM_KINDS},
@@ -108,7 +109,7 @@ async def templates(rt: RuntimeDep, key: KeyDep) -> Response:
             }
             for k, v in TEMPLATES.items()
         },
-    }
+    )
     return await as_party(rt, key, lambda _party: json_response(body))
 
 
@@ -119,7 +120,9 @@ async def templates(rt: RuntimeDep, key: KeyDep) -> Response:
     summary="Your preferences (the language messages are shown in)",
 )
 async def preferences(rt: RuntimeDep, key: KeyDep) -> Response:
-    return await as_party(rt, key, lambda party: json_response({"language": hotline.get_language(rt, party)}))
+    return await as_party(
+        rt, key, lambda party: json_response(wire.Preferences(language=hotline.get_language(rt, party)))
+    )
 
 
 @router.put(
@@ -130,5 +133,5 @@ async def preferences(rt: RuntimeDep, key: KeyDep) -> Response:
 )
 async def set_preferences(body: PreferencesIn, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(
-        rt, key, lambda party: json_response({"language": hotline.set_language(rt, party, body.language)})
+        rt, key, lambda party: json_response(wire.Preferences(language=hotline.set_language(rt, party, body.language)))
     )

@@ -10,17 +10,27 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from deconfliction import wire
 from deconfliction.api.access import note_party
 from deconfliction.api.tls import client_fingerprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.party import Party
-from deconfliction.domain.signing import SignedRequest
+from deconfliction.domain.signing import (
+    KEY_ID_HEADER,
+    OLD_SIGNATURE_HEADERS,
+    SIGNATURE_HEADER,
+    SIGNATURE_HEADERS,
+    TIMESTAMP_HEADER,
+    SignedRequest,
+)
 from deconfliction.errors import (
     InvalidInput,
     NotAuthenticated,
+    OldSignatureHeaders,
     PreconditionRequired,
     SignatureInvalid,
     SignatureReplayed,
@@ -88,6 +98,8 @@ async def bearer_key(
         caller: Caller = CertificateCaller.of(fingerprint, request)
     else:
         caller = Caller.of(credentials.credentials, request)
+    if request.method in WRITE_METHODS:
+        refuse_old_signature_headers(request)
     if request.method in WRITE_METHODS and not caller.signed:
         # the one rule of signed writes (docs/signing.md): a party with a key signs every write, and an
         # unsigned one is refused here, before its body or ids are looked at
@@ -146,8 +158,20 @@ SIGNATURE_TAKEN = "signature_in_transaction"
 which checks it inside the write's own transaction and keeps it in the ledger entry."""
 
 
+def json_bytes(body: Any) -> bytes:
+    """An answer's bytes: a response model by its own serializer (``wire.to_json``), anything else
+    (a ledger line, a replayed view) by orjson, with the members of any model inside it."""
+    return wire.to_json(body) if isinstance(body, BaseModel) else orjson.dumps(body, default=_model_members)
+
+
+def _model_members(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return wire.to_record(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+    return Response(json_bytes(body), status_code=status, media_type="application/json", headers=headers)
 
 
 def etag(version: int) -> str:
@@ -220,12 +244,13 @@ def paged(
     fetch: Callable[[str | None, int], list[Any]],
     view: Callable[[Any], Any],
     last_id: Callable[[Any], str],
+    model: type[wire.Page[Any]],
 ) -> Response:
     """A list endpoint's answer: ``fetch(after, limit + 1)`` from the cursor, one page of ``view``s and
-    the next cursor (see Pagination in docs/api.md)."""
+    the next cursor (see Pagination in docs/api.md), as the route's page ``model``."""
     size = page_size(limit, rt.limits)
     items, nxt = page(fetch(decode_cursor(cursor), size + 1), size, last_id)
-    return json_response({"items": [view(i) for i in items], "next_cursor": nxt})
+    return json_response(model(items=[view(i) for i in items], next_cursor=nxt))
 
 
 async def raw_body(request: Request) -> bytes:
@@ -247,7 +272,20 @@ def after_cursor(items: list[dict[str, Any]], after: str | None) -> list[dict[st
     return [i for i in items if after is None or i["id"] > after]
 
 
-SIGNATURE_HEADERS = ("Signature-Key-Id", "Signature-Timestamp", "Signature")
+def refuse_old_signature_headers(request: Request) -> None:
+    """A write signed with the headers' former names (``Signature-Key-Id``, ``Signature-Timestamp``,
+    ``Signature``) is refused with a 400 that names the new ones, so that an old client fails loudly
+    rather than being taken for unsigned. A ``Signature`` that comes with ``Signature-Input`` is an RFC
+    9421 message signature (of a gateway, say): not ours, and not refused."""
+    old = [h for h in OLD_SIGNATURE_HEADERS if request.headers.get(h) is not None]
+    if old == ["Signature"] and request.headers.get("Signature-Input") is not None:
+        return
+    if old:
+        raise OldSignatureHeaders(
+            f"{', '.join(old)}: sign with {', '.join(SIGNATURE_HEADERS)} instead (same values, new names; "
+            "docs/signing.md)",
+            headers=list(SIGNATURE_HEADERS),
+        )
 
 
 def take_signature(request: Request, body: bytes) -> SignedRequest | None:
@@ -281,9 +319,9 @@ def signed_request(request: Request, body: bytes) -> SignedRequest | None:
     except orjson.JSONDecodeError:
         parsed = None  # the body parser answers for it
     return SignedRequest(
-        key_id=str(values["Signature-Key-Id"]),
-        timestamp=str(values["Signature-Timestamp"]),
-        signature=str(values["Signature"]),
+        key_id=str(values[KEY_ID_HEADER]),
+        timestamp=str(values[TIMESTAMP_HEADER]),
+        signature=str(values[SIGNATURE_HEADER]),
         method=request.method,
         path=request.url.path,
         body=parsed,
@@ -306,7 +344,7 @@ def idempotency(
 
     def store(result: Any) -> StoredResponse:
         status, headers, content = render(result)
-        return StoredResponse(fingerprint, status, headers, orjson.dumps(content))
+        return StoredResponse(fingerprint, status, headers, json_bytes(content))
 
     return Idempotency(key, fingerprint, store)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import HTMLResponse, Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import IncidentIn
-from deconfliction.domain.incident import Incident, parse_incident
+from deconfliction.domain.incident import parse_incident
 from deconfliction.domain.party import Party
 from deconfliction.report import REPORT_CSP, incident_html
 from deconfliction.service import incidents
@@ -28,7 +28,7 @@ async def report(body: IncidentIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         incident, receipt = incidents.report_incident(rt, party, parse_incident(body.model_dump()))
         return json_response(
-            {"incident": incident.record(), "receipt": signed_receipt(rt, receipt)},
+            wire.IncidentWrite(incident=incidents.incident_view(incident), receipt=signed_receipt(rt, receipt)),
             201,
             {"Location": f"/v1/incidents/{incident.id}"},
         )
@@ -54,8 +54,9 @@ async def list_(
             cursor,
             limit,
             lambda after, n: incidents.list_incidents(rt, party, after=after, limit=n),
-            Incident.record,
+            incidents.incident_view,
             lambda i: i.id,
+            wire.IncidentPage,
         )
 
     return await as_party(rt, key, work)
@@ -69,7 +70,11 @@ async def list_(
 )
 async def get(incident_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(
-        rt, key, lambda party: json_response(incidents.inquiry_json(incidents.inquire(rt, party, incident_id)))
+        rt,
+        key,
+        lambda party: json_response(
+            wire.Inquiry.model_validate(incidents.inquiry_json(incidents.inquire(rt, party, incident_id)))
+        ),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, RawBody, RuntimeDep, Signature, as_party, json_response
 from deconfliction.api.schemas import KeyIn
@@ -33,7 +33,7 @@ async def register(
     def work(party: Party) -> Response:
         added, receipt = signing.register_key(rt, party, body.public_key, signed)
         return json_response(
-            {"key": key_view(added), "receipt": signed_receipt(rt, receipt)},
+            wire.SigningKeyWrite(key=key_view(added), receipt=signed_receipt(rt, receipt)),
             201,
             {"Location": f"/v1/keys/{added.key_id}"},
         )
@@ -49,7 +49,7 @@ async def register(
 )
 async def list_(rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
-        return json_response({"items": [key_view(k) for k in signing.list_keys(rt, party)]})
+        return json_response(wire.SigningKeyList(items=[key_view(k) for k in signing.list_keys(rt, party)]))
 
     return await as_party(rt, key, work)
 
@@ -65,6 +65,6 @@ async def revoke(
 ) -> Response:
     def work(party: Party) -> Response:
         revoked, receipt = signing.revoke_key(rt, party, key_id, signed)
-        return json_response({"key": key_view(revoked), "receipt": signed_receipt(rt, receipt)})
+        return json_response(wire.SigningKeyWrite(key=key_view(revoked), receipt=signed_receipt(rt, receipt)))
 
     return await as_party(rt, key, work)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.http import SEQ_MAX, KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.ledger import export_line
 from deconfliction.domain.party import Party
@@ -53,7 +53,7 @@ async def head(rt: RuntimeDep, key: KeyDep) -> Response:
     """What a receipt is checked against: every receipt's entry is at or before the head, and an export
     up to the head ends on this hash."""
     seq, digest = await as_party(rt, key, lambda _party: ledger_head(rt))
-    return json_response({"seq": seq, "hash": digest})
+    return json_response(wire.LedgerHead(seq=seq, hash=digest))
 
 
 @router.get(
@@ -66,4 +66,4 @@ async def service_key(rt: RuntimeDep, key: KeyDep) -> Response:
     """The same key is announced in the ledger (entry type `service.key`, readable by every party)
     before it signs anything, so an export alone checks every receipt; this endpoint is a shortcut."""
     await as_party(rt, key, lambda _party: None)
-    return json_response(rt.signer.announcement())
+    return json_response(wire.ServiceKey(**rt.signer.announcement()))

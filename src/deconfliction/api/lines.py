@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from deconfliction.api import examples, wire
+from deconfliction import wire
+from deconfliction.api import examples
 from deconfliction.api.contract import problems
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
@@ -79,16 +80,16 @@ def line_draft(body: LineIn, rt: Runtime) -> lines.LineDraft:
 
 def _render(rt: Runtime, actor: Party) -> Callable[[Any], tuple[int, dict[str, str], Any]]:
     def render(r: lines.LineResult) -> tuple[int, dict[str, str], Any]:
-        body = {
-            "line": lines.line_record(r.line),
-            "zones": [zones.zone_record(z) for z in r.zones],
-            "conflicts": [
+        body = wire.LineWrite(
+            line=lines.line_view(r.line),
+            zones=[zones.zone_view(z) for z in r.zones],
+            conflicts=[
                 conflict_view(actor, c, r.names)
                 for c in r.changed
                 if actor.sees_all or actor.id in (c.party_a, c.party_b)
             ],
-            "receipt": signed_receipt(rt, r.receipt),
-        }
+            receipt=signed_receipt(rt, r.receipt),
+        )
         return 201, {"Location": f"/v1/lines/{r.line.id}"}, body
 
     return render
@@ -170,11 +171,11 @@ async def list_(
     def work(party: Party) -> Response:
         found = lines.list_lines(rt, party, after=after, limit=size + 1)
         items, nxt = page(found, size, lambda x: x.id)
-        return json_response({"items": [lines.line_record(x) for x in items], "next_cursor": nxt})
+        return json_response(wire.LinePage(items=[lines.line_view(x) for x in items], next_cursor=nxt))
 
     return await as_party(rt, key, work)
 
 
 @router.get("/{line_id}", operation_id="getLine", response_model=wire.Line, summary="A line you take part in")
 async def get(line_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
-    return await as_party(rt, key, lambda party: json_response(lines.line_record(lines.get_line(rt, party, line_id))))
+    return await as_party(rt, key, lambda party: json_response(lines.line_view(lines.get_line(rt, party, line_id))))

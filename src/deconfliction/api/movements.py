@@ -8,7 +8,8 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from deconfliction.api import examples, wire
+from deconfliction import wire
+from deconfliction.api import examples
 from deconfliction.api.http import (
     IdemKey,
     KeyDep,
@@ -51,13 +52,13 @@ class MovementIn(BaseModel):
 def _render(rt: Runtime, actor: Party, status: int = 201) -> Any:
     def render(r: movements.MovementResult) -> tuple[int, dict[str, str], Any]:
         op = r.result.operation
-        body = {
-            "operation": operation_view(actor, op),
-            "movement": r.movement,
-            "conflicts": [conflict_view(actor, c, r.result.names) for c in r.result.conflicts],
-            "warnings": [w.record() for w in r.warnings],
-            "receipt": signed_receipt(rt, r.result.receipt),
-        }
+        body = wire.MovementWrite(
+            operation=operation_view(actor, op),
+            movement=wire.Movement.model_validate(r.movement),  # as stored with it
+            conflicts=[conflict_view(actor, c, r.result.names) for c in r.result.conflicts],
+            warnings=[wire.DeclarationWarning(**w.record()) for w in r.warnings],
+            receipt=signed_receipt(rt, r.result.receipt),
+        )
         return status, {"ETag": etag(op.version), "Location": f"/v1/movements/{op.id}"}, body
 
     return render
@@ -166,6 +167,9 @@ async def revise(
 async def get(op_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         op, movement = movements.get_movement(rt, party, op_id)
-        return json_response({"operation": op.id, "movement": movement}, headers={"ETag": etag(op.version)})
+        return json_response(
+            wire.MovementRead(operation=op.id, movement=wire.Movement.model_validate(movement)),
+            headers={"ETag": etag(op.version)},
+        )
 
     return await as_party(rt, key, work)

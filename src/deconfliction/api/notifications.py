@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -12,22 +11,17 @@ from fastapi import APIRouter, Body, Header, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.contract import problems
 from deconfliction.api.http import SEQ_MAX, KeyDep, Limit, RuntimeDep, as_party, json_response, paged
-from deconfliction.domain.notification import Notification, NotificationState
+from deconfliction.domain.notification import NotificationState
 from deconfliction.domain.party import Party
-from deconfliction.domain.volume import format_time
 from deconfliction.errors import InvalidInput
 from deconfliction.service import notifications as notes
 from deconfliction.service.signing import signed_receipt
 from deconfliction.store.wakeup import notifications_channel
 
 router = APIRouter(tags=["notifications"])
-
-
-def _fmt(t: datetime | None) -> str | None:
-    return None if t is None else format_time(t)
 
 
 HEARTBEAT_S = 15.0
@@ -54,8 +48,9 @@ async def list_(
             cursor,
             limit,
             lambda after, n: notes.list_notifications(rt, party, state=state, after=after, limit=n),
-            Notification.record,
+            notes.notification_view,
             lambda n: n.id,
+            wire.NotificationPage,
         )
 
     return await as_party(rt, key, work)
@@ -79,8 +74,9 @@ async def overdue(
             cursor,
             limit,
             lambda after, n: notes.overdue(rt, party, after=after, limit=n),
-            lambda n: {**n.record(), "overdue": True, "overdue_since": _fmt(n.overdue_since())},
+            notes.overdue_view,
             lambda n: n.id,
+            wire.OverdueNotificationPage,
         )
 
     return await as_party(rt, key, work)
@@ -94,7 +90,9 @@ async def overdue(
 )
 async def get(notification_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(
-        rt, key, lambda party: json_response(notes.get_notification(rt, party, notification_id).record())
+        rt,
+        key,
+        lambda party: json_response(notes.notification_view(notes.get_notification(rt, party, notification_id))),
     )
 
 
@@ -108,7 +106,9 @@ async def get(notification_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
 async def ack(notification_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         n, receipt = notes.acknowledge_notification(rt, party, notification_id)
-        return json_response({"notification": n.record(), "receipt": signed_receipt(rt, receipt)})
+        return json_response(
+            wire.NotificationWrite(notification=notes.notification_view(n), receipt=signed_receipt(rt, receipt))
+        )
 
     return await as_party(rt, key, work)
 
@@ -121,7 +121,11 @@ async def ack(notification_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
 )
 async def contacts(rt: RuntimeDep, key: KeyDep) -> Response:
     return await as_party(
-        rt, key, lambda party: json_response({"contacts": [c.record() for c in notes.get_contacts(rt, party)]})
+        rt,
+        key,
+        lambda party: json_response(
+            wire.Contacts(contacts=[wire.Contact(**c.record()) for c in notes.get_contacts(rt, party)])
+        ),
     )
 
 
@@ -144,7 +148,11 @@ async def put_contacts(
 
     def work(party: Party) -> Response:
         ladder, receipt = notes.set_contacts(rt, party, body.get("contacts"))
-        return json_response({"contacts": [c.record() for c in ladder], "receipt": signed_receipt(rt, receipt)})
+        return json_response(
+            wire.ContactsWrite(
+                contacts=[wire.Contact(**c.record()) for c in ladder], receipt=signed_receipt(rt, receipt)
+            )
+        )
 
     return await as_party(rt, key, work)
 

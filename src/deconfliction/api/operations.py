@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.contract import problems
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
@@ -50,12 +50,12 @@ router = APIRouter(prefix="/v1/operations", tags=["operations"])
 
 def _render(rt: Runtime, actor: Party, status: int) -> Render:
     def render(r: OperationResult) -> tuple[int, dict[str, str], Any]:
-        body = {
-            "operation": operation_view(actor, r.operation),
-            "conflicts": r.conflict_views(actor),
-            "warnings": [w.record() for w in r.warnings],
-            "receipt": signed_receipt(rt, r.receipt),
-        }
+        body = wire.OperationWrite(
+            operation=operation_view(actor, r.operation),
+            conflicts=r.conflict_views(actor),
+            warnings=[wire.DeclarationWarning(**w.record()) for w in r.warnings],
+            receipt=signed_receipt(rt, r.receipt),
+        )
         headers = {"ETag": etag(r.operation.version), "Location": f"/v1/operations/{r.operation.id}"}
         return status, headers, body
 
@@ -120,10 +120,10 @@ async def list_(
         if as_of is not None:
             past = replay(rt, party, parse_time(as_of, "as_of")).operation_list([s.value for s in state or ()])
             items, nxt = page(after_cursor(past, after)[: size + 1], size, lambda o: o["id"])
-            return json_response({"items": items, "next_cursor": nxt})
+            return json_response(wire.OperationPage(items=items, next_cursor=nxt))
         found = ops.list_operations(rt, party, states=state, after=after, limit=size + 1)
         live, nxt = page(found, size, lambda o: o.id)
-        return json_response({"items": [operation_view(party, o) for o in live], "next_cursor": nxt})
+        return json_response(wire.OperationPage(items=[operation_view(party, o) for o in live], next_cursor=nxt))
 
     return await as_party(rt, key, work)
 
@@ -137,7 +137,7 @@ async def get(op_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> Re
             past = replay(rt, party, parse_time(as_of, "as_of")).operations.get(op_id)
             if past is None:
                 raise NotFound(f"no operation {op_id} at {as_of}", id=op_id)
-            return json_response(past, headers={"ETag": etag(past["version"])})
+            return json_response(wire.Operation.model_validate(past), headers={"ETag": etag(past["version"])})
         op = ops.get_operation(rt, party, op_id)
         return json_response(operation_view(party, op), headers={"ETag": etag(op.version)})
 

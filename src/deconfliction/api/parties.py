@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import PartyIn
@@ -28,7 +28,7 @@ async def create(body: PartyIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         created, api_key = parties.create_party(rt, party, body.name, Role(body.role))
         # no Location header: there is no GET /v1/parties/{id} to point at
-        return json_response({"party": party_view(created), "api_key": api_key}, 201)
+        return json_response(wire.PartyCreated(party=party_view(created), api_key=api_key), 201)
 
     return await as_party(rt, key, work)
 
@@ -48,6 +48,7 @@ async def list_(
             lambda after, n: parties.list_parties(rt, party, after=after, limit=n),
             party_view,
             lambda p: p.id,
+            wire.PartyPage,
         )
 
     return await as_party(rt, key, work)

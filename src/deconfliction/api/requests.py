@@ -9,12 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import AnswerIn, RequestIn
 from deconfliction.domain.party import Party
-from deconfliction.domain.request import Request, RequestState
+from deconfliction.domain.request import RequestState
 from deconfliction.service import requests
 from deconfliction.service.signing import signed_receipt
 
@@ -32,7 +32,9 @@ async def make(body: RequestIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         r, receipt = requests.make_request(rt, party, body.model_dump())
         return json_response(
-            {"request": r.record(), "receipt": signed_receipt(rt, receipt)}, 201, {"Location": f"/v1/requests/{r.id}"}
+            wire.RequestWrite(request=requests.request_view(r), receipt=signed_receipt(rt, receipt)),
+            201,
+            {"Location": f"/v1/requests/{r.id}"},
         )
 
     return await as_party(rt, key, work)
@@ -57,8 +59,9 @@ async def list_(
             cursor,
             limit,
             lambda after, n: requests.list_requests(rt, party, state=state, after=after, limit=n),
-            Request.record,
+            requests.request_view,
             lambda r: r.id,
+            wire.RequestPage,
         )
 
     return await as_party(rt, key, work)
@@ -68,7 +71,9 @@ async def list_(
     "/{request_id}", operation_id="getRequest", response_model=wire.Request, summary="One request and its state"
 )
 async def get(request_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
-    return await as_party(rt, key, lambda party: json_response(requests.get_request(rt, party, request_id).record()))
+    return await as_party(
+        rt, key, lambda party: json_response(requests.request_view(requests.get_request(rt, party, request_id)))
+    )
 
 
 def _action(action: str, summary: str) -> Callable[..., Any]:
@@ -77,7 +82,9 @@ def _action(action: str, summary: str) -> Callable[..., Any]:
     ) -> Response:
         def work(party: Party) -> Response:
             r, receipt = requests.act(rt, party, request_id, action, body.text if body else None)
-            return json_response({"request": r.record(), "receipt": signed_receipt(rt, receipt)})
+            return json_response(
+                wire.RequestWrite(request=requests.request_view(r), receipt=signed_receipt(rt, receipt))
+            )
 
         return await as_party(rt, key, work)
 

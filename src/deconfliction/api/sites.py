@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import ConfigDict, Field
 from starlette.responses import Response
 
-from deconfliction.api import examples, wire
+from deconfliction import wire
+from deconfliction.api import examples
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
     AsOf,
@@ -114,16 +115,19 @@ def _render(
 ) -> Render:
     def render(r: sites.SiteResult) -> tuple[int, dict[str, str], Any]:
         told = [
-            *({"field": w.field, "code": w.code, "message": w.message} for w in warnings or ()),
-            *({**w.record(), "field": "position" if position else w.field} for w in r.warnings),
+            *(wire.DeclarationWarning(field=w.field, code=w.code, message=w.message) for w in warnings or ()),
+            *(
+                wire.DeclarationWarning(field="position" if position else w.field, code=w.code, message=w.message)
+                for w in r.warnings
+            ),
         ]
-        body = {
-            "site": sites.site_view(actor, r.site, rt.clock()),
-            "warnings": told,
-            "likely_duplicates": [sites.duplicate_view(d) for d in r.duplicates],
-            "conflicts": [conflict_view(actor, c, r.names) for c in r.changed],
-            "receipt": signed_receipt(rt, r.receipt),
-        }
+        body = wire.SiteWrite(
+            site=sites.site_view(actor, r.site, rt.clock()),
+            warnings=told,
+            likely_duplicates=[sites.duplicate_view(d) for d in r.duplicates],
+            conflicts=[conflict_view(actor, c, r.names) for c in r.changed],
+            receipt=signed_receipt(rt, r.receipt),
+        )
         return status, {"ETag": etag(r.site.version), "Location": f"/v1/sites/{r.site.id}"}, body
 
     return render
@@ -181,7 +185,7 @@ async def import_csv(
                 out["conflicts"] = [conflict_view(party, c, party_names_of(r)) for c in r.changed]
             if r.receipt is not None:
                 out["receipt"] = signed_receipt(rt, r.receipt)
-            return (201 if r.kept else 200), {}, out
+            return (201 if r.kept else 200), {}, wire.SiteImport.model_validate(out)
 
         idem = idempotency(request, raw, idempotency_key, render)
         out = transfer.import_sites_csv(rt, party, body.csv, dry_run=body.dry_run, idempotency=idem, signature=signed)
@@ -222,12 +226,12 @@ async def list_(
                 and (not due or r["needs_revalidation"])
             ]
             then, nxt = page(after_cursor(past, after)[: size + 1], size, lambda r: r["id"])
-            return json_response({"items": then, "next_cursor": nxt})
+            return json_response(wire.SitePage(items=then, next_cursor=nxt))
         active = None if state is None else state == "active"
         found = sites.list_sites(rt, party, owner_id=owner, active=active, due=due, after=after, limit=size + 1)
         items, nxt = page(found, size, lambda s: s.id)
         now = rt.clock()
-        return json_response({"items": [sites.site_view(party, s, now) for s in items], "next_cursor": nxt})
+        return json_response(wire.SitePage(items=[sites.site_view(party, s, now) for s in items], next_cursor=nxt))
 
     return await as_party(rt, key, work)
 
@@ -239,7 +243,7 @@ async def get(site_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> 
             record = replay(rt, party, parse_time(as_of, "as_of")).sites.get(site_id)
             if record is None:
                 raise NotFound(f"no site {site_id} at {as_of}", id=site_id)
-            return json_response(record, headers={"ETag": etag(record["version"])})
+            return json_response(wire.Site.model_validate(record), headers={"ETag": etag(record["version"])})
         s = sites.get_site(rt, party, site_id)
         return json_response(sites.site_view(party, s, rt.clock()), headers={"ETag": etag(s.version)})
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from deconfliction.api import examples, wire
+from deconfliction import wire
+from deconfliction.api import examples
 from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.conflict import ConflictState
@@ -162,11 +163,9 @@ async def post_tracks(body: TracksIn, rt: RuntimeDep, key: KeyDep, service: Tact
         reports = reports_from_wire(body, party, rt, service.store.max_future_s)
         result = service.ingest(reports)
         return json_response(
-            {
-                "accepted": result.accepted,
-                "ignored_older": result.ignored_older,
-                "ignored_expired": result.ignored_expired,
-            }
+            wire.TracksAccepted(
+                accepted=result.accepted, ignored_older=result.ignored_older, ignored_expired=result.ignored_expired
+            )
         )
 
     return await as_party(rt, key, work)
@@ -181,37 +180,40 @@ def alert_names(rt: Runtime, ids: set[str]) -> dict[str, str]:
     return out
 
 
-def alert_view(viewer: Party, a: Alert, names: dict[str, str]) -> dict[str, Any]:
+def alert_view(viewer: Party, a: Alert, names: dict[str, str]) -> wire.Alert:
     """An alert as ``viewer`` may see it: its own track(s) and, of the other side, the party and the
     aircraft's identifier (needed to coordinate), never more of the other party's traffic."""
     p = a.prediction
-    out: dict[str, Any] = {
-        "id": a.id,
-        "kind": "tactical",
-        "type": a.kind.value,
-        "state": a.state.value,
-        "rule": p.rule.as_dict(),
-        "loss_at": format_time(p.loss_at),
-        "closest_at": format_time(p.closest_at),
-        "min_horizontal_m": round(p.horizontal_m, 1),
-        "vertical_m": round(p.vertical_m, 1),
-        "now": p.now,
-        "position": list(p.position) if p.position else None,
-        "created_at": format_time(a.created_at),
-        "updated_at": format_time(a.updated_at),
-        "resolved_at": format_time(a.resolved_at) if a.resolved_at else None,
-    }
-    sides = [{"party": pid or None, "party_name": names.get(pid, pid) or None, "track": tid} for pid, tid in a.subjects]
+    out = wire.Alert(
+        id=a.id,
+        kind="tactical",
+        type=a.kind.value,
+        state=a.state.value,
+        rule=wire.TacticalRule(**p.rule.as_dict()),
+        loss_at=format_time(p.loss_at),
+        closest_at=format_time(p.closest_at),
+        min_horizontal_m=round(p.horizontal_m, 1),
+        vertical_m=round(p.vertical_m, 1),
+        now=p.now,
+        position=list(p.position) if p.position else None,
+        created_at=format_time(a.created_at),
+        updated_at=format_time(a.updated_at),
+        resolved_at=format_time(a.resolved_at) if a.resolved_at else None,
+    )
+    sides = [
+        wire.AlertSide(party=pid or None, party_name=names.get(pid, pid) or None, track=tid) for pid, tid in a.subjects
+    ]
     if a.kind is AlertKind.UNDECLARED:
-        out["affiliation"] = p.affiliation.value
-        out["target"] = {"kind": p.target, "id": a.subjects[1][1], "owner": a.subjects[1][0]}
+        out.affiliation = p.affiliation.value
+        # an undeclared-activity prediction always names what it entered (zone or site)
+        out.target = wire.AlertTarget(kind=cast(str, p.target), id=a.subjects[1][1], owner=a.subjects[1][0])
     if viewer.sees_all:
-        out["tracks"] = sides
+        out.tracks = sides
         return out
-    own = [s for s in sides if s["party"] == viewer.id]
-    other = [s for s in sides if s["party"] != viewer.id]
-    out["own_tracks"] = [s["track"] for s in own]
-    out["counterpart"] = other[0] if other else None
+    own = [s for s in sides if s.party == viewer.id]
+    other = [s for s in sides if s.party != viewer.id]
+    out.own_tracks = [s.track for s in own]
+    out.counterpart = other[0] if other else None
     return out
 
 
@@ -230,7 +232,7 @@ async def list_alerts(
     def work(party: Party) -> Response:
         found = service.alerts(None if party.sees_all else party.id, state)
         names = alert_names(rt, {pid for a in found for pid, _ in a.subjects if pid != NO_PARTY})
-        return json_response({"items": [alert_view(party, a, names) for a in found]})
+        return json_response(wire.AlertList(items=[alert_view(party, a, names) for a in found]))
 
     return await as_party(rt, key, work)
 
@@ -266,26 +268,26 @@ def reads_all_tracks(viewer: Party) -> bool:
     return viewer.sees_all or viewer.role is Role.AUDITOR
 
 
-def track_view(viewer: Party, t: VisibleTrack, names: dict[str, str]) -> dict[str, Any]:
+def track_view(viewer: Party, t: VisibleTrack, names: dict[str, str]) -> wire.Track:
     r = t.report
-    out = {
-        "party": r.party_id or None,
-        "party_name": names.get(r.party_id, r.party_id) if r.party_id != NO_PARTY else None,
-        "affiliation": r.affiliation.value,
-        "id": r.track_id,
-        "callsign": r.callsign,
-        "time": format_time(r.time),
-        "lat": r.lat,
-        "lon": r.lon,
-        "altitude_m": r.altitude_m,
-        "ground_speed_mps": r.ground_speed_mps,
-        "track_deg": r.track_deg,
-        "vertical_rate_mps": r.vertical_rate_mps,
-        "own": r.party_id == viewer.id,
-        "alerts": list(t.alerts),
-    }
+    out = wire.Track(
+        party=r.party_id or None,
+        party_name=names.get(r.party_id, r.party_id) if r.party_id != NO_PARTY else None,
+        affiliation=r.affiliation.value,
+        id=r.track_id,
+        callsign=r.callsign,
+        time=format_time(r.time),
+        lat=r.lat,
+        lon=r.lon,
+        altitude_m=r.altitude_m,
+        ground_speed_mps=r.ground_speed_mps,
+        track_deg=r.track_deg,
+        vertical_rate_mps=r.vertical_rate_mps,
+        own=r.party_id == viewer.id,
+        alerts=list(t.alerts),
+    )
     if r.party_id == NO_PARTY and (reads_all_tracks(viewer) or r.reporter == viewer.id):
-        out["reported_by"] = r.reporter
+        out.reported_by = r.reporter
     return out
 
 
@@ -316,7 +318,7 @@ async def list_tracks(
             found = sorted(kept, key=lambda t: (t.report.party_id, t.report.track_id))
         names = alert_names(rt, {t.report.party_id for t in found if t.report.party_id != NO_PARTY})
         return json_response(
-            {"items": [track_view(party, t, names) for t in found], "at": format_time(at), "truncated": truncated}
+            wire.Tracks(items=[track_view(party, t, names) for t in found], at=format_time(at), truncated=truncated)
         )
 
     return await as_party(rt, key, work)
@@ -327,16 +329,16 @@ class TrackStatementIn(BaseModel):
     reason: str | None = Field(None, max_length=500, description="Why (recorded and told with the statement)")
 
 
-def statement_view(rt: Runtime, done: TrackStatement) -> dict[str, Any]:
-    return {
-        "track": done.track_id,
-        "statement": done.statement,
-        "party": done.party,
-        "affiliation": done.affiliation.value,
-        "alerts": list(done.alerts),
-        "told": done.told,
-        "receipt": signed_receipt(rt, done.receipt),
-    }
+def statement_view(rt: Runtime, done: TrackStatement) -> wire.TrackStatement:
+    return wire.TrackStatement(
+        track=done.track_id,
+        statement=done.statement,
+        party=done.party,
+        affiliation=done.affiliation.value,
+        alerts=list(done.alerts),
+        told=done.told,
+        receipt=signed_receipt(rt, done.receipt),
+    )
 
 
 @router.post(

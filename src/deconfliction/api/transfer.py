@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.http import (
     IdemKey,
     KeyDep,
@@ -103,7 +103,8 @@ async def import_(
             ]
             if r.receipt is not None:
                 out["receipt"] = signed_receipt(rt, r.receipt)
-            return (201 if r.receipt is not None else 200), {}, out  # 200: a dry run, or nothing new
+            status = 201 if r.receipt is not None else 200  # 200: a dry run, or nothing new
+            return status, {}, wire.ImportReport.model_validate(out)
 
         idem = idempotency(request, raw, idempotency_key, render)
         result = transfer.import_geojson(rt, party, body, dry_run=dry, idempotency=idem, signature=signed)

@@ -8,12 +8,11 @@ from fastapi import APIRouter
 from pydantic import Field
 from starlette.responses import Response
 
-from deconfliction.api import wire
+from deconfliction import wire
 from deconfliction.api.contract import problems
 from deconfliction.api.http import KeyDep, Limit, RuntimeDep, as_party, json_response, paged
 from deconfliction.api.schemas import Strict
 from deconfliction.domain.party import Party
-from deconfliction.domain.unit import Unit
 from deconfliction.service import units
 from deconfliction.service.signing import signed_receipt
 
@@ -49,7 +48,9 @@ async def create(body: UnitIn, rt: RuntimeDep, key: KeyDep) -> Response:
             rt, party, body.name, party=body.party, contacts=body.contacts, area=body.area
         )
         return json_response(
-            {"unit": unit.record(), "receipt": signed_receipt(rt, receipt)}, 201, {"Location": f"/v1/units/{unit.id}"}
+            wire.UnitWrite(unit=units.unit_view(unit), receipt=signed_receipt(rt, receipt)),
+            201,
+            {"Location": f"/v1/units/{unit.id}"},
         )
 
     return await as_party(rt, key, work)
@@ -70,8 +71,9 @@ async def list_(
             cursor,
             limit,
             lambda after, n: units.list_units(rt, viewer, party=party, after=after, limit=n),
-            Unit.record,
+            units.unit_view,
             lambda u: u.id,
+            wire.UnitPage,
         )
 
     return await as_party(rt, key, work)
@@ -84,7 +86,7 @@ async def list_(
     summary="One unit: its name, ladder and area of interest",
 )
 async def get(unit_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
-    return await as_party(rt, key, lambda party: json_response(units.get_unit(rt, party, unit_id).record()))
+    return await as_party(rt, key, lambda party: json_response(units.unit_view(units.get_unit(rt, party, unit_id))))
 
 
 @router.put(
@@ -96,7 +98,7 @@ async def get(unit_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
 async def put_contacts(unit_id: str, body: UnitContactsIn, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         unit, receipt = units.set_unit_contacts(rt, party, unit_id, body.contacts)
-        return json_response({"unit": unit.record(), "receipt": signed_receipt(rt, receipt)})
+        return json_response(wire.UnitWrite(unit=units.unit_view(unit), receipt=signed_receipt(rt, receipt)))
 
     return await as_party(rt, key, work)
 
@@ -115,7 +117,8 @@ async def issue_key(unit_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         issued, api_key, receipt = units.issue_unit_key(rt, party, unit_id)
         return json_response(
-            {"key": units.unit_key_view(issued), "api_key": api_key, "receipt": signed_receipt(rt, receipt)}, 201
+            wire.UnitKeyWrite(key=units.unit_key_view(issued), api_key=api_key, receipt=signed_receipt(rt, receipt)),
+            201,
         )
 
     return await as_party(rt, key, work)
@@ -129,7 +132,9 @@ async def issue_key(unit_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
 )
 async def list_keys(unit_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
-        return json_response({"items": [units.unit_key_view(k) for k in units.list_unit_keys(rt, party, unit_id)]})
+        return json_response(
+            wire.UnitKeyList(items=[units.unit_key_view(k) for k in units.list_unit_keys(rt, party, unit_id)])
+        )
 
     return await as_party(rt, key, work)
 
@@ -143,6 +148,6 @@ async def list_keys(unit_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
 async def revoke_key(unit_id: str, key_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         revoked, receipt = units.revoke_unit_key(rt, party, unit_id, key_id)
-        return json_response({"key": units.unit_key_view(revoked), "receipt": signed_receipt(rt, receipt)})
+        return json_response(wire.UnitKeyWrite(key=units.unit_key_view(revoked), receipt=signed_receipt(rt, receipt)))
 
     return await as_party(rt, key, work)

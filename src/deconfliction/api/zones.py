@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import ConfigDict, Field
 from starlette.responses import Response
 
-from deconfliction.api import examples, wire
+from deconfliction import wire
+from deconfliction.api import examples
 from deconfliction.api.http import (
     PAGE_SIZE_HELP,
     AsOf,
@@ -95,16 +96,16 @@ def parse_area(raw: dict[str, Any], limits: Limits, field: str = "footprint") ->
 
 def _render(rt: Runtime, actor: Party, status: int) -> Render:
     def render(r: zones.ZoneResult) -> tuple[int, dict[str, str], Any]:
-        body = {
-            "zone": zones.zone_record(r.zone),
-            "versions": [zones.zone_record(v) for v in r.versions if may_see_zone(actor, v)],
-            "conflicts": [
+        body = wire.ZoneWrite(
+            zone=zones.zone_view(r.zone),
+            versions=[zones.zone_view(v) for v in r.versions if may_see_zone(actor, v)],
+            conflicts=[
                 conflict_view(actor, c, r.names)
                 for c in r.changed
                 if actor.sees_all or actor.id in (c.party_a, c.party_b)
             ],
-            "receipt": signed_receipt(rt, r.receipt),
-        }
+            receipt=signed_receipt(rt, r.receipt),
+        )
         latest = r.versions[-1].version
         return status, {"ETag": etag(latest), "Location": f"/v1/zones/{r.zone.id}"}, body
 
@@ -172,13 +173,18 @@ async def list_(
             ids = [z for z in by_zone if after is None or z > after]
             then = [v for z in ids[:size] for v in by_zone[z] if state is None or v["state"] == state.value]
             return json_response(
-                {"items": then, "next_cursor": encode_cursor(ids[size - 1]) if len(ids) > size else None}
+                wire.ZoneVersionPage(
+                    items=[wire.ZoneVersion.model_validate(v) for v in then],
+                    next_cursor=encode_cursor(ids[size - 1]) if len(ids) > size else None,
+                )
             )
         found = zones.list_zones(rt, party, state=state, after=after, limit=size + 1)
         ids = list(dict.fromkeys(z.id for z in found))
         nxt = encode_cursor(ids[size - 1]) if len(ids) > size else None
         keep = set(ids[:size])
-        return json_response({"items": [zones.zone_record(z) for z in found if z.id in keep], "next_cursor": nxt})
+        return json_response(
+            wire.ZoneVersionPage(items=[zones.zone_view(z) for z in found if z.id in keep], next_cursor=nxt)
+        )
 
     return await as_party(rt, key, work)
 
@@ -190,9 +196,11 @@ async def get(zone_id: str, rt: RuntimeDep, key: KeyDep, as_of: AsOf = None) -> 
             then = replay(rt, party, parse_time(as_of, "as_of")).zone_versions().get(zone_id)
             if not then:
                 raise NotFound(f"no zone {zone_id} at {as_of}", id=zone_id)
-            return json_response({"id": zone_id, "versions": then}, headers={"ETag": etag(then[-1]["version"])})
+            return json_response(
+                wire.Zone.model_validate({"id": zone_id, "versions": then}), headers={"ETag": etag(then[-1]["version"])}
+            )
         versions = zones.get_zone(rt, party, zone_id)
-        body = {"id": zone_id, "versions": [zones.zone_record(v) for v in versions]}
+        body = wire.Zone(id=zone_id, versions=[zones.zone_view(v) for v in versions])
         return json_response(body, headers={"ETag": etag(versions[-1].version)})
 
     return await as_party(rt, key, work)

@@ -36,6 +36,16 @@ MAX_SKEW_S = 300
 
 ALGORITHM = "Ed25519"
 
+KEY_ID_HEADER = "Deconfliction-Signature-Key-Id"
+TIMESTAMP_HEADER = "Deconfliction-Signature-Timestamp"
+SIGNATURE_HEADER = "Deconfliction-Signature"
+SIGNATURE_HEADERS = (KEY_ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)
+"""The three headers of a signed request. Named for this service, so that they never collide with
+RFC 9421's ``Signature`` and ``Signature-Input`` (HTTP Message Signatures), which a gateway may add."""
+
+OLD_SIGNATURE_HEADERS = ("Signature-Key-Id", "Signature-Timestamp", "Signature")
+"""The names these headers had before: a request that still sends them is refused (docs/signing.md)."""
+
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
@@ -118,7 +128,7 @@ def sign_request(private_key: Ed25519PrivateKey, method: str, path: str, body: A
     public = private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     key_id, timestamp = key_id_for(public), format_at(at)
     signature = private_key.sign(request_message(method, path, timestamp, key_id, body))
-    return {"Signature-Key-Id": key_id, "Signature-Timestamp": timestamp, "Signature": b64url(signature)}
+    return {KEY_ID_HEADER: key_id, TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: b64url(signature)}
 
 
 def parse_signed_at(text: str) -> datetime:
@@ -126,10 +136,10 @@ def parse_signed_at(text: str) -> datetime:
         at = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput.one(
-            "Signature-Timestamp", "invalid_time", "not an RFC 3339 time such as 2026-11-23T08:00:00Z"
+            TIMESTAMP_HEADER, "invalid_time", "not an RFC 3339 time such as 2026-11-23T08:00:00Z"
         ) from None
     if at.tzinfo is None:
-        raise InvalidInput.one("Signature-Timestamp", "invalid_time", "give a time zone (Z for UTC)")
+        raise InvalidInput.one(TIMESTAMP_HEADER, "invalid_time", "give a time zone (Z for UTC)")
     return at.astimezone(UTC)
 
 

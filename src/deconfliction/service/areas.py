@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from deconfliction import wire
 from deconfliction.domain.areas import AreaConflictKind, AreaFinding, band_entries, site_conflicts, zone_entries
 from deconfliction.domain.cells import Box
 from deconfliction.domain.conflict import (
@@ -211,8 +212,8 @@ def record_changes(
                 actor_id=actor_id,
                 type=f"conflict.{kind}",
                 subject_id=c.id,
-                payload=view,
+                payload=wire.to_record(view),
                 audience=[side],
             )
             other = c.party_b if side == c.party_a else c.party_a
-            notify_conflict(tx, rt, c, side, seq, kind, names.get(other), view.get("unit"))
+            notify_conflict(tx, rt, c, side, seq, kind, names.get(other), view.unit)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.conflict import Conflict, ConflictState
 from deconfliction.domain.party import Party
 from deconfliction.errors import NotFound
@@ -38,18 +38,18 @@ def _has_units(tx: Transaction, viewer: Party) -> bool:
     return bool(tx.units.list(party_id=None if viewer.sees_all else viewer.id, limit=1))
 
 
-def _with_units(tx: Transaction, viewer: Party, c: Conflict, view: dict[str, Any]) -> dict[str, Any]:
+def _with_units(tx: Transaction, viewer: Party, c: Conflict, view: wire.Conflict) -> wire.Conflict:
     """The view with ``unit`` on the viewer's own side (the coordinator: on each side) when one of the
     party's units declared its object, as the write that told it said (``units.told_view``)."""
     if viewer.sees_all:
-        for side in view.get("sides", ()):
-            unit = unit_of_side(tx, c, side["party"])
+        for side in view.sides or ():
+            unit = unit_of_side(tx, c, side.party)
             if unit is not None:
-                side["unit"] = unit
-    elif view.get("operation") is not None:
+                side.unit = unit
+    elif view.operation is not None:
         unit = unit_of_side(tx, c, viewer.id)
         if unit is not None:
-            view["unit"] = unit
+            view.unit = unit
     return view
 
 
@@ -61,7 +61,7 @@ def list_conflicts(
     operation_id: str | None = None,
     after: str | None = None,
     limit: int = 100,
-) -> list[dict[str, Any]]:
+) -> list[wire.Conflict]:
     with rt.store.read() as tx:
         if operation_id is not None:
             visible_operation(actor, tx.operations.get(operation_id), operation_id)
@@ -93,7 +93,7 @@ def list_conflicts(
         ]
 
 
-def get_conflict(rt: Runtime, actor: Party, conflict_id: str) -> dict[str, Any]:
+def get_conflict(rt: Runtime, actor: Party, conflict_id: str) -> wire.Conflict:
     with rt.store.read() as tx:
         c = visible_conflict(actor, tx.conflicts.get(conflict_id), conflict_id)
         if not _unit_may_see(tx, actor, c):

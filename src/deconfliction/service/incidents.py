@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.footprint import CircleFootprint, footprint_shape
 from deconfliction.domain.incident import Incident, IncidentDraft, operation_near
 from deconfliction.domain.ledger import EVERYONE
@@ -239,3 +240,8 @@ def inquiry_json(q: Inquiry) -> dict[str, Any]:
         "ledger_head": {"seq": q.head[0], "hash": q.head[1]},
         "not_recorded": list(q.not_recorded),
     }
+
+
+def incident_view(incident: Incident) -> wire.Incident:
+    """An incident as those who may read it read it: its record, checked against the model."""
+    return wire.Incident.model_validate(incident.record())

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.conflict import Conflict
 from deconfliction.domain.footprint import Footprint, PolygonFootprint, footprint_to_geojson
 from deconfliction.domain.line import band_along, propose_split_zones, split_area
@@ -66,27 +67,33 @@ def may_see_line(viewer: Party | None, line: LineRecord) -> bool:
     return views.may_see_line(viewer, line.creator_id, line.party_left, line.party_right)
 
 
-def line_record(line: LineRecord) -> dict[str, Any]:
+def line_view(line: LineRecord) -> wire.Line:
+    """A deconfliction line, as those who may see it see it."""
     band = line.band
-    return {
-        "id": line.id,
-        "name": line.name,
-        "author": line.creator_id,
-        "party_left": line.party_left,
-        "party_right": line.party_right,
-        "area": dict(line.area),
-        "line": {"type": "LineString", "coordinates": [list(p) for p in line.line]},
-        "zones": {"left": line.zone_left, "right": line.zone_right},
-        "band": None
+    return wire.Line(
+        id=line.id,
+        name=line.name,
+        author=line.creator_id,
+        party_left=line.party_left,
+        party_right=line.party_right,
+        area=dict(line.area),
+        line={"type": "LineString", "coordinates": [list(p) for p in line.line]},
+        zones={"left": line.zone_left, "right": line.zone_right},
+        band=None
         if band is None
         else {
             "half_width_m": band.half_width_m,
             "path": footprint_to_geojson(band.footprint)["path"],
             "validity": {"start": format_time(band.validity.start), "end": format_time(band.validity.end)},
         },
-        "created_at": format_time(line.created_at),
-        "withdrawn_at": None if line.withdrawn_at is None else format_time(line.withdrawn_at),
-    }
+        created_at=format_time(line.created_at),
+        withdrawn_at=None if line.withdrawn_at is None else format_time(line.withdrawn_at),
+    )
+
+
+def line_record(line: LineRecord) -> dict[str, Any]:
+    """The line as its ledger entries record it: ``line_view``'s members."""
+    return wire.to_record(line_view(line))
 
 
 def create_line(

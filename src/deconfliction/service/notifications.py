@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.conflict import Conflict, ConflictState
 from deconfliction.domain.notification import (
     ESCALATION_KIND,
@@ -617,3 +618,16 @@ def flag_expired_sites(rt: Runtime) -> int:
             enqueue(tx, rt, n)
             flagged += 1
     return flagged
+
+
+def notification_view(n: Notification) -> wire.Notification:
+    """A notification as its party reads it: its record, checked against the model."""
+    return wire.Notification.model_validate(n.record())
+
+
+def overdue_view(n: Notification) -> wire.OverdueNotification:
+    """An overdue notification, with the first deadline it missed."""
+    since = n.overdue_since()
+    return wire.OverdueNotification.model_validate(
+        {**n.record(), "overdue": True, "overdue_since": None if since is None else format_time(since)}
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from deconfliction import wire
 from deconfliction.domain.party import Party
 from deconfliction.domain.zone import ZoneState
 from deconfliction.errors import NotFound
@@ -139,7 +140,7 @@ def _movements(rt: Runtime, viewer: Party) -> list[GisFeature]:
 
 
 def _conflicts(rt: Runtime, viewer: Party) -> list[GisFeature]:
-    return [ogc.conflict_feature(view) for view in conflicts.list_conflicts(rt, viewer, limit=ALL)]
+    return [ogc.conflict_feature(wire.to_record(view)) for view in conflicts.list_conflicts(rt, viewer, limit=ALL)]
 
 
 LAYERS: dict[str, Callable[[Runtime, Party], list[GisFeature]]] = {

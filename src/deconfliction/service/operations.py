@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.acknowledgement import Override, check_overrides
 from deconfliction.domain.conflict import (
     Conflict,
@@ -74,6 +75,10 @@ class OperationDraft:
     """Filed as a record for an inquiry: its window may have wholly passed (docs/api.md)."""
 
 
+Told = tuple[Conflict, wire.Conflict, dict[str, Any]]
+"""A side told of a conflict by a write: the record, the view it was told, the view's ledger payload."""
+
+
 @dataclass(frozen=True)
 class OperationResult:
     operation: Operation
@@ -85,23 +90,23 @@ class OperationResult:
     """Names of the parties in ``conflicts`` and ``changed``, for rendering."""
     receipt: tuple[int, str]
     """The ledger's head after this write: the number and chain hash of its last event."""
-    told: Mapping[tuple[str, str], tuple[Conflict, dict[str, Any]]] = field(default_factory=dict)
-    """What each side of each changed conflict was told (its ledger entry's payload), by (conflict id,
-    party id), with the record it was drawn from."""
+    told: Mapping[tuple[str, str], Told] = field(default_factory=dict)
+    """What each side of each changed conflict was told (the view, and its ledger entry's payload), by
+    (conflict id, party id), with the record it was drawn from."""
     warnings: list[DeclarationWarning] = field(default_factory=list)
     """Likely mistakes that are not errors (``domain.sanity``), for the declaring party."""
 
-    def conflict_views(self, viewer: Party) -> list[dict[str, Any]]:
+    def conflict_views(self, viewer: Party) -> list[wire.Conflict]:
         """``conflict_view(viewer, c, names)`` of every open conflict, taken from what this write told
-        the sides where it can (the same dictionaries, not built a second time)."""
+        the sides where it can (the same members, not worked out a second time)."""
         return [self._view(viewer, c) for c in self.conflicts]
 
-    def _view(self, viewer: Party, c: Conflict) -> dict[str, Any]:
+    def _view(self, viewer: Party, c: Conflict) -> wire.Conflict:
         a, b = self.told.get((c.id, c.party_a)), self.told.get((c.id, c.party_b))
         if viewer.sees_all:
             if a is not None and b is not None and a[0] is c and b[0] is c:
                 visible_conflict(viewer, c, c.id)
-                return coordinator_view(a[1], b[1])
+                return coordinator_view(a[2], b[2])
         else:
             mine = a if viewer.id == c.party_a else b if viewer.id == c.party_b else None
             if mine is not None and mine[0] is c:
@@ -178,7 +183,7 @@ def _check_tokens(
         names = party_names(tx, missing)
         views = []
         for c in missing:
-            view = conflict_view(actor, c, names)
+            view = wire.to_record(conflict_view(actor, c, names))
             if c.id not in stored:
                 view.pop("id")
                 view.pop("version")
@@ -241,7 +246,7 @@ def apply_change(
         signed=signed,
     )
     names = party_names(tx, [*open_after, *changed])
-    told: dict[tuple[str, str], tuple[Conflict, dict[str, Any]]] = {}
+    told: dict[tuple[str, str], Told] = {}
     for c in changed:
         tx.conflicts.save(c)
         if c.state is ConflictState.EXPIRED and c.version > 1:
@@ -250,17 +255,18 @@ def apply_change(
         conflict_changed(rt, c, kind)
         for side in (c.party_a, c.party_b):  # each side's entry is what that side is told
             view = told_view(tx, c, side, names)
+            payload = wire.to_record(view)
             seq = tx.events.append(
                 at=now,
                 actor_id=actor.id,
                 type=f"conflict.{kind}",
                 subject_id=c.id,
-                payload=view,
+                payload=payload,
                 audience=[side],
             )
-            told[(c.id, side)] = (c, view)
+            told[(c.id, side)] = (c, view, payload)
             other = c.party_b if side == c.party_a else c.party_a
-            notify_conflict(tx, rt, c, side, seq, kind, names.get(other), view.get("unit"))
+            notify_conflict(tx, rt, c, side, seq, kind, names.get(other), view.unit)
     return OperationResult(new, open_after, changed, names, tx.events.head(), told)
 
 

@@ -23,6 +23,7 @@ import mgrs  # type: ignore[import-untyped]
 import orjson
 from shapely.geometry import shape
 
+from deconfliction import wire
 from deconfliction.domain.conflict import ConflictState
 from deconfliction.domain.footprint import circle_polygon, footprint_display_geojson, footprint_to_geojson
 from deconfliction.domain.notification import Notification, NotificationState
@@ -189,7 +190,9 @@ def build_packet(rt: Runtime, viewer: Party, at: datetime, paper: str = "a4") ->
     now = rt.clock()
     scene = gather(rt, viewer)
     names = {p.id: p.name for p in parties_service.list_parties(rt, viewer, limit=MANY)}
-    open_conflicts = conflicts_service.list_conflicts(rt, viewer, state=ConflictState.OPEN, limit=MANY)
+    open_conflicts = [
+        wire.to_record(c) for c in conflicts_service.list_conflicts(rt, viewer, state=ConflictState.OPEN, limit=MANY)
+    ]
     titles = {o.id: o.title or o.id for o in scene.operations}
     titles |= {s.id: f"site {s.name}" for s in scene.sites} | {z.id: f"zone {z.name}" for z in scene.zones}
     titles |= {line.id: f"line {line.name or line.id}" for line in scene.lines}

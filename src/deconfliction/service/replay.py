@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.ledger import EVERYONE
 from deconfliction.domain.party import Party
 from deconfliction.domain.volume import parse_time
@@ -125,7 +126,7 @@ def replay(rt: Runtime, viewer: Party | None, at: datetime | None = None) -> Rep
                 conflicts[cid] = told[viewer.id]  # type: ignore[union-attr]
         elif len(told) == 2:
             view_a, view_b = sorted(told.values(), key=_side_order)
-            conflicts[cid] = coordinator_view(view_a, view_b)
+            conflicts[cid] = wire.to_record(coordinator_view(view_a, view_b))
     when = at or rt.clock()
     for record in sites.values():  # as the live read, judged at the time asked for
         record["needs_revalidation"] = record["state"] == "active" and parse_time(record["valid_until"], "") <= when

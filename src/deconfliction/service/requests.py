@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.notification import Notification, first_deadline
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.request import (
@@ -155,3 +156,8 @@ def list_requests(
         return tx.requests.list(
             party_id=None if _reads_all(viewer) else viewer.id, state=state, after=after, limit=limit
         )
+
+
+def request_view(r: Request) -> wire.Request:
+    """A request as its two parties (and the coordinator) read it: its record, checked against the model."""
+    return wire.Request.model_validate(r.record())

@@ -14,9 +14,12 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.party import Party
 from deconfliction.domain.signing import (
     MAX_SKEW_S,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
     SignedRequest,
     b64url,
     fresh,
@@ -34,14 +37,14 @@ from deconfliction.store.ports import PartyKey, Transaction
 MAX_ACTIVE_KEYS = 10
 
 
-def key_view(k: PartyKey) -> dict[str, Any]:
-    return {
-        "key_id": k.key_id,
-        "algorithm": "Ed25519",
-        "public_key": b64url(k.public_key),
-        "created_at": k.created_at.isoformat().replace("+00:00", "Z"),
-        "revoked_at": None if k.revoked_at is None else k.revoked_at.isoformat().replace("+00:00", "Z"),
-    }
+def key_view(k: PartyKey) -> wire.SigningKey:
+    return wire.SigningKey(
+        key_id=k.key_id,
+        algorithm="Ed25519",
+        public_key=b64url(k.public_key),
+        created_at=k.created_at.isoformat().replace("+00:00", "Z"),
+        revoked_at=None if k.revoked_at is None else k.revoked_at.isoformat().replace("+00:00", "Z"),
+    )
 
 
 def register_key(
@@ -125,10 +128,10 @@ def accept_signature(
     signed_at = parse_signed_at(signed.timestamp)
     if not fresh(signed_at, now):
         raise SignatureInvalid(
-            f"Signature-Timestamp {signed.timestamp} is more than {MAX_SKEW_S} s from the service's time "
+            f"{TIMESTAMP_HEADER} {signed.timestamp} is more than {MAX_SKEW_S} s from the service's time "
             f"{now.isoformat()}; sign again",
         )
-    raw = from_b64url(signed.signature, "Signature", 64)
+    raw = from_b64url(signed.signature, SIGNATURE_HEADER, 64)
     if not signature_valid(key.public_key, signed.message(), raw):
         raise SignatureInvalid("the signature does not match the request (method, path, timestamp, key, body)")
     digest = hashlib.sha256(raw).hexdigest()
@@ -167,8 +170,8 @@ def announce_service_key(rt: Runtime) -> int:
     return seq
 
 
-def signed_receipt(rt: Runtime, receipt: tuple[int, str]) -> dict[str, Any]:
+def signed_receipt(rt: Runtime, receipt: tuple[int, str]) -> wire.Receipt:
     """The signed receipt of a committed write. The key is announced first if the start-up could not."""
     if not rt.signer.announced:
         announce_service_key(rt)
-    return rt.signer.receipt(receipt[0], receipt[1], rt.clock())
+    return wire.Receipt.model_validate(rt.signer.receipt(receipt[0], receipt[1], rt.clock()))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.conflict import Conflict
 from deconfliction.domain.footprint import footprint_to_geojson, shape_from_core
 from deconfliction.domain.ledger import EVERYONE
@@ -74,33 +75,41 @@ class SiteResult:
     """Likely mistakes that are not errors (``domain.sanity``): a new site's swapped coordinates."""
 
 
-def site_record(site: ProtectedSite, now: datetime) -> dict[str, Any]:
-    """The site as every party sees it (and its ledger entries record)."""
+def site_model(site: ProtectedSite, now: datetime) -> wire.Site:
+    """The site as every party sees it."""
     footprint = (
         {"type": "Point", "coordinates": list(site.footprint.position)}
         if isinstance(site.footprint, SitePoint)
         else footprint_to_geojson(site.footprint)
     )
-    return {
-        "id": site.id,
-        "owner": site.owner_id,
-        "name": site.name,
-        "category": site.category.value,
-        "footprint": footprint,
-        "radius_m": site.radius_m,
-        "accuracy_m": site.accuracy_m,
-        "valid_until": format_time(site.valid_until),
-        "state": site.state.value,
-        "needs_revalidation": site.needs_revalidation(now),
-        "version": site.version,
-        "created_at": format_time(site.created_at),
-        "updated_at": format_time(site.updated_at),
-    }
+    return wire.Site(
+        id=site.id,
+        owner=site.owner_id,
+        name=site.name,
+        category=site.category.value,
+        footprint=footprint,
+        radius_m=site.radius_m,
+        accuracy_m=site.accuracy_m,
+        valid_until=format_time(site.valid_until),
+        state=site.state.value,
+        needs_revalidation=site.needs_revalidation(now),
+        version=site.version,
+        created_at=format_time(site.created_at),
+        updated_at=format_time(site.updated_at),
+    )
 
 
-def site_view(viewer: Party | None, site: ProtectedSite, now: datetime) -> dict[str, Any]:
+def site_record(site: ProtectedSite, now: datetime) -> dict[str, Any]:
+    """The site as its ledger entries (and the files) record it: ``site_model``'s members."""
+    return wire.to_record(site_model(site, now))
+
+
+def site_view(viewer: Party | None, site: ProtectedSite, now: datetime) -> wire.Site:
     """The site as ``viewer`` sees it: what every party sees, and for its owner, the unit that declared it."""
-    return {**site_record(site, now), **unit_field(viewer, site.owner_id, site.unit_id)}
+    view = site_model(site, now)
+    if unit := unit_field(viewer, site.owner_id, site.unit_id):
+        view.unit = unit["unit"]
+    return view
 
 
 def duplicate_view(d: Duplicate) -> dict[str, Any]:

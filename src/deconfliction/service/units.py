@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.conflict import Conflict
 from deconfliction.domain.notification import Contact, Notification, parse_contacts
 from deconfliction.domain.party import DECLARING_ROLES, Party, Role
@@ -24,7 +25,7 @@ from deconfliction.domain.unit import Unit, escalation_ladder, parse_area, parse
 from deconfliction.domain.volume import format_time
 from deconfliction.errors import AlreadyExists, Forbidden, InvalidInput, NotFound
 from deconfliction.service.runtime import Runtime
-from deconfliction.service.views import conflict_side_view, may_see_unit
+from deconfliction.service.views import conflict_side, may_see_unit
 from deconfliction.store.ports import Transaction, UnitKey
 
 NO_CONTACT = Contact("(no contact registered)")
@@ -204,14 +205,19 @@ def revoke_unit_key(rt: Runtime, actor: Party | None, unit_id: str, key_id: str)
     return done, receipt
 
 
-def unit_key_view(key: UnitKey) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "unit": key.unit_id,
-        "created_at": format_time(key.created_at),
-        "revoked_at": None if key.revoked_at is None else format_time(key.revoked_at),
-        "active": key.revoked_at is None,
-    }
+def unit_key_view(key: UnitKey) -> wire.UnitKey:
+    return wire.UnitKey(
+        id=key.id,
+        unit=key.unit_id,
+        created_at=format_time(key.created_at),
+        revoked_at=None if key.revoked_at is None else format_time(key.revoked_at),
+        active=key.revoked_at is None,
+    )
+
+
+def unit_view(unit: Unit) -> wire.Unit:
+    """A unit as its party (and the coordinator) reads it: its record, checked against the model."""
+    return wire.Unit.model_validate(unit.record())
 
 
 # ------------------------------------------------------------------------- used by the other use cases
@@ -257,13 +263,14 @@ def unit_of_side(tx: Transaction, c: Conflict, party_id: str) -> str | None:
     return tx.operations.unit_of(own)
 
 
-def told_view(tx: Transaction, c: Conflict, party_id: str, names: Mapping[str, str]) -> dict[str, Any]:
-    """What one side of a conflict is told (its ledger entry), with ``unit`` when its own object was
-    declared by one of its units: the record says which unit was told, and when (the entry's time)."""
-    view = conflict_side_view(c, party_id, names)
+def told_view(tx: Transaction, c: Conflict, party_id: str, names: Mapping[str, str]) -> wire.Conflict:
+    """What one side of a conflict is told (its ledger entry keeps ``wire.to_record`` of it), with
+    ``unit`` when its own object was declared by one of its units: the record says which unit was told,
+    and when (the entry's time)."""
+    view = conflict_side(c, party_id, names)
     unit = unit_of_side(tx, c, party_id)
     if unit is not None:
-        view["unit"] = unit
+        view.unit = unit
     return view
 
 

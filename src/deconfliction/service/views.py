@@ -12,14 +12,18 @@
   its unit's objects and its party's of no unit, never a sibling unit's; another party never sees a unit.
 * Anything a viewer may not see is reported exactly like something that does not exist.
 
-Every read and write response of the service is rendered here.
+Every read and write response of the service is rendered here, as the response models of
+``deconfliction.wire`` (what the OpenAPI document declares); a ledger entry that keeps a view keeps its
+model's members (``wire.to_record``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.conflict import Conflict, Encounter
 from deconfliction.domain.footprint import footprint_wire
 from deconfliction.domain.ledger import Entry
@@ -27,11 +31,11 @@ from deconfliction.domain.notification import Notification
 from deconfliction.domain.operation import Operation
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.unit import Unit
-from deconfliction.domain.volume import format_time
+from deconfliction.domain.volume import AltitudeBand, format_time
 from deconfliction.domain.zone import Zone, ZoneAnswer, ZoneState
 from deconfliction.errors import NotFound
 
-HISTORICAL_MARK: dict[bool, dict[str, bool]] = {True: {"historical": True}, False: {}}
+HISTORICAL_MARK: dict[bool, dict[str, Any]] = {True: {"historical": True}, False: {}}
 """A historical record (and a conflict with one) is marked ``"historical": true`` in every view and
 ledger entry; others carry no mark, so their views and entries are as before."""
 
@@ -120,10 +124,10 @@ def visible_conflict(viewer: Party, c: Conflict | None, conflict_id: str) -> Con
     return c
 
 
-def party_view(p: Party) -> dict[str, Any]:
-    view = {"id": p.id, "name": p.name, "role": p.role.value, "created_at": format_time(p.created_at)}
+def party_view(p: Party) -> wire.Party:
+    view = wire.Party(id=p.id, name=p.name, role=p.role, created_at=format_time(p.created_at))
     if p.unit_id is not None:  # the caller signed in with a unit's key (GET /v1/parties/me)
-        view["unit"] = p.unit_id
+        view.unit = p.unit_id
     return view
 
 
@@ -136,93 +140,106 @@ def unit_field(viewer: Party | None, owner_id: str, unit_id: str | None) -> dict
     return {}
 
 
-def operation_view(viewer: Party, op: Operation) -> dict[str, Any]:
+def operation_view(viewer: Party, op: Operation) -> wire.Operation:
     visible_operation(viewer, op, op.id)
-    return operation_record(op)
+    return operation_model(op)
+
+
+def operation_model(op: Operation) -> wire.Operation:
+    """The whole operation, for its owner (and the coordinator)."""
+    return wire.Operation(
+        id=op.id,
+        owner=op.owner_id,
+        title=op.title,
+        kind=op.kind.value,
+        priority=op.priority,
+        state=op.state.value,
+        version=op.version,
+        ovn=op.ovn,
+        volumes=[
+            wire.VolumeOut(
+                **footprint_wire(v.footprint),  # the geometry, and radius_m / half_width_m beside it
+                altitude=wire.AltitudeOut(lower_m=v.altitude.lower_m, upper_m=v.altitude.upper_m, reference="W84"),
+                window=_window(v.window.start, v.window.end),
+            )
+            for v in op.volumes
+        ],
+        created_at=format_time(op.created_at),
+        updated_at=format_time(op.updated_at),
+        unit=op.unit_id,
+        **HISTORICAL_MARK[op.historical],
+    )
 
 
 def operation_record(op: Operation) -> dict[str, Any]:
-    """The whole operation, for its owner (and the ledger entry only its owner may read)."""
-    return {
-        "id": op.id,
-        "owner": op.owner_id,
-        "title": op.title,
-        "kind": op.kind.value,
-        "priority": op.priority,
-        "state": op.state.value,
-        "version": op.version,
-        "ovn": op.ovn,
-        "volumes": [
-            {
-                **footprint_wire(v.footprint),  # the geometry, and radius_m / half_width_m beside it
-                "altitude": {
-                    "lower_m": v.altitude.lower_m,
-                    "upper_m": v.altitude.upper_m,
-                    "reference": "W84",
-                },
-                "window": {"start": format_time(v.window.start), "end": format_time(v.window.end)},
-            }
-            for v in op.volumes
-        ],
-        "created_at": format_time(op.created_at),
-        "updated_at": format_time(op.updated_at),
-        "unit": op.unit_id,
-        **HISTORICAL_MARK[op.historical],
-    }
+    """The whole operation as the ledger entry only its owner may read keeps it: its view's members."""
+    return wire.to_record(operation_model(op))
 
 
-def _encounter(e: Encounter, own_index: int | None, other_index: int | None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "region": e.region_geojson,
-        "window": {"start": format_time(e.window.start), "end": format_time(e.window.end)},
-        "altitude": {"lower_m": e.altitude.lower_m, "upper_m": e.altitude.upper_m},
-        "horizontal_m": round(e.horizontal_m, 1),
-        "vertical_m": round(e.vertical_m, 1),
-        "time_s": e.time_s,
-    }
+def _window(start: datetime, end: datetime) -> wire.WindowOut:
+    return wire.WindowOut(start=format_time(start), end=format_time(end))
+
+
+def _band(altitude: AltitudeBand) -> wire.AltitudeOut:
+    """An overlap's altitude band (no reference: it is the overlap of two declared bands)."""
+    return wire.AltitudeOut(lower_m=altitude.lower_m, upper_m=altitude.upper_m)
+
+
+def _encounter(e: Encounter, own_index: int | None) -> wire.Encounter:
+    out = wire.Encounter(
+        region=e.region_geojson,
+        window=_window(e.window.start, e.window.end),
+        altitude=_band(e.altitude),
+        horizontal_m=round(e.horizontal_m, 1),
+        vertical_m=round(e.vertical_m, 1),
+        time_s=e.time_s,
+    )
     if own_index is not None:
-        out["own_volume"] = own_index
-    if other_index is not None:
-        out["other_volume"] = other_index
+        out.own_volume = own_index
     return out
 
 
-def conflict_view(viewer: Party, c: Conflict, names: Mapping[str, str]) -> dict[str, Any]:
+def conflict_view(viewer: Party, c: Conflict, names: Mapping[str, str]) -> wire.Conflict:
     """``names`` maps party ids to names (for the counterpart)."""
     visible_conflict(viewer, c, c.id)
     if viewer.sees_all:
         return coordinator_view(conflict_side_view(c, c.party_a, names), conflict_side_view(c, c.party_b, names))
-    return conflict_side_view(c, viewer.id, names)
+    return conflict_side(c, viewer.id, names)
 
 
-def conflict_side_view(c: Conflict, party_id: str, names: Mapping[str, str]) -> dict[str, Any]:
+def conflict_side(c: Conflict, party_id: str, names: Mapping[str, str]) -> wire.Conflict:
     """What one side of a conflict is told: the shared facts, its own operation, its token and the
-    counterpart's name. It is also the ledger entry of the change for that side, so the record holds
-    exactly what each side was told, and nothing of the other side's plan."""
+    counterpart's name, and nothing of the other side's plan."""
     side = c.side_of(party_id)
     if side is None:
         raise ValueError(f"{party_id} is not a side of conflict {c.id}")
     other = c.party_b if side == "a" else c.party_a
-    return {
-        "id": c.id,
-        "kind": c.kind,
-        "state": c.state.value,
-        "version": c.version,
-        "rule": c.rule.as_dict(),
-        "region": c.region_geojson,
-        "window": {"start": format_time(c.window.start), "end": format_time(c.window.end)},
-        "altitude": {"lower_m": c.altitude.lower_m, "upper_m": c.altitude.upper_m},
-        "min_horizontal_m": round(c.min_horizontal_m, 1),
-        "min_vertical_m": round(c.min_vertical_m, 1),
-        "min_time_s": c.min_time_s,
-        "created_at": format_time(c.created_at),
-        "updated_at": format_time(c.updated_at),
-        "operation": c.operation_a if side == "a" else c.operation_b,
-        "token": c.token_a if side == "a" else c.token_b,
-        "counterpart": {"party": other, "party_name": names.get(other)},
-        "encounters": [_encounter(e, _own_index(c, e, side), None) for e in c.encounters],
+    return wire.Conflict(
+        id=c.id,
+        kind=c.kind,
+        state=c.state.value,
+        version=c.version,
+        rule=wire.Rule(**c.rule.as_dict()),
+        region=c.region_geojson,
+        window=_window(c.window.start, c.window.end),
+        altitude=_band(c.altitude),
+        min_horizontal_m=round(c.min_horizontal_m, 1),
+        min_vertical_m=round(c.min_vertical_m, 1),
+        min_time_s=c.min_time_s,
+        created_at=format_time(c.created_at),
+        updated_at=format_time(c.updated_at),
+        operation=c.operation_a if side == "a" else c.operation_b,
+        token=c.token_a if side == "a" else c.token_b,
+        counterpart=wire.Counterpart(party=other, party_name=names.get(other)),
+        encounters=[_encounter(e, _own_index(c, e, side)) for e in c.encounters],
         **HISTORICAL_MARK[c.historical],
-    }
+    )
+
+
+def conflict_side_view(c: Conflict, party_id: str, names: Mapping[str, str]) -> dict[str, Any]:
+    """``conflict_side`` as the ledger entry of the change for that side keeps it, so the record holds
+    exactly what each side was told."""
+    return wire.to_record(conflict_side(c, party_id, names))
 
 
 def _own_index(c: Conflict, e: Encounter, side: str) -> int | None:
@@ -235,32 +252,32 @@ def _own_index(c: Conflict, e: Encounter, side: str) -> int | None:
 _SIDE_ONLY = ("operation", "token", "counterpart", "encounters", "unit")
 
 
-def coordinator_view(view_a: Mapping[str, Any], view_b: Mapping[str, Any]) -> dict[str, Any]:
+def coordinator_view(view_a: Mapping[str, Any], view_b: Mapping[str, Any]) -> wire.Conflict:
     """The coordinator's view of a conflict, from what its two sides were told (side ``a`` is the one
-    whose operation id sorts first): both operations, both tokens, both volume indexes."""
-    common = _without(view_a, *_SIDE_ONLY)
-    party_a, party_b = view_b["counterpart"], view_a["counterpart"]
-    common["sides"] = [
-        {
-            "party": party_a["party"],
-            "party_name": party_a["party_name"],
-            "operation": view_a["operation"],
-            "token": view_a["token"],
-            **({"unit": view_a["unit"]} if "unit" in view_a else {}),
-        },
-        {
-            "party": party_b["party"],
-            "party_name": party_b["party_name"],
-            "operation": view_b["operation"],
-            "token": view_b["token"],
-            **({"unit": view_b["unit"]} if "unit" in view_b else {}),
-        },
-    ]
-    common["encounters"] = [
-        {**_without(ea, "own_volume"), "volume_a": ea["own_volume"], "volume_b": eb.get("own_volume")}
-        for ea, eb in zip(view_a["encounters"], view_b["encounters"], strict=True)
-    ]
-    return common
+    whose operation id sorts first; each as its ledger entry keeps it): both operations, both tokens,
+    both volume indexes."""
+    return wire.Conflict(
+        **_without(view_a, *_SIDE_ONLY),
+        sides=[_side(view_a, view_b["counterpart"]), _side(view_b, view_a["counterpart"])],
+        encounters=[
+            wire.Encounter(**_without(ea, "own_volume"), volume_a=ea["own_volume"], volume_b=eb.get("own_volume"))
+            for ea, eb in zip(view_a["encounters"], view_b["encounters"], strict=True)
+        ],
+    )
+
+
+def _side(view: Mapping[str, Any], told_to_other: Mapping[str, Any]) -> wire.Side:
+    """One side in the coordinator's view: who it is (as the other side was told), its operation and
+    token (as it was told)."""
+    side = wire.Side(
+        party=told_to_other["party"],
+        party_name=told_to_other["party_name"],
+        operation=view["operation"],
+        token=view["token"],
+    )
+    if "unit" in view:
+        side.unit = view["unit"]
+    return side
 
 
 def _without(d: Mapping[str, Any], *keys: str) -> dict[str, Any]:

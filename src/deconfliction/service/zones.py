@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from deconfliction import wire
 from deconfliction.domain.conflict import Conflict
 from deconfliction.domain.footprint import Footprint, footprint_to_geojson
 from deconfliction.domain.ledger import EVERYONE
@@ -62,22 +63,28 @@ class ZoneResult:
     receipt: tuple[int, str]
 
 
+def zone_view(z: Zone) -> wire.ZoneVersion:
+    """One version of a zone, as whoever may see it sees it."""
+    return wire.ZoneVersion(
+        id=z.id,
+        version=z.version,
+        owner=z.owner_id,
+        counterparties=list(z.counterparties),
+        name=z.name,
+        footprint=footprint_to_geojson(z.footprint),
+        validity=wire.WindowOut(start=format_time(z.validity.start), end=format_time(z.validity.end)),
+        state=z.state.value,
+        answers=[{"party": p, "answer": a.value} for p, a in z.answers],
+        pending=list(z.pending),
+        revision=z.revision,
+        created_at=format_time(z.created_at),
+        updated_at=format_time(z.updated_at),
+    )
+
+
 def zone_record(z: Zone) -> dict[str, Any]:
-    return {
-        "id": z.id,
-        "version": z.version,
-        "owner": z.owner_id,
-        "counterparties": list(z.counterparties),
-        "name": z.name,
-        "footprint": footprint_to_geojson(z.footprint),
-        "validity": {"start": format_time(z.validity.start), "end": format_time(z.validity.end)},
-        "state": z.state.value,
-        "answers": [{"party": p, "answer": a.value} for p, a in z.answers],
-        "pending": list(z.pending),
-        "revision": z.revision,
-        "created_at": format_time(z.created_at),
-        "updated_at": format_time(z.updated_at),
-    }
+    """The version as its ledger entries (and the files) record it: ``zone_view``'s members."""
+    return wire.to_record(zone_view(z))
 
 
 def _audience(z: Zone) -> list[str]:

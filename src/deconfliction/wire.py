@@ -2,12 +2,16 @@
 
 Each /v1 route names one of these as its ``response_model``: the document shows it, the Python client is
 checked against it (tests/client/test_models_follow_the_document.py), and the test suite checks answers
-against it (schemathesis: tests/api/test_schemathesis.py). The hot paths keep serialising their views
-with orjson; these models describe exactly those views.
+against it (schemathesis: tests/api/test_schemathesis.py). The views of ``service/views.py`` build these
+models, so an answer cannot leave its declared shape; ``to_json`` serialises one (pydantic's own
+serializer, no second validation), and the hot paths keep their answers that cheap.
+
+Here rather than in ``api/``: the service layer builds them, and it imports no web framework (this
+module needs only pydantic). ``domain/`` does not import them: domain types are not wire types.
 
 Members that a view leaves out when they do not apply (``historical``, ``unit``, ``own_volume``) are
-optional here. Objects whose members are open-ended by design (a ledger entry's payload, a notification's
-body, GeoJSON) are ``dict``.
+optional here, and left out of the JSON when the view did not set them (``to_json``). Objects whose
+members are open-ended by design (a ledger entry's payload, a notification's body, GeoJSON) are ``dict``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,18 @@ from deconfliction.domain.party import Role
 T = TypeVar("T")
 
 GeoJSON = dict[str, Any]
+
+
+def to_json(answer: BaseModel) -> bytes:
+    """An answer's JSON: the members its view set, and only those (one left out stays out; one set to
+    None is null), by pydantic's serializer without validating again."""
+    return answer.__pydantic_serializer__.to_json(answer, exclude_unset=True)
+
+
+def to_record(answer: BaseModel) -> dict[str, Any]:
+    """The same members as plain JSON values, where a dict is kept (a ledger payload, a stored view)."""
+    record: dict[str, Any] = answer.__pydantic_serializer__.to_python(answer, mode="json", exclude_unset=True)
+    return record
 
 
 class Out(BaseModel):
@@ -71,7 +87,7 @@ class AltitudeOut(Out):
 
 class VolumeOut(Out):
     footprint: GeoJSON = Field(description="An RFC 7946 geometry, as declared (docs/formats.md)")
-    radius_m: float | None = Field(None, description="Beside a Point footprint: the circle's radius, metres")
+    radius_m: float | None = Field(default=None, description="Beside a Point footprint: the circle's radius, metres")
     half_width_m: float | None = Field(
         None, description="Beside a LineString footprint: the corridor's half-width, metres"
     )
@@ -93,8 +109,8 @@ class Operation(Out):
     volumes: list[VolumeOut]
     created_at: str
     updated_at: str
-    unit: str | None = Field(None, description="The unit of the owner's party that declared it")
-    historical: bool | None = Field(None, description="Present (true) on a historical record only")
+    unit: str | None = Field(default=None, description="The unit of the owner's party that declared it")
+    historical: bool | None = Field(default=None, description="Present (true) on a historical record only")
 
 
 class Rule(Out):
@@ -111,9 +127,9 @@ class Encounter(Out):
     horizontal_m: float
     vertical_m: float
     time_s: float
-    own_volume: int | None = Field(None, description="A party's view: its own volume's index")
+    own_volume: int | None = Field(default=None, description="A party's view: its own volume's index")
     other_volume: int | None = None
-    volume_a: int | None = Field(None, description="The coordinator's view: side a's volume index")
+    volume_a: int | None = Field(default=None, description="The coordinator's view: side a's volume index")
     volume_b: int | None = None
 
 
@@ -149,7 +165,7 @@ class Conflict(Out):
     updated_at: str
     encounters: list[Encounter]
     operation: str | None = None
-    token: str | None = Field(None, description="Send it in known_conflict_tokens to plan or activate")
+    token: str | None = Field(default=None, description="Send it in known_conflict_tokens to plan or activate")
     counterpart: Counterpart | None = None
     sides: list[Side] | None = None
     unit: str | None = None
@@ -176,7 +192,7 @@ class Party(Out):
     name: str
     role: Role
     created_at: str
-    unit: str | None = Field(None, description="GET /v1/parties/me with a unit's key: that unit")
+    unit: str | None = Field(default=None, description="GET /v1/parties/me with a unit's key: that unit")
 
 
 class Health(Out):
@@ -275,7 +291,7 @@ class Endpoint(Out):
     address: str
     active: bool
     created_at: str
-    secret: str | None = Field(None, description="A webhook's signing secret: shown once, when it is added")
+    secret: str | None = Field(default=None, description="A webhook's signing secret: shown once, when it is added")
 
 
 class EndpointWrite(Out):
@@ -448,9 +464,13 @@ class LineWrite(Out):
 
 
 class Movement(Open):
+    """A movement as declared: timed by ``departure`` and ``speed_m_s``, or by ``waypoint_times`` (one per
+    position of the route); ``sweep`` is what the service made of it."""
+
     route: GeoJSON
-    departure: str
-    speed_m_s: float
+    departure: str | None = Field(default=None, description="With speed_m_s: when it leaves the first position")
+    speed_m_s: float | None = Field(default=None, description="With departure: its speed along the route")
+    waypoint_times: list[str] | None = Field(default=None, description="Else: RFC 3339 time at each position")
     half_width_m: float
     tolerance_s: float
     altitude: dict[str, Any]
@@ -556,7 +576,7 @@ class Alert(Out):
     created_at: str
     updated_at: str
     resolved_at: str | None
-    affiliation: str | None = Field(None, description="Undeclared activity: the track's affiliation")
+    affiliation: str | None = Field(default=None, description="Undeclared activity: the track's affiliation")
     target: AlertTarget | None = None
     tracks: list[AlertSide] | None = None
     own_tracks: list[str] | None = None
@@ -578,7 +598,7 @@ class Track(Out):
     vertical_rate_mps: float | None
     own: bool
     alerts: list[str]
-    reported_by: str | None = Field(None, description="A sensor track: the party whose feed reported it")
+    reported_by: str | None = Field(default=None, description="A sensor track: the party whose feed reported it")
 
 
 class Tracks(Out):
@@ -624,7 +644,7 @@ class UnitKey(Out):
 class UnitKeyWrite(Out):
     key: UnitKey
     receipt: Receipt
-    api_key: str | None = Field(None, description="Shown once, when it is issued")
+    api_key: str | None = Field(default=None, description="Shown once, when it is issued")
 
 
 class ConflictPage(Page[Conflict | Alert]):
