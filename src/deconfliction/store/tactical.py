@@ -89,6 +89,12 @@ class TrackStorage(Protocol):
         """Every track held (the cycle expires stale ones first)."""
         ...
 
+    def cycle_snapshot(self, now: datetime, fresh: bool = False) -> Snapshot:
+        """What ``snapshot(now)`` returns, for the detection cycle right after its ``expire(now)``: an
+        implementation may keep the tracks between calls and read only those changed since (``fresh``:
+        read them all again, as a newly elected cycle must)."""
+        ...
+
     def current(self, now: datetime, narrow_to: Reader | None = None) -> Snapshot:
         """The tracks not past the expiry, without dropping the others. ``narrow_to`` (a party and the track
         keys of its alerts) may leave out tracks that party cannot see: an implementation may return more
@@ -318,13 +324,13 @@ _NEWER = (
     "ON CONFLICT (party_id, track_id) DO UPDATE SET t = excluded.t, lat = excluded.lat, lon = excluded.lon, "
     "alt = excluded.alt, gs = excluded.gs, trk = excluded.trk, vs = excluded.vs, "
     "callsign = COALESCE(excluded.callsign, tactical_tracks.callsign), source = excluded.source, "
-    "affiliation = excluded.affiliation, reporter = excluded.reporter "
+    "affiliation = excluded.affiliation, reporter = excluded.reporter, seq = excluded.seq "
     "WHERE excluded.t > tactical_tracks.t"
 )
 """A report replaces its track's only when it is newer (two processes ingesting one aircraft keep the newest)."""
-_UPSERT = f"INSERT INTO tactical_tracks ({_TRACK_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {_NEWER}"
+_UPSERT = f"INSERT INTO tactical_tracks ({_TRACK_COLS}, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {_NEWER}"
 _PG_UPSERT = (
-    f"INSERT INTO tactical_tracks ({_TRACK_COLS}) SELECT * FROM unnest(%s::text[], %s::text[], "
+    f"INSERT INTO tactical_tracks ({_TRACK_COLS}, seq) SELECT *, %s::bigint FROM unnest(%s::text[], %s::text[], "
     + ", ".join(["%s::float8[]"] * 7)
     + f", %s::text[], %s::text[], %s::text[], %s::text[]) {_NEWER} RETURNING party_id, track_id"
 )
@@ -343,6 +349,8 @@ class SqlTracks:
         self.db = db
         self.expiry_s = expiry_s
         self.max_future_s = max_future_s
+        self.picture = TrackPicture()
+        """The cycle's copy of the table (``cycle_snapshot``), brought up to date from the changed rows."""
 
     def __len__(self) -> int:
         with self.db.read() as cur:
@@ -396,7 +404,8 @@ class SqlTracks:
                     r.affiliation.value,
                     r.reporter,
                 ]
-            written = self._upsert(cur, [rows[k] for k in sorted(rows)])  # one lock order: no deadlock
+            seq = self._next_seq(cur)
+            written = self._upsert(cur, seq, [rows[k] for k in sorted(rows)])  # one lock order: no deadlock
         for key, n in taken.items():
             if key in written:
                 accepted += n
@@ -404,16 +413,29 @@ class SqlTracks:
                 older += n
         return IngestResult(accepted, older, expired, future)
 
-    def _upsert(self, cur: Any, rows: list[list[Any]]) -> set[tuple[str, str]]:
-        """Write each row over an older one of its track (never over a newer one); the keys written."""
+    def _next_seq(self, cur: Any, epoch: bool = False) -> int:
+        """The change number of this transaction (migration 0024): the counter's row lock, held to the
+        commit, hands the numbers out in commit order. ``epoch``: the change deletes rows (a re-key), which
+        numbers cannot tell a reader: readers of the changes read everything again."""
+        bump = ", epoch = tactical_changes.epoch + 1" if epoch else ""
+        cur.execute(  # an upsert: a table emptied since the migration made its row starts again
+            f"INSERT INTO tactical_changes (id, seq, epoch) VALUES (1, 1, {int(epoch)}) "
+            f"ON CONFLICT (id) DO UPDATE SET seq = tactical_changes.seq + 1{bump}"
+        )
+        cur.execute("SELECT seq FROM tactical_changes WHERE id = 1")
+        return int(cur.fetchone()[0])
+
+    def _upsert(self, cur: Any, seq: int, rows: list[list[Any]]) -> set[tuple[str, str]]:
+        """Write each row over an older one of its track (never over a newer one), stamped ``seq``; the
+        keys written."""
         if not rows:
             return set()
         if self.db.backend == "postgresql":  # one statement for the batch, its columns as arrays
-            cur.execute(_PG_UPSERT, [list(c) for c in zip(*rows, strict=True)])
+            cur.execute(_PG_UPSERT, [seq, *(list(c) for c in zip(*rows, strict=True))])
             return {(str(p), str(i)) for p, i in cur.fetchall()}
         stored = self._stored_times(cur, {(r[0], r[1]) for r in rows})
         fresh = [r for r in rows if r[2] > stored.get((r[0], r[1]), -math.inf)]
-        cur.executemany(_q(self.db, _UPSERT), fresh)
+        cur.executemany(_q(self.db, _UPSERT), [(*r, seq) for r in fresh])
         return {(r[0], r[1]) for r in fresh}
 
     def _statements(self, cur: Any) -> tuple[dict[str, str], dict[tuple[str, str], Affiliation]]:
@@ -477,6 +499,7 @@ class SqlTracks:
         t_old = stored(old)
         if t_old is None:
             return
+        seq = self._next_seq(cur, epoch=True)
         t_new = stored(new)
         if t_new is not None:  # the new owner reports it already: keep the newer of the two
             if t_new >= t_old:
@@ -486,10 +509,10 @@ class SqlTracks:
         cur.execute(
             _q(
                 self.db,
-                "UPDATE tactical_tracks SET party_id = ?, affiliation = ?, reporter = ? "
+                "UPDATE tactical_tracks SET party_id = ?, affiliation = ?, reporter = ?, seq = ? "
                 "WHERE party_id = ? AND track_id = ?",
             ),
-            (new[0], affiliation.value, reporter, *old),
+            (new[0], affiliation.value, reporter, seq, *old),
         )
 
     def expire(self, now: datetime) -> list[tuple[str, str]]:
@@ -503,6 +526,7 @@ class SqlTracks:
             gone = [(str(p), str(i)) for p, i in cur.fetchall()]
             if gone:
                 cur.execute(_q(self.db, "DELETE FROM tactical_tracks WHERE t < ?"), (cutoff,))
+        self.picture.drop(gone)
         return gone
 
     # ------------------------------------------------------------------------------------------- reads
@@ -529,6 +553,23 @@ class SqlTracks:
 
     def snapshot(self, now: datetime) -> Snapshot:
         return self._rows(now, None)
+
+    def cycle_snapshot(self, now: datetime, fresh: bool = False) -> Snapshot:
+        """The picture brought up to date: the rows stamped after the newest change number it has seen
+        (all of them when ``fresh``, the first time, or when a re-key advanced the epoch; migration 0024).
+        Tracks past the expiry are left out, as ``expire(now)`` just deleted them (here or, after a change
+        of holder, in another process)."""
+        pic = self.picture
+        with self.db.read() as cur:
+            # the counter first: every change numbered up to it has committed, so the rows read next hold it
+            cur.execute("SELECT seq, epoch FROM tactical_changes WHERE id = 1")
+            seq, epoch = (int(v) for v in (cur.fetchone() or (0, 0)))
+            if fresh or epoch != pic.epoch or seq < pic.seq:  # (a counter behind the picture: table emptied)
+                pic.reset(epoch)
+            cur.execute(_q(self.db, f"SELECT {_TRACK_COLS}, seq FROM tactical_tracks WHERE seq > ?"), (pic.seq,))
+            rows = cur.fetchall()
+        pic.apply(rows, seq)
+        return pic.snapshot(seconds(now), seconds(now) - self.expiry_s)
 
     def current(self, now: datetime, narrow_to: Reader | None = None) -> Snapshot:
         if narrow_to is None:
@@ -572,6 +613,111 @@ class SqlTracks:
             return None
         t, lat, lon, alt, gs, trk, vs = (float(v) for v in row)
         return {"lat": lat, "lon": lon, "alt": alt, "gs": gs, "trk": trk, "vs": vs, "t": t}
+
+
+class TrackPicture:
+    """The elected cycle's copy of ``tactical_tracks`` as NumPy columns with one slot per track (a free
+    list reuses the slots of dropped tracks), brought up to date with the rows changed since: reading
+    100,000 rows and building their arrays every second is what kept the cycle from its period."""
+
+    def __init__(self) -> None:
+        self.reset(None)
+
+    def reset(self, epoch: int | None) -> None:
+        """Forget every track: the next ``apply`` brings them all."""
+        self.epoch = epoch
+        self.seq = -1
+        """The newest change number applied: rows stamped after it are read next."""
+        self._slot: dict[tuple[str, str], int] = {}
+        self._keys: list[tuple[str, str] | None] = []
+        self._numbers = np.zeros((len(_COLUMNS), 0))
+        self._party = np.zeros(0, dtype=np.int64)
+        self._live = np.zeros(0, dtype=bool)
+        self._callsign: list[str | None] = []
+        self._source: list[str] = []
+        self._affiliation: list[Affiliation] = []
+        self._reporter: list[str | None] = []
+        self._free: list[int] = []
+        self._parties: list[str] = []
+        self._party_no: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def _grow(self, wanted: int) -> None:
+        old = len(self._keys)
+        new = max(1024, 2 * old, old + wanted)
+        numbers = np.zeros((len(_COLUMNS), new))
+        numbers[:, :old] = self._numbers
+        self._numbers = numbers
+        self._party = np.concatenate([self._party, np.zeros(new - old, dtype=np.int64)])
+        self._live = np.concatenate([self._live, np.zeros(new - old, dtype=bool)])
+        for column, blank in (
+            (self._keys, None),
+            (self._callsign, None),
+            (self._source, ""),
+            (self._affiliation, Affiliation.PARTY),
+            (self._reporter, None),
+        ):
+            column.extend([blank] * (new - old))  # type: ignore[list-item]
+        self._free.extend(range(new - 1, old - 1, -1))
+
+    def apply(self, rows: Sequence[Sequence[Any]], seq: int) -> None:
+        """Rows of ``tactical_tracks`` (``_TRACK_COLS`` order, then ``seq``) read after change ``seq``."""
+        if len(self._free) < len(rows):
+            self._grow(len(rows))
+        slots = np.empty(len(rows), dtype=np.intp)
+        for n, r in enumerate(rows):
+            key = (r[0], r[1])
+            slot = self._slot.get(key)
+            if slot is None:
+                slot = self._free.pop()
+                self._slot[key] = slot
+                self._keys[slot] = key
+                self._live[slot] = True
+                number = self._party_no.get(r[0])
+                if number is None:
+                    number = self._party_no[r[0]] = len(self._parties)
+                    self._parties.append(r[0])
+                self._party[slot] = number
+            slots[n] = slot
+            self._callsign[slot] = r[9]
+            self._source[slot] = r[10]
+            self._affiliation[slot] = _AFFILIATION[r[11]]
+            self._reporter[slot] = r[12]
+        if rows:
+            # _TRACK_COLS holds t, lat, lon, alt, gs, trk, vs; _COLUMNS orders them lat, ..., vs, t
+            numbers = np.array([r[2:9] for r in rows], dtype=np.float64)
+            self._numbers[:, slots] = numbers[:, [1, 2, 3, 4, 5, 6, 0]].T
+            self.seq = max(self.seq, max(int(r[13]) for r in rows))
+        self.seq = max(self.seq, seq)
+
+    def drop(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Forget tracks deleted from the table."""
+        for key in keys:
+            slot = self._slot.pop(key, None)
+            if slot is not None:
+                self._live[slot] = False
+                self._keys[slot] = None
+                self._free.append(slot)
+
+    def snapshot(self, at: float, cutoff: float) -> Snapshot:
+        """The tracks with a report at ``cutoff`` or later, as the detection pass reads them."""
+        t = self._numbers[len(_COLUMNS) - 1]
+        rows = np.flatnonzero(self._live & (t >= cutoff))
+        picked = rows.tolist()
+        keys = [self._keys[i] for i in picked]
+        return Snapshot(
+            at=at,
+            keys=keys,  # type: ignore[arg-type]
+            parties=list(self._parties),
+            party=self._party[rows],
+            columns={c: self._numbers[k, rows] for k, c in enumerate(_COLUMNS)},
+            callsigns=[self._callsign[i] for i in picked],
+            sources=[self._source[i] for i in picked],
+            affiliations=[self._affiliation[i] for i in picked],
+            reporters=[self._reporter[i] for i in picked],
+        )
 
 
 def _owned(r: PositionReport, claims: dict[str, str], disowned: dict[tuple[str, str], Affiliation]) -> PositionReport:
