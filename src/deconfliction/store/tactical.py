@@ -844,6 +844,16 @@ _ALERT_UPSERT = (
 )
 
 
+_PG_ALERT_BATCH_TABLE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS tactical_alert_batch "
+    "(LIKE tactical_alerts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
+_PG_ALERT_UPSERT = (
+    f"INSERT INTO tactical_alerts ({_ALERT_COLS}) SELECT {_ALERT_COLS} FROM tactical_alert_batch ORDER BY id "
+    + _ALERT_UPSERT[_ALERT_UPSERT.index("ON CONFLICT") :]
+)
+
+
 class SqlAlerts:
     """``AlertStorage`` in the ``tactical_alerts`` table: the elected cycle writes, every process reads."""
 
@@ -871,7 +881,13 @@ class SqlAlerts:
             # lost the election midway) is resolved now, so that no process shows it forever
             cur.execute(_q(self.db, "SELECT id FROM tactical_alerts WHERE state IN (?, ?)"), ACTIVE)
             stale = [str(r[0]) for r in cur.fetchall() if r[0] not in keep and r[0] not in {a.id for a in resolved}]
-            if rows:
+            if rows and self.db.backend == "postgresql":  # every found alert changes each cycle: see _upsert
+                cur.execute(_PG_ALERT_BATCH_TABLE)
+                with cur.copy(f"COPY tactical_alert_batch ({_ALERT_COLS}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(_PG_ALERT_UPSERT)
+            elif rows:
                 cur.executemany(_q(self.db, _ALERT_UPSERT), rows)
             for part in _chunks(stale, _IN_CHUNK):
                 marks = ", ".join("?" * len(part))
