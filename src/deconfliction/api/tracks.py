@@ -5,7 +5,7 @@ parties read the tactical alerts that involve their tracks (the coordinator read
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -90,10 +90,12 @@ def reports_from_wire(body: TracksIn, party: Party, rt: Runtime, max_future_s: f
     errors: list[FieldError] = []
     out: list[PositionReport] = []
     latest = rt.clock() + timedelta(seconds=max_future_s)
+    times: dict[str, datetime] = {}  # the reports of a batch mostly share a few times: each parsed once
     for k, r in enumerate(body.reports):
-        where = f"reports[{k}]"
         try:
-            when = parse_time(r.time, "time")
+            when = times.get(r.time)
+            if when is None:
+                when = times[r.time] = parse_time(r.time, "time")
             if when > latest:
                 raise InvalidInput.one(
                     "time",
@@ -118,7 +120,7 @@ def reports_from_wire(body: TracksIn, party: Party, rt: Runtime, max_future_s: f
                 )
             )
         except InvalidInput as exc:
-            errors.extend(in_feet(e, r).at(where) for e in exc.errors)
+            errors.extend(in_feet(e, r).at(f"reports[{k}]") for e in exc.errors)
     if errors:
         raise InvalidInput(errors)
     return out

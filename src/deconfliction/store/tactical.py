@@ -89,6 +89,12 @@ class TrackStorage(Protocol):
         """Every track held (the cycle expires stale ones first)."""
         ...
 
+    def cycle_snapshot(self, now: datetime, fresh: bool = False) -> Snapshot:
+        """What ``snapshot(now)`` returns, for the detection cycle right after its ``expire(now)``: an
+        implementation may keep the tracks between calls and read only those changed since (``fresh``:
+        read them all again, as a newly elected cycle must)."""
+        ...
+
     def current(self, now: datetime, narrow_to: Reader | None = None) -> Snapshot:
         """The tracks not past the expiry, without dropping the others. ``narrow_to`` (a party and the track
         keys of its alerts) may leave out tracks that party cannot see: an implementation may return more
@@ -318,15 +324,20 @@ _NEWER = (
     "ON CONFLICT (party_id, track_id) DO UPDATE SET t = excluded.t, lat = excluded.lat, lon = excluded.lon, "
     "alt = excluded.alt, gs = excluded.gs, trk = excluded.trk, vs = excluded.vs, "
     "callsign = COALESCE(excluded.callsign, tactical_tracks.callsign), source = excluded.source, "
-    "affiliation = excluded.affiliation, reporter = excluded.reporter "
+    "affiliation = excluded.affiliation, reporter = excluded.reporter, seq = excluded.seq "
     "WHERE excluded.t > tactical_tracks.t"
 )
 """A report replaces its track's only when it is newer (two processes ingesting one aircraft keep the newest)."""
-_UPSERT = f"INSERT INTO tactical_tracks ({_TRACK_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {_NEWER}"
+_UPSERT = f"INSERT INTO tactical_tracks ({_TRACK_COLS}, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {_NEWER}"
+_PG_BATCH_TABLE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS tactical_batch "
+    "(LIKE tactical_tracks INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
+"""A session's table for the batch being written (emptied at each commit; psycopg formats COPY rows in C,
+where binding 14 arrays of 5,000 values cost ten times the CPU in Python)."""
 _PG_UPSERT = (
-    f"INSERT INTO tactical_tracks ({_TRACK_COLS}) SELECT * FROM unnest(%s::text[], %s::text[], "
-    + ", ".join(["%s::float8[]"] * 7)
-    + f", %s::text[], %s::text[], %s::text[], %s::text[]) {_NEWER} RETURNING party_id, track_id"
+    f"INSERT INTO tactical_tracks ({_TRACK_COLS}, seq) SELECT {_TRACK_COLS}, seq FROM tactical_batch "
+    f"ORDER BY party_id, track_id {_NEWER} RETURNING party_id, track_id"
 )
 _IN_CHUNK = 500
 
@@ -343,6 +354,8 @@ class SqlTracks:
         self.db = db
         self.expiry_s = expiry_s
         self.max_future_s = max_future_s
+        self.picture = TrackPicture()
+        """The cycle's copy of the table (``cycle_snapshot``), brought up to date from the changed rows."""
 
     def __len__(self) -> int:
         with self.db.read() as cur:
@@ -353,13 +366,14 @@ class SqlTracks:
 
     def ingest(self, reports: list[PositionReport], now: datetime) -> IngestResult:
         t_now = seconds(now)
+        latest, earliest = t_now + self.max_future_s, t_now - self.expiry_s
         expired = future = older = accepted = 0
         fresh: list[tuple[PositionReport, float]] = []
         for r in reports:
-            t = seconds(r.time)
-            if t > t_now + self.max_future_s:
+            t = r.time.timestamp()  # seconds(r.time), in C
+            if t > latest:
                 future += 1
-            elif t < t_now - self.expiry_s:
+            elif t < earliest:
                 expired += 1
             else:
                 fresh.append((r, t))
@@ -367,21 +381,18 @@ class SqlTracks:
             return IngestResult(0, 0, expired, future)
         with self.db.write() as cur:
             claims, disowned = self._statements(cur)
+            seq = self._next_seq(cur)
             # the newest of each track's reports in the batch (each later one newer than those before it
             # is taken, as one at a time would be); then the database keeps it only over an older one
-            newest: dict[tuple[str, str], float] = {}
-            taken: dict[tuple[str, str], int] = {}
-            rows: dict[tuple[str, str], list[Any]] = {}
+            batch: dict[tuple[str, str], list[Any]] = {}  # key -> [its row, reports taken]
             for raw, t in fresh:
                 r = _owned(raw, claims, disowned) if claims or disowned else raw
-                key = r.key
-                if t <= newest.get(key, -math.inf):
+                key = (r.party_id, r.track_id)
+                got = batch.get(key)
+                if got is not None and t <= got[0][2]:
                     older += 1
                     continue
-                newest[key] = t
-                taken[key] = taken.get(key, 0) + 1
-                callsign = r.callsign or (rows[key][9] if key in rows else None)
-                rows[key] = [
+                row = (
                     key[0],
                     key[1],
                     t,
@@ -391,27 +402,50 @@ class SqlTracks:
                     r.ground_speed_mps,
                     r.track_deg,
                     r.vertical_rate_mps,
-                    callsign,
+                    r.callsign or (got[0][9] if got is not None else None),
                     r.source,
-                    r.affiliation.value,
+                    _AFFILIATION_VALUE[r.affiliation],
                     r.reporter,
-                ]
-            written = self._upsert(cur, [rows[k] for k in sorted(rows)])  # one lock order: no deadlock
-        for key, n in taken.items():
+                    seq,
+                )
+                if got is None:
+                    batch[key] = [row, 1]
+                else:
+                    got[0], got[1] = row, got[1] + 1
+            written = self._upsert(cur, [batch[k][0] for k in sorted(batch)])  # one lock order: no deadlock
+        for key, (_, n) in batch.items():
             if key in written:
                 accepted += n
             else:
                 older += n
         return IngestResult(accepted, older, expired, future)
 
-    def _upsert(self, cur: Any, rows: list[list[Any]]) -> set[tuple[str, str]]:
-        """Write each row over an older one of its track (never over a newer one); the keys written."""
+    def _next_seq(self, cur: Any, epoch: bool = False) -> int:
+        """The change number of this transaction (migration 0024): the counter's row lock, held to the
+        commit, hands the numbers out in commit order. ``epoch``: the change deletes rows (a re-key), which
+        numbers cannot tell a reader: readers of the changes read everything again."""
+        bump = ", epoch = tactical_changes.epoch + 1" if epoch else ""
+        cur.execute(  # an upsert: a table emptied since the migration made its row starts again
+            f"INSERT INTO tactical_changes (id, seq, epoch) VALUES (1, 1, {int(epoch)}) "
+            f"ON CONFLICT (id) DO UPDATE SET seq = tactical_changes.seq + 1{bump}"
+        )
+        cur.execute("SELECT seq FROM tactical_changes WHERE id = 1")
+        return int(cur.fetchone()[0])
+
+    def _upsert(self, cur: Any, rows: list[tuple[Any, ...]]) -> set[tuple[str, str]]:
+        """Write each row (``_TRACK_COLS`` and its change number) over an older one of its track, never over
+        a newer one; the keys written. One statement for the batch on PostgreSQL (its columns as arrays);
+        on SQLite, whose writers are serialised, the stored times read in this transaction decide."""
         if not rows:
             return set()
-        if self.db.backend == "postgresql":  # one statement for the batch, its columns as arrays
-            cur.execute(_PG_UPSERT, [list(c) for c in zip(*rows, strict=True)])
+        if self.db.backend == "postgresql":  # COPY into a batch table (rows formatted in C), one upsert
+            cur.execute(_PG_BATCH_TABLE)
+            with cur.copy(f"COPY tactical_batch ({_TRACK_COLS}, seq) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
+            cur.execute(_PG_UPSERT)
             return {(str(p), str(i)) for p, i in cur.fetchall()}
-        stored = self._stored_times(cur, {(r[0], r[1]) for r in rows})
+        stored = self._stored_times(cur, [r[1] for r in rows])
         fresh = [r for r in rows if r[2] > stored.get((r[0], r[1]), -math.inf)]
         cur.executemany(_q(self.db, _UPSERT), fresh)
         return {(r[0], r[1]) for r in fresh}
@@ -423,18 +457,17 @@ class SqlTracks:
         disowned = {(str(p), str(t)): Affiliation(a) for p, t, a in cur.fetchall()}
         return claims, disowned
 
-    def _stored_times(self, cur: Any, keys: set[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    def _stored_times(self, cur: Any, track_ids: Iterable[str]) -> dict[tuple[str, str], float]:
+        """The stored time of every track with one of these ids (of any party)."""
         out: dict[tuple[str, str], float] = {}
-        ids = sorted({k[1] for k in keys})
+        ids = sorted(set(track_ids))
         for part in _chunks(ids, _IN_CHUNK):
             marks = ", ".join("?" * len(part))
             cur.execute(
                 _q(self.db, f"SELECT party_id, track_id, t FROM tactical_tracks WHERE track_id IN ({marks})"),
                 list(part),
             )
-            for p, i, t in cur.fetchall():
-                if (p, i) in keys:
-                    out[(p, i)] = float(t)
+            out.update(((p, i), t) for p, i, t in cur.fetchall())
         return out
 
     def claim(self, track_id: str, party_id: str) -> None:
@@ -477,6 +510,7 @@ class SqlTracks:
         t_old = stored(old)
         if t_old is None:
             return
+        seq = self._next_seq(cur, epoch=True)
         t_new = stored(new)
         if t_new is not None:  # the new owner reports it already: keep the newer of the two
             if t_new >= t_old:
@@ -486,10 +520,10 @@ class SqlTracks:
         cur.execute(
             _q(
                 self.db,
-                "UPDATE tactical_tracks SET party_id = ?, affiliation = ?, reporter = ? "
+                "UPDATE tactical_tracks SET party_id = ?, affiliation = ?, reporter = ?, seq = ? "
                 "WHERE party_id = ? AND track_id = ?",
             ),
-            (new[0], affiliation.value, reporter, *old),
+            (new[0], affiliation.value, reporter, seq, *old),
         )
 
     def expire(self, now: datetime) -> list[tuple[str, str]]:
@@ -503,6 +537,7 @@ class SqlTracks:
             gone = [(str(p), str(i)) for p, i in cur.fetchall()]
             if gone:
                 cur.execute(_q(self.db, "DELETE FROM tactical_tracks WHERE t < ?"), (cutoff,))
+        self.picture.drop(gone)
         return gone
 
     # ------------------------------------------------------------------------------------------- reads
@@ -529,6 +564,23 @@ class SqlTracks:
 
     def snapshot(self, now: datetime) -> Snapshot:
         return self._rows(now, None)
+
+    def cycle_snapshot(self, now: datetime, fresh: bool = False) -> Snapshot:
+        """The picture brought up to date: the rows stamped after the newest change number it has seen
+        (all of them when ``fresh``, the first time, or when a re-key advanced the epoch; migration 0024).
+        Tracks past the expiry are left out, as ``expire(now)`` just deleted them (here or, after a change
+        of holder, in another process)."""
+        pic = self.picture
+        with self.db.read() as cur:
+            # the counter first: every change numbered up to it has committed, so the rows read next hold it
+            cur.execute("SELECT seq, epoch FROM tactical_changes WHERE id = 1")
+            seq, epoch = (int(v) for v in (cur.fetchone() or (0, 0)))
+            if fresh or epoch != pic.epoch or seq < pic.seq:  # (a counter behind the picture: table emptied)
+                pic.reset(epoch)
+            cur.execute(_q(self.db, f"SELECT {_TRACK_COLS}, seq FROM tactical_tracks WHERE seq > ?"), (pic.seq,))
+            rows = cur.fetchall()
+        pic.apply(rows, seq)
+        return pic.snapshot(seconds(now), seconds(now) - self.expiry_s)
 
     def current(self, now: datetime, narrow_to: Reader | None = None) -> Snapshot:
         if narrow_to is None:
@@ -574,6 +626,111 @@ class SqlTracks:
         return {"lat": lat, "lon": lon, "alt": alt, "gs": gs, "trk": trk, "vs": vs, "t": t}
 
 
+class TrackPicture:
+    """The elected cycle's copy of ``tactical_tracks`` as NumPy columns with one slot per track (a free
+    list reuses the slots of dropped tracks), brought up to date with the rows changed since: reading
+    100,000 rows and building their arrays every second is what kept the cycle from its period."""
+
+    def __init__(self) -> None:
+        self.reset(None)
+
+    def reset(self, epoch: int | None) -> None:
+        """Forget every track: the next ``apply`` brings them all."""
+        self.epoch = epoch
+        self.seq = -1
+        """The newest change number applied: rows stamped after it are read next."""
+        self._slot: dict[tuple[str, str], int] = {}
+        self._keys: list[tuple[str, str] | None] = []
+        self._numbers = np.zeros((len(_COLUMNS), 0))
+        self._party = np.zeros(0, dtype=np.int64)
+        self._live = np.zeros(0, dtype=bool)
+        self._callsign: list[str | None] = []
+        self._source: list[str] = []
+        self._affiliation: list[Affiliation] = []
+        self._reporter: list[str | None] = []
+        self._free: list[int] = []
+        self._parties: list[str] = []
+        self._party_no: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def _grow(self, wanted: int) -> None:
+        old = len(self._keys)
+        new = max(1024, 2 * old, old + wanted)
+        numbers = np.zeros((len(_COLUMNS), new))
+        numbers[:, :old] = self._numbers
+        self._numbers = numbers
+        self._party = np.concatenate([self._party, np.zeros(new - old, dtype=np.int64)])
+        self._live = np.concatenate([self._live, np.zeros(new - old, dtype=bool)])
+        for column, blank in (
+            (self._keys, None),
+            (self._callsign, None),
+            (self._source, ""),
+            (self._affiliation, Affiliation.PARTY),
+            (self._reporter, None),
+        ):
+            column.extend([blank] * (new - old))  # type: ignore[list-item]
+        self._free.extend(range(new - 1, old - 1, -1))
+
+    def apply(self, rows: Sequence[Sequence[Any]], seq: int) -> None:
+        """Rows of ``tactical_tracks`` (``_TRACK_COLS`` order, then ``seq``) read after change ``seq``."""
+        if len(self._free) < len(rows):
+            self._grow(len(rows))
+        slots = np.empty(len(rows), dtype=np.intp)
+        for n, r in enumerate(rows):
+            key = (r[0], r[1])
+            slot = self._slot.get(key)
+            if slot is None:
+                slot = self._free.pop()
+                self._slot[key] = slot
+                self._keys[slot] = key
+                self._live[slot] = True
+                number = self._party_no.get(r[0])
+                if number is None:
+                    number = self._party_no[r[0]] = len(self._parties)
+                    self._parties.append(r[0])
+                self._party[slot] = number
+            slots[n] = slot
+            self._callsign[slot] = r[9]
+            self._source[slot] = r[10]
+            self._affiliation[slot] = _AFFILIATION[r[11]]
+            self._reporter[slot] = r[12]
+        if rows:
+            # _TRACK_COLS holds t, lat, lon, alt, gs, trk, vs; _COLUMNS orders them lat, ..., vs, t
+            numbers = np.array([r[2:9] for r in rows], dtype=np.float64)
+            self._numbers[:, slots] = numbers[:, [1, 2, 3, 4, 5, 6, 0]].T
+            self.seq = max(self.seq, max(int(r[13]) for r in rows))
+        self.seq = max(self.seq, seq)
+
+    def drop(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Forget tracks deleted from the table."""
+        for key in keys:
+            slot = self._slot.pop(key, None)
+            if slot is not None:
+                self._live[slot] = False
+                self._keys[slot] = None
+                self._free.append(slot)
+
+    def snapshot(self, at: float, cutoff: float) -> Snapshot:
+        """The tracks with a report at ``cutoff`` or later, as the detection pass reads them."""
+        t = self._numbers[len(_COLUMNS) - 1]
+        rows = np.flatnonzero(self._live & (t >= cutoff))
+        picked = rows.tolist()
+        keys = [self._keys[i] for i in picked]
+        return Snapshot(
+            at=at,
+            keys=keys,  # type: ignore[arg-type]
+            parties=list(self._parties),
+            party=self._party[rows],
+            columns={c: self._numbers[k, rows] for k, c in enumerate(_COLUMNS)},
+            callsigns=[self._callsign[i] for i in picked],
+            sources=[self._source[i] for i in picked],
+            affiliations=[self._affiliation[i] for i in picked],
+            reporters=[self._reporter[i] for i in picked],
+        )
+
+
 def _owned(r: PositionReport, claims: dict[str, str], disowned: dict[tuple[str, str], Affiliation]) -> PositionReport:
     """A report as its track's claims and disclaims say (as ``TrackStore._owned``)."""
     if r.party_id == NO_PARTY and r.track_id in claims:
@@ -584,6 +741,7 @@ def _owned(r: PositionReport, claims: dict[str, str], disowned: dict[tuple[str, 
 
 
 _AFFILIATION = {a.value: a for a in Affiliation}
+_AFFILIATION_VALUE = {a: a.value for a in Affiliation}
 
 
 def snapshot_of_rows(at: float, rows: Sequence[Sequence[Any]]) -> Snapshot:
@@ -686,6 +844,16 @@ _ALERT_UPSERT = (
 )
 
 
+_PG_ALERT_BATCH_TABLE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS tactical_alert_batch "
+    "(LIKE tactical_alerts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
+_PG_ALERT_UPSERT = (
+    f"INSERT INTO tactical_alerts ({_ALERT_COLS}) SELECT {_ALERT_COLS} FROM tactical_alert_batch ORDER BY id "
+    + _ALERT_UPSERT[_ALERT_UPSERT.index("ON CONFLICT") :]
+)
+
+
 class SqlAlerts:
     """``AlertStorage`` in the ``tactical_alerts`` table: the elected cycle writes, every process reads."""
 
@@ -713,7 +881,13 @@ class SqlAlerts:
             # lost the election midway) is resolved now, so that no process shows it forever
             cur.execute(_q(self.db, "SELECT id FROM tactical_alerts WHERE state IN (?, ?)"), ACTIVE)
             stale = [str(r[0]) for r in cur.fetchall() if r[0] not in keep and r[0] not in {a.id for a in resolved}]
-            if rows:
+            if rows and self.db.backend == "postgresql":  # every found alert changes each cycle: see _upsert
+                cur.execute(_PG_ALERT_BATCH_TABLE)
+                with cur.copy(f"COPY tactical_alert_batch ({_ALERT_COLS}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(_PG_ALERT_UPSERT)
+            elif rows:
                 cur.executemany(_q(self.db, _ALERT_UPSERT), rows)
             for part in _chunks(stale, _IN_CHUNK):
                 marks = ", ".join("?" * len(part))

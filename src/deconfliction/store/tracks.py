@@ -265,6 +265,10 @@ class TrackStore:
         with self._lock:
             return self._rows(now, np.flatnonzero(self._live))
 
+    def cycle_snapshot(self, now: datetime, fresh: bool = False) -> Snapshot:
+        """``snapshot(now)``: in process the arrays are the picture already."""
+        return self.snapshot(now)
+
     def current(self, now: datetime, narrow_to: Reader | None = None) -> Snapshot:
         """The tracks not past the expiry at ``now``, without dropping the others (a read: between two
         cycles a silent track is still held, but it is gone for readers as soon as it has expired).

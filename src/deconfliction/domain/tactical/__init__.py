@@ -110,6 +110,40 @@ def validate_report(
 ) -> PositionReport:
     """A report, or ``InvalidInput`` naming every bad field (``lat``, ``ground_speed_mps``, ...). A report
     of any other affiliation than ``party`` belongs to no party: ``party_id`` is kept as its reporter."""
+    own = affiliation is Affiliation.PARTY
+    if (  # the common case, checked without building anything: floats in range, a plain id, an offset
+        type(lat) is float
+        and -90.0 <= lat <= 90.0
+        and type(lon) is float
+        and -180.0 <= lon <= 180.0
+        and type(altitude_m) is float
+        and MIN_ALTITUDE_M <= altitude_m <= MAX_ALTITUDE_M
+        and type(ground_speed_mps) is float
+        and 0.0 <= ground_speed_mps <= MAX_GROUND_SPEED_MPS
+        and type(track_deg) is float
+        and 0.0 <= track_deg <= 360.0
+        and type(vertical_rate_mps) is float
+        and -MAX_VERTICAL_RATE_MPS <= vertical_rate_mps <= MAX_VERTICAL_RATE_MPS
+        and type(track_id) is str
+        and 1 <= len(track_id) <= TRACK_ID_PATTERN_MAX
+        and track_id.isprintable()
+        and time.tzinfo is not None
+    ):
+        return PositionReport(
+            party_id if own else NO_PARTY,
+            track_id,
+            time,
+            lat,
+            lon,
+            altitude_m,
+            ground_speed_mps,
+            track_deg % 360.0,
+            vertical_rate_mps,
+            callsign,
+            source,
+            affiliation,
+            None if own or not party_id else party_id,
+        )
     values = {
         "lat": lat,
         "lon": lon,
@@ -135,7 +169,6 @@ def validate_report(
         errors.append(FieldError("time", "time_without_offset", "a report's time needs a UTC offset"))
     if errors:
         raise InvalidInput(errors)
-    own = affiliation is Affiliation.PARTY
     return PositionReport(
         party_id=party_id if own else NO_PARTY,
         track_id=track_id,

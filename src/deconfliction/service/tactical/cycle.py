@@ -28,6 +28,7 @@ from deconfliction.domain.tactical import (
     Affiliation,
     Alert,
     AlertChange,
+    AlertKey,
     AlertKind,
     AlertState,
     Finding,
@@ -133,6 +134,11 @@ class TacticalService:
     _pending: dict[str, list[PositionReport]] = field(default_factory=dict, init=False)
     _pending_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _last_wall: float = field(default=0.0, init=False)
+    _fresh: bool = field(default=True, init=False)
+    """The next cycle reads the whole picture and the stored alerts again (newly elected: another process
+    may have written alerts, and the track store's kept picture may be stale)."""
+    _active: dict[AlertKey, Alert] | None = field(default=None, init=False)
+    """The active alerts as this process's cycle last saved them."""
 
     # ------------------------------------------------------------------------------------------ ingest
 
@@ -178,13 +184,18 @@ class TacticalService:
         with self._cycle_lock:
             started = time.perf_counter()
             now = self.clock()
+            fresh, self._fresh = self._fresh, False
             expired = self.store.expire(now)
-            snap = self.store.snapshot(now)
+            snap = self.store.cycle_snapshot(now, fresh=fresh)
             findings, stats = self._findings(snap.of_parties(), now)
             findings += self._entry_findings(snap, now)
-            current = self.alert_store.active()
+            # only the elected cycle writes the alerts: while it stays elected, the active set it saved
+            # last is the stored one (read again when newly elected: another process may have written)
+            current = self.alert_store.active() if fresh or self._active is None else self._active
             active, changes = advance_alerts(current, findings, now, self.policy.clear_after_s, self.new_id)
+            self._active = None  # until saved: a failed save is read back next time
             self.alert_store.save(active, changes)
+            self._active = active
             report = CycleReport(now, len(snap), len(expired), stats, changes, time.perf_counter() - started)
             self.last = report
         if self.on_cycle is not None:
@@ -405,6 +416,7 @@ class TacticalService:
         if held != self.elected:
             log.info("tactical cycle %s in %s", "elected" if held else "not elected", self.holder)
             self.elected = held
+            self._fresh = True  # newly elected (or not: then the next election starts afresh)
         return held
 
     def _run_elected(self) -> CycleReport | None:
