@@ -18,8 +18,11 @@ import argparse
 import fnmatch
 import hashlib
 import json
+import os
+import resource
 import subprocess
 import sys
+import time
 import tomllib
 from collections import defaultdict
 from pathlib import Path
@@ -29,13 +32,15 @@ EQUIVALENT = ROOT / "tests" / "mutation_equivalent.toml"
 TARGET = 0.90
 
 DOMAIN = [
-    line.split("/domain/")[1].removesuffix(".py")
+    line.split("/domain/")[1].removesuffix(".py").removesuffix("/__init__").replace("/", ".")
     for line in tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["mutmut"]["only_mutate"]
     if "/domain/" in line
 ]
-"""Every domain module pyproject.toml's ``only_mutate`` names (all of domain/ but the tactical layer)."""
+"""Every domain module pyproject.toml's ``only_mutate`` names (all of domain/, ``tactical.detect`` for
+domain/tactical/detect.py, ``tactical`` for its ``__init__``)."""
 SCOPE: dict[str, list[str]] = {
-    **{f"domain.{m}": [f"deconfliction.domain.{m}.*"] for m in DOMAIN},
+    # a module's own functions (x_name) and methods (xǁClassǁname): not those of a package's submodules
+    **{f"domain.{m}": [f"deconfliction.domain.{m}.x_*", f"deconfliction.domain.{m}.xǁ*"] for m in DOMAIN},
     # need-to-know: every decision of what a party may see
     "service.views (need-to-know)": [
         f"deconfliction.service.views.x_{f}__mutmut_*"
@@ -116,13 +121,28 @@ def equivalents() -> list[dict[str, str]]:
     return entries
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of every process it waited for: mutmut, its forks and
+    the tests they ran, on every core."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def run_mutmut(max_children: int, names: list[str], log_name: str = "run.log") -> int:
     cmd = [str(Path(sys.executable).parent / "mutmut"), "run", "--max-children", str(max_children), *names]
     log = ROOT / "mutants" / log_name
     log.parent.mkdir(exist_ok=True)
     print("running:", " ".join(cmd[:4]), f"<{len(names)} names>  (log: mutants/{log_name})", flush=True)
+    wall, cpu = time.monotonic(), cpu_seconds()
     with log.open("w") as out:
-        return subprocess.call(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        code = subprocess.call(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    wall, cpu = time.monotonic() - wall, cpu_seconds() - cpu
+    load = os.getloadavg()[0]
+    print(f"  {len(names)} mutants in {wall:.0f} s wall, {cpu:.0f} s CPU on all cores (load average {load:.1f})")
+    with (ROOT / "mutants" / "times.jsonl").open("a") as times:
+        times.write(json.dumps({"log": log_name, "mutants": len(names), "wall_s": wall, "cpu_s": cpu, "load": load}))
+        times.write("\n")
+    return code
 
 
 def results() -> dict[str, int | None]:
@@ -137,17 +157,20 @@ def mutated_line(name: str, diff: str) -> str:
     return added[0] if added else ""
 
 
+def source_of(name: str) -> Path:
+    """The source file of a mutant: its module's file, or its package's ``__init__.py``."""
+    module = name.split(".x_")[0] if ".x_" in name else name.split(".xǁ")[0]
+    path = Path("src", *module.split(".")).with_suffix(".py")
+    return path if (ROOT / path).exists() else Path("src", *module.split("."), "__init__.py")
+
+
 def diff_of(name: str) -> str:
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
-    module = name.split(".x")[0] if ".x_" in name else name.split(".xǁ")[0]
-    path = Path("src", *module.split(".")).with_suffix(".py")
-    return get_diff_for_mutant(name, path=path)
+    return get_diff_for_mutant(name, path=source_of(name))
 
 
 def report(only: list[str] | None = None) -> bool:
-    import os
-
     os.chdir(ROOT)
     exempt = {e["name"]: e for e in equivalents()}
     codes = results()
@@ -189,11 +212,11 @@ def report(only: list[str] | None = None) -> bool:
     head += f"{'equiv.':>6} {'score':>6}"
     print(head)
     print("-" * len(head))
-    for row, n, total, c, score in table:
+    for row, run, total, c, score in table:
         print(
-            f"{row:46} {n:7} {total:5} {c['killed']:6} {c['survived']:8} {c['timeout']:7} {c['no tests']:8} "
+            f"{row:46} {run:7} {total:5} {c['killed']:6} {c['survived']:8} {c['timeout']:7} {c['no tests']:8} "
             f"{c['equivalent']:6} "
-            + (f"{score:6.1%}" if n else f"{'-':>6}  (no mutant)")
+            + (f"{score:6.1%}" if run else f"{'-':>6}  (no mutant)")
             + ("" if score >= TARGET else "  < 90%")
         )
     if survivors:
@@ -213,6 +236,7 @@ def main() -> None:
     ap.add_argument("--max-children", type=int, default=2)
     ap.add_argument("--only", action="append", metavar="ROW", help="only this row (repeatable): domain.zone")
     args = ap.parse_args()
+    wall, cpu = time.monotonic(), cpu_seconds()
     if not args.report:
         if not results():
             # the first run: mutmut writes every mutant (so the samples can be named) while it runs the rows
@@ -234,7 +258,11 @@ def main() -> None:
         if code != 0:
             print(f"mutmut exited {code}; see mutants/run.log", file=sys.stderr)
             sys.exit(code)
-    sys.exit(0 if report(args.only) else 1)
+    ok = report(args.only)
+    if not args.report:
+        wall, cpu = time.monotonic() - wall, cpu_seconds() - cpu
+        print(f"this run: {wall:.0f} s wall, {cpu:.0f} s CPU on all cores ({cpu / 2:.0f} s on 2 cores of its own)")
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":
