@@ -128,7 +128,7 @@ def cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def run_mutmut(max_children: int, names: list[str], log_name: str = "run.log") -> int:
+def run_mutmut(max_children: int, names: list[str], log_name: str = "run.log", what: str = "mutants") -> int:
     cmd = [str(Path(sys.executable).parent / "mutmut"), "run", "--max-children", str(max_children), *names]
     log = ROOT / "mutants" / log_name
     log.parent.mkdir(exist_ok=True)
@@ -138,9 +138,9 @@ def run_mutmut(max_children: int, names: list[str], log_name: str = "run.log") -
         code = subprocess.call(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     wall, cpu = time.monotonic() - wall, cpu_seconds() - cpu
     load = os.getloadavg()[0]
-    print(f"  {len(names)} mutants in {wall:.0f} s wall, {cpu:.0f} s CPU on all cores (load average {load:.1f})")
+    print(f"  {len(names)} {what} in {wall:.0f} s wall, {cpu:.0f} s CPU on all cores (load average {load:.1f})")
     with (ROOT / "mutants" / "times.jsonl").open("a") as times:
-        times.write(json.dumps({"log": log_name, "mutants": len(names), "wall_s": wall, "cpu_s": cpu, "load": load}))
+        times.write(json.dumps({"log": log_name, what: len(names), "wall_s": wall, "cpu_s": cpu, "load": load}))
         times.write("\n")
     return code
 
@@ -229,21 +229,62 @@ def report(only: list[str] | None = None) -> bool:
     return ok
 
 
+def estimate() -> None:
+    """What a full run from scratch costs in CPU, from what the runs so far cost (mutants/times.jsonl).
+
+    Setup (writing every mutant, recording which tests call which function, the clean test run) is the
+    first run's CPU, counted twice (a full run starts mutmut twice; the second does less). A mutant's
+    share of the CPU is its tests' *worst case*: the time of every selected test that calls its function
+    (mutmut's own measure, ``mutants/mutmut-stats.json``), what a survivor costs; a killed mutant stops at
+    its first failing test and costs less. The CPU the mutant runs so far took, divided by their worst
+    cases, prices a second of worst case, and every mutant of a full run is priced so, run or not."""
+    os.chdir(ROOT)
+    times = [json.loads(line) for line in (ROOT / "mutants" / "times.jsonl").read_text().splitlines()]
+    setup = sum(t["cpu_s"] for t in times if t["log"] == "run-first.log")
+    spent = sum(t["cpu_s"] for t in times if t["log"] != "run-first.log")
+    stats = json.loads((ROOT / "mutants" / "mutmut-stats.json").read_text())
+    tests, seconds = stats["tests_by_mangled_function_name"], stats["duration_by_test"]
+
+    def worst(name: str) -> float:
+        return float(sum(seconds.get(t, 0.0) for t in tests.get(name.partition("__mutmut_")[0], ())))
+
+    codes = results()
+    ran = [n for n, c in codes.items() if c is not None and ".minima." not in n]
+    per_worst = spent / max(sum(worst(n) for n in ran), 1e-9)
+    print(f"{'module':46} {'mutants':>7} {'worst s':>8} {'CPU s':>7}")
+    total_n, total_cpu = 0, 0.0
+    for row in SCOPE:
+        names = row_names(row, codes)
+        w = sum(worst(n) for n in names)
+        total_n, total_cpu = total_n + len(names), total_cpu + w * per_worst
+        print(f"{row:46} {len(names):7} {w:8.0f} {w * per_worst:7.0f}")
+    full = 2 * setup + total_cpu
+    print(
+        f"\nmeasured: setup {setup:.0f} s CPU; {len(ran)} mutants run in {spent:.0f} s CPU "
+        f"({per_worst:.2f} s CPU per second of worst case)"
+    )
+    print(f"a full run: {total_n} mutants, about {full:.0f} s CPU: {full / 2 / 60:.0f} minutes on 2 cores of its own")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--report", action="store_true", help="print the table of the last run only")
+    ap.add_argument("--estimate", action="store_true", help="price a full run in CPU from the runs so far")
     ap.add_argument("--open", action="store_true", help="rerun only the mutants the last run did not kill")
     ap.add_argument("--max-children", type=int, default=2)
     ap.add_argument("--only", action="append", metavar="ROW", help="only this row (repeatable): domain.zone")
     args = ap.parse_args()
     wall, cpu = time.monotonic(), cpu_seconds()
+    if args.estimate:
+        estimate()
+        sys.exit(0)
     if not args.report:
         if not results():
             # the first run: mutmut writes every mutant (so the samples can be named) while it runs the rows
             # that are run whole (or, when none is selected, the 11 mutants of domain.minima)
             whole = [r for r in rows(args.only) if r in FULL or not r.startswith("domain.")]
             first = [p for r in whole or ["domain.minima"] for p in SCOPE[r]]
-            code = run_mutmut(args.max_children, first, "run-first.log")
+            code = run_mutmut(args.max_children, first, "run-first.log", "patterns")
             if code != 0:
                 print(f"mutmut exited {code}; see mutants/run-first.log", file=sys.stderr)
                 sys.exit(code)
