@@ -295,3 +295,28 @@ def test_the_declared_tolerance_at_its_edges() -> None:
     t = DeclaredTolerance.from_mapping({"horizontal_m": 0, "vertical_m": 7, "time_s": 0.5})
     assert t == DeclaredTolerance(0.0, 7.0, 0.5) and type(t.horizontal_m) is float
     assert t.as_dict() == {"horizontal_m": 0.0, "vertical_m": 7.0, "time_s": 0.5}
+
+
+def test_undeclared_asks_each_track_of_its_own_party_s_volumes() -> None:
+    from deconfliction.domain.footprint import CircleFootprint, footprint_shape
+    from deconfliction.domain.tactical.declared import DeclaredVolume, Observed, undeclared
+
+    shape = footprint_shape(CircleFootprint((40.0, 35.0), 1000.0))
+    vol_a = DeclaredVolume("a", "op_a", shape, 0.0, 1000.0, 0.0, 3600.0)
+    vol_b = DeclaredVolume("b", "op_b", shape, 5000.0, 6000.0, 0.0, 3600.0)
+    inside = {"lon": 40.0, "lat": 35.0, "altitude_m": 500.0, "t": 60.0}
+    tracks = [Observed("a", **inside), Observed("b", **inside), Observed("c", **inside), Observed(NO_PARTY, **inside)]
+    # b's volume is 4 km higher than b's track; c declared nothing; a track of no party never is declared
+    assert undeclared(tracks, {"a": [vol_a], "b": [vol_b]}, DeclaredTolerance()) == [False, True, True, True]
+    # a's volume listed under b does not declare b's track
+    assert undeclared(tracks[:2], {"a": [vol_a], "b": [vol_a]}, DeclaredTolerance()) == [False, True]
+    assert undeclared([], {"a": [vol_a]}, DeclaredTolerance()) == []
+
+
+def test_norm3_is_the_euclidean_length_of_each_column() -> None:
+    import numpy as np
+
+    from deconfliction.domain.tactical.motion import norm3
+
+    v = np.array([[3.0, 0.0, 1.0, -2.0], [4.0, 0.0, 2.0, 3.0], [12.0, 0.0, 2.0, -6.0]])
+    assert norm3(v).tolist() == [13.0, 0.0, 3.0, 7.0]
