@@ -5,12 +5,21 @@ derivatives of its positions, BlueSky's flat move at high latitude, and the clos
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 
 from deconfliction.domain.tactical.detect import _golden, _refine
-from deconfliction.domain.tactical.flat import BLUESKY_RE, FlatTracks
+from deconfliction.domain.tactical.flat import (
+    BLUESKY_RE,
+    CHUNK,
+    LEVEL_VS,
+    FlatTracks,
+    _per_track,
+    _verdict,
+    _verdict_chunked,
+)
 from deconfliction.domain.tactical.motion import WGS84_A, Motion, motion_from_reports
 
 
@@ -98,3 +107,75 @@ def test_two_aircraft_in_the_same_place_flying_together_are_closest_at_once() ->
     same = motion([10.0, 10.0], [20.0, 20.0], [150.0, 150.0], [45.0, 45.0])
     t, best = _refine(same, A, B, LO, HI, np.array([0.0]))
     assert float(t[0]) == 0.0 and float(best[0]) == 0.0
+
+
+# ----------------------------------------------------------------------------- BlueSky's verdict (flat model)
+
+
+def flat(
+    lat: list[float], lon: list[float], alt: list[float], gs: list[float], trk: list[float], vs: list[float]
+) -> Any:
+    n = len(lat)
+    arrays = (np.array(x, dtype=np.float64) for x in (lat, lon, alt, gs, trk, vs))
+    return _per_track(FlatTracks.from_reports(0.0, *arrays, np.zeros(n)))
+
+
+def verdict(k: Any, rpz: float = 9260.0, hpz: float = 304.8, tla: float = 300.0) -> Any:
+    one = np.ones(1)
+    return _verdict(k, np.array([0]), np.array([1]), one * rpz, one * hpz, one * tla)
+
+
+# head-on along the equator, 60 km apart at 200 m/s each (BlueSky's sphere): closest after 150 s
+GAP = math.degrees(60_000.0 / BLUESKY_RE)
+
+
+def test_the_vertical_distance_at_the_closest_approach_follows_both_rates() -> None:
+    # ownship at 0 m climbing 5 m/s, intruder level at 500 m: 250 m apart at 150 s (ownship at 750 m)
+    v = verdict(flat([0.0, 0.0], [0.0, GAP], [0.0, 500.0], [200.0, 200.0], [90.0, 270.0], [5.0, 0.0]))
+    assert v.rows.tolist() == [0]
+    assert float(v.t_cpa[0]) == pytest.approx(150.0, abs=1e-6)
+    assert float(v.vertical[0]) == pytest.approx(250.0, abs=1e-6)
+    # the same with the roles swapped
+    w = verdict(flat([0.0, 0.0], [GAP, 0.0], [500.0, 0.0], [200.0, 200.0], [270.0, 90.0], [0.0, 5.0]))
+    assert float(w.vertical[0]) == pytest.approx(250.0, abs=1e-6)
+
+
+def test_exactly_the_vertical_minimum_apart_is_not_a_loss_and_just_under_is() -> None:
+    # side by side 1 km apart, flying north (one 1 m/s faster: BlueSky finds no conflict between aircraft
+    # flying exactly in step): horizontally lost, level
+    side = [[0.0, 0.0], [0.0, math.degrees(1000.0 / BLUESKY_RE)]]
+    apart = verdict(flat(*side, [0.0, 304.8], [200.0, 201.0], [0.0, 0.0], [0.0, 0.0]))
+    assert apart.rows.tolist() == [] and apart.level_cleared == 1
+    lost = verdict(flat(*side, [0.0, 304.7], [200.0, 201.0], [0.0, 0.0], [0.0, 0.0]))
+    assert lost.rows.tolist() == [0] and lost.now.tolist() == [True] and lost.level_cleared == 0
+
+
+def test_rates_differing_by_at_most_level_vs_are_level() -> None:
+    """Exactly the vertical minimum apart, the ownship descending LEVEL_VS (1e-6 m/s) faster: level, so
+    kept only if lost now, and it is not; a little faster, it is closing and found."""
+    side = [[0.0, 0.0], [0.0, math.degrees(1000.0 / BLUESKY_RE)]]
+    level = verdict(flat(*side, [304.8, 0.0], [200.0, 201.0], [0.0, 0.0], [-LEVEL_VS, 0.0]))
+    assert level.rows.tolist() == [] and level.level_cleared == 1
+    closing = verdict(flat(*side, [304.8, 0.0], [200.0, 201.0], [0.0, 0.0], [-2 * LEVEL_VS, 0.0]))
+    assert closing.rows.tolist() == [0] and closing.level_cleared == 0
+
+
+def test_more_pairs_than_a_chunk_give_what_one_pass_gives() -> None:
+    rng = np.random.default_rng(7)
+    n = 190  # 17,955 pairs: two chunks
+    k = flat(
+        rng.uniform(-1, 1, n).tolist(),
+        rng.uniform(-1, 1, n).tolist(),
+        rng.uniform(0, 2000, n).tolist(),
+        rng.uniform(50, 250, n).tolist(),
+        rng.uniform(0, 360, n).tolist(),
+        rng.uniform(-5, 5, n).tolist(),
+    )
+    i, j = np.triu_indices(n, 1)
+    assert i.size > CHUNK
+    rpz, hpz, tla = np.full(i.size, 9260.0), np.full(i.size, 304.8), np.full(i.size, 300.0)
+    whole, chunked = _verdict(k, i, j, rpz, hpz, tla), _verdict_chunked(k, i, j, rpz, hpz, tla)
+    assert whole.rows.size > 100 and whole.rows.max() > CHUNK  # findings in both chunks
+    for name in ("rows", "t_in", "t_cpa", "dist", "vertical", "now"):
+        assert getattr(chunked, name).tolist() == getattr(whole, name).tolist(), name
+    assert chunked.level_cleared == whole.level_cleared

@@ -320,3 +320,19 @@ def test_norm3_is_the_euclidean_length_of_each_column() -> None:
 
     v = np.array([[3.0, 0.0, 1.0, -2.0], [4.0, 0.0, 2.0, 3.0], [12.0, 0.0, 2.0, -6.0]])
     assert norm3(v).tolist() == [13.0, 0.0, 3.0, 7.0]
+
+
+def test_a_prediction_is_worth_telling_when_the_loss_moves_10_s_or_becomes_current() -> None:
+    from datetime import timedelta
+
+    from deconfliction.domain.tactical import Prediction, _materially_different
+
+    base = Prediction(T, T, 100.0, 50.0, False, TacticalRule())
+
+    def moved(seconds: float, now: bool = False) -> Prediction:
+        return Prediction(T + timedelta(seconds=seconds), T, 100.0, 50.0, now, TacticalRule())
+
+    assert not _materially_different(base, moved(0.0))
+    assert not _materially_different(base, moved(9.999)) and not _materially_different(base, moved(-9.999))
+    assert _materially_different(base, moved(10.0)) and _materially_different(base, moved(-10.0))
+    assert _materially_different(base, moved(0.0, now=True)) and _materially_different(moved(0.0, now=True), base)
