@@ -179,3 +179,56 @@ def test_more_pairs_than_a_chunk_give_what_one_pass_gives() -> None:
     for name in ("rows", "t_in", "t_cpa", "dist", "vertical", "now"):
         assert getattr(chunked, name).tolist() == getattr(whole, name).tolist(), name
     assert chunked.level_cleared == whole.level_cleared
+
+
+def test_only_the_active_tracks_are_candidates_and_counted() -> None:
+    """Two slow active aircraft at 60 N flying north side by side 20 km apart: the flat model's widening
+    at 50 m/s (a few hundred metres) keeps them apart. An inactive 600 m/s aircraft far east must not
+    widen their reach (at its speed the widening is tens of kilometres), and the pass counts the active
+    tracks only."""
+    from deconfliction.domain.tactical import TacticalPolicy
+    from deconfliction.domain.tactical.flat import detect_flat, flat_candidates
+
+    apart = math.degrees(20_000.0 / (BLUESKY_RE * 0.5))
+    tracks = FlatTracks.from_reports(
+        0.0,
+        np.array([60.0, 60.0, 60.0]),
+        np.array([0.0, apart, 8.0]),
+        np.zeros(3),
+        np.array([50.0, 50.0, 600.0]),
+        np.array([0.0, 0.0, 90.0]),
+        np.zeros(3),
+        np.zeros(3),
+    )
+    active = np.array([True, True, False])
+    ci, cj, _, _ = flat_candidates(tracks, 300.0, 9260.0, 304.8, active)
+    assert ci.tolist() == [] and cj.tolist() == []
+    # the fast one active: its speed bounds everybody's, and the slow pair becomes a candidate
+    ci, cj, _, _ = flat_candidates(tracks, 300.0, 9260.0, 304.8)
+    assert (0, 1) in set(zip(ci.tolist(), cj.tolist(), strict=True))
+    rules = TacticalPolicy().table(["a", "b", "c"])
+    party = np.array([0, 1, 2])
+    losses, stats = detect_flat(tracks, party, rules, active)
+    assert len(losses) == 0 and stats.tracks == 2 and stats.candidates == 0 and stats.measured == 0
+    _, every = detect_flat(tracks, party, rules)
+    assert every.tracks == 3 and every.candidates == ci.size >= 1
+    assert every.measured == every.candidates - every.screened_clear and every.refined == 0
+
+
+def test_the_flat_widening_is_its_stated_formula() -> None:
+    """``2 e + (S + 2 e) D tan(lat)`` (capped by the great-circle bound), plus the margin, with
+    ``D = (S/2 + 2 v t) / R`` and ``e = v t tan(lat) D``; at the pole the cap alone."""
+    from deconfliction.domain.tactical.flat import BOUND_MARGIN_M, flat_widening_m
+
+    s, v, t, lat = 9260.0, 250.0, 120.0, math.radians(30.0)
+    d = (s / 2 + 2 * v * t) / BLUESKY_RE
+    e = v * t * math.tan(lat) * d
+    expected = 2 * e + (s + 2 * e) * d * math.tan(lat)
+    got = flat_widening_m(np.array([t]), s, v, lat)
+    assert float(got[0]) == pytest.approx(expected + BOUND_MARGIN_M, rel=1e-12)
+    cap = 2 * BLUESKY_RE * math.asin((s + 2 * v * t) / (2 * BLUESKY_RE)) + 2 * v * t - s
+    assert e > 0 and cap > expected
+    pole = flat_widening_m(np.array([t]), s, v, math.pi / 2)
+    assert float(pole[0]) == pytest.approx(cap + BOUND_MARGIN_M, rel=1e-12)
+    # before the pass (a negative time) as at it
+    assert flat_widening_m(np.array([-5.0]), s, v, lat).tolist() == flat_widening_m(np.array([0.0]), s, v, lat).tolist()
