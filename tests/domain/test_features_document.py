@@ -153,6 +153,7 @@ def test_a_zone_refused_field_by_field() -> None:
     earlier = "2026-11-23T07:59:59Z"
     assert refused(zone(end=earlier))[0][:2] == ("features[0].properties.end", "empty_window")
     assert [f for f, _, _ in refused(zone(start="noon"))] == ["features[0].properties.start"]
+    assert [f for f, _, _ in refused(zone(end="noon"))] == ["features[0].properties.end"]
     need = ("features[0].properties.counterparties", "required", "a zone names its counter-parties")
     for bad in ([], "Bravo", ["Bravo", " "], ["Bravo", 3], None):
         assert refused(zone(counterparties=bad)) == [need]

@@ -336,3 +336,23 @@ def test_a_prediction_is_worth_telling_when_the_loss_moves_10_s_or_becomes_curre
     assert not _materially_different(base, moved(9.999)) and not _materially_different(base, moved(-9.999))
     assert _materially_different(base, moved(10.0)) and _materially_different(base, moved(-10.0))
     assert _materially_different(base, moved(0.0, now=True)) and _materially_different(moved(0.0, now=True), base)
+
+
+def test_declared_at_the_exact_edges_of_the_band_and_far_away() -> None:
+    from deconfliction.domain.footprint import CircleFootprint, footprint_shape
+    from deconfliction.domain.tactical.declared import DeclaredVolume, Observed, horizontal_distance_m, within
+
+    shape = footprint_shape(CircleFootprint((40.0, 35.0), 1000.0))
+    vol = DeclaredVolume("a", "op_a", shape, 1000.0, 2000.0, 0.0, 3600.0)
+    tol = DeclaredTolerance(horizontal_m=0.0, vertical_m=150.0, time_s=0.0)
+
+    def at(lon: float = 40.0, alt: float = 1500.0, t: float = 60.0) -> bool:
+        return within(vol, Observed("a", lon, 35.0, alt, t), tol)
+
+    # the band's edges with the tolerance are inside, both of them; the window is [start, end)
+    assert at(alt=2150.0) and at(alt=850.0) and not at(alt=2150.001) and not at(alt=849.999)
+    assert at(t=0.0) and not at(t=3600.0)
+    # inside the circle the distance is 0, so a zero horizontal tolerance still declares it
+    assert horizontal_distance_m(shape, 40.0, 35.0) == 0.0 and at()
+    # 10 km away: far beyond the circle's reach, never declared
+    assert not at(lon=40.11) and not within(vol, Observed("a", 40.11, 35.0, 1500.0, 60.0), DeclaredTolerance())
