@@ -284,10 +284,11 @@ def estimate() -> None:
     """What a full run from scratch costs in CPU, from what the runs so far cost (mutants/times.jsonl).
 
     Setup: the first run's setup (writing every mutant, recording which tests call which function, the
-    clean run; its whole CPU when the setup was not logged apart) plus the largest setup of a later run (listing the tests, the clean run), for a full run
-    starts mutmut twice. Mutants: the CPU the later runs spent after their setup, divided by the worst
-    case of the mutants they ran, prices a second of worst case; every mutant of a full run is priced
-    so. Runs without those figures (interrupted, or logged before them) are left out."""
+    clean run; its whole CPU when the setup was not logged apart) plus the largest setup of a later run
+    (listing the tests, the clean run), for a full run starts mutmut twice. Mutants: the CPU the later
+    runs spent after their setup, divided by the worst case of the mutants they ran, prices a second of
+    worst case; every mutant of a full run is priced so. Runs without those figures (interrupted, or
+    logged before them) are left out."""
     os.chdir(ROOT)
     times = [json.loads(line) for line in (ROOT / "mutants" / "times.jsonl").read_text().splitlines()]
     # the first run's setup; its whole CPU where the setup was not logged apart (an upper bound: it also ran
