@@ -183,9 +183,9 @@ def test_more_pairs_than_a_chunk_give_what_one_pass_gives() -> None:
 
 def test_only_the_active_tracks_are_candidates_and_counted() -> None:
     """Two slow active aircraft at 60 N flying north side by side 20 km apart: the flat model's widening
-    at 50 m/s (a few hundred metres) keeps them apart. An inactive 600 m/s aircraft far east must not
-    widen their reach (at its speed the widening is tens of kilometres), and the pass counts the active
-    tracks only."""
+    at 50 m/s (a few hundred metres) keeps them apart. An inactive 600 m/s aircraft 2 km from the first
+    is no candidate and must not widen their reach (at its speed the widening is tens of kilometres),
+    and the pass counts the active tracks only."""
     from deconfliction.domain.tactical import TacticalPolicy
     from deconfliction.domain.tactical.flat import detect_flat, flat_candidates
 
@@ -193,7 +193,7 @@ def test_only_the_active_tracks_are_candidates_and_counted() -> None:
     tracks = FlatTracks.from_reports(
         0.0,
         np.array([60.0, 60.0, 60.0]),
-        np.array([0.0, apart, 8.0]),
+        np.array([0.0, apart, apart / 10]),
         np.zeros(3),
         np.array([50.0, 50.0, 600.0]),
         np.array([0.0, 0.0, 90.0]),
@@ -232,3 +232,31 @@ def test_the_flat_widening_is_its_stated_formula() -> None:
     assert float(pole[0]) == pytest.approx(cap + BOUND_MARGIN_M, rel=1e-12)
     # before the pass (a negative time) as at it
     assert flat_widening_m(np.array([-5.0]), s, v, lat).tolist() == flat_widening_m(np.array([0.0]), s, v, lat).tolist()
+
+
+def test_near_the_pole_only_the_active_tracks_bound_the_latitude() -> None:
+    """At 88 N two active aircraft 29 km apart fly north at 50 m/s: in 300 s they reach 88.13 N, where
+    the widening is about 7 km, and stay candidates of nobody. An inactive 600 m/s aircraft (which could
+    reach 89.6 N, where the widening is about 49 km) must not set the latitude bound."""
+    from deconfliction.domain.tactical.flat import flat_candidates, flat_widening_m, lat_bound_rad
+
+    apart = math.degrees(29_260.0 / (BLUESKY_RE * math.cos(math.radians(88.0))))
+    tracks = FlatTracks.from_reports(
+        0.0,
+        np.array([88.0, 88.0, 80.0]),
+        np.array([0.0, apart, 180.0]),
+        np.zeros(3),
+        np.array([50.0, 50.0, 600.0]),
+        np.array([0.0, 0.0, 0.0]),
+        np.zeros(3),
+        np.zeros(3),
+    )
+    rows = np.array([0, 1])
+    bound = lat_bound_rad(tracks, rows, 300.0)
+    assert bound == pytest.approx(math.radians(88.0) + 50.0 * 300.0 / BLUESKY_RE, rel=1e-12)
+    every = lat_bound_rad(tracks, None, 300.0)
+    assert every == pytest.approx(math.radians(88.0) + 600.0 * 300.0 / BLUESKY_RE, rel=1e-12)
+    assert float(flat_widening_m(np.array([300.0]), 9260.0, 50.0, bound)[0]) < 8_000.0
+    assert float(flat_widening_m(np.array([300.0]), 9260.0, 50.0, every)[0]) > 40_000.0
+    ci, _, _, _ = flat_candidates(tracks, 300.0, 9260.0, 304.8, np.array([True, True, False]))
+    assert ci.tolist() == []
