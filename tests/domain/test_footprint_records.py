@@ -34,3 +34,20 @@ def test_polygons_and_the_records_written_before_rfc_7946() -> None:
     assert footprint_of_volume(old_circle) == CircleFootprint((36.5, 35.25), 750.0)
     old_corridor = {"footprint": {"type": "Corridor", "path": [[36.0, 35.0], [36.2, 35.1]], "half_width_m": 250.0}}
     assert footprint_of_volume(old_corridor) == CorridorFootprint(((36.0, 35.0), (36.2, 35.1)), 250.0)
+
+
+def test_the_store_s_own_records_round_trip() -> None:
+    from deconfliction.domain.footprint import footprint_from_trusted, footprint_to_geojson
+
+    corridor = CorridorFootprint(((36.0, 35.0), (36.2, 35.1)), 250.0)
+    assert footprint_to_geojson(corridor) == {
+        "type": "Corridor",
+        "path": [[36.0, 35.0], [36.2, 35.1]],
+        "half_width_m": 250.0,
+    }
+    circle = CircleFootprint((36.5, 35.25), 750.0)
+    assert footprint_to_geojson(circle) == {"type": "Circle", "center": [36.5, 35.25], "radius_m": 750.0}
+    polygon = footprint_from_trusted({"type": "Polygon", "coordinates": [RING]})
+    multi = footprint_from_trusted({"type": "MultiPolygon", "coordinates": [[RING], [RING]]})
+    for fp in (corridor, circle, polygon, multi):
+        assert footprint_from_trusted(footprint_to_geojson(fp)) == fp
