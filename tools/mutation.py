@@ -173,6 +173,7 @@ def run_mutmut(max_children: int, names: list[str], log_name: str = "run.log", w
     log = ROOT / "mutants" / log_name
     log.parent.mkdir(exist_ok=True)
     print("running:", " ".join(cmd[:4]), f"<{len(names)} names>  (log: mutants/{log_name})", flush=True)
+    before = durations() if (ROOT / "mutants" / "src").exists() else {}
     wall, cpu = time.monotonic(), cpu_seconds()
     setup: float | None = None
     with log.open("w") as out:
@@ -189,11 +190,21 @@ def run_mutmut(max_children: int, names: list[str], log_name: str = "run.log", w
         print(f"  of which mutmut's setup {setup:.0f} s CPU, the mutants {cpu - setup:.0f} s CPU")
     entry = {"log": log_name, what: len(names), "wall_s": wall, "cpu_s": cpu, "setup_cpu_s": setup, "load": load}
     if what == "mutants":
-        worst = worst_case()
-        entry["worst_s"] = sum(worst(n) for n in names)
+        # the mutants this run tested: those whose record changed (all of them, unless it was interrupted)
+        after, worst = durations(), worst_case()
+        ran = [n for n in names if n in after and after[n] != before.get(n)]
+        entry["ran"], entry["worst_s"] = len(ran), sum(worst(n) for n in ran)
     with (ROOT / "mutants" / "times.jsonl").open("a") as times:
         times.write(json.dumps(entry) + "\n")
     return code
+
+
+def durations() -> dict[str, float]:
+    """How long each mutant's tests took when it last ran (mutmut's own record)."""
+    out: dict[str, float] = {}
+    for meta in (ROOT / "mutants" / "src").rglob("*.py.meta"):
+        out.update(json.loads(meta.read_text())["durations_by_key"])
+    return out
 
 
 def results() -> dict[str, int | None]:
@@ -294,7 +305,7 @@ def estimate() -> None:
     # the first run's setup; its whole CPU where the setup was not logged apart (an upper bound: it also ran
     # the 11 mutants of domain.minima, or the rows run whole)
     first = [t for t in times if t["log"] == "run-first.log"]
-    later = [t for t in times if t["log"] != "run-first.log" and t.get("setup_cpu_s") is not None and t.get("worst_s")]
+    later = [t for t in times if t["log"] != "run-first.log" and t.get("setup_cpu_s") is not None and t.get("ran")]
     if not first or not later:
         print("no run with its setup measured yet (mutants/times.jsonl)")
         return
@@ -310,7 +321,7 @@ def estimate() -> None:
         total_n, total_cpu = total_n + len(names), total_cpu + w * per_worst
         print(f"{row:46} {len(names):7} {w:8.0f} {w * per_worst:7.0f}")
     full = setup + total_cpu
-    ran = sum(t["mutants"] for t in later)
+    ran = sum(t["ran"] for t in later)
     print(
         f"\nmeasured: setup {setup:.0f} s CPU (first run and a later one); {ran} mutants run in {spent:.0f} s CPU "
         f"after their setup ({per_worst:.3f} s CPU per second of worst case)"
