@@ -46,17 +46,17 @@ def test_velocity_and_acceleration_are_the_derivatives_of_the_positions() -> Non
         assert np.allclose(np.linalg.norm(acc, axis=0), k * v * v, rtol=1e-12)
 
 
-def test_bluesky_moves_east_by_the_cosine_of_the_latitude() -> None:
-    t = FlatTracks.from_reports(
-        0.0,
-        np.array([60.0, 0.0]),
-        np.array([10.0, 10.0]),
-        np.zeros(2),
-        np.full(2, 200.0),
-        np.array([90.0, 0.0]),
-        np.zeros(2),
-        np.zeros(2),
+def east_and_north(t0: float) -> FlatTracks:
+    """One aircraft flying east at 60 N and one north from the equator, at 200 m/s, reported at 0 s and
+    moved to ``t0``."""
+    z = np.zeros(2)
+    return FlatTracks.from_reports(
+        t0, np.array([60.0, 0.0]), np.array([10.0, 10.0]), z, np.full(2, 200.0), np.array([90.0, 0.0]), z, z
     )
+
+
+def test_bluesky_moves_east_by_the_cosine_of_the_latitude() -> None:
+    t = east_and_north(0.0)
     rows = np.array([0, 1])
     lat, lon = t.position_at(np.array([100.0, 100.0]), rows)
     # 20 km east at 60 N is twice the longitude it is at the equator; 20 km north is the same latitude anywhere
@@ -64,16 +64,7 @@ def test_bluesky_moves_east_by_the_cosine_of_the_latitude() -> None:
     assert lon[0] == pytest.approx(10.0 + math.degrees(20_000.0 / (BLUESKY_RE * 0.5)), rel=1e-12)
     assert lat[1] == pytest.approx(math.degrees(20_000.0 / BLUESKY_RE), rel=1e-12) and lon[1] == 10.0
     # the same move as from_reports makes over the same time
-    moved = FlatTracks.from_reports(
-        100.0,
-        np.array([60.0, 0.0]),
-        np.array([10.0, 10.0]),
-        np.zeros(2),
-        np.full(2, 200.0),
-        np.array([90.0, 0.0]),
-        np.zeros(2),
-        np.zeros(2),
-    )
+    moved = east_and_north(100.0)
     assert lat.tolist() == moved.lat.tolist() and lon.tolist() == moved.lon.tolist()
 
 
