@@ -117,3 +117,12 @@ def test_a_replayed_dead_letter_is_pending_now_with_a_fresh_26_hours() -> None:
     assert (d.state, d.created_at, d.next_attempt_at, d.last_error) == (DeliveryState.PENDING, later, later, None)
     assert d.attempts == 31
     assert d.failed(later + timedelta(hours=25), "again").state is DeliveryState.PENDING
+
+
+def test_a_new_secret_is_whsec_and_the_base64_of_its_key() -> None:
+    from deconfliction.domain.delivery import new_secret
+
+    assert new_secret(bytes([0xB5, 0xEB, 0x2D])) == "whsec_test"  # the secret the signature above uses
+    assert new_secret(b"") == "whsec_"
+    key = bytes(range(32))
+    assert signature(new_secret(key), "dl_1", 1, b"{}") != signature(new_secret(key[:-1]), "dl_1", 1, b"{}")

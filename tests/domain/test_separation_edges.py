@@ -26,3 +26,13 @@ def test_rho_ok_is_the_radius_where_the_frame_s_excess_reaches_half_a_metre() ->
 def test_rho_ok_without_a_threshold_is_the_cap(within: float) -> None:
     """A zero threshold (two footprints that must not touch) has no excess to bound: the cap, no division."""
     assert rho_ok(within) == 1_000_000.0
+
+
+def test_screening_nothing_gives_no_bound() -> None:
+    from deconfliction.domain.footprint import CircleFootprint, footprint_shape
+    from deconfliction.domain.separation import Screen
+
+    screen = Screen(footprint_shape(CircleFootprint((36.0, 35.0), 500.0)))
+    got = screen.screen([])
+    assert got.bounds.shape == (0,) and got.meeting == []
+    assert screen.lower_bounds([]).tolist() == []

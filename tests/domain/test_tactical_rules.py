@@ -356,3 +356,20 @@ def test_declared_at_the_exact_edges_of_the_band_and_far_away() -> None:
     assert horizontal_distance_m(shape, 40.0, 35.0) == 0.0 and at()
     # 10 km away: far beyond the circle's reach, never declared
     assert not at(lon=40.11) and not within(vol, Observed("a", 40.11, 35.0, 1500.0, 60.0), DeclaredTolerance())
+
+
+def test_an_update_carries_the_alert_with_its_new_prediction() -> None:
+    from datetime import timedelta
+
+    from deconfliction.domain.tactical import AlertKind, AlertState, Finding, Prediction, advance_alerts
+
+    key = (AlertKind.TRACKS, ("a", "A1"), ("b", "B1"))
+    first = Prediction(T + timedelta(seconds=60), T, 100.0, 50.0, False, TacticalRule())
+    active, changes = advance_alerts({}, [Finding(key, True, first)], T, 5.0, lambda: "al_1")
+    assert [(c.change, c.alert.id, c.alert.state) for c in changes] == [("raised", "al_1", AlertState.NEW)]
+    later = Prediction(T + timedelta(seconds=30), T, 80.0, 50.0, False, TacticalRule())
+    now = T + timedelta(seconds=1)
+    active, changes = advance_alerts(active, [Finding(key, True, later)], now, 5.0, lambda: "unused")
+    ((change, alert),) = [(c.change, c.alert) for c in changes]
+    assert change == "updated" and alert.id == "al_1" and alert.prediction == later
+    assert alert.state is AlertState.ONGOING and alert.updated_at == now and active[key] == alert
