@@ -10,6 +10,9 @@ The rows in ``FULL`` and the service rows run every mutant; every other domain r
 Survivors that cannot change behaviour are listed in tests/mutation_equivalent.toml, each with the line
 the mutant writes and the reason; an entry whose line no longer matches is reported as stale and does not
 count. ``--report`` prints the table of the last run without running anything.
+
+Every run prints its wall and CPU time and logs them (with the CPU mutmut's setup took) in
+mutants/times.jsonl; ``--estimate`` prices a full run in CPU from them.
 """
 
 from __future__ import annotations
