@@ -10,6 +10,9 @@ The rows in ``FULL`` and the service rows run every mutant; every other domain r
 Survivors that cannot change behaviour are listed in tests/mutation_equivalent.toml, each with the line
 the mutant writes and the reason; an entry whose line no longer matches is reported as stale and does not
 count. ``--report`` prints the table of the last run without running anything.
+
+Every run prints its wall and CPU time and logs them (with the CPU mutmut's setup took) in
+mutants/times.jsonl; ``--estimate`` prices a full run in CPU from them.
 """
 
 from __future__ import annotations
@@ -18,10 +21,14 @@ import argparse
 import fnmatch
 import hashlib
 import json
+import os
+import resource
 import subprocess
 import sys
+import time
 import tomllib
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,13 +36,15 @@ EQUIVALENT = ROOT / "tests" / "mutation_equivalent.toml"
 TARGET = 0.90
 
 DOMAIN = [
-    line.split("/domain/")[1].removesuffix(".py")
+    line.split("/domain/")[1].removesuffix(".py").removesuffix("/__init__").replace("/", ".")
     for line in tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["mutmut"]["only_mutate"]
     if "/domain/" in line
 ]
-"""Every domain module pyproject.toml's ``only_mutate`` names (all of domain/ but the tactical layer)."""
+"""Every domain module pyproject.toml's ``only_mutate`` names (all of domain/, ``tactical.detect`` for
+domain/tactical/detect.py, ``tactical`` for its ``__init__``)."""
 SCOPE: dict[str, list[str]] = {
-    **{f"domain.{m}": [f"deconfliction.domain.{m}.*"] for m in DOMAIN},
+    # a module's own functions (x_name) and methods (xǁClassǁname): not those of a package's submodules
+    **{f"domain.{m}": [f"deconfliction.domain.{m}.x_*", f"deconfliction.domain.{m}.xǁ*"] for m in DOMAIN},
     # need-to-know: every decision of what a party may see
     "service.views (need-to-know)": [
         f"deconfliction.service.views.x_{f}__mutmut_*"
@@ -116,13 +125,89 @@ def equivalents() -> list[dict[str, str]]:
     return entries
 
 
-def run_mutmut(max_children: int, names: list[str], log_name: str = "run.log") -> int:
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of every process it waited for: mutmut, its forks and
+    the tests they ran, on every core."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+MARKER = "Running mutation testing"
+"""What mutmut prints when its setup (writing mutants, listing tests, the clean run, stats) is over."""
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, and of the children each has waited for) of a running process and all its
+    descendants, from /proc (Linux); 0 where /proc cannot be read."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # after the command: state ppid ... utime (12th) stime cutime cstime
+        stats[int(proc.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / tick)
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += stats.get(p, (0, 0.0))[1]
+        todo += [c for c, (ppid, _) in stats.items() if ppid == p]
+    return total
+
+
+def worst_case() -> Callable[[str], float]:
+    """A mutant's worst case: the time of every selected test that calls its function, as mutmut measured
+    them (``mutants/mutmut-stats.json``); what a survivor costs (a killed mutant stops at its first
+    failing test)."""
+    stats = json.loads((ROOT / "mutants" / "mutmut-stats.json").read_text())
+    tests, seconds = stats["tests_by_mangled_function_name"], stats["duration_by_test"]
+
+    def worst(name: str) -> float:
+        return float(sum(seconds.get(t, 0.0) for t in tests.get(name.partition("__mutmut_")[0], ())))
+
+    return worst
+
+
+def run_mutmut(max_children: int, names: list[str], log_name: str = "run.log", what: str = "mutants") -> int:
+    """Runs mutmut on ``names``; logs its wall and CPU time, and the CPU its setup took before the first
+    mutant (read from /proc when the log shows MARKER), in mutants/times.jsonl."""
     cmd = [str(Path(sys.executable).parent / "mutmut"), "run", "--max-children", str(max_children), *names]
     log = ROOT / "mutants" / log_name
     log.parent.mkdir(exist_ok=True)
     print("running:", " ".join(cmd[:4]), f"<{len(names)} names>  (log: mutants/{log_name})", flush=True)
+    before = durations() if (ROOT / "mutants" / "src").exists() else {}
+    wall, cpu = time.monotonic(), cpu_seconds()
+    setup: float | None = None
     with log.open("w") as out:
-        return subprocess.call(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
+            time.sleep(1.0)
+            if setup is None and MARKER in log.read_text(errors="replace"):
+                setup = tree_cpu_seconds(proc.pid)
+        code = proc.returncode
+    wall, cpu = time.monotonic() - wall, cpu_seconds() - cpu
+    load = os.getloadavg()[0]
+    print(f"  {len(names)} {what} in {wall:.0f} s wall, {cpu:.0f} s CPU on all cores (load average {load:.1f})")
+    if setup is not None:
+        print(f"  of which mutmut's setup {setup:.0f} s CPU, the mutants {cpu - setup:.0f} s CPU")
+    entry = {"log": log_name, what: len(names), "wall_s": wall, "cpu_s": cpu, "setup_cpu_s": setup, "load": load}
+    if what == "mutants":
+        # the mutants this run tested: those whose record changed (all of them, unless it was interrupted)
+        after, worst = durations(), worst_case()
+        ran = [n for n in names if n in after and after[n] != before.get(n)]
+        entry["ran"], entry["worst_s"] = len(ran), sum(worst(n) for n in ran)
+    with (ROOT / "mutants" / "times.jsonl").open("a") as times:
+        times.write(json.dumps(entry) + "\n")
+    return code
+
+
+def durations() -> dict[str, float]:
+    """How long each mutant's tests took when it last ran (mutmut's own record)."""
+    out: dict[str, float] = {}
+    for meta in (ROOT / "mutants" / "src").rglob("*.py.meta"):
+        out.update(json.loads(meta.read_text())["durations_by_key"])
+    return out
 
 
 def results() -> dict[str, int | None]:
@@ -137,17 +222,20 @@ def mutated_line(name: str, diff: str) -> str:
     return added[0] if added else ""
 
 
+def source_of(name: str) -> Path:
+    """The source file of a mutant: its module's file, or its package's ``__init__.py``."""
+    module = name.split(".x_")[0] if ".x_" in name else name.split(".xǁ")[0]
+    path = Path("src", *module.split(".")).with_suffix(".py")
+    return path if (ROOT / path).exists() else Path("src", *module.split("."), "__init__.py")
+
+
 def diff_of(name: str) -> str:
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
-    module = name.split(".x")[0] if ".x_" in name else name.split(".xǁ")[0]
-    path = Path("src", *module.split(".")).with_suffix(".py")
-    return get_diff_for_mutant(name, path=path)
+    return get_diff_for_mutant(name, path=source_of(name))
 
 
 def report(only: list[str] | None = None) -> bool:
-    import os
-
     os.chdir(ROOT)
     exempt = {e["name"]: e for e in equivalents()}
     codes = results()
@@ -189,11 +277,11 @@ def report(only: list[str] | None = None) -> bool:
     head += f"{'equiv.':>6} {'score':>6}"
     print(head)
     print("-" * len(head))
-    for row, n, total, c, score in table:
+    for row, run, total, c, score in table:
         print(
-            f"{row:46} {n:7} {total:5} {c['killed']:6} {c['survived']:8} {c['timeout']:7} {c['no tests']:8} "
+            f"{row:46} {run:7} {total:5} {c['killed']:6} {c['survived']:8} {c['timeout']:7} {c['no tests']:8} "
             f"{c['equivalent']:6} "
-            + (f"{score:6.1%}" if n else f"{'-':>6}  (no mutant)")
+            + (f"{score:6.1%}" if run else f"{'-':>6}  (no mutant)")
             + ("" if score >= TARGET else "  < 90%")
         )
     if survivors:
@@ -206,20 +294,63 @@ def report(only: list[str] | None = None) -> bool:
     return ok
 
 
+def estimate() -> None:
+    """What a full run from scratch costs in CPU, from what the runs so far cost (mutants/times.jsonl).
+
+    Setup: the first run's setup (writing every mutant, recording which tests call which function, the
+    clean run; its whole CPU when the setup was not logged apart) plus the largest setup of a later run
+    (listing the tests, the clean run), for a full run starts mutmut twice. Mutants: the CPU the later
+    runs spent after their setup, divided by the worst case of the mutants they ran, prices a second of
+    worst case; every mutant of a full run is priced so. Runs without those figures (interrupted, or
+    logged before them) are left out."""
+    os.chdir(ROOT)
+    times = [json.loads(line) for line in (ROOT / "mutants" / "times.jsonl").read_text().splitlines()]
+    # the first run's setup; its whole CPU where the setup was not logged apart (an upper bound: it also ran
+    # the 11 mutants of domain.minima, or the rows run whole)
+    first = [t for t in times if t["log"] == "run-first.log"]
+    later = [t for t in times if t["log"] != "run-first.log" and t.get("setup_cpu_s") is not None and t.get("ran")]
+    if not first or not later:
+        print("no run with its setup measured yet (mutants/times.jsonl)")
+        return
+    setup = (first[-1].get("setup_cpu_s") or first[-1]["cpu_s"]) + max(t["setup_cpu_s"] for t in later)
+    spent = sum(t["cpu_s"] - t["setup_cpu_s"] for t in later)
+    per_worst = spent / sum(t["worst_s"] for t in later)
+    worst, codes = worst_case(), results()
+    print(f"{'module':46} {'mutants':>7} {'worst s':>8} {'CPU s':>7}")
+    total_n, total_cpu = 0, 0.0
+    for row in SCOPE:
+        names = row_names(row, codes)
+        w = sum(worst(n) for n in names)
+        total_n, total_cpu = total_n + len(names), total_cpu + w * per_worst
+        print(f"{row:46} {len(names):7} {w:8.0f} {w * per_worst:7.0f}")
+    full = setup + total_cpu
+    ran = sum(t["ran"] for t in later)
+    print(
+        f"\nmeasured: setup {setup:.0f} s CPU (first run and a later one); {ran} mutants run in {spent:.0f} s CPU "
+        f"after their setup ({per_worst:.3f} s CPU per second of worst case)"
+    )
+    print(f"a full run: {total_n} mutants, about {full:.0f} s CPU: {full / 2 / 60:.0f} minutes on 2 cores of its own")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--report", action="store_true", help="print the table of the last run only")
+    ap.add_argument("--estimate", action="store_true", help="price a full run in CPU from the runs so far")
     ap.add_argument("--open", action="store_true", help="rerun only the mutants the last run did not kill")
     ap.add_argument("--max-children", type=int, default=2)
     ap.add_argument("--only", action="append", metavar="ROW", help="only this row (repeatable): domain.zone")
     args = ap.parse_args()
+    wall, cpu = time.monotonic(), cpu_seconds()
+    if args.estimate:
+        estimate()
+        sys.exit(0)
     if not args.report:
         if not results():
             # the first run: mutmut writes every mutant (so the samples can be named) while it runs the rows
             # that are run whole (or, when none is selected, the 11 mutants of domain.minima)
             whole = [r for r in rows(args.only) if r in FULL or not r.startswith("domain.")]
             first = [p for r in whole or ["domain.minima"] for p in SCOPE[r]]
-            code = run_mutmut(args.max_children, first, "run-first.log")
+            code = run_mutmut(args.max_children, first, "run-first.log", "patterns")
             if code != 0:
                 print(f"mutmut exited {code}; see mutants/run-first.log", file=sys.stderr)
                 sys.exit(code)
@@ -234,7 +365,11 @@ def main() -> None:
         if code != 0:
             print(f"mutmut exited {code}; see mutants/run.log", file=sys.stderr)
             sys.exit(code)
-    sys.exit(0 if report(args.only) else 1)
+    ok = report(args.only)
+    if not args.report:
+        wall, cpu = time.monotonic() - wall, cpu_seconds() - cpu
+        print(f"this run: {wall:.0f} s wall, {cpu:.0f} s CPU on all cores ({cpu / 2:.0f} s on 2 cores of its own)")
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

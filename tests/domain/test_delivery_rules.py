@@ -24,11 +24,16 @@ OPENSSL_HMAC = "xLWteIAyOolcxYehw6EGxe1nCn60cCoeIhp4+deLQ5w="
 # an endpoint registered before (no whsec_ prefix): its UTF-8 bytes are the key
 # printf '%s' 'dl_1.1700000000.{"a":1}' | openssl dgst -sha256 -hmac 'legacy-secret' -binary | base64
 OPENSSL_LEGACY = "80/0RUAyWmDYgsKnNsxd8YqDHuTaYU9BIQVyqrXBCXU="
+# a whsec_ secret whose rest is not strict base64 ("$" is outside the alphabet; a lenient decoder would drop it
+# and key with b5eb2d): its UTF-8 bytes, prefix included, are the key
+# printf '%s' 'dl_1.1700000000.{"a":1}' | openssl dgst -sha256 -hmac 'whsec_te$st' -binary | base64
+OPENSSL_NOT_BASE64 = "DDOFSS/ps0lN3N+2R5pMCguWM/tszZkcxaRqov6Anyw="
 
 
 def test_signature_is_the_standard_webhooks_hmac_as_openssl_computes_it() -> None:
     assert signature("whsec_test", "dl_1", 1_700_000_000, b'{"a":1}') == "v1," + OPENSSL_HMAC
     assert signature("legacy-secret", "dl_1", 1_700_000_000, b'{"a":1}') == "v1," + OPENSSL_LEGACY
+    assert signature("whsec_te$st", "dl_1", 1_700_000_000, b'{"a":1}') == "v1," + OPENSSL_NOT_BASE64
 
 
 def test_a_receiver_accepts_the_signature_and_nothing_else() -> None:
@@ -112,3 +117,12 @@ def test_a_replayed_dead_letter_is_pending_now_with_a_fresh_26_hours() -> None:
     assert (d.state, d.created_at, d.next_attempt_at, d.last_error) == (DeliveryState.PENDING, later, later, None)
     assert d.attempts == 31
     assert d.failed(later + timedelta(hours=25), "again").state is DeliveryState.PENDING
+
+
+def test_a_new_secret_is_whsec_and_the_base64_of_its_key() -> None:
+    from deconfliction.domain.delivery import new_secret
+
+    assert new_secret(bytes([0xB5, 0xEB, 0x2D])) == "whsec_test"  # the secret the signature above uses
+    assert new_secret(b"") == "whsec_"
+    key = bytes(range(32))
+    assert signature(new_secret(key), "dl_1", 1, b"{}") != signature(new_secret(key[:-1]), "dl_1", 1, b"{}")
