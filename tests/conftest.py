@@ -7,13 +7,15 @@ DECONFLICTION_REQUIRE_POSTGRES=1 (set by .ci/run): then they fail.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -111,6 +113,38 @@ def make_postgres_database() -> tuple[str, Callable[[], None]]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return _db_url(name), drop
+
+
+S = TypeVar("S")
+
+
+@contextlib.contextmanager
+def served(
+    backend: str, workdir: Path, setup: Callable[[Runtime], S], env: dict[str, str] | None = None
+) -> Iterator[tuple[Any, S]]:
+    """A real ``deconflict serve`` (bench/servers.py) over a fresh database of ``backend`` (sqlite or
+    postgresql), after ``setup`` ran on it in this process (parties, keys); yields the server and what
+    ``setup`` returned, then stops the server and drops the database."""
+    from bench.servers import Server
+
+    from deconfliction.settings import Settings
+
+    url, drop = (f"sqlite:///{workdir / 'served.db'}", None) if backend == "sqlite" else make_postgres_database()
+    try:
+        rt = Settings().runtime(open_store(url))
+        try:
+            made = setup(rt)
+        finally:
+            rt.store.close()
+        server = Server(url, workdir, env=env)
+        try:
+            server.wait_ready()
+            yield server, made
+        finally:
+            server.stop()
+    finally:
+        if drop is not None:
+            drop()
 
 
 @pytest.fixture(scope="session")

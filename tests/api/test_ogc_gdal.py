@@ -20,15 +20,13 @@ from typing import Any
 import httpx
 import pytest
 import shapely
-from bench.servers import Server
 
 from deconfliction.domain.party import Role
 from deconfliction.service.parties import create_party
-from deconfliction.settings import Settings
-from deconfliction.store import open_store
+from deconfliction.service.runtime import Runtime
 from tests.api import ogc_scene
 from tests.api.ogc_scene import LAYERS, Scene
-from tests.conftest import ahead, make_postgres_database, need
+from tests.conftest import ahead, need, served
 
 REQUIRE_GDAL = os.environ.get("DECONFLICTION_REQUIRE_GDAL") == "1"
 
@@ -67,24 +65,15 @@ class Cell:
 def cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cell]:
     need(_missing(), "DECONFLICTION_REQUIRE_GDAL" if REQUIRE_GDAL else None)
     workdir = tmp_path_factory.mktemp("gdal")
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{workdir / 'gdal.db'}", None
-    else:
-        url, drop = make_postgres_database()
-    rt = Settings().runtime(open_store(url))
-    try:
-        _, key = create_party(rt, None, "Coordination Cell", Role.COORDINATOR)
-    finally:
-        rt.store.close()
-    server = Server(url, workdir)
-    try:
-        server.wait_ready()
-        with httpx.Client(base_url=server.url, timeout=60) as client:
-            yield Cell(server.url, ogc_scene.build(client, key, ahead()), client, workdir)
-    finally:
-        server.stop()
-        if drop is not None:
-            drop()
+
+    def coordinator(rt: Runtime) -> str:
+        return create_party(rt, None, "Coordination Cell", Role.COORDINATOR)[1]
+
+    with (
+        served(request.param, workdir, coordinator) as (server, key),
+        httpx.Client(base_url=server.url, timeout=60) as client,
+    ):
+        yield Cell(server.url, ogc_scene.build(client, key, ahead()), client, workdir)
 
 
 def layer_counts(text: str) -> dict[str, int]:

@@ -22,13 +22,11 @@ from typing import Any
 
 import httpx
 import pytest
-from bench.servers import Server
 
-from deconfliction.domain.party import Role
+from deconfliction.domain.party import Party, Role
 from deconfliction.service.parties import create_party
-from deconfliction.settings import Settings
-from deconfliction.store import open_store
-from tests.conftest import make_postgres_database, need
+from deconfliction.service.runtime import Runtime
+from tests.conftest import need, served
 
 REQUIRE_BROWSER = os.environ.get("DECONFLICTION_REQUIRE_BROWSER") == "1"
 CHROMIUM = os.environ.get("DECONFLICTION_CHROMIUM", "/usr/bin/chromium")
@@ -77,20 +75,12 @@ def _rfc3339(t: datetime) -> str:
 def cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cell]:
     need_browser()
     workdir = tmp_path_factory.mktemp("web")
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{workdir / 'web.db'}", None
-    else:
-        url, drop = make_postgres_database()
-    settings = Settings()
-    rt = settings.runtime(open_store(url))
-    try:
-        coordinator, ckey = create_party(rt, None, "Coordination Cell", Role.COORDINATOR)
-    finally:
-        rt.store.close()
-    server = Server(url, workdir)
-    try:
-        server.wait_ready()
-        keys, ids = {"coordinator": ckey}, {"coordinator": coordinator.id}
+
+    def coordinator(rt: Runtime) -> tuple[Party, str]:
+        return create_party(rt, None, "Coordination Cell", Role.COORDINATOR)
+
+    with served(request.param, workdir, coordinator) as (server, (coordinator_party, ckey)):
+        keys, ids = {"coordinator": ckey}, {"coordinator": coordinator_party.id}
         for who, name in (("north", "North Force"), ("east", "East Force")):
             r = httpx.post(
                 f"{server.url}/v1/parties",
@@ -119,10 +109,6 @@ def cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         assert r.status_code == 200, r.text
         c.zone = zone
         yield c
-    finally:
-        server.stop()
-        if drop is not None:
-            drop()
 
 
 @contextlib.contextmanager
