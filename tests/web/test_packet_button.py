@@ -16,8 +16,22 @@ from tests.web.conftest import Cell, Shots, open_page
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
+SIZES = [
+    pytest.param(1366, 768, "a4", (595.0, 842.0), id="1366x768"),
+    pytest.param(1024, 768, "letter", (612.0, 792.0), id="1024x768"),
+]
+
+
+@pytest.mark.parametrize(("width", "height", "paper", "points"), SIZES)
 def test_print_packet_downloads_the_partys_pdf_at_the_sliders_time(
-    browser: Any, cell: Cell, shots: Shots, tmp_path: Any
+    browser: Any,
+    cell: Cell,
+    shots: Shots,
+    tmp_path: Any,
+    width: int,
+    height: int,
+    paper: str,
+    points: tuple[float, float],
 ) -> None:
     start = (datetime.now(UTC) + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
     for who, title, lon in (("north", "North packet sortie", 40.25), ("east", "East packet patrol", 40.27)):
@@ -26,13 +40,16 @@ def test_print_packet_downloads_the_partys_pdf_at_the_sliders_time(
         assert r.status_code == 201, r.text
     errors: list[str] = []
     page = open_page(browser, cell, "north", errors)
-    page.set_viewport_size({"width": 1024, "height": 768})
+    page.set_viewport_size({"width": width, "height": height})
     button = page.get_by_role("button", name="Print packet")
     box = button.bounding_box()
     assert (
-        button.is_visible() and box is not None and box["y"] + box["height"] <= 768 and box["x"] + box["width"] <= 1024
+        button.is_visible()
+        and box is not None
+        and box["y"] + box["height"] <= height
+        and box["x"] + box["width"] <= width
     )
-    assert page.evaluate("document.documentElement.scrollWidth") <= 1024  # nothing runs off a small screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing runs off a small screen
     # by the keyboard alone: the slider three hours ahead (inside the window), then the paper, then the button
     page.get_by_label("Situation at").focus()
     for _ in range(12):
@@ -40,7 +57,7 @@ def test_print_packet_downloads_the_partys_pdf_at_the_sliders_time(
     page.keyboard.press("Tab")  # Now
     page.keyboard.press("Tab")  # the paper
     assert page.evaluate("document.activeElement.id") == "packet-paper"
-    page.get_by_label("Paper").select_option("letter")
+    page.get_by_label("Paper").select_option(paper)
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "print-packet"
     with page.expect_download(timeout=60_000) as info:
@@ -55,6 +72,6 @@ def test_print_packet_downloads_the_partys_pdf_at_the_sliders_time(
     said = pdf.words(body)
     assert "Situation packet: North Force" in said and "North packet sortie" in said
     assert "in force" in said and "East packet patrol" not in said  # the slider's time; never East's plan
-    assert pdf.page_sizes(body)[0] == (612.0, 792.0)
+    assert tuple(round(x) for x in pdf.page_sizes(body)[0]) == tuple(round(x) for x in points)
     pdf.render(body, shots.prefix)
     assert not errors, errors
