@@ -61,9 +61,20 @@ export async function addBasemap(map, { tileUrl, pmtilesUrl, labels }) {
   map.getContainer().dataset.basemap = "drawn"; // for tests and monitoring, as body[data-ready]
 }
 
-/** The deployment's PMTiles extract over the theatre basemap from STREET_ZOOM: protomaps-leaflet's script is
- * fetched from the service only now, so the first load does not carry it. */
+/** The deployment's PMTiles extract over the theatre basemap from STREET_ZOOM: protomaps-leaflet's script and
+ * the archive's header are fetched from the service only when the map first reaches that zoom, so neither the
+ * first load nor a theatre-scale view reads any of it. */
 function addVectorTiles(map, url) {
+  const start = () => {
+    if (map.getZoom() < STREET_ZOOM) return;
+    map.off("zoomend", start);
+    loadVectorTiles(map, url);
+  };
+  map.on("zoomend", start);
+  start();
+}
+
+function loadVectorTiles(map, url) {
   const script = document.createElement("script");
   script.src = "/static/vendor/protomaps-leaflet/protomaps-leaflet.js";
   script.onload = () => {
