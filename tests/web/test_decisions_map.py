@@ -22,7 +22,7 @@ import pytest
 from tests.web.conftest import ZONE, Cell, Shots, open_page
 from tests.web.test_map import LIVE_S, error_next_to
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-2")]
 
 SCREENS = [pytest.param((1366, 768), id="1366x768"), pytest.param((1024, 768), id="1024x768")]
 

@@ -21,7 +21,7 @@ from deconfliction.store import open_store
 from tests.conftest import make_postgres_database
 from tests.web.conftest import ZONE, Cell, Shots, chromium, need_browser
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-2")]
 
 START = datetime(2016, 9, 17, 14, 0, tzinfo=UTC)
 """The scenario's start: years away from the browser's clock, so a page on the wrong clock shows."""

@@ -26,7 +26,7 @@ from deconfliction.settings import Settings
 from deconfliction.store import open_store
 from tests.web.conftest import Cell, Shots, chromium, need_browser, open_page
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-2")]
 
 SIZES = [(1366, 768), (1024, 768)]
 FIRST_LOAD_LIMIT = 1_000_000  # bytes on the wire, compressed: the page and its data at theatre scale

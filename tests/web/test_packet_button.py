@@ -13,7 +13,7 @@ from tests import pdf
 from tests.conftest import square, volume_json
 from tests.web.conftest import Cell, Shots, open_page
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-2")]
 
 
 SIZES = [

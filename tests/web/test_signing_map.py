@@ -15,7 +15,7 @@ from deconfliction.client import public_key_text
 from deconfliction.domain.signing import sign_request
 from tests.web.conftest import Cell, Shots, open_page
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-2")]
 
 LIVE_S = 15_000
 

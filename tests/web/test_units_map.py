@@ -12,7 +12,7 @@ import pytest
 from tests.web.conftest import Cell, Shots, open_page
 from tests.web.test_map import LIVE_S, draw_polygon
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-2")]
 
 
 def test_a_unit_declares_is_warned_and_acknowledges_in_its_own_inbox(browser: Any, cell: Cell, shots: Shots) -> None:
