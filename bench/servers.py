@@ -98,16 +98,21 @@ class Server:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_session(self.proc)
         self.log.close()
+
+
+def stop_session(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server started in its own session: SIGTERM to its process group, SIGKILL after 15 s."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
 
 
 def _unverified_tls() -> ssl.SSLContext:

@@ -36,7 +36,6 @@ import collections
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -52,7 +51,7 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.store import open_store
 from notify import ADMIN_URL, TARGET_P99_MS, postgres_database, run_backend
-from servers import free_port
+from servers import free_port, stop_session
 
 TARGET_QPS = 1.0
 SETTLE_S = 12.0
@@ -164,15 +163,7 @@ class CountedServer:
         raise RuntimeError("no counts from the server")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_session(self.proc)
         self.log.close()
 
 
