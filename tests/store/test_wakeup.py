@@ -206,6 +206,54 @@ class TestSQLiteWakeups(WakeupContract):
             other.close()
         assert WAKE_FILE_MAX > 64
 
+    def test_a_wake_file_replaced_twice_between_two_looks_is_seen_replaced(
+        self, store: Store, monkeypatch: Any
+    ) -> None:
+        """Replaced twice while the watcher did not look, the file can come back with the inode and the size
+        it last saw (file systems reuse a freed inode at once): it must still see a new file."""
+        self.setup_parties(store)
+        other = self.other()
+        wakeups = store.wakeups
+        assert isinstance(wakeups, SQLiteWakeups)
+        monkeypatch.setattr("deconfliction.store.wakeup.WAKE_FILE_MAX", 64)
+        stat, looking = wakeups._stat, threading.Event()
+        looking.set()
+
+        def held_stat() -> tuple[int | None, int]:
+            looking.wait()
+            return stat()
+
+        monkeypatch.setattr(wakeups, "_stat", held_stat)
+
+        def replace_and_append() -> None:  # two lines: past 64 bytes, the next line starts a fresh file
+            add_notification(other, "pt_b")
+            add_notification(other, "pt_a")
+
+        try:
+
+            async def test() -> None:
+                with wakeups.subscribe(notifications_channel("pt_a")) as sub:
+                    await asyncio.sleep(0.2)
+                    await sub.wait(0.1)
+                    for _ in range(2):
+                        await asyncio.to_thread(replace_and_append)
+                        assert await sub.wait(SOON)
+                    await asyncio.sleep(0.2)  # the watcher has read every line
+                    await sub.wait(0.1)
+                    size = wakeups.path.stat().st_size
+                    looking.clear()
+                    await asyncio.sleep(0.1)  # the watcher is held before its next look
+                    await asyncio.to_thread(replace_and_append)
+                    await asyncio.to_thread(replace_and_append)
+                    assert wakeups.path.stat().st_size == size
+                    looking.set()
+                    assert await sub.wait(SOON)
+
+            run(test)
+        finally:
+            looking.set()
+            other.close()
+
     def test_a_watcher_that_fails_starts_again(self, store: Store, monkeypatch: Any) -> None:
         self.setup_parties(store)
         other = self.other()

@@ -28,6 +28,7 @@ How the signal travels, per backend:
   written after each commit that woke something (under the file lock every writer already holds); one
   thread per process looks at its size every ``WATCH_S`` while a reader waits: a ``stat``, not a query.
   The file is replaced when it grows past ``WAKE_FILE_MAX``; a reader that sees it replaced wakes all.
+  The watcher holds the file it follows open, so a replacement never gets the inode it compares with.
 - **Safety net**, both backends: every ``safety_net_s`` (DECONFLICTION_STREAM_POLL_S) each process reads
   the store's head (ledger and notification counters, one query per process, not per reader) and wakes
   every reader when it moved: a commit that no wake-up announced is still seen, late.
@@ -253,27 +254,33 @@ class SQLiteWakeups(WakeupHub):
 
     def _watch(self) -> None:
         conn = sqlite3.connect(self._db_path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        tracked = _Tracked(self.path)
         try:
             net = _SafetyNet(self.safety_net_s, lambda: conn.execute(HEAD_QUERY).fetchone())
             net.check()
-            ino, offset = self._stat()
+            tracked.follow()
             self.fire_all()  # what committed between the first subscription and this look
             while not self._stop.wait(WATCH_S):
                 if not self._active.is_set():
                     if self._idle():
                         return
                     net.check()  # the head now is the one to compare with
-                    ino, offset = self._stat()
+                    tracked.follow()
                     self.fire_all()  # as at the start
                     continue
                 now_ino, size = self._stat()
-                if now_ino != ino and ino is None:  # made by the first commit that woke something
-                    ino, offset = now_ino, 0
-                if now_ino != ino or size < offset:  # replaced: what was appended before is unknown
-                    ino, offset = now_ino, size
+                if now_ino != tracked.ino:
+                    first = tracked.ino is None  # made by the first commit that woke something: read it all
+                    tracked.follow(at_end=not first)
+                    if not first:  # replaced: what was appended to the old file since the last look is unknown
+                        self.fire_all()
+                elif size < tracked.offset:  # cannot happen (files are only appended to or replaced): as replaced
+                    tracked.offset = size
                     self.fire_all()
-                elif size > offset:
-                    offset += self._read_lines(offset, size)
+                if tracked.ino == now_ino and size > tracked.offset:
+                    channels = tracked.read_lines(size, self._token)
+                    if channels:
+                        self.fire(channels)
                 if time.monotonic() >= net.next_at:
                     try:
                         if net.check():
@@ -281,6 +288,7 @@ class SQLiteWakeups(WakeupHub):
                     except sqlite3.Error as exc:
                         log.warning("wake-up safety net: %s", exc)
         finally:
+            tracked.close()
             conn.close()
 
     def _stat(self) -> tuple[int | None, int]:
@@ -290,23 +298,51 @@ class SQLiteWakeups(WakeupHub):
             return None, 0
         return st.st_ino, st.st_size
 
-    def _read_lines(self, offset: int, size: int) -> int:
-        """Wake the channels of other processes' complete lines from ``offset``; returns bytes consumed."""
+
+class _Tracked:
+    """The wake file a SQLite watcher follows, held open: while it is open its inode cannot be given to the
+    file that replaces it, so "the inode changed" always means "replaced". (Compared by inode number
+    alone, a file replaced twice between two looks can come back with the inode and the size last seen,
+    and its lines are never read: a reader sleeps until the safety net.)"""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.ino: int | None = None
+        self.offset = 0
+        self._file: Any = None
+
+    def follow(self, *, at_end: bool = True) -> None:
+        """Track the file now at the path, from its end or from its start (``at_end=False``)."""
+        self.close()
         try:
-            with open(self.path, "rb") as f:
-                f.seek(offset)
-                chunk = f.read(size - offset)
+            f = open(self.path, "rb")  # noqa: SIM115 (held until the next follow or close)
+        except FileNotFoundError:
+            self.ino, self.offset = None, 0
+            return
+        st = os.fstat(f.fileno())
+        self._file, self.ino = f, st.st_ino
+        self.offset = st.st_size if at_end else 0
+
+    def read_lines(self, size: int, token: str) -> set[str]:
+        """The channels of other writers' complete lines from ``offset`` up to ``size``; consumes them."""
+        try:
+            self._file.seek(self.offset)
+            chunk = self._file.read(size - self.offset)
         except OSError:
-            return 0
+            return set()
         end = chunk.rfind(b"\n") + 1
+        self.offset += end
         channels = set()
         for line in chunk[:end].decode(errors="replace").splitlines():
-            token, _, channel = line.partition(" ")
-            if token != self._token and channel:
+            writer, _, channel = line.partition(" ")
+            if writer != token and channel:
                 channels.add(channel)
-        if channels:
-            self.fire(channels)
-        return end
+        return channels
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 class PostgresWakeups(WakeupHub):
