@@ -1,5 +1,7 @@
 """The web map in a real browser: Debian's chromium driven by Playwright for Python, against a real
-``deconflict serve`` process over a real database (SQLite, and PostgreSQL when reachable).
+``deconflict serve`` process over a real database: SQLite (the page does not depend on the backend; the API
+tests run on both), and PostgreSQL too for the warning chain
+(test_units_map.py: declared, warned, acknowledged in the inbox).
 
 No browser is ever downloaded: the tests use the system's chromium (``DECONFLICTION_CHROMIUM``, default
 /usr/bin/chromium). Without it, or without Playwright, they skip with the reason, unless
@@ -71,15 +73,16 @@ def _rfc3339(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"], scope="module")
-def cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cell]:
+@contextlib.contextmanager
+def open_cell(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cell]:
+    """A served cell on ``backend``: a coordinator, North and East, and East's zone that North accepted."""
     need_browser()
     workdir = tmp_path_factory.mktemp("web")
 
     def coordinator(rt: Runtime) -> tuple[Party, str]:
         return create_party(rt, None, "Coordination Cell", Role.COORDINATOR)
 
-    with served(request.param, workdir, coordinator) as (server, (coordinator_party, ckey)):
+    with served(backend, workdir, coordinator) as (server, (coordinator_party, ckey)):
         keys, ids = {"coordinator": ckey}, {"coordinator": coordinator_party.id}
         for who, name in (("north", "North Force"), ("east", "East Force")):
             r = httpx.post(
@@ -108,6 +111,14 @@ def cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         r = c.call("north", "POST", f"/v1/zones/{zone['id']}/answer", json={"answer": "accepted"})
         assert r.status_code == 200, r.text
         c.zone = zone
+        yield c
+
+
+@pytest.fixture(params=["sqlite"], scope="module")
+def cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cell]:
+    """The page does not depend on the backend (the API tests run on both): SQLite. test_units_map.py, the
+    warning chain from the page, runs on PostgreSQL too (its own ``cell``)."""
+    with open_cell(request.param, tmp_path_factory) as c:
         yield c
 
 

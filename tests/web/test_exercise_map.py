@@ -18,7 +18,6 @@ from deconfliction.service.exercise import start_exercise
 from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Runtime
 from deconfliction.store import open_store
-from tests.conftest import make_postgres_database
 from tests.web.conftest import ZONE, Cell, Shots, chromium, need_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-2")]
@@ -29,14 +28,11 @@ ENV = {"DECONFLICTION_EXERCISE_START": "2016-09-17T14:00:00Z", "DECONFLICTION_EX
 SYNC_S = 15_000  # ms: the page reads an exercise server's clock every 5 s, then counts down every second
 
 
-@pytest.fixture(params=["sqlite", "postgresql"], scope="module")
-def exercise_cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cell]:
+@pytest.fixture(scope="module")  # SQLite: the page does not depend on the backend (the API tests run on both)
+def exercise_cell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cell]:
     need_browser()
     workdir = tmp_path_factory.mktemp("exercise-web")
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{workdir / 'exercise.db'}", None
-    else:
-        url, drop = make_postgres_database()
+    url = f"sqlite:///{workdir / 'exercise.db'}"
     store = open_store(url)
     try:
         rt = Runtime(store, clock=start_exercise(store, START, 1.0))
@@ -56,8 +52,6 @@ def exercise_cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         yield Cell(server.url, keys, ids, {})
     finally:
         server.stop()
-        if drop is not None:
-            drop()
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,22 @@ unit and acknowledges it; the watch desk sees the same card acknowledged."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.web.conftest import Cell, Shots, open_page
+from tests.web.conftest import Cell, Shots, open_cell, open_page
 from tests.web.test_map import LIVE_S, draw_polygon
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-2")]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], scope="module")
+def cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cell]:
+    """The warning chain from the page runs on both backends (the other page tests on SQLite only)."""
+    with open_cell(request.param, tmp_path_factory) as c:
+        yield c
 
 
 def test_a_unit_declares_is_warned_and_acknowledges_in_its_own_inbox(browser: Any, cell: Cell, shots: Shots) -> None:
