@@ -47,7 +47,8 @@ add_resources() {
       | tar xz -C "$tmp" --wildcards "*/monitoring/prober/scd/resources" 2>/dev/null; then
     cp -r "$tmp"/*/monitoring/prober/scd/resources "$target"
   else
-    echo "warning: could not fetch the prober's scd/resources (v$VERSION) from GitHub; its error-case tests will fail" >&2
+    echo "note: could not fetch the prober's scd/resources (v$VERSION) from GitHub; tests/dss/test_prober.py" \
+      "feeds its error-case tests the bodies of tests/dss/prober_requests.py instead" >&2
   fi
   rm -rf "$tmp"
 }

@@ -5,12 +5,17 @@ The prober needs Python 3.13 and runs from its own virtual environment, made by 
 (tools/prober-venv.sh). Its ``NoAuth`` tokens are signed with a test key that ships in the wheel; the
 public half is derived from the installed package here, at run time. Without that environment the test
 skips with the reason, unless DECONFLICTION_REQUIRE_PROBER=1 (.ci/run): then it fails.
+
+Three of its files read request bodies from ``./scd/resources``, which the wheel does not ship: the
+prober runs on InterUSS's own files when tools/prober-venv.sh could put them in its environment, and
+otherwise on the bodies of tests/dss/prober_requests.py (written here, one fault per error case).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -20,6 +25,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_postgres_database, need
+from tests.dss import prober_requests
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBER_VENV = Path(os.environ.get("DECONFLICTION_PROBER_VENV", ROOT / ".venv-prober"))
@@ -33,8 +39,6 @@ RESOURCE_FILES = (
     "test_operation_special_cases.py",
 )
 """The prober's files that read request bodies from scd/resources, which its wheel does not ship."""
-UNFED = 36
-"""Their tests: run only when scd/resources could be fetched (tools/prober-venv.sh)."""
 
 pytestmark = [pytest.mark.xdist_group("dss-prober")]
 
@@ -88,7 +92,6 @@ def test_the_interuss_prober_passes_every_strategic_coordination_test(database_u
     need(_prober_missing(), REQUIRED)
     key = tmp_path / "noauth-public.pem"
     key.write_bytes(subprocess.run([str(PROBER_PYTHON), "-c", _PUBLIC_KEY], check=True, capture_output=True).stdout)
-    # the prober reads its request bodies from ./scd/resources: it runs in its own package directory
     prober_dir = subprocess.run([str(PROBER_PYTHON), "-c", _PROBER_DIR], check=True, capture_output=True, text=True)
     server = _server_class()(
         database_url,
@@ -96,15 +99,28 @@ def test_the_interuss_prober_passes_every_strategic_coordination_test(database_u
         env={
             "DECONFLICTION_DSS_PUBLIC_KEYS": str(key),
             "DECONFLICTION_DSS_AUDIENCES": "127.0.0.1,localhost",
-            "DECONFLICTION_DSS_ALLOW_HTTP_BASE_URLS": "1",
         },
     )
     try:
         server.wait_ready()
-        # the wheel ships no scd/resources; tools/prober-venv.sh fetches them from GitHub when it can. Without
-        # them the three files that read them are not run (their tests would fail before sending a request)
-        fed = (Path(prober_dir.stdout.strip()) / "scd" / "resources").is_dir()
-        unfed_files = [] if fed else [f"--ignore=scd/{name}" for name in RESOURCE_FILES]
+        prober = Path(prober_dir.stdout.strip())
+        if (prober / "scd" / "resources").is_dir():  # InterUSS's own, put there by tools/prober-venv.sh
+            cwd, target, where = prober, ["scd"], "InterUSS's request bodies"
+        else:  # ours, in a folder of this test's, the prober run from there (it reads ./scd/resources)
+            read = {
+                m
+                for name in RESOURCE_FILES
+                for m in re.findall(r"scd/resources/([\w.]+)", (prober / "scd" / name).read_text())
+            }
+            assert read <= set(prober_requests.FILES), (
+                f"bodies the prober reads and we lack: {read - set(prober_requests.FILES)}"
+            )
+            cwd = tmp_path / "prober-run"
+            prober_requests.write(cwd / "scd" / "resources")
+            target, where = (
+                [f"--rootdir={prober}", str(prober / "scd")],
+                "tests/dss/prober_requests.py's request bodies",
+            )
         junit = tmp_path / "prober.xml"
         env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
         run = subprocess.run(
@@ -112,7 +128,7 @@ def test_the_interuss_prober_passes_every_strategic_coordination_test(database_u
                 str(PROBER_PYTHON),
                 "-m",
                 "pytest",
-                "scd",
+                *target,
                 "-p",
                 "no:cacheprovider",
                 "-q",
@@ -121,9 +137,8 @@ def test_the_interuss_prober_passes_every_strategic_coordination_test(database_u
                 f"--dss-endpoint={server.url}",
                 "--scd-auth1=NoAuth(sub=uss1)",
                 "--scd-auth2=NoAuth(sub=uss2)",
-                *unfed_files,
             ],
-            cwd=prober_dir.stdout.strip(),
+            cwd=cwd,
             env=env,
             capture_output=True,
             text=True,
@@ -131,11 +146,9 @@ def test_the_interuss_prober_passes_every_strategic_coordination_test(database_u
         )
         assert junit.exists(), f"the prober did not run:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
         tally = _tally(junit)
-        print(f"InterUSS prober on {database_url.split(':')[0]}: {tally}")
+        print(f"InterUSS prober on {database_url.split(':')[0]}, {where}: {tally}")
         summary = "\n".join(run.stdout.splitlines()[-60:])
-        expected = {"passed": EXPECTED - (0 if fed else UNFED), "failed": 0, "errors": 0, "skipped": 0}
-        if not fed:
-            print(f"{UNFED} prober tests not run: their request bodies (scd/resources) are not in the wheel")
+        expected = {"passed": EXPECTED, "failed": 0, "errors": 0, "skipped": 0}
         assert tally == expected, f"{tally}\n{summary}\n--- server log ---\n{server.log_tail()}"
     finally:
         server.stop()
