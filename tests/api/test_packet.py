@@ -194,3 +194,38 @@ def test_a_units_packet_has_its_unit_and_nothing_of_a_sibling_unit(
     assert "Air wing" not in said  # a sibling unit's operation, conflict and ladder are not the unit's to see
     whole = pdf.words(_packet(client, keys["alpha"]))  # the party's own key: both units
     assert "Open conflicts (2)" in whole and "Air wing lead" in whole and "Convoy team lead" in whole
+
+
+def _across_antimeridian(lon: float, lat: float, size: float = 0.1) -> dict[str, Any]:
+    """A square from ``lon`` east across 180, split there as RFC 7946 says: two parts, one each side."""
+    east, west = [lon, 180.0], [-180.0, lon + size - 360.0]
+    return {
+        "type": "MultiPolygon",
+        "coordinates": [
+            [[[x0, lat], [x1, lat], [x1, lat + size], [x0, lat + size], [x0, lat]]] for x0, x1 in (east, west)
+        ],
+    }
+
+
+def test_a_theatre_across_the_antimeridian_is_drawn_where_it_is(
+    client: TestClient, parties: dict[str, tuple[Party, str]], request: pytest.FixtureRequest
+) -> None:
+    """Fiji: the map is centred on 180, not on the middle of the longitudes' range (0, the Sahara)."""
+    keys = {n: k for n, (_, k) in parties.items()}
+    for who, lon in (("alpha", 179.93), ("bravo", 179.96)):
+        r = client.post(
+            "/v1/operations",
+            json={
+                "kind": "air",
+                "title": f"{who} over Fiji",
+                "volumes": [volume_json(_across_antimeridian(lon, -17.0))],
+            },
+            headers=auth(keys[who]),
+        )
+        assert r.status_code == 201, r.text
+    body = _packet(client, keys["bravo"])
+    said = pdf.words(body)
+    assert "Open conflicts (1)" in said and "middle of a wider area" not in said
+    assert "60K" in said or "1K" in said  # the grid's zone at 180 E 17 S
+    pages = pdf.render(body, request.node.name)
+    assert pages and _red_pixels(pages[0]) > 200  # the conflict, on the map

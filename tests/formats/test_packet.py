@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from deconfliction.formats.packet import ConflictRow, ContactRow, MapShape, Packet, render_packet
+from deconfliction.formats.packet import ConflictRow, ContactRow, MapShape, Packet, covering_lons, render_packet
 from deconfliction.service.packet import basemap_around
 from tests import pdf
 from tests.conftest import square
@@ -109,3 +109,21 @@ def test_a_world_wide_or_polar_area_is_cut_to_a_theatre_around_its_middle(
     features, source = basemap_around(area, vendor)
     said = pdf.words(render_packet(replace(_packet(features, source), area=area)))
     assert "The map shows the middle of a wider area" in said and "Open conflicts (1)" in said
+
+
+@pytest.mark.parametrize(
+    ("spans", "expected"),
+    [
+        ([(10.0, 12.0), (11.0, 14.0)], (10.0, 14.0)),  # one side of the earth: as it is
+        ([(179.5, 180.0), (-180.0, -179.6)], (179.5, 180.4)),  # split at 180: east past 180
+        ([(170.0, 175.0), (-175.0, -170.0)], (170.0, 190.0)),  # the Pacific: across 180 is shorter
+        ([(-10.0, -5.0), (5.0, 10.0)], (-10.0, 10.0)),  # across 0: as it is
+        ([(-170.0, 170.0)], (-170.0, 170.0)),  # one span is kept whole
+        ([(-180.0, 0.0), (0.0, 180.0)], (-180.0, 180.0)),  # the whole earth: as it is
+        ([], None),
+    ],
+)
+def test_the_longitudes_a_map_covers_take_the_short_way_round(
+    spans: list[tuple[float, float]], expected: tuple[float, float] | None
+) -> None:
+    assert covering_lons(spans) == (pytest.approx(expected) if expected else None)

@@ -20,6 +20,7 @@ from typing import Any
 import mgrs  # type: ignore[import-untyped]
 import numpy as np
 import shapely
+import shapely.affinity
 from pyproj import Transformer
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
@@ -127,7 +128,7 @@ class _Frame:
     def around(cls, area: tuple[float, float, float, float], aspect: float) -> _Frame:
         lon0, lat0, lon1, lat1 = area
         clon, clat = (lon0 + lon1) / 2, (lat0 + lat1) / 2
-        zone = min(int((clon + 180) // 6) + 1, 60)
+        zone = min(int((wrap_lon(clon) + 180) // 6) + 1, 60)
         epsg = (32600 if clat >= 0 else 32700) + zone
         fwd = Transformer.from_crs(4326, epsg, always_xy=True)
         lons = np.array([lon0, lon1, lon0, lon1, clon, clon])
@@ -149,6 +150,7 @@ class _Frame:
         ex = np.concatenate([frame.x0 + t * w, frame.x0 + t * w, np.full(9, frame.x0), np.full(9, frame.x1)])
         ey = np.concatenate([np.full(9, frame.y0), np.full(9, frame.y1), frame.y0 + t * h, frame.y0 + t * h])
         lons_e, lats_e = inv.transform(ex, ey)
+        lons_e = clon + (lons_e - clon + 180.0) % 360.0 - 180.0  # across the antimeridian: past 180, not -180
         pad_lon = (lons_e.max() - lons_e.min()) * 0.1
         pad_lat = (lats_e.max() - lats_e.min()) * 0.1
         frame.lonlat = box(
@@ -170,11 +172,22 @@ class _Frame:
         except (ValueError, TypeError, AttributeError, KeyError, IndexError):
             return None
         try:
-            if geom.is_empty or not geom.intersects(self.lonlat):
+            if geom.is_empty:
                 return None
             if not geom.is_valid:
                 geom = shapely.make_valid(geom)
-            geom = geom.intersection(self.lonlat)
+            # a frame across the antimeridian runs past 180 (or below -180): the shapes there, given in
+            # [-180, 180], are met one turn of the earth away
+            west, _, east, _ = self.lonlat.bounds
+            turns = [0.0] + ([360.0] if east > 180 else []) + ([-360.0] if west < -180 else [])
+            pieces = [
+                moved.intersection(self.lonlat)
+                for moved in (shapely.affinity.translate(geom, xoff=t) if t else geom for t in turns)
+                if moved.intersects(self.lonlat)
+            ]
+            if not pieces:
+                return None
+            geom = pieces[0] if len(pieces) == 1 else shapely.union_all(pieces)
         except shapely.errors.GEOSException:
             return None
         if geom.is_empty:
@@ -194,6 +207,34 @@ class _Frame:
         except shapely.errors.GEOSException:  # a degenerate shape: left off the map, still in the tables
             return None
         return None if clipped.is_empty else clipped
+
+
+def wrap_lon(lon: float) -> float:
+    """``lon`` in [-180, 180)."""
+    return (lon + 180.0) % 360.0 - 180.0
+
+
+def covering_lons(spans: Iterable[tuple[float, float]]) -> tuple[float, float] | None:
+    """The shortest run of longitudes (west, east) that holds every (west, east) span of ``spans`` (each in
+    [-180, 180], west <= east): the side of the earth they are on. Across the antimeridian, east is past
+    180 (178 to 182, not -178 to 178, which would be most of the earth)."""
+    merged: list[list[float]] = []
+    for w, e in sorted(spans):
+        if merged and w <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([w, e])
+    if not merged:
+        return None
+    last = len(merged) - 1
+    # the widest gap between the spans, the one from the easternmost round to the westernmost included
+    # (it wins a tie: the map stays in [-180, 180] when it can)
+    gaps = [(merged[0][0] + 360.0 - merged[last][1], True, last)]
+    gaps += [(merged[i + 1][0] - merged[i][1], False, i) for i in range(last)]
+    _, around, i = max(gaps)
+    if around:
+        return merged[0][0], merged[last][1]
+    return merged[i + 1][0], merged[i][1] + 360.0
 
 
 MAX_SPAN_DEG = (24.0, 16.0)

@@ -30,7 +30,15 @@ from deconfliction.domain.notification import Notification, NotificationState
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.volume import format_time
 from deconfliction.formats.kml import party_colour
-from deconfliction.formats.packet import BasemapFeature, ConflictRow, ContactRow, MapShape, Packet, render_packet
+from deconfliction.formats.packet import (
+    BasemapFeature,
+    ConflictRow,
+    ContactRow,
+    MapShape,
+    Packet,
+    covering_lons,
+    render_packet,
+)
 from deconfliction.service import conflicts as conflicts_service
 from deconfliction.service import notifications as notes
 from deconfliction.service import parties as parties_service
@@ -102,10 +110,13 @@ def basemap_around(area: tuple[float, float, float, float], folder: Path = STATI
     lon0, lat0, lon1, lat1 = area
     pad = max(lon1 - lon0, lat1 - lat0, 0.2)
     x0, y0, x1, y1 = lon0 - pad, lat0 - pad, lon1 + pad, lat1 + pad
+    turns = (0.0, 360.0, -360.0)  # an area across the antimeridian runs past 180: features there are a turn away
     chosen = [
         BasemapFeature(f.layer, f.geometry, f.name)
         for f in _basemap_files(str(folder), stamp)
-        if f.bounds[0] <= x1 and f.bounds[2] >= x0 and f.bounds[1] <= y1 and f.bounds[3] >= y0
+        if f.bounds[1] <= y1
+        and f.bounds[3] >= y0
+        and any(f.bounds[0] + t <= x1 and f.bounds[2] + t >= x0 for t in turns)
     ]
     layers = sorted({f.layer for f in chosen} - {"countries"})
     more = f", {', '.join(layers)}" if layers else ""
@@ -312,20 +323,28 @@ def _op_geometries(operations: Iterable[Any]) -> list[Mapping[str, Any]]:
 
 
 def _area(geometries: Sequence[Mapping[str, Any]]) -> tuple[float, float, float, float] | None:
-    """The lon/lat box around ``geometries``, 15 % larger (None: none)."""
-    boxes = []
+    """The lon/lat box around ``geometries``, 15 % larger (None: none); across the antimeridian its east
+    is past 180 (``covering_lons``)."""
+    spans: list[tuple[float, float]] = []
+    lats: list[float] = []
     for g in geometries:
         try:
-            boxes.append(shape(dict(g)).bounds)
+            geom = shape(dict(g))
         except (ValueError, TypeError, AttributeError, KeyError, IndexError):
             continue
-    boxes = [b for b in boxes if len(b) == 4 and all(v == v for v in b)]
-    if not boxes:
+        for part in getattr(geom, "geoms", [geom]):  # each part: RFC 7946 splits shapes at the antimeridian
+            b = part.bounds
+            if len(b) == 4 and all(v == v for v in b):
+                spans.append((b[0], b[2]))
+                lats += [b[1], b[3]]
+    lons = covering_lons(spans)
+    if lons is None:
         return None
-    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
-    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    (x0, x1), y0, y1 = lons, min(lats), max(lats)
     px, py = (x1 - x0) * 0.15, (y1 - y0) * 0.15
-    return (max(x0 - px, -180.0), max(y0 - py, -85.0), min(x1 + px, 180.0), min(y1 + py, 85.0))
+    if x1 - x0 + 2 * px >= 360.0:
+        x0, x1, px = -180.0, 180.0, 0.0
+    return (x0 - px, max(y0 - py, -85.0), x1 + px, min(y1 + py, 85.0))
 
 
 def _notifications_about(
