@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from deconfliction.domain.notification import Notification
@@ -18,6 +19,7 @@ from deconfliction.domain.volume import format_time
 from deconfliction.service import notifications as notes
 from deconfliction.service import operations as ops
 from deconfliction.service import units
+from deconfliction.service.delivery import register_endpoint
 from deconfliction.service.parties import authenticate, create_party
 from deconfliction.service.runtime import Runtime
 from tests.conftest import T0, FakeClock
@@ -169,6 +171,41 @@ def test_each_coordinator_gets_a_copy_with_a_deadline_from_its_own_ladder(
     stepped = notes.get_notification(rt, p["cell"], to_cell.id)
     assert (stepped.step, stepped.escalations[-1]["to"], stepped.deadline) == (1, "deputy", T0)
     assert len(copies(rt, p["cell"])) == len(copies(rt, night)) == 1
+
+
+def test_a_miss_without_a_danger_time_reaches_the_coordinators_endpoint(
+    rt: Runtime, p: dict[str, Party], clock: FakeClock
+) -> None:
+    """A notification with no danger time (a site to revalidate) whose party has no ladder: its first miss
+    goes to the coordinator, whose copy has no danger time either, the default length, and is queued for
+    the coordinator's endpoint as it is stored."""
+    register_endpoint(rt, p["cell"], "email", "cell@example.org")
+    (n,) = planted(rt, p["alpha"], 1, deadline=clock.now)
+    clock.advance(seconds=5)
+    assert notes.run_escalations(rt) == 1
+    (entry,) = escalated_entries(rt)
+    assert dict(entry.payload) == {
+        "notification": n,
+        "about": "site_0",
+        "step": 1,
+        "to": "coordinator",
+        "missed_deadline": format_time(clock.now - timedelta(seconds=5)),
+    }
+    (copy,) = copies(rt, p["cell"])
+    assert dict(copy.body) == {
+        "notification": n,
+        "party": p["alpha"].id,
+        "party_name": p["alpha"].name,
+        "about": "site_0",
+        "kind": "site.revalidation_due",
+        "missed_deadline": format_time(clock.now - timedelta(seconds=5)),
+        "starts_at": None,
+    }
+    assert (copy.starts_at, copy.deadline, copy.created_at) == (None, clock.now + timedelta(minutes=15), clock.now)
+    with rt.store.read() as tx:
+        (queued,) = tx.deliveries.list(party_id=p["cell"].id)
+    assert (queued.notification_id, queued.created_at) == (copy.id, clock.now)
+    assert orjson.loads(queued.body) == orjson.loads(orjson.dumps(copy.record()))
 
 
 def test_a_round_takes_at_most_its_limit(rt: Runtime, p: dict[str, Party], clock: FakeClock) -> None:
