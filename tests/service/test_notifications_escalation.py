@@ -13,7 +13,8 @@ from typing import Any
 import orjson
 import pytest
 
-from deconfliction.domain.notification import Notification
+from deconfliction.domain.notification import Notification, NotificationState
+from deconfliction.domain.operation import OperationState
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.volume import format_time
 from deconfliction.service import notifications as notes
@@ -256,3 +257,51 @@ def test_a_unit_key_reads_what_is_late_for_its_unit_and_its_party_only(
     (party,) = planted(rt, p["alpha"], 1, deadline=clock.now)
     assert [x.id for x in notes.overdue(rt, as_convoy)] == sorted([own, party])
     assert [x.id for x in notes.overdue(rt, p["alpha"])] == sorted([own, sibling, party])
+
+
+def test_a_conflict_notification_is_queued_for_the_partys_endpoint_with_its_distance_to_a_decimetre(
+    rt: Runtime, p: dict[str, Party], clock: FakeClock
+) -> None:
+    """Two operations side by side, a little under 100 m apart (closer than the minimum, not touching):
+    each side is told the closest distance to a decimetre, and the notification is queued for the
+    party's endpoint as stored."""
+    register_endpoint(rt, p["alpha"], "email", "alpha@example.org")
+    ops.submit_operation(rt, p["alpha"], draft(40, 35))
+    made = ops.submit_operation(rt, p["bravo"], draft(40.101, 35))
+    assert not isinstance(made, ops.StoredResponse)
+    (c,) = made.conflicts
+    assert 80.0 < c.min_horizontal_m < 100.0 and round(c.min_horizontal_m, 1) != round(c.min_horizontal_m, 2)
+    (n,) = [x for x in notes.list_notifications(rt, p["alpha"]) if x.kind == "conflict.opened"]
+    assert n.body["min_horizontal_m"] == round(c.min_horizontal_m, 1) and isinstance(n.body["min_horizontal_m"], float)
+    with rt.store.read() as tx:
+        (queued,) = tx.deliveries.list(party_id=p["alpha"].id)
+        assert tx.deliveries.list(party_id=p["bravo"].id) == []  # bravo has no endpoint
+    assert (queued.notification_id, queued.created_at) == (n.id, clock.now)
+    assert orjson.loads(queued.body) == orjson.loads(orjson.dumps(n.record()))
+
+
+def test_acknowledging_information_whose_chase_was_answered_touches_only_itself(
+    rt: Runtime, p: dict[str, Party], clock: FakeClock
+) -> None:
+    """An update without a change of content names the chase; once that chase was acknowledged,
+    acknowledging the update records the update alone (no chase in its ledger entry)."""
+    clock.now = T0 - timedelta(minutes=30)
+    ops.submit_operation(rt, p["alpha"], draft(40, 35))
+    b = ops.submit_operation(rt, p["bravo"], draft(40.05, 35.05))
+    assert not isinstance(b, ops.StoredResponse)
+    (first,) = [x for x in notes.list_notifications(rt, p["alpha"]) if x.kind == "conflict.opened"]
+    notes.acknowledge_notification(rt, p["alpha"], first.id)
+    answered = notes.get_notification(rt, p["alpha"], first.id)
+    token = b.conflicts[0].token_for(p["bravo"].id)
+    clock.advance(seconds=30)
+    ops.change_state(rt, p["bravo"], b.operation.id, OperationState.PLANNED, expected_version=1, known_tokens=[token])
+    (update,) = [x for x in notes.list_notifications(rt, p["alpha"]) if x.kind == "conflict.updated"]
+    assert update.body["chase"] == first.id and update.deadline is None
+    clock.advance(seconds=30)
+    done, receipt = notes.acknowledge_notification(rt, p["alpha"], update.id)
+    with rt.store.read() as tx:
+        entry = tx.events.after(receipt[0] - 1)[0]
+    assert done.state is NotificationState.ACKNOWLEDGED
+    assert entry.type == "notification.acknowledged" and entry.subject_id == update.id
+    assert "chase" not in entry.payload
+    assert notes.get_notification(rt, p["alpha"], first.id) == answered  # its acknowledgement stands as it was
