@@ -23,6 +23,7 @@ from deconfliction.service import units
 from deconfliction.service.delivery import register_endpoint
 from deconfliction.service.parties import authenticate, create_party
 from deconfliction.service.runtime import Runtime
+from deconfliction.service.sanity import expire_conflicts
 from tests.conftest import T0, FakeClock
 from tests.service.test_operations import draft
 
@@ -305,3 +306,33 @@ def test_acknowledging_information_whose_chase_was_answered_touches_only_itself(
     assert entry.type == "notification.acknowledged" and entry.subject_id == update.id
     assert "chase" not in entry.payload
     assert notes.get_notification(rt, p["alpha"], first.id) == answered  # its acknowledgement stands as it was
+
+
+def test_historical_and_expired_conflicts_are_told_for_information_only(
+    rt: Runtime, p: dict[str, Party], clock: FakeClock
+) -> None:
+    """A conflict with a historical record is told marked ``historical`` and without a deadline; a chased
+    conflict whose window ends is told ``expired`` without a deadline, taking over no chase."""
+    clock.now = T0 - timedelta(hours=1)
+    ops.submit_operation(rt, p["bravo"], draft(40.05, 35.05))
+    clock.now = T0 + timedelta(days=2)  # filed afterwards, for the record
+    historical = replace(draft(40, 35), historical=True)
+    ops.submit_operation(rt, p["alpha"], historical)
+    (told,) = [x for x in notes.list_notifications(rt, p["alpha"]) if x.kind.startswith("conflict.")]
+    assert (told.deadline, told.body["historical"], told.body["state"]) == (None, True, "expired")
+    # a live crossing, chased, then expired at the end of its window
+    clock.now = T0 - timedelta(hours=1)
+    ops.submit_operation(rt, p["alpha"], draft(50, 35))
+    ops.submit_operation(rt, p["bravo"], draft(50.05, 35.05))
+    (chased,) = [x for x in notes.list_notifications(rt, p["bravo"]) if x.deadline is not None]
+    assert "historical" not in chased.body
+    (answered,) = [x for x in notes.list_notifications(rt, p["alpha"]) if x.body.get("conflict") == chased.subject_id]
+    notes.acknowledge_notification(rt, p["alpha"], answered.id)  # alpha answered its chase; bravo did not
+    clock.now = T0 + timedelta(hours=2)
+    assert expire_conflicts(rt) == 1
+    for party in (p["alpha"], p["bravo"]):
+        (expired,) = [x for x in notes.list_notifications(rt, party) if x.kind == "conflict.expired"]
+        assert (expired.deadline, expired.step, expired.escalations) == (None, 0, ())
+        assert not {"chase", "takes_over", "historical"} & set(expired.body)
+    with rt.store.read() as tx:
+        assert [e for e in tx.events.after(0, 10_000) if e.type == "notification.superseded"] == []
