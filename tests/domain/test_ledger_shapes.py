@@ -398,3 +398,23 @@ def test_every_signature_is_counted() -> None:
     key = Ed25519PrivateKey.generate()
     report = verify(lines_of(chain(key_added(1, key), signed_entry(2, key), signed_entry(3, key))))
     assert report.ok and report.signatures_checked == 2
+
+
+def test_a_signature_problem_stops_trusting_the_head() -> None:
+    """An entry whose content hashes and chains correctly but whose signature does not verify: the chain
+    cannot vouch for what follows, so the header's head is not compared (its problem is the only one)."""
+    key = Ed25519PrivateKey.generate()
+    kid = key_id_for(raw_public(key))
+    lines = lines_of(chain(key_added(1, key), signed_entry(2, key, tamper=True)))
+    assert found(verify(wrong_head(lines, 2))) == [(3, 2, f"the party's signature (key {kid}) does not verify")]
+    # with the same head and a good signature, the head is compared
+    good = lines_of(chain(key_added(1, key), signed_entry(2, key)))
+    assert found(verify(wrong_head(good, 2))) == [(0, 2, "the last hash is not the head the header announces")]
+
+
+def test_an_empty_export_after_entry_minus_one_is_whole() -> None:
+    """A header announcing the entries after -1 up to 0 with none listed: entries start at 1, so nothing
+    is missing (the export ends at entry 0); announcing up to -1 is a truncation to name."""
+    for until, problems in ((0, []), (-1, [(0, None, "the export ends at entry 0, not -1: truncated")])):
+        top = header(after_seq=-1, previous=GENESIS, until_seq=until, party=None, head_seq=0, head_hash=GENESIS)
+        assert found(verify([export_line(top)])) == problems
