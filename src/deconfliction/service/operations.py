@@ -163,6 +163,56 @@ def find_conflicts(tx: Transaction, policy: SeparationPolicy, op: Operation) -> 
     return detect(subject, list(seen.values()), policy)
 
 
+OPERATION_EVENTS = ("operation.created", "operation.changed")
+"""The ledger entries of every change of an operation: ``apply_change`` is the one place that stores an
+operation, and it appends one of these, in the same transaction. So the operations changed since a
+snapshot taken at ledger head ``seq`` are the subjects of these entries after ``seq``."""
+
+
+@dataclass(frozen=True)
+class Prefound:
+    """The conflicts of an operation-to-be with every operation committed up to ledger entry ``seq``,
+    found in a read snapshot before the write (``prefind``); the write re-checks only what changed since
+    (``refind``)."""
+
+    seq: int
+    op_id: str
+    owner_id: str
+    kind: OperationKind
+    volumes: tuple[Volume4D, ...]
+    findings: tuple[Finding, ...]
+
+    def fits(self, op: Operation) -> bool:
+        """Found for this very subject: detection reads only its id, owner, kind and volumes."""
+        return (
+            self.op_id == op.id and self.owner_id == op.owner_id and self.kind is op.kind and self.volumes is op.volumes
+        )
+
+
+def prefind(rt: Runtime, op: Operation) -> Prefound:
+    """Index query and exact detection for ``op`` against one read snapshot, outside the serialised
+    write; the snapshot's ledger head marks what it saw."""
+    with rt.store.read() as tx:
+        seq = tx.events.head()[0]  # the first statement fixes the snapshot every later one reads
+        findings = find_conflicts(tx, rt.policy, op) if op.is_live else []
+    return Prefound(seq, op.id, op.owner_id, op.kind, op.volumes, tuple(findings))
+
+
+def refind(tx: Transaction, policy: SeparationPolicy, op: Operation, pre: Prefound) -> list[Finding]:
+    """Inside the write: ``find_conflicts(tx, policy, op)``, from the snapshot's findings. Only the
+    operations changed since the snapshot (created, revised, or changed state) are checked again,
+    against the whole of their current volumes (the index only pre-filters, so this is exact); what the
+    snapshot found for every other operation still holds, since none of them changed."""
+    changed = tx.events.subjects_since(pre.seq, OPERATION_EVENTS) - {op.id}
+    if not changed:
+        return list(pre.findings)
+    kept = [f for f in pre.findings if f.operation_b not in changed]
+    others = [
+        o for x in tx.operations.get_many(changed) if x.is_live and x.owner_id != op.owner_id for o in occupancies(x)
+    ]
+    return kept + detect(occupancies(op), others, policy)
+
+
 def _check_tokens(
     tx: Transaction,
     actor: Party,
@@ -212,14 +262,22 @@ def apply_change(
     signed: Mapping[str, Any] | None,
     overrides: Sequence[Override] = (),
     gate: bool = False,
+    prefound: Prefound | None = None,
 ) -> OperationResult:
     """``gate``: this write makes the operation planned or active (a transition, or a creation as
-    planned), so the acknowledgement gate applies; a revision keeps its state and is not held there."""
+    planned), so the acknowledgement gate applies; a revision keeps its state and is not held there.
+    ``prefound``: the conflicts found for ``new`` before the write (``prefind``), brought up to date here
+    rather than found again (used only when it was found for this subject)."""
     now = new.updated_at
     existing_all = {} if created else tx.conflicts.for_operation(new.id)
     existing = {k: c for k, c in existing_all.items() if not is_area_conflict(c)}
     if detect_again:
-        findings = find_conflicts(tx, rt.policy, new) if new.is_live else []
+        if not new.is_live:
+            findings = []
+        elif prefound is not None and prefound.fits(new):
+            findings = refind(tx, rt.policy, new, prefound)
+        else:
+            findings = find_conflicts(tx, rt.policy, new)
         historical = historical_among(tx, [f.operation_b for f in findings])
         changed = reconcile(new, findings, existing, now=now, new_id=lambda: rt.ids.new_id("cf"), historical=historical)
     else:
@@ -362,24 +420,29 @@ def submit_operation(
     checked = check_overrides(overrides)
     require_not_past(volume_windows(draft.volumes), rt.clock(), historical=draft.historical)
 
-    def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
-        now = rt.clock()
-        warnings = operation_warnings(tx, actor.id, draft.kind, draft.volumes)
-        op = Operation(
-            rt.ids.new_id("op"),
+    def declared(now: datetime, unit_id: str | None) -> Operation:
+        return Operation(
+            op_id,
             actor.id,
             draft.kind,
             draft.priority,
             state,
             1,
-            rt.ids.new_token(),
+            ovn,
             draft.volumes,
             draft.title,
             now,
             now,
-            resolve_unit(tx, actor, draft.unit_id),
+            unit_id,
             draft.historical,
         )
+
+    op_id, ovn = rt.ids.new_id("op"), rt.ids.new_token()
+    prefound = prefind(rt, declared(rt.clock(), None))  # outside the serialised write
+
+    def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
+        warnings = operation_warnings(tx, actor.id, draft.kind, draft.volumes)
+        op = declared(rt.clock(), resolve_unit(tx, actor, draft.unit_id))
         result = apply_change(
             tx,
             rt,
@@ -391,6 +454,7 @@ def submit_operation(
             signed=signed,
             overrides=checked,
             gate=True,
+            prefound=prefound,
         )
         return replace(result, warnings=warnings)
 
