@@ -1,7 +1,10 @@
 """Use cases on operations: submit, revise, change state, read. One function per thing a party does.
 
 Every write runs in one serialised store transaction: load, decide (domain), detect conflicts against
-everything committed before, reconcile the conflict records, check proof of knowledge, store, log.
+everything committed before, reconcile the conflict records, check proof of knowledge, store, log. A new
+operation's conflicts with other operations are found before that transaction, in a read snapshot
+(``prefind``); inside it only the operations changed since the snapshot are checked again (``refind``,
+docs/index.md).
 """
 
 from __future__ import annotations
