@@ -3,15 +3,17 @@
 A submission finds its conflicts in a read snapshot before the serialised write (``ops.prefind``) and,
 inside the write, checks again only the operations created, revised or cancelled since that snapshot
 (``ops.refind``). Hypothesis interleaves the snapshots and commits of several submissions by three
-parties at random, with revisions and cancellations of committed operations in between, on both
-backends. At every commit the brought-up-to-date findings equal a full detection in the write (the
-serial path); at the end every pair of live operations of different parties that the brute force finds
-too close has exactly one open conflict, which both parties see, and no other pair has one.
+parties at random, with revisions (themselves a snapshot, then a commit) and cancellations of committed
+operations in between, on both backends. At every commit the brought-up-to-date findings equal a full
+detection in the write (the serial path); at the end every pair of live operations of different parties
+that the brute force finds too close has exactly one open conflict, which both parties see, and no other
+pair has one.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -56,12 +58,13 @@ def schedules(draw: Any) -> tuple[list[tuple[int, tuple[int, int], int]], list[t
     the snapshot of a submission not yet started, commit one whose snapshot was taken, or disturb (revise
     or cancel) one that committed, at most three times."""
     subs = draw(st.lists(st.tuples(st.integers(0, 2), places, windows), min_size=2, max_size=6))
-    fresh, pending, done = list(range(len(subs))), [], []
+    fresh, pending, done, revising = list(range(len(subs))), [], [], []
     steps: list[tuple[str, int, Any]] = []
     disturbances = 3
-    while fresh or pending:
+    while fresh or pending or revising:
         options = [("snapshot", i) for i in fresh] + [("commit", i) for i in pending]
-        options += [("disturb", i) for i in done] if disturbances else []
+        options += [("revision commit", i) for i in revising]
+        options += [("disturb", i) for i in done if i not in revising] if disturbances else []
         step, i = draw(st.sampled_from(options))
         if step == "snapshot":
             fresh.remove(i)
@@ -71,9 +74,15 @@ def schedules(draw: Any) -> tuple[list[tuple[int, tuple[int, int], int]], list[t
             pending.remove(i)
             done.append(i)
             steps.append((step, i, None))
+        elif step == "revision commit":
+            revising.remove(i)
+            steps.append((step, i, None))
         else:
             disturbances -= 1
-            steps.append(draw(st.sampled_from([("cancel", i, None), ("revise", i, (draw(places), draw(windows)))])))
+            step = draw(st.sampled_from(["cancel", "revise", "revision snapshot"]))
+            steps.append((step, i, None if step == "cancel" else (draw(places), draw(windows))))
+            if step == "revision snapshot":
+                revising.append(i)
     return subs, steps
 
 
@@ -84,12 +93,20 @@ def _key(findings: list[Finding]) -> list[Any]:
     )
 
 
-def _commit(rt: Runtime, actor: Party, op: Operation, pre: ops.Prefound) -> Operation:
+def _commit(rt: Runtime, actor: Party, op: Operation, pre: ops.Prefound, *, created: bool = True) -> Operation:
     def work(tx: Transaction, signed: Any) -> ops.OperationResult:
-        serial = ops.find_conflicts(tx, rt.policy, op)  # what a detection inside the write finds
-        assert _key(ops.refind(tx, rt.policy, op, pre)) == _key(serial)
+        new = op
+        if not created:  # a revision to the volumes of the snapshot's subject
+            stored = tx.operations.get(op.id)
+            assert stored is not None
+            new = stored.revise(
+                volumes=op.volumes, kind=op.kind, priority=0, title="", now=rt.clock(), ovn=rt.ids.new_token()
+            )
+        assert pre.fits(new)
+        serial = ops.find_conflicts(tx, rt.policy, new)  # what a detection inside the write finds
+        assert _key(ops.refind(tx, rt.policy, new, pre)) == _key(serial)
         return ops.apply_change(
-            tx, rt, actor, op, detect_again=True, known=(), created=True, signed=signed, prefound=pre
+            tx, rt, actor, new, detect_again=True, known=(), created=created, signed=signed, prefound=pre
         )
 
     result = ops.write_change(rt, actor, None, None, work)
@@ -105,6 +122,7 @@ def test_interleaved_snapshots_and_commits_find_every_conflict(rt: Runtime, sche
     sides = [create_party(rt, None, f"p{run}-{k}", Role.PARTY)[0] for k in range(3)]
     pending: dict[int, tuple[Operation, ops.Prefound]] = {}
     committed: dict[int, Operation] = {}
+    revisions: dict[int, tuple[Operation, ops.Prefound]] = {}
     for step, i, arg in steps:
         party, place, hour = subs[i]
         actor = sides[party]
@@ -126,6 +144,13 @@ def test_interleaved_snapshots_and_commits_find_every_conflict(rt: Runtime, sche
             pending[i] = (op, ops.prefind(rt, op))
         elif step == "commit":
             committed[i] = _commit(rt, actor, *pending.pop(i))
+        elif step == "revision snapshot":
+            if committed[i].is_live:
+                subject = replace(committed[i], volumes=(volume(*arg),))
+                revisions[i] = (subject, ops.prefind(rt, subject))
+        elif step == "revision commit":
+            if i in revisions:
+                committed[i] = _commit(rt, actor, *revisions.pop(i), created=False)
         elif i in committed and committed[i].is_live:
             op = committed[i]
             if step == "cancel":

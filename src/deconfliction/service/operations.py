@@ -196,8 +196,13 @@ def prefind(rt: Runtime, op: Operation) -> Prefound:
     """Index query and exact detection for ``op`` against one read snapshot, outside the serialised
     write; the snapshot's ledger head marks what it saw."""
     with rt.store.read() as tx:
-        seq = tx.events.head()[0]  # the first statement fixes the snapshot every later one reads
-        findings = find_conflicts(tx, rt.policy, op) if op.is_live else []
+        return prefind_in(tx, rt.policy, tx.events.head()[0], op)
+
+
+def prefind_in(tx: Transaction, policy: SeparationPolicy, seq: int, op: Operation) -> Prefound:
+    """``prefind`` in a read transaction whose snapshot is that of ledger head ``seq``: read the head
+    with the transaction's first statement, which fixes the snapshot every later statement reads."""
+    findings = find_conflicts(tx, policy, op) if op.is_live else []
     return Prefound(seq, op.id, op.owner_id, op.kind, op.volumes, tuple(findings))
 
 
@@ -441,10 +446,12 @@ def submit_operation(
         )
 
     op_id, ovn = rt.ids.new_id("op"), rt.ids.new_token()
-    prefound = prefind(rt, declared(rt.clock(), None))  # outside the serialised write
+    with rt.store.read() as snapshot:  # outside the serialised write
+        seq = snapshot.events.head()[0]
+        prefound = prefind_in(snapshot, rt.policy, seq, declared(rt.clock(), None))
+        warnings = operation_warnings(snapshot, actor.id, draft.kind, draft.volumes)
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
-        warnings = operation_warnings(tx, actor.id, draft.kind, draft.volumes)
         op = declared(rt.clock(), resolve_unit(tx, actor, draft.unit_id))
         result = apply_change(
             tx,
@@ -478,11 +485,18 @@ def revise_operation(
     """Replace the volumes, kind, priority and title of a live operation; a new version."""
     require_declaring(actor)
     check_draft(rt, draft)
+    with rt.store.read() as snapshot:  # outside the serialised write; refused requests are refused inside
+        seq = snapshot.events.head()[0]
+        current = snapshot.operations.get(op_id)
+        prefound = None
+        if current is not None and current.owner_id == actor.id and current.is_live:
+            subject = replace(current, kind=draft.kind, volumes=draft.volumes)
+            prefound = prefind_in(snapshot, rt.policy, seq, subject)
+        warnings = operation_warnings(snapshot, actor.id, draft.kind, draft.volumes, exclude=op_id)
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
         op = load_owned(tx, actor, op_id, expected_version)
         require_not_past(volume_windows(draft.volumes), rt.clock(), historical=op.historical)
-        warnings = operation_warnings(tx, actor.id, draft.kind, draft.volumes, exclude=op.id)
         new = op.revise(
             volumes=draft.volumes,
             kind=draft.kind,
@@ -493,7 +507,17 @@ def revise_operation(
         )
         if draft.unit_id is not None:
             new = replace(new, unit_id=resolve_unit(tx, actor, draft.unit_id))
-        result = apply_change(tx, rt, actor, new, detect_again=True, known=known_tokens, created=False, signed=signed)
+        result = apply_change(
+            tx,
+            rt,
+            actor,
+            new,
+            detect_again=True,
+            known=known_tokens,
+            created=False,
+            signed=signed,
+            prefound=prefound,
+        )
         return replace(result, warnings=warnings)
 
     return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]
