@@ -203,6 +203,9 @@ def prefind_in(tx: Transaction, policy: SeparationPolicy, seq: int, op: Operatio
     """``prefind`` in a read transaction whose snapshot is that of ledger head ``seq``: read the head
     with the transaction's first statement, which fixes the snapshot every later statement reads."""
     findings = find_conflicts(tx, policy, op) if op.is_live else []
+    for f in findings:  # drawn here, outside the write: each encounter keeps its region once drawn
+        for e in f.encounters:
+            _ = e.region_geojson
     return Prefound(seq, op.id, op.owner_id, op.kind, op.volumes, tuple(findings))
 
 
