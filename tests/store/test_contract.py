@@ -678,6 +678,32 @@ class StoreContract:
         assert [(e.seq, e.type) for e in events] == [(2, "b"), (3, "c")]
         assert events[0].actor_id == "pt_a"
 
+    def test_subjects_since_a_head_are_those_of_later_entries_of_the_types_asked(self, store: Store) -> None:
+        with store.write() as tx:
+            tx.events.append(at=NOW, actor_id=None, type="operation.created", subject_id="op_a", payload={})
+        with store.write() as tx:
+            tx.events.append(at=NOW, actor_id=None, type="operation.changed", subject_id="op_b", payload={})
+            tx.events.append(at=NOW, actor_id=None, type="conflict.opened", subject_id="cf_x", payload={})
+            tx.events.append(at=NOW, actor_id=None, type="operation.changed", subject_id="op_b", payload={})
+            tx.events.append(at=NOW, actor_id=None, type="operation.created", subject_id="op_c", payload={})
+        kinds = ("operation.created", "operation.changed")
+        with store.read() as tx:
+            assert tx.events.subjects_since(0, kinds) == {"op_a", "op_b", "op_c"}
+            assert tx.events.subjects_since(1, kinds) == {"op_b", "op_c"}
+            assert tx.events.subjects_since(4, kinds) == {"op_c"}
+            assert tx.events.subjects_since(5, kinds) == set()
+            assert tx.events.subjects_since(0, ("conflict.opened",)) == {"cf_x"}
+
+    def test_get_many_returns_the_operations_that_exist_by_id(self, seeded: Store) -> None:
+        with seeded.write() as tx:
+            for op_id in ("op_b", "op_a", "op_c"):
+                tx.operations.add(operation(op_id, "pt_alpha"))
+        with seeded.read() as tx:
+            found = tx.operations.get_many({"op_c", "op_a", "op_none"})
+            assert [o.id for o in found] == ["op_a", "op_c"]
+            assert found[0] == tx.operations.get("op_a")
+            assert tx.operations.get_many(()) == []
+
     def test_events_form_a_hash_chain_ending_at_the_head(self, store: Store) -> None:
         with store.read() as tx:
             assert tx.events.head() == (0, GENESIS)

@@ -1,7 +1,10 @@
 """Use cases on operations: submit, revise, change state, read. One function per thing a party does.
 
 Every write runs in one serialised store transaction: load, decide (domain), detect conflicts against
-everything committed before, reconcile the conflict records, check proof of knowledge, store, log.
+everything committed before, reconcile the conflict records, check proof of knowledge, store, log. A new
+operation's conflicts with other operations are found before that transaction, in a read snapshot
+(``prefind``); inside it only the operations changed since the snapshot are checked again (``refind``,
+docs/index.md).
 """
 
 from __future__ import annotations
@@ -163,6 +166,64 @@ def find_conflicts(tx: Transaction, policy: SeparationPolicy, op: Operation) -> 
     return detect(subject, list(seen.values()), policy)
 
 
+OPERATION_EVENTS = ("operation.created", "operation.changed")
+"""The ledger entries of every change of an operation: ``apply_change`` is the one place that stores an
+operation, and it appends one of these, in the same transaction. So the operations changed since a
+snapshot taken at ledger head ``seq`` are the subjects of these entries after ``seq``."""
+
+
+@dataclass(frozen=True)
+class Prefound:
+    """The conflicts of an operation-to-be with every operation committed up to ledger entry ``seq``,
+    found in a read snapshot before the write (``prefind``); the write re-checks only what changed since
+    (``refind``)."""
+
+    seq: int
+    op_id: str
+    owner_id: str
+    kind: OperationKind
+    volumes: tuple[Volume4D, ...]
+    findings: tuple[Finding, ...]
+
+    def fits(self, op: Operation) -> bool:
+        """Found for this very subject: detection reads only its id, owner, kind and volumes."""
+        return (
+            self.op_id == op.id and self.owner_id == op.owner_id and self.kind is op.kind and self.volumes is op.volumes
+        )
+
+
+def prefind(rt: Runtime, op: Operation) -> Prefound:
+    """Index query and exact detection for ``op`` against one read snapshot, outside the serialised
+    write; the snapshot's ledger head marks what it saw."""
+    with rt.store.read() as tx:
+        return prefind_in(tx, rt.policy, tx.events.head()[0], op)
+
+
+def prefind_in(tx: Transaction, policy: SeparationPolicy, seq: int, op: Operation) -> Prefound:
+    """``prefind`` in a read transaction whose snapshot is that of ledger head ``seq``: read the head
+    with the transaction's first statement, which fixes the snapshot every later statement reads."""
+    findings = find_conflicts(tx, policy, op) if op.is_live else []
+    for f in findings:  # drawn here, outside the write: each encounter keeps its region once drawn
+        for e in f.encounters:
+            _ = e.region_geojson
+    return Prefound(seq, op.id, op.owner_id, op.kind, op.volumes, tuple(findings))
+
+
+def refind(tx: Transaction, policy: SeparationPolicy, op: Operation, pre: Prefound) -> list[Finding]:
+    """Inside the write: ``find_conflicts(tx, policy, op)``, from the snapshot's findings. Only the
+    operations changed since the snapshot (created, revised, or changed state) are checked again,
+    against the whole of their current volumes (the index only pre-filters, so this is exact); what the
+    snapshot found for every other operation still holds, since none of them changed."""
+    changed = tx.events.subjects_since(pre.seq, OPERATION_EVENTS) - {op.id}
+    if not changed:
+        return list(pre.findings)
+    kept = [f for f in pre.findings if f.operation_b not in changed]
+    others = [
+        o for x in tx.operations.get_many(changed) if x.is_live and x.owner_id != op.owner_id for o in occupancies(x)
+    ]
+    return kept + detect(occupancies(op), others, policy)
+
+
 def _check_tokens(
     tx: Transaction,
     actor: Party,
@@ -212,14 +273,22 @@ def apply_change(
     signed: Mapping[str, Any] | None,
     overrides: Sequence[Override] = (),
     gate: bool = False,
+    prefound: Prefound | None = None,
 ) -> OperationResult:
     """``gate``: this write makes the operation planned or active (a transition, or a creation as
-    planned), so the acknowledgement gate applies; a revision keeps its state and is not held there."""
+    planned), so the acknowledgement gate applies; a revision keeps its state and is not held there.
+    ``prefound``: the conflicts found for ``new`` before the write (``prefind``), brought up to date here
+    rather than found again (used only when it was found for this subject)."""
     now = new.updated_at
     existing_all = {} if created else tx.conflicts.for_operation(new.id)
     existing = {k: c for k, c in existing_all.items() if not is_area_conflict(c)}
     if detect_again:
-        findings = find_conflicts(tx, rt.policy, new) if new.is_live else []
+        if not new.is_live:
+            findings = []
+        elif prefound is not None and prefound.fits(new):
+            findings = refind(tx, rt.policy, new, prefound)
+        else:
+            findings = find_conflicts(tx, rt.policy, new)
         historical = historical_among(tx, [f.operation_b for f in findings])
         changed = reconcile(new, findings, existing, now=now, new_id=lambda: rt.ids.new_id("cf"), historical=historical)
     else:
@@ -362,24 +431,31 @@ def submit_operation(
     checked = check_overrides(overrides)
     require_not_past(volume_windows(draft.volumes), rt.clock(), historical=draft.historical)
 
-    def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
-        now = rt.clock()
-        warnings = operation_warnings(tx, actor.id, draft.kind, draft.volumes)
-        op = Operation(
-            rt.ids.new_id("op"),
+    def declared(now: datetime, unit_id: str | None) -> Operation:
+        return Operation(
+            op_id,
             actor.id,
             draft.kind,
             draft.priority,
             state,
             1,
-            rt.ids.new_token(),
+            ovn,
             draft.volumes,
             draft.title,
             now,
             now,
-            resolve_unit(tx, actor, draft.unit_id),
+            unit_id,
             draft.historical,
         )
+
+    op_id, ovn = rt.ids.new_id("op"), rt.ids.new_token()
+    with rt.store.read() as snapshot:  # outside the serialised write
+        seq = snapshot.events.head()[0]
+        prefound = prefind_in(snapshot, rt.policy, seq, declared(rt.clock(), None))
+        warnings = operation_warnings(snapshot, actor.id, draft.kind, draft.volumes)
+
+    def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
+        op = declared(rt.clock(), resolve_unit(tx, actor, draft.unit_id))
         result = apply_change(
             tx,
             rt,
@@ -391,6 +467,7 @@ def submit_operation(
             signed=signed,
             overrides=checked,
             gate=True,
+            prefound=prefound,
         )
         return replace(result, warnings=warnings)
 
@@ -411,11 +488,18 @@ def revise_operation(
     """Replace the volumes, kind, priority and title of a live operation; a new version."""
     require_declaring(actor)
     check_draft(rt, draft)
+    with rt.store.read() as snapshot:  # outside the serialised write; refused requests are refused inside
+        seq = snapshot.events.head()[0]
+        current = snapshot.operations.get(op_id)
+        prefound = None
+        if current is not None and current.owner_id == actor.id and current.is_live:
+            subject = replace(current, kind=draft.kind, volumes=draft.volumes)
+            prefound = prefind_in(snapshot, rt.policy, seq, subject)
+        warnings = operation_warnings(snapshot, actor.id, draft.kind, draft.volumes, exclude=op_id)
 
     def work(tx: Transaction, signed: Mapping[str, Any] | None) -> OperationResult:
         op = load_owned(tx, actor, op_id, expected_version)
         require_not_past(volume_windows(draft.volumes), rt.clock(), historical=op.historical)
-        warnings = operation_warnings(tx, actor.id, draft.kind, draft.volumes, exclude=op.id)
         new = op.revise(
             volumes=draft.volumes,
             kind=draft.kind,
@@ -426,7 +510,17 @@ def revise_operation(
         )
         if draft.unit_id is not None:
             new = replace(new, unit_id=resolve_unit(tx, actor, draft.unit_id))
-        result = apply_change(tx, rt, actor, new, detect_again=True, known=known_tokens, created=False, signed=signed)
+        result = apply_change(
+            tx,
+            rt,
+            actor,
+            new,
+            detect_again=True,
+            known=known_tokens,
+            created=False,
+            signed=signed,
+            prefound=prefound,
+        )
         return replace(result, warnings=warnings)
 
     return write_change(rt, actor, idempotency, signature, work)  # type: ignore[no-any-return]

@@ -9,7 +9,7 @@ and the event log's order is the commit order.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -405,6 +405,9 @@ class Operations(Protocol):
         indexed, an ended or cancelled one is not)."""
 
     def get(self, op_id: str) -> Operation | None: ...
+    def get_many(self, op_ids: Collection[str]) -> builtins.list[Operation]:
+        """The operations with these ids (those that exist), by id."""
+
     def list(
         self,
         *,
@@ -479,6 +482,10 @@ class Events(Protocol):
 
     def head(self) -> tuple[int, str]:
         """The last event's number and chain hash (0 and GENESIS before the first)."""
+
+    def subjects_since(self, seq: int, types: Collection[str]) -> set[str]:
+        """The subjects of the events after ``seq`` whose type is one of ``types``: what changed since a
+        snapshot taken at head ``seq`` (``service.operations.prefind``)."""
 
     def hash_at(self, seq: int) -> str | None:
         """The chain hash of event ``seq`` (GENESIS for 0), None when there is no such event."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -109,6 +109,15 @@ class SqlEvents(Repo):
         if self._exercise is None and r["deployment"] is not None:
             self._exercise = r["deployment"] == DeploymentMode.EXERCISE
         return int(r["last_seq"]), str(r["last_hash"])
+
+    def subjects_since(self, seq: int, types: Collection[str]) -> set[str]:
+        if not types:
+            return set()
+        rows = self._exec(
+            f"SELECT DISTINCT subject_id FROM events WHERE seq > ? AND type IN ({', '.join('?' for _ in types)})",
+            (seq, *types),
+        ).fetchall()
+        return {str(r["subject_id"]) for r in rows}
 
     def _deployment_for_append(self) -> bool:
         """Inside the write: is this an exercise database? An unmarked one becomes live here, with its

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -120,6 +120,14 @@ class SqlOperations(Repo):
     def get(self, op_id: str) -> Operation | None:
         found = self._load(f"SELECT {self._OP_COLS} FROM operations WHERE id = ?", (op_id,))
         return found[0] if found else None
+
+    def get_many(self, op_ids: Collection[str]) -> builtins.list[Operation]:
+        out: builtins.list[Operation] = []
+        for part in chunks(sorted(op_ids), 500):
+            out += self._load(
+                f"SELECT {self._OP_COLS} FROM operations WHERE id IN ({', '.join('?' for _ in part)}) ORDER BY id", part
+            )
+        return out
 
     def list(
         self,
