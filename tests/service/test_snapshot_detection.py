@@ -114,7 +114,7 @@ def _commit(rt: Runtime, actor: Party, op: Operation, pre: ops.Prefound, *, crea
     return result.operation
 
 
-@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(schedule=schedules())
 def test_interleaved_snapshots_and_commits_find_every_conflict(rt: Runtime, schedule: Any) -> None:
     subs, steps = schedule
