@@ -145,6 +145,7 @@ class Beats:
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
+_BACKGROUND = ("walwriter", "checkpointer", "background writer", "autovacuum launcher")
 
 
 def postgres_cpu(database: str | None) -> tuple[float, float]:
@@ -165,10 +166,9 @@ def postgres_cpu(database: str | None) -> tuple[float, float]:
         except (OSError, IndexError):
             continue
         cpu = (int(fields[11]) + int(fields[12])) / _TICK
-        words = title.split()
         if f" {database} " in f" {title} ":
             backends += cpu
-        elif words[1:2] and words[1] in {"walwriter", "checkpointer", "background", "autovacuum", "logical"}:
+        elif any(role in title for role in _BACKGROUND):
             background += cpu
     return backends, background
 

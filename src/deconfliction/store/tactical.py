@@ -24,6 +24,7 @@ import math
 import os
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -425,8 +426,11 @@ class SqlTracks:
         commit, hands the numbers out in commit order. ``epoch``: the change deletes rows (a re-key), which
         numbers cannot tell a reader: readers of the changes read everything again."""
         bump = ", epoch = tactical_changes.epoch + 1" if epoch else ""
-        cur.execute(  # an upsert: a table emptied since the migration made its row starts again
-            f"INSERT INTO tactical_changes (id, seq, epoch) VALUES (1, 1, {int(epoch)}) "
+        # an upsert: a table emptied since the migration made its row (on PostgreSQL an unlogged table,
+        # emptied by a crash of the database: migration 0027) starts again, in an epoch of its own (the
+        # clock's microseconds), so that a cycle's picture of the tables before never passes for current
+        cur.execute(
+            f"INSERT INTO tactical_changes (id, seq, epoch) VALUES (1, 1, {time.time_ns() // 1000}) "
             f"ON CONFLICT (id) DO UPDATE SET seq = tactical_changes.seq + 1{bump}"
         )
         cur.execute("SELECT seq FROM tactical_changes WHERE id = 1")
