@@ -15,6 +15,11 @@ feed connects to) and a CoT UDP listener, fills the picture with ``--tracks`` ai
 * **CoT UDP**: datagrams sent as fast as the socket takes them (10,000 aircraft); the rate is the datagrams
   the server received (sent minus the drops the kernel counted on its socket, /proc/net/udp).
 
+Before the paths, **idle** (nothing sent, half of ``--seconds``, at least 5 s) measures what the cycle over
+the picture costs on its own (server and PostgreSQL's backends); the summary subtracts it from the HTTP
+path's CPU to print what one more report costs and how many per second the 2 cores left beside the cycle
+would take: on a shared machine the rate reached says little, the CPU per report does.
+
 Meanwhile the bench reads the elected cycle's heartbeat (``tactical_cycle``) every 50 ms: the gaps between
 beats are the cycle's real period (``DECONFLICTION_TACTICAL_CYCLE_S`` = 1 s). The tracks stay
 ``--tracks`` (+ 20,000 of the feeds) throughout: the track expiry is set to 300 s so that no aircraft
@@ -314,6 +319,15 @@ def cot_path(port: int, seconds: float) -> dict[str, Any]:
     return {"rate": received / took, "sent": sent, "dropped": drops_after - drops_before}
 
 
+IDLE = "idle: the cycle alone, no reports"
+
+
+def idle(seconds: float) -> dict[str, Any]:
+    """Nothing sent: what the server and PostgreSQL spend on the cycle over the picture alone."""
+    time.sleep(seconds)
+    return {"rate": 0.0}
+
+
 def baseline(url: str, fleet: Fleet, party_id: str, batch: int, seconds: float) -> dict[str, float]:
     store = open_store(url)
     db = open_tactical_db(store)
@@ -400,6 +414,7 @@ def run(args: argparse.Namespace, fleet: Fleet, url: str, tmp: Path) -> int:
                 lo = hi
         time.sleep(3.0)  # a few cycles over the full picture before measuring
         for name, path in (
+            (IDLE, lambda: idle(max(5.0, args.seconds / 2))),
             ("HTTP batches", lambda: http_path(server.url, key, fleet, args.clients, args.batch, args.seconds)),
             ("SBS-1 (TCP)", lambda: sbs.run(args.seconds)),
             ("CoT (UDP)", lambda: cot_path(cot_port, args.seconds)),
@@ -462,6 +477,14 @@ def run(args: argparse.Namespace, fleet: Fleet, url: str, tmp: Path) -> int:
         + f" over HTTP; two cores for them alone: {2 * per_cpu:,.0f} reports/s, "
         f"{'PASS' if 2 * per_cpu >= HTTP_TARGET else 'FAIL'} against {HTTP_TARGET:,.0f}"
         + (" (PostgreSQL's shared background processes not counted)" if args.backend == "postgresql" else "")
+    )
+    fixed = results[IDLE]["server_cpu"] + results[IDLE]["pg_cpu"]
+    marginal = (http["server_cpu"] + http["pg_cpu"] - fixed) / max(http["rate"], 1e-9)
+    reach = (2.0 - fixed) / marginal if marginal > 0 else math.inf
+    print(
+        f"the cycle alone took {fixed:.2f} cores (server + PostgreSQL's backends, nothing sent); over it, a report "
+        f"over HTTP costs {marginal * 1e6:.1f} us of CPU (server + backends): the 2 cores left beside the cycle "
+        f"would take {reach:,.0f} reports/s, {'PASS' if reach >= HTTP_TARGET else 'FAIL'} against {HTTP_TARGET:,.0f}"
     )
     all_gaps = [x for g in periods.values() for x in g]
     p95 = pct(all_gaps, 0.95)
