@@ -101,6 +101,7 @@ def run(url: str, args: argparse.Namespace) -> None:
     app = create_app(runtime=rt)
     listening = [0.0]  # CPU seconds in the alert listeners (notifications, events): not the cycle's own
     service.listeners = [timed(listener, listening) for listener in service.listeners]
+    service.batch_listeners = [timed(listener, listening) for listener in service.batch_listeners]
     half = args.tracks // 2
     with TestClient(app) as client:
         app.state.tactical.close()

@@ -4,18 +4,22 @@ parties read the tactical alerts that involve their tracks (the coordinator read
 
 from __future__ import annotations
 
+import email.message
+import json
 import math
 from datetime import datetime, timedelta
-from typing import Annotated, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import Response
 
 from deconfliction import wire
 from deconfliction.api import examples
 from deconfliction.api.contract import problems
-from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
+from deconfliction.api.http import KeyDep, RawBody, RuntimeDep, as_party, json_response
 from deconfliction.domain.conflict import ConflictState
 from deconfliction.domain.party import DECLARING_ROLES, Party, Role
 from deconfliction.domain.policy import FT
@@ -85,17 +89,102 @@ class TracksIn(BaseModel):
     reports: list[ReportIn] = Field(max_length=MAX_REPORTS)
 
 
-def reports_from_wire(body: TracksIn, party: Party, rt: Runtime, max_future_s: float) -> list[PositionReport]:
-    """Every report checked; one InvalidInput naming each bad field (``reports[3].lat``), nothing kept."""
+_REPORT_FIELDS = frozenset(ReportIn.model_fields)
+_REQUIRED_FIELDS = frozenset(name for name, f in ReportIn.model_fields.items() if f.is_required())
+_NUMBERS = ("lat", "lon", "ground_speed_mps", "track_deg")
+_OPTIONAL_NUMBERS = ("altitude_m", "altitude_ft")
+_AFFILIATIONS = {a.value: a for a in Affiliation}
+_MAX_CALLSIGN = 16
+
+
+def _number(v: object) -> bool:
+    """What the model takes as a float without a second look: a JSON number (a bool is no number, an
+    integer beyond 64 bits goes to the model)."""
+    return type(v) is float or (type(v) is int and -(2**63) <= v < 2**63)
+
+
+def _plain(item: object) -> bool:
+    """Whether one report of a parsed body is what ``ReportIn`` takes as it is: known fields only, the
+    required ones given, each of its JSON type; anything else goes to the model, which names the error."""
+    if type(item) is not dict or not _REQUIRED_FIELDS <= item.keys() <= _REPORT_FIELDS:
+        return False
+    callsign = item.get("callsign")
+    return (
+        type(item["id"]) is str
+        and type(item["time"]) is str
+        and all(_number(item[n]) for n in _NUMBERS)
+        and all(item.get(n) is None or _number(item[n]) for n in _OPTIONAL_NUMBERS)
+        and _number(item.get("vertical_rate_mps", 0.0))
+        and (callsign is None or (type(callsign) is str and len(callsign) <= _MAX_CALLSIGN))
+        and item.get("affiliation", "party") in _AFFILIATIONS
+    )
+
+
+def _json_media_type(value: str | None) -> bool:
+    """Whether FastAPI parses a body of this Content-Type as JSON (``application/json`` or
+    ``application/*+json``; strictly: none given is not JSON)."""
+    if not value:
+        return False
+    message = email.message.Message()
+    message["content-type"] = value
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def parse_tracks(raw: bytes, content_type: str | None) -> list[dict[str, Any]]:
+    """The reports of a ``POST /v1/tracks`` body, each a dict of ``ReportIn``'s fields (those left out
+    absent), from one JSON parse. A body of plain reports (the common case) is checked field by field
+    here, without building a model per report; any other goes through ``TracksIn``, which refuses it with
+    the errors FastAPI's own parsing gave (the same fields and codes, a JSON syntax error at the same
+    character)."""
+    if not raw:
+        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}])
+    parsed: Any = raw  # a body FastAPI would not parse (no JSON media type): the model refuses its bytes
+    try:
+        if _json_media_type(content_type):
+            parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:  # what FastAPI's parser (the standard library's) says, NaN and Infinity included
+            parsed = json.loads(raw)
+        except UnicodeDecodeError:
+            raise InvalidInput.one("", "invalid_json", "the body is not valid JSON in UTF-8") from None
+        except json.JSONDecodeError as e:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "json_invalid",
+                        "loc": ("body", e.pos),
+                        "msg": "JSON decode error",
+                        "input": {},
+                        "ctx": {"error": e.msg},
+                    }
+                ]
+            ) from None
+    reports = parsed.get("reports") if type(parsed) is dict and len(parsed) == 1 else None
+    if type(reports) is list and len(reports) <= MAX_REPORTS and all(_plain(r) for r in reports):
+        return reports
+    try:
+        model = TracksIn.model_validate(parsed, from_attributes=True)  # as FastAPI validates a body
+    except ValidationError as e:
+        raise RequestValidationError([{**err, "loc": ("body", *err["loc"])} for err in e.errors()]) from None
+    return [r.model_dump(exclude_unset=True) for r in model.reports]
+
+
+def reports_from_wire(
+    reports: list[dict[str, Any]], party: Party, rt: Runtime, max_future_s: float
+) -> list[PositionReport]:
+    """Every report (``parse_tracks``'s) checked; one InvalidInput naming each bad field
+    (``reports[3].lat``), nothing kept."""
     errors: list[FieldError] = []
     out: list[PositionReport] = []
     latest = rt.clock() + timedelta(seconds=max_future_s)
     times: dict[str, datetime] = {}  # the reports of a batch mostly share a few times: each parsed once
-    for k, r in enumerate(body.reports):
+    for k, r in enumerate(reports):
         try:
-            when = times.get(r.time)
+            text = r["time"]
+            when = times.get(text)
             if when is None:
-                when = times[r.time] = parse_time(r.time, "time")
+                when = times[text] = parse_time(text, "time")
             if when > latest:
                 raise InvalidInput.one(
                     "time",
@@ -106,17 +195,17 @@ def reports_from_wire(body: TracksIn, party: Party, rt: Runtime, max_future_s: f
             out.append(
                 validate_report(
                     party.id,
-                    r.id,
+                    r["id"],
                     when,
-                    r.lat,
-                    r.lon,
+                    float(r["lat"]),
+                    float(r["lon"]),
                     altitude_m,
-                    r.ground_speed_mps,
-                    r.track_deg,
-                    r.vertical_rate_mps,
-                    r.callsign,
+                    float(r["ground_speed_mps"]),
+                    float(r["track_deg"]),
+                    float(r.get("vertical_rate_mps", 0.0)),
+                    r.get("callsign"),
                     "api",
-                    Affiliation(r.affiliation),
+                    _AFFILIATIONS[r.get("affiliation", "party")],
                 )
             )
         except InvalidInput as exc:
@@ -126,26 +215,49 @@ def reports_from_wire(body: TracksIn, party: Party, rt: Runtime, max_future_s: f
     return out
 
 
-def report_altitude_m(r: ReportIn) -> float:
+def report_altitude_m(r: dict[str, Any]) -> float:
     """The report's altitude in metres: ``altitude_m`` as given, or ``altitude_ft`` times 0.3048 (the
     same conversion as SBS-1's; the minima are compared so that its rounding never decides: minima.py)."""
-    metres, feet = r.altitude_m, r.altitude_ft
+    metres, feet = r.get("altitude_m"), r.get("altitude_ft")
     if metres is not None and feet is None:
-        return metres
+        return float(metres)
     if feet is not None and metres is None:
-        return feet * FT
+        return float(feet) * FT
     raise InvalidInput.one("altitude_m", "altitude_m_or_ft", "give the altitude in altitude_m or in altitude_ft")
 
 
-def in_feet(e: FieldError, r: ReportIn) -> FieldError:
+def in_feet(e: FieldError, r: dict[str, Any]) -> FieldError:
     """An error about the altitude of a report given in feet, said about ``altitude_ft`` (in feet)."""
-    if e.field != "altitude_m" or r.altitude_ft is None or r.altitude_m is not None:
+    feet = r.get("altitude_ft")
+    if e.field != "altitude_m" or feet is None or r.get("altitude_m") is not None:
         return e
     message = e.message
     if e.code == "out_of_range":
         lo, hi = MIN_ALTITUDE_M / FT, MAX_ALTITUDE_M / FT
-        message = f"{r.altitude_ft:g} ft is outside [{lo:,.0f}, {hi:,.0f}] ft"
+        message = f"{float(feet):g} ft is outside [{lo:,.0f}, {hi:,.0f}] ft"
     return FieldError("altitude_ft", e.code, message, e.detail)
+
+
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its ``$defs`` written in place (one level: ReportIn in TracksIn)."""
+    defs = schema.pop("$defs", {})
+    items = schema["properties"]["reports"]["items"]
+    schema["properties"]["reports"]["items"] = defs[items["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+_TRACKS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": _inline(TracksIn.model_json_schema()),
+                "examples": {"batch": {"value": examples.TRACKS}},
+            }
+        },
+    }
+}
+"""The request body as the document shows it: the route reads the body itself (``parse_tracks``)."""
 
 
 @router.post(
@@ -153,16 +265,18 @@ def in_feet(e: FieldError, r: ReportIn) -> FieldError:
     operation_id="postTracks",
     response_model=wire.TracksAccepted,
     summary="Post position reports of your aircraft",
+    openapi_extra=_TRACKS_BODY,
 )
-async def post_tracks(body: TracksIn, rt: RuntimeDep, key: KeyDep, service: TacticalDep) -> Response:
+async def post_tracks(request: Request, body: RawBody, rt: RuntimeDep, key: KeyDep, service: TacticalDep) -> Response:
     """Reports of the caller's own aircraft (a batch; at most 5,000), and of tracks of no party it observes
     (``affiliation`` other than ``party``). A report older than the newest one of its track, or older than
     the track expiry, is ignored and counted; posting the same batch twice changes nothing."""
+    reports_in = parse_tracks(body, request.headers.get("content-type"))
 
     def work(party: Party) -> Response:
         if party.role not in DECLARING_ROLES:
             raise Forbidden(f"a {party.role.value} does not report aircraft")
-        reports = reports_from_wire(body, party, rt, service.store.max_future_s)
+        reports = reports_from_wire(reports_in, party, rt, service.store.max_future_s)
         result = service.ingest(reports)
         return json_response(
             wire.TracksAccepted(

@@ -26,7 +26,8 @@ when it did (``domain.notification.take_over``; the older one is ``superseded``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +57,8 @@ from deconfliction.service.runtime import Runtime
 from deconfliction.service.units import ladder_for, unit_of_side
 from deconfliction.service.views import may_read_notification, may_see_unit_item
 from deconfliction.store.ports import Transaction
+
+log = logging.getLogger("deconfliction.notifications")
 
 
 def _reads_all(viewer: Party) -> bool:
@@ -471,29 +474,59 @@ def notify_alert(rt: Runtime, change: AlertChange) -> None:
     ongoing alert are not notified: hysteresis keeps an alert from flapping, and its first warning stands."""
     if change.change not in ("raised", "resolved"):
         return
+    with rt.store.write() as tx:
+        _notify_alert_in(tx, rt, change, rt.clock())
+
+
+ALERTS_PER_TRANSACTION = 250
+"""``notify_alerts`` writes this many alert changes per transaction: few commits, never a long hold of
+the ledger's lock."""
+
+
+def notify_alerts(rt: Runtime, changes: Sequence[AlertChange]) -> None:
+    """``notify_alert`` for each change of one cycle, in order, ``ALERTS_PER_TRANSACTION`` to a transaction
+    (a newly elected cycle raises thousands at once: one transaction each cost seconds of CPU). The same
+    ledger entries and notifications as one by one; a group whose transaction fails is written again one
+    change at a time, so that one bad change loses only its own."""
+    told = [ch for ch in changes if ch.change in ("raised", "resolved")]
+    for k in range(0, len(told), ALERTS_PER_TRANSACTION):
+        group = told[k : k + ALERTS_PER_TRANSACTION]
+        try:
+            with rt.store.write() as tx:
+                now = rt.clock()
+                for change in group:
+                    _notify_alert_in(tx, rt, change, now)
+        except Exception:
+            log.exception("alert notifications of %d changes failed together: one at a time", len(group))
+            for change in group:
+                try:
+                    notify_alert(rt, change)
+                except Exception:
+                    log.exception("alert notification failed on %s %s", change.change, change.alert.id)
+
+
+def _notify_alert_in(tx: Transaction, rt: Runtime, change: AlertChange, now: datetime) -> None:
     if change.alert.kind is AlertKind.UNDECLARED:
-        notify_undeclared(rt, change)
+        _notify_undeclared_in(tx, rt, change, now)
         return
     a = change.alert
     p = a.prediction
-    with rt.store.write() as tx:
-        now = rt.clock()
-        for i, party_id in enumerate(a.parties):
-            other = a.subjects[1 - i]
-            body = {
-                "alert": a.id,
-                "kind": "tactical",
-                "type": a.kind.value,
-                "state": a.state.value,
-                "own": a.subjects[i][1],
-                "counterpart": {"party": other[0], "id": other[1]},
-                "loss_at": format_time(p.loss_at),
-                "closest_at": format_time(p.closest_at),
-                "min_horizontal_m": round(p.horizontal_m, 1),
-                "vertical_m": round(p.vertical_m, 1),
-                "position": list(p.position) if p.position else None,
-            }
-            _tell_alert(tx, rt, party_id, change, body, now)
+    for i, party_id in enumerate(a.parties):
+        other = a.subjects[1 - i]
+        body = {
+            "alert": a.id,
+            "kind": "tactical",
+            "type": a.kind.value,
+            "state": a.state.value,
+            "own": a.subjects[i][1],
+            "counterpart": {"party": other[0], "id": other[1]},
+            "loss_at": format_time(p.loss_at),
+            "closest_at": format_time(p.closest_at),
+            "min_horizontal_m": round(p.horizontal_m, 1),
+            "vertical_m": round(p.vertical_m, 1),
+            "position": list(p.position) if p.position else None,
+        }
+        _tell_alert(tx, rt, party_id, change, body, now)
 
 
 def undeclared_audience(tx: Transaction, a: Alert) -> list[tuple[str, str]]:
@@ -547,31 +580,34 @@ def notify_undeclared(rt: Runtime, change: AlertChange) -> None:
     entered, each coordinator, and the track's own party (told that its track is outside everything it
     declared). The owner reads the track's affiliation (``unknown`` for a track of no party) and, when it
     is a party's, which party; the track's party reads which zone, band or site and whose."""
+    with rt.store.write() as tx:
+        _notify_undeclared_in(tx, rt, change, rt.clock())
+
+
+def _notify_undeclared_in(tx: Transaction, rt: Runtime, change: AlertChange, now: datetime) -> None:
     a = change.alert
     p = a.prediction
     (track_party, track_id), (owner, target_id) = a.subjects
-    with rt.store.write() as tx:
-        now = rt.clock()
-        for party_id, role in undeclared_audience(tx, a):
-            body: dict[str, Any] = {
-                "alert": a.id,
-                "kind": "tactical",
-                "type": a.kind.value,
-                "state": a.state.value,
-                "affiliation": p.affiliation.value,
-                "track": {"party": track_party or None, "id": track_id, "affiliation": p.affiliation.value},
-                "target": {"kind": p.target, "id": target_id, "owner": owner},
-                "loss_at": format_time(p.loss_at),
-                "inside_now": p.now,
-                "position": list(p.position) if p.position else None,
-                "told_as": role,
-            }
-            if role == "owner":
-                body["counterpart"] = {"party": track_party or None, "id": track_id}
-            elif role == "track":
-                body["own"] = track_id
-                body["counterpart"] = {"party": owner, "id": target_id}
-            _tell_alert(tx, rt, party_id, change, body, now)
+    for party_id, role in undeclared_audience(tx, a):
+        body: dict[str, Any] = {
+            "alert": a.id,
+            "kind": "tactical",
+            "type": a.kind.value,
+            "state": a.state.value,
+            "affiliation": p.affiliation.value,
+            "track": {"party": track_party or None, "id": track_id, "affiliation": p.affiliation.value},
+            "target": {"kind": p.target, "id": target_id, "owner": owner},
+            "loss_at": format_time(p.loss_at),
+            "inside_now": p.now,
+            "position": list(p.position) if p.position else None,
+            "told_as": role,
+        }
+        if role == "owner":
+            body["counterpart"] = {"party": track_party or None, "id": track_id}
+        elif role == "track":
+            body["own"] = track_id
+            body["counterpart"] = {"party": owner, "id": target_id}
+        _tell_alert(tx, rt, party_id, change, body, now)
 
 
 def flag_expired_sites(rt: Runtime) -> int:

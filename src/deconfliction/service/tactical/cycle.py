@@ -69,6 +69,7 @@ ELECTED_WITHIN_S = 3.0
 """A cycle finished within this long (wall clock) means a detection cycle is elected somewhere."""
 
 Listener = Callable[[AlertChange], None]
+BatchListener = Callable[[Sequence[AlertChange]], None]
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,9 @@ class TacticalService:
     store: TrackStorage = field(default_factory=TrackStore)
     cycle_s: float = 1.0
     listeners: list[Listener] = field(default_factory=list)
+    batch_listeners: list[BatchListener] = field(default_factory=list)
+    """Told a cycle's changes at once, after ``listeners`` (the notifications: a newly elected cycle's
+    thousands of raised alerts are written a few hundred to a transaction)."""
     areas: Callable[[], tuple[list[AreaZone], list[AreaSite]]] | None = None
     earth_model: EarthModel = "wgs84"
     """The pair pass's model: "wgs84" (exact, the default) or "flat" (BlueSky's, for identical answers to
@@ -206,6 +210,12 @@ class TacticalService:
                     listener(ch)
                 except Exception:  # one listener's failure must not stop the others or the cycle
                     log.exception("alert listener failed on %s %s", ch.change, ch.alert.id)
+        if changes:
+            for batch_listener in self.batch_listeners:
+                try:
+                    batch_listener(changes)
+                except Exception:
+                    log.exception("alert listener failed on %d changes", len(changes))
         return report
 
     def _findings(self, snap: Snapshot, now: datetime) -> tuple[list[Finding], PassStats | None]:

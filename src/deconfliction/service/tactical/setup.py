@@ -25,7 +25,7 @@ from deconfliction.domain.tactical.zones import Zone as AreaZone
 from deconfliction.domain.zone import ZoneState
 from deconfliction.errors import InvalidInput
 from deconfliction.service.events import alert_changed, cycled, ingested
-from deconfliction.service.notifications import notify_alert
+from deconfliction.service.notifications import notify_alerts
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.tactical.cycle import TacticalService
 from deconfliction.service.tactical.feeds import CotTcpListener, CotUdpListener, Endpoint, SbsClient, parse_endpoints
@@ -87,7 +87,8 @@ def build_tactical(
         new_id=lambda: rt.ids.new_id("al"),
         store=TrackStore(expiry_s=expiry_s) if db is None else SqlTracks(db, expiry_s=expiry_s),
         cycle_s=cycle_s,
-        listeners=[lambda change: alert_changed(rt, change), lambda change: notify_alert(rt, change)],
+        listeners=[lambda change: alert_changed(rt, change)],
+        batch_listeners=[lambda changes: notify_alerts(rt, changes)],
         areas=AreasInForce(rt),
         earth_model=earth_model,
         declared=DeclaredInForce(rt),

@@ -91,3 +91,21 @@ def backfill_conflict_window_end(cur: Any, dialect: Dialect) -> int:
     for conflict_id, end in rows:
         cur.execute(dialect.q("UPDATE conflicts SET window_end = ? WHERE id = ?"), (end, conflict_id))
     return len(rows)
+
+
+@after("0027_tactical_ephemeral")
+def ephemeral_positions(cur: Any, dialect: Dialect) -> int:
+    """On PostgreSQL, the live position tables unlogged and without the indexes that an upsert changes
+    (migration 0027 says why); nothing on SQLite. Returns the number of statements run."""
+    if dialect.name != "postgresql":
+        return 0
+    statements = (
+        "DROP INDEX IF EXISTS tactical_tracks_t",
+        "DROP INDEX IF EXISTS tactical_tracks_seq",
+        "ALTER TABLE tactical_tracks SET (fillfactor = 50)",
+        "ALTER TABLE tactical_tracks SET UNLOGGED",
+        "ALTER TABLE tactical_changes SET UNLOGGED",
+    )
+    for stmt in statements:
+        cur.execute(stmt)
+    return len(statements)

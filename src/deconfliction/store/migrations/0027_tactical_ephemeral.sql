@@ -1,0 +1,14 @@
+-- Live positions are ephemeral (docs/tactical.md, What a crash loses): every aircraft is re-reported
+-- within seconds, and after a crash of the database an old position is worse than none. On PostgreSQL the
+-- data step of this migration (store/sql/backfills.py) therefore makes the tables of live positions
+-- cheap to write:
+--
+-- * tactical_tracks and tactical_changes UNLOGGED: no WAL for a position report; a crash of PostgreSQL
+--   (not of a server process) empties them, and the feeds fill them again;
+-- * tactical_tracks without its indexes on t and seq, and with pages half filled (fillfactor 50): an
+--   upsert then changes no indexed column and finds room on its page, so PostgreSQL rewrites the row in
+--   place (a HOT update) and touches no index. The cycle's read of the changed rows and the expiry's scan
+--   read the whole table instead (100,000 rows, a few milliseconds once per cycle).
+--
+-- Claims, disclaims, alerts, the cycle's heartbeat and everything else stay logged and durable. SQLite
+-- keeps its tables as they are (one file, a writer lock: nothing of the above applies).
