@@ -61,11 +61,18 @@ def build_router(verifier: TokenVerifier, allow_http: bool) -> APIRouter:
     ) -> Response:
         rt = request.app.state.runtime
         address = request.client.host if request.client else None
-        try:
+        authorization = request.headers.get("authorization")
+        service = dss(request)
+
+        def job() -> Any:
+            # one worker-thread hop per request: the lockout read, the token (its signature is checked
+            # once, then remembered), the work
             if address:  # guessing tokens is limited as guessing keys is (docs/security.md)
-                await run_in_threadpool(refuse_if_locked, rt, [address_scope(address)])
-            caller = verifier.verify(request.headers.get("authorization"), scopes)
-            result = await run_in_threadpool(work, dss(request), caller)
+                refuse_if_locked(rt, [address_scope(address)])
+            return work(service, verifier.verify(authorization, scopes))
+
+        try:
+            result = await run_in_threadpool(job)
         except TooManyFailures as exc:
             retry = str(exc.extra.get("retry_after_s", 1))
             return _json(429, {"message": str(exc)}, headers={"Retry-After": retry})
