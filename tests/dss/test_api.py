@@ -153,3 +153,8 @@ def test_dss_requests_skip_the_v1_routes_and_keep_the_edges(
     assert dss_client.get("/dss/v1/no_such_thing", headers=headers).status_code == 404
     metrics = dss_client.get("/metrics").text
     assert 'method="GET",route="/dss/v1/operational_intent_references/{entityid}",status="404"' in metrics
+    # the group in front of the others answers for names too, and the /v1 document is unchanged by it
+    app = dss_client.app
+    assert app.url_path_for("get_intent", entityid="x") == f"{OIR}/x"
+    assert app.url_path_for("submit") == "/v1/operations"
+    assert not [p for p in dss_client.get("/v1/openapi.json").json()["paths"] if p.startswith("/dss")]

@@ -13,7 +13,8 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import BaseRoute, Match, Route
+from starlette.datastructures import URLPath
+from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 from starlette.types import Receive, Send
 from starlette.types import Scope as AsgiScope
 from uas_standards.astm.f3548.v21.constants import Scope
@@ -107,6 +108,14 @@ class DssRoutes(BaseRoute):
             if match == Match.PARTIAL and partial is None:
                 partial = {**child, "route": route}
         return (Match.PARTIAL, partial) if partial is not None else (Match.NONE, {})
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                continue
+        raise NoMatchFound(name, path_params)
 
     async def handle(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         await scope["route"].handle(scope, receive, send)
