@@ -540,3 +540,20 @@ def test_health_reports_a_database_it_cannot_read(client: TestClient, rt: Runtim
     assert r.status_code == 503
     assert r.json()["status"] == "degraded"
     assert r.json()["database"] == "ConnectionError: database gone"
+
+
+def test_an_unsigned_write_checks_its_key_once(
+    client: TestClient, parties: dict[str, tuple[Party, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edge looks the key up to tell an unsigned write of a party with a signing key apart; the write
+    then runs as that party without checking the key again in the same request."""
+    import deconfliction.api.http as http
+
+    _, key = parties["alpha"]
+    checks = []
+    real = http.check_active
+    monkeypatch.setattr(http, "check_active", lambda rt, digest: checks.append(digest) or real(rt, digest))
+    for n in range(3):
+        r = client.post("/v1/operations", json=body(volume_json(square(10 + n, 10))), headers=auth(key))
+        assert r.status_code == 201, r.text
+    assert len(checks) == 2  # the first request looked the key up, the next two rechecked it once each

@@ -125,3 +125,36 @@ def test_footprints_around_a_pole_and_across_the_antimeridian_meet(
         {"lng": 179.999, "lat": 5.002},
     ]
     assert dss_client.put(f"{OIR}/{new_id()}", json=across, headers=bearer(token("uss2"))).status_code == 409
+
+
+def test_dss_requests_skip_the_v1_routes_and_keep_the_edges(
+    dss_client: Any, token: TokenMaker, monkeypatch: Any
+) -> None:
+    """/dss/v1 is one route group looked at first and served without FastAPI's dependency solving (the
+    lean path of docs/dss.md), yet with everything every request gets: the screen's 422 for a control
+    character, the route template as the metrics' label, 404 and 405 as problems."""
+    import fastapi.routing
+
+    solved = []
+    real = fastapi.routing.solve_dependencies
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        solved.append(1)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counted)
+    headers = bearer(token())
+    assert dss_client.get(f"{OIR}/{new_id()}", headers=headers).status_code == 404
+    assert solved == []
+    refused = dss_client.get(f"{OIR}/{new_id()}", headers={**headers, "X-Note": "a\x01b"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "x-note"
+    assert dss_client.request("PATCH", f"{OIR}/{new_id()}", headers=headers).status_code == 405
+    assert dss_client.head(f"{OIR}/{new_id()}", headers=headers).status_code == 405
+    assert dss_client.get("/dss/v1/no_such_thing", headers=headers).status_code == 404
+    metrics = dss_client.get("/metrics").text
+    assert 'method="GET",route="/dss/v1/operational_intent_references/{entityid}",status="404"' in metrics
+    # the group in front of the others answers for names too, and the /v1 document is unchanged by it
+    app = dss_client.app
+    assert app.url_path_for("get_intent", entityid="x") == f"{OIR}/x"
+    assert app.url_path_for("submit") == "/v1/operations"
+    assert not [p for p in dss_client.get("/v1/openapi.json").json()["paths"] if p.startswith("/dss")]

@@ -131,3 +131,47 @@ def test_guessed_tokens_are_limited_per_address_and_counted(rt: Any, public_key_
     with strict.store.read() as tx:
         locks = [e for e in tx.events.after(0) if e.type == "auth.locked_out"]
     assert [(e.payload["kind"], e.payload["scope"]) for e in locks] == [("jwt", "address:testclient")]
+
+
+def test_a_token_is_verified_once_then_remembered(
+    public_key_file: Path, token: TokenMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A USS sends the same token with every request: its signature is checked the first time only."""
+    verifier = TokenVerifier([public_key_file.read_bytes()], [AUDIENCE])
+    decoded = []
+    real = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: decoded.append(1) or real(*a, **k))
+    good = token("uss3", (SC, CM))
+    for _ in range(3):
+        caller = verifier.verify(f"Bearer {good}", (SC,))
+        assert (caller.subject, caller.scopes) == ("uss3", {SC, CM})
+    assert len(decoded) == 1
+    # a remembered token is still held to the endpoint's scopes
+    assert _refused(verifier, good, ("utm.availability_arbitration",)).status == 403
+    # a refused token is not remembered: refused again, checked again
+    for _ in range(2):
+        assert _refused(verifier, token(aud="another.example")).status == 401
+    assert len(decoded) == 3
+
+
+def test_a_remembered_token_expires_at_its_exp(public_key_file: Path, token: TokenMaker) -> None:
+    now = [time.time()]
+    verifier = TokenVerifier([public_key_file.read_bytes()], [AUDIENCE], clock=lambda: now[0])
+    exp = int(now[0]) + 60
+    good = token(exp=exp)
+    assert verifier.verify(f"Bearer {good}", (SC,)).subject == "uss1"
+    now[0] = exp - 0.5
+    assert verifier.verify(f"Bearer {good}", (SC,)).subject == "uss1"
+    now[0] = exp
+    error = _refused(verifier, good)
+    assert error.status == 401 and "expired" in error.message
+    now[0] = exp - 1  # forgotten when it expired, so a clock set back re-checks the token itself
+    assert verifier.verify(f"Bearer {good}", (SC,)).subject == "uss1"
+
+
+def test_the_cache_is_bounded(public_key_file: Path, token: TokenMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier = TokenVerifier([public_key_file.read_bytes()], [AUDIENCE])
+    monkeypatch.setattr(TokenVerifier, "CACHE_SIZE", 3)
+    for n in range(10):
+        verifier.verify(f"Bearer {token(f'uss{n}')}", (SC,))
+        assert len(verifier._verified) <= 3

@@ -69,6 +69,9 @@ class Caller(str):
     address: str | None = None
     signed: bool = False
     request: Request | None = None
+    party: Party | None = None
+    """Set when the edge has already looked the key up (an unsigned write): ``as_party`` takes it as is
+    rather than checking the key a second time in the same request."""
 
     @classmethod
     def of(cls, value: str, request: Request) -> Caller:
@@ -104,8 +107,14 @@ async def bearer_key(
         # the one rule of signed writes (docs/signing.md): a party with a key signs every write, and an
         # unsigned one is refused here, before its body or ids are looked at
         rt: Runtime = request.app.state.runtime
-        await run_in_threadpool(lambda: require_signature(rt, _party(rt, caller)))
+        caller.party = await run_in_threadpool(_unsigned_writer, rt, caller)
     return caller
+
+
+def _unsigned_writer(rt: Runtime, caller: Caller) -> Party:
+    party = _party(rt, caller)
+    require_signature(rt, party)
+    return party
 
 
 KeyDep = Annotated[str, Depends(bearer_key)]
@@ -137,8 +146,10 @@ async def as_party(rt: Runtime, key: str, work: Callable[[Party], T]) -> T:
     if request is not None and request.method in WRITE_METHODS and not getattr(request.state, SIGNATURE_TAKEN, False):
         alone = signed_request(request, await request.body())
 
+    known: Party | None = getattr(key, "party", None)
+
     def job() -> T:
-        caller = _party(rt, key)
+        caller = known if known is not None else _party(rt, key)
         note_party(caller.id)  # the access log's party
         if getattr(key, "signed", False):  # signatures are guessed by a key holder: counted per party
             refuse_if_locked(rt, [party_scope(caller.id)])
