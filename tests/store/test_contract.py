@@ -401,54 +401,6 @@ class StoreContract:
             assert tx.operations.candidates(query(179.92, 10.02, size=0.01))
             assert not tx.operations.candidates(query(179.0, 10.02, size=0.01))
 
-    def test_candidates_by_time_over_short_long_and_edge_windows(self, seeded: Store) -> None:
-        """The index files rows per time slot; whatever the windows' lengths and where they fall against
-        the slots, a query finds exactly the volumes (all at one place) whose window meets its own."""
-        windows = {
-            "short": (T0 + timedelta(minutes=70), 0.5),
-            "crossing": (T0 + timedelta(minutes=100), 3.0),
-            "day": (T0 - timedelta(hours=12), 24.0),
-            "long": (T0 - timedelta(days=10), 24.0 * 20),
-            "touch": (T0 - timedelta(hours=1), 1.0),  # ends where the first query starts
-            "later": (T0 + timedelta(days=3), 1.0),
-            "old": (datetime(1969, 12, 31, 23, tzinfo=UTC), 0.5),
-        }
-        with seeded.write() as tx:
-            for name, (start, hours) in windows.items():
-                v = Volume4D.create(
-                    parse_shape(square(40.0, 35.0), L),
-                    AltitudeBand(0.0, 3000.0),
-                    TimeWindow(start, start + timedelta(hours=hours)),
-                )
-                tx.operations.add(
-                    Operation(
-                        f"op_{name}",
-                        "pt_alpha",
-                        OperationKind.AIR,
-                        3,
-                        OperationState.PLANNED,
-                        1,
-                        "o",
-                        (v,),
-                        "",
-                        NOW,
-                        NOW,
-                    )
-                )
-        asked = [
-            (T0, 1.0),
-            (T0 + timedelta(minutes=100), 0.01),
-            (T0 + timedelta(days=2), 30.0),
-            (T0 - timedelta(days=60), 24.0 * 90),  # longer than the slots a query lists one by one
-            (datetime(1969, 12, 31, 23, 50, tzinfo=UTC), 1.0),
-        ]
-        with seeded.read() as tx:
-            for start, hours in asked:
-                end = start + timedelta(hours=hours)
-                want = {f"op_{n}" for n, (s, h) in windows.items() if s <= end and start <= s + timedelta(hours=h)}
-                got = {c.operation_id for c in tx.operations.candidates(query(40.05, 35.05, start=start, hours=hours))}
-                assert got == want, (start, hours)
-
     def test_ended_operations_leave_the_index(self, seeded: Store) -> None:
         op = operation("op_1", "pt_alpha")
         with seeded.write() as tx:

@@ -16,7 +16,7 @@ import orjson
 
 from deconfliction.domain.ledger import Entry, seal
 from deconfliction.store.sql.base import Dialect, from_us
-from deconfliction.store.sql.index import hull, row_slots
+from deconfliction.store.sql.index import hull
 
 Step = Callable[[Any, Dialect], int]
 
@@ -90,19 +90,4 @@ def backfill_conflict_window_end(cur: Any, dialect: Dialect) -> int:
     rows = [(r["id"], max(e["w"][1] for e in orjson.loads(r["body"])["encounters"])) for r in cur.fetchall()]
     for conflict_id, end in rows:
         cur.execute(dialect.q("UPDATE conflicts SET window_end = ? WHERE id = ?"), (end, conflict_id))
-    return len(rows)
-
-
-@after("0025_volume_slots")
-def file_cells_in_slots(cur: Any, dialect: Dialect) -> int:
-    """File every index row written before migration 25 under the slots of its window; returns the
-    number of rows read."""
-    cols = "cell, op_id, vol_idx, t_start, t_end, alt_lo, alt_hi, lon_lo, lat_lo, lon_hi, lat_hi"
-    cur.execute(f"SELECT {cols} FROM volume_cells")
-    rows = cur.fetchall()
-    slotted = [(slot, *(r[c] for c in cols.split(", "))) for r in rows for slot in row_slots(r["t_start"], r["t_end"])]
-    if slotted:
-        cur.executemany(
-            dialect.q(f"INSERT INTO volume_slots (slot, {cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), slotted
-        )
     return len(rows)

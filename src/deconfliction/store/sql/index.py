@@ -1,4 +1,4 @@
-"""The space-time index of operations: which index rows a query reads (slots, cells, ranges, boxes)."""
+"""The space-time index of operations: which index rows a query reads (cells, ranges, boxes)."""
 
 from __future__ import annotations
 
@@ -53,36 +53,6 @@ def query_keys(boxes: Sequence[Box]) -> tuple[list[tuple[int, int]], list[int]]:
     return merged, sorted(points)
 
 
-SLOT_US = 2 * 3_600_000_000
-"""Index rows are filed per slot of two hours of their window (slot n: [n, n + 1) x SLOT_US microseconds
-since the epoch): a query reads the slots of its own window only."""
-MAX_ROW_SLOTS = 12
-"""A volume whose window meets more slots than this is filed once, under LONG_SLOT."""
-LONG_SLOT = -(2**62)
-"""The slot of the long volumes, read by every query (below any real slot: year -70,000 or so)."""
-MAX_QUERY_SLOTS = 512
-"""A query whose window meets more slots than this (about six weeks) reads every slot up to its end's."""
-
-
-def row_slots(t_start: int, t_end: int) -> list[int]:
-    """The slots a volume with window [t_start, t_end] (microseconds) is filed under."""
-    lo, hi = t_start // SLOT_US, t_end // SLOT_US
-    return [LONG_SLOT] if hi - lo >= MAX_ROW_SLOTS else list(range(lo, hi + 1))
-
-
-def query_slots(t_start: int, t_end: int) -> list[int] | tuple[int, int]:
-    """The slots a query over [t_start, t_end] reads: a list (LONG_SLOT and the window's own), or for a
-    very long window an inclusive span (LONG_SLOT to the end's slot, which over-selects).
-
-    Why nothing is missed: a row and a query that the time filter keeps share an instant t (both
-    windows are tested closed); a row not filed under LONG_SLOT is filed under t's slot, which is among
-    the query's."""
-    lo, hi = t_start // SLOT_US, t_end // SLOT_US
-    if hi - lo >= MAX_QUERY_SLOTS:
-        return (LONG_SLOT, hi)
-    return [LONG_SLOT, *range(lo, hi + 1)]
-
-
 def boxes_meet(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]]) -> bool:
     """Whether any box of ``a`` meets (or touches) any box of ``b``; boxes are within [-180, 180]."""
     for x0, y0, x1, y1 in a:
@@ -99,21 +69,16 @@ def bucket(n: int, smallest: int) -> int:
     return size
 
 
-@lru_cache(maxsize=128)
-def candidate_sql(n_ranges: int, n_points: int, n_slots: int, has_alt: bool) -> str:
-    """The candidate statement: per cell range, and for the ancestors' ids, the rows of the query's slots
-    (``n_slots`` of them; 0: a span of slots) that pass the time, altitude and box filters, joined to
-    their volumes and operations. Parameters per select: the slots, the cells, the filters."""
-    slots = "slot BETWEEN ? AND ?" if n_slots == 0 else f"slot IN ({', '.join('?' for _ in range(n_slots))})"
+@lru_cache(maxsize=64)
+def candidate_sql(n_ranges: int, n_points: int, has_alt: bool) -> str:
     filters = (
         "t_start <= ? AND t_end >= ?"
         + (" AND alt_lo <= ? AND alt_hi >= ?" if has_alt else "")
         + " AND lon_lo <= ? AND lon_hi >= ? AND lat_lo <= ? AND lat_hi >= ?"
     )
-    selects = [f"SELECT op_id, vol_idx FROM volume_slots WHERE {slots} AND cell BETWEEN ? AND ? AND {filters}"]
-    selects *= n_ranges
+    selects = [f"SELECT op_id, vol_idx FROM volume_cells WHERE cell BETWEEN ? AND ? AND {filters}"] * n_ranges
     marks = ", ".join("?" for _ in range(n_points))
-    selects.append(f"SELECT op_id, vol_idx FROM volume_slots WHERE {slots} AND cell IN ({marks}) AND {filters}")
+    selects.append(f"SELECT op_id, vol_idx FROM volume_cells WHERE cell IN ({marks}) AND {filters}")
     return (
         "SELECT v.op_id, v.vol_idx, o.owner_id, o.kind, o.ovn, v.core, v.radius_m, v.center_lon, "
         "v.center_lat, v.reach_m, v.boxes, v.t_start, v.t_end, v.alt_lo, v.alt_hi "

@@ -19,16 +19,7 @@ from deconfliction.domain.policy import OperationKind
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.store.ports import CandidateQuery, chunks
 from deconfliction.store.sql.base import Repo, from_us, to_us
-from deconfliction.store.sql.index import (
-    LONG_SLOT,
-    boxes_meet,
-    bucket,
-    candidate_sql,
-    hull,
-    query_keys,
-    query_slots,
-    row_slots,
-)
+from deconfliction.store.sql.index import boxes_meet, bucket, candidate_sql, hull, query_keys
 
 
 def _volume_row(op_id: str, idx: int, v: Volume4D) -> tuple[Any, ...]:
@@ -54,8 +45,7 @@ def _cell_rows(op_id: str, idx: int, v: Volume4D) -> list[tuple[Any, ...]]:
     t0, t1 = to_us(v.window.start), to_us(v.window.end)
     lon_lo, lat_lo, lon_hi, lat_hi = hull(v.shape.boxes)
     return [
-        (slot, cid, op_id, idx, t0, t1, v.altitude.lower_m, v.altitude.upper_m, lon_lo, lat_lo, lon_hi, lat_hi)
-        for slot in row_slots(t0, t1)
+        (cid, op_id, idx, t0, t1, v.altitude.lower_m, v.altitude.upper_m, lon_lo, lat_lo, lon_hi, lat_hi)
         for _, cid in covering(v.shape.boxes)
     ]
 
@@ -70,7 +60,7 @@ class SqlOperations(Repo):
         "op_id, vol_idx, footprint, core, radius_m, center_lon, center_lat, reach_m, boxes, "
         "t_start, t_end, alt_lo, alt_hi"
     )
-    _CELL_COLS = "slot, cell, op_id, vol_idx, t_start, t_end, alt_lo, alt_hi, lon_lo, lat_lo, lon_hi, lat_hi"
+    _CELL_COLS = "cell, op_id, vol_idx, t_start, t_end, alt_lo, alt_hi, lon_lo, lat_lo, lon_hi, lat_hi"
 
     def add(self, op: Operation) -> None:
         self._exec(
@@ -85,7 +75,7 @@ class SqlOperations(Repo):
             "volumes", self._VOL_COLS, [_volume_row(op.id, i, v) for op in ops for i, v in enumerate(op.volumes)]
         )
         self._bulk(
-            "volume_slots",
+            "volume_cells",
             self._CELL_COLS,
             [
                 row
@@ -125,7 +115,7 @@ class SqlOperations(Repo):
                 op.id,
             ),
         )
-        self._exec("DELETE FROM volume_slots WHERE op_id = ?", (op.id,))
+        self._exec("DELETE FROM volume_cells WHERE op_id = ?", (op.id,))
         self._exec("DELETE FROM volumes WHERE op_id = ?", (op.id,))
         self._write_volumes(op)
 
@@ -153,7 +143,7 @@ class SqlOperations(Repo):
         )
         if op.state in LIVE_STATES:
             self._many(
-                f"INSERT INTO volume_slots ({self._CELL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO volume_cells ({self._CELL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [row for i, v in enumerate(op.volumes) for row in _cell_rows(op.id, i, v)],
             )
 
@@ -246,14 +236,7 @@ class SqlOperations(Repo):
         n_ranges, n_points = bucket(len(ranges), 4), bucket(len(points), 32)
         ranges = ranges + [(-1, -1)] * (n_ranges - len(ranges))
         points = points + [-1] * (n_points - len(points))
-        t_start, t_end = to_us(query.start), to_us(query.end)
-        slots = query_slots(t_start, t_end)
-        if isinstance(slots, tuple):  # a very long window: a span of slots
-            n_slots, sparams = 0, list(slots)
-        else:  # padded like the cells (LONG_SLOT is read anyway)
-            n_slots = bucket(len(slots), 4)
-            sparams = slots + [LONG_SLOT] * (n_slots - len(slots))
-        fparams: list[Any] = [t_end, t_start]
+        fparams: list[Any] = [to_us(query.end), to_us(query.start)]
         if has_alt:
             fparams += [query.alt_hi, query.alt_lo]
         # the rows' boxes against the hull of the query's: a superset of what meets (checked below, box
@@ -262,12 +245,12 @@ class SqlOperations(Repo):
         fparams += [q_lon_hi, q_lon_lo, q_lat_hi, q_lat_lo]
         params: list[Any] = []
         for lo, hi in ranges:
-            params += [*sparams, lo, hi, *fparams]
-        params += [*sparams, *points, *fparams]
+            params += [lo, hi, *fparams]
+        params += [*points, *fparams]
         # The cells are up to a few times larger than what they hold and a hull is larger than its boxes:
         # drop the rows whose own boxes miss the query's before parsing any geometry.
         rows = []
-        for r in self._exec(candidate_sql(n_ranges, n_points, n_slots, has_alt), params).fetchall():
+        for r in self._exec(candidate_sql(n_ranges, n_points, has_alt), params).fetchall():
             boxes = orjson.loads(r["boxes"])
             if boxes_meet(boxes, query.boxes):
                 rows.append((r, boxes))
