@@ -925,7 +925,7 @@ class SizeResult:
 def bench_size(out: Out, args: argparse.Namespace, size: int, workdir: Path) -> SizeResult:
     out.header(f"{size:,} stored operations")
     db = workdir / f"strategic-{size}.db"
-    drop: Callable[[], None] = lambda: None  # noqa: E731
+    drop: Callable[[], None] | None = None
     if args.backend == "postgresql":
         url, drop = postgres_database("dc_strategic")
     else:
@@ -933,7 +933,8 @@ def bench_size(out: Out, args: argparse.Namespace, size: int, workdir: Path) -> 
     try:
         return _bench_size(out, args, size, url, workdir)
     finally:
-        drop()
+        if drop is not None:
+            drop()
         for suffix in ("", "-wal", "-shm", ".lock"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
 
