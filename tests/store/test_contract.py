@@ -411,6 +411,63 @@ class StoreContract:
             assert not tx.operations.candidates(query(40.05, 35.05))
             assert tx.operations.get("op_1").state is OperationState.CANCELLED  # type: ignore[union-attr]
 
+    def test_add_many_stores_what_add_stores(self, seeded: Store) -> None:
+        """The batch add (the loader's path) leaves the same operations, volumes and index rows as one
+        add per operation: the same candidates for every query, nothing for an operation that is not live."""
+        across = {
+            "type": "Polygon",
+            "coordinates": [[[179.9, 10], [-179.9, 10], [-179.9, 10.1], [179.9, 10.1], [179.9, 10]]],
+        }
+        shapes: list[tuple[str, dict[str, Any] | None, float, float, OperationState]] = [
+            ("here", None, 40.0, 35.0, OperationState.PLANNED),
+            ("tiny", circle([40.05, 35.05], 5.0), 0, 0, OperationState.DRAFT),
+            ("huge", square(30.0, 30.0, 4.0), 0, 0, OperationState.ACTIVE),
+            ("am", across, 0, 0, OperationState.PLANNED),
+            ("gone", None, 40.02, 35.02, OperationState.CANCELLED),
+        ]
+
+        def ops(prefix: str) -> list[Operation]:
+            made = []
+            for name, fp, lon, lat, state in shapes:
+                op = operation(f"{prefix}_{name}", "pt_alpha", lon, lat, footprint=fp, lo=0, hi=500)
+                made.append(replace(op, state=state, volumes=(*op.volumes, operation("x", "y", 50.0, 10.0).volumes[0])))
+            return made
+
+        batch, single = ops("a"), ops("b")
+        with seeded.write() as tx:
+            tx.operations.add_many(batch)
+            for op in single:
+                tx.operations.add(op)
+        queries = [
+            query(40.05, 35.05),
+            query(39.0, 34.0, size=2.0),
+            query(31.0, 31.0, size=0.001),
+            query(-179.95, 10.02, size=0.01),
+            query(179.92, 10.02, size=0.01),
+            query(50.05, 10.05),
+            query(40.05, 35.05, alt=(600.0, 900.0)),
+        ]
+        with seeded.read() as tx:
+            for q in queries:
+                got = sorted((c.operation_id, c.index) for c in tx.operations.candidates(q))
+                by_batch = [(i[2:], n) for i, n in got if i.startswith("a_")]
+                by_add = [(i[2:], n) for i, n in got if i.startswith("b_")]
+                assert by_batch == by_add, q
+            assert {c.operation_id for c in tx.operations.candidates(query(40.05, 35.05))} >= {"a_here", "a_tiny"}
+            assert "a_gone" not in {c.operation_id for c in tx.operations.candidates(query(40.0, 35.0))}
+            for a, b in zip(batch, single, strict=True):
+                got_a, got_b = tx.operations.get(a.id), tx.operations.get(b.id)
+                assert got_a is not None and got_b is not None
+                assert (got_a.state, got_a.ovn, got_a.title, len(got_a.volumes)) == (a.state, a.ovn, a.title, 2)
+                assert [v.footprint for v in got_a.volumes] == [v.footprint for v in got_b.volumes]
+                assert [v.shape.core.equals(w.shape.core) for v, w in zip(got_a.volumes, a.volumes, strict=True)] == [
+                    True,
+                    True,
+                ]
+            assert [o.id for o in tx.operations.list(owner_id="pt_alpha", after="a", limit=5)] == sorted(
+                o.id for o in batch
+            )
+
     # ---------------------------------------------------------------------------------------- conflicts
 
     def test_conflicts(self, seeded: Store) -> None:

@@ -400,6 +400,10 @@ class Movements(Protocol):
 
 class Operations(Protocol):
     def add(self, op: Operation) -> None: ...
+    def add_many(self, ops: Sequence[Operation]) -> None:
+        """Store new operations in one go (what ``add`` stores for each, index rows included): for
+        loading many at once (COPY on PostgreSQL, one executemany per table on SQLite)."""
+
     def replace(self, op: Operation) -> None:
         """Store a new version of an existing operation (the index follows: a live operation is
         indexed, an ended or cancelled one is not)."""

@@ -60,6 +60,7 @@ class SqlOperations(Repo):
         "op_id, vol_idx, footprint, core, radius_m, center_lon, center_lat, reach_m, boxes, "
         "t_start, t_end, alt_lo, alt_hi"
     )
+    _CELL_COLS = "cell, op_id, vol_idx, t_start, t_end, alt_lo, alt_hi, lon_lo, lat_lo, lon_hi, lat_hi"
 
     def add(self, op: Operation) -> None:
         self._exec(
@@ -67,6 +68,36 @@ class SqlOperations(Repo):
             self._op_row(op),
         )
         self._write_volumes(op)
+
+    def add_many(self, ops: Sequence[Operation]) -> None:
+        self._bulk("operations", self._OP_COLS, [self._op_row(op) for op in ops])
+        self._bulk(
+            "volumes", self._VOL_COLS, [_volume_row(op.id, i, v) for op in ops for i, v in enumerate(op.volumes)]
+        )
+        self._bulk(
+            "volume_cells",
+            self._CELL_COLS,
+            [
+                row
+                for op in ops
+                if op.state in LIVE_STATES
+                for i, v in enumerate(op.volumes)
+                for row in _cell_rows(op.id, i, v)
+            ],
+        )
+
+    def _bulk(self, table: str, cols: str, rows: builtins.list[tuple[Any, ...]]) -> None:
+        """Insert ``rows``: COPY on PostgreSQL (several times faster than row by row), one executemany
+        on SQLite (a prepared statement run per row inside the caller's transaction)."""
+        if not rows:
+            return
+        if self._d.name == "postgresql":
+            with self._cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in cols.split(","))
+            self._many(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
 
     def replace(self, op: Operation) -> None:
         self._exec(
@@ -112,8 +143,7 @@ class SqlOperations(Repo):
         )
         if op.state in LIVE_STATES:
             self._many(
-                "INSERT INTO volume_cells (cell, op_id, vol_idx, t_start, t_end, alt_lo, alt_hi, lon_lo, lat_lo, "
-                "lon_hi, lat_hi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO volume_cells ({self._CELL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [row for i, v in enumerate(op.volumes) for row in _cell_rows(op.id, i, v)],
             )
 
