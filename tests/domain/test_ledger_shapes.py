@@ -418,3 +418,15 @@ def test_an_empty_export_after_entry_minus_one_is_whole() -> None:
     for until, problems in ((0, []), (-1, [(0, None, "the export ends at entry 0, not -1: truncated")])):
         top = header(after_seq=-1, previous=GENESIS, until_seq=until, party=None, head_seq=0, head_hash=GENESIS)
         assert found(verify([export_line(top)])) == problems
+
+
+def test_an_unsigned_receipt_does_not_end_the_check_of_the_next() -> None:
+    signer = ServiceSigner(Ed25519PrivateKey.generate())
+    announce = Entry(1, T0, None, "service.key", "service", ("*",), signer.announcement())
+    sealed = chain(announce, Entry(2, T0, None, "x", "y", ("*",), {}))
+    lines = lines_of(sealed)
+    unsigned = {"seq": 1, "hash": sealed[0].hash}
+    forged = {**signer.receipt(2, sealed[1].hash, T0), "at": "2026-11-23T09:00:00.000000Z"}
+    report = verify(lines, receipts=[unsigned, signer.receipt(1, sealed[0].hash, T0), forged])
+    assert found(report) == [(0, 2, "receipt 2: the service's signature does not verify")]
+    assert report.receipts_signed == 1
