@@ -137,20 +137,22 @@ def _ref_times_past(now: datetime) -> Any:
     return query(strip(), now - timedelta(days=3), now - timedelta(days=3) + timedelta(minutes=10))
 
 
+def _query_altitudes(now: datetime, **fault: str) -> Any:
+    """A query over the strip whose two altitudes carry ``fault`` (a unit or a reference F3548 lacks)."""
+    q = query(strip(), now, now + timedelta(hours=1))
+    volume = q["area_of_interest"]["volume"]
+    volume["altitude_lower"], volume["altitude_upper"] = altitude(0, **fault), altitude(120, **fault)
+    return q
+
+
 @case("op_ref_incorrect_units.json", "a query's altitudes in feet; F3548 has metres only (400)")
 def _ref_units(now: datetime) -> Any:
-    q = query(strip(), now, now + timedelta(hours=1))
-    q["area_of_interest"]["volume"]["altitude_lower"] = altitude(0, units="FT")
-    q["area_of_interest"]["volume"]["altitude_upper"] = altitude(400, units="FT")
-    return q
+    return _query_altitudes(now, units="FT")
 
 
 @case("op_ref_incorrect_altitude_ref.json", "a query's altitudes above ground; F3548 has W84 only (400)")
 def _ref_altitude_reference(now: datetime) -> Any:
-    q = query(strip(), now, now + timedelta(hours=1))
-    q["area_of_interest"]["volume"]["altitude_lower"] = altitude(0, reference="AGL")
-    q["area_of_interest"]["volume"]["altitude_upper"] = altitude(120, reference="AGL")
-    return q
+    return _query_altitudes(now, reference="AGL")
 
 
 @case("op_request_3.json", "a query whose polygon is a line: three vertices on one meridian (400)")
