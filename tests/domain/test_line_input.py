@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from shapely.geometry import shape
 
-from deconfliction.domain.footprint import PolygonFootprint, parse_footprint
+from deconfliction.domain.footprint import PolygonFootprint, footprint_to_geojson, parse_footprint
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.line import (
     OUTLINE_EDGE_M,
@@ -224,3 +225,17 @@ def test_a_band_entry_names_the_line_s_other_party_and_version_1() -> None:
     op = Operation("op", "south", OperationKind.GROUND, 0, OperationState.PLANNED, 1, "o", (v,), "t", T0, T0)
     (f,) = band_entries(op, [band])
     assert (f.target_id, f.target_version, f.target_owner_id, f.operator_id, f.ovn) == ("b1", 1, "north", "south", "o")
+
+
+def test_a_line_from_a_hole_back_to_it_cuts_a_pocket_off_the_area() -> None:
+    """The side of the rest of the area is told by its hole's ring (the line runs along it there), not its
+    outer ring, which the line never touches."""
+    shell = [[10.0, 45.0], [10.2, 45.0], [10.2, 45.2], [10.0, 45.2], [10.0, 45.0]]
+    hole = [[10.08, 45.08], [10.12, 45.08], [10.12, 45.12], [10.08, 45.12], [10.08, 45.08]]
+    area = parse_footprint({"type": "Polygon", "coordinates": [shell, hole]}, L)
+    assert isinstance(area, PolygonFootprint)
+    split = split_area(area, [(10.09, 45.11), (10.09, 45.15), (10.11, 45.15), (10.11, 45.11)], "a", "b")
+    rest, pocket = (shape(footprint_to_geojson(side)) for side in (split.left, split.right))
+    assert rest.bounds == pytest.approx((10.0, 45.0, 10.2, 45.2))
+    assert pocket.bounds == pytest.approx((10.09, 45.12, 10.11, 45.15), abs=1e-5)
+    assert rest.area + pocket.area == pytest.approx(0.2 * 0.2 - 0.04 * 0.04, rel=1e-4)
