@@ -95,10 +95,12 @@ def cell(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             drop()
 
 
-def _run(operation: Any, mode: GenerationMode, base_url: str, key: str) -> list[str]:
-    """The failures of a bounded run of one operation (empty: it kept the contract): requests valid by
-    the document (positive), or invalid (negative: they must be refused with a declared problem)."""
+def _run(operation: Any, mode: GenerationMode, base_url: str, key: str) -> tuple[list[str], int]:
+    """The failures of a bounded run of one operation (empty: it kept the contract), and how many requests
+    it sent: requests valid by the document (positive), or invalid (negative: they must be refused with a
+    declared problem)."""
     failures: list[str] = []
+    sent = 0
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -109,6 +111,8 @@ def _run(operation: Any, mode: GenerationMode, base_url: str, key: str) -> list[
         database=None,
     )
     def run(case: Any) -> None:
+        nonlocal sent
+        sent += 1
         try:
             case.call_and_validate(
                 base_url=base_url, headers={"Authorization": f"Bearer {key}"}, checks=CHECKS, timeout=30
@@ -119,21 +123,24 @@ def _run(operation: Any, mode: GenerationMode, base_url: str, key: str) -> list[
 
     with contextlib.suppress(Unsatisfiable):
         run()
-    return failures
+    return failures, sent
 
 
 @pytest.mark.parametrize("who", ["party", "coordinator"])
 def test_every_operation_keeps_the_contract(cell: Cell, who: str) -> None:
     schema = st_openapi.from_url(f"{cell.url}/v1/openapi.json")
     failures: list[str] = []
-    ran = 0
+    ran = sent = 0
     for result in schema.get_all_operations():
         operation = result.ok()
         if operation.definition.raw.get("operationId") in SKIP:
             continue
         ran += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            failures += _run(operation, mode, cell.url, cell.keys[who])
+            found, count = _run(operation, mode, cell.url, cell.keys[who])
+            failures += found
+            sent += count
     assert ran >= 80
     unique = sorted(set(failures))
+    print(f"schemathesis, {who}'s key: {ran} operations, {sent} requests, {len(unique)} contract failures")
     assert not unique, f"{len(unique)} contract failures:\n" + "\n\n".join(unique)
