@@ -252,9 +252,16 @@ def test_party_keys_are_made_listed_and_revoked_at_the_console(tmp_path: Path, m
     secret = re.search(r"dk_[\w-]+", made.output)
     key_id = re.search(r"ak_\w+", made.output)
     assert secret and key_id
-    listed = runner.invoke(app, ["party", "keys", "North"], terminal_width=200)
+    listed = runner.invoke(app, ["party", "keys", "North"], env={"COLUMNS": "80"})
     assert listed.exit_code == 0 and "gateway" in listed.output and "first key" in listed.output
     assert secret.group(0) not in listed.output
+    assert max(len(line) for line in listed.output.splitlines()) <= 80
+    records = json.loads(runner.invoke(app, ["party", "keys", "North", "--json"]).output)
+    assert [(r["label"], r["expires_at"], r["active"]) for r in records] == [
+        ("first key", None, True),
+        ("gateway", "2999-01-01T00:00:00Z", True),
+    ]
+    assert key_id.group(0) in listed.output.split()  # whole, as the listing's first column shows ids
 
     from deconfliction.errors import NotAuthenticated
     from deconfliction.service.parties import authenticate

@@ -326,28 +326,33 @@ def party_add(
 
 
 @party_app.command("keys")
-def party_keys(name: str) -> None:
+def party_keys(
+    name: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Keys as JSON, as GET /v1/api-keys lists them")] = False,
+) -> None:
     """List a party's API keys (never their secrets): label, expiry, revocation."""
-    from deconfliction.service.api_keys import list_api_keys
+    from deconfliction.service.api_keys import key_view, list_api_keys
     from deconfliction.service.exercise import real_now
 
     rt = _runtime(_settings())
     try:
         keys = list_api_keys(rt, None, _party_named(rt, name).id)
-        now = real_now(rt)
+        views = [key_view(k, real_now(rt)) for k in keys]
     except DeconflictionError as exc:
         _fail(exc)
     finally:
         rt.store.close()
-    table = Table("id", "label", "created", "expires", "revoked", "active")
-    for k in keys:
+    if as_json:
+        print(json.dumps([v.model_dump() for v in views], indent=2, ensure_ascii=False))
+        return
+    table = listing("created", "expires", "revoked", "active")
+    for v in views:
         table.add_row(
-            k.id,
-            k.label,
-            format_time(k.created_at),
-            format_time(k.expires_at) if k.expires_at else "-",
-            format_time(k.revoked_at) if k.revoked_at else "-",
-            "yes" if k.active(now) else "no",
+            named(v.label, v.id),
+            v.created_at[:16],
+            (v.expires_at or "-")[:16],
+            (v.revoked_at or "-")[:16],
+            "yes" if v.active else "no",
         )
     out.print(table)
 

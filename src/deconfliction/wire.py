@@ -207,6 +207,18 @@ class PartyCreated(Out):
     api_key: str = Field(description="Shown once: the service keeps only its hash")
 
 
+class ApiKey(Out):
+    """A party's API key as its owner and the console list it: never its secret."""
+
+    id: str
+    party: str
+    label: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    active: bool = Field(description="Neither revoked nor expired")
+
+
 class SigningKey(Out):
     key_id: str
     algorithm: str

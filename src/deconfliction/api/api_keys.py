@@ -3,8 +3,6 @@ the coordinator revokes anyone's (docs/security.md, API keys)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
@@ -15,10 +13,8 @@ from deconfliction.api.http import KeyDep, RuntimeDep, as_party, json_response
 from deconfliction.domain.party import Party
 from deconfliction.domain.volume import parse_time
 from deconfliction.service import api_keys
-from deconfliction.service.api_keys import format_time
 from deconfliction.service.exercise import real_now
 from deconfliction.service.signing import signed_receipt
-from deconfliction.store.ports import ApiKey
 
 router = APIRouter(prefix="/v1/api-keys", tags=["API keys"])
 
@@ -29,41 +25,19 @@ class ApiKeyIn(BaseModel):
     expires_at: str | None = Field(None, description="RFC 3339 time after which the key is refused; none: never")
 
 
-class ApiKeyOut(BaseModel):
-    id: str
-    party: str
-    label: str
-    created_at: str
-    expires_at: str | None
-    revoked_at: str | None
-    active: bool = Field(description="Neither revoked nor expired")
-
-
 class ApiKeyList(BaseModel):
-    items: list[ApiKeyOut]
+    items: list[wire.ApiKey]
 
 
 class ApiKeyCreated(BaseModel):
-    key: ApiKeyOut
+    key: wire.ApiKey
     api_key: str = Field(description="The secret: shown this once, never stored (only its SHA-256 is)")
     receipt: wire.Receipt = Field(description="The signed receipt of the party.api_key_created ledger entry")
 
 
 class ApiKeyRevoked(BaseModel):
-    key: ApiKeyOut
+    key: wire.ApiKey
     receipt: wire.Receipt = Field(description="The signed receipt of the party.api_key_revoked ledger entry")
-
-
-def view(k: ApiKey, rt_now: Any) -> ApiKeyOut:
-    return ApiKeyOut(
-        id=k.id,
-        party=k.party_id,
-        label=k.label,
-        created_at=str(format_time(k.created_at)),
-        expires_at=format_time(k.expires_at),
-        revoked_at=format_time(k.revoked_at),
-        active=k.active(rt_now),
-    )
 
 
 @router.get(
@@ -76,7 +50,7 @@ def view(k: ApiKey, rt_now: Any) -> ApiKeyOut:
 async def list_(rt: RuntimeDep, key: KeyDep) -> Response:
     def work(party: Party) -> Response:
         now = real_now(rt)
-        out = ApiKeyList(items=[view(k, now) for k in api_keys.list_api_keys(rt, party)])
+        out = ApiKeyList(items=[api_keys.key_view(k, now) for k in api_keys.list_api_keys(rt, party)])
         return json_response(out)
 
     return await as_party(rt, key, work)
@@ -97,7 +71,9 @@ async def create(body: ApiKeyIn, rt: RuntimeDep, key: KeyDep) -> Response:
 
     def work(party: Party) -> Response:
         made, secret, receipt = api_keys.create_api_key(rt, party, body.label, expires)
-        out = ApiKeyCreated(key=view(made, real_now(rt)), api_key=secret, receipt=signed_receipt(rt, receipt))
+        out = ApiKeyCreated(
+            key=api_keys.key_view(made, real_now(rt)), api_key=secret, receipt=signed_receipt(rt, receipt)
+        )
         return json_response(out, 201, {"Location": f"/v1/api-keys/{made.id}"})
 
     return await as_party(rt, key, work)
@@ -117,7 +93,7 @@ async def revoke(key_id: str, rt: RuntimeDep, key: KeyDep) -> Response:
 
     def work(party: Party) -> Response:
         revoked, receipt = api_keys.revoke_api_key(rt, party, key_id)
-        out = ApiKeyRevoked(key=view(revoked, real_now(rt)), receipt=signed_receipt(rt, receipt))
+        out = ApiKeyRevoked(key=api_keys.key_view(revoked, real_now(rt)), receipt=signed_receipt(rt, receipt))
         return json_response(out)
 
     return await as_party(rt, key, work)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from deconfliction import wire
 from deconfliction.domain.party import Party
 from deconfliction.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from deconfliction.service.exercise import real_now
@@ -23,6 +24,20 @@ MAX_LABEL = 200
 
 def format_time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def key_view(k: ApiKey, now: datetime) -> wire.ApiKey:
+    """The wire view of a key at ``now`` (real time): what /v1/api-keys answers and `party keys --json`
+    prints."""
+    return wire.ApiKey(
+        id=k.id,
+        party=k.party_id,
+        label=k.label,
+        created_at=str(format_time(k.created_at)),
+        expires_at=format_time(k.expires_at),
+        revoked_at=format_time(k.revoked_at),
+        active=k.active(now),
+    )
 
 
 def _owner(actor: Party | None, party_id: str | None) -> str:
