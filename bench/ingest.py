@@ -3,12 +3,15 @@ UDP) into a real server whose detection cycle runs over 100,000 tracks, and whet
 period meanwhile.
 
 A benchmark, not a test. It makes a fresh database (PostgreSQL by default: the deployment that several
-processes share), starts one ``deconflict serve`` with an SBS-1 feed (the bench is the SBS-1 server the
-feed connects to) and a CoT UDP listener, fills the picture with ``--tracks`` aircraft over HTTP, then for
-``--seconds`` per path:
+processes share), starts ``--processes`` ``deconflict serve`` processes over it (default 2: one per core,
+as a deployment on two cores runs; the first has an SBS-1 feed, the bench being the SBS-1 server the feed
+connects to, and a CoT UDP listener; any of them may be elected to run the cycle), fills the picture with
+``--tracks`` aircraft over HTTP, then for ``--seconds`` per path:
 
 * **HTTP**: ``--clients`` threads post batches of ``--batch`` reports (``POST /v1/tracks``) as fast as the
-  server answers; the rate is the reports the server answered as accepted, per second;
+  servers answer, the clients taking the processes in turn; the rate is the reports the servers answered
+  as accepted, per second (each request's body is built once and its time put in before each post, so the
+  bench's own CPU on the same cores stays small);
 * **SBS-1**: one TCP connection written as fast as the server reads it (a velocity line for every ten
   position lines, 10,000 aircraft); the rate is the position lines the server consumed (written, minus
   those still queued in either socket at the end);
@@ -88,11 +91,16 @@ def iso(t: float) -> str:
 # ------------------------------------------------------------------------------------------- the traffic
 
 
+_PLACEHOLDER = "1999-12-31T23:59:59.999Z"
+"""As long as every time ``iso`` writes, and found nowhere else in a body."""
+
+
 class Fleet:
     """``n`` aircraft over a 5,000 x 5,000 km box around 30 N 20 E, as bench/tactical.py's case (b)."""
 
     def __init__(self, n: int, seed: int) -> None:
         rng = random.Random(seed)
+        self._bodies: dict[tuple[int, int], bytes] = {}
         self.rows = [
             (
                 f"H{i:06d}",
@@ -106,7 +114,14 @@ class Fleet:
         ]
 
     def body(self, lo: int, hi: int, t: float) -> bytes:
-        when = iso(t)
+        """The reports of aircraft ``lo`` to ``hi`` at time ``t``: each request's body is built once and its
+        time put in afterwards, so that the bench's own CPU (on the same cores) stays small."""
+        template = self._bodies.get((lo, hi))
+        if template is None:
+            template = self._bodies[(lo, hi)] = self._body(lo, hi, _PLACEHOLDER)
+        return template.replace(_PLACEHOLDER.encode(), iso(t).encode())
+
+    def _body(self, lo: int, hi: int, when: str) -> bytes:
         return orjson.dumps(
             {
                 "reports": [
@@ -192,7 +207,7 @@ def pct(values: list[float], q: float) -> float:
 # ------------------------------------------------------------------------------------------------ paths
 
 
-def http_path(base: str, key: str, fleet: Fleet, clients: int, batch: int, seconds: float) -> dict[str, Any]:
+def http_path(bases: list[str], key: str, fleet: Fleet, clients: int, batch: int, seconds: float) -> dict[str, Any]:
     n = len(fleet.rows)
     accepted = [0] * clients
     posted = [0] * clients
@@ -202,7 +217,7 @@ def http_path(base: str, key: str, fleet: Fleet, clients: int, batch: int, secon
 
     def client(c: int) -> None:
         lo_all, hi_all = c * share, min(n, (c + 1) * share)
-        with httpx.Client(base_url=base, headers=headers(key), timeout=60) as http:
+        with httpx.Client(base_url=bases[c % len(bases)], headers=headers(key), timeout=60) as http:
             lo = lo_all
             while time.monotonic() < until:
                 hi = min(hi_all, lo + batch)
@@ -360,6 +375,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=20.0, help="per path")
     p.add_argument("--batch", type=int, default=5_000, help="reports per HTTP request (at most 5,000)")
     p.add_argument("--clients", type=int, default=4, help="HTTP client threads")
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="server processes over the one database (the first has the feeds; HTTP clients take turns)",
+    )
     p.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
     p.add_argument("--port", type=int, default=0, help="the server's port; the SBS-1 and CoT ports follow it")
     p.add_argument("--quick", action="store_true", help="10,000 tracks, 5 s per path")
@@ -394,6 +415,9 @@ def run(args: argparse.Namespace, fleet: Fleet, url: str, tmp: Path) -> int:
         "DECONFLICTION_COT_UDP": f"127.0.0.1:{cot_port}=alpha",
     }
     server = Server(url, tmp, env=env, port=args.port or None)
+    # more processes serve HTTP over the same database; every one may be elected to run the cycle
+    plain = {k: v for k, v in env.items() if k.startswith(("DECONFLICTION_TACTICAL", "DECONFLICTION_TRACK"))}
+    servers = [server, *(Server(url, tmp, env=plain) for _ in range(args.processes - 1))]
     database = url.rsplit("/", 1)[1] if args.backend == "postgresql" else None
     watch_store = open_store(url)
     db = open_tactical_db(watch_store)
@@ -402,8 +426,9 @@ def run(args: argparse.Namespace, fleet: Fleet, url: str, tmp: Path) -> int:
     results: dict[str, Any] = {}
     periods: dict[str, list[float]] = {}
     try:
-        server.wait_ready()
-        print(f"server: {server.command}", flush=True)
+        for one in servers:
+            one.wait_ready()
+            print(f"server: {one.command}", flush=True)
         print(f"filling {args.tracks:,} tracks over HTTP ...", flush=True)
         lo = 0
         with httpx.Client(base_url=server.url, headers=headers(key), timeout=120) as http:
@@ -415,7 +440,10 @@ def run(args: argparse.Namespace, fleet: Fleet, url: str, tmp: Path) -> int:
         time.sleep(3.0)  # a few cycles over the full picture before measuring
         for name, path in (
             (IDLE, lambda: idle(max(5.0, args.seconds / 2))),
-            ("HTTP batches", lambda: http_path(server.url, key, fleet, args.clients, args.batch, args.seconds)),
+            (
+                "HTTP batches",
+                lambda: http_path([x.url for x in servers], key, fleet, args.clients, args.batch, args.seconds),
+            ),
             ("SBS-1 (TCP)", lambda: sbs.run(args.seconds)),
             ("CoT (UDP)", lambda: cot_path(cot_port, args.seconds)),
             (
@@ -424,26 +452,30 @@ def run(args: argparse.Namespace, fleet: Fleet, url: str, tmp: Path) -> int:
             ),
         ):
             print(f"{name} for {args.seconds:g} s ...", flush=True)
-            cpu0, pg0, t0 = server.cpu_seconds(), postgres_cpu(database), time.time()
+            cpu0, pg0, t0 = sum(x.cpu_seconds() for x in servers), postgres_cpu(database), time.time()
             results[name] = path()
             took = max(1e-9, time.time() - t0)
             pg1 = postgres_cpu(database)
             own = 0.0
             if name.startswith("baseline"):  # the bench process writes: its CPU stands for the server's
                 own = results[name].pop("cpu")
-            results[name]["server_cpu"] = (server.cpu_seconds() - cpu0 + own) / took
+            results[name]["server_cpu"] = (sum(x.cpu_seconds() for x in servers) - cpu0 + own) / took
             results[name]["pg_cpu"] = (pg1[0] - pg0[0]) / took
             results[name]["pg_shared_cpu"] = (pg1[1] - pg0[1]) / took
             periods[name] = beats.gaps(t0, time.time())
         count = SqlTracks(db).__len__()
     finally:
         beats.stop.set()
-        server.stop()
+        for one in servers:
+            one.stop()
         db.close()
         watch_store.close()
     load = os.getloadavg()
     base = results["baseline: SqlTracks.ingest in process"]["rate"]
-    print(f"\nreports/s sustained per path, {args.backend}, {count:,} tracks in the picture at the end")
+    print(
+        f"\nreports/s sustained per path, {args.backend}, {args.processes} server process(es), "
+        f"{count:,} tracks in the picture at the end"
+    )
     print(
         f"(machine load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores: "
         "a shared, busy machine inflates every figure)"

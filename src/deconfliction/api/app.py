@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -100,6 +102,21 @@ async def _rounds_forever(rt: Runtime, sender: Sender) -> None:
         await asyncio.sleep(ESCALATION_EVERY_S)
 
 
+SWITCH_INTERVAL_S = 0.0005
+"""How long a thread may keep the interpreter while another waits for it (Python's default: 5 ms). The
+detection cycle's thread hands it back at every NumPy call and database read, and under a full ingest waited
+up to 5 ms each time to get it again: at 100,000 tracks its 1 s period stretched to 1.3-1.9 s. At 0.5 ms the
+period holds (bench/ingest.py, docs/tactical.md)."""
+
+
+GC_THRESHOLDS = (50_000, 20, 100)
+"""When Python's cyclic garbage collector runs (its defaults: 700, 10, 10). A batch of 5,000 position reports
+is tens of thousands of objects alive for a few milliseconds: at the default they were promoted to the
+oldest generation and set off two full passes a second over the whole process under a full ingest (85 ms
+each, every thread stopped: measured with ``gc.callbacks``). The service makes little cyclic garbage; the
+memory this keeps waiting is small."""
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """An app over ``runtime`` if given (tests), else over a store opened from ``settings``."""
     settings = settings or Settings.from_env()
@@ -107,6 +124,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
+        if owned:  # a server process of its own (tests keep the interpreter's defaults)
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
+            gc.set_threshold(*GC_THRESHOLDS)
         if runtime is None:
             store = open_store(
                 settings.database_url,
