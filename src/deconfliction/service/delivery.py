@@ -167,6 +167,9 @@ def _send(sender: Sender, e: Endpoint, d: Delivery, rt: Runtime) -> None:
 
 def run_deliveries(rt: Runtime, sender: Sender, limit: int = 50) -> tuple[int, int]:
     """One round: claim what is due, send it, record the outcomes. Returns (delivered, failed)."""
+    with rt.store.read() as tx:  # most rounds have nothing to do: they leave the serialised write alone
+        if not tx.deliveries.due(rt.clock(), 1):
+            return 0, 0
     with rt.store.write() as tx:
         now = rt.clock()
         due = tx.deliveries.due(now, limit)
@@ -186,6 +189,8 @@ def run_deliveries(rt: Runtime, sender: Sender, limit: int = 50) -> tuple[int, i
             except Exception as exc:  # any failure of the receiver is a failed attempt, recorded
                 error = f"{type(exc).__name__}: {exc}"
         outcomes.append((d, error))
+    if not outcomes:  # claimed by another process between the look and the write
+        return 0, 0
     with after_commit(), rt.store.write() as tx:
         now = rt.clock()
         for d, error in outcomes:

@@ -46,7 +46,7 @@ from deconfliction.domain.notification import (
     take_over,
 )
 from deconfliction.domain.party import Party, Role
-from deconfliction.domain.site import revalidation_due
+from deconfliction.domain.site import ProtectedSite, revalidation_due
 from deconfliction.domain.tactical import NO_PARTY, Alert, AlertChange, AlertKind
 from deconfliction.domain.unit import escalation_ladder
 from deconfliction.domain.volume import format_time
@@ -400,6 +400,9 @@ def get_contacts(rt: Runtime, actor: Party) -> tuple[Contact, ...]:
 def run_escalations(rt: Runtime, limit: int = 100) -> int:
     """Take every escalation step now due, once: the next contact of the ladder with a fresh deadline, or
     past the last contact the coordinators (each gets a notification of its own). Returns the steps."""
+    with rt.store.read() as tx:  # most rounds have nothing to do: they leave the serialised write alone
+        if not tx.notifications.escalations_due(rt.clock(), 1):
+            return 0
     with after_commit(), rt.store.write() as tx:
         now = rt.clock()
         due = tx.notifications.escalations_due(now, limit)
@@ -613,17 +616,13 @@ def _notify_undeclared_in(tx: Transaction, rt: Runtime, change: AlertChange, now
 def flag_expired_sites(rt: Runtime) -> int:
     """Tell each owner once per site version that a protected site is past its valid_until: it stays
     protected until the owner withdraws it, but must be revalidated (its coordinates checked again)."""
+    with rt.store.read() as tx:  # most rounds have nothing to do: they leave the serialised write alone
+        if not _unflagged_sites(tx, rt.clock()):
+            return 0
     flagged = 0
     with rt.store.write() as tx:
         now = rt.clock()
-        sites, after = [], None
-        while batch := tx.sites.list(active=True, after=after, limit=500):
-            sites += batch
-            after = batch[-1].id
-        for site in revalidation_due(sites, now):
-            told = tx.notifications.about(site.owner_id, "site.revalidation_due", site.id)
-            if any(n.body.get("version") == site.version for n in told):
-                continue
+        for site in _unflagged_sites(tx, now):
             body = {
                 "site": site.id,
                 "name": site.name,
@@ -654,6 +653,22 @@ def flag_expired_sites(rt: Runtime) -> int:
             enqueue(tx, rt, n)
             flagged += 1
     return flagged
+
+
+def _unflagged_sites(tx: Transaction, now: datetime) -> list[ProtectedSite]:
+    """The active sites past their valid_until whose owner was not told yet about their current version."""
+    sites, after = [], None
+    while batch := tx.sites.list(active=True, after=after, limit=500):
+        sites += batch
+        after = batch[-1].id
+    return [
+        site
+        for site in revalidation_due(sites, now)
+        if not any(
+            n.body.get("version") == site.version
+            for n in tx.notifications.about(site.owner_id, "site.revalidation_due", site.id)
+        )
+    ]
 
 
 def notification_view(n: Notification) -> wire.Notification:
