@@ -18,8 +18,8 @@ from deconfliction.domain.operation import LIVE_STATES, Operation, OperationStat
 from deconfliction.domain.policy import OperationKind
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.store.ports import CandidateQuery, chunks
-from deconfliction.store.sql.base import Repo, from_us, to_us
-from deconfliction.store.sql.index import boxes_meet, bucket, candidate_sql, hull, query_keys
+from deconfliction.store.sql.base import POSTGRES, Repo, from_us, to_us
+from deconfliction.store.sql.index import boxes_meet, bucket, candidate_sql, candidate_sql_named, hull, query_keys
 
 
 def _volume_row(op_id: str, idx: int, v: Volume4D) -> tuple[Any, ...]:
@@ -241,24 +241,42 @@ class SqlOperations(Repo):
         has_alt = query.alt_lo is not None and query.alt_hi is not None
         # Pad to a few fixed sizes (ids are never negative) so that the statement text repeats and the
         # backend reuses its compiled plan instead of parsing a new statement for every query.
-        n_ranges, n_points = bucket(len(ranges), 4), bucket(len(points), 32)
+        n_ranges = bucket(len(ranges), 4)
         ranges = ranges + [(-1, -1)] * (n_ranges - len(ranges))
-        points = points + [-1] * (n_points - len(points))
-        fparams: list[Any] = [to_us(query.end), to_us(query.start)]
-        if has_alt:
-            fparams += [query.alt_hi, query.alt_lo]
         # the rows' boxes against the hull of the query's: a superset of what meets (checked below, box
         # by box), narrow enough that the join reads the geometry of few rows besides the candidates
         q_lon_lo, q_lat_lo, q_lon_hi, q_lat_hi = hull(query.boxes)
-        fparams += [q_lon_hi, q_lon_lo, q_lat_hi, q_lat_lo]
-        params: list[Any] = []
-        for lo, hi in ranges:
-            params += [lo, hi, *fparams]
-        params += [*points, *fparams]
+        if self._d is POSTGRES:
+            named: dict[str, Any] = {
+                "t_end": to_us(query.end),
+                "t_start": to_us(query.start),
+                "alt_hi": query.alt_hi,
+                "alt_lo": query.alt_lo,
+                "lon_hi": q_lon_hi,
+                "lon_lo": q_lon_lo,
+                "lat_hi": q_lat_hi,
+                "lat_lo": q_lat_lo,
+                "points": points,
+            }
+            for i, (lo, hi) in enumerate(ranges):
+                named[f"lo{i}"], named[f"hi{i}"] = lo, hi
+            found = self._cur.execute(candidate_sql_named(n_ranges, has_alt), named).fetchall()
+        else:
+            n_points = bucket(len(points), 32)
+            points = points + [-1] * (n_points - len(points))
+            fparams: list[Any] = [to_us(query.end), to_us(query.start)]
+            if has_alt:
+                fparams += [query.alt_hi, query.alt_lo]
+            fparams += [q_lon_hi, q_lon_lo, q_lat_hi, q_lat_lo]
+            params: list[Any] = []
+            for lo, hi in ranges:
+                params += [lo, hi, *fparams]
+            params += [*points, *fparams]
+            found = self._exec(candidate_sql(n_ranges, n_points, has_alt), params).fetchall()
         # The cells are up to a few times larger than what they hold and a hull is larger than its boxes:
         # drop the rows whose own boxes miss the query's before parsing any geometry.
         rows = []
-        for r in self._exec(candidate_sql(n_ranges, n_points, has_alt), params).fetchall():
+        for r in found:
             boxes = orjson.loads(r["boxes"])
             if boxes_meet(boxes, query.boxes):
                 rows.append((r, boxes))
