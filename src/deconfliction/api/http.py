@@ -34,15 +34,16 @@ from deconfliction.errors import (
     PreconditionRequired,
     SignatureInvalid,
     SignatureReplayed,
+    SignatureRequired,
 )
-from deconfliction.service.api_keys import check_active
+from deconfliction.service.api_keys import check_active, check_active_in
 from deconfliction.service.certificates import NOT_BOUND, party_of_certificate
 from deconfliction.service.exercise import real_now
 from deconfliction.service.guard import guarded, party_scope, record_failure, refuse_if_locked
 from deconfliction.service.operations import Idempotency
 from deconfliction.service.parties import party_of_key
 from deconfliction.service.runtime import Runtime
-from deconfliction.service.signing import accept_signature_alone, require_signature
+from deconfliction.service.signing import accept_signature_alone, require_signature, require_signature_in
 from deconfliction.store.ports import StoredResponse
 
 T = TypeVar("T")
@@ -112,17 +113,34 @@ async def bearer_key(
 
 
 def _unsigned_writer(rt: Runtime, caller: Caller) -> Party:
-    party = _party(rt, caller)
-    require_signature(rt, party)
+    """The caller of an unsigned write, refused if its party signs (``require_signature``). A key verified
+    recently is checked still valid and the signature rule applied in one read, not two."""
+    checked: list[SignatureRequired | None] = []
+
+    def recheck(digest: str, party: Party) -> None:
+        with rt.store.read() as tx:
+            check_active_in(tx, rt, digest)  # first: a revoked key is told so, whatever its party signs
+            try:
+                require_signature_in(tx, party)
+            except SignatureRequired as exc:  # raised below: the key itself stays known (cached)
+                checked.append(exc)
+                return
+        checked.append(None)
+
+    party = _party(rt, caller, recheck)
+    if not checked:
+        require_signature(rt, party)
+    elif checked[0] is not None:
+        raise checked[0]
     return party
 
 
 KeyDep = Annotated[str, Depends(bearer_key)]
 
 
-def _party(rt: Runtime, key: str) -> Party:
-    """The caller's party: a key verified recently is not checked again; an unknown one counts against
-    the address."""
+def _party(rt: Runtime, key: str, recheck: Callable[[str, Party], None] | None = None) -> Party:
+    """The caller's party: a key verified recently is not looked up again, only checked still valid
+    (``recheck``, by default ``check_active``); an unknown one counts against the address."""
     address = getattr(key, "address", None)
     if isinstance(key, CertificateCaller):  # never cached: a revoked binding ends at once
         return guarded(rt, "certificate", address, lambda tx: party_of_certificate(tx, key), NOT_BOUND)
@@ -131,7 +149,8 @@ def _party(rt: Runtime, key: str) -> Party:
         lambda: guarded(
             rt, "api_key", address, lambda tx: party_of_key(tx, key, real_now(rt)), "this API key is not valid"
         ),
-        lambda digest: check_active(rt, digest),  # a key revoked or expired since it was cached ends at once
+        # a key revoked or expired since it was cached ends at once
+        recheck or (lambda digest, _party: check_active(rt, digest)),
     )
 
 

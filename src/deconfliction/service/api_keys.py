@@ -127,7 +127,12 @@ def check_active(rt: Runtime, key_hash: str) -> None:
     """On every request, also for a key verified recently: a party's key that was revoked or expired
     since is refused (401). A unit's key is not a party's key (units have their own, service/units.py)."""
     with rt.store.read() as tx:
-        key = tx.api_keys.by_hash(key_hash)
+        check_active_in(tx, rt, key_hash)
+
+
+def check_active_in(tx: Transaction, rt: Runtime, key_hash: str) -> None:
+    """``check_active`` inside a transaction the caller holds."""
+    key = tx.api_keys.by_hash(key_hash)
     if key is None:
         return
     if key.revoked_at is not None:

@@ -72,17 +72,19 @@ class KeyCache:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, Party]] = {}
 
-    def party(self, api_key: str, look_up: Callable[[], Party], recheck: Callable[[str], None] | None = None) -> Party:
-        """The party of ``api_key``: from the cache while fresh (after ``recheck(sha256 hex)``, which
-        raises for a key no longer valid), else ``look_up()`` (which raises for a wrong key; nothing is
-        cached then)."""
+    def party(
+        self, api_key: str, look_up: Callable[[], Party], recheck: Callable[[str, Party], None] | None = None
+    ) -> Party:
+        """The party of ``api_key``: from the cache while fresh (after ``recheck(sha256 hex, party)``,
+        which raises for a key no longer valid), else ``look_up()`` (which raises for a wrong key; nothing
+        is cached then)."""
         digest = hashlib.sha256(api_key.encode("utf-8")).hexdigest()
         now = time.monotonic()
         hit = self._entries.get(digest)
         if hit is not None and now - hit[0] < self.ttl_s:
             if recheck is not None:
                 try:
-                    recheck(digest)
+                    recheck(digest, hit[1])
                 except Exception:
                     with self._lock:
                         self._entries.pop(digest, None)

@@ -144,8 +144,13 @@ def require_signature(rt: Runtime, actor: Party) -> None:
     """An unsigned write: refused (401 ``signature_required``) when the party has an active key. Every
     write route passes here before its body is read (api/http.py): the one rule, in one place."""
     with rt.store.read() as tx:
-        if any(k.active for k in tx.party_keys.for_party(actor.id)):
-            raise SignatureRequired("this party has a signing key, so its writes must be signed")
+        require_signature_in(tx, actor)
+
+
+def require_signature_in(tx: Transaction, actor: Party) -> None:
+    """``require_signature`` inside a transaction the caller holds."""
+    if any(k.active for k in tx.party_keys.for_party(actor.id)):
+        raise SignatureRequired("this party has a signing key, so its writes must be signed")
 
 
 def accept_signature_alone(rt: Runtime, actor: Party, signed: SignedRequest) -> None:
