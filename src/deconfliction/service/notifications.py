@@ -405,9 +405,7 @@ def run_escalations(rt: Runtime, limit: int = 100) -> int:
             return 0
     with after_commit(), rt.store.write() as tx:
         now = rt.clock()
-        due = tx.notifications.escalations_due(now, limit)
-        if not due:
-            return 0
+        due = tx.notifications.escalations_due(now, limit)  # (none: another process took them meanwhile)
         coordinators = [p for p in tx.parties.list(limit=100_000) if p.role is Role.COORDINATOR]
         for n in due:
             ladder = ladder_for(tx, n)
