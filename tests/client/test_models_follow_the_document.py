@@ -39,6 +39,8 @@ PAIRS: dict[type, str] = {
     m.Unit: "Unit",
     m.UnitKey: "UnitKey",
     m.PartyCreated: "PartyCreated",
+    m.ApiKey: "ApiKey",
+    m.ApiKeyChange: "ApiKeyRevoked",
     m.SigningKey: "SigningKey",
     m.KeyChange: "SigningKeyWrite",
     m.ServiceKey: "ServiceKey",
@@ -52,6 +54,7 @@ CLIENT_ONLY = {
     ("WriteResult", "replayed"): "from the Idempotent-Replayed header",
     ("Receipt", "extra"): "members a newer server may add, kept as they came",
     ("UnitKey", "api_key"): "from the api_key beside the key in POST /v1/units/{id}/keys",
+    ("ApiKeyChange", "secret"): "the api_key of POST /v1/api-keys (ApiKeyCreated), absent when revoked",
 }
 NOT_READ = {
     ("UnitKey", "active"): "the client tells an active key by revoked_at",
