@@ -106,7 +106,7 @@ SWITCH_INTERVAL_S = 0.0005
 """How long a thread may keep the interpreter while another waits for it (Python's default: 5 ms). The
 detection cycle's thread hands it back at every NumPy call and database read, and under a full ingest waited
 up to 5 ms each time to get it again: at 100,000 tracks its 1 s period stretched to 1.3-1.9 s. At 0.5 ms the
-period holds (bench/ingest.py, docs/tactical.md)."""
+period holds (bench/ingest.py, docs/operations.md)."""
 
 
 GC_THRESHOLDS = (50_000, 20, 100)

@@ -18,7 +18,7 @@ from deconfliction.domain.operation import LIVE_STATES, Operation, OperationStat
 from deconfliction.domain.policy import OperationKind
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.store.ports import CandidateQuery, chunks
-from deconfliction.store.sql.base import POSTGRES, Repo, from_us, to_us
+from deconfliction.store.sql.base import Repo, from_us, to_us
 from deconfliction.store.sql.index import boxes_meet, bucket, candidate_sql, candidate_sql_named, hull, query_keys
 
 
@@ -246,7 +246,7 @@ class SqlOperations(Repo):
         # the rows' boxes against the hull of the query's: a superset of what meets (checked below, box
         # by box), narrow enough that the join reads the geometry of few rows besides the candidates
         q_lon_lo, q_lat_lo, q_lon_hi, q_lat_hi = hull(query.boxes)
-        if self._d is POSTGRES:
+        if self._d.name == "postgresql":  # named parameters (candidate_sql_named)
             named: dict[str, Any] = {
                 "t_end": to_us(query.end),
                 "t_start": to_us(query.start),
