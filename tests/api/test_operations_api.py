@@ -551,8 +551,11 @@ def test_an_unsigned_write_checks_its_key_once(
 
     _, key = parties["alpha"]
     checks = []
-    real = http.check_active
+    real, real_in = http.check_active, http.check_active_in
     monkeypatch.setattr(http, "check_active", lambda rt, digest: checks.append(digest) or real(rt, digest))
+    monkeypatch.setattr(  # an unsigned write's recheck, in the read of its signature rule
+        http, "check_active_in", lambda tx, rt, digest: checks.append(digest) or real_in(tx, rt, digest)
+    )
     for n in range(3):
         r = client.post("/v1/operations", json=body(volume_json(square(10 + n, 10))), headers=auth(key))
         assert r.status_code == 201, r.text
