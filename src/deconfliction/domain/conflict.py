@@ -297,13 +297,19 @@ class Conflict:
 
     @once
     def region(self) -> BaseGeometry:
-        """The union of the encounters' regions (drawn once per record: every view reads it)."""
+        """The union of the encounters' regions (drawn once per record: every view reads it); of one
+        encounter, its region."""
+        if len(self.encounters) == 1:
+            return self.encounters[0].region
         return shapely.union_all(np.array([e.region for e in self.encounters], dtype=object))
 
     @once
     def region_geojson(self) -> dict[str, Any]:
         """``to_geojson(region)``, built once per record: the view of each side (and the ledger entry
-        that is that view) shows it. Shared by every reader, so never changed in place."""
+        that is that view) shows it. Shared by every reader, so never changed in place. Of one
+        encounter, the encounter's own (often built already, when the conflict was found)."""
+        if len(self.encounters) == 1:
+            return self.encounters[0].region_geojson
         return to_geojson(self.region)
 
     @property
@@ -347,7 +353,13 @@ def stays_expired(old: Conflict, updated: Conflict) -> bool:
 
 
 def _flip(e: Encounter) -> Encounter:
-    return replace(e, index_a=e.index_b, index_b=e.index_a, point_a=e.point_b, point_b=e.point_a)
+    """The encounter seen from the other side. The region is the same (each footprint's part near the
+    other), so one already drawn is kept rather than drawn again."""
+    flipped = replace(e, index_a=e.index_b, index_b=e.index_a, point_a=e.point_b, point_b=e.point_a)
+    for drawn in ("region", "region_geojson"):
+        if drawn in e.__dict__:
+            flipped.__dict__[drawn] = e.__dict__[drawn]
+    return flipped
 
 
 def reconcile(
