@@ -425,7 +425,7 @@ def load(out: Out, store: Store, url: str, theatre: Theatre, n: int, owners: lis
                 stored.add(op, code)
                 done += 1
             t1, c1 = time.perf_counter(), time.process_time()
-            with store.write() as tx:
+            with store.write(bulk=True) as tx:
                 tx.operations.add_many(batch)
             store_s += time.perf_counter() - t1
             store_cpu += time.process_time() - c1

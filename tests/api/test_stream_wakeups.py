@@ -41,8 +41,8 @@ class CountingStore:
         with self.inner.read() as tx:
             yield tx
 
-    def write(self) -> AbstractContextManager[Transaction]:
-        return self.inner.write()
+    def write(self, *, bulk: bool = False) -> AbstractContextManager[Transaction]:
+        return self.inner.write(bulk=bulk)
 
     def close(self) -> None:
         self.inner.close()

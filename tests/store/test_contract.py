@@ -131,6 +131,11 @@ class StoreContract:
             assert tx.parties.by_key_hash("nope") is None
             assert [p.name for p in tx.parties.list()] == ["alpha", "bravo", "cell"]
             assert [p.name for p in tx.parties.list(after="pt_alpha", limit=1)] == ["bravo"]
+            assert tx.parties.get_many({"pt_cell", "pt_alpha", "pt_nobody"}) == {
+                "pt_alpha": party("alpha"),
+                "pt_cell": party("cell", Role.COORDINATOR),
+            }
+            assert tx.parties.get_many(()) == {}
 
     def test_units_and_their_keys(self, seeded: Store) -> None:
         from deconfliction.domain.notification import Contact
@@ -760,6 +765,17 @@ class StoreContract:
             assert [o.id for o in found] == ["op_a", "op_c"]
             assert found[0] == tx.operations.get("op_a")
             assert tx.operations.get_many(()) == []
+
+    def test_historical_names_the_historical_records_among_the_ids(self, seeded: Store) -> None:
+        with seeded.write() as tx:
+            tx.operations.add(operation("op_live", "pt_alpha"))
+            tx.operations.add(replace(operation("op_past", "pt_alpha"), historical=True))
+            tx.operations.add(replace(operation("op_past2", "pt_bravo"), historical=True))
+        with seeded.read() as tx:
+            assert tx.operations.historical({"op_live", "op_past", "op_none"}) == {"op_past"}
+            assert tx.operations.historical(["op_past2", "op_past"]) == {"op_past", "op_past2"}
+            assert tx.operations.historical({"op_live"}) == set()
+            assert tx.operations.historical(()) == set()
 
     def test_events_form_a_hash_chain_ending_at_the_head(self, store: Store) -> None:
         with store.read() as tx:

@@ -19,13 +19,9 @@ DEFAULT_STATES = (ConflictState.OPEN, ConflictState.RESOLVED)
 
 
 def party_names(tx: Transaction, conflicts: Iterable[Conflict]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for c in conflicts:
-        for pid in (c.party_a, c.party_b):
-            if pid not in names:
-                p = tx.parties.get(pid)
-                names[pid] = p.name if p else pid
-    return names
+    ids = {pid for c in conflicts for pid in (c.party_a, c.party_b)}
+    found = tx.parties.get_many(ids) if ids else {}
+    return {pid: found[pid].name if pid in found else pid for pid in ids}
 
 
 def _unit_may_see(tx: Transaction, actor: Party, c: Conflict) -> bool:

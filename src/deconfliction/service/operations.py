@@ -289,7 +289,7 @@ def apply_change(
             findings = refind(tx, rt.policy, new, prefound)
         else:
             findings = find_conflicts(tx, rt.policy, new)
-        historical = historical_among(tx, [f.operation_b for f in findings])
+        historical = tx.operations.historical([f.operation_b for f in findings])
         changed = reconcile(new, findings, existing, now=now, new_id=lambda: rt.ids.new_id("cf"), historical=historical)
     else:
         changed = _retoken(new, existing, now)
@@ -337,11 +337,6 @@ def apply_change(
             other = c.party_b if side == c.party_a else c.party_a
             notify_conflict(tx, rt, c, side, seq, kind, names.get(other), view.unit)
     return OperationResult(new, open_after, changed, names, tx.events.head(), told)
-
-
-def historical_among(tx: Transaction, op_ids: Collection[str]) -> set[str]:
-    """Which of these operations are historical records."""
-    return {i for i in op_ids if (o := tx.operations.get(i)) is not None and o.historical}
 
 
 def volume_windows(volumes: tuple[Volume4D, ...], prefix: str = "volumes") -> list[tuple[str, TimeWindow]]:

@@ -110,6 +110,9 @@ class PartyKey:
 class Parties(Protocol):
     def add(self, party: Party, key_hash: str) -> None: ...
     def get(self, party_id: str) -> Party | None: ...
+    def get_many(self, party_ids: Collection[str]) -> dict[str, Party]:
+        """The parties with these ids (those that exist), by id."""
+
     def by_name(self, name: str) -> Party | None: ...
     def by_key_hash(self, key_hash: str) -> Party | None: ...
     def list(self, *, after: str | None = None, limit: int = 100) -> builtins.list[Party]: ...
@@ -426,6 +429,9 @@ class Operations(Protocol):
     def unit_of(self, op_id: str) -> str | None:
         """The unit that declared an operation (None: none, or no such operation)."""
 
+    def historical(self, op_ids: Collection[str]) -> set[str]:
+        """Which of these operations are historical records (read without their volumes)."""
+
     def places(
         self, owner_id: str, *, exclude: str = "", limit: int = 500
     ) -> builtins.list[tuple[float, float, float]]:
@@ -600,8 +606,10 @@ class Store(Protocol):
         """Readers wait here for commits that ``Transaction.wake`` announced (store/wakeup.py)."""
 
     def read(self) -> AbstractContextManager[Transaction]: ...
-    def write(self) -> AbstractContextManager[Transaction]:
-        """A serialised read-write transaction; commits on normal exit, rolls back on an exception."""
+    def write(self, *, bulk: bool = False) -> AbstractContextManager[Transaction]:
+        """A serialised read-write transaction; commits on normal exit, rolls back on an exception.
+        ``bulk``: a load of many rows (``operations.add_many``), which PostgreSQL then copies in (COPY)
+        rather than sending its statements in a pipeline, as it does otherwise."""
 
     def close(self) -> None: ...
 

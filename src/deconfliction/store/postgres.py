@@ -10,8 +10,10 @@ own process's readers are woken right after the commit (store/wakeup.py).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from typing import Any
 
+from psycopg import Connection, Cursor, IsolationLevel
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -38,25 +40,46 @@ class PostgresStore:
             apply_migrations(cur, POSTGRES)
 
     @contextmanager
-    def write(self) -> Iterator[SqlTransaction]:
-        with self._pool.connection() as conn, conn.cursor() as cur:
-            cur.execute("SELECT last_seq FROM store_head WHERE id = 1 FOR UPDATE")
-            tx = SqlTransaction(cur, POSTGRES)
-            yield tx
-            if tx.woken:  # delivered by PostgreSQL when this commits, to the other processes' listeners
-                cur.execute(
-                    "SELECT pg_notify(%s, c) FROM unnest(%s::text[]) AS c",
-                    (PG_CHANNEL, self.wakeups.payloads(tx.woken)),
-                )
+    def write(self, *, bulk: bool = False) -> Iterator[SqlTransaction]:
+        with self._pool.connection() as conn:
+            conn.isolation_level, conn.read_only = None, None  # the server's default: READ COMMITTED
+            cur = _cursor(conn)
+            # pipelined: a statement whose result is not read (an INSERT, an UPDATE) is sent without
+            # waiting for its answer, so a write waits on the server only where it reads; an error surfaces
+            # at the next read or at the end, and rolls the whole write back as before. Not for a bulk load:
+            # COPY cannot run in a pipeline.
+            with nullcontext() if bulk else conn.pipeline():
+                tx = SqlTransaction(cur, POSTGRES)
+                tx.head.lock()  # the head row, locked FOR UPDATE: writes are serialised from here
+                yield tx
+                tx.flush()
+                if tx.woken:  # delivered by PostgreSQL when this commits, to the other processes' listeners
+                    cur.execute(
+                        "SELECT pg_notify(%s, c) FROM unnest(%s::text[]) AS c",
+                        (PG_CHANNEL, self.wakeups.payloads(tx.woken)),
+                    )
         if tx.woken:  # committed: this process's readers at once, without the round trip
             self.wakeups.fire(tx.woken)
 
     @contextmanager
     def read(self) -> Iterator[SqlTransaction]:
-        with self._pool.connection() as conn, conn.cursor() as cur:
-            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield SqlTransaction(cur, POSTGRES)
+        with self._pool.connection() as conn:
+            # one snapshot, fixed by the first statement: psycopg begins with these settings in the BEGIN
+            # itself, one round trip fewer than a SET TRANSACTION after it
+            conn.isolation_level, conn.read_only = IsolationLevel.REPEATABLE_READ, True
+            yield SqlTransaction(_cursor(conn), POSTGRES)
 
     def close(self) -> None:
         self.wakeups.close()
         self._pool.close()
+
+
+def _cursor(conn: Connection[Any]) -> Cursor[Any]:
+    """The connection's one cursor, made once and used by every transaction on it: a psycopg cursor is
+    a small cycle of objects (its adapters refer back to it), so one per transaction is garbage for the
+    cycle collector to find, thousands a second on a busy server."""
+    cur = getattr(conn, "_deconfliction_cursor", None)
+    if cur is None or cur.closed:
+        cur = conn.cursor()
+        conn._deconfliction_cursor = cur  # type: ignore[attr-defined]
+    return cur

@@ -120,7 +120,7 @@ class SQLiteStore:
         conn.execute("COMMIT")
 
     @contextmanager
-    def write(self) -> Iterator[SqlTransaction]:
+    def write(self, *, bulk: bool = False) -> Iterator[SqlTransaction]:
         conn = self._writer
         with self._cond:
             self._waiting += 1
@@ -149,6 +149,7 @@ class SQLiteStore:
             tx = SqlTransaction(conn.cursor(), SQLITE)
             try:
                 yield tx
+                tx.flush()
             except BaseException as exc:
                 failure = exc
                 conn.execute("ROLLBACK TO write")

@@ -57,8 +57,49 @@ class Repo:
         return self._cur
 
     def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
+        if len(rows) == 1:  # psycopg's executemany enters and leaves a pipeline: dearer for one row
+            self._cur.execute(self._d.q(sql), rows[0])
+        elif rows:
             self._cur.executemany(self._d.q(sql), rows)
+
+
+class Head(Repo):
+    """The ``store_head`` row as one write transaction moves it: read once, on first use; the ledger's
+    head (``events.append``) and the notifications' counter (``notifications.next_seq``) move here, in
+    memory; ``flush`` writes what moved, with one statement, before the transaction commits (the store's
+    ``write`` calls it). Safe because a write transaction is serialised (SQLite: one writer; PostgreSQL:
+    the row locked FOR UPDATE when it began): nothing else moves the row until this one commits."""
+
+    def __init__(self, cur: Any, dialect: Dialect) -> None:
+        super().__init__(cur, dialect)
+        self.row: dict[str, Any] | None = None
+        self._moved = False
+
+    _SELECT = "SELECT last_seq, last_hash, deployment, last_notification FROM store_head WHERE id = 1"
+
+    def read(self) -> dict[str, Any]:
+        if self.row is None:
+            r = self._exec(self._SELECT).fetchone()
+            self.row = {k: r[k] for k in ("last_seq", "last_hash", "deployment", "last_notification")}
+        return self.row
+
+    def lock(self) -> None:
+        """Lock the row (PostgreSQL: the first statement of a write, which serialises writes across
+        processes) and read it with the same statement."""
+        r = self._exec(self._SELECT + " FOR UPDATE").fetchone()
+        self.row = {k: r[k] for k in ("last_seq", "last_hash", "deployment", "last_notification")}
+
+    def move(self, **values: Any) -> None:
+        self.read().update(values)
+        self._moved = True
+
+    def flush(self) -> None:
+        if self._moved and self.row is not None:
+            self._exec(
+                "UPDATE store_head SET last_seq = ?, last_hash = ?, last_notification = ? WHERE id = 1",
+                (self.row["last_seq"], self.row["last_hash"], self.row["last_notification"]),
+            )
+            self._moved = False
 
 
 def us_or_none(t: datetime | None) -> int | None:

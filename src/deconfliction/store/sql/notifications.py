@@ -11,7 +11,7 @@ import orjson
 
 from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint, EndpointKind
 from deconfliction.domain.notification import Contact, Notification, NotificationState
-from deconfliction.store.sql.base import Dialect, Repo, Row, from_us, to_us
+from deconfliction.store.sql.base import Dialect, Head, Repo, Row, from_us, to_us
 from deconfliction.store.wakeup import notifications_channel
 
 
@@ -21,9 +21,11 @@ class SqlNotifications(Repo):
         "acknowledged_by, step, escalations, at_coordinator, starts_at, superseded_by, unit_id"
     )
 
-    def __init__(self, cur: Any, dialect: Dialect, wake: Callable[[str], None]) -> None:
+    def __init__(self, cur: Any, dialect: Dialect, wake: Callable[[str], None], head: Head) -> None:
         super().__init__(cur, dialect)
         self._wake = wake
+        self._head = head
+        """The ``store_head`` row, shared with the ledger: the counter moves in memory (``Head``)."""
 
     @staticmethod
     def _row(r: Row) -> Notification:
@@ -49,14 +51,12 @@ class SqlNotifications(Repo):
         )
 
     def next_seq(self) -> int:
-        r = self._exec(
-            "UPDATE store_head SET last_notification = last_notification + 1 WHERE id = 1 RETURNING last_notification"
-        ).fetchone()
-        return int(r["last_notification"])
+        seq = int(self._head.read()["last_notification"]) + 1
+        self._head.move(last_notification=seq)
+        return seq
 
     def last_seq(self) -> int:
-        r = self._exec("SELECT last_notification FROM store_head WHERE id = 1").fetchone()
-        return int(r["last_notification"])
+        return int(self._head.read()["last_notification"])
 
     def add(self, n: Notification) -> None:
         self._exec(

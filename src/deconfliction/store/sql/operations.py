@@ -18,7 +18,7 @@ from deconfliction.domain.operation import LIVE_STATES, Operation, OperationStat
 from deconfliction.domain.policy import OperationKind
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.store.ports import CandidateQuery, chunks
-from deconfliction.store.sql.base import Repo, from_us, to_us
+from deconfliction.store.sql.base import Dialect, Repo, from_us, to_us
 from deconfliction.store.sql.index import boxes_meet, bucket, candidate_sql, candidate_sql_named, hull, query_keys
 
 
@@ -62,12 +62,19 @@ class SqlOperations(Repo):
     )
     _CELL_COLS = "cell, op_id, vol_idx, t_start, t_end, alt_lo, alt_hi, lon_lo, lat_lo, lon_hi, lat_hi"
 
+    def __init__(self, cur: Any, dialect: Dialect) -> None:
+        super().__init__(cur, dialect)
+        self._units: dict[str, str | None] = {}
+        """``unit_of`` of the operations this transaction wrote or looked up: only ``add`` and ``replace``
+        change an operation's unit, and they go through this object."""
+
     def add(self, op: Operation) -> None:
         self._exec(
             f"INSERT INTO operations ({self._OP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             self._op_row(op),
         )
         self._write_volumes(op)
+        self._units[op.id] = op.unit_id
 
     def add_many(self, ops: Sequence[Operation]) -> None:
         self._bulk("operations", self._OP_COLS, [self._op_row(op) for op in ops])
@@ -87,11 +94,13 @@ class SqlOperations(Repo):
         )
 
     def _bulk(self, table: str, cols: str, rows: builtins.list[tuple[Any, ...]]) -> None:
-        """Insert ``rows``: COPY on PostgreSQL (several times faster than row by row), one executemany
-        on SQLite (a prepared statement run per row inside the caller's transaction)."""
+        """Insert ``rows``: COPY on PostgreSQL in a bulk write (``Store.write(bulk=True)``; several times
+        faster than row by row), otherwise one executemany (a prepared statement run per row inside the
+        caller's transaction; pipelined on PostgreSQL)."""
         if not rows:
             return
-        if self._d.name == "postgresql":
+        # psycopg's pipeline status is PipelineStatus.OFF, 0, outside a pipeline
+        if self._d.name == "postgresql" and not self._cur.connection.pgconn.pipeline_status:
             with self._cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
@@ -118,6 +127,7 @@ class SqlOperations(Repo):
         self._exec("DELETE FROM volume_cells WHERE op_id = ?", (op.id,))
         self._exec("DELETE FROM volumes WHERE op_id = ?", (op.id,))
         self._write_volumes(op)
+        self._units[op.id] = op.unit_id
 
     @staticmethod
     def _op_row(op: Operation) -> tuple[Any, ...]:
@@ -233,8 +243,22 @@ class SqlOperations(Repo):
         ]
 
     def unit_of(self, op_id: str) -> str | None:
+        if op_id in self._units:
+            return self._units[op_id]
         r = self._exec("SELECT unit_id FROM operations WHERE id = ?", (op_id,)).fetchone()
-        return None if r is None else r["unit_id"]
+        unit = None if r is None else r["unit_id"]
+        if r is not None:
+            self._units[op_id] = unit
+        return unit
+
+    def historical(self, op_ids: Collection[str]) -> set[str]:
+        out: set[str] = set()
+        for part in chunks(sorted(op_ids), 500):
+            rows = self._exec(
+                f"SELECT id FROM operations WHERE id IN ({', '.join('?' for _ in part)}) AND historical = 1", part
+            ).fetchall()
+            out |= {str(r["id"]) for r in rows}
+        return out
 
     def candidates(self, query: CandidateQuery) -> builtins.list[Occupancy]:
         ranges, points = query_keys(query.boxes)

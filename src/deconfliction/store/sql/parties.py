@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Collection
 from datetime import datetime
 
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.signing import b64url, from_b64url
-from deconfliction.store.ports import ClientCertificate, PartyKey
+from deconfliction.store.ports import ClientCertificate, PartyKey, chunks
 from deconfliction.store.sql.base import Repo, Row, from_us, to_us
 
 
@@ -30,6 +31,15 @@ class SqlParties(Repo):
 
     def get(self, party_id: str) -> Party | None:
         return self._one("id", party_id)
+
+    def get_many(self, party_ids: Collection[str]) -> dict[str, Party]:
+        out: dict[str, Party] = {}
+        for part in chunks(sorted(party_ids), 500):
+            rows = self._exec(
+                f"SELECT {self._COLS} FROM parties WHERE id IN ({', '.join('?' for _ in part)})", part
+            ).fetchall()
+            out |= {r["id"]: self._row(r) for r in rows}
+        return out
 
     def by_name(self, name: str) -> Party | None:
         return self._one("name", name)
