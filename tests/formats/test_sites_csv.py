@@ -172,6 +172,8 @@ def test_unknown_column_suggests_the_known_one() -> None:
     [
         ("", "empty_file"),
         ("\n  \n", "empty_file"),
+        ('"', "empty_file"),  # a lone quote: one empty field, no column names (found by schemathesis)
+        ('"",  ""\n', "empty_file"),
         ("name,category,mgrs,radius_m,accuracy_m,valid_until\n", "no_rows"),
         (
             b"name,category,mgrs,radius_m,accuracy_m,valid_until\nH\xf4pital,hospital,37SDU00,1,1,2027-01-01\n",

@@ -160,7 +160,9 @@ def read_sites_csv(
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True))
     except csv.Error as e:
         return _file_error("invalid_csv", f"not a readable CSV file: {e}")
-    first = next(i for i, r in enumerate(records) if any(c.strip() for c in r))
+    first = next((i for i, r in enumerate(records) if any(c.strip() for c in r)), None)
+    if first is None:  # text on a line, but no field with any (a lone quote: one empty quoted field)
+        return _file_error("empty_file", "the file has no column names; the first row names the columns")
     header = [c.strip().lower() for c in records[first]]
     header_errors = _check_header(header)
     if header_errors:
