@@ -382,6 +382,18 @@ class StoreContract:
             c = tx.operations.candidates(query(40.05, 35.05))[0]
             assert (c.owner_id, c.kind, c.ovn) == ("pt_alpha", OperationKind.AIR, "ovn-op_here")
 
+    def test_candidates_leave_out_the_owner_asked(self, seeded: Store) -> None:
+        with seeded.write() as tx:
+            tx.operations.add(operation("op_a", "pt_alpha", 40.0, 35.0))
+            tx.operations.add(operation("op_b", "pt_bravo", 40.02, 35.02))
+        with seeded.read() as tx:
+            everyone = {c.operation_id for c in tx.operations.candidates(query(40.05, 35.05))}
+            assert everyone == {"op_a", "op_b"}
+            but_alpha = replace(query(40.05, 35.05), exclude_owner="pt_alpha")
+            assert {c.operation_id for c in tx.operations.candidates(but_alpha)} == {"op_b"}
+            but_bravo = replace(query(40.05, 35.05), exclude_owner="pt_bravo")
+            assert {c.operation_id for c in tx.operations.candidates(but_bravo)} == {"op_a"}
+
     def test_candidates_tiny_and_huge_footprints(self, seeded: Store) -> None:
         tiny = circle([40.05, 35.05], 5.0)
         huge = square(30.0, 30.0, 4.0)

@@ -153,7 +153,9 @@ def candidate_query(o: Occupancy, policy: SeparationPolicy) -> CandidateQuery:
         alt_lo = alt_hi = None
     else:
         alt_lo, alt_hi = o.altitude.lower_m - widest.vertical_m, o.altitude.upper_m + widest.vertical_m
-    return CandidateQuery(tuple(boxes), o.window.start - margin, o.window.end + margin, alt_lo, alt_hi)
+    return CandidateQuery(
+        tuple(boxes), o.window.start - margin, o.window.end + margin, alt_lo, alt_hi, exclude_owner=o.owner_id
+    )
 
 
 def find_conflicts(tx: Transaction, policy: SeparationPolicy, op: Operation) -> list[Finding]:

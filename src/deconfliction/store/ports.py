@@ -46,6 +46,9 @@ class CandidateQuery:
     end: datetime
     alt_lo: float | None
     alt_hi: float | None
+    exclude_owner: str = ""
+    """Leave out this party's volumes (a party's operations never conflict with each other: detection
+    asks without them, so the store neither sends nor parses them). Empty: every party's."""
 
 
 @dataclass(frozen=True)
@@ -440,8 +443,8 @@ class Operations(Protocol):
         declared things."""
 
     def candidates(self, query: CandidateQuery) -> builtins.list[Occupancy]:
-        """Volumes of live operations that the index cannot rule out. Never misses one that meets the
-        query; may return more."""
+        """Volumes of live operations that the index cannot rule out (but ``query.exclude_owner``'s).
+        Never misses one that meets the query; may return more."""
 
 
 class Conflicts(Protocol):

@@ -85,7 +85,7 @@ def candidate_sql_named(n_ranges: int, has_alt: bool) -> str:
         for i in range(n_ranges)
     ]
     selects.append(f"SELECT op_id, vol_idx FROM volume_cells WHERE cell = ANY(%(points)s::bigint[]) AND {filters}")
-    return _CANDIDATE_SELECT.format(cells=" UNION ".join(selects))
+    return _CANDIDATE_SELECT.format(cells=" UNION ".join(selects), owner="%(owner)s")
 
 
 _CANDIDATE_SELECT = (
@@ -93,7 +93,8 @@ _CANDIDATE_SELECT = (
     "v.center_lat, v.reach_m, v.boxes, v.t_start, v.t_end, v.alt_lo, v.alt_hi "
     "FROM ({cells}) c "
     "JOIN volumes v ON v.op_id = c.op_id AND v.vol_idx = c.vol_idx "
-    "JOIN operations o ON o.id = v.op_id"
+    "JOIN operations o ON o.id = v.op_id "
+    "WHERE o.owner_id <> {owner}"
 )
 
 
@@ -106,4 +107,4 @@ def candidate_sql(n_ranges: int, n_points: int, has_alt: bool) -> str:
     selects = [f"SELECT op_id, vol_idx FROM volume_cells WHERE cell BETWEEN ? AND ? AND {filters}"] * n_ranges
     marks = ", ".join("?" for _ in range(n_points))
     selects.append(f"SELECT op_id, vol_idx FROM volume_cells WHERE cell IN ({marks}) AND {filters}")
-    return _CANDIDATE_SELECT.format(cells=" UNION ".join(selects))
+    return _CANDIDATE_SELECT.format(cells=" UNION ".join(selects), owner="?")

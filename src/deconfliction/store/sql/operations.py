@@ -281,6 +281,7 @@ class SqlOperations(Repo):
                 "lat_hi": q_lat_hi,
                 "lat_lo": q_lat_lo,
                 "points": points,
+                "owner": query.exclude_owner,
             }
             for i, (lo, hi) in enumerate(ranges):
                 named[f"lo{i}"], named[f"hi{i}"] = lo, hi
@@ -295,7 +296,7 @@ class SqlOperations(Repo):
             params: list[Any] = []
             for lo, hi in ranges:
                 params += [lo, hi, *fparams]
-            params += [*points, *fparams]
+            params += [*points, *fparams, query.exclude_owner]
             found = self._exec(candidate_sql(n_ranges, n_points, has_alt), params).fetchall()
         # The cells are up to a few times larger than what they hold and a hull is larger than its boxes:
         # drop the rows whose own boxes miss the query's before parsing any geometry.
