@@ -450,9 +450,11 @@ class StoreContract:
                 made.append(replace(op, state=state, volumes=(*op.volumes, operation("x", "y", 50.0, 10.0).volumes[0])))
             return made
 
-        batch, single = ops("a"), ops("b")
-        with seeded.write() as tx:
+        batch, single, unbulked = ops("a"), ops("b"), ops("c")
+        with seeded.write(bulk=True) as tx:  # PostgreSQL: COPY
             tx.operations.add_many(batch)
+        with seeded.write() as tx:  # PostgreSQL: a pipelined write, where COPY cannot run
+            tx.operations.add_many(unbulked)
             for op in single:
                 tx.operations.add(op)
         queries = [
@@ -469,7 +471,8 @@ class StoreContract:
                 got = sorted((c.operation_id, c.index) for c in tx.operations.candidates(q))
                 by_batch = [(i[2:], n) for i, n in got if i.startswith("a_")]
                 by_add = [(i[2:], n) for i, n in got if i.startswith("b_")]
-                assert by_batch == by_add, q
+                by_unbulked = [(i[2:], n) for i, n in got if i.startswith("c_")]
+                assert by_batch == by_add == by_unbulked, q
             assert {c.operation_id for c in tx.operations.candidates(query(40.05, 35.05))} >= {"a_here", "a_tiny"}
             assert "a_gone" not in {c.operation_id for c in tx.operations.candidates(query(40.0, 35.0))}
             for a, b in zip(batch, single, strict=True):
@@ -825,6 +828,36 @@ class StoreContract:
             assert tx.operations.get("op_1") is None
             assert tx.events.after(0) == []
             assert not tx.operations.candidates(query(40.05, 35.05))
+
+    def test_a_write_whose_statement_fails_leaves_nothing(self, seeded: Store) -> None:
+        """A statement refused by the database (here a duplicate id) fails the write, and nothing of it
+        stays: not the rows before it, not its ledger entries, not the head (on PostgreSQL the write is
+        pipelined, so the error surfaces at the next read or at the end, never lost)."""
+        import sqlite3
+
+        import psycopg
+
+        with seeded.write() as tx:
+            tx.operations.add(operation("op_1", "pt_alpha"))
+        with seeded.read() as tx:
+            head = tx.events.head()
+
+        def refused_write() -> None:
+            with seeded.write() as tx:
+                tx.operations.add(operation("op_2", "pt_alpha", 41.0, 35.0))
+                tx.events.append(at=NOW, actor_id=None, type="x", subject_id="op_2", payload={})
+                tx.operations.add(operation("op_1", "pt_bravo"))  # the same id again
+                tx.notifications.next_seq()
+
+        with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
+            refused_write()
+        with seeded.read() as tx:
+            assert tx.operations.get("op_2") is None
+            assert tx.events.head() == head
+            assert tx.notifications.last_seq() == 0
+        with seeded.write() as tx:  # and the store writes on as before
+            tx.operations.add(operation("op_3", "pt_alpha", 42.0, 35.0))
+            assert tx.events.append(at=NOW, actor_id=None, type="x", subject_id="op_3", payload={}) == head[0] + 1
 
     def test_reads_do_not_see_uncommitted_writes(self, seeded: Store) -> None:
         in_write, release = threading.Event(), threading.Event()
