@@ -70,24 +70,26 @@ class Head(Repo):
     ``write`` calls it). Safe because a write transaction is serialised (SQLite: one writer; PostgreSQL:
     the row locked FOR UPDATE when it began): nothing else moves the row until this one commits."""
 
+    _COLUMNS = ("last_seq", "last_hash", "deployment", "last_notification")
+    _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM store_head WHERE id = 1"
+
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         super().__init__(cur, dialect)
         self.row: dict[str, Any] | None = None
         self._moved = False
 
-    _SELECT = "SELECT last_seq, last_hash, deployment, last_notification FROM store_head WHERE id = 1"
-
     def read(self) -> dict[str, Any]:
-        if self.row is None:
-            r = self._exec(self._SELECT).fetchone()
-            self.row = {k: r[k] for k in ("last_seq", "last_hash", "deployment", "last_notification")}
-        return self.row
+        return self.row if self.row is not None else self._take(self._SELECT)
 
     def lock(self) -> None:
         """Lock the row (PostgreSQL: the first statement of a write, which serialises writes across
         processes) and read it with the same statement."""
-        r = self._exec(self._SELECT + " FOR UPDATE").fetchone()
-        self.row = {k: r[k] for k in ("last_seq", "last_hash", "deployment", "last_notification")}
+        self._take(self._SELECT + " FOR UPDATE")
+
+    def _take(self, sql: str) -> dict[str, Any]:
+        r = self._exec(sql).fetchone()
+        self.row = {k: r[k] for k in self._COLUMNS}
+        return self.row
 
     def move(self, **values: Any) -> None:
         self.read().update(values)
