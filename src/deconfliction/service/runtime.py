@@ -41,10 +41,19 @@ def utcnow() -> datetime:
 
 class Ids:
     """Identifiers that sort by creation time (48-bit milliseconds + 80 random bits, Crockford base32,
-    as ULIDs), opaque tokens and API keys."""
+    as ULIDs), opaque tokens and API keys. Within one process the identifiers only grow, as in the ULID
+    specification's monotonic mode: one made in the same millisecond as the previous one (or while the
+    clock stepped back) is the previous one plus one, so that lists ordered by id keep creation order."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
 
     def new_id(self, prefix: str) -> str:
-        value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+        fresh = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+        with self._lock:
+            value = fresh if fresh >> 80 > self._last >> 80 else self._last + 1
+            self._last = value
         chars = []
         for _ in range(26):
             chars.append(_CROCKFORD[value & 31])
