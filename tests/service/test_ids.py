@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import threading
+import time
 
-from deconfliction.service import runtime
+import pytest
+
 from deconfliction.service.runtime import Ids
 
 
-def test_ids_made_in_one_millisecond_grow(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(runtime.time, "time", lambda: 1_800_000_000.0)  # the clock stands still
+def test_ids_made_in_one_millisecond_grow(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.0)  # the clock stands still
     ids = Ids()
     made = [ids.new_id("op") for _ in range(2000)]
     assert made == sorted(made) and len(set(made)) == len(made)
     assert all(len(i) == len("op_") + 26 for i in made)
 
 
-def test_ids_grow_when_the_clock_steps_back(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_ids_grow_when_the_clock_steps_back(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1_800_000_000.0]
-    monkeypatch.setattr(runtime.time, "time", lambda: now[0])
+    monkeypatch.setattr(time, "time", lambda: now[0])
     ids = Ids()
     before = ids.new_id("un")
     now[0] -= 5.0
