@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -440,15 +441,27 @@ class TacticalService:
         return report
 
     async def _run_cycles(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_at = loop.time()
-        while True:
+        """The periodic cycle, timed by a thread of its own rather than by the event loop: a feed's
+        reader or a burst of requests holds the loop for tens to hundreds of milliseconds (the SBS-1
+        path of bench/ingest.py started cycles 150-300 ms late when the loop timed them), and the
+        shared executor's threads may all be busy with writes."""
+        stop = threading.Event()
+        own = ThreadPoolExecutor(1, thread_name_prefix="tactical cycle")
+        try:
+            await asyncio.get_running_loop().run_in_executor(own, self._cycle_loop, stop)
+        finally:  # cancelled by ``stop``: the cycle under way ends, no other starts
+            stop.set()
+            await asyncio.to_thread(own.shutdown)
+
+    def _cycle_loop(self, stop: threading.Event) -> None:
+        next_at = time.monotonic()
+        while not stop.is_set():
             try:
-                await asyncio.to_thread(self._run_elected)  # an overrun is told to ``on_cycle``
+                self._run_elected()  # an overrun is told to ``on_cycle``
             except Exception:  # a failed cycle is logged; the next one runs
                 log.exception("tactical cycle failed")
-            next_at = max(next_at + self.cycle_s, loop.time())
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            next_at = max(next_at + self.cycle_s, time.monotonic())
+            stop.wait(max(0.0, next_at - time.monotonic()))
 
 
 def log_changes(change: AlertChange) -> None:
