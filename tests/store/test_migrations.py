@@ -313,3 +313,52 @@ def test_an_early_database_upgrades_through_the_data_steps_of_its_migrations(db:
         store.close()
     cells = db.rows("SELECT lon_lo, lat_lo, lon_hi, lat_hi FROM volume_cells")
     assert cells == [{"lon_lo": 40.0, "lat_lo": 34.5, "lon_hi": 41.25, "lat_hi": 35.25}]
+
+
+def test_tracks_stored_before_their_numbers_are_numbered_and_read_by_the_cycle(db: Database) -> None:
+    """A database at migration 27 with live tracks: migration 28 numbers each of them (data step), so that
+    the elected cycle's picture, read by numbers, holds exactly what a full read returns, before and after
+    newer reports; the epoch moved, so a picture of before is read whole again."""
+    from datetime import UTC, datetime, timedelta
+
+    from deconfliction.domain.tactical import PositionReport
+    from deconfliction.store.tactical import SqlTracks, open_tactical_db
+
+    t0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+
+    def early(cur: Any) -> None:
+        old_runner(cur, db.dialect, upto=27)
+        for k in range(30):
+            cur.execute(
+                db.dialect.q(
+                    "INSERT INTO tactical_tracks (party_id, track_id, t, lat, lon, alt, gs, trk, vs, callsign, "
+                    "source, affiliation, reporter, seq) VALUES (?, ?, ?, 45, 7, 3000, 100, 90, 0, ?, 'api', "
+                    "'party', NULL, 1)"
+                ),
+                ("pt_old", f"T{k}", t0.timestamp() - k * 0.1, f"CS{k}"),
+            )
+        cur.execute("UPDATE tactical_changes SET seq = 1, epoch = 5 WHERE id = 1")
+
+    db.run(early)
+    store = open_store(db.url)
+    tdb = open_tactical_db(store)
+    assert tdb is not None
+    try:
+        numbers = db.rows("SELECT track_no FROM tactical_tracks")
+        assert sorted(r["track_no"] for r in numbers) == list(range(1, 31))
+        assert db.rows("SELECT epoch FROM tactical_changes") == [{"epoch": 6}]
+        tracks = SqlTracks(tdb)
+        assert len(tracks.cycle_snapshot(t0)) == 30
+        later = t0 + timedelta(seconds=1)
+        moved = [PositionReport("pt_old", f"T{k}", later, 46.0, 7.0, 3000.0, 100.0, 90.0) for k in range(0, 40, 2)]
+        tracks.ingest(moved, later)
+        picture, full = tracks.cycle_snapshot(later), tracks.snapshot(later)
+        assert len(picture) == 35  # five of them new
+        assert sorted(zip(picture.keys, picture.columns["lat"].tolist(), picture.callsigns, strict=True)) == sorted(
+            zip(full.keys, full.columns["lat"].tolist(), full.callsigns, strict=True)
+        )
+        new_numbers = db.rows("SELECT track_no FROM tactical_tracks WHERE track_id IN ('T30', 'T32')")
+        assert all(r["track_no"] >= 2**24 for r in new_numbers)  # a batch's own numbers, above the data step's
+    finally:
+        tdb.close()
+        store.close()

@@ -83,7 +83,7 @@ def test_positions_are_unlogged_and_rewritten_in_place_on_postgresql(postgres_ur
         later = T + timedelta(seconds=1)
         moved = reports("HOT", 50, later, lat=46.0)
         with d.write() as cur:  # the upsert of newer reports, and what it did, in one transaction
-            written = tracks._upsert(cur, [(*tracks_row(r), 10**9) for r in moved])
+            written = tracks._upsert(cur, [(*tracks_row(r), 10**9, n) for n, r in enumerate(moved)])
             cur.execute(
                 "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'tactical_tracks'"
             )

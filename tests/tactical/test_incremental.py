@@ -117,14 +117,25 @@ def test_a_changed_row_alone_is_read(dbs: tuple[TacticalDb, TacticalDb]) -> None
     first = cycle.cycle_snapshot(T)
     assert len(first) > 100
     now = T + timedelta(seconds=1)
-    moved = PositionReport("alpha", "T1", now, 45.0, 7.0, 3000.0, 100.0, 90.0)
+    other.ingest([PositionReport("alpha", "T1", now, 45.0, 7.0, 3000.0, 100.0, 90.0, callsign="OLD1")], now)
+    cycle.cycle_snapshot(now)  # (its source or callsign may have changed: read with its text)
+    now += timedelta(seconds=1)
+    moved = PositionReport("alpha", "T1", now, 45.1, 7.0, 3000.0, 100.0, 90.0)  # the same text (callsign kept)
     other.ingest([moved], now)
-    read: list[int] = []
-    apply = cycle.picture.apply
-    cycle.picture.apply = lambda got, seq: (read.append(len(got)), apply(got, seq))[1]  # type: ignore[method-assign]
+    numbers: list[int] = []
+    texts: list[int] = []
+    apply_numbers, apply_texts = cycle.picture.apply_numbers, cycle.picture.apply_texts
+    cycle.picture.apply_numbers = lambda nos, got, seq: (numbers.append(len(nos)), apply_numbers(nos, got, seq))[1]  # type: ignore[method-assign]
+    cycle.picture.apply_texts = lambda got: (texts.append(len(got)), apply_texts(got))[1]  # type: ignore[method-assign]
     second = cycle.cycle_snapshot(now)
-    assert read == [1]
+    assert numbers == [1] and texts == []  # its numbers alone: its callsign, source... did not change
     assert rows(second) == rows(cycle.snapshot(now))
+    renamed = PositionReport("alpha", "T1", now + timedelta(seconds=1), 45.0, 7.0, 3000.0, 100.0, 90.0, callsign="NEW1")
+    other.ingest([renamed], now + timedelta(seconds=1))
+    third = cycle.cycle_snapshot(now + timedelta(seconds=1))
+    assert numbers == [1, 1] and texts == [1]  # a changed callsign: its text too
+    assert rows(third) == rows(cycle.snapshot(now + timedelta(seconds=1)))
+    assert third.callsigns[third.keys.index(("alpha", "T1"))] == "NEW1"
 
 
 def replace_time(r: PositionReport, t: datetime) -> PositionReport:

@@ -109,3 +109,14 @@ def ephemeral_positions(cur: Any, dialect: Dialect) -> int:
     for stmt in statements:
         cur.execute(stmt)
     return len(statements)
+
+
+@after("0028_tactical_track_numbers")
+def number_tracks(cur: Any, dialect: Dialect) -> int:
+    """Each stored track row its own number, 1, 2, ... in key order (a batch's numbers start at 2^24:
+    migration 0028); returns how many."""
+    cur.execute("SELECT party_id, track_id FROM tactical_tracks ORDER BY party_id, track_id")
+    keys = [(n + 1, r["party_id"], r["track_id"]) for n, r in enumerate(cur.fetchall())]
+    if keys:
+        cur.executemany(dialect.q("UPDATE tactical_tracks SET track_no = ? WHERE party_id = ? AND track_id = ?"), keys)
+    return len(keys)
