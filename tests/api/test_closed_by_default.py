@@ -5,6 +5,7 @@ and many slow connections at once do not stop the service from answering."""
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -125,6 +126,35 @@ def test_many_slow_clients_do_not_stop_the_service_and_are_cut_off(server: Serve
         for s in slow_headers + slow_bodies:
             with contextlib.suppress(OSError):
                 s.close()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET /v1/health HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\x01b\r\n\r\n",  # a control character
+        b"POST /v1/deliveries/d 1/replay HTTP/1.1\r\nHost: x\r\n\r\n",  # a space in the path
+        b"NOT HTTP AT ALL\r\n\r\n",
+    ],
+)
+def test_bytes_that_are_not_http_get_a_problem_document(server: Server, raw: bytes) -> None:
+    """Refused by the HTTP parser before the application sees them, and answered as every other error
+    (schemathesis found uvicorn's plain-text answer: the document declares problem+json)."""
+    with socket.create_connection(("127.0.0.1", server.port)) as s:
+        s.settimeout(10)
+        s.sendall(raw)
+        answer = b""
+        while chunk := s.recv(4096):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    assert lines[0] == "HTTP/1.1 400 Bad Request"
+    assert headers["content-type"] == "application/problem+json"
+    assert int(headers["content-length"]) == len(body)
+    problem = json.loads(body)
+    assert (problem["status"], problem["code"]) == (400, "malformed_request")
+    assert problem["type"].endswith("/malformed_request")
+    assert httpx.get(f"{server.url}/v1/health/live", timeout=10).status_code == 200  # and it serves on
 
 
 def test_the_deadlines_are_on_by_default_and_serve_always_keeps_them() -> None:

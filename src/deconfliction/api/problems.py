@@ -19,19 +19,19 @@ PROBLEM_TYPE_BASE = "https://deconfliction.dev/problems/"
 """Problem ``type`` URIs; docs/api.md lists every code."""
 
 
+def problem_body(status: int, code: str, title: str, detail: str, **extra: Any) -> bytes:
+    """The RFC 9457 document of an error, as sent."""
+    return orjson.dumps(
+        {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, "detail": detail, "code": code, **extra}
+    )
+
+
 def problem_response(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
-    body = {
-        "type": PROBLEM_TYPE_BASE + code,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        **extra,
-    }
+    body = problem_body(status, code, title, detail, **extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 429 and "retry_after_s" in extra:
         headers = {"Retry-After": str(extra["retry_after_s"])}
-    return Response(orjson.dumps(body), status_code=status, media_type="application/problem+json", headers=headers)
+    return Response(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
 def _field_errors(errors: list[FieldError]) -> list[dict[str, Any]]:

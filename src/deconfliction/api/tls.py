@@ -20,6 +20,7 @@ from typing import Any
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from deconfliction.api.problems import problem_body
 from deconfliction.settings import ENV_PREFIX, Settings
 
 
@@ -105,12 +106,33 @@ def _with_client_certificate(protocol: Any, transport: Any) -> None:
     protocol.app = app
 
 
+def _malformed(protocol: Any) -> None:
+    """The answer to bytes that are not an HTTP/1.1 request (a request line or header that the parser
+    refuses: a control character in a header value, say), which never reach the application: a problem
+    document, as every other error (uvicorn's own answer is plain text), then the connection closed."""
+    body = problem_body(
+        400, "malformed_request", "Bad Request", "the request is not valid HTTP/1.1 (its request line or a header)"
+    )
+    head = [b"HTTP/1.1 400 Bad Request\r\n"]
+    head += [name + b": " + value + b"\r\n" for name, value in protocol.server_state.default_headers]
+    head += [
+        b"content-type: application/problem+json\r\n",
+        b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+        b"connection: close\r\n\r\n",
+    ]
+    protocol.transport.write(b"".join(head) + body)
+    protocol.transport.close()
+
+
 class ClientCertificateH11(H11Protocol):
     """uvicorn's h11 protocol, handing the client certificate on (used where httptools is missing)."""
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         _with_client_certificate(self, transport)
+
+    def send_400_response(self, msg: str) -> None:
+        _malformed(self)
 
 
 @functools.cache
@@ -165,3 +187,6 @@ class HardenedHttpTools(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._disarm()
         super().on_message_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        _malformed(self)
