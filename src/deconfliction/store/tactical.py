@@ -621,7 +621,7 @@ class SqlTracks:
         of holder, in another process)."""
         pic = self.picture
         with _no_collection(), self.db.read() as cur:
-            if self.db.backend == "postgresql":  # the three reads below see one snapshot of the database
+            if self.db.backend == "postgresql":  # the reads below see one snapshot of the database
                 cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             # the counter first: every change numbered up to it has committed, so the rows read next hold it
             cur.execute("SELECT seq, epoch FROM tactical_changes WHERE id = 1")
@@ -717,10 +717,11 @@ class SqlTracks:
 @contextmanager
 def _no_collection() -> Iterator[None]:
     """Python's cyclic garbage collector held off while a cycle reads and applies the changed rows: tens
-    of thousands of row tuples (no cycles among them: freed by their counts when the read ends) would
+    of thousands of row tuples (no cycles among them: freed by their counts when the read ends; on
+    SQLite every changed row, on PostgreSQL the text of new tracks: all of them after an election) would
     otherwise be promoted to the oldest generation and set off full passes over the whole process
-    (measured with the column-wise ``TrackPicture.apply``: 65,000 changed rows of 120,000 read and applied
-    in 140 ms of CPU instead of 250). It runs again when they are gone."""
+    (measured when every changed row came as a tuple: 65,000 changed rows of 120,000 read and applied in
+    140 ms of CPU instead of 250). It runs again when they are gone."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -873,13 +874,6 @@ def _filled(n: int, value: Any) -> np.ndarray[Any, np.dtype[np.object_]]:
     """``n`` times ``value`` as an array of objects (``np.full`` would turn a str enum into a plain str)."""
     out = np.empty(n, dtype=object)
     out.fill(value)
-    return out
-
-
-def _objects(values: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.object_]]:
-    """``values`` as a one-dimensional array of objects (NumPy would read a sequence of tuples as 2-D)."""
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
     return out
 
 

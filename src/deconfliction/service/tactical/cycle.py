@@ -18,7 +18,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -445,13 +444,27 @@ class TacticalService:
         reader or a burst of requests holds the loop for tens to hundreds of milliseconds (the SBS-1
         path of bench/ingest.py started cycles 150-300 ms late when the loop timed them), and the
         shared executor's threads may all be busy with writes."""
-        stop = threading.Event()
-        own = ThreadPoolExecutor(1, thread_name_prefix="tactical cycle")
+        loop = asyncio.get_running_loop()
+        stop, ended = threading.Event(), loop.create_future()
+
+        def end() -> None:
+            if not ended.done():
+                ended.set_result(None)
+
+        def run() -> None:
+            try:
+                self._cycle_loop(stop)
+            finally:
+                with contextlib.suppress(RuntimeError):  # (the loop closed first)
+                    loop.call_soon_threadsafe(end)
+
+        # a daemon thread: a process that exits without stopping the service does not wait for it
+        threading.Thread(target=run, name="tactical cycle", daemon=True).start()
         try:
-            await asyncio.get_running_loop().run_in_executor(own, self._cycle_loop, stop)
+            await asyncio.shield(ended)
         finally:  # cancelled by ``stop``: the cycle under way ends, no other starts
             stop.set()
-            await asyncio.to_thread(own.shutdown)
+            await ended
 
     def _cycle_loop(self, stop: threading.Event) -> None:
         next_at = time.monotonic()
