@@ -334,17 +334,13 @@ _NEWER = (
     "alt = excluded.alt, gs = excluded.gs, trk = excluded.trk, vs = excluded.vs, "
     "callsign = COALESCE(excluded.callsign, tactical_tracks.callsign), source = excluded.source, "
     "affiliation = excluded.affiliation, reporter = excluded.reporter, seq = excluded.seq, "
-    "meta_seq = CASE WHEN "
-    + " AND ".join(
-        f"({new} = tactical_tracks.{c} OR ({new} IS NULL AND tactical_tracks.{c} IS NULL))"
-        for c, new in (
-            ("callsign", "COALESCE(excluded.callsign, tactical_tracks.callsign)"),
-            ("source", "excluded.source"),
-            ("affiliation", "excluded.affiliation"),
-            ("reporter", "excluded.reporter"),
-        )
-    )
-    + " THEN tactical_tracks.meta_seq ELSE excluded.seq END "
+    # the text is unchanged (a report without a callsign keeps the stored one; source and affiliation are
+    # never NULL): then meta_seq stays; a comparison with NULL is not true, and moves it
+    "meta_seq = CASE WHEN (excluded.callsign IS NULL OR excluded.callsign = tactical_tracks.callsign) "
+    "AND excluded.source = tactical_tracks.source AND excluded.affiliation = tactical_tracks.affiliation "
+    "AND (excluded.reporter = tactical_tracks.reporter "
+    "OR (excluded.reporter IS NULL AND tactical_tracks.reporter IS NULL)) "
+    "THEN tactical_tracks.meta_seq ELSE excluded.seq END "
     "WHERE excluded.t > tactical_tracks.t"
 )
 """A report replaces its track's only when it is newer (two processes ingesting one aircraft keep the newest).
@@ -422,6 +418,7 @@ class SqlTracks:
         with self.db.write() as cur:
             claims, disowned = self._statements(cur)
             seq = self._next_seq(cur)
+            first = seq << _BATCH_BITS
             # the newest of each track's reports in the batch (each later one newer than those before it
             # is taken, as one at a time would be); then the database keeps it only over an older one
             batch: dict[tuple[str, str], list[Any]] = {}  # key -> [its row, reports taken]
@@ -447,6 +444,8 @@ class SqlTracks:
                     _AFFILIATION_VALUE[r.affiliation],
                     r.reporter,
                     seq,
+                    # the track's number, if it is new to the table: its place in the batch (migration 0028)
+                    got[0][14] if got is not None else first + len(batch),
                 )
                 if got is None:
                     batch[key] = [row, 1]
@@ -454,8 +453,7 @@ class SqlTracks:
                     got[0], got[1] = row, got[1] + 1
             if len(batch) >= 1 << _BATCH_BITS:
                 raise ValueError(f"a batch holds at most {(1 << _BATCH_BITS) - 1:,} tracks")
-            # one lock order (no deadlock); a track new to the table is numbered by its place in the batch
-            written = self._upsert(cur, [(*batch[k][0], (seq << _BATCH_BITS) + n) for n, k in enumerate(sorted(batch))])
+            written = self._upsert(cur, [batch[k][0] for k in sorted(batch)])  # one lock order: no deadlock
         for key, (_, n) in batch.items():
             if key in written:
                 accepted += n
