@@ -136,7 +136,8 @@ class AlertStorage(Protocol):
 
 class CycleBeats(Protocol):
     def beat(self, holder: str, at_s: float) -> None:
-        """The elected cycle ``holder`` finished a cycle at ``at_s`` (wall clock, seconds since the epoch)."""
+        """The elected cycle ``holder`` finished a cycle that started at ``at_s`` (wall clock, seconds since the
+        epoch): the gaps between beats are the cycle's period, whatever each cycle's duration."""
         ...
 
     def last(self) -> tuple[str, float] | None:
@@ -1132,6 +1133,7 @@ class SqlCycleBeats:
 
 
 def beat_fresh(beats: CycleBeats, now_s: float, max_age_s: float) -> bool:
-    """Whether some process finished a detection cycle within ``max_age_s`` of ``now_s`` (wall clock)."""
+    """Whether some process finished a detection cycle that started within ``max_age_s`` of ``now_s`` (wall
+    clock)."""
     last = beats.last()
     return last is not None and now_s - last[1] <= max_age_s

@@ -433,10 +433,11 @@ class TacticalService:
         """One period: take or keep the election; if held, one cycle and its heartbeat."""
         if not self._elect():
             return None
+        started = time.time()
         report = self.cycle()
         self._last_wall = time.time()
-        if self.beats is not None:
-            self.beats.beat(self.holder, self._last_wall)
+        if self.beats is not None:  # the start of the cycle that finished: beats are as far apart as cycles' starts
+            self.beats.beat(self.holder, started)
         return report
 
     async def _run_cycles(self) -> None:
