@@ -31,13 +31,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property, partial
+from functools import partial
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from deconfliction.domain.footprint import Position, Shape
+from deconfliction.domain.lazy import once
 from deconfliction.domain.line import Band
 from deconfliction.domain.minima import threshold_m
 from deconfliction.domain.operation import Operation
@@ -79,7 +80,7 @@ class AreaEncounter:
     point_target: Position
     """Closest points: on the volume's core, and on the thing's footprint."""
 
-    @cached_property
+    @once
     def region(self) -> BaseGeometry:
         """Longitude/latitude: the part of the volume's footprint inside the zone, the band or the
         protection distance."""

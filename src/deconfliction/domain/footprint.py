@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -47,6 +46,7 @@ from deconfliction.domain.geo import (
     unwrap_longitudes,
     wrap_longitude,
 )
+from deconfliction.domain.lazy import once
 from deconfliction.domain.limits import Limits
 from deconfliction.errors import FieldError, InvalidInput
 
@@ -76,7 +76,7 @@ class PolygonFootprint:
     polygons: tuple[PolygonRings, ...]
     multi: bool = False
 
-    @cached_property
+    @once
     def unwrapped(self) -> list[list[tuple[FloatArray, FloatArray]]]:
         """(longitudes, latitudes) of every ring, longitudes continuous, each ring shifted by a multiple of
         360 degrees to sit next to the first ring (so a MultiPolygon split at the antimeridian becomes
@@ -93,7 +93,7 @@ class PolygonFootprint:
             out.append(poly)
         return out
 
-    @cached_property
+    @once
     def dense(self) -> list[list[tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]]]:
         """Every ring densified along its geodesic edges (``densify_geodesic``), from ``unwrapped``."""
         return [[densify_geodesic(lons, lats) for lons, lats in poly] for poly in self.unwrapped]

@@ -37,7 +37,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -64,6 +63,7 @@ from deconfliction.domain.geo import (
     unwrap_longitudes,
     wrap_longitude,
 )
+from deconfliction.domain.lazy import once
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.volume import TimeWindow
 from deconfliction.domain.zone import Zone, propose_zone
@@ -114,7 +114,7 @@ class Band:
     footprint: CorridorFootprint
     validity: TimeWindow
 
-    @cached_property
+    @once
     def shape(self) -> Shape:
         return footprint_shape(self.footprint)
 

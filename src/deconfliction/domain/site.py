@@ -23,7 +23,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from functools import cached_property
 from typing import Any
 
 import shapely
@@ -37,6 +36,7 @@ from deconfliction.domain.footprint import (
     shape_from_core,
 )
 from deconfliction.domain.geo import MEAN_RADIUS_M, geodesic_distance
+from deconfliction.domain.lazy import once
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.policy import OperationKind, SeparationRule
 from deconfliction.domain.sanity import WindowInPast
@@ -172,7 +172,7 @@ class ProtectedSite:
     unit_id: str | None = None
     """The owner's unit that declared it (None: the party as a whole); shown to the owner only."""
 
-    @cached_property
+    @once
     def shape(self) -> Shape:
         """The site's own footprint as the detector sees it (a point or polygon core, no buffer)."""
         if isinstance(self.footprint, SitePoint):

@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from functools import cached_property
 
 from deconfliction.domain.footprint import Footprint, PolygonFootprint, Shape, footprint_shape
+from deconfliction.domain.lazy import once
 from deconfliction.domain.volume import TimeWindow, format_time
 from deconfliction.errors import FieldError, Forbidden, InvalidInput, InvalidTransition
 
@@ -87,7 +87,7 @@ class Zone:
     created_at: datetime
     updated_at: datetime
 
-    @cached_property
+    @once
     def shape(self) -> Shape:
         """The detector's view of the footprint (computed once)."""
         return footprint_shape(self.footprint)

@@ -52,11 +52,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Literal
 
 import numpy as np
 
+from deconfliction.domain.lazy import once
 from deconfliction.domain.tactical.detect import (
     BoolArray,
     IntArray,
@@ -103,7 +103,7 @@ class FlatTracks:
     def size(self) -> int:
         return int(self.lat.shape[0])
 
-    @cached_property
+    @once
     def track_sin_cos(self) -> tuple[FloatArray, FloatArray]:
         """sin and cos of every track (as BlueSky computes them: ``sin(trk * DEG2RAD)``), computed once."""
         a = self.trk * DEG2RAD
