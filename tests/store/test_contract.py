@@ -1056,6 +1056,34 @@ class StoreContract:
         with seeded.read() as tx:
             assert tx.contacts.get("pt_alpha") == ladder[1:]
 
+    def test_contacts_and_endpoints_prefetched(self, seeded: Store) -> None:
+        """``prefetch`` reads several parties' ladders and active endpoints at once; what ``get`` and
+        ``for_party`` answer afterwards is what they read, and the transaction's own changes show."""
+        from deconfliction.domain.delivery import Endpoint, EndpointKind
+        from deconfliction.domain.notification import Contact
+
+        ladder = (Contact("Watch desk", {"phone": "+100"}),)
+        hook = Endpoint("ep_1", "pt_alpha", EndpointKind.WEBHOOK, "https://alpha.example/hook", "s", NOW)
+        with seeded.write() as tx:
+            tx.contacts.put("pt_alpha", ladder, NOW)
+            tx.endpoints.add(hook)
+        with seeded.write() as tx:
+            tx.contacts.prefetch(["pt_alpha", "pt_bravo", "pt_nobody"])
+            tx.endpoints.prefetch(["pt_alpha", "pt_bravo", "pt_nobody"])
+            assert tx.contacts.get("pt_alpha") == ladder and tx.contacts.get("pt_bravo") == ()
+            assert tx.contacts.get("pt_nobody") == ()
+            assert tx.endpoints.for_party("pt_alpha") == [hook] and tx.endpoints.for_party("pt_bravo") == []
+            tx.contacts.put("pt_bravo", ladder, NOW)  # the transaction's own changes are read back
+            assert tx.contacts.get("pt_bravo") == ladder
+            second = replace(hook, id="ep_2", party_id="pt_bravo")
+            tx.endpoints.add(second)
+            assert tx.endpoints.for_party("pt_bravo") == [second]
+            tx.endpoints.deactivate("ep_1")
+            assert tx.endpoints.for_party("pt_alpha") == []
+            tx.contacts.prefetch([])  # nothing to read
+        with seeded.read() as tx:
+            assert tx.contacts.get("pt_bravo") == ladder and tx.endpoints.for_party("pt_alpha") == []
+
     def test_endpoints_and_deliveries(self, seeded: Store) -> None:
         from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint, EndpointKind
         from deconfliction.domain.notification import Notification

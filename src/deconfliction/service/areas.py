@@ -42,7 +42,7 @@ from deconfliction.domain.operation import Operation
 from deconfliction.domain.site import SitePolicy
 from deconfliction.service.conflicts import party_names
 from deconfliction.service.events import conflict_changed
-from deconfliction.service.notifications import notify_conflict
+from deconfliction.service.notifications import notify_conflict, prepare_to_tell
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.units import told_view
 from deconfliction.store.ports import CandidateQuery, Transaction
@@ -201,6 +201,7 @@ def record_changes(
     if not changed:
         return
     names = party_names(tx, changed)
+    prepare_to_tell(tx, {side for c in changed for side in (c.party_a, c.party_b)})
     for c in changed:
         tx.conflicts.save(c)
         kind = "opened" if c.version == 1 else ("resolved" if c.state is ConflictState.RESOLVED else "updated")

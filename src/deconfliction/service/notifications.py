@@ -27,7 +27,7 @@ when it did (``domain.notification.take_over``; the older one is ``superseded``,
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -140,6 +140,13 @@ def notify_conflict(
         )
     enqueue(tx, rt, n)
     return n
+
+
+def prepare_to_tell(tx: Transaction, parties: Collection[str]) -> None:
+    """Before telling ``parties`` (``notify_conflict``, one call per side of each conflict changed): their
+    on-call ladders and delivery endpoints read in one statement each, not one per side and conflict."""
+    tx.contacts.prefetch(parties)
+    tx.endpoints.prefetch(parties)
 
 
 def ladder_length(tx: Transaction, party_id: str, unit_id: str | None = None) -> int:

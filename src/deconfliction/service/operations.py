@@ -45,7 +45,7 @@ from deconfliction.service import acknowledgement, areas
 from deconfliction.service.areas import is_area_conflict
 from deconfliction.service.conflicts import party_names
 from deconfliction.service.events import after_commit, conflict_changed
-from deconfliction.service.notifications import notify_conflict
+from deconfliction.service.notifications import notify_conflict, prepare_to_tell
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.sanity import operation_warnings, stop_chase
 from deconfliction.service.signing import accept_signature
@@ -317,6 +317,7 @@ def apply_change(
         signed=signed,
     )
     names = party_names(tx, [*open_after, *changed])
+    prepare_to_tell(tx, {side for c in changed for side in (c.party_a, c.party_b)})
     told: dict[tuple[str, str], Told] = {}
     for c in changed:
         tx.conflicts.save(c)

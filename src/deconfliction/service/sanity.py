@@ -21,7 +21,7 @@ from deconfliction.domain.policy import OperationKind
 from deconfliction.domain.sanity import DeclarationWarning, Place, all_near, swapped_footprint, warnings_for
 from deconfliction.domain.volume import Volume4D
 from deconfliction.service.conflicts import party_names
-from deconfliction.service.notifications import notify_conflict
+from deconfliction.service.notifications import notify_conflict, prepare_to_tell
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.views import conflict_side_view
 from deconfliction.store.ports import Transaction
@@ -116,6 +116,7 @@ def expire_conflicts(rt: Runtime, limit: int = 100) -> int:
         if not ended:
             return 0
         names = party_names(tx, ended)
+        prepare_to_tell(tx, {side for c in ended for side in (c.party_a, c.party_b)})
         for old in ended:
             c = next_version(old, replace(old, state=ConflictState.EXPIRED), now)
             tx.conflicts.save(c)

@@ -279,6 +279,10 @@ class Endpoints(Protocol):
     def add(self, endpoint: Endpoint) -> None: ...
     def get(self, endpoint_id: str) -> Endpoint | None: ...
     def for_party(self, party_id: str, *, active_only: bool = True) -> builtins.list[Endpoint]: ...
+    def prefetch(self, party_ids: Collection[str]) -> None:
+        """Read the active endpoints of ``party_ids`` in one go: ``for_party`` answers them without
+        another read for the rest of the transaction."""
+
     def deactivate(self, endpoint_id: str) -> None: ...
 
 
@@ -318,6 +322,10 @@ class Requests(Protocol):
 
 class Contacts(Protocol):
     def get(self, party_id: str) -> tuple[Contact, ...]: ...
+    def prefetch(self, party_ids: Collection[str]) -> None:
+        """Read the ladders of ``party_ids`` in one go: ``get`` answers them without another read for the
+        rest of the transaction."""
+
     def put(self, party_id: str, ladder: Sequence[Contact], at: datetime) -> None: ...
 
 

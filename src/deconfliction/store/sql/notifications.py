@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ import orjson
 
 from deconfliction.domain.delivery import Delivery, DeliveryState, Endpoint, EndpointKind
 from deconfliction.domain.notification import Contact, Notification, NotificationState
+from deconfliction.store.ports import chunks
 from deconfliction.store.sql.base import Dialect, Head, Repo, Row, from_us, to_us
 from deconfliction.store.wakeup import notifications_channel
 
@@ -173,7 +174,14 @@ class SqlNotifications(Repo):
 
 
 class SqlEndpoints(Repo):
+    """Delivery endpoints; a party's active ones read once per transaction (until this transaction changes
+    an endpoint)."""
+
     _COLS = "id, party_id, kind, address, secret, created_at, active"
+
+    def __init__(self, cur: Any, dialect: Dialect) -> None:
+        super().__init__(cur, dialect)
+        self._active: dict[str, builtins.list[Endpoint]] = {}
 
     @staticmethod
     def _row(r: Row) -> Endpoint:
@@ -193,18 +201,36 @@ class SqlEndpoints(Repo):
             f"INSERT INTO endpoints ({self._COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (e.id, e.party_id, e.kind.value, e.address, e.secret, to_us(e.created_at), int(e.active)),
         )
+        self._active.clear()
 
     def get(self, endpoint_id: str) -> Endpoint | None:
         r = self._exec(f"SELECT {self._COLS} FROM endpoints WHERE id = ?", (endpoint_id,)).fetchone()
         return self._row(r) if r else None
 
     def for_party(self, party_id: str, *, active_only: bool = True) -> builtins.list[Endpoint]:
-        where = "party_id = ?" + (" AND active = 1" if active_only else "")
-        rows = self._exec(f"SELECT {self._COLS} FROM endpoints WHERE {where} ORDER BY id", (party_id,)).fetchall()
+        if active_only:
+            if party_id not in self._active:
+                self.prefetch((party_id,))
+            return list(self._active[party_id])
+        rows = self._exec(f"SELECT {self._COLS} FROM endpoints WHERE party_id = ? ORDER BY id", (party_id,)).fetchall()
         return [self._row(r) for r in rows]
+
+    def prefetch(self, party_ids: Collection[str]) -> None:
+        missing = sorted({p for p in party_ids if p not in self._active})
+        for part in chunks(missing, 500):
+            rows = self._exec(
+                f"SELECT {self._COLS} FROM endpoints WHERE party_id IN ({', '.join('?' for _ in part)}) "
+                "AND active = 1 ORDER BY id",
+                part,
+            ).fetchall()
+            for p in part:
+                self._active[p] = []
+            for r in rows:
+                self._active[r["party_id"]].append(self._row(r))
 
     def deactivate(self, endpoint_id: str) -> None:
         self._exec("UPDATE endpoints SET active = 0 WHERE id = ?", (endpoint_id,))
+        self._active.clear()
 
 
 class SqlDeliveries(Repo):
@@ -291,11 +317,30 @@ class SqlDeliveries(Repo):
 
 
 class SqlContacts(Repo):
+    """The on-call ladders; each party's read once per transaction (a write telling both sides of several
+    conflicts asks for the same two ladders again and again)."""
+
+    def __init__(self, cur: Any, dialect: Dialect) -> None:
+        super().__init__(cur, dialect)
+        self._ladders: dict[str, tuple[Contact, ...]] = {}
+
     def get(self, party_id: str) -> tuple[Contact, ...]:
-        r = self._exec("SELECT ladder FROM contacts WHERE party_id = ?", (party_id,)).fetchone()
-        if r is None:
-            return ()
-        return tuple(Contact(c["name"], c["channels"]) for c in orjson.loads(r["ladder"]))
+        if party_id not in self._ladders:
+            self.prefetch((party_id,))
+        return self._ladders[party_id]
+
+    def prefetch(self, party_ids: Collection[str]) -> None:
+        missing = sorted({p for p in party_ids if p not in self._ladders})
+        for part in chunks(missing, 500):
+            rows = self._exec(
+                f"SELECT party_id, ladder FROM contacts WHERE party_id IN ({', '.join('?' for _ in part)})", part
+            ).fetchall()
+            found = {r["party_id"]: r["ladder"] for r in rows}
+            for p in part:
+                raw = found.get(p)
+                self._ladders[p] = (
+                    () if raw is None else tuple(Contact(c["name"], c["channels"]) for c in orjson.loads(raw))
+                )
 
     def put(self, party_id: str, ladder: Sequence[Contact], at: datetime) -> None:
         self._exec(
@@ -303,3 +348,4 @@ class SqlContacts(Repo):
             "DO UPDATE SET ladder = excluded.ladder, updated_at = excluded.updated_at",
             (party_id, orjson.dumps([c.record() for c in ladder]).decode(), to_us(at)),
         )
+        self._ladders[party_id] = tuple(ladder)
