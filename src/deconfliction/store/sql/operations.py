@@ -255,9 +255,12 @@ class SqlOperations(Repo):
         out: set[str] = set()
         for part in chunks(sorted(op_ids), 500):
             rows = self._exec(
-                f"SELECT id FROM operations WHERE id IN ({', '.join('?' for _ in part)}) AND historical = 1", part
+                f"SELECT id, unit_id, historical FROM operations WHERE id IN ({', '.join('?' for _ in part)})", part
             ).fetchall()
-            out |= {str(r["id"]) for r in rows}
+            for r in rows:  # the units come with it: the same write asks ``unit_of`` for these operations next
+                self._units[r["id"]] = r["unit_id"]
+                if r["historical"]:
+                    out.add(str(r["id"]))
         return out
 
     def candidates(self, query: CandidateQuery) -> builtins.list[Occupancy]:
