@@ -394,6 +394,38 @@ class StoreContract:
             but_bravo = replace(query(40.05, 35.05), exclude_owner="pt_bravo")
             assert {c.operation_id for c in tx.operations.candidates(but_bravo)} == {"op_a"}
 
+    def test_live_occupancies_of_operations_by_id(self, seeded: Store) -> None:
+        """The volumes of live operations by id, as ``candidates`` returns them, wherever they are; not the
+        owner asked to leave out, not an ended or cancelled one, nothing for an unknown id."""
+        two = Volume4D.create(
+            parse_shape(square(41.0, 36.0), L), AltitudeBand(100.0, 200.0), TimeWindow(T0, T0 + timedelta(hours=1))
+        )
+        a = operation("op_a", "pt_alpha", 40.0, 35.0)
+        a = replace(a, volumes=(*a.volumes, two))
+        with seeded.write() as tx:
+            tx.operations.add(a)
+            tx.operations.add(operation("op_b", "pt_bravo", 50.0, 10.0))
+            tx.operations.add(operation("op_ended", "pt_bravo", state=OperationState.ENDED))
+            tx.operations.add(operation("op_cancelled", "pt_bravo", state=OperationState.CANCELLED))
+        with seeded.read() as tx:
+            got = tx.operations.live_occupancies(["op_a", "op_b", "op_ended", "op_cancelled", "op_missing"])
+            assert [(o.operation_id, o.index) for o in got] == [("op_a", 0), ("op_a", 1), ("op_b", 0)]
+            by_query = {(c.operation_id, c.index): c for c in tx.operations.candidates(query(40.05, 35.05))}
+            same = by_query[("op_a", 0)]
+            first = got[0]
+            assert (first.owner_id, first.kind, first.ovn, first.altitude, first.window) == (
+                same.owner_id,
+                same.kind,
+                same.ovn,
+                same.altitude,
+                same.window,
+            )
+            assert first.shape.core.equals(same.shape.core) and first.shape.boxes == same.shape.boxes
+            assert got[1].altitude == AltitudeBand(100.0, 200.0)
+            but_alpha = tx.operations.live_occupancies(["op_a", "op_b"], exclude_owner="pt_alpha")
+            assert [o.operation_id for o in but_alpha] == ["op_b"]
+            assert tx.operations.live_occupancies([]) == []
+
     def test_candidates_tiny_and_huge_footprints(self, seeded: Store) -> None:
         tiny = circle([40.05, 35.05], 5.0)
         huge = square(30.0, 30.0, 4.0)

@@ -220,9 +220,7 @@ def refind(tx: Transaction, policy: SeparationPolicy, op: Operation, pre: Prefou
     if not changed:
         return list(pre.findings)
     kept = [f for f in pre.findings if f.operation_b not in changed]
-    others = [
-        o for x in tx.operations.get_many(changed) if x.is_live and x.owner_id != op.owner_id for o in occupancies(x)
-    ]
+    others = tx.operations.live_occupancies(changed, exclude_owner=op.owner_id)
     return kept + detect(occupancies(op), others, policy)
 
 

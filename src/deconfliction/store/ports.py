@@ -454,6 +454,10 @@ class Operations(Protocol):
         """Volumes of live operations that the index cannot rule out (but ``query.exclude_owner``'s).
         Never misses one that meets the query; may return more."""
 
+    def live_occupancies(self, op_ids: Collection[str], *, exclude_owner: str = "") -> builtins.list[Occupancy]:
+        """Every volume of those of these operations that are live and not ``exclude_owner``'s, as
+        ``candidates`` returns them (what detection reads, not the whole operation)."""
+
 
 class Conflicts(Protocol):
     def save(self, conflict: Conflict) -> None:

@@ -88,9 +88,14 @@ def candidate_sql_named(n_ranges: int, has_alt: bool) -> str:
     return _CANDIDATE_SELECT.format(cells=" UNION ".join(selects), owner="%(owner)s")
 
 
+OCCUPANCY_COLS = (
+    "v.op_id, v.vol_idx, o.owner_id, o.kind, o.ovn, v.core, v.radius_m, v.center_lon, v.center_lat, v.reach_m, "
+    "v.boxes, v.t_start, v.t_end, v.alt_lo, v.alt_hi"
+)
+"""What detection reads of a stored volume (``volumes v`` joined to ``operations o``)."""
+
 _CANDIDATE_SELECT = (
-    "SELECT v.op_id, v.vol_idx, o.owner_id, o.kind, o.ovn, v.core, v.radius_m, v.center_lon, "
-    "v.center_lat, v.reach_m, v.boxes, v.t_start, v.t_end, v.alt_lo, v.alt_hi "
+    f"SELECT {OCCUPANCY_COLS} "
     "FROM ({cells}) c "
     "JOIN volumes v ON v.op_id = c.op_id AND v.vol_idx = c.vol_idx "
     "JOIN operations o ON o.id = v.op_id "

@@ -19,7 +19,15 @@ from deconfliction.domain.policy import OperationKind
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.store.ports import CandidateQuery, chunks
 from deconfliction.store.sql.base import Dialect, Repo, from_us, to_us
-from deconfliction.store.sql.index import boxes_meet, bucket, candidate_sql, candidate_sql_named, hull, query_keys
+from deconfliction.store.sql.index import (
+    OCCUPANCY_COLS,
+    boxes_meet,
+    bucket,
+    candidate_sql,
+    candidate_sql_named,
+    hull,
+    query_keys,
+)
 
 
 def _volume_row(op_id: str, idx: int, v: Volume4D) -> tuple[Any, ...]:
@@ -308,28 +316,46 @@ class SqlOperations(Repo):
             boxes = orjson.loads(r["boxes"])
             if boxes_meet(boxes, query.boxes):
                 rows.append((r, boxes))
-        if not rows:
-            return []
-        cores = shapely.from_wkb(np.array([bytes(r["core"]) for r, _ in rows], dtype=object))
-        return [
-            Occupancy(
-                r["op_id"],
-                r["owner_id"],
-                OperationKind(r["kind"]),
-                r["ovn"],
-                r["vol_idx"],
-                Shape(
-                    core,
-                    r["radius_m"],
-                    (r["center_lon"], r["center_lat"]),
-                    r["reach_m"],
-                    tuple(tuple(b) for b in boxes),
-                ),
-                AltitudeBand(r["alt_lo"], r["alt_hi"]),
-                TimeWindow(from_us(r["t_start"]), from_us(r["t_end"])),
-            )
-            for (r, boxes), core in zip(rows, cores, strict=True)
-        ]
+        return _occupancies(rows)
+
+    def live_occupancies(self, op_ids: Collection[str], *, exclude_owner: str = "") -> builtins.list[Occupancy]:
+        out: builtins.list[Occupancy] = []
+        live = sorted(s.value for s in LIVE_STATES)
+        for part in chunks(sorted(op_ids), 500):
+            rows = self._exec(
+                f"SELECT {OCCUPANCY_COLS} FROM volumes v JOIN operations o ON o.id = v.op_id "
+                f"WHERE v.op_id IN ({', '.join('?' for _ in part)}) AND o.owner_id <> ? "
+                f"AND o.state IN ({', '.join('?' for _ in live)}) ORDER BY v.op_id, v.vol_idx",
+                [*part, exclude_owner, *live],
+            ).fetchall()
+            out += _occupancies([(r, orjson.loads(r["boxes"])) for r in rows])
+        return out
+
+
+def _occupancies(rows: Sequence[tuple[Any, Any]]) -> builtins.list[Occupancy]:
+    """Volumes as detection reads them, from rows of ``OCCUPANCY_COLS`` and their boxes (parsed)."""
+    if not rows:
+        return []
+    cores = shapely.from_wkb(np.array([bytes(r["core"]) for r, _ in rows], dtype=object))
+    return [
+        Occupancy(
+            r["op_id"],
+            r["owner_id"],
+            OperationKind(r["kind"]),
+            r["ovn"],
+            r["vol_idx"],
+            Shape(
+                core,
+                r["radius_m"],
+                (r["center_lon"], r["center_lat"]),
+                r["reach_m"],
+                tuple(tuple(b) for b in boxes),
+            ),
+            AltitudeBand(r["alt_lo"], r["alt_hi"]),
+            TimeWindow(from_us(r["t_start"]), from_us(r["t_end"])),
+        )
+        for (r, boxes), core in zip(rows, cores, strict=True)
+    ]
 
 
 class SqlMovements(Repo):
