@@ -425,6 +425,18 @@ class StoreContract:
             but_alpha = tx.operations.live_occupancies(["op_a", "op_b"], exclude_owner="pt_alpha")
             assert [o.operation_id for o in but_alpha] == ["op_b"]
             assert tx.operations.live_occupancies([]) == []
+            # near: only the volumes the index's own tests keep for one of the queries
+            ids = ["op_a", "op_b"]
+            near_a = tx.operations.live_occupancies(ids, near=[query(40.05, 35.05)])
+            assert [(o.operation_id, o.index) for o in near_a] == [("op_a", 0)]
+            both = tx.operations.live_occupancies(ids, near=[query(40.05, 35.05), query(50.05, 10.05)])
+            assert [(o.operation_id, o.index) for o in both] == [("op_a", 0), ("op_b", 0)]
+            assert not tx.operations.live_occupancies(ids, near=[query(40.05, 35.05, start=T0 + timedelta(hours=3))])
+            assert not tx.operations.live_occupancies(ids, near=[query(40.05, 35.05, alt=(3500.0, 4000.0))])
+            assert [o.index for o in tx.operations.live_occupancies(ids, near=[query(41.05, 36.05, alt=None)])] == [1]
+            for q in (query(40.05, 35.05), query(40.1, 35.0), query(41.0, 35.0), query(41.05, 36.05, alt=(0.0, 150.0))):
+                index = {(c.operation_id, c.index) for c in tx.operations.candidates(q)}
+                assert index <= {(o.operation_id, o.index) for o in tx.operations.live_occupancies(ids, near=[q])}
 
     def test_candidates_tiny_and_huge_footprints(self, seeded: Store) -> None:
         tiny = circle([40.05, 35.05], 5.0)

@@ -220,8 +220,10 @@ def refind(tx: Transaction, policy: SeparationPolicy, op: Operation, pre: Prefou
     if not changed:
         return list(pre.findings)
     kept = [f for f in pre.findings if f.operation_b not in changed]
-    others = tx.operations.live_occupancies(changed, exclude_owner=op.owner_id)
-    return kept + detect(occupancies(op), others, policy)
+    subject = occupancies(op)
+    near = [candidate_query(o, policy) for o in subject]  # the index's pre-filter, as in find_conflicts
+    others = tx.operations.live_occupancies(changed, exclude_owner=op.owner_id, near=near)
+    return kept + detect(subject, others, policy)
 
 
 def _check_tokens(

@@ -454,9 +454,13 @@ class Operations(Protocol):
         """Volumes of live operations that the index cannot rule out (but ``query.exclude_owner``'s).
         Never misses one that meets the query; may return more."""
 
-    def live_occupancies(self, op_ids: Collection[str], *, exclude_owner: str = "") -> builtins.list[Occupancy]:
-        """Every volume of those of these operations that are live and not ``exclude_owner``'s, as
-        ``candidates`` returns them (what detection reads, not the whole operation)."""
+    def live_occupancies(
+        self, op_ids: Collection[str], *, exclude_owner: str = "", near: Sequence[CandidateQuery] = ()
+    ) -> builtins.list[Occupancy]:
+        """The volumes of those of these operations that are live and not ``exclude_owner``'s, as
+        ``candidates`` returns them (what detection reads, not the whole operation): every one, or with
+        ``near`` only those that some of its queries cannot rule out by the index's own tests (windows,
+        altitude bands and boxes meet). Never misses one that ``candidates`` would return."""
 
 
 class Conflicts(Protocol):

@@ -318,7 +318,9 @@ class SqlOperations(Repo):
                 rows.append((r, boxes))
         return _occupancies(rows)
 
-    def live_occupancies(self, op_ids: Collection[str], *, exclude_owner: str = "") -> builtins.list[Occupancy]:
+    def live_occupancies(
+        self, op_ids: Collection[str], *, exclude_owner: str = "", near: Sequence[CandidateQuery] = ()
+    ) -> builtins.list[Occupancy]:
         out: builtins.list[Occupancy] = []
         live = sorted(s.value for s in LIVE_STATES)
         for part in chunks(sorted(op_ids), 500):
@@ -328,8 +330,23 @@ class SqlOperations(Repo):
                 f"AND o.state IN ({', '.join('?' for _ in live)}) ORDER BY v.op_id, v.vol_idx",
                 [*part, exclude_owner, *live],
             ).fetchall()
-            out += _occupancies([(r, orjson.loads(r["boxes"])) for r in rows])
+            kept = []
+            for r in rows:  # the index's own filters, row by row, before any geometry is parsed
+                boxes = orjson.loads(r["boxes"])
+                if not near or any(_within_reach(r, boxes, q) for q in near):
+                    kept.append((r, boxes))
+            out += _occupancies(kept)
         return out
+
+
+def _within_reach(r: Any, boxes: Sequence[Sequence[float]], q: CandidateQuery) -> bool:
+    """What the index checks of a volume against a query (``candidate_sql`` and ``candidates``): windows
+    and altitude bands meet, boxes meet."""
+    if r["t_start"] > to_us(q.end) or r["t_end"] < to_us(q.start):
+        return False
+    if q.alt_lo is not None and q.alt_hi is not None and (r["alt_lo"] > q.alt_hi or r["alt_hi"] < q.alt_lo):
+        return False
+    return boxes_meet(boxes, q.boxes)
 
 
 def _occupancies(rows: Sequence[tuple[Any, Any]]) -> builtins.list[Occupancy]:
