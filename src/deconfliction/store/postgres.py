@@ -49,7 +49,7 @@ class PostgresStore:
             # at the next read or at the end, and rolls the whole write back as before. Not for a bulk load:
             # COPY cannot run in a pipeline.
             with nullcontext() if bulk else conn.pipeline():
-                tx = SqlTransaction(cur, POSTGRES)
+                tx = SqlTransaction(cur if bulk else _SplitCursor(cur, _cursor(conn, "reads")), POSTGRES)
                 tx.head.lock()  # the head row, locked FOR UPDATE: writes are serialised from here
                 yield tx
                 tx.flush()
@@ -74,12 +74,49 @@ class PostgresStore:
         self._pool.close()
 
 
-def _cursor(conn: Connection[Any]) -> Cursor[Any]:
-    """The connection's one cursor, made once and used by every transaction on it: a psycopg cursor is
-    a small cycle of objects (its adapters refer back to it), so one per transaction is garbage for the
-    cycle collector to find, thousands a second on a busy server."""
-    cur = getattr(conn, "_deconfliction_cursor", None)
+def _cursor(conn: Connection[Any], role: str = "statements") -> Cursor[Any]:
+    """The connection's cursor for ``role``, made once and used by every transaction on it: a psycopg
+    cursor is a small cycle of objects (its adapters refer back to it), so one per transaction is garbage
+    for the cycle collector to find, thousands a second on a busy server."""
+    attr = f"_deconfliction_{role}"
+    cur = getattr(conn, attr, None)
     if cur is None or cur.closed:
         cur = conn.cursor()
-        conn._deconfliction_cursor = cur  # type: ignore[attr-defined]
+        setattr(conn, attr, cur)
     return cur
+
+
+class _SplitCursor:
+    """A pipelined write's cursor: statements whose rows are read (``SELECT``) go to a cursor of their
+    own, the rest (``INSERT``, ``UPDATE``, ``DELETE``) to another.
+
+    In pipeline mode psycopg hands each result to the cursor that sent its statement whenever it arrives,
+    also while that cursor sends a later one; so on one cursor, an ``INSERT``'s result read back while a
+    ``SELECT`` is being sent becomes that cursor's result, and ``fetchone`` answers "the last operation
+    didn't produce records (command status: INSERT 0 1)" (seen under Hypothesis, a write telling several
+    conflicts' sides: two dozen pipelined inserts, then a read). The store's reads are fetched as soon as
+    they are sent, so the reading cursor never has a result pending but its own."""
+
+    __slots__ = ("_last", "_reads", "_writes")
+
+    def __init__(self, writes: Cursor[Any], reads: Cursor[Any]) -> None:
+        self._writes, self._reads = writes, reads
+        self._last = writes
+
+    def execute(self, query: Any, params: Any = None) -> _SplitCursor:
+        self._last = self._reads if str(query).lstrip()[:6].upper() == "SELECT" else self._writes
+        self._last.execute(query, params)
+        return self
+
+    def executemany(self, query: Any, params_seq: Any) -> None:
+        self._writes.executemany(query, params_seq)
+
+    def fetchone(self) -> Any:
+        return self._last.fetchone()
+
+    def fetchall(self) -> Any:
+        return self._last.fetchall()
+
+    @property
+    def connection(self) -> Connection[Any]:
+        return self._writes.connection
