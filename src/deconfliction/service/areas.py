@@ -201,7 +201,7 @@ def record_changes(
     if not changed:
         return
     names = party_names(tx, changed)
-    prepare_to_tell(tx, {side for c in changed for side in (c.party_a, c.party_b)})
+    prepare_to_tell(tx, changed)
     for c in changed:
         tx.conflicts.save(c)
         kind = "opened" if c.version == 1 else ("resolved" if c.state is ConflictState.RESOLVED else "updated")

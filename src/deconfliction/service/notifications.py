@@ -27,7 +27,7 @@ when it did (``domain.notification.take_over``; the older one is ``superseded``,
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -142,9 +142,10 @@ def notify_conflict(
     return n
 
 
-def prepare_to_tell(tx: Transaction, parties: Collection[str]) -> None:
-    """Before telling ``parties`` (``notify_conflict``, one call per side of each conflict changed): their
+def prepare_to_tell(tx: Transaction, conflicts: Iterable[Conflict]) -> None:
+    """Before telling both sides of each of ``conflicts`` (``notify_conflict``, one call per side): their
     on-call ladders and delivery endpoints read in one statement each, not one per side and conflict."""
+    parties = {side for c in conflicts for side in (c.party_a, c.party_b)}
     tx.contacts.prefetch(parties)
     tx.endpoints.prefetch(parties)
 

@@ -317,7 +317,7 @@ def apply_change(
         signed=signed,
     )
     names = party_names(tx, [*open_after, *changed])
-    prepare_to_tell(tx, {side for c in changed for side in (c.party_a, c.party_b)})
+    prepare_to_tell(tx, changed)
     told: dict[tuple[str, str], Told] = {}
     for c in changed:
         tx.conflicts.save(c)

@@ -116,7 +116,7 @@ def expire_conflicts(rt: Runtime, limit: int = 100) -> int:
         if not ended:
             return 0
         names = party_names(tx, ended)
-        prepare_to_tell(tx, {side for c in ended for side in (c.party_a, c.party_b)})
+        prepare_to_tell(tx, ended)
         for old in ended:
             c = next_version(old, replace(old, state=ConflictState.EXPIRED), now)
             tx.conflicts.save(c)
