@@ -24,22 +24,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jwt
+import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from servers import Server
+from servers import Server, exchange, postgres_database
 
 TARGET_DISJOINT = 500.0
 TARGET_OVERLAPPING = 150.0
@@ -80,66 +80,77 @@ def _body(volume: dict[str, Any], key: list[str]) -> dict[str, Any]:
     }
 
 
-async def _baseline(base: str, headers: dict[str, str], clients: int, requests: int) -> float:
-    async def one(c: httpx.AsyncClient, n: int) -> None:
-        for _ in range(n):
-            r = await c.get(f"/dss/v1/operational_intent_references/{uuid.uuid4()}", headers=headers)
-            assert r.status_code == 404, r.text
-
-    async with httpx.AsyncClient(base_url=base, timeout=60) as c:
-        t0 = time.perf_counter()
-        await asyncio.gather(*(one(c, requests // clients) for _ in range(clients)))
-        return (requests // clients * clients) / (time.perf_counter() - t0)
+def _request(method: str, path: str, auth: str, body: dict[str, Any] | None = None) -> bytes:
+    payload = orjson.dumps(body) if body is not None else b""
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\n"
+    if body is not None:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+    return (head + "\r\n").encode() + payload
 
 
-async def _disjoint(base: str, headers: dict[str, str], clients: int, creates: int, start: datetime) -> float:
-    async def one(c: httpx.AsyncClient, k: int, n: int) -> None:
+_INTENTS = "/dss/v1/operational_intent_references"
+
+
+async def _run(port: int, clients: int, each: Callable[[Any, Any, int], Awaitable[None]]) -> tuple[float, float]:
+    """``each(reader, writer, k)`` on ``clients`` keep-alive connections at once: (wall s, client CPU s)."""
+    conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(clients)]
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    try:
+        await asyncio.gather(*(each(r, w, k) for k, (r, w) in enumerate(conns)))
+    finally:
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        for _, w in conns:
+            w.close()
+    return wall, cpu
+
+
+def _expect(status: int, body: bytes, want: int) -> None:
+    if status != want:
+        raise RuntimeError(f"expected {want}, got {status}: {body[:300].decode(errors='replace')}")
+
+
+async def _baseline(port: int, auth: str, clients: int, n: int) -> tuple[float, float]:
+    requests = [_request("GET", f"{_INTENTS}/{uuid.uuid4()}", auth) for _ in range(n * clients)]
+
+    async def one(r: Any, w: Any, k: int) -> None:
         for i in range(n):
-            cell = k * n + i
-            vol = _volume(-20 + (cell % 400) * 0.01, -20 + (cell // 400) * 0.01, start)
-            r = await c.put(
-                f"/dss/v1/operational_intent_references/{uuid.uuid4()}", json=_body(vol, []), headers=headers
-            )
-            assert r.status_code == 201, r.text
+            _expect(*await exchange(r, w, requests[k * n + i]), 404)
 
-    async with httpx.AsyncClient(base_url=base, timeout=60) as c:
-        t0 = time.perf_counter()
-        await asyncio.gather(*(one(c, k, creates // clients) for k in range(clients)))
-        return (creates // clients * clients) / (time.perf_counter() - t0)
+    return await _run(port, clients, one)
 
 
-async def _overlapping(base: str, headers: dict[str, str], clients: int, creates: int, start: datetime) -> float:
-    async def stack(c: httpx.AsyncClient, k: int, n: int) -> None:
-        key: list[str] = []
+async def _disjoint(port: int, auth: str, clients: int, n: int, start: datetime) -> tuple[float, float]:
+    requests = []  # built before the clock starts
+    for cell in range(n * clients):
+        vol = _volume(-20 + (cell % 400) * 0.01, -20 + (cell // 400) * 0.01, start)
+        requests.append(_request("PUT", f"{_INTENTS}/{uuid.uuid4()}", auth, _body(vol, [])))
+
+    async def one(r: Any, w: Any, k: int) -> None:
+        for i in range(n):
+            _expect(*await exchange(r, w, requests[k * n + i]), 201)
+
+    return await _run(port, clients, one)
+
+
+async def _overlapping(port: int, auth: str, clients: int, n: int, start: datetime) -> tuple[float, float]:
+    async def stack(r: Any, w: Any, k: int) -> None:
+        key: list[str] = []  # each body needs the OVNs of the answers before it: built as it goes
         for i in range(n):
             vol = _volume(30 + k * 0.1 + i * 1e-5, 30, start)  # each overlaps every earlier one of its stack
-            r = await c.put(
-                f"/dss/v1/operational_intent_references/{uuid.uuid4()}", json=_body(vol, key), headers=headers
-            )
-            assert r.status_code == 201, r.text
-            key.append(r.json()["operational_intent_reference"]["ovn"])
+            status, body = await exchange(r, w, _request("PUT", f"{_INTENTS}/{uuid.uuid4()}", auth, _body(vol, key)))
+            _expect(status, body, 201)
+            key.append(orjson.loads(body)["operational_intent_reference"]["ovn"])
 
-    async with httpx.AsyncClient(base_url=base, timeout=60) as c:
-        t0 = time.perf_counter()
-        await asyncio.gather(*(stack(c, k, creates // clients) for k in range(clients)))
-        return (creates // clients * clients) / (time.perf_counter() - t0)
+    return await _run(port, clients, stack)
 
 
-def _database(backend: str, workdir: Path) -> tuple[str, Any]:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir}/bench.db", lambda: None
-    import psycopg
+def _loop(run: Coroutine[Any, Any, tuple[float, float]]) -> tuple[float, float]:
+    try:
+        import uvloop
 
-    admin = os.environ.get("DECONFLICTION_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"dc_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"{admin.rpartition('/')[0]}/{name}", drop
+        return uvloop.run(run)  # type: ignore[no-any-return]
+    except ImportError:
+        return asyncio.run(run)
 
 
 def main() -> int:
@@ -167,51 +178,54 @@ def main() -> int:
             "aud": "127.0.0.1",
             "exp": int(time.time()) + 3600,
         }
-        headers = {"Authorization": f"Bearer {jwt.encode(claims, key, algorithm='RS256')}"}
-        url, drop = _database(args.backend, workdir)
+        auth = f"Bearer {jwt.encode(claims, key, algorithm='RS256')}"
+        url, drop = (
+            (f"sqlite:///{workdir}/bench.db", lambda: None)
+            if args.backend == "sqlite"
+            else postgres_database("dc_bench_dss")
+        )
         env = {"DECONFLICTION_DSS_PUBLIC_KEYS": str(pem), "DECONFLICTION_DSS_AUDIENCES": "127.0.0.1"}
         server = Server(url, workdir, workers=args.workers, env=env)
         try:
             server.wait_ready()
             start = datetime.now(UTC) + timedelta(minutes=30)
-            gets = max(400, args.creates // 2) // args.clients * args.clients
-            cpu: dict[str, float] = {}  # server CPU (all its processes) per request, ms
+            clients = args.clients
+            gets = max(400, args.creates // 2) // clients
+            cpu: dict[str, tuple[float, float]] = {}  # (server, load generator) CPU per request, ms
 
-            def phase(name: str, requests: int, run: Any) -> float:
-                cpu0 = server.cpu_seconds()
-                rate = float(asyncio.run(run))
-                cpu[name] = (server.cpu_seconds() - cpu0) / requests * 1000
-                return rate
+            def phase(name: str, requests: int, run: Coroutine[Any, Any, tuple[float, float]]) -> float:
+                server0 = server.cpu_seconds()
+                wall, client = _loop(run)
+                cpu[name] = ((server.cpu_seconds() - server0) / requests * 1000, client / requests * 1000)
+                return requests / wall
 
-            base = phase("base", gets, _baseline(server.url, headers, args.clients, gets))
-            disjoint = phase(
-                "disjoint",
-                args.creates // args.clients * args.clients,
-                _disjoint(server.url, headers, args.clients, args.creates, start),
-            )
-            overlapping = phase(
-                "overlapping",
-                args.overlapping // args.clients * args.clients,
-                _overlapping(server.url, headers, args.clients, args.overlapping, start),
-            )
+            base = phase("base", gets * clients, _baseline(server.port, auth, clients, gets))
+            n = args.creates // clients
+            disjoint = phase("disjoint", n * clients, _disjoint(server.port, auth, clients, n, start))
+            n = args.overlapping // clients
+            overlapping = phase("overlapping", n * clients, _overlapping(server.port, auth, clients, n, start))
         finally:
             server.stop()
             drop()
     print(f"DSS creates through /dss/v1 ({args.backend}, {args.workers} server workers, {args.clients} clients)")
-    print(f"  baseline: authenticated GET (404)      {base:8.1f} /s  server CPU {cpu['base']:5.2f} ms/request")
+    print(
+        f"  baseline: authenticated GET (404)      {base:8.1f} /s  server CPU {cpu['base'][0]:5.2f} ms/request  "
+        f"(load generator {cpu['base'][1]:.2f} ms)"
+    )
     rows = (
         ("non-overlapping creates", disjoint, cpu["disjoint"], TARGET_DISJOINT, INTERUSS_DISJOINT),
         ("overlapping creates", overlapping, cpu["overlapping"], TARGET_OVERLAPPING, INTERUSS_OVERLAPPING),
     )
-    for name, rate, ms, target, interuss in rows:
+    for name, rate, (ms, client_ms), target, interuss in rows:
         verdict = "PASS" if rate >= target else "FAIL"
         print(
             f"  {name:<24} {rate:8.1f} /s  server CPU {ms:5.2f} ms/request  target >= {target:.0f}  {verdict}  "
-            f"(InterUSS DSS: {interuss} /s; x{rate / base:.2f} of the baseline)"
+            f"(InterUSS DSS: {interuss} /s; x{rate / base:.2f} of the baseline; load generator {client_ms:.2f} ms)"
         )
     print(
         "  server CPU: user + system time of the server's processes (/proc), the database's own excluded; "
-        f"{args.workers} workers can spend at most {args.workers * 1000:.0f} ms of it per second"
+        f"{args.workers} workers can spend at most {args.workers * 1000:.0f} ms of it per second; the load "
+        "generator (raw HTTP/1.1 on keep-alive connections, one per client) shares the same cores"
     )
     return 0
 

@@ -62,7 +62,7 @@ from deconfliction.service.parties import create_party
 from deconfliction.service.runtime import Ids, Runtime
 from deconfliction.store import open_store
 from deconfliction.store.ports import Store
-from servers import ADMIN_URL, Server, postgres_database
+from servers import ADMIN_URL, Server, exchange, postgres_database
 
 # ---------------------------------------------------------------------------------------------- targets
 
@@ -708,30 +708,6 @@ def _requests(spec: MixSpec) -> list[bytes]:
     return out
 
 
-async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> tuple[int, bytes]:
-    """One request on a keep-alive connection; the status and the body of its response."""
-    writer.write(request)
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    length = -1
-    chunked = False
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"transfer-encoding" and b"chunked" in value.lower():
-            chunked = True
-    if not chunked:
-        return status, await reader.readexactly(max(length, 0))
-    parts = []
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-        parts.append(await reader.readexactly(size + 2))
-        if size == 0:
-            return status, b"".join(p[:-2] for p in parts)
-
-
 async def _drive(spec: MixSpec, requests: list[bytes]) -> dict[str, Any]:
     conns = [await asyncio.open_connection("127.0.0.1", spec.port) for _ in range(spec.connections)]
     statuses: Counter[int] = Counter()
@@ -755,7 +731,7 @@ async def _drive(spec: MixSpec, requests: list[bytes]) -> dict[str, Any]:
     async def warm(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal nxt
         i, nxt = nxt, nxt + 1
-        status, body = await _exchange(reader, writer, requests[i])
+        status, body = await exchange(reader, writer, requests[i])
         record(status, body, None)
 
     async def worker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, deadline: float) -> None:
@@ -765,7 +741,7 @@ async def _drive(spec: MixSpec, requests: list[bytes]) -> dict[str, Any]:
             i, nxt = nxt, nxt + 1
             t0 = clock()
             try:
-                status, body = await _exchange(reader, writer, requests[i])
+                status, body = await exchange(reader, writer, requests[i])
             except (OSError, asyncio.IncompleteReadError) as exc:
                 statuses[-1] += 1
                 if len(errors) < 5:

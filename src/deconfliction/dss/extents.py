@@ -94,8 +94,27 @@ def _in_frame(a: BaseGeometry, b: BaseGeometry) -> tuple[BaseGeometry, BaseGeome
 
 
 def footprints_meet(a: BaseGeometry, b: BaseGeometry) -> bool:
-    pa, pb = _in_frame(a, b)
-    return any(x.intersects(y) for x in _parts(pa) for y in _parts(pb))
+    return footprints_meeting(a, [b])[0]
+
+
+def footprints_meeting(a: BaseGeometry, others: Sequence[BaseGeometry]) -> list[bool]:
+    """Whether each of ``others`` meets ``a`` (a part of one intersects a part of the other), all compared
+    in ``a``'s frame: the footprints are projected together in one array operation, the cost of a search
+    that finds dozens being one projection, not one per pair (numpy's cost per call dwarfs a polygon's
+    few vertices)."""
+    if not others:
+        return []
+    lon, lat = (float(v) for v in shapely.get_coordinates(a)[0])
+    every = np.empty(len(others) + 1, dtype=object)
+    every[0] = a
+    every[1:] = list(others)
+    flat = shapely.transform(every, lambda xy: _aeqd(lon, lat, xy))
+    their_parts, owner = shapely.get_parts(flat[1:], return_index=True)
+    meets = np.zeros(len(others), dtype=bool)
+    for part in shapely.get_parts(flat[0]):
+        shapely.prepare(part)
+        meets[owner[shapely.intersects(part, their_parts)]] = True
+    return [bool(m) for m in meets]
 
 
 def bounding_box(geometry: BaseGeometry) -> tuple[float, float, float, float]:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import shapely
 
-from deconfliction.dss.extents import Extent, bounding_box, footprints_meet
+from deconfliction.dss.extents import Extent, bounding_box, footprints_meeting
 from deconfliction.dss.records import Reference, Subscription
+
+R = TypeVar("R", Reference, Subscription)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FAR = 2**62
@@ -32,6 +34,14 @@ def _time(value: int) -> datetime:
 def _box(extent: Extent) -> tuple[float, float, float, float]:
     assert extent.footprint is not None
     return bounding_box(extent.footprint)
+
+
+def _meeting(extent: Extent, found: list[R]) -> list[R]:
+    """The records among ``found`` (boxes and times already met) whose exact footprint meets ``extent``'s."""
+    assert extent.footprint is not None
+    shaped = [(r, r.extent.footprint) for r in found if r.extent.footprint is not None]
+    meets = footprints_meeting(extent.footprint, [f for _, f in shaped])
+    return [r for (r, _), m in zip(shaped, meets, strict=True) if m]
 
 
 class SqlDss:
@@ -110,9 +120,7 @@ class SqlDss:
         if extent.alt_hi is not None:
             sql += " AND alt_lo <= ?"
             params.append(extent.alt_hi)
-        rows = [self._ref(r) for r in self._exec(sql + " ORDER BY id", params).fetchall()]
-        footprint = extent.footprint
-        return [r for r in rows if r.extent.footprint is not None and footprints_meet(footprint, r.extent.footprint)]
+        return _meeting(extent, [self._ref(r) for r in self._exec(sql + " ORDER BY id", params).fetchall()])
 
     def dependents(self, subscription_id: str) -> list[str]:
         rows = self._exec(
@@ -176,14 +184,14 @@ class SqlDss:
             assert flag in ("notify_for_intents", "notify_for_constraints")
             sql += f" AND {flag} = 1"
         params = [_us(extent.start, -_FAR), _us(extent.end, _FAR), x0, x1, y0, y1]
-        rows = [self._sub(r) for r in self._exec(sql + " ORDER BY id", params).fetchall()]
-        footprint = extent.footprint
-        return [s for s in rows if s.extent.footprint is not None and footprints_meet(footprint, s.extent.footprint)]
+        return _meeting(extent, [self._sub(r) for r in self._exec(sql + " ORDER BY id", params).fetchall()])
 
     def increment(self, sub_ids: Sequence[str]) -> None:
-        for sub_id in sub_ids:
+        if sub_ids:
+            marks = ", ".join("?" * len(sub_ids))
             self._exec(
-                "UPDATE dss_subscriptions SET notification_index = notification_index + 1 WHERE id = ?", (sub_id,)
+                f"UPDATE dss_subscriptions SET notification_index = notification_index + 1 WHERE id IN ({marks})",
+                list(sub_ids),
             )
 
     # ------------------------------------------------------------------------------ availability, reports
