@@ -1352,6 +1352,59 @@ class StoreContract:
             assert tx.dss.reference(INTENT, "oi_1") is None and tx.dss.subscription("sb_2") is None
             assert tx.dss.dependents("sb_1") == []
 
+    def test_dss_records_written_before_migration_29_are_filed_by_its_step(self, store: Store) -> None:
+        from deconfliction.dss.extents import Extent
+        from deconfliction.dss.records import INTENT, Reference, Subscription
+        from deconfliction.store.sql import POSTGRES, SQLITE
+        from deconfliction.store.sql.backfills import file_dss_cells
+
+        # one small footprint, one across a quarter of the world (filed at a coarse level) and one far away
+        shapes = [
+            shapely.box(10.0, 50.0, 10.01, 50.01),
+            shapely.box(-80.0, -40.0, 80.0, 60.0),
+            shapely.box(-170, -80, -169, -79),
+        ]
+        here = [Extent(f, 0.0, 100.0, NOW, NOW + timedelta(hours=1)) for f in shapes]
+        with store.write() as tx:
+            for i, extent in enumerate(here):
+                tx.dss.put_reference(
+                    Reference(f"oi_{i}", INTENT, "uss1", 1, f"ovn-{i}", "Accepted", "https://u", None, extent)
+                )
+                tx.dss.put_subscription(
+                    Subscription(f"sb_{i}", "uss1", "v1", 0, "https://u", True, False, False, extent)
+                )
+        probe = Extent(shapely.box(10.005, 50.005, 10.006, 50.006), 0.0, 100.0, NOW, NOW + timedelta(hours=1))
+
+        def found() -> tuple[list[str], list[str]]:
+            with store.read() as tx:
+                return [r.id for r in tx.dss.search_references(INTENT, probe)], [
+                    s.id for s in tx.dss.search_subscriptions(probe)
+                ]
+
+        assert found() == (["oi_0", "oi_1"], ["sb_0", "sb_1"])
+        if self.url.startswith("sqlite"):
+            import sqlite3
+
+            conn: Any = sqlite3.connect(self.url.removeprefix("sqlite:///"))
+            conn.row_factory = sqlite3.Row
+            dialect = SQLITE
+        else:
+            import psycopg
+            from psycopg.rows import dict_row
+
+            conn = psycopg.connect(self.url, row_factory=dict_row)
+            dialect = POSTGRES
+        try:
+            cur = conn.cursor()
+            cur.execute("DELETE FROM dss_cells")  # as records written before the migration
+            conn.commit()
+            assert found() == ([], [])
+            assert file_dss_cells(cur, dialect) == 6
+            conn.commit()
+        finally:
+            conn.close()
+        assert found() == (["oi_0", "oi_1"], ["sb_0", "sb_1"])
+
 
 class TestSQLiteStore(StoreContract):
     @pytest.fixture

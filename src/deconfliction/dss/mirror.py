@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from deconfliction.domain.footprint import parse_footprint
@@ -22,11 +23,11 @@ from deconfliction.domain.party import Party, Role
 from deconfliction.domain.policy import OperationKind
 from deconfliction.domain.site import SiteCategory, SiteState, withdraw_site
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
-from deconfliction.dss.extents import parts
-from deconfliction.dss.records import Reference
+from deconfliction.dss.extents import Extent, parts
+from deconfliction.dss.records import INTENT, Reference
 from deconfliction.errors import InvalidInput
 from deconfliction.service import areas
-from deconfliction.service.operations import apply_change
+from deconfliction.service.operations import Prefound, apply_change, prefind_in
 from deconfliction.service.parties import hash_key
 from deconfliction.service.runtime import Runtime
 from deconfliction.service.sites import SiteDraft, add_site, reach_boxes, site_record
@@ -37,14 +38,20 @@ log = logging.getLogger(__name__)
 _NOT_A_NAME = re.compile(r"[^A-Za-z0-9 .,'()&/-]+")
 
 
-def uss_party(tx: Transaction, rt: Runtime, subject: str) -> Party:
-    """The party of the USS ``subject``, created (role ``uss``, no API key) on first use; a name already
-    taken by a party of another role gets the suffix " (F3548)"."""
+def _uss_party(tx: Transaction, subject: str) -> tuple[str, Party | None]:
+    """The name of the party of the USS ``subject``, and that party if it exists."""
     name = f"USS {_NOT_A_NAME.sub('-', subject)}"[:70]
     party = tx.parties.by_name(name)
     if party is not None and party.role is not Role.USS:
         name = f"{name} (F3548)"
         party = tx.parties.by_name(name)
+    return name, party
+
+
+def uss_party(tx: Transaction, rt: Runtime, subject: str) -> Party:
+    """The party of the USS ``subject``, created (role ``uss``, no API key) on first use; a name already
+    taken by a party of another role gets the suffix " (F3548)"."""
+    name, party = _uss_party(tx, subject)
     if party is not None:
         return party
     party = Party(rt.ids.new_id("pt"), name, Role.USS, rt.clock())
@@ -60,8 +67,7 @@ def uss_party(tx: Transaction, rt: Runtime, subject: str) -> Party:
     return party
 
 
-def _volumes(rt: Runtime, ref: Reference) -> tuple[Volume4D, ...] | None:
-    e = ref.extent
+def _volumes(rt: Runtime, ref_id: str, e: Extent) -> tuple[Volume4D, ...] | None:
     if e.footprint is None or e.start is None or e.end is None or e.alt_lo is None or e.alt_hi is None:
         return None
     try:
@@ -74,13 +80,48 @@ def _volumes(rt: Runtime, ref: Reference) -> tuple[Volume4D, ...] | None:
             out.append(Volume4D.create(footprint, band, window))
         return tuple(out)
     except InvalidInput as exc:
-        log.info("intent %s is not mirrored: %s", ref.id, exc)
+        log.info("intent %s is not mirrored: %s", ref_id, exc)
         return None
 
 
-def mirror_intent(tx: Transaction, rt: Runtime, ref: Reference, previous: str | None) -> str | None:
-    """Create or revise the operation that mirrors ``ref``; its id (None when not mirrored)."""
-    volumes = _volumes(rt, ref)
+@dataclass(frozen=True)
+class MirrorPlan:
+    """What the mirror of an intent's write can be given before the serialised write: its volumes, the id
+    of the operation it will create (when none is live) and its conflicts in a read snapshot, which the
+    write brings up to date (``refind``) when its subject is still the one found for."""
+
+    volumes: tuple[Volume4D, ...] | None
+    new_id: str
+    prefound: Prefound | None
+
+
+def plan_mirror(rt: Runtime, subject: str, intent_id: str, extent: Extent) -> MirrorPlan:
+    """Outside the serialised write: the mirror's volumes and its conflicts against a snapshot."""
+    volumes = _volumes(rt, intent_id, extent)
+    new_id = rt.ids.new_id("op")
+    if volumes is None:
+        return MirrorPlan(None, new_id, None)
+    with rt.store.read() as snapshot:
+        seq = snapshot.events.head()[0]
+        _, party = _uss_party(snapshot, subject)
+        if party is None:  # its first write creates the party: found in the write
+            return MirrorPlan(volumes, new_id, None)
+        ref = snapshot.dss.reference(INTENT, intent_id)
+        old = snapshot.operations.get(ref.mirror_id) if ref is not None and ref.mirror_id else None
+        op_id = old.id if old is not None and old.is_live else new_id
+        now = rt.clock()
+        subject_op = Operation(
+            op_id, party.id, OperationKind.AIR, 0, OperationState.DRAFT, 1, "", volumes, "", now, now
+        )
+        return MirrorPlan(volumes, new_id, prefind_in(snapshot, rt.policy, seq, subject_op))
+
+
+def mirror_intent(
+    tx: Transaction, rt: Runtime, ref: Reference, previous: str | None, plan: MirrorPlan | None = None
+) -> str | None:
+    """Create or revise the operation that mirrors ``ref``; its id (None when not mirrored). ``plan``:
+    made by ``plan_mirror`` for this very intent and extent before the write."""
+    volumes = plan.volumes if plan is not None else _volumes(rt, ref.id, ref.extent)
     if volumes is None:
         if previous is not None:
             cancel_mirror(tx, rt, ref.manager, previous)
@@ -96,7 +137,7 @@ def mirror_intent(tx: Transaction, rt: Runtime, ref: Reference, previous: str | 
         created = False
     else:
         new = Operation(
-            rt.ids.new_id("op"),
+            plan.new_id if plan is not None else rt.ids.new_id("op"),
             party.id,
             OperationKind.AIR,
             0,
@@ -109,7 +150,8 @@ def mirror_intent(tx: Transaction, rt: Runtime, ref: Reference, previous: str | 
             now,
         )
         created = True
-    apply_change(tx, rt, party, new, detect_again=True, known=(), created=created, signed=None)
+    prefound = plan.prefound if plan is not None else None
+    apply_change(tx, rt, party, new, detect_again=True, known=(), created=created, signed=None, prefound=prefound)
     return new.id
 
 

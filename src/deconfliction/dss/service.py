@@ -32,6 +32,7 @@ from deconfliction.dss.mirror import (
     cancel_mirror,
     mirror_constraint,
     mirror_intent,
+    plan_mirror,
     record,
     withdraw_mirror_site,
 )
@@ -255,6 +256,8 @@ class Dss:
         if state in CMSA_STATES and CMSA_SCOPE not in scopes:
             raise DssError(403, f"Missing `{CMSA_SCOPE}` scope to transition to CMSA state: {state}")
 
+        # the mirror's shape and its conflicts in a snapshot, outside the serialised write
+        plan = plan_mirror(self.runtime, caller, entity_id, extent) if self.runtime is not None else None
         with self.store.write() as tx:
             db = tx.dss
             old = db.reference(INTENT, entity_id)
@@ -314,7 +317,7 @@ class Dss:
             )
             if self.runtime is not None:
                 previous_mirror = old.mirror_id if old is not None else None
-                ref = replace(ref, mirror_id=mirror_intent(tx, self.runtime, ref, previous_mirror))
+                ref = replace(ref, mirror_id=mirror_intent(tx, self.runtime, ref, previous_mirror, plan))
             db.put_reference(ref)
             if remove_previous and previous is not None:
                 db.delete_subscription(previous.id)

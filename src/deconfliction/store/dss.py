@@ -1,18 +1,27 @@
-"""Storage of the DSS interface (tables of migration 0020), the same statements on both backends.
+"""Storage of the DSS interface (tables of migrations 0020 and 0029), the same statements on both backends.
 
-Boxes and time ranges pre-filter in SQL; the exact footprint (WKB) decides in Python.
+A search reads the rows filed under the cells its box may meet (``dss_cells``, the cells of the
+operations' index: ``covering`` to file, ``query_keys`` to ask, docs/index.md); boxes and time ranges
+filter in SQL; the exact footprint (WKB) decides in Python.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import shapely
 
+from deconfliction.domain.cells import covering
 from deconfliction.dss.extents import Extent, bounding_box, footprints_meeting
 from deconfliction.dss.records import Reference, Subscription
+from deconfliction.store.sql.index import bucket, query_keys
+
+SUBSCRIPTION = "subscription"
+"""The kind under which subscriptions are filed in ``dss_cells`` (references are filed under theirs)."""
 
 R = TypeVar("R", Reference, Subscription)
 
@@ -34,6 +43,15 @@ def _time(value: int) -> datetime:
 def _box(extent: Extent) -> tuple[float, float, float, float]:
     assert extent.footprint is not None
     return bounding_box(extent.footprint)
+
+
+@lru_cache(maxsize=32)
+def _filed_sql(n_ranges: int, n_points: int, postgres: bool) -> str:
+    """The ids filed under a query's cells: one index range per cell range, one look-up of the ancestors
+    (padded to a few sizes by the caller, so that the statement text repeats and its plan is reused)."""
+    ranges = ["SELECT id FROM dss_cells WHERE kind = ? AND cell BETWEEN ? AND ?"] * n_ranges
+    points = "cell = ANY(?)" if postgres else f"cell IN ({', '.join('?' * n_points)})"
+    return " UNION ".join([*ranges, f"SELECT id FROM dss_cells WHERE kind = ? AND {points}"])
 
 
 def _meeting(extent: Extent, found: list[R]) -> list[R]:
@@ -101,26 +119,64 @@ class SqlDss:
             ),
         )
 
+        self._file(ref.kind, ref.id, e)
+
     def delete_reference(self, ref_id: str) -> None:
         self._exec("DELETE FROM dss_entities WHERE id = ?", (ref_id,))
+        self._exec("DELETE FROM dss_cells WHERE id = ? AND kind <> ?", (ref_id, SUBSCRIPTION))
+
+    def _file(self, kind: str, entity_id: str, extent: Extent) -> None:
+        """File ``entity_id`` under the cells of its extent's box, in place of where it was filed."""
+        self._exec("DELETE FROM dss_cells WHERE id = ? AND kind = ?", (entity_id, kind))
+        if extent.footprint is not None:
+            rows = [(kind, cell, entity_id) for _, cell in covering((_box(extent),))]
+            self._cur.executemany(self._d.q("INSERT INTO dss_cells (kind, cell, id) VALUES (?, ?, ?)"), rows)
+
+    def _near(self, table: str, cols: str, kind: str, extent: Extent, where: str, extra: list[Any]) -> list[Any]:
+        """The rows of ``table`` filed under ``kind`` in a cell that may meet ``extent``, whose boxes and
+        times meet it and that pass ``where`` (its parameters ``extra``), by id."""
+        filed, params = self._filed(kind, extent)
+        x0, y0, x1, y1 = _box(extent)
+        picked = ", ".join(f"t.{c.strip()}" for c in cols.split(","))
+        # CROSS JOIN keeps SQLite's join order: the index's few ids first, not every row of the time range
+        sql = (
+            f"SELECT {picked} FROM ({filed}) f CROSS JOIN {table} t WHERE t.id = f.id "
+            "AND t.t_end >= ? AND t.t_start <= ? AND t.max_lon >= ? AND t.min_lon <= ? "
+            f"AND t.max_lat >= ? AND t.min_lat <= ?{where} ORDER BY t.id"
+        )
+        params += [_us(extent.start, -_FAR), _us(extent.end, _FAR), x0, x1, y0, y1, *extra]
+        return list(self._exec(sql, params).fetchall())
+
+    def _filed(self, kind: str, extent: Extent) -> tuple[str, list[Any]]:
+        """A subquery of the ids of ``kind`` filed under a cell that may meet ``extent``'s box, and its
+        parameters."""
+        ranges, points = query_keys([_box(extent)])
+        n_ranges = bucket(len(ranges), 4)
+        ranges += [(-1, -1)] * (n_ranges - len(ranges))  # cell ids are never negative
+        params: list[Any] = [p for lo, hi in ranges for p in (kind, lo, hi)]
+        postgres = self._d.name == "postgresql"
+        if postgres:
+            params += [kind, points]
+            return _filed_sql(n_ranges, 0, True), params
+        n_points = bucket(len(points), 32)
+        params += [kind, *points, *[-1] * (n_points - len(points))]
+        return _filed_sql(n_ranges, n_points, False), params
 
     def search_references(self, kind: str, extent: Extent) -> list[Reference]:
         """References of ``kind`` whose footprint, altitudes and times meet ``extent`` (bounds included)."""
         if extent.footprint is None:
             return []
-        x0, y0, x1, y1 = _box(extent)
-        sql = (
-            f"SELECT {self._REF} FROM dss_entities WHERE kind = ? AND t_end >= ? AND t_start <= ? "
-            "AND max_lon >= ? AND min_lon <= ? AND max_lat >= ? AND min_lat <= ?"
-        )
-        params: list[Any] = [kind, _us(extent.start, -_FAR), _us(extent.end, _FAR), x0, x1, y0, y1]
+        where = " AND t.kind = ?"
+        extra: list[Any] = [kind]
         if extent.alt_lo is not None:
-            sql += " AND alt_hi >= ?"
-            params.append(extent.alt_lo)
+            where += " AND t.alt_hi >= ?"
+            extra.append(extent.alt_lo)
         if extent.alt_hi is not None:
-            sql += " AND alt_lo <= ?"
-            params.append(extent.alt_hi)
-        return _meeting(extent, [self._ref(r) for r in self._exec(sql + " ORDER BY id", params).fetchall()])
+            where += " AND t.alt_lo <= ?"
+            extra.append(extent.alt_hi)
+        return _meeting(
+            extent, [self._ref(r) for r in self._near("dss_entities", self._REF, kind, extent, where, extra)]
+        )
 
     def dependents(self, subscription_id: str) -> list[str]:
         rows = self._exec(
@@ -166,32 +222,34 @@ class SqlDss:
                 shapely.to_wkb(e.footprint) if e.footprint is not None else None,
             ),
         )
+        self._file(SUBSCRIPTION, sub.id, e)
 
     def delete_subscription(self, sub_id: str) -> None:
         self._exec("DELETE FROM dss_subscriptions WHERE id = ?", (sub_id,))
+        self._exec("DELETE FROM dss_cells WHERE id = ? AND kind = ?", (sub_id, SUBSCRIPTION))
 
     def search_subscriptions(self, extent: Extent, *, flag: str | None = None) -> list[Subscription]:
         """Subscriptions whose footprint and times meet ``extent`` (altitudes are not compared, as the
         reference DSS); ``flag`` keeps those with that notification flag set."""
         if extent.footprint is None:
             return []
-        x0, y0, x1, y1 = _box(extent)
-        sql = (
-            f"SELECT {self._SUB} FROM dss_subscriptions WHERE footprint IS NOT NULL AND t_end >= ? AND t_start <= ? "
-            "AND max_lon >= ? AND min_lon <= ? AND max_lat >= ? AND min_lat <= ?"
-        )
+        where = " AND t.footprint IS NOT NULL"
         if flag is not None:
             assert flag in ("notify_for_intents", "notify_for_constraints")
-            sql += f" AND {flag} = 1"
-        params = [_us(extent.start, -_FAR), _us(extent.end, _FAR), x0, x1, y0, y1]
-        return _meeting(extent, [self._sub(r) for r in self._exec(sql + " ORDER BY id", params).fetchall()])
+            where += f" AND t.{flag} = 1"
+        found = self._near("dss_subscriptions", self._SUB, SUBSCRIPTION, extent, where, [])
+        return _meeting(extent, [self._sub(r) for r in found])
 
     def increment(self, sub_ids: Sequence[str]) -> None:
-        if sub_ids:
-            marks = ", ".join("?" * len(sub_ids))
+        """One more notification for each id, as often as it is named (one statement per multiplicity)."""
+        by_times: dict[int, list[str]] = {}
+        for sub_id, times in Counter(sub_ids).items():
+            by_times.setdefault(times, []).append(sub_id)
+        for times, ids in by_times.items():
             self._exec(
-                f"UPDATE dss_subscriptions SET notification_index = notification_index + 1 WHERE id IN ({marks})",
-                list(sub_ids),
+                "UPDATE dss_subscriptions SET notification_index = notification_index + ? "
+                f"WHERE id IN ({', '.join('?' * len(ids))})",
+                [times, *ids],
             )
 
     # ------------------------------------------------------------------------------ availability, reports

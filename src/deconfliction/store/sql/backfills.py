@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from deconfliction.domain.cells import covering
 from deconfliction.domain.ledger import Entry, seal
 from deconfliction.store.sql.base import Dialect, from_us
 from deconfliction.store.sql.index import hull
@@ -120,3 +121,21 @@ def number_tracks(cur: Any, dialect: Dialect) -> int:
     if keys:
         cur.executemany(dialect.q("UPDATE tactical_tracks SET track_no = ? WHERE party_id = ? AND track_id = ?"), keys)
     return len(keys)
+
+
+@after("0029_dss_cells")
+def file_dss_cells(cur: Any, dialect: Dialect) -> int:
+    """File the DSS references and subscriptions written before migration 29 in its cell index (their
+    stored boxes, as a write files them); returns how many were filed."""
+    box = "id, min_lon, min_lat, max_lon, max_lat"
+    cur.execute(dialect.q(f"SELECT kind, {box} FROM dss_entities"))
+    found = cur.fetchall()
+    cur.execute(dialect.q(f"SELECT 'subscription' AS kind, {box} FROM dss_subscriptions WHERE footprint IS NOT NULL"))
+    found += cur.fetchall()
+    rows: list[tuple[str, int, str]] = []
+    for r in found:
+        filed = covering(((r["min_lon"], r["min_lat"], r["max_lon"], r["max_lat"]),))
+        rows += [(r["kind"], cell, r["id"]) for _, cell in filed]
+    if rows:
+        cur.executemany(dialect.q("INSERT INTO dss_cells (kind, cell, id) VALUES (?, ?, ?)"), rows)
+    return len(found)
