@@ -45,6 +45,19 @@ def _box(extent: Extent) -> tuple[float, float, float, float]:
     return bounding_box(extent.footprint)
 
 
+@lru_cache(maxsize=256)
+def _cells(box: tuple[float, float, float, float]) -> tuple[int, ...]:
+    """The cells a box is filed under (a write files its reference and its implicit subscription under
+    the same box, and its searches ask for the same box: each computed once)."""
+    return tuple(cell for _, cell in covering((box,)))
+
+
+@lru_cache(maxsize=256)
+def _keys(box: tuple[float, float, float, float]) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]]:
+    ranges, points = query_keys([box])
+    return tuple(ranges), tuple(points)
+
+
 @lru_cache(maxsize=32)
 def _filed_sql(n_ranges: int, n_points: int, postgres: bool) -> str:
     """The ids filed under a query's cells: one index range per cell range, one look-up of the ancestors
@@ -129,7 +142,7 @@ class SqlDss:
         """File ``entity_id`` under the cells of its extent's box, in place of where it was filed."""
         self._exec("DELETE FROM dss_cells WHERE id = ? AND kind = ?", (entity_id, kind))
         if extent.footprint is not None:
-            rows = [(kind, cell, entity_id) for _, cell in covering((_box(extent),))]
+            rows = [(kind, cell, entity_id) for cell in _cells(_box(extent))]
             self._cur.executemany(self._d.q("INSERT INTO dss_cells (kind, cell, id) VALUES (?, ?, ?)"), rows)
 
     def _near(self, table: str, cols: str, kind: str, extent: Extent, where: str, extra: list[Any]) -> list[Any]:
@@ -150,9 +163,10 @@ class SqlDss:
     def _filed(self, kind: str, extent: Extent) -> tuple[str, list[Any]]:
         """A subquery of the ids of ``kind`` filed under a cell that may meet ``extent``'s box, and its
         parameters."""
-        ranges, points = query_keys([_box(extent)])
-        n_ranges = bucket(len(ranges), 4)
-        ranges += [(-1, -1)] * (n_ranges - len(ranges))  # cell ids are never negative
+        cell_ranges, cell_points = _keys(_box(extent))
+        ranges = [*cell_ranges, *[(-1, -1)] * (bucket(len(cell_ranges), 4) - len(cell_ranges))]  # ids are >= 0
+        points = list(cell_points)
+        n_ranges = len(ranges)
         params: list[Any] = [p for lo, hi in ranges for p in (kind, lo, hi)]
         postgres = self._d.name == "postgresql"
         if postgres:
