@@ -181,13 +181,21 @@ def test_serve_says_when_several_processes_would_each_open_the_feeds(
 ) -> None:
     import uvicorn
 
+    from deconfliction.api import workers as supervisor
+
     ran: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: ran.append(kw))
+
+    def supervise(options: dict[str, Any], host: str, port: int, n: int) -> int:
+        ran.append({**options, "workers": n})
+        return 0
+
+    monkeypatch.setattr(supervisor, "run_workers", supervise)
     if feeds:
         monkeypatch.setenv("DECONFLICTION_COT_UDP", feeds)
     result = runner.invoke(app, ["serve", "--workers", str(workers)], terminal_width=200)
     assert result.exit_code == 0, result.output
-    assert ran and ran[0]["workers"] == workers
+    assert ran and ran[0]["workers"] == workers and ran[0]["app"] == "deconfliction.api.app:create_app"
     assert ("share one tactical picture" in result.output) is warned
 
 

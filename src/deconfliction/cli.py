@@ -134,6 +134,7 @@ def serve(
     import uvicorn
 
     from deconfliction.api.tls import HardenedHttpTools, check_tls
+    from deconfliction.api.workers import run_workers, spread_by_kernel
     from deconfliction.domain.volume import format_time
     from deconfliction.logs import logging_config
 
@@ -167,19 +168,23 @@ def serve(
             "(docs/tactical.md, Several processes). /metrics answers from whichever process takes the "
             "connection: to scrape every process, run one server per port instead (docs/operations.md)."
         )
-    uvicorn.run(
-        "deconfliction.api.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
+    options: dict[str, Any] = {
+        "app": "deconfliction.api.app:create_app",
+        "factory": True,
         # structured logs in every worker (docs/operations.md); the access log is the service's own
-        log_config=logging_config(settings.log_format, settings.log_level),
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        http=HardenedHttpTools,  # header and body deadlines; the client certificate handed on (api/tls.py)
+        "log_config": logging_config(settings.log_format, settings.log_level),
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+        "http": HardenedHttpTools,  # header and body deadlines; the client certificate handed on (api/tls.py)
         **tls,
-    )
+    }
+    host, port = host or settings.host, port or settings.port
+    if spread_by_kernel(workers):  # a socket per process: the kernel spreads the connections (api/workers.py)
+        status = run_workers(options, host, port, workers)
+        if status:
+            raise typer.Exit(status)
+        return
+    uvicorn.run(host=host, port=port, workers=workers, **options)
 
 
 @app.command()
