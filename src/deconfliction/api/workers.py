@@ -6,7 +6,7 @@ connection then pending: sixteen keep-alive clients connecting at once were serv
 same port (``SO_REUSEPORT``, Linux), and the kernel spreads new connections over them by their addresses.
 
 The supervisor is small: it binds the sockets, starts one process per socket, starts again a process that
-dies (on the same socket: connections wait in its queue meanwhile), and on SIGINT or SIGTERM stops them
+dies (on the same socket: connections wait in its queue meanwhile), and on SIGINT, SIGTERM or SIGHUP stops them
 (each finishes the requests it holds, as uvicorn does) and returns. A process that cannot start (the
 application, the database, TLS) stops them all, with uvicorn's status for it (3). Elsewhere than Linux,
 and for one process, uvicorn serves as it is.
@@ -73,7 +73,7 @@ def run_workers(options: dict[str, Any], host: str, port: int, workers: int) -> 
     context = multiprocessing.get_context("spawn")
     sockets = [listening_socket(host, port) for _ in range(workers)]
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a hang-up too: never leave them orphaned
         signal.signal(sig, lambda *_: stop.set())
 
     def start(i: int) -> Any:
