@@ -1,7 +1,9 @@
 """bench/dss.py: creates of operational intent references per second through the ASTM F3548 DSS API.
 
 A benchmark, not a test. It starts ``deconflict serve --workers 2`` with the DSS interface on (a key pair
-made for the run), on a fresh SQLite or PostgreSQL database, and measures, with N concurrent clients:
+made for the run), on a fresh SQLite or PostgreSQL database, and measures, with N concurrent clients (each a
+keep-alive connection written raw HTTP/1.1, bench/servers.py ``exchange``: an HTTP client library would
+cost more CPU per request than the server's own GET, on the same two cores):
 
 * **non-overlapping** creates: every intent in its own place, with an empty key;
 * **overlapping** creates: N stacks (one client each); each new intent of a stack overlaps every earlier

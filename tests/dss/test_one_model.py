@@ -116,3 +116,53 @@ def test_a_constraint_is_a_site_of_its_uss_that_other_parties_operations_are_tol
     gone = dss_client.delete(f"/dss/v1/constraint_references/{ref['id']}/{ref['ovn']}", headers=bearer(token("cm", cm)))
     assert gone.status_code == 200
     assert list_conflicts(rt, force, state=ConflictState.OPEN) == []
+
+
+def test_an_operation_committed_between_the_mirrors_snapshot_and_its_write_is_still_found(
+    dss_client: Any,
+    rt: Runtime,
+    clock: FakeClock,
+    parties: dict[str, tuple[Party, str]],
+    token: TokenMaker,
+    monkeypatch: Any,
+) -> None:
+    """The mirror's conflicts are found in a snapshot before the serialised write (``plan_mirror``); the
+    write checks again what committed since. Here an ordinary operation of another party commits right
+    after the snapshot, where the intent goes: the write must find it, as a snapshot alone would not."""
+    from deconfliction.domain.footprint import parse_footprint
+    from deconfliction.domain.policy import OperationKind
+    from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
+    from deconfliction.dss import service as dss_service
+    from deconfliction.service.operations import OperationDraft, submit_operation
+
+    agency = parties["alpha"][0]
+    start = clock() + timedelta(hours=1)
+    first = dss_client.put(f"{OIR}/{new_id()}", json=intent_body(square_volume(20, 20, start)), headers=bearer(token()))
+    assert first.status_code == 201  # the USS's party exists now: its next write plans in a snapshot
+
+    real = dss_service.plan_mirror
+    plans: list[Any] = []
+
+    def plan_then_commit(*args: Any) -> Any:
+        plan = real(*args)
+        plans.append(plan)
+        ring = [[30.002, 30.002], [30.008, 30.002], [30.008, 30.008], [30.002, 30.008], [30.002, 30.002]]
+        footprint = parse_footprint({"type": "Polygon", "coordinates": [ring]}, rt.limits)
+        band = AltitudeBand.of(0.0, 120.0, rt.limits)
+        window = TimeWindow.of(start, start + timedelta(minutes=30), rt.limits)
+        draft = OperationDraft(OperationKind.AIR, (Volume4D.create(footprint, band, window),), title="crossing")
+        submit_operation(rt, agency, draft)
+        return plan
+
+    monkeypatch.setattr(dss_service, "plan_mirror", plan_then_commit)
+    second = dss_client.put(
+        f"{OIR}/{new_id()}", json=intent_body(square_volume(30, 30, start)), headers=bearer(token())
+    )
+    assert second.status_code == 201, second.text
+    assert plans and plans[0].prefound is not None and plans[0].prefound.findings == ()
+
+    told = [to_record(c) for c in list_conflicts(rt, agency, state=ConflictState.OPEN)]
+    assert [c["kind"] for c in told] == ["operation"]
+    with rt.store.read() as tx:
+        uss = tx.parties.by_name("USS uss1")
+    assert uss is not None and told[0]["counterpart"]["party"] == uss.id
