@@ -21,6 +21,8 @@ import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
+from deconfliction.domain.lazy import once
+
 MAX_AREA_KM2 = 2500.0
 """The largest footprint accepted, as the reference DSS (its S2 covering refuses larger loops)."""
 
@@ -48,6 +50,11 @@ class Extent:
         if self.footprint is None or other.footprint is None:
             return False
         return footprints_meet(self.footprint, other.footprint)
+
+    @once
+    def box(self) -> tuple[float, float, float, float] | None:
+        """The footprint's ``bounding_box``, computed once (a write files and searches by it several times)."""
+        return bounding_box(self.footprint) if self.footprint is not None else None
 
     def covers(self, other: Extent) -> bool:
         """The footprint of ``other`` lies within this one's (to a centimetre)."""

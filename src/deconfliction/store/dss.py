@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import shapely
 
 from deconfliction.domain.cells import covering
-from deconfliction.dss.extents import Extent, bounding_box, footprints_meeting
+from deconfliction.dss.extents import Extent, footprints_meeting
 from deconfliction.dss.records import Reference, Subscription
 from deconfliction.store.sql.index import bucket, query_keys
 
@@ -41,8 +41,8 @@ def _time(value: int) -> datetime:
 
 
 def _box(extent: Extent) -> tuple[float, float, float, float]:
-    assert extent.footprint is not None
-    return bounding_box(extent.footprint)
+    assert extent.box is not None
+    return extent.box
 
 
 @lru_cache(maxsize=256)
