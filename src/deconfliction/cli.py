@@ -180,7 +180,11 @@ def serve(
     }
     host, port = host or settings.host, port or settings.port
     if spread_by_kernel(workers):  # a socket per process: the kernel spreads the connections (api/workers.py)
-        status = run_workers(options, host, port, workers)
+        try:
+            status = run_workers(options, host, port, workers)
+        except OSError as exc:
+            err.print(f"[bold red]error[/] cannot listen on {host}:{port}: {exc.strerror or exc}")
+            raise typer.Exit(1) from None
         if status:
             raise typer.Exit(status)
         return

@@ -111,3 +111,44 @@ def test_a_process_that_dies_is_started_again_on_its_socket(tmp_path: Path) -> N
     finally:
         server.stop()
     assert server.proc.returncode == 0
+
+
+def test_a_port_already_taken_is_refused_not_shared(tmp_path: Path) -> None:
+    """Sockets that share a port would share it with another server started the same way: refused."""
+    import subprocess
+
+    holder = socket.socket()  # as a server started the same way holds it: a socket that shares its port
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        exe = Path(sys.executable).with_name("deconflict")
+        env = {**os.environ, "DECONFLICTION_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}", "COLUMNS": "200"}
+        cmd = [str(exe), "serve", "--port", str(port), "--workers", "2"]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=30)
+    finally:
+        holder.close()
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in done.stdout + done.stderr
+
+
+def test_the_processes_stop_when_their_supervisor_is_killed_outright(tmp_path: Path) -> None:
+    server = Server(f"sqlite:///{tmp_path / 'w.db'}", tmp_path, workers=2)
+    try:
+        server.wait_ready()
+        children = _children(server.proc.pid)
+        assert len(children) >= 2
+        os.kill(server.proc.pid, signal.SIGKILL)
+        server.proc.wait(10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
+            time.sleep(0.2)
+        alive = [
+            pid
+            for pid in children
+            if Path(f"/proc/{pid}/stat").exists() and " Z " not in Path(f"/proc/{pid}/stat").read_text()
+        ]
+        assert alive == [], f"still running after their supervisor was killed: {alive}"
+    finally:
+        server.stop()

@@ -7,7 +7,8 @@ same port (``SO_REUSEPORT``, Linux), and the kernel spreads new connections over
 
 The supervisor is small: it binds the sockets, starts one process per socket, starts again a process that
 dies (on the same socket: connections wait in its queue meanwhile), and on SIGINT, SIGTERM or SIGHUP stops them
-(each finishes the requests it holds, as uvicorn does) and returns. A process that cannot start (the
+(each finishes the requests it holds, as uvicorn does) and returns; a process whose supervisor is gone
+(killed outright) stops within a second. A process that cannot start (the
 application, the database, TLS) stops them all, with uvicorn's status for it (3). Elsewhere than Linux,
 and for one process, uvicorn serves as it is.
 """
@@ -22,6 +23,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from typing import Any
 
 log = logging.getLogger("deconfliction.serve")
@@ -38,10 +40,21 @@ def spread_by_kernel(workers: int) -> bool:
     return workers > 1 and sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def refuse_if_taken(host: str, port: int) -> None:
+    """``OSError`` when something already listens on (host, port). Sockets that share a port would
+    silently share it with another server started the same way; a plain bind is refused instead."""
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # connections closing are no owner
+        probe.bind((host, port))
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     """A socket listening on (host, port) that other sockets may listen on too."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
@@ -54,6 +67,17 @@ def _serve(options: dict[str, Any], sock: socket.socket) -> None:
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(**options))
+    supervisor = os.getppid()
+
+    def watch() -> None:  # a supervisor killed outright (kill -9) leaves no process serving on its own
+        while not server.should_exit:
+            if os.getppid() != supervisor:
+                log.warning("the supervising process is gone: stopping")
+                server.should_exit = True
+                return
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
     try:
         server.run(sockets=[sock])
     except BaseException:
@@ -66,11 +90,13 @@ def _serve(options: dict[str, Any], sock: socket.socket) -> None:
 
 
 def run_workers(options: dict[str, Any], host: str, port: int, workers: int) -> int:
-    """Serve with ``workers`` processes until SIGINT or SIGTERM; the exit status (0, or 3 when a process
-    could not start). ``options``: ``uvicorn.Config``'s arguments, except where it listens."""
+    """Serve with ``workers`` processes until SIGINT, SIGTERM or SIGHUP; the exit status (0, or 3 when a
+    process could not start). ``options``: ``uvicorn.Config``'s arguments, except where it listens.
+    ``OSError`` when the port cannot be listened on (taken by another program, not allowed)."""
     if options.get("log_config"):
         logging.config.dictConfig(options["log_config"])  # the supervisor's own lines, as the processes'
     context = multiprocessing.get_context("spawn")
+    refuse_if_taken(host, port)
     sockets = [listening_socket(host, port) for _ in range(workers)]
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a hang-up too: never leave them orphaned

@@ -131,7 +131,6 @@ class SqlDss:
                 ref.mirror_id,
             ),
         )
-
         self._file(ref.kind, ref.id, e)
 
     def delete_reference(self, ref_id: str) -> None:
