@@ -10,6 +10,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -157,14 +158,31 @@ def test_bytes_that_are_not_http_get_a_problem_document(server: Server, raw: byt
     assert httpx.get(f"{server.url}/v1/health/live", timeout=10).status_code == 200  # and it serves on
 
 
-def test_the_deadlines_are_on_by_default_and_serve_always_keeps_them() -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_deadlines_are_on_by_default_and_serve_always_keeps_them(
+    workers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Closed by default: with no setting a request's headers have 10 s and its body 120 s, and `deconflict
-    serve` always runs the protocol that keeps them (api/tls.py); the slow-client test above measures them."""
-    import inspect
+    serve` always runs the protocol that keeps them (api/tls.py), with one process or several; the
+    slow-client test above measures them."""
+    import uvicorn
+    from typer.testing import CliRunner
 
-    from deconfliction import cli
+    from deconfliction.api import workers as supervisor
+    from deconfliction.api.tls import HardenedHttpTools
+    from deconfliction.cli import app
 
     settings = Settings.from_env({})
     assert (settings.header_timeout_s, settings.body_timeout_s) == (10.0, 120.0)
-    source = inspect.getsource(cli.serve)
-    assert "http=HardenedHttpTools," in source and '"auto"' not in source
+    served: list[dict[str, Any]] = []
+
+    def supervise(options: dict[str, Any], host: str, port: int, n: int) -> int:
+        served.append(options)
+        return 0
+
+    monkeypatch.setattr(uvicorn, "run", lambda **options: served.append(options))
+    monkeypatch.setattr(supervisor, "run_workers", supervise)
+    monkeypatch.setenv("DECONFLICTION_DATABASE_URL", f"sqlite:///{tmp_path / 'serve.db'}")
+    result = CliRunner().invoke(app, ["serve", "--workers", str(workers)])
+    assert result.exit_code == 0, result.output
+    assert len(served) == 1 and served[0]["http"] is HardenedHttpTools

@@ -72,17 +72,19 @@ class SQLiteStore:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        self._writer = self._connect()
-        # The writer never checkpoints (an automatic checkpoint stalls the commit that triggers it for
-        # 10-20 ms); a background thread with its own connection does, without blocking writers.
-        self._writer.execute("PRAGMA wal_autocheckpoint=0")
         self._stop = threading.Event()
         self._cond = threading.Condition()
         self._busy = False
         self._waiting = 0
         self._group: _Group | None = None
+        # Processes starting together take turns from the first statement: turning a new file to WAL
+        # needs it alone, and SQLite answers "database is locked" there without waiting.
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
+            self._writer = self._connect()
+            # The writer never checkpoints (an automatic checkpoint stalls the commit that triggers it for
+            # 10-20 ms); a background thread with its own connection does, without blocking writers.
+            self._writer.execute("PRAGMA wal_autocheckpoint=0")
             self._writer.execute("BEGIN IMMEDIATE")
             try:
                 apply_migrations(self._writer.cursor(), SQLITE)
