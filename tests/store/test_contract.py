@@ -111,6 +111,22 @@ class StoreContract:
     def reopen(self, store: Store) -> Store:
         raise NotImplementedError
 
+    def connect_directly(self) -> tuple[Any, Any]:
+        """A connection of the database driver itself to the store's database (rows by column name), and
+        its dialect: for a migration's data step, run as the runner would, on rows written around the store."""
+        from deconfliction.store.sql import POSTGRES, SQLITE
+
+        if self.url.startswith("sqlite"):
+            import sqlite3
+
+            conn: Any = sqlite3.connect(self.url.removeprefix("sqlite:///"))
+            conn.row_factory = sqlite3.Row
+            return conn, SQLITE
+        import psycopg
+        from psycopg.rows import dict_row
+
+        return psycopg.connect(self.url, row_factory=dict_row), POSTGRES
+
     @pytest.fixture
     def seeded(self, store: Store) -> Store:
         with store.write() as tx:
@@ -576,23 +592,11 @@ class StoreContract:
             assert [c.id for c in tx.conflicts.ended(end)] == ["cf_2"]
 
     def test_records_before_migration_14_get_their_windows_end(self, seeded: Store) -> None:
-        from deconfliction.store.sql import POSTGRES, SQLITE
         from deconfliction.store.sql.backfills import backfill_conflict_window_end
 
         with seeded.write() as tx:
             tx.conflicts.save(conflict("cf_1", "op_a", "op_b"))
-        if self.url.startswith("sqlite"):
-            import sqlite3
-
-            conn: Any = sqlite3.connect(self.url.removeprefix("sqlite:///"))
-            conn.row_factory = sqlite3.Row
-            dialect = SQLITE
-        else:
-            import psycopg
-            from psycopg.rows import dict_row
-
-            conn = psycopg.connect(self.url, row_factory=dict_row)
-            dialect = POSTGRES
+        conn, dialect = self.connect_directly()
         try:
             cur = conn.cursor()
             cur.execute("UPDATE conflicts SET window_end = NULL")  # as a row written before the migration
@@ -1355,7 +1359,6 @@ class StoreContract:
     def test_dss_records_written_before_migration_29_are_filed_by_its_step(self, store: Store) -> None:
         from deconfliction.dss.extents import Extent
         from deconfliction.dss.records import INTENT, Reference, Subscription
-        from deconfliction.store.sql import POSTGRES, SQLITE
         from deconfliction.store.sql.backfills import file_dss_cells
 
         # one small footprint, one across a quarter of the world (filed at a coarse level) and one far away
@@ -1382,18 +1385,7 @@ class StoreContract:
                 ]
 
         assert found() == (["oi_0", "oi_1"], ["sb_0", "sb_1"])
-        if self.url.startswith("sqlite"):
-            import sqlite3
-
-            conn: Any = sqlite3.connect(self.url.removeprefix("sqlite:///"))
-            conn.row_factory = sqlite3.Row
-            dialect = SQLITE
-        else:
-            import psycopg
-            from psycopg.rows import dict_row
-
-            conn = psycopg.connect(self.url, row_factory=dict_row)
-            dialect = POSTGRES
+        conn, dialect = self.connect_directly()
         try:
             cur = conn.cursor()
             cur.execute("DELETE FROM dss_cells")  # as records written before the migration
