@@ -1336,6 +1336,8 @@ class StoreContract:
             assert got is not None and (got.ovn, got.mirror_id, got.subscription_id) == ("ovn-1", "op_1", "sb_1")
             assert got.extent.footprint is not None and got.extent.footprint.equals(here.footprint)
             assert tx.dss.reference(CONSTRAINT, "oi_1") is None  # by kind
+            either = [tx.dss.reference(None, i) for i in ("oi_1", "cr_1", "xx_1")]  # of either kind
+            assert [r.kind if r is not None else None for r in either] == [INTENT, CONSTRAINT, None]
             assert [r.id for r in tx.dss.search_references(INTENT, here)] == ["oi_1"]
             assert tx.dss.search_references(INTENT, there) == [] and tx.dss.search_references(INTENT, later) == []
             assert tx.dss.dependents("sb_1") == ["oi_1"]

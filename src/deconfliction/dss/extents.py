@@ -94,10 +94,13 @@ _parts = parts
 def _in_frame(a: BaseGeometry, b: BaseGeometry) -> tuple[BaseGeometry, BaseGeometry]:
     """Both footprints in metres, in the azimuthal equidistant frame centred on a vertex of ``a``."""
     lon, lat = (float(v) for v in shapely.get_coordinates(a)[0])
-    return (
-        shapely.transform(a, lambda xy: _aeqd(lon, lat, xy)),
-        shapely.transform(b, lambda xy: _aeqd(lon, lat, xy)),
-    )
+    return _flat(a), shapely.transform(b, lambda xy: _aeqd(lon, lat, xy))
+
+
+def _flat(a: BaseGeometry) -> BaseGeometry:
+    """``a`` in metres, in the azimuthal equidistant frame centred on its first vertex."""
+    lon, lat = (float(v) for v in shapely.get_coordinates(a)[0])
+    return shapely.transform(a, lambda xy: _aeqd(lon, lat, xy))
 
 
 def footprints_meet(a: BaseGeometry, b: BaseGeometry) -> bool:
@@ -108,19 +111,25 @@ def footprints_meeting(a: BaseGeometry, others: Sequence[BaseGeometry]) -> list[
     """Whether each of ``others`` meets ``a`` (a part of one intersects a part of the other), all compared
     in ``a``'s frame: the footprints are projected together in one array operation, the cost of a search
     that finds dozens being one projection, not one per pair (numpy's cost per call dwarfs a polygon's
-    few vertices)."""
+    few vertices). A footprint with exactly ``a``'s vertices meets it without being projected (a write's
+    own implicit subscription, found by the write's search for subscribers)."""
     if not others:
         return []
+    given = np.empty(len(others), dtype=object)
+    given[:] = list(others)
+    meets = shapely.equals_exact(a, given, tolerance=0.0) & ~shapely.is_empty(given)
+    rest = np.flatnonzero(~meets)
+    if len(rest) == 0:
+        return [bool(m) for m in meets]
     lon, lat = (float(v) for v in shapely.get_coordinates(a)[0])
-    every = np.empty(len(others) + 1, dtype=object)
+    every = np.empty(len(rest) + 1, dtype=object)
     every[0] = a
-    every[1:] = list(others)
+    every[1:] = given[rest]
     flat = shapely.transform(every, lambda xy: _aeqd(lon, lat, xy))
     their_parts, owner = shapely.get_parts(flat[1:], return_index=True)
-    meets = np.zeros(len(others), dtype=bool)
     for part in shapely.get_parts(flat[0]):
         shapely.prepare(part)
-        meets[owner[shapely.intersects(part, their_parts)]] = True
+        meets[rest[owner[shapely.intersects(part, their_parts)]]] = True
     return [bool(m) for m in meets]
 
 
@@ -197,7 +206,7 @@ def _polygon(value: Any, field: str) -> BaseGeometry:
     if len(set(points)) != len(points):
         raise ExtentError(f"{field}.vertices: a vertex is repeated")
     polygon = shapely.Polygon(points)
-    flat, _ = _in_frame(polygon, polygon)
+    flat = _flat(polygon)
     if not flat.is_valid:
         raise ExtentError(f"{field}: {shapely.is_valid_reason(flat)}")
     if flat.area == 0:

@@ -93,6 +93,8 @@ class MirrorPlan:
     volumes: tuple[Volume4D, ...] | None
     new_id: str
     prefound: Prefound | None
+    party: Party | None = None
+    """The USS's party, when the snapshot held it (a party is never removed: the write can take it as is)."""
 
 
 def plan_mirror(rt: Runtime, subject: str, intent_id: str, extent: Extent) -> MirrorPlan:
@@ -113,20 +115,26 @@ def plan_mirror(rt: Runtime, subject: str, intent_id: str, extent: Extent) -> Mi
         subject_op = Operation(
             op_id, party.id, OperationKind.AIR, 0, OperationState.DRAFT, 1, "", volumes, "", now, now
         )
-        return MirrorPlan(volumes, new_id, prefind_in(snapshot, rt.policy, seq, subject_op))
+        return MirrorPlan(volumes, new_id, prefind_in(snapshot, rt.policy, seq, subject_op), party)
 
 
 def mirror_intent(
-    tx: Transaction, rt: Runtime, ref: Reference, previous: str | None, plan: MirrorPlan | None = None
+    tx: Transaction,
+    rt: Runtime,
+    ref: Reference,
+    previous: str | None,
+    plan: MirrorPlan | None = None,
+    party: Party | None = None,
 ) -> str | None:
     """Create or revise the operation that mirrors ``ref``; its id (None when not mirrored). ``plan``:
-    made by ``plan_mirror`` for this very intent and extent before the write."""
+    made by ``plan_mirror`` for this very intent and extent before the write; ``party``: the party of
+    ``ref``'s manager, when the caller holds it."""
     volumes = plan.volumes if plan is not None else _volumes(rt, ref.id, ref.extent)
     if volumes is None:
         if previous is not None:
             cancel_mirror(tx, rt, ref.manager, previous)
         return None
-    party = uss_party(tx, rt, ref.manager)
+    party = party or uss_party(tx, rt, ref.manager)
     now = rt.clock()
     title = f"F3548 operational intent {ref.id} ({ref.state})"
     old = tx.operations.get(previous) if previous is not None else None
@@ -208,9 +216,18 @@ def withdraw_mirror_site(tx: Transaction, rt: Runtime, subject: str, site_id: st
     areas.reconcile_target(tx, rt, party.id, site.id, reach_boxes(site), now)
 
 
-def record(tx: Transaction, rt: Runtime, subject: str, kind: str, entity_id: str, payload: dict[str, Any]) -> None:
-    """A ledger entry for a DSS write (``dss.<kind>``), seen by the USS that made it (and the coordinator)."""
-    party = uss_party(tx, rt, subject)
+def record(
+    tx: Transaction,
+    rt: Runtime,
+    subject: str,
+    kind: str,
+    entity_id: str,
+    payload: dict[str, Any],
+    party: Party | None = None,
+) -> None:
+    """A ledger entry for a DSS write (``dss.<kind>``), seen by the USS that made it (and the coordinator);
+    ``party``: the USS's party, when the caller holds it."""
+    party = party or uss_party(tx, rt, subject)
     tx.events.append(
         at=rt.clock(),
         actor_id=party.id,

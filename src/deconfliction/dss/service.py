@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import orjson
 from uas_standards.astm.f3548.v21 import api
 
+from deconfliction.domain.party import Party
 from deconfliction.dss.extents import (
     Extent,
     ExtentError,
@@ -34,6 +35,7 @@ from deconfliction.dss.mirror import (
     mirror_intent,
     plan_mirror,
     record,
+    uss_party,
     withdraw_mirror_site,
 )
 from deconfliction.dss.records import CONSTRAINT, INTENT, Reference, Subscription
@@ -113,9 +115,11 @@ class Dss:
         self.runtime = runtime
         """Set: intents are mirrored as operations of their USS's party (``deconfliction.dss.mirror``)."""
 
-    def _record(self, tx: Any, subject: str, kind: str, entity_id: str, **payload: Any) -> None:
+    def _record(
+        self, tx: Any, subject: str, kind: str, entity_id: str, party: Party | None = None, **payload: Any
+    ) -> None:
         if self.runtime is not None:
-            record(tx, self.runtime, subject, kind, entity_id, payload)
+            record(tx, self.runtime, subject, kind, entity_id, payload, party)
 
     # --------------------------------------------------------------------------------------- wire forms
 
@@ -260,8 +264,8 @@ class Dss:
         plan = plan_mirror(self.runtime, caller, entity_id, extent) if self.runtime is not None else None
         with self.store.write() as tx:
             db = tx.dss
-            old = db.reference(INTENT, entity_id)
-            if old is None and db.reference(CONSTRAINT, entity_id) is not None:
+            old = db.reference(None, entity_id)
+            if old is not None and old.kind == CONSTRAINT:
                 raise DssError(409, f"{entity_id} is a constraint")
             if old is not None:
                 if old.manager != caller:
@@ -315,15 +319,19 @@ class Dss:
                 attached.id if attached is not None else None,
                 extent,
             )
+            party = None
             if self.runtime is not None:
+                party = (plan.party if plan is not None else None) or uss_party(tx, self.runtime, caller)
                 previous_mirror = old.mirror_id if old is not None else None
-                ref = replace(ref, mirror_id=mirror_intent(tx, self.runtime, ref, previous_mirror, plan))
+                ref = replace(ref, mirror_id=mirror_intent(tx, self.runtime, ref, previous_mirror, plan, party))
             db.put_reference(ref)
             if remove_previous and previous is not None:
                 db.delete_subscription(previous.id)
             notify = _union(extent, old.extent) if old is not None else extent
             subscribers = self._notify(db, notify, "notify_for_intents")
-            self._record(tx, caller, "intent.put", entity_id, version=ref.version, state=state, operation=ref.mirror_id)
+            self._record(
+                tx, caller, "intent.put", entity_id, party, version=ref.version, state=state, operation=ref.mirror_id
+            )
             return api.ChangeOperationalIntentReferenceResponse(
                 subscribers=subscribers, operational_intent_reference=self._intent(db, ref, caller)
             )
@@ -457,8 +465,8 @@ class Dss:
         )
         with self.store.write() as tx:
             db = tx.dss
-            old = db.reference(CONSTRAINT, entity_id)
-            if old is None and db.reference(INTENT, entity_id) is not None:
+            old = db.reference(None, entity_id)
+            if old is not None and old.kind == INTENT:
                 raise DssError(409, f"{entity_id} is an operational intent")
             if old is None:
                 if ovn:

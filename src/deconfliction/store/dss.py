@@ -101,8 +101,11 @@ class SqlDss:
         extent = Extent(shapely.from_wkb(bytes(r[12])), r[10], r[11], _time(r[8]), _time(r[9]))
         return Reference(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], extent, r[13])
 
-    def reference(self, kind: str, ref_id: str) -> Reference | None:
-        r = self._exec(f"SELECT {self._REF} FROM dss_entities WHERE id = ? AND kind = ?", (ref_id, kind)).fetchone()
+    def reference(self, kind: str | None, ref_id: str) -> Reference | None:
+        if kind is None:
+            r = self._exec(f"SELECT {self._REF} FROM dss_entities WHERE id = ?", (ref_id,)).fetchone()
+        else:
+            r = self._exec(f"SELECT {self._REF} FROM dss_entities WHERE id = ? AND kind = ?", (ref_id, kind)).fetchone()
         return self._ref(r) if r else None
 
     def put_reference(self, ref: Reference) -> None:
