@@ -7,12 +7,14 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from deconfliction.store import open_store
+from deconfliction.store.ports import CandidateQuery
 from deconfliction.store.sql import POSTGRES, SQLITE, Dialect, MigrationError, apply_migrations
 from deconfliction.store.sql.migrate import Migration, checksum, load, shipped, split, statements
 from tests.conftest import make_postgres_database
@@ -309,10 +311,14 @@ def test_an_early_database_upgrades_through_the_data_steps_of_its_migrations(db:
             ended = tx.conflicts.ended(from_us(t0) + timedelta(hours=1))
             assert [c.id for c in ended] == ["cf_1"]
             assert to_us(ended[0].window.end) == t0 + 3_600_000_000
+            # the index row knows its owner (migration 30): found for another party, left out for its own
+            query = CandidateQuery(((-180.0, -90.0, 180.0, 90.0),), from_us(t0), from_us(t0 + 1), None, None, "pt_b")
+            assert [c.operation_id for c in tx.operations.candidates(query)] == ["op_1"]
+            assert tx.operations.candidates(replace(query, exclude_owner="pt_old")) == []
     finally:
         store.close()
-    cells = db.rows("SELECT lon_lo, lat_lo, lon_hi, lat_hi FROM volume_cells")
-    assert cells == [{"lon_lo": 40.0, "lat_lo": 34.5, "lon_hi": 41.25, "lat_hi": 35.25}]
+    cells = db.rows("SELECT lon_lo, lat_lo, lon_hi, lat_hi, owner_id FROM volume_cells")
+    assert cells == [{"lon_lo": 40.0, "lat_lo": 34.5, "lon_hi": 41.25, "lat_hi": 35.25, "owner_id": "pt_old"}]
 
 
 def test_tracks_stored_before_their_numbers_are_numbered_and_read_by_the_cycle(db: Database) -> None:

@@ -79,6 +79,7 @@ def candidate_sql_named(n_ranges: int, has_alt: bool) -> str:
         "t_start <= %(t_end)s AND t_end >= %(t_start)s"
         + (" AND alt_lo <= %(alt_hi)s AND alt_hi >= %(alt_lo)s" if has_alt else "")
         + " AND lon_lo <= %(lon_hi)s AND lon_hi >= %(lon_lo)s AND lat_lo <= %(lat_hi)s AND lat_hi >= %(lat_lo)s"
+        + " AND owner_id <> %(owner)s"
     )
     selects = [
         f"SELECT op_id, vol_idx FROM volume_cells WHERE cell BETWEEN %(lo{i})s AND %(hi{i})s AND {filters}"
@@ -107,7 +108,7 @@ def candidate_sql(n_ranges: int, n_points: int, has_alt: bool) -> str:
     filters = (
         "t_start <= ? AND t_end >= ?"
         + (" AND alt_lo <= ? AND alt_hi >= ?" if has_alt else "")
-        + " AND lon_lo <= ? AND lon_hi >= ? AND lat_lo <= ? AND lat_hi >= ?"
+        + " AND lon_lo <= ? AND lon_hi >= ? AND lat_lo <= ? AND lat_hi >= ? AND owner_id <> ?"
     )
     selects = [f"SELECT op_id, vol_idx FROM volume_cells WHERE cell BETWEEN ? AND ? AND {filters}"] * n_ranges
     marks = ", ".join("?" for _ in range(n_points))

@@ -49,11 +49,11 @@ def _volume_row(op_id: str, idx: int, v: Volume4D) -> tuple[Any, ...]:
     )
 
 
-def _cell_rows(op_id: str, idx: int, v: Volume4D) -> list[tuple[Any, ...]]:
+def _cell_rows(op: Operation, idx: int, v: Volume4D) -> list[tuple[Any, ...]]:
     t0, t1 = to_us(v.window.start), to_us(v.window.end)
     lon_lo, lat_lo, lon_hi, lat_hi = hull(v.shape.boxes)
     return [
-        (cid, op_id, idx, t0, t1, v.altitude.lower_m, v.altitude.upper_m, lon_lo, lat_lo, lon_hi, lat_hi)
+        (cid, op.id, idx, t0, t1, v.altitude.lower_m, v.altitude.upper_m, lon_lo, lat_lo, lon_hi, lat_hi, op.owner_id)
         for _, cid in covering(v.shape.boxes)
     ]
 
@@ -68,7 +68,7 @@ class SqlOperations(Repo):
         "op_id, vol_idx, footprint, core, radius_m, center_lon, center_lat, reach_m, boxes, "
         "t_start, t_end, alt_lo, alt_hi"
     )
-    _CELL_COLS = "cell, op_id, vol_idx, t_start, t_end, alt_lo, alt_hi, lon_lo, lat_lo, lon_hi, lat_hi"
+    _CELL_COLS = "cell, op_id, vol_idx, t_start, t_end, alt_lo, alt_hi, lon_lo, lat_lo, lon_hi, lat_hi, owner_id"
 
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         super().__init__(cur, dialect)
@@ -97,7 +97,7 @@ class SqlOperations(Repo):
                 for op in ops
                 if op.state in LIVE_STATES
                 for i, v in enumerate(op.volumes)
-                for row in _cell_rows(op.id, i, v)
+                for row in _cell_rows(op, i, v)
             ],
         )
 
@@ -161,8 +161,8 @@ class SqlOperations(Repo):
         )
         if op.state in LIVE_STATES:
             self._many(
-                f"INSERT INTO volume_cells ({self._CELL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [row for i, v in enumerate(op.volumes) for row in _cell_rows(op.id, i, v)],
+                f"INSERT INTO volume_cells ({self._CELL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [row for i, v in enumerate(op.volumes) for row in _cell_rows(op, i, v)],
             )
 
     def get(self, op_id: str) -> Operation | None:
@@ -303,7 +303,7 @@ class SqlOperations(Repo):
             fparams: list[Any] = [to_us(query.end), to_us(query.start)]
             if has_alt:
                 fparams += [query.alt_hi, query.alt_lo]
-            fparams += [q_lon_hi, q_lon_lo, q_lat_hi, q_lat_lo]
+            fparams += [q_lon_hi, q_lon_lo, q_lat_hi, q_lat_lo, query.exclude_owner]
             params: list[Any] = []
             for lo, hi in ranges:
                 params += [lo, hi, *fparams]
