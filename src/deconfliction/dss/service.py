@@ -293,7 +293,7 @@ class Dss:
                         True,
                         extent,
                     )
-                    db.put_subscription(attached)
+                    db.put_subscription(attached, new=True)  # a fresh uuid4
                 else:
                     attached = None
             else:
@@ -324,7 +324,7 @@ class Dss:
                 party = (plan.party if plan is not None else None) or uss_party(tx, self.runtime, caller)
                 previous_mirror = old.mirror_id if old is not None else None
                 ref = replace(ref, mirror_id=mirror_intent(tx, self.runtime, ref, previous_mirror, plan, party))
-            db.put_reference(ref)
+            db.put_reference(ref, new=old is None)
             if remove_previous and previous is not None:
                 db.delete_subscription(previous.id)
             notify = _union(extent, old.extent) if old is not None else extent
@@ -490,7 +490,7 @@ class Dss:
             if self.runtime is not None:
                 previous_mirror = old.mirror_id if old is not None else None
                 ref = replace(ref, mirror_id=mirror_constraint(tx, self.runtime, ref, previous_mirror))
-            db.put_reference(ref)
+            db.put_reference(ref, new=old is None)
             notify = _union(extent, old.extent) if old is not None else extent
             subscribers = self._notify(db, notify, "notify_for_constraints")
             self._record(tx, caller, "constraint.put", entity_id, version=ref.version)

@@ -108,10 +108,11 @@ class SqlDss:
             r = self._exec(f"SELECT {self._REF} FROM dss_entities WHERE id = ? AND kind = ?", (ref_id, kind)).fetchone()
         return self._ref(r) if r else None
 
-    def put_reference(self, ref: Reference) -> None:
+    def put_reference(self, ref: Reference, *, new: bool = False) -> None:
         e = ref.extent
         assert e.footprint is not None and e.alt_lo is not None and e.alt_hi is not None
-        self._exec("DELETE FROM dss_entities WHERE id = ?", (ref.id,))
+        if not new:
+            self._exec("DELETE FROM dss_entities WHERE id = ?", (ref.id,))
         self._exec(
             "INSERT INTO dss_entities (id, kind, manager, version, ovn, state, uss_base_url, subscription_id, "
             "t_start, t_end, alt_lo, alt_hi, min_lon, min_lat, max_lon, max_lat, footprint, mirror_id) "
@@ -134,15 +135,17 @@ class SqlDss:
                 ref.mirror_id,
             ),
         )
-        self._file(ref.kind, ref.id, e)
+        self._file(ref.kind, ref.id, e, new)
 
     def delete_reference(self, ref_id: str) -> None:
         self._exec("DELETE FROM dss_entities WHERE id = ?", (ref_id,))
         self._exec("DELETE FROM dss_cells WHERE id = ? AND kind <> ?", (ref_id, SUBSCRIPTION))
 
-    def _file(self, kind: str, entity_id: str, extent: Extent) -> None:
-        """File ``entity_id`` under the cells of its extent's box, in place of where it was filed."""
-        self._exec("DELETE FROM dss_cells WHERE id = ? AND kind = ?", (entity_id, kind))
+    def _file(self, kind: str, entity_id: str, extent: Extent, new: bool) -> None:
+        """File ``entity_id`` under the cells of its extent's box, in place of where it was filed (``new``:
+        it was not)."""
+        if not new:
+            self._exec("DELETE FROM dss_cells WHERE id = ? AND kind = ?", (entity_id, kind))
         if extent.footprint is not None:
             rows = [(kind, cell, entity_id) for cell in _cells(_box(extent))]
             self._cur.executemany(self._d.q("INSERT INTO dss_cells (kind, cell, id) VALUES (?, ?, ?)"), rows)
@@ -213,10 +216,11 @@ class SqlDss:
         r = self._exec(f"SELECT {self._SUB} FROM dss_subscriptions WHERE id = ?", (sub_id,)).fetchone()
         return self._sub(r) if r else None
 
-    def put_subscription(self, sub: Subscription) -> None:
+    def put_subscription(self, sub: Subscription, *, new: bool = False) -> None:
         e = sub.extent
         box: tuple[Any, ...] = _box(e) if e.footprint is not None else (None, None, None, None)
-        self._exec("DELETE FROM dss_subscriptions WHERE id = ?", (sub.id,))
+        if not new:
+            self._exec("DELETE FROM dss_subscriptions WHERE id = ?", (sub.id,))
         self._exec(
             "INSERT INTO dss_subscriptions (id, manager, version, notification_index, uss_base_url, "
             "notify_for_intents, notify_for_constraints, implicit, t_start, t_end, alt_lo, alt_hi, "
@@ -238,7 +242,7 @@ class SqlDss:
                 shapely.to_wkb(e.footprint) if e.footprint is not None else None,
             ),
         )
-        self._file(SUBSCRIPTION, sub.id, e)
+        self._file(SUBSCRIPTION, sub.id, e, new)
 
     def delete_subscription(self, sub_id: str) -> None:
         self._exec("DELETE FROM dss_subscriptions WHERE id = ?", (sub_id,))
