@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from deconfliction.store.api_keys import SqlApiKeys
@@ -24,41 +25,116 @@ from deconfliction.store.sql.units import SqlUnits
 
 
 class SqlTransaction:
-    """All repositories over one cursor, inside one database transaction."""
+    """All repositories over one cursor, inside one database transaction. Each repository is made on its
+    first use (a request's transactions use a few of the two dozen: a lockout read, one table)."""
 
     def __init__(self, cur: Any, dialect: Dialect) -> None:
+        self._cur, self._d = cur, dialect
         self.woken: set[str] = set()
         """The wake-up channels to signal when this transaction commits (store/wakeup.py)."""
         self.head = Head(cur, dialect)
         """The ``store_head`` row, moved in memory by the ledger and the notifications; the store's
         ``write`` calls ``flush`` before the commit."""
-        self.parties = SqlParties(cur, dialect)
-        self.party_keys = SqlPartyKeys(cur, dialect)
-        self.api_keys = SqlApiKeys(cur, dialect)
-        self.units = SqlUnits(cur, dialect)
-        self.client_certificates = SqlClientCertificates(cur, dialect)
-        self.auth_failures = SqlAuthFailures(cur, dialect)
-        self.incidents = SqlIncidents(cur, dialect)
-        self.notifications = SqlNotifications(
-            cur, dialect, self.woken.add, self.head
-        )  # not self.wake: no cycle to collect
-        self.contacts = SqlContacts(cur, dialect)
-        self.hotline = SqlHotline(cur, dialect)
-        self.requests = SqlRequests(cur, dialect)
-        self.endpoints = SqlEndpoints(cur, dialect)
-        self.deliveries = SqlDeliveries(cur, dialect)
-        self.sites = SqlSites(cur, dialect)
-        self.zones = SqlZones(cur, dialect)
-        self.lines = SqlLines(cur, dialect)
-        self.movements = SqlMovements(cur, dialect)
-        self.operations = SqlOperations(cur, dialect)
-        self.conflicts = SqlConflicts(cur, dialect)
-        self.idempotency = SqlIdempotency(cur, dialect)
-        self.events = SqlEvents(cur, dialect, self.head)
-        self.deployment = SqlDeployment(cur, dialect)
-        self.schema = SqlSchema(cur, dialect)
-        self.gauges = SqlGauges(cur, dialect.q, to_us)
-        self.dss = SqlDss(cur, dialect)
+
+    @cached_property
+    def parties(self) -> SqlParties:
+        return SqlParties(self._cur, self._d)
+
+    @cached_property
+    def party_keys(self) -> SqlPartyKeys:
+        return SqlPartyKeys(self._cur, self._d)
+
+    @cached_property
+    def api_keys(self) -> SqlApiKeys:
+        return SqlApiKeys(self._cur, self._d)
+
+    @cached_property
+    def units(self) -> SqlUnits:
+        return SqlUnits(self._cur, self._d)
+
+    @cached_property
+    def client_certificates(self) -> SqlClientCertificates:
+        return SqlClientCertificates(self._cur, self._d)
+
+    @cached_property
+    def auth_failures(self) -> SqlAuthFailures:
+        return SqlAuthFailures(self._cur, self._d)
+
+    @cached_property
+    def incidents(self) -> SqlIncidents:
+        return SqlIncidents(self._cur, self._d)
+
+    @cached_property
+    def notifications(self) -> SqlNotifications:
+        return SqlNotifications(self._cur, self._d, self.woken.add, self.head)  # not self.wake: no cycle
+
+    @cached_property
+    def contacts(self) -> SqlContacts:
+        return SqlContacts(self._cur, self._d)
+
+    @cached_property
+    def hotline(self) -> SqlHotline:
+        return SqlHotline(self._cur, self._d)
+
+    @cached_property
+    def requests(self) -> SqlRequests:
+        return SqlRequests(self._cur, self._d)
+
+    @cached_property
+    def endpoints(self) -> SqlEndpoints:
+        return SqlEndpoints(self._cur, self._d)
+
+    @cached_property
+    def deliveries(self) -> SqlDeliveries:
+        return SqlDeliveries(self._cur, self._d)
+
+    @cached_property
+    def sites(self) -> SqlSites:
+        return SqlSites(self._cur, self._d)
+
+    @cached_property
+    def zones(self) -> SqlZones:
+        return SqlZones(self._cur, self._d)
+
+    @cached_property
+    def lines(self) -> SqlLines:
+        return SqlLines(self._cur, self._d)
+
+    @cached_property
+    def movements(self) -> SqlMovements:
+        return SqlMovements(self._cur, self._d)
+
+    @cached_property
+    def operations(self) -> SqlOperations:
+        return SqlOperations(self._cur, self._d)
+
+    @cached_property
+    def conflicts(self) -> SqlConflicts:
+        return SqlConflicts(self._cur, self._d)
+
+    @cached_property
+    def idempotency(self) -> SqlIdempotency:
+        return SqlIdempotency(self._cur, self._d)
+
+    @cached_property
+    def events(self) -> SqlEvents:
+        return SqlEvents(self._cur, self._d, self.head)
+
+    @cached_property
+    def deployment(self) -> SqlDeployment:
+        return SqlDeployment(self._cur, self._d)
+
+    @cached_property
+    def schema(self) -> SqlSchema:
+        return SqlSchema(self._cur, self._d)
+
+    @cached_property
+    def gauges(self) -> SqlGauges:
+        return SqlGauges(self._cur, self._d.q, to_us)
+
+    @cached_property
+    def dss(self) -> SqlDss:
+        return SqlDss(self._cur, self._d)
 
     def wake(self, channel: str) -> None:
         self.woken.add(channel)
