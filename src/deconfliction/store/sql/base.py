@@ -63,6 +63,24 @@ class Repo:
             self._cur.executemany(self._d.q(sql), rows)
 
 
+class GenericPlans:
+    """PostgreSQL: the index searches (a union of cell ranges and ancestors, a dozen filters each, joined
+    to the rows they find) were planned again on every execution, the server keeping to custom plans for
+    their prepared statements: about 0.4 ms of the server's time per search at 100,000 stored, as much as
+    the search itself. ``need`` switches the transaction to the prepared statements' generic plans
+    (``SET LOCAL plan_cache_mode``), once, before its first search; nothing on SQLite, which plans a
+    statement once when it is prepared."""
+
+    def __init__(self, cur: Any, dialect: Dialect) -> None:
+        self._cur = cur
+        self._done = dialect.name != "postgresql"
+
+    def need(self) -> None:
+        if not self._done:
+            self._cur.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            self._done = True
+
+
 class Head(Repo):
     """The ``store_head`` row as one write transaction moves it: read once, on first use; the ledger's
     head (``events.append``) and the notifications' counter (``notifications.next_seq``) move here, in
