@@ -1,6 +1,7 @@
 """PostgreSQL plans each index search once (store/sql/base.py, ``GenericPlans``): the operations' candidate
 query and the DSS's search are prepared statements whose executions reuse one generic plan, instead of the
-server planning a union of cell ranges and ancestors again on every check (as much time as the search)."""
+server planning a union of cell ranges and ancestors again on every check (as much time as the search);
+the other statements of the transaction are planned as before."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ def test_index_searches_reuse_their_generic_plan(postgres_url: str) -> None:
             rows = tx._cur.execute(  # the same session's view of what it prepared
                 "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
             ).fetchall()
+        # and only there: the statements after a search are planned as the session's setting says
+        for begin in (store.read, store.write):
+            with begin() as tx:
+                tx.operations.candidates(query)
+                tx.dss.search_references(INTENT, extent)
+                assert tx._cur.execute("SHOW plan_cache_mode").fetchone()["plan_cache_mode"] == "auto"
         searches = {
             table: [r for r in rows if f"FROM {table}" in r["statement"]] for table in ("volume_cells", "dss_cells")
         }

@@ -86,10 +86,10 @@ class SqlDss:
         "implicit, t_start, t_end, alt_lo, alt_hi, footprint"
     )
 
-    def __init__(self, cur: Any, dialect: Any, plans: GenericPlans | None = None) -> None:
+    def __init__(self, cur: Any, dialect: Any) -> None:
         self._cur = cur
         self._d = dialect
-        self._plans = plans or GenericPlans(cur, dialect)
+        self._plans = GenericPlans(cur, dialect)
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
         self._cur.execute(self._d.q(sql), params)
@@ -165,8 +165,8 @@ class SqlDss:
             f"AND t.max_lat >= ? AND t.min_lat <= ?{where} ORDER BY t.id"
         )
         params += [_us(extent.start, -_FAR), _us(extent.end, _FAR), x0, x1, y0, y1, *extra]
-        self._plans.need()
-        return list(self._exec(sql, params).fetchall())
+        with self._plans.generic():
+            return list(self._exec(sql, params).fetchall())
 
     def _filed(self, kind: str, extent: Extent) -> tuple[str, list[Any]]:
         """A subquery of the ids of ``kind`` filed under a cell that may meet ``extent``'s box, and its

@@ -70,9 +70,9 @@ class SqlOperations(Repo):
     )
     _CELL_COLS = "cell, op_id, vol_idx, t_start, t_end, alt_lo, alt_hi, lon_lo, lat_lo, lon_hi, lat_hi, owner_id"
 
-    def __init__(self, cur: Any, dialect: Dialect, plans: GenericPlans | None = None) -> None:
+    def __init__(self, cur: Any, dialect: Dialect) -> None:
         super().__init__(cur, dialect)
-        self._plans = plans or GenericPlans(cur, dialect)
+        self._plans = GenericPlans(cur, dialect)
         self._units: dict[str, str | None] = {}
         """``unit_of`` of the operations this transaction wrote or looked up: only ``add`` and ``replace``
         change an operation's unit, and they go through this object."""
@@ -297,8 +297,8 @@ class SqlOperations(Repo):
             }
             for i, (lo, hi) in enumerate(ranges):
                 named[f"lo{i}"], named[f"hi{i}"] = lo, hi
-            self._plans.need()
-            found = self._cur.execute(candidate_sql_named(n_ranges, has_alt), named).fetchall()
+            with self._plans.generic():
+                found = self._cur.execute(candidate_sql_named(n_ranges, has_alt), named).fetchall()
         else:
             n_points = bucket(len(points), 32)
             points = points + [-1] * (n_points - len(points))

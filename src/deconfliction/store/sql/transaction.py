@@ -9,7 +9,7 @@ from deconfliction.store.api_keys import SqlApiKeys
 from deconfliction.store.dss import SqlDss
 from deconfliction.store.gauges import SqlGauges
 from deconfliction.store.sql.areas import SqlLines, SqlSites, SqlZones
-from deconfliction.store.sql.base import Dialect, GenericPlans, Head, to_us
+from deconfliction.store.sql.base import Dialect, Head, to_us
 from deconfliction.store.sql.conflicts import SqlConflicts
 from deconfliction.store.sql.exercise import SqlDeployment
 from deconfliction.store.sql.hotline import SqlHotline
@@ -35,8 +35,6 @@ class SqlTransaction:
         self.head = Head(cur, dialect)
         """The ``store_head`` row, moved in memory by the ledger and the notifications; the store's
         ``write`` calls ``flush`` before the commit."""
-        self._plans = GenericPlans(cur, dialect)
-        """Shared by the repositories whose index searches want generic plans (PostgreSQL)."""
 
     @cached_property
     def parties(self) -> SqlParties:
@@ -108,7 +106,7 @@ class SqlTransaction:
 
     @cached_property
     def operations(self) -> SqlOperations:
-        return SqlOperations(self._cur, self._d, self._plans)
+        return SqlOperations(self._cur, self._d)
 
     @cached_property
     def conflicts(self) -> SqlConflicts:
@@ -136,7 +134,7 @@ class SqlTransaction:
 
     @cached_property
     def dss(self) -> SqlDss:
-        return SqlDss(self._cur, self._d, self._plans)
+        return SqlDss(self._cur, self._d)
 
     def wake(self, channel: str) -> None:
         self.woken.add(channel)
