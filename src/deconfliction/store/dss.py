@@ -18,7 +18,6 @@ import shapely
 from deconfliction.domain.cells import covering
 from deconfliction.dss.extents import Extent, footprints_meeting
 from deconfliction.dss.records import Reference, Subscription
-from deconfliction.store.sql.base import GenericPlans
 from deconfliction.store.sql.index import bucket, query_keys
 
 SUBSCRIPTION = "subscription"
@@ -89,7 +88,6 @@ class SqlDss:
     def __init__(self, cur: Any, dialect: Any) -> None:
         self._cur = cur
         self._d = dialect
-        self._plans = GenericPlans(cur, dialect)
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
         self._cur.execute(self._d.q(sql), params)
@@ -165,8 +163,7 @@ class SqlDss:
             f"AND t.max_lat >= ? AND t.min_lat <= ?{where} ORDER BY t.id"
         )
         params += [_us(extent.start, -_FAR), _us(extent.end, _FAR), x0, x1, y0, y1, *extra]
-        with self._plans.generic():
-            return list(self._exec(sql, params).fetchall())
+        return list(self._exec(sql, params).fetchall())
 
     def _filed(self, kind: str, extent: Extent) -> tuple[str, list[Any]]:
         """A subquery of the ids of ``kind`` filed under a cell that may meet ``extent``'s box, and its

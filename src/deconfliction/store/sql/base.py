@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
@@ -62,29 +61,6 @@ class Repo:
             self._cur.execute(self._d.q(sql), rows[0])
         elif rows:
             self._cur.executemany(self._d.q(sql), rows)
-
-
-class GenericPlans:
-    """PostgreSQL: the index searches (a union of cell ranges and ancestors, a dozen filters each, joined
-    to the rows they find) were planned again on every execution, the server keeping to custom plans for
-    their prepared statements: about 0.4 ms of the server's time per search at 100,000 stored, as much as
-    the search itself. Inside ``generic()`` the transaction uses the prepared statements' generic plans
-    (``SET LOCAL plan_cache_mode``), and only there: a generic plan is a poor one for other statements
-    (a range of the ledger after a sequence number is sized as a third of the table). Nothing on SQLite,
-    which plans a statement once, when it is prepared."""
-
-    def __init__(self, cur: Any, dialect: Dialect) -> None:
-        self._cur = cur
-        self._on = dialect.name == "postgresql"
-
-    @contextmanager
-    def generic(self) -> Iterator[None]:
-        if not self._on:
-            yield
-            return
-        self._cur.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        yield
-        self._cur.execute("SET LOCAL plan_cache_mode = DEFAULT")
 
 
 class Head(Repo):

@@ -18,7 +18,7 @@ from deconfliction.domain.operation import LIVE_STATES, Operation, OperationStat
 from deconfliction.domain.policy import OperationKind
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
 from deconfliction.store.ports import CandidateQuery, chunks
-from deconfliction.store.sql.base import Dialect, GenericPlans, Repo, from_us, to_us
+from deconfliction.store.sql.base import Dialect, Repo, from_us, to_us
 from deconfliction.store.sql.index import (
     OCCUPANCY_COLS,
     boxes_meet,
@@ -72,7 +72,6 @@ class SqlOperations(Repo):
 
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         super().__init__(cur, dialect)
-        self._plans = GenericPlans(cur, dialect)
         self._units: dict[str, str | None] = {}
         """``unit_of`` of the operations this transaction wrote or looked up: only ``add`` and ``replace``
         change an operation's unit, and they go through this object."""
@@ -297,8 +296,7 @@ class SqlOperations(Repo):
             }
             for i, (lo, hi) in enumerate(ranges):
                 named[f"lo{i}"], named[f"hi{i}"] = lo, hi
-            with self._plans.generic():
-                found = self._cur.execute(candidate_sql_named(n_ranges, has_alt), named).fetchall()
+            found = self._cur.execute(candidate_sql_named(n_ranges, has_alt), named).fetchall()
         else:
             n_points = bucket(len(points), 32)
             points = points + [-1] * (n_points - len(points))
