@@ -11,7 +11,7 @@ altitude and time ranges overlap, bounds included.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -91,16 +91,17 @@ def parts(geometry: BaseGeometry) -> list[BaseGeometry]:
 _parts = parts
 
 
+def _frame_of(a: BaseGeometry) -> Callable[[Any], Any]:
+    """What puts geometries (one, or an array of them) in metres, in the azimuthal equidistant frame
+    centred on the first vertex of ``a``."""
+    lon, lat = (float(v) for v in shapely.get_coordinates(a)[0])
+    return lambda g: shapely.transform(g, lambda xy: _aeqd(lon, lat, xy))
+
+
 def _in_frame(a: BaseGeometry, b: BaseGeometry) -> tuple[BaseGeometry, BaseGeometry]:
     """Both footprints in metres, in the azimuthal equidistant frame centred on a vertex of ``a``."""
-    lon, lat = (float(v) for v in shapely.get_coordinates(a)[0])
-    return _flat(a), shapely.transform(b, lambda xy: _aeqd(lon, lat, xy))
-
-
-def _flat(a: BaseGeometry) -> BaseGeometry:
-    """``a`` in metres, in the azimuthal equidistant frame centred on its first vertex."""
-    lon, lat = (float(v) for v in shapely.get_coordinates(a)[0])
-    return shapely.transform(a, lambda xy: _aeqd(lon, lat, xy))
+    to_frame = _frame_of(a)
+    return to_frame(a), to_frame(b)
 
 
 def footprints_meet(a: BaseGeometry, b: BaseGeometry) -> bool:
@@ -121,11 +122,10 @@ def footprints_meeting(a: BaseGeometry, others: Sequence[BaseGeometry]) -> list[
     rest = np.flatnonzero(~meets)
     if len(rest) == 0:
         return [bool(m) for m in meets]
-    lon, lat = (float(v) for v in shapely.get_coordinates(a)[0])
     every = np.empty(len(rest) + 1, dtype=object)
     every[0] = a
     every[1:] = given[rest]
-    flat = shapely.transform(every, lambda xy: _aeqd(lon, lat, xy))
+    flat = _frame_of(a)(every)
     their_parts, owner = shapely.get_parts(flat[1:], return_index=True)
     for part in shapely.get_parts(flat[0]):
         shapely.prepare(part)
@@ -206,7 +206,7 @@ def _polygon(value: Any, field: str) -> BaseGeometry:
     if len(set(points)) != len(points):
         raise ExtentError(f"{field}.vertices: a vertex is repeated")
     polygon = shapely.Polygon(points)
-    flat = _flat(polygon)
+    flat = _frame_of(polygon)(polygon)
     if not flat.is_valid:
         raise ExtentError(f"{field}: {shapely.is_valid_reason(flat)}")
     if flat.area == 0:

@@ -102,10 +102,8 @@ class SqlDss:
         return Reference(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], extent, r[13])
 
     def reference(self, kind: str | None, ref_id: str) -> Reference | None:
-        if kind is None:
-            r = self._exec(f"SELECT {self._REF} FROM dss_entities WHERE id = ?", (ref_id,)).fetchone()
-        else:
-            r = self._exec(f"SELECT {self._REF} FROM dss_entities WHERE id = ? AND kind = ?", (ref_id, kind)).fetchone()
+        where, params = ("id = ?", (ref_id,)) if kind is None else ("id = ? AND kind = ?", (ref_id, kind))
+        r = self._exec(f"SELECT {self._REF} FROM dss_entities WHERE {where}", params).fetchone()
         return self._ref(r) if r else None
 
     def put_reference(self, ref: Reference, *, new: bool = False) -> None:

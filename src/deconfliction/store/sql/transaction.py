@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from deconfliction.store.api_keys import SqlApiKeys
 from deconfliction.store.dss import SqlDss
@@ -23,10 +24,51 @@ from deconfliction.store.sql.parties import SqlAuthFailures, SqlClientCertificat
 from deconfliction.store.sql.requests import SqlRequests
 from deconfliction.store.sql.units import SqlUnits
 
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A repository of the transaction, made over its cursor on first use and then kept in the
+    transaction's own attributes (later reads are plain attribute reads)."""
+
+    def __init__(self, make: Callable[[Any, Dialect], R]) -> None:
+        self._make = make
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, tx: Any, owner: type | None = None) -> R:
+        repo = self._make(tx._cur, tx._d)
+        tx.__dict__[self._name] = repo
+        return repo
+
 
 class SqlTransaction:
     """All repositories over one cursor, inside one database transaction. Each repository is made on its
     first use (a request's transactions use a few of the two dozen: a lockout read, one table)."""
+
+    parties = _Repository(SqlParties)
+    party_keys = _Repository(SqlPartyKeys)
+    api_keys = _Repository(SqlApiKeys)
+    units = _Repository(SqlUnits)
+    client_certificates = _Repository(SqlClientCertificates)
+    auth_failures = _Repository(SqlAuthFailures)
+    incidents = _Repository(SqlIncidents)
+    contacts = _Repository(SqlContacts)
+    hotline = _Repository(SqlHotline)
+    requests = _Repository(SqlRequests)
+    endpoints = _Repository(SqlEndpoints)
+    deliveries = _Repository(SqlDeliveries)
+    sites = _Repository(SqlSites)
+    zones = _Repository(SqlZones)
+    lines = _Repository(SqlLines)
+    movements = _Repository(SqlMovements)
+    operations = _Repository(SqlOperations)
+    conflicts = _Repository(SqlConflicts)
+    idempotency = _Repository(SqlIdempotency)
+    deployment = _Repository(SqlDeployment)
+    schema = _Repository(SqlSchema)
+    dss = _Repository(SqlDss)
 
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         self._cur, self._d = cur, dialect
@@ -37,104 +79,16 @@ class SqlTransaction:
         ``write`` calls ``flush`` before the commit."""
 
     @cached_property
-    def parties(self) -> SqlParties:
-        return SqlParties(self._cur, self._d)
-
-    @cached_property
-    def party_keys(self) -> SqlPartyKeys:
-        return SqlPartyKeys(self._cur, self._d)
-
-    @cached_property
-    def api_keys(self) -> SqlApiKeys:
-        return SqlApiKeys(self._cur, self._d)
-
-    @cached_property
-    def units(self) -> SqlUnits:
-        return SqlUnits(self._cur, self._d)
-
-    @cached_property
-    def client_certificates(self) -> SqlClientCertificates:
-        return SqlClientCertificates(self._cur, self._d)
-
-    @cached_property
-    def auth_failures(self) -> SqlAuthFailures:
-        return SqlAuthFailures(self._cur, self._d)
-
-    @cached_property
-    def incidents(self) -> SqlIncidents:
-        return SqlIncidents(self._cur, self._d)
-
-    @cached_property
     def notifications(self) -> SqlNotifications:
         return SqlNotifications(self._cur, self._d, self.woken.add, self.head)  # not self.wake: no cycle
-
-    @cached_property
-    def contacts(self) -> SqlContacts:
-        return SqlContacts(self._cur, self._d)
-
-    @cached_property
-    def hotline(self) -> SqlHotline:
-        return SqlHotline(self._cur, self._d)
-
-    @cached_property
-    def requests(self) -> SqlRequests:
-        return SqlRequests(self._cur, self._d)
-
-    @cached_property
-    def endpoints(self) -> SqlEndpoints:
-        return SqlEndpoints(self._cur, self._d)
-
-    @cached_property
-    def deliveries(self) -> SqlDeliveries:
-        return SqlDeliveries(self._cur, self._d)
-
-    @cached_property
-    def sites(self) -> SqlSites:
-        return SqlSites(self._cur, self._d)
-
-    @cached_property
-    def zones(self) -> SqlZones:
-        return SqlZones(self._cur, self._d)
-
-    @cached_property
-    def lines(self) -> SqlLines:
-        return SqlLines(self._cur, self._d)
-
-    @cached_property
-    def movements(self) -> SqlMovements:
-        return SqlMovements(self._cur, self._d)
-
-    @cached_property
-    def operations(self) -> SqlOperations:
-        return SqlOperations(self._cur, self._d)
-
-    @cached_property
-    def conflicts(self) -> SqlConflicts:
-        return SqlConflicts(self._cur, self._d)
-
-    @cached_property
-    def idempotency(self) -> SqlIdempotency:
-        return SqlIdempotency(self._cur, self._d)
 
     @cached_property
     def events(self) -> SqlEvents:
         return SqlEvents(self._cur, self._d, self.head)
 
     @cached_property
-    def deployment(self) -> SqlDeployment:
-        return SqlDeployment(self._cur, self._d)
-
-    @cached_property
-    def schema(self) -> SqlSchema:
-        return SqlSchema(self._cur, self._d)
-
-    @cached_property
     def gauges(self) -> SqlGauges:
         return SqlGauges(self._cur, self._d.q, to_us)
-
-    @cached_property
-    def dss(self) -> SqlDss:
-        return SqlDss(self._cur, self._d)
 
     def wake(self, channel: str) -> None:
         self.woken.add(channel)
