@@ -4,10 +4,12 @@ A submission finds its conflicts in a read snapshot before the serialised write 
 inside the write, checks again only the operations created, revised or cancelled since that snapshot
 (``ops.refind``). Hypothesis interleaves the snapshots and commits of several submissions by three
 parties at random, with revisions (themselves a snapshot, then a commit) and cancellations of committed
-operations in between, on both backends. At every commit the brought-up-to-date findings equal a full
-detection in the write (the serial path); at the end every pair of live operations of different parties
-that the brute force finds too close has exactly one open conflict, which both parties see, and no other
-pair has one.
+operations in between, and protected sites declared by a fourth party at any moment, on both backends.
+At every commit the brought-up-to-date findings equal a full detection in the write (the serial path), and
+the zones, bands and sites the snapshot found are reused only when none can have changed since, and then
+equal what the write would find; at the end every pair of live operations of different parties that the
+brute force finds too close has exactly one open conflict, which both parties see, no other pair has one,
+and every live operation has an open record with exactly the sites the site rule finds it too close to.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from deconfliction.domain.areas import AreaFinding, site_conflicts
 from deconfliction.domain.conflict import ConflictState, Finding, detect, occupancies
 from deconfliction.domain.limits import Limits
 from deconfliction.domain.operation import Operation, OperationState
 from deconfliction.domain.party import Party, Role
 from deconfliction.domain.policy import OperationKind
+from deconfliction.domain.site import SiteCategory, SitePoint
 from deconfliction.domain.volume import AltitudeBand, TimeWindow, Volume4D
+from deconfliction.service import areas, sites
 from deconfliction.service import operations as ops
 from deconfliction.service.conflicts import list_conflicts
 from deconfliction.service.parties import create_party
@@ -52,21 +57,32 @@ def volume(place: tuple[int, int], hour: int) -> Volume4D:
     )
 
 
+def site(place: tuple[int, int], corner: int) -> sites.SiteDraft:
+    """A site inside a place's square, or at one of its corners (touching a neighbour's reach)."""
+    lon, lat = 40.0 + 0.01 * place[0], 35.0 + 0.01 * place[1]
+    at = (lon + 0.0025, lat + 0.0025) if corner == 0 else (lon + 0.005 * (corner % 2), lat + 0.005 * (corner // 2))
+    return sites.SiteDraft("clinic", SiteCategory.HOSPITAL, SitePoint(at), 50.0, 10.0, T0 + timedelta(days=30))
+
+
 @st.composite
 def schedules(draw: Any) -> tuple[list[tuple[int, tuple[int, int], int]], list[tuple[str, int, Any]]]:
     """Submissions (party, place, hour) and the steps, drawn one at a time from those possible: take
-    the snapshot of a submission not yet started, commit one whose snapshot was taken, or disturb (revise
-    or cancel) one that committed, at most three times."""
+    the snapshot of a submission not yet started, commit one whose snapshot was taken, disturb (revise
+    or cancel) one that committed, at most three times, or declare a site, at most twice."""
     subs = draw(st.lists(st.tuples(st.integers(0, 2), places, windows), min_size=2, max_size=6))
     fresh, pending, done, revising = list(range(len(subs))), [], [], []
     steps: list[tuple[str, int, Any]] = []
-    disturbances = 3
+    disturbances, new_sites = 3, 2
     while fresh or pending or revising:
         options = [("snapshot", i) for i in fresh] + [("commit", i) for i in pending]
         options += [("revision commit", i) for i in revising]
         options += [("disturb", i) for i in done if i not in revising] if disturbances else []
+        options += [("site", -1)] if new_sites else []
         step, i = draw(st.sampled_from(options))
-        if step == "snapshot":
+        if step == "site":
+            new_sites -= 1
+            steps.append((step, i, (draw(places), draw(st.integers(0, 3)))))
+        elif step == "snapshot":
             fresh.remove(i)
             pending.append(i)
             steps.append((step, i, None))
@@ -105,6 +121,13 @@ def _key(findings: list[Finding]) -> list[Any]:
     )
 
 
+def _area_key(found: tuple[Any, Any]) -> list[Any]:
+    findings: list[AreaFinding] = list(found[0])
+    return sorted((f.target_id, sorted((e.index, e.horizontal_m) for e in f.encounters)) for f in findings) + sorted(
+        found[1].items()
+    )
+
+
 def _commit(rt: Runtime, actor: Party, op: Operation, pre: ops.Prefound, *, created: bool = True) -> Operation:
     def work(tx: Transaction, signed: Any) -> ops.OperationResult:
         new = op
@@ -117,6 +140,8 @@ def _commit(rt: Runtime, actor: Party, op: Operation, pre: ops.Prefound, *, crea
         assert pre.fits(new)
         serial = ops.find_conflicts(tx, rt.policy, new)  # what a detection inside the write finds
         assert _key(ops.refind(tx, rt.policy, new, pre)) == _key(serial)
+        if not ops.changed_since(tx, pre.seq).areas:  # the write keeps the snapshot's zones, bands, sites
+            assert _area_key(pre.areas_found) == _area_key(areas.area_findings(tx, new))
         return ops.apply_change(
             tx, rt, actor, new, detect_again=True, known=(), created=created, signed=signed, prefound=pre
         )
@@ -132,13 +157,16 @@ def test_interleaved_snapshots_and_commits_find_every_conflict(rt: Runtime, sche
     subs, steps = schedule
     run = next(_names)
     sides = [create_party(rt, None, f"p{run}-{k}", Role.PARTY)[0] for k in range(3)]
+    owner = create_party(rt, None, f"p{run}-sites", Role.PARTY)[0]
     pending: dict[int, tuple[Operation, ops.Prefound]] = {}
     committed: dict[int, Operation] = {}
     revisions: dict[int, tuple[Operation, ops.Prefound]] = {}
     for step, i, arg in steps:
         party, place, hour = subs[i]
         actor = sides[party]
-        if step == "snapshot":
+        if step == "site":
+            sites.create_site(rt, owner, site(*arg))
+        elif step == "snapshot":
             now = rt.clock()
             op = Operation(
                 rt.ids.new_id("op"),
@@ -184,6 +212,12 @@ def test_interleaved_snapshots_and_commits_find_every_conflict(rt: Runtime, sche
             open_records = [c for c in records if c.state is ConflictState.OPEN]
             assert len(open_records) == (1 if too_close else 0), (a.id, b.id, too_close, records)
             told += [(open_records[0].id, a.owner_id, b.owner_id)] if too_close else []
+        declared = tx.sites.list(owner_id=owner.id, active=True)
+        mine = {x.id for x in declared}  # the store outlives an example: earlier examples' sites are there too
+        for o in live:  # the site rule's findings are exactly the operation's open records with this example's sites
+            found = {f.target_id for f in site_conflicts(o, declared, areas.SITE_POLICY)}
+            records = [c for c in tx.conflicts.for_operation(o.id).values() if c.operation_b in mine]
+            assert {c.operation_b for c in records if c.state is ConflictState.OPEN} == found, (o.id, records)
     seen = {p.id: _every_conflict(rt, p) for p in sides}
     for conflict_id, side_a, side_b in told:  # both are told
         assert conflict_id in seen[side_a] and conflict_id in seen[side_b]

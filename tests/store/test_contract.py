@@ -803,7 +803,7 @@ class StoreContract:
         assert [(e.seq, e.type) for e in events] == [(2, "b"), (3, "c")]
         assert events[0].actor_id == "pt_a"
 
-    def test_subjects_since_a_head_are_those_of_later_entries_of_the_types_asked(self, store: Store) -> None:
+    def test_changes_since_a_head_are_the_types_and_subjects_of_later_entries(self, store: Store) -> None:
         with store.write() as tx:
             tx.events.append(at=NOW, actor_id=None, type="operation.created", subject_id="op_a", payload={})
         with store.write() as tx:
@@ -811,13 +811,14 @@ class StoreContract:
             tx.events.append(at=NOW, actor_id=None, type="conflict.opened", subject_id="cf_x", payload={})
             tx.events.append(at=NOW, actor_id=None, type="operation.changed", subject_id="op_b", payload={})
             tx.events.append(at=NOW, actor_id=None, type="operation.created", subject_id="op_c", payload={})
-        kinds = ("operation.created", "operation.changed")
+        a, b = ("operation.created", "op_a"), ("operation.changed", "op_b")
+        x, c = ("conflict.opened", "cf_x"), ("operation.created", "op_c")
         with store.read() as tx:
-            assert tx.events.subjects_since(0, kinds) == {"op_a", "op_b", "op_c"}
-            assert tx.events.subjects_since(1, kinds) == {"op_b", "op_c"}
-            assert tx.events.subjects_since(4, kinds) == {"op_c"}
-            assert tx.events.subjects_since(5, kinds) == set()
-            assert tx.events.subjects_since(0, ("conflict.opened",)) == {"cf_x"}
+            assert tx.events.changes_since(0) == {a, b, x, c}
+            assert tx.events.changes_since(1) == {b, x, c}
+            assert tx.events.changes_since(3) == {b, c}
+            assert tx.events.changes_since(4) == {c}
+            assert tx.events.changes_since(5) == set()
 
     def test_get_many_returns_the_operations_that_exist_by_id(self, seeded: Store) -> None:
         with seeded.write() as tx:

@@ -161,12 +161,18 @@ def reconcile_areas(
 
 
 def reconcile_operation(
-    tx: Transaction, rt: Runtime, op: Operation, existing: Mapping[str, Conflict], now: datetime
+    tx: Transaction,
+    rt: Runtime,
+    op: Operation,
+    existing: Mapping[str, Conflict],
+    now: datetime,
+    found: tuple[Sequence[AreaFinding], Mapping[str, str]] | None = None,
 ) -> list[Conflict]:
     """Called by ``operations.apply_change`` for every change of ``op``: its area records after the change.
-    ``existing`` is every record of ``op`` keyed by the other id (operation records are ignored)."""
+    ``existing`` is every record of ``op`` keyed by the other id (operation records are ignored);
+    ``found``: ``area_findings(tx, op)`` as a snapshot found it, when nothing it reads changed since."""
     mine = {k: c for k, c in existing.items() if is_area_conflict(c)}
-    findings, tokens = area_findings(tx, op)
+    findings, tokens = found if found is not None else area_findings(tx, op)
     return reconcile_areas(op, findings, tokens, mine, now=now, rt=rt)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from deconfliction import wire
 from deconfliction.domain.acknowledgement import Override, check_overrides
+from deconfliction.domain.areas import AreaFinding
 from deconfliction.domain.conflict import (
     Conflict,
     ConflictState,
@@ -173,29 +174,62 @@ OPERATION_EVENTS = ("operation.created", "operation.changed")
 operation, and it appends one of these, in the same transaction. So the operations changed since a
 snapshot taken at ledger head ``seq`` are the subjects of these entries after ``seq``."""
 
+AREA_NEUTRAL_EVENTS = ("operation.", "conflict.", "notification.", "dss.intent.", "dss.subscription.")
+"""Prefixes of the ledger entries that never come with a change of a zone, band or site: the busy
+theatre's own writes (operations, their conflicts and notifications, the DSS's intents and
+subscriptions). An entry of any other type since a snapshot (a site created, a zone agreed, a constraint,
+whatever is added later) makes the write look for the operation's zones, bands and sites again: what the
+snapshot found for them is kept only when none of these things can have changed since."""
+
+
+@dataclass(frozen=True)
+class Since:
+    """What committed after a snapshot: the operations changed, and whether a zone, band or site may
+    have."""
+
+    operations: frozenset[str]
+    areas: bool
+
+
+def changed_since(tx: Transaction, seq: int) -> Since:
+    """Inside the write: what committed after the snapshot taken at ledger head ``seq`` (one read)."""
+    changes = tx.events.changes_since(seq)
+    return Since(
+        frozenset(subject for kind, subject in changes if kind in OPERATION_EVENTS),
+        any(not kind.startswith(AREA_NEUTRAL_EVENTS) for kind, _ in changes),
+    )
+
 
 @dataclass(frozen=True)
 class Prefound:
-    """The conflicts of an operation-to-be with every operation committed up to ledger entry ``seq``,
-    found in a read snapshot before the write (``prefind``); the write re-checks only what changed since
-    (``refind``)."""
+    """The conflicts of an operation-to-be with every operation, zone, band and site committed up to
+    ledger entry ``seq``, found in a read snapshot before the write (``prefind``); the write re-checks
+    only what changed since (``refind``)."""
 
     seq: int
     op_id: str
     owner_id: str
     kind: OperationKind
+    live: bool
     volumes: tuple[Volume4D, ...]
     findings: tuple[Finding, ...]
+    areas_found: tuple[tuple[AreaFinding, ...], Mapping[str, str]]
+    """Its zones, bands and sites, and the token of each (``areas.area_findings``)."""
 
     def fits(self, op: Operation) -> bool:
-        """Found for this very subject: detection reads only its id, owner, kind and volumes."""
+        """Found for this very subject: detection reads only its id, owner, kind, state (live or not)
+        and volumes."""
         return (
-            self.op_id == op.id and self.owner_id == op.owner_id and self.kind is op.kind and self.volumes is op.volumes
+            self.op_id == op.id
+            and self.owner_id == op.owner_id
+            and self.kind is op.kind
+            and self.live == op.is_live
+            and self.volumes is op.volumes
         )
 
 
 def prefind(rt: Runtime, op: Operation) -> Prefound:
-    """Index query and exact detection for ``op`` against one read snapshot, outside the serialised
+    """Index queries and exact detection for ``op`` against one read snapshot, outside the serialised
     write; the snapshot's ledger head marks what it saw."""
     with rt.store.read() as tx:
         return prefind_in(tx, rt.policy, tx.events.head()[0], op)
@@ -208,15 +242,19 @@ def prefind_in(tx: Transaction, policy: SeparationPolicy, seq: int, op: Operatio
     for f in findings:  # drawn here, outside the write: each encounter keeps its region once drawn
         for e in f.encounters:
             _ = e.region_geojson
-    return Prefound(seq, op.id, op.owner_id, op.kind, op.volumes, tuple(findings))
+    found, tokens = areas.area_findings(tx, op)
+    return Prefound(seq, op.id, op.owner_id, op.kind, op.is_live, op.volumes, tuple(findings), (tuple(found), tokens))
 
 
-def refind(tx: Transaction, policy: SeparationPolicy, op: Operation, pre: Prefound) -> list[Finding]:
+def refind(
+    tx: Transaction, policy: SeparationPolicy, op: Operation, pre: Prefound, since: Since | None = None
+) -> list[Finding]:
     """Inside the write: ``find_conflicts(tx, policy, op)``, from the snapshot's findings. Only the
     operations changed since the snapshot (created, revised, or changed state) are checked again,
     against the whole of their current volumes (the index only pre-filters, so this is exact); what the
-    snapshot found for every other operation still holds, since none of them changed."""
-    changed = tx.events.subjects_since(pre.seq, OPERATION_EVENTS) - {op.id}
+    snapshot found for every other operation still holds, since none of them changed. ``since``: what
+    committed after the snapshot, when the caller has read it already."""
+    changed = (since or changed_since(tx, pre.seq)).operations - {op.id}
     if not changed:
         return list(pre.findings)
     kept = [f for f in pre.findings if f.operation_b not in changed]
@@ -284,18 +322,21 @@ def apply_change(
     now = new.updated_at
     existing_all = {} if created else tx.conflicts.for_operation(new.id)
     existing = {k: c for k, c in existing_all.items() if not is_area_conflict(c)}
+    area_found = None  # the snapshot's zones, bands and sites, where none can have changed since
     if detect_again:
         if not new.is_live:
             findings = []
         elif prefound is not None and prefound.fits(new):
-            findings = refind(tx, rt.policy, new, prefound)
+            since = changed_since(tx, prefound.seq)
+            findings = refind(tx, rt.policy, new, prefound, since)
+            area_found = None if since.areas else prefound.areas_found
         else:
             findings = find_conflicts(tx, rt.policy, new)
         historical = tx.operations.historical([f.operation_b for f in findings])
         changed = reconcile(new, findings, existing, now=now, new_id=lambda: rt.ids.new_id("cf"), historical=historical)
     else:
         changed = _retoken(new, existing, now)
-    changed += areas.reconcile_operation(tx, rt, new, existing_all, now)  # zones, bands, sites
+    changed += areas.reconcile_operation(tx, rt, new, existing_all, now, area_found)  # zones, bands, sites
     after = {**{c.id: c for c in existing_all.values()}, **{c.id: c for c in changed}}
     open_after = sorted((c for c in after.values() if c.state is ConflictState.OPEN), key=lambda c: c.id)
     _check_tokens(tx, actor, new, open_after, {c.id for c in existing_all.values()}, known, created=created)

@@ -512,9 +512,9 @@ class Events(Protocol):
     def head(self) -> tuple[int, str]:
         """The last event's number and chain hash (0 and GENESIS before the first)."""
 
-    def subjects_since(self, seq: int, types: Collection[str]) -> set[str]:
-        """The subjects of the events after ``seq`` whose type is one of ``types``: what changed since a
-        snapshot taken at head ``seq`` (``service.operations.prefind``)."""
+    def changes_since(self, seq: int) -> set[tuple[str, str]]:
+        """The (type, subject) of every event after ``seq``: what changed since a snapshot taken at head
+        ``seq`` (``service.operations.prefind``)."""
 
     def hash_at(self, seq: int) -> str | None:
         """The chain hash of event ``seq`` (GENESIS for 0), None when there is no such event."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -107,17 +107,12 @@ class SqlEvents(Repo):
             self._exercise = r["deployment"] == DeploymentMode.EXERCISE
         return int(r["last_seq"]), str(r["last_hash"])
 
-    def subjects_since(self, seq: int, types: Collection[str]) -> set[str]:
-        if not types:
-            return set()
+    def changes_since(self, seq: int) -> set[tuple[str, str]]:
         # no DISTINCT: PostgreSQL's generic plan for a prepared ``seq > $1`` expects a third of the table
         # and sizes the hash of a DISTINCT for it (0.3 ms at 200,000 entries, growing with the ledger),
         # where the entries after a snapshot are a handful; the set removes the repeats
-        rows = self._exec(
-            f"SELECT subject_id FROM events WHERE seq > ? AND type IN ({', '.join('?' for _ in types)})",
-            (seq, *types),
-        ).fetchall()
-        return {str(r["subject_id"]) for r in rows}
+        rows = self._exec("SELECT type, subject_id FROM events WHERE seq > ?", (seq,)).fetchall()
+        return {(str(r["type"]), str(r["subject_id"])) for r in rows}
 
     def _deployment_for_append(self) -> bool:
         """Inside the write: is this an exercise database? An unmarked one becomes live here, with its
