@@ -5,15 +5,25 @@ writes are serialised across all processes: the second of two concurrent conflic
 for the first to commit, then sees it. Reads run at REPEATABLE READ, one snapshot each. A write that woke
 a channel (``tx.wake``) ends with ``pg_notify``, so the other processes' listeners hear it on commit; its
 own process's readers are woken right after the commit (store/wakeup.py).
+
+Group commit, as on SQLite (store/sqlite.py): a process's writes take turns on one connection; when
+others of the process are already waiting as one finishes, its transaction stays open (and the head row
+locked) and passes to the next, and the last of the group commits once; every member returns only after
+that commit. Each member runs inside a savepoint and ends with a round trip that tells whether its own
+statements succeeded (pipelined statements report their errors late): a member that fails rolls back to
+its savepoint without touching the others; a failed commit fails every member. The group's later members
+take the head row as the one before left it (locked and in memory), without reading it again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from psycopg import Connection, Cursor, IsolationLevel
+from psycopg import Connection, Cursor, IsolationLevel, Pipeline
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -22,6 +32,25 @@ from deconfliction.store.wakeup import DEFAULT_SAFETY_NET_S, PG_CHANNEL, Postgre
 
 _MIGRATION_LOCK = 4_206_553_001
 """Advisory lock key: processes starting together apply migrations one at a time."""
+
+MAX_GROUP = 64
+"""Writes committed together at most: bounds the wait of the first member of a group."""
+
+
+class _Group:
+    """One open transaction on one connection, shared by consecutive writers of this process."""
+
+    __slots__ = ("conn", "done", "error", "head", "pipeline", "size", "stack", "woken")
+
+    def __init__(self, conn: Connection[Any], stack: ExitStack) -> None:
+        self.conn, self.stack = conn, stack
+        self.pipeline: Pipeline = stack.enter_context(conn.pipeline())
+        self.size = 0
+        self.head: dict[str, Any] | None = None
+        """The head row as the last member that succeeded left it (the row stays locked until the commit)."""
+        self.woken: set[str] = set()
+        self.done = threading.Event()
+        self.error: BaseException | None = None
 
 
 class PostgresStore:
@@ -38,27 +67,138 @@ class PostgresStore:
         with self._pool.connection() as conn, conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             apply_migrations(cur, POSTGRES)
+        self._cond = threading.Condition()
+        self._busy = False
+        self._waiting = 0
+        self._group: _Group | None = None
 
     @contextmanager
     def write(self, *, bulk: bool = False) -> Iterator[SqlTransaction]:
-        with self._pool.connection() as conn:
-            conn.isolation_level, conn.read_only = None, None  # the server's default: READ COMMITTED
-            cur = _cursor(conn)
+        if bulk:  # COPY cannot run in a pipeline: a bulk load has a connection and transaction of its own
+            with self._alone() as tx:
+                yield tx
+            return
+        with self._cond:
+            self._waiting += 1
+            while self._busy:
+                self._cond.wait()
+            self._waiting -= 1
+            self._busy = True
+            group = self._group
+        if group is None:
+            try:
+                group = self._group = self._open_group()
+            except BaseException:
+                self._release()
+                raise
+        conn, pipeline = group.conn, group.pipeline
+        cur = _cursor(conn)
+        failure: BaseException | None = None
+        try:
             # pipelined: a statement whose result is not read (an INSERT, an UPDATE) is sent without
-            # waiting for its answer, so a write waits on the server only where it reads; an error surfaces
-            # at the next read or at the end, and rolls the whole write back as before. Not for a bulk load:
-            # COPY cannot run in a pipeline.
-            with nullcontext() if bulk else conn.pipeline():
-                tx = SqlTransaction(cur if bulk else _SplitCursor(cur, _cursor(conn, "reads")), POSTGRES)
+            # waiting for its answer, so a write waits on the server only where it reads and once at its end
+            cur.execute("SAVEPOINT write")
+            tx = SqlTransaction(_SplitCursor(cur, _cursor(conn, "reads")), POSTGRES)
+            if group.head is None:
                 tx.head.lock()  # the head row, locked FOR UPDATE: writes are serialised from here
+            else:
+                tx.head.row = dict(group.head)
+            try:
                 yield tx
                 tx.flush()
-                if tx.woken:  # delivered by PostgreSQL when this commits, to the other processes' listeners
+                if tx.woken:  # delivered by PostgreSQL when the group commits, to the other processes' listeners
                     cur.execute(
                         "SELECT pg_notify(%s, c) FROM unnest(%s::text[]) AS c",
                         (PG_CHANNEL, self.wakeups.payloads(tx.woken)),
                     )
-        if tx.woken:  # committed: this process's readers at once, without the round trip
+                cur.execute("RELEASE SAVEPOINT write")
+                pipeline.sync()  # this member's statements all succeeded, or the error is raised here
+            except BaseException as exc:
+                failure = exc
+                self._roll_back_member(cur, pipeline)
+            if failure is None:
+                group.woken |= tx.woken
+                group.head = dict(tx.head.row) if tx.head.row is not None else group.head
+        except BaseException as exc:  # the shared transaction itself broke: the whole group fails
+            group.error = group.error or exc
+        finally:
+            group.size += 1
+            self._finish(group)
+        if failure is not None:
+            raise failure
+        if group.error is not None:
+            raise group.error
+
+    def _open_group(self) -> _Group:
+        conn = self._pool.getconn()
+        try:
+            conn.isolation_level, conn.read_only = None, None  # the server's default: READ COMMITTED
+            return _Group(conn, ExitStack())
+        except BaseException:
+            self._pool.putconn(conn)
+            raise
+
+    @staticmethod
+    def _roll_back_member(cur: Cursor[Any], pipeline: Pipeline) -> None:
+        """Undo one member's statements: first the round trip that reports an error of its own still in
+        flight (after an error the server skips everything up to the next sync, a rollback included)."""
+        with contextlib.suppress(Exception):  # the member's own error, already being raised for it
+            pipeline.sync()
+        cur.execute("ROLLBACK TO SAVEPOINT write")
+        cur.execute("RELEASE SAVEPOINT write")
+        pipeline.sync()
+
+    def _finish(self, group: _Group) -> None:
+        """Pass the open transaction to a waiting writer, or end the group: commit, or roll back if it
+        broke; then wake this process's readers of what committed."""
+        with self._cond:
+            handed_over = group.error is None and self._waiting > 0 and group.size < MAX_GROUP
+            if handed_over:
+                self._busy = False
+                self._cond.notify()
+        if handed_over:
+            group.done.wait()
+            return
+        conn = group.conn
+        try:
+            group.stack.close()  # the pipeline's end: a last sync
+            if group.error is None:
+                self._commit(conn)
+        except BaseException as exc:
+            group.error = group.error or exc
+        finally:
+            if group.error is not None:
+                with contextlib.suppress(Exception):  # a broken connection: the pool discards it
+                    conn.rollback()
+            self._pool.putconn(conn)
+            self._group = None
+            group.done.set()
+            self._release()
+        if group.error is None and group.woken:  # committed: this process's readers at once
+            self.wakeups.fire(group.woken)
+
+    def _commit(self, conn: Connection[Any]) -> None:
+        conn.commit()
+
+    def _release(self) -> None:
+        with self._cond:
+            self._busy = False
+            self._cond.notify()
+
+    @contextmanager
+    def _alone(self) -> Iterator[SqlTransaction]:
+        with self._pool.connection() as conn:
+            conn.isolation_level, conn.read_only = None, None
+            tx = SqlTransaction(_cursor(conn), POSTGRES)
+            tx.head.lock()
+            yield tx
+            tx.flush()
+            if tx.woken:
+                _cursor(conn).execute(
+                    "SELECT pg_notify(%s, c) FROM unnest(%s::text[]) AS c",
+                    (PG_CHANNEL, self.wakeups.payloads(tx.woken)),
+                )
+        if tx.woken:
             self.wakeups.fire(tx.woken)
 
     @contextmanager
