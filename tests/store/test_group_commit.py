@@ -74,7 +74,7 @@ def _queue_behind_a_blocked_writer(store: CountingStore, workers: list[Any]) -> 
         threads.append(threading.Thread(target=run, args=(i, w)))
         threads[-1].start()
     deadline = time.monotonic() + 10
-    while store._waiting < len(workers) and time.monotonic() < deadline:
+    while store._turns.waiting < len(workers) and time.monotonic() < deadline:
         time.sleep(0.005)
     release.set()
     for t in threads:

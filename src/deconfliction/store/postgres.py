@@ -18,7 +18,6 @@ take the head row as the one before left it (locked and in memory), without read
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -28,29 +27,22 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 from deconfliction.store.sql import POSTGRES, SqlTransaction, apply_migrations
+from deconfliction.store.turns import Group, Turns
 from deconfliction.store.wakeup import DEFAULT_SAFETY_NET_S, PG_CHANNEL, PostgresWakeups
 
 _MIGRATION_LOCK = 4_206_553_001
 """Advisory lock key: processes starting together apply migrations one at a time."""
 
-MAX_GROUP = 64
-"""Writes committed together at most: bounds the wait of the first member of a group."""
 
-
-class _Group:
-    """One open transaction on one connection, shared by consecutive writers of this process."""
-
-    __slots__ = ("conn", "done", "error", "head", "pipeline", "size", "stack", "woken")
+class _Group(Group):
+    """A group (store/turns.py) on a connection of the pool, in pipeline mode."""
 
     def __init__(self, conn: Connection[Any], stack: ExitStack) -> None:
+        super().__init__()
         self.conn, self.stack = conn, stack
         self.pipeline: Pipeline = stack.enter_context(conn.pipeline())
-        self.size = 0
         self.head: dict[str, Any] | None = None
         """The head row as the last member that succeeded left it (the row stays locked until the commit)."""
-        self.woken: set[str] = set()
-        self.done = threading.Event()
-        self.error: BaseException | None = None
 
 
 class PostgresStore:
@@ -67,10 +59,7 @@ class PostgresStore:
         with self._pool.connection() as conn, conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             apply_migrations(cur, POSTGRES)
-        self._cond = threading.Condition()
-        self._busy = False
-        self._waiting = 0
-        self._group: _Group | None = None
+        self._turns: Turns[_Group] = Turns()
 
     @contextmanager
     def write(self, *, bulk: bool = False) -> Iterator[SqlTransaction]:
@@ -78,18 +67,12 @@ class PostgresStore:
             with self._alone() as tx:
                 yield tx
             return
-        with self._cond:
-            self._waiting += 1
-            while self._busy:
-                self._cond.wait()
-            self._waiting -= 1
-            self._busy = True
-            group = self._group
+        group = self._turns.take()
         if group is None:
             try:
-                group = self._group = self._open_group()
+                group = self._turns.group = self._open_group()
             except BaseException:
-                self._release()
+                self._turns.end(None)
                 raise
         conn, pipeline = group.conn, group.pipeline
         cur = _cursor(conn)
@@ -106,11 +89,7 @@ class PostgresStore:
             try:
                 yield tx
                 tx.flush()
-                if tx.woken:  # delivered by PostgreSQL when the group commits, to the other processes' listeners
-                    cur.execute(
-                        "SELECT pg_notify(%s, c) FROM unnest(%s::text[]) AS c",
-                        (PG_CHANNEL, self.wakeups.payloads(tx.woken)),
-                    )
+                self._notify_listeners(cur, tx.woken)  # delivered by PostgreSQL when the group commits
                 cur.execute("RELEASE SAVEPOINT write")
                 pipeline.sync()  # this member's statements all succeeded, or the error is raised here
             except BaseException as exc:
@@ -122,7 +101,6 @@ class PostgresStore:
         except BaseException as exc:  # the shared transaction itself broke: the whole group fails
             group.error = group.error or exc
         finally:
-            group.size += 1
             self._finish(group)
         if failure is not None:
             raise failure
@@ -151,12 +129,7 @@ class PostgresStore:
     def _finish(self, group: _Group) -> None:
         """Pass the open transaction to a waiting writer, or end the group: commit, or roll back if it
         broke; then wake this process's readers of what committed."""
-        with self._cond:
-            handed_over = group.error is None and self._waiting > 0 and group.size < MAX_GROUP
-            if handed_over:
-                self._busy = False
-                self._cond.notify()
-        if handed_over:
+        if self._turns.hand_over(group):
             group.done.wait()
             return
         conn = group.conn
@@ -171,19 +144,20 @@ class PostgresStore:
                 with contextlib.suppress(Exception):  # a broken connection: the pool discards it
                     conn.rollback()
             self._pool.putconn(conn)
-            self._group = None
-            group.done.set()
-            self._release()
+            self._turns.end(group)
         if group.error is None and group.woken:  # committed: this process's readers at once
             self.wakeups.fire(group.woken)
 
+    def _notify_listeners(self, cur: Cursor[Any], woken: set[str]) -> None:
+        """The other processes' listeners hear of ``woken`` when the transaction commits (and never if it
+        rolls back, also to a savepoint)."""
+        if woken:
+            cur.execute(
+                "SELECT pg_notify(%s, c) FROM unnest(%s::text[]) AS c", (PG_CHANNEL, self.wakeups.payloads(woken))
+            )
+
     def _commit(self, conn: Connection[Any]) -> None:
         conn.commit()
-
-    def _release(self) -> None:
-        with self._cond:
-            self._busy = False
-            self._cond.notify()
 
     @contextmanager
     def _alone(self) -> Iterator[SqlTransaction]:
@@ -193,11 +167,7 @@ class PostgresStore:
             tx.head.lock()
             yield tx
             tx.flush()
-            if tx.woken:
-                _cursor(conn).execute(
-                    "SELECT pg_notify(%s, c) FROM unnest(%s::text[]) AS c",
-                    (PG_CHANNEL, self.wakeups.payloads(tx.woken)),
-                )
+            self._notify_listeners(_cursor(conn), tx.woken)
         if tx.woken:
             self.wakeups.fire(tx.woken)
 

@@ -27,12 +27,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from deconfliction.store.sql import SQLITE, SqlTransaction, apply_migrations
+from deconfliction.store.turns import Group, Turns
 from deconfliction.store.wakeup import DEFAULT_SAFETY_NET_S, SQLiteWakeups
 
 log = logging.getLogger(__name__)
-
-MAX_GROUP = 64
-"""Writes committed together at most: bounds the wait of the first member of a group."""
 
 CHECKPOINT_EVERY_S = 0.5
 """How often the background checkpointer copies committed WAL pages into the database file."""
@@ -41,19 +39,6 @@ MMAP_BYTES = 1 << 30
 """Reads of the database file go through a memory map of up to this size (address space, not memory):
 a page is read without a system call and a copy (the conflict check at 100,000 operations: about 10 %
 faster). Writes are unchanged (WAL), so durability is the same."""
-
-
-class _Group:
-    """One open transaction shared by consecutive writers."""
-
-    __slots__ = ("done", "error", "size", "woken")
-
-    def __init__(self) -> None:
-        self.size = 0
-        self.woken: set[str] = set()
-        """The wake-up channels of the members that succeeded: announced once the group commits."""
-        self.done = threading.Event()
-        self.error: BaseException | None = None
 
 
 class SQLiteStore:
@@ -73,10 +58,7 @@ class SQLiteStore:
         self._all_lock = threading.Lock()
         self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         self._stop = threading.Event()
-        self._cond = threading.Condition()
-        self._busy = False
-        self._waiting = 0
-        self._group: _Group | None = None
+        self._turns: Turns[Group] = Turns()
         # Processes starting together take turns from the first statement: turning a new file to WAL
         # needs it alone, and SQLite answers "database is locked" there without waiting.
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
@@ -124,13 +106,7 @@ class SQLiteStore:
     @contextmanager
     def write(self, *, bulk: bool = False) -> Iterator[SqlTransaction]:
         conn = self._writer
-        with self._cond:
-            self._waiting += 1
-            while self._busy:
-                self._cond.wait()
-            self._waiting -= 1
-            self._busy = True
-            group = self._group
+        group = self._turns.take()
         if group is None:
             try:
                 # other processes on this file queue on the lock file (the kernel wakes the next one at
@@ -142,9 +118,9 @@ class SQLiteStore:
                     fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
                     raise
             except BaseException:
-                self._release()
+                self._turns.end(None)
                 raise
-            group = self._group = _Group()
+            group = self._turns.group = Group()
         failure: BaseException | None = None
         try:
             conn.execute("SAVEPOINT write")
@@ -161,22 +137,16 @@ class SQLiteStore:
         except BaseException as exc:  # the shared transaction itself broke: the whole group fails
             group.error = group.error or exc
         finally:
-            group.size += 1
             self._finish(conn, group)
         if failure is not None:
             raise failure
         if group.error is not None:
             raise group.error
 
-    def _finish(self, conn: sqlite3.Connection, group: _Group) -> None:
+    def _finish(self, conn: sqlite3.Connection, group: Group) -> None:
         """Pass the open transaction to a waiting writer, or end the group: commit, or roll back if it
         broke."""
-        with self._cond:
-            handed_over = group.error is None and self._waiting > 0 and group.size < MAX_GROUP
-            if handed_over:
-                self._busy = False
-                self._cond.notify()
-        if handed_over:
+        if self._turns.hand_over(group):
             group.done.wait()
             return
         try:
@@ -193,14 +163,7 @@ class SQLiteStore:
                 except Exception:  # committed all the same; readers catch up through the safety net
                     log.exception("wake-up after commit failed")
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            self._group = None
-            group.done.set()
-            self._release()
-
-    def _release(self) -> None:
-        with self._cond:
-            self._busy = False
-            self._cond.notify()
+            self._turns.end(group)
 
     @contextmanager
     def read(self) -> Iterator[SqlTransaction]:
