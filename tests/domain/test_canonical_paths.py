@@ -20,6 +20,17 @@ from tests.oracle import examples
 SAFE = 2**53 - 1
 
 
+def _doubles(v: Any) -> Any:
+    """JSON numbers are doubles: what the reference is given for an integer past 2^53."""
+    if type(v) is int and abs(v) > SAFE:
+        return float(v)
+    if isinstance(v, dict):
+        return {k: _doubles(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_doubles(x) for x in v]
+    return v
+
+
 @pytest.mark.parametrize(
     "value",
     [
@@ -96,16 +107,7 @@ def test_integral_floats_are_written_as_integers() -> None:
 )
 def test_values_off_the_fast_path_are_written_by_the_reference(value: Any) -> None:
     # integers beyond 2^53 are JSON numbers, i.e. doubles: the reference is given the double
-    def doubles(v: Any) -> Any:
-        if type(v) is int and abs(v) > SAFE:
-            return float(v)
-        if isinstance(v, dict):
-            return {k: doubles(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [doubles(x) for x in v]
-        return v
-
-    assert c.canonical(value) == rfc8785.dumps(doubles(value))
+    assert c.canonical(value) == rfc8785.dumps(_doubles(value))
 
 
 def test_an_integer_past_2_53_is_its_nearest_double() -> None:
@@ -181,17 +183,6 @@ def test_format_at_always_has_microseconds_in_utc() -> None:
 
 
 # ----------------------------------------------------------------- the quickest path: orjson, mended
-
-
-def _doubles(v: Any) -> Any:
-    """JSON numbers are doubles: what the reference is given for an integer past 2^53."""
-    if type(v) is int and abs(v) > SAFE:
-        return float(v)
-    if isinstance(v, dict):
-        return {k: _doubles(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_doubles(x) for x in v]
-    return v
 
 
 # strings made of what the mending and the declining look for, so that some hold ".0]" or "-0.0,"
