@@ -41,6 +41,9 @@ class CountingStore:
         with self.inner.read() as tx:
             yield tx
 
+    def glance(self) -> AbstractContextManager[Transaction]:
+        return self.inner.glance()
+
     def write(self, *, bulk: bool = False) -> AbstractContextManager[Transaction]:
         return self.inner.write(bulk=bulk)
 

@@ -3,6 +3,7 @@ subclass of ``StoreContract`` passes."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -152,6 +153,39 @@ class StoreContract:
                 "pt_cell": party("cell", Role.COORDINATOR),
             }
             assert tx.parties.get_many(()) == {}
+
+    def test_a_glance_sees_each_commit_and_leaves_transactions_as_they_were(self, seeded: Store) -> None:
+        """Each statement of a glance sees what had committed when it ran (no snapshot shared between
+        them, unlike a read); the connections it used go back to serving transactions: a write that
+        fails leaves nothing, a read keeps one snapshot, also after a glance whose statement failed."""
+        import sqlite3
+
+        import psycopg
+
+        with seeded.glance() as tx:
+            assert tx.parties.get("pt_charlie") is None
+            with seeded.write() as w:
+                w.parties.add(party("charlie"), "hash-charlie")
+            assert tx.parties.get("pt_charlie") == party("charlie")
+        with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)), seeded.glance() as tx:
+            tx.parties.add(party("alpha"), "hash-alpha")  # already there: the statement fails
+        with contextlib.ExitStack() as stack:  # several at once: every pooled connection has glanced
+            for _ in range(8):
+                assert stack.enter_context(seeded.glance()).parties.get("pt_alpha") == party("alpha")
+        for n in range(3):
+            with pytest.raises(RuntimeError, match="rolled back"):
+                self._write_then_fail(seeded, party(f"delta{n}"))
+            with seeded.read() as tx:
+                assert tx.parties.get(f"pt_delta{n}") is None
+                with seeded.write() as w:
+                    w.parties.add(party(f"echo{n}"), f"hash-echo{n}")
+                assert tx.parties.get(f"pt_echo{n}") is None  # the read's own snapshot
+
+    @staticmethod
+    def _write_then_fail(store: Store, p: Party) -> None:
+        with store.write() as w:
+            w.parties.add(p, f"hash-{p.name}")
+            raise RuntimeError("rolled back")
 
     def test_units_and_their_keys(self, seeded: Store) -> None:
         from deconfliction.domain.notification import Contact

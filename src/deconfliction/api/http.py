@@ -118,7 +118,7 @@ def _unsigned_writer(rt: Runtime, caller: Caller) -> Party:
     checked: list[SignatureRequired | None] = []
 
     def recheck(digest: str, party: Party) -> None:
-        with rt.store.read() as tx:
+        with rt.store.glance() as tx:  # two facts that need not come from one snapshot
             check_active_in(tx, rt, digest)  # first: a revoked key is told so, whatever its party signs
             try:
                 require_signature_in(tx, party)

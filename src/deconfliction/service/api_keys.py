@@ -126,7 +126,7 @@ def revoke_api_key(rt: Runtime, actor: Party | None, key_id: str) -> tuple[ApiKe
 def check_active(rt: Runtime, key_hash: str) -> None:
     """On every request, also for a key verified recently: a party's key that was revoked or expired
     since is refused (401). A unit's key is not a party's key (units have their own, service/units.py)."""
-    with rt.store.read() as tx:
+    with rt.store.glance() as tx:
         check_active_in(tx, rt, key_hash)
 
 

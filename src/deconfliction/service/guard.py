@@ -44,7 +44,7 @@ def _locked(rt: Runtime, tx: Transaction, scopes: list[str]) -> None:
 
 def refuse_if_locked(rt: Runtime, scopes: list[str]) -> None:
     """429 ``too_many_failures`` when any of these scopes has reached the limit in the window."""
-    with rt.store.read() as tx:
+    with rt.store.glance() as tx:  # one count per scope, each as fresh as can be: no snapshot needed
         _locked(rt, tx, scopes)
 
 

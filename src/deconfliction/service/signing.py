@@ -143,7 +143,7 @@ def accept_signature(
 def require_signature(rt: Runtime, actor: Party) -> None:
     """An unsigned write: refused (401 ``signature_required``) when the party has an active key. Every
     write route passes here before its body is read (api/http.py): the one rule, in one place."""
-    with rt.store.read() as tx:
+    with rt.store.glance() as tx:
         require_signature_in(tx, actor)
 
 

@@ -633,7 +633,15 @@ class Store(Protocol):
     def wakeups(self) -> Wakeups:
         """Readers wait here for commits that ``Transaction.wake`` announced (store/wakeup.py)."""
 
-    def read(self) -> AbstractContextManager[Transaction]: ...
+    def read(self) -> AbstractContextManager[Transaction]:
+        """A read-only transaction: every statement in it sees the same snapshot."""
+
+    def glance(self) -> AbstractContextManager[Transaction]:
+        """A read whose statements each see what had committed when it ran, not one snapshot shared
+        between them: for a read of one statement, or of a few that need not agree with each other (the
+        checks every request makes before its work: a lockout, a key still valid). No transaction is
+        begun or ended around them (on PostgreSQL two round trips fewer than ``read``)."""
+
     def write(self, *, bulk: bool = False) -> AbstractContextManager[Transaction]:
         """A serialised read-write transaction; commits on normal exit, rolls back on an exception.
         ``bulk``: a load of many rows (``operations.add_many``), which PostgreSQL then copies in (COPY)

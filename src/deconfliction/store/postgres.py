@@ -179,6 +179,19 @@ class PostgresStore:
             conn.isolation_level, conn.read_only = IsolationLevel.REPEATABLE_READ, True
             yield SqlTransaction(_cursor(conn), POSTGRES)
 
+    @contextmanager
+    def glance(self) -> Iterator[SqlTransaction]:
+        with self._pool.connection() as conn:
+            conn.autocommit = True  # each statement its own transaction: no BEGIN, no COMMIT
+            try:
+                yield SqlTransaction(_cursor(conn), POSTGRES)
+            finally:
+                try:
+                    conn.autocommit = False  # as every other user of the pool expects it
+                except Exception:
+                    conn.close()  # never back to the pool in autocommit: it discards a closed connection
+                    raise
+
     def close(self) -> None:
         self.wakeups.close()
         self._pool.close()

@@ -167,15 +167,25 @@ class SQLiteStore:
 
     @contextmanager
     def read(self) -> Iterator[SqlTransaction]:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
+        conn = self._reader()
         conn.execute("BEGIN")
         try:
             yield SqlTransaction(conn.cursor(), SQLITE)
         finally:
             conn.execute("ROLLBACK")
+
+    @contextmanager
+    def glance(self) -> Iterator[SqlTransaction]:
+        # autocommit: each statement is a read transaction of its own
+        yield SqlTransaction(self._reader().cursor(), SQLITE)
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's connection for reading."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
 
     def close(self) -> None:
         """Idempotent: closing a closed store does nothing."""
