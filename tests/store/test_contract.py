@@ -729,6 +729,12 @@ class StoreContract:
             # the box grows by radius + accuracy: 20 km reaches 0.15 degrees west of the centre
             assert [x.id for x, _ in tx.sites.near([(40.8, 34.9, 40.85, 35.1)])] == ["st_3"]
             assert tx.sites.near([(0.0, 0.0, 1.0, 1.0)]) == []
+            # the index asked for every kind at once, then the records of what it found
+            both = [(39.99, 34.99, 40.01, 35.01), (-180.0, 10.0, -179.9, 10.05)]
+            keys = tx.area_index.near({"site": both, "zone": both, "band": []})
+            assert keys == {"site": ["st_1", "st_2"], "zone": [], "band": []}
+            assert tx.sites.filed(keys["site"]) == [(point, "t1"), (area, "t2")]
+            assert tx.sites.filed([]) == [] and tx.area_index.near({}) == {}
         with seeded.write() as tx:
             tx.sites.replace(withdraw_site(point, party_id="pt_alpha", now=NOW))
         with seeded.read() as tx:
@@ -771,6 +777,9 @@ class StoreContract:
         with seeded.read() as tx:
             assert tx.zones.near(near) == []
             assert tx.zones.near([(41.05, 35.05, 41.06, 35.06)]) == [(change.zone, "z2")]
+            keys = tx.area_index.near({"zone": [(41.05, 35.05, 41.06, 35.06)], "site": near})
+            assert keys == {"zone": ["zn_1@2"], "site": []}  # a zone's key names its version
+            assert tx.zones.filed(keys["zone"]) == [(change.zone, "z2")]
             assert tx.zones.get("zn_1") == change.zone
             assert tx.zones.get("zn_1", 1) == change.superseded
             assert [z.version for z in tx.zones.versions("zn_1")] == [1, 2]
@@ -799,6 +808,9 @@ class StoreContract:
             assert [x.id for x in tx.lines.list()] == ["ln_1", "ln_2"]
             assert tx.lines.bands_near([(40.1, 35.103, 40.11, 35.104)]) == [(band, "l1")]
             assert tx.lines.bands_near([(40.1, 35.15, 40.11, 35.16)]) == []
+            keys = tx.area_index.near({"band": [(40.1, 35.103, 40.11, 35.104)], "zone": [(40.1, 35.1, 40.2, 35.2)]})
+            assert keys == {"band": ["ln_1"], "zone": []}
+            assert tx.lines.bands_filed(keys["band"]) == [(band, "l1")]
         with seeded.write() as tx:
             tx.lines.replace(replace(line, withdrawn_at=NOW))
         with seeded.read() as tx:

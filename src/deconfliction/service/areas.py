@@ -83,9 +83,11 @@ def area_findings(
         return [], {}
     own = [b for v in op.volumes for b in v.shape.boxes]
     near = grow_boxes(own, 0.0)
-    zones = tx.zones.near(near)
-    bands = tx.lines.bands_near(near)
-    sites = tx.sites.near(grow_boxes(own, max(policy.distance_m.values())))
+    # one look at the index for all three kinds; a record is read only for what it found
+    keys = tx.area_index.near({"zone": near, "band": near, "site": grow_boxes(own, max(policy.distance_m.values()))})
+    zones = tx.zones.filed(keys["zone"])
+    bands = tx.lines.bands_filed(keys["band"])
+    sites = tx.sites.filed(keys["site"])
     tokens = {z.id: t for z, t in zones} | {b.id: t for b, t in bands} | {s.id: t for s, t in sites}
     findings = [
         *zone_entries(op, [z for z, _ in zones]),

@@ -344,6 +344,9 @@ class Sites(Protocol):
     def near(self, boxes: Sequence[Box]) -> builtins.list[tuple[ProtectedSite, str]]:
         """Active sites whose grown boxes meet any of ``boxes``, with their tokens. Never misses one."""
 
+    def filed(self, keys: Sequence[str]) -> builtins.list[tuple[ProtectedSite, str]]:
+        """The sites filed under these index keys (``AreaIndex.near``'s ``site``), with their tokens."""
+
 
 class Zones(Protocol):
     """Zones of responsibility, one record per version. Agreed versions are filed in the bounding-box
@@ -366,6 +369,9 @@ class Zones(Protocol):
 
     def near(self, boxes: Sequence[Box]) -> builtins.list[tuple[Zone, str]]:
         """Agreed versions whose boxes meet any of ``boxes``, with their tokens. Never misses one."""
+
+    def filed(self, keys: Sequence[str]) -> builtins.list[tuple[Zone, str]]:
+        """The versions filed under these index keys (``AreaIndex.near``'s ``zone``), with their tokens."""
 
 
 @dataclass(frozen=True)
@@ -399,6 +405,18 @@ class Lines(Protocol):
     def list(self, *, after: str | None = None, limit: int = 100) -> builtins.list[LineRecord]: ...
     def bands_near(self, boxes: Sequence[Box]) -> builtins.list[tuple[Band, str]]:
         """Bands whose boxes meet any of ``boxes``, with their line's token. Never misses one."""
+
+    def bands_filed(self, keys: Sequence[str]) -> builtins.list[tuple[Band, str]]:
+        """The bands filed under these index keys (``AreaIndex.near``'s ``band``), with their line's token."""
+
+
+class AreaIndex(Protocol):
+    """The bounding-box index that ``Sites``, ``Zones`` and ``Lines`` file into, asked for all three at once."""
+
+    def near(self, boxes: Mapping[str, Sequence[Box]]) -> dict[str, builtins.list[str]]:
+        """For each kind asked (``zone``, ``band``, ``site``), the index keys filed under it whose boxes meet
+        any of that kind's ``boxes``, in one statement: what each repository's ``near`` finds, before the
+        records are read (``filed``)."""
 
 
 class Movements(Protocol):
@@ -578,6 +596,8 @@ class Transaction(Protocol):
     def zones(self) -> Zones: ...
     @property
     def lines(self) -> Lines: ...
+    @property
+    def area_index(self) -> AreaIndex: ...
     @property
     def movements(self) -> Movements: ...
     @property

@@ -38,16 +38,28 @@ class _AreaIndex(Repo):
         self._exec("DELETE FROM area_boxes WHERE target_id = ?", (target_id,))
 
     def _near_ids(self, kind: str, boxes: Sequence[Sequence[float]]) -> builtins.list[str]:
-        if not boxes:
-            return []
-        where = " OR ".join("(lat_lo <= ? AND lat_hi >= ? AND lon_lo <= ? AND lon_hi >= ?)" for _ in boxes)
-        params: list[Any] = [kind]
-        for lon0, lat0, lon1, lat1 in boxes:
-            params += [lat1, lat0, lon1, lon0]
-        rows = self._exec(
-            f"SELECT DISTINCT target_id FROM area_boxes WHERE kind = ? AND ({where}) ORDER BY target_id", params
-        ).fetchall()
-        return [r["target_id"] for r in rows]
+        return SqlAreaIndex(self._cur, self._d).near({kind: boxes})[kind]
+
+
+_MEETS = "(lat_lo <= ? AND lat_hi >= ? AND lon_lo <= ? AND lon_hi >= ?)"
+
+
+class SqlAreaIndex(Repo):
+    def near(self, boxes: Mapping[str, Sequence[Sequence[float]]]) -> dict[str, builtins.list[str]]:
+        found: dict[str, builtins.list[str]] = {kind: [] for kind in boxes}
+        selects: list[str] = []
+        params: list[Any] = []
+        for kind, kind_boxes in boxes.items():
+            if kind_boxes:
+                meets = " OR ".join(_MEETS for _ in kind_boxes)
+                selects.append(f"SELECT kind, target_id FROM area_boxes WHERE kind = ? AND ({meets})")
+                params.append(kind)
+                for lon0, lat0, lon1, lat1 in kind_boxes:
+                    params += [lat1, lat0, lon1, lon0]
+        if selects:  # UNION: each key once
+            for r in self._exec(" UNION ".join(selects) + " ORDER BY kind, target_id", params).fetchall():
+                found[r["kind"]].append(r["target_id"])
+        return found
 
 
 def _site_footprint_json(site: ProtectedSite) -> dict[str, Any]:
@@ -148,9 +160,11 @@ class SqlSites(_AreaIndex):
         return [self._row(r) for r in rows]
 
     def near(self, boxes: Sequence[Sequence[float]]) -> builtins.list[tuple[ProtectedSite, str]]:
-        ids = self._near_ids("site", boxes)
+        return self.filed(self._near_ids("site", boxes))
+
+    def filed(self, keys: Sequence[str]) -> builtins.list[tuple[ProtectedSite, str]]:
         out = []
-        for part in chunks(ids, 500):
+        for part in chunks(keys, 500):
             rows = self._exec(
                 f"SELECT {self._COLS}, token FROM sites WHERE id IN ({', '.join('?' for _ in part)}) ORDER BY id", part
             ).fetchall()
@@ -256,7 +270,9 @@ class SqlZones(_AreaIndex):
         return out
 
     def near(self, boxes: Sequence[Sequence[float]]) -> builtins.list[tuple[Zone, str]]:
-        keys = self._near_ids("zone", boxes)
+        return self.filed(self._near_ids("zone", boxes))
+
+    def filed(self, keys: Sequence[str]) -> builtins.list[tuple[Zone, str]]:
         out = []
         for key in keys:
             zone_id, _, version = key.rpartition("@")
@@ -356,8 +372,11 @@ class SqlLines(_AreaIndex):
         return [self._row(r) for r in rows]
 
     def bands_near(self, boxes: Sequence[Sequence[float]]) -> builtins.list[tuple[Band, str]]:
+        return self.bands_filed(self._near_ids("band", boxes))
+
+    def bands_filed(self, keys: Sequence[str]) -> builtins.list[tuple[Band, str]]:
         out = []
-        for line_id in self._near_ids("band", boxes):
+        for line_id in keys:
             r = self._exec(f"SELECT {self._COLS}, token FROM lines WHERE id = ?", (line_id,)).fetchone()
             if r is not None:
                 line = self._row(r)

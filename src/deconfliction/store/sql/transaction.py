@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 from deconfliction.store.api_keys import SqlApiKeys
 from deconfliction.store.dss import SqlDss
 from deconfliction.store.gauges import SqlGauges
-from deconfliction.store.sql.areas import SqlLines, SqlSites, SqlZones
+from deconfliction.store.sql.areas import SqlAreaIndex, SqlLines, SqlSites, SqlZones
 from deconfliction.store.sql.base import Dialect, Head, to_us
 from deconfliction.store.sql.conflicts import SqlConflicts
 from deconfliction.store.sql.exercise import SqlDeployment
@@ -62,6 +62,7 @@ class SqlTransaction:
     sites = _Repository(SqlSites)
     zones = _Repository(SqlZones)
     lines = _Repository(SqlLines)
+    area_index = _Repository(SqlAreaIndex)
     movements = _Repository(SqlMovements)
     operations = _Repository(SqlOperations)
     conflicts = _Repository(SqlConflicts)
