@@ -85,7 +85,7 @@ class PostgresStore:
             if group.head is None:
                 tx.head.lock()  # the head row, locked FOR UPDATE: writes are serialised from here
             else:
-                tx.head.row = dict(group.head)
+                tx.head.row = dict(group.head)  # a copy: a member that fails leaves the group's as it was
             try:
                 yield tx
                 tx.flush()
@@ -97,7 +97,8 @@ class PostgresStore:
                 self._roll_back_member(cur, pipeline)
             if failure is None:
                 group.woken |= tx.woken
-                group.head = dict(tx.head.row) if tx.head.row is not None else group.head
+                if tx.head.row is not None:  # the member's own copy (taken below), which nothing moves now
+                    group.head = tx.head.row
         except BaseException as exc:  # the shared transaction itself broke: the whole group fails
             group.error = group.error or exc
         finally:
